@@ -1,0 +1,67 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use gmail_api_server::Application;
+use gmail_shared::admin::AdminCommand;
+use gmail_shared::server::{summary, CommonArgs, Role};
+use gmail_shared::telemetry::{self, LogTarget};
+
+/// REST API for Gmail (port 8000), with OpenAPI docs at /docs.
+#[derive(Parser)]
+#[command(name = "gmail-api-server", version, about)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Users, API keys and encryption keys (multi-user mode).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match cli.common.load_settings(Role::Api) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("gmail-api-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(Command::Admin(command)) = cli.command {
+        return match gmail_shared::admin::run(&settings, command).await {
+            Ok(out) => {
+                println!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gmail-api-server admin: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if cli.common.check {
+        println!("{}", summary(&settings, Role::Api));
+        return ExitCode::SUCCESS;
+    }
+    telemetry::init(&settings.log, LogTarget::Stdout);
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("gmail-api-server: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gmail-api-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

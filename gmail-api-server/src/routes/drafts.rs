@@ -1,0 +1,137 @@
+//! Drafts: list, read, create, replace, send, delete.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use gmail_shared::ops::drafts::{self, DraftPage, DraftRef, DraftView};
+use gmail_shared::ops::send::SentMessage;
+use gmail_shared::GmailError;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::messages::ComposeBody;
+use super::{no_content, page_size, resource, AccountQuery};
+use crate::app::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    resource(
+        cfg,
+        "/drafts",
+        [web::get().to(list), web::post().to(create)],
+    );
+    resource(
+        cfg,
+        "/drafts/{id}",
+        [
+            web::get().to(get),
+            web::put().to(update),
+            web::delete().to(delete),
+        ],
+    );
+    resource(cfg, "/drafts/{id}/send", [web::post().to(send)]);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftQuery {
+    /// Gmail search query over drafts.
+    pub q: Option<String>,
+    /// `nextPageToken` of the previous page.
+    pub page_token: Option<String>,
+    /// Page size, 1 to 500 (default 20).
+    #[param(minimum = 1, maximum = 500, example = 20)]
+    pub max_results: Option<u32>,
+    /// Connected Gmail address to act on; defaults to the primary account.
+    pub account: Option<String>,
+}
+
+/// List drafts with subject, recipients and snippet.
+#[utoipa::path(get, path = "/api/v1/drafts", tag = "drafts", params(DraftQuery),
+    responses((status = 200, description = "One page of drafts", body = DraftPage)))]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<DraftQuery>,
+) -> Result<HttpResponse, GmailError> {
+    let max = page_size(q.max_results, 20)?;
+    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+    let page = drafts::list_drafts(&mailbox, q.q.as_deref(), max, q.page_token.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Read a draft.
+#[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "drafts",
+    params(("id" = String, Path, description = "Draft id"), AccountQuery),
+    responses((status = 200, description = "The draft", body = DraftView)))]
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<AccountQuery>,
+) -> Result<HttpResponse, GmailError> {
+    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(drafts::get_draft(&mailbox, &path).await?))
+}
+
+/// Save a new draft (same fields as send; with threadId or inReplyTo, a reply draft).
+#[utoipa::path(post, path = "/api/v1/drafts", tag = "drafts", params(AccountQuery),
+    request_body = ComposeBody,
+    responses((status = 201, description = "Created", body = DraftRef)))]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<AccountQuery>,
+    body: web::Json<ComposeBody>,
+) -> Result<HttpResponse, GmailError> {
+    let (msg, thread_id, in_reply_to) = body.into_inner().into_parts(&state.tool_context(&req))?;
+    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+    let d =
+        drafts::create_draft(&mailbox, msg, thread_id.as_deref(), in_reply_to.as_deref()).await?;
+    Ok(HttpResponse::Created().json(d))
+}
+
+/// Replace a draft's content (the draft id stays; its message id changes).
+#[utoipa::path(put, path = "/api/v1/drafts/{id}", tag = "drafts",
+    params(("id" = String, Path, description = "Draft id"), AccountQuery),
+    request_body = ComposeBody,
+    responses((status = 200, description = "Replaced", body = DraftRef)))]
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<AccountQuery>,
+    body: web::Json<ComposeBody>,
+) -> Result<HttpResponse, GmailError> {
+    let (msg, thread_id, _) = body.into_inner().into_parts(&state.tool_context(&req))?;
+    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+    let d = drafts::update_draft(&mailbox, &path, msg, thread_id.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Send a draft as it is; the draft disappears.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/send", tag = "drafts",
+    params(("id" = String, Path, description = "Draft id"), AccountQuery),
+    responses((status = 200, description = "Sent", body = SentMessage)))]
+pub async fn send(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<AccountQuery>,
+) -> Result<HttpResponse, GmailError> {
+    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(drafts::send_draft(&mailbox, &path).await?))
+}
+
+/// Delete a draft.
+#[utoipa::path(delete, path = "/api/v1/drafts/{id}", tag = "drafts",
+    params(("id" = String, Path, description = "Draft id"), AccountQuery),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<AccountQuery>,
+) -> Result<HttpResponse, GmailError> {
+    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+    drafts::delete_draft(&mailbox, &path).await?;
+    Ok(no_content())
+}

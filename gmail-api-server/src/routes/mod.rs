@@ -1,0 +1,248 @@
+//! One file per resource, all under `/api/v1`, plus the helpers they share.
+
+use std::panic::AssertUnwindSafe;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::RETRY_AFTER;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, HttpResponse, ResponseError};
+use futures_util::{FutureExt, StreamExt};
+use gmail_shared::GmailError;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+pub mod attachments;
+pub mod changes;
+pub mod connections;
+pub mod drafts;
+pub mod filters;
+mod health;
+pub mod labels;
+pub mod messages;
+pub mod oauth;
+pub mod profile;
+pub mod settings;
+pub mod threads;
+pub mod tools;
+
+pub use health::__path_health;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(health::health)
+        .service(oauth::callback)
+        .service(
+            web::scope("/api/v1")
+                .wrap(from_fn(gmail_shared::auth::require_caller))
+                .app_data(json_config())
+                .configure(connections::configure)
+                .configure(messages::configure)
+                .configure(attachments::configure)
+                .configure(threads::configure)
+                .configure(labels::configure)
+                .configure(drafts::configure)
+                .configure(filters::configure)
+                .configure(profile::configure)
+                .configure(changes::configure)
+                .configure(settings::configure)
+                .configure(tools::configure),
+        );
+}
+
+/// One path's routes as one resource (so a wrong method is a 405), each guarded against
+/// panics. The guard sits on the resource, after routing: a request clone held across routing
+/// would make actix's router panic.
+pub fn resource<const N: usize>(
+    cfg: &mut web::ServiceConfig,
+    path: &str,
+    routes: [actix_web::Route; N],
+) {
+    let mut r = web::resource(path);
+    for route in routes {
+        r = r.route(route);
+    }
+    cfg.service(
+        r.default_service(web::to(method_not_allowed))
+            .wrap(from_fn(guard)),
+    );
+}
+
+/// The path exists but not with this method: a problem+json 405.
+async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .content_type("application/problem+json")
+        .json(gmail_shared::ProblemDetails {
+            problem_type: "https://gmail-servers.dev/problems/method-not-allowed".into(),
+            title: "Method not allowed".into(),
+            status: 405,
+            detail: format!("{} is not supported on {}", req.method(), req.path()),
+            field: None,
+            retry_after_secs: None,
+        })
+}
+
+/// Retry-After on a 429 when Gmail gave none.
+const DEFAULT_RETRY_AFTER_SECS: &str = "2";
+
+/// A 429 always carries Retry-After; a handler that panics answers 500 problem+json with detail instead of dropping the
+/// connection.
+async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let http = req.request().clone();
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(result) => result.map(|mut res| {
+            // Gmail does not always say how long to wait; clients still get a hint.
+            if res.status() == actix_web::http::StatusCode::TOO_MANY_REQUESTS
+                && !res.headers().contains_key(RETRY_AFTER)
+            {
+                res.headers_mut().insert(
+                    RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from_static(DEFAULT_RETRY_AFTER_SECS),
+                );
+            }
+            res.map_into_left_body()
+        }),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(panic = %what, "handler panicked");
+            let resp = GmailError::internal(format!("the request handler failed: {what}"))
+                .error_response();
+            Ok(ServiceResponse::new(http, resp).map_into_right_body())
+        }
+    }
+}
+
+/// JSON bodies: a parse error names the field it is about (serde says it in backticks).
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(36 << 20)
+        .error_handler(|err, _| {
+            use actix_web::error::JsonPayloadError as E;
+            match &err {
+                E::OverflowKnownLength { length, limit } => GmailError::TooLarge {
+                    message: format!("the request body is {length} bytes"),
+                    limit_bytes: *limit as u64,
+                },
+                E::Overflow { limit } => GmailError::TooLarge {
+                    message: "the request body is too large".into(),
+                    limit_bytes: *limit as u64,
+                },
+                E::ContentType => GmailError::invalid(
+                    "body",
+                    "expected a JSON body with Content-Type: application/json",
+                ),
+                E::Deserialize(e) => json_error(e),
+                other => GmailError::invalid("body", other.to_string()),
+            }
+            .into()
+        })
+}
+
+/// A serde_json error as a 400 naming the field when serde did.
+pub fn json_error(e: &serde_json::Error) -> GmailError {
+    let text = e.to_string();
+    let field = text
+        .split('`')
+        .nth(1)
+        .filter(|f| {
+            !f.is_empty()
+                && f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
+        .unwrap_or("body");
+    GmailError::invalid(field, text.clone())
+}
+
+/// Parses a JSON value into a request type, naming the bad field on failure.
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, GmailError> {
+    serde_json::from_value(value).map_err(|e| json_error(&e))
+}
+
+/// `?account=`: which connected mailbox to act on (multi-user deployments).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountQuery {
+    /// Connected Gmail address to act on; defaults to the primary account.
+    #[param(example = "demo@example.com")]
+    pub account: Option<String>,
+}
+
+/// `a,b , c` → `[a, b, c]`; absent or empty → `[]`.
+pub fn split_list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Checks `maxResults` against Gmail's page size.
+pub fn page_size(value: Option<u32>, default: u32) -> Result<u32, GmailError> {
+    let n = value.unwrap_or(default);
+    if (1..=500).contains(&n) {
+        Ok(n)
+    } else {
+        Err(GmailError::invalid(
+            "maxResults",
+            "must be between 1 and 500",
+        ))
+    }
+}
+
+/// Reads a whole request body, refusing more than `limit` bytes with a 413 stating it.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, GmailError> {
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| GmailError::invalid("body", e.to_string()))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(GmailError::TooLarge {
+                message: "the request body is too large".into(),
+                limit_bytes: limit as u64,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
+}
+
+/// Upper bound on a request body (Gmail's 35 MB message limit plus room for the fields).
+pub const MAX_BODY_BYTES: usize = 36 << 20;
+
+pub fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_name_the_field() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            to: Vec<String>,
+        }
+        let e = serde_json::from_str::<T>("{}").unwrap_err();
+        assert!(
+            matches!(json_error(&e), GmailError::InvalidArgument { field, .. } if field == "to")
+        );
+        let e = serde_json::from_str::<T>(r#"{"to":[],"tooo":1}"#).unwrap_err();
+        assert!(
+            matches!(json_error(&e), GmailError::InvalidArgument { field, .. } if field == "tooo")
+        );
+        assert_eq!(split_list(Some(" a, ,b ")), vec!["a", "b"]);
+        assert!(page_size(Some(0), 10).is_err());
+    }
+}

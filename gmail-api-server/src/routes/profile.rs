@@ -1,0 +1,25 @@
+//! The mailbox profile.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use gmail_shared::ops::profile::{self, Profile};
+use gmail_shared::GmailError;
+
+use super::resource;
+use super::AccountQuery;
+use crate::app::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    resource(cfg, "/profile", [web::get().to(get)]);
+}
+
+/// Address, totals and the current historyId (the starting point for /changes).
+#[utoipa::path(get, path = "/api/v1/profile", tag = "profile", params(AccountQuery),
+    responses((status = 200, description = "The profile", body = Profile)))]
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<AccountQuery>,
+) -> Result<HttpResponse, GmailError> {
+    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(profile::get_profile(&mailbox).await?))
+}

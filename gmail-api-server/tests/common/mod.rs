@@ -1,0 +1,197 @@
+//! The test harness: an in-process sandbox and the REST server on port 0 in front of it, in
+//! one line (`TestApp::spawn().await`), plus readers that check the mailbox through the
+//! sandbox's own Gmail API.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gmail_api_server::Application;
+use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use gmail_shared::config::{Overrides, Settings};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub sandbox: Arc<RunningSandbox>,
+    /// `http://127.0.0.1:PORT` of the REST server.
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    token: String,
+}
+
+fn settings(sandbox_url: &str, dir: &std::path::Path) -> Settings {
+    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
+    let attach = dir.join("attachments");
+    std::fs::create_dir_all(&attach).unwrap();
+    let overrides = Overrides {
+        config_file: None,
+        values: vec![
+            ("api.port".into(), "0".into()),
+            ("log.level".into(), "warn".into()),
+            ("gmail.backend".into(), "sandbox".into()),
+            ("gmail.sandbox_url".into(), sandbox_url.into()),
+            (
+                "tools.download_dir".into(),
+                dir.join("downloads").display().to_string(),
+            ),
+        ],
+    };
+    let mut s = Settings::load_from(&overrides, &env).unwrap();
+    s.tools.attachment_dirs = vec![attach];
+    s
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let app = Application::build(settings(&sandbox.base_url(), dir.path()))
+            .await
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let token = sandbox.issue_access_token("demo@example.com", &["https://mail.google.com/"]);
+        TestApp {
+            sandbox: Arc::new(sandbox),
+            base,
+            http: reqwest::Client::new(),
+            dir,
+            token,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET on the REST server: status and JSON body (Null when not JSON).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut rb = self.http.request(method, self.url(path));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> u16 {
+        self.send(reqwest::Method::DELETE, path, None).await.0
+    }
+
+    // ---- the mailbox as the sandbox sees it ----
+
+    pub fn gmail_url(&self, path: &str) -> String {
+        format!("{}gmail/v1/users/me/{path}", self.sandbox.base_url())
+    }
+
+    pub async fn gmail(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.gmail_url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn ids(&self, q: &str, n: usize) -> Vec<String> {
+        let q: String = url_encode(q);
+        let (_, v) = self.gmail(&format!("messages?maxResults={n}&q={q}")).await;
+        v["messages"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| m["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn first_id(&self, q: &str) -> String {
+        self.ids(q, 1).await.remove(0)
+    }
+
+    pub async fn labels_of(&self, id: &str) -> Vec<String> {
+        let (_, v) = self.gmail(&format!("messages/{id}?format=minimal")).await;
+        strings(&v["labelIds"])
+    }
+
+    pub async fn exists(&self, id: &str) -> bool {
+        self.gmail(&format!("messages/{id}?format=minimal")).await.0 == 200
+    }
+
+    /// The raw RFC 822 text of a stored message.
+    pub async fn raw(&self, id: &str) -> String {
+        use base64::Engine;
+        let (_, v) = self.gmail(&format!("messages/{id}?format=raw")).await;
+        let bytes = base64::engine::general_purpose::URL_SAFE
+            .decode(v["raw"].as_str().unwrap())
+            .unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// A message with an attachment: (message id, attachment id, filename).
+    pub async fn with_attachment(&self) -> (String, String, String) {
+        for id in self.ids("has:attachment", 10).await {
+            let (_, m) = self.get(&format!("/api/v1/messages/{id}")).await;
+            if let Some(a) = m["attachments"].as_array().and_then(|a| a.first()) {
+                return (
+                    id,
+                    a["attachmentId"].as_str().unwrap().to_string(),
+                    a["filename"].as_str().unwrap().to_string(),
+                );
+            }
+        }
+        panic!("the demo mailbox has no message with an attachment");
+    }
+}
+
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Asserts an RFC 7807 answer with this status, and returns it.
+pub fn assert_problem(status: u16, body: &Value, expected: u16) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["status"], expected, "{body}");
+    for key in ["type", "title", "detail"] {
+        assert!(body[key].is_string(), "{key} missing in {body}");
+    }
+}

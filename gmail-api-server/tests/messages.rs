@@ -1,0 +1,367 @@
+//! /api/v1/messages against the sandbox: each call's answer, and the mailbox changed as the
+//! answer says.
+
+mod common;
+
+use common::{assert_problem, strings, TestApp};
+use serde_json::json;
+
+#[tokio::test]
+async fn search_pages_with_tokens_and_filters() {
+    let app = TestApp::spawn().await;
+    let (s, first) = app
+        .get("/api/v1/messages?maxResults=5&labelIds=INBOX")
+        .await;
+    assert_eq!(s, 200, "{first}");
+    let msgs = first["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 5);
+    for m in msgs {
+        assert!(
+            strings(&m["labelIds"]).contains(&"INBOX".to_string()),
+            "{m}"
+        );
+        for key in ["id", "threadId", "subject", "from", "date", "snippet"] {
+            assert!(m[key].is_string(), "{key} in {m}");
+        }
+    }
+    let token = first["nextPageToken"].as_str().expect("more pages");
+    let (_, second) = app
+        .get(&format!(
+            "/api/v1/messages?maxResults=5&labelIds=INBOX&pageToken={token}"
+        ))
+        .await;
+    let a: Vec<_> = msgs.iter().map(|m| m["id"].clone()).collect();
+    for m in second["messages"].as_array().unwrap() {
+        assert!(!a.contains(&m["id"]), "page 2 repeats {}", m["id"]);
+    }
+    let (_, found) = app
+        .get("/api/v1/messages?q=has%3Aattachment&maxResults=3")
+        .await;
+    assert!(!found["messages"].as_array().unwrap().is_empty());
+
+    let (s, p) = app.get("/api/v1/messages?maxResults=0").await;
+    assert_problem(s, &p, 400);
+    assert_eq!(p["field"], "maxResults");
+    let (s, p) = app
+        .get("/api/v1/messages?labelIds=NoSuchLabelAnywhere")
+        .await;
+    assert_problem(s, &p, 400);
+    assert_eq!(p["field"], "labelIds");
+}
+
+#[tokio::test]
+async fn get_as_text_full_and_raw() {
+    let app = TestApp::spawn().await;
+    let id = app.first_id("in:inbox").await;
+    let (s, text) = app.get(&format!("/api/v1/messages/{id}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(text["id"], id.as_str());
+    assert!(text["text"].is_string() && text["subject"].is_string());
+    let (_, full) = app.get(&format!("/api/v1/messages/{id}?format=full")).await;
+    assert_eq!(full["id"], id.as_str());
+    assert!(full["payload"]["headers"].is_array(), "{full}");
+    assert!(full.as_object().unwrap().values().all(|v| !v.is_null()));
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/messages/{id}?format=raw")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "message/rfc822");
+    let raw = r.text().await.unwrap();
+    assert_eq!(
+        raw.replace("\r\n", "\n"),
+        app.raw(&id).await.replace("\r\n", "\n")
+    );
+
+    let (s, p) = app.get("/api/v1/messages/ffffffffffffffff").await;
+    assert_problem(s, &p, 404);
+    let (s, p) = app.get("/api/v1/messages/bad%20id").await;
+    assert_problem(s, &p, 400);
+    let (s, p) = app.get(&format!("/api/v1/messages/{id}?format=pdf")).await;
+    assert_problem(s, &p, 400);
+}
+
+#[tokio::test]
+async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
+    let app = TestApp::spawn().await;
+    let body = json!({
+        "to": ["Alice <alice@example.com>"],
+        "subject": "REST send test",
+        "body": "Hello from REST",
+        "attachmentContents": [{"filename": "note.txt", "contentBase64": "aGVsbG8gd29ybGQ="}],
+    });
+    let r = app
+        .http
+        .post(app.url("/api/v1/messages/send"))
+        .header("Idempotency-Key", "send-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sent: serde_json::Value = r.json().await.unwrap();
+    let id = sent["id"].as_str().unwrap().to_string();
+    assert!(app.labels_of(&id).await.contains(&"SENT".to_string()));
+    let raw = app.raw(&id).await;
+    assert!(
+        raw.contains("Subject: REST send test") && raw.contains("note.txt"),
+        "{raw}"
+    );
+
+    // Same key, same body: the first answer, nothing sent again.
+    let before = app.ids("subject:\"REST send test\"", 10).await.len();
+    let r = app
+        .http
+        .post(app.url("/api/v1/messages/send"))
+        .header("Idempotency-Key", "send-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    let again: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(again["id"], id.as_str());
+    assert_eq!(
+        app.ids("subject:\"REST send test\"", 10).await.len(),
+        before
+    );
+
+    // Same key, another body: refused with a clear message.
+    let r = app
+        .http
+        .post(app.url("/api/v1/messages/send"))
+        .header("Idempotency-Key", "send-1")
+        .json(&json!({"to": ["bob@example.com"], "subject": "other", "body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        p["detail"].as_str().unwrap().contains("different request"),
+        "{p}"
+    );
+
+    // Bad input names the field.
+    let (s, p) = app
+        .post(
+            "/api/v1/messages/send",
+            json!({"to": ["not an address"], "subject": "x", "body": "y"}),
+        )
+        .await;
+    assert_problem(s, &p, 400);
+    assert_eq!(p["field"], "to");
+    let (s, p) = app
+        .post("/api/v1/messages/send", json!({"subject": "x"}))
+        .await;
+    assert_problem(s, &p, 400);
+    assert_eq!(p["field"], "to");
+}
+
+#[tokio::test]
+async fn send_multipart_with_file_attachments() {
+    let app = TestApp::spawn().await;
+    let boundary = "XyZzy0123456789";
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("to", "carol@example.com"),
+        ("cc", "dave@example.com, erin@example.com"),
+        ("subject", "Multipart REST"),
+        ("body", "See attached."),
+    ] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"data.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n\r\n--{boundary}--\r\n")
+            .as_bytes(),
+    );
+    let r = app
+        .http
+        .post(app.url("/api/v1/messages/send"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let sent: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{sent}");
+    let id = sent["id"].as_str().unwrap();
+    let raw = app.raw(id).await;
+    assert!(
+        raw.contains("data.csv") && raw.contains("text/csv"),
+        "{raw}"
+    );
+    assert!(raw.contains("erin@example.com"), "{raw}");
+    let (_, m) = app.get(&format!("/api/v1/messages/{id}")).await;
+    assert_eq!(m["attachments"][0]["filename"], "data.csv");
+
+    // An unknown form field is named.
+    let bad = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"bogus\"\r\n\r\nx\r\n--{boundary}--\r\n");
+    let r = app
+        .http
+        .post(app.url("/api/v1/messages/send"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(p["field"], "bogus");
+}
+
+#[tokio::test]
+async fn reply_and_forward() {
+    let app = TestApp::spawn().await;
+    let id = app.first_id("in:inbox -from:me").await;
+    let (_, original) = app.get(&format!("/api/v1/messages/{id}")).await;
+    let (s, sent) = app
+        .post(
+            &format!("/api/v1/messages/{id}/reply"),
+            json!({"body": "Thanks!"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{sent}");
+    assert_eq!(sent["threadId"], original["threadId"]);
+    let raw = app.raw(sent["id"].as_str().unwrap()).await;
+    assert!(raw.contains("In-Reply-To:"), "{raw}");
+
+    let (s, fwd) = app
+        .post(
+            &format!("/api/v1/messages/{id}/forward"),
+            json!({"to": ["frank@example.com"], "body": "FYI"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{fwd}");
+    let raw = app.raw(fwd["id"].as_str().unwrap()).await;
+    assert!(
+        raw.contains("frank@example.com") && raw.contains("FYI"),
+        "{raw}"
+    );
+
+    let (s, p) = app
+        .post(&format!("/api/v1/messages/{id}/forward"), json!({"to": []}))
+        .await;
+    assert_problem(s, &p, 400);
+    let (s, p) = app
+        .post(
+            "/api/v1/messages/ffffffffffffffff/reply",
+            json!({"body": "x"}),
+        )
+        .await;
+    assert_problem(s, &p, 404);
+}
+
+#[tokio::test]
+async fn modify_trash_untrash_delete() {
+    let app = TestApp::spawn().await;
+    let ids = app.ids("in:inbox", 3).await;
+    let id = &ids[0];
+    let (s, after) = app
+        .post(
+            &format!("/api/v1/messages/{id}/modify"),
+            json!({"addLabelIds": ["STARRED"], "removeLabelIds": ["INBOX"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{after}");
+    let labels = app.labels_of(id).await;
+    assert!(labels.contains(&"STARRED".into()) && !labels.contains(&"INBOX".into()));
+    assert_eq!(strings(&after["labelIds"]), labels);
+
+    let (s, t) = app
+        .post(&format!("/api/v1/messages/{id}/trash"), json!(null))
+        .await;
+    assert_eq!(s, 200, "{t}");
+    assert!(app.labels_of(id).await.contains(&"TRASH".into()));
+    let (s, _) = app
+        .post(&format!("/api/v1/messages/{id}/untrash"), json!(null))
+        .await;
+    assert_eq!(s, 200);
+    assert!(!app.labels_of(id).await.contains(&"TRASH".into()));
+
+    assert_eq!(app.delete(&format!("/api/v1/messages/{id}")).await, 204);
+    assert!(!app.exists(id).await);
+    let (s, p) = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/messages/{id}"),
+            None,
+        )
+        .await;
+    assert_problem(s, &p, 404);
+
+    let (s, p) = app
+        .post(&format!("/api/v1/messages/{}/modify", ids[1]), json!({}))
+        .await;
+    assert_problem(s, &p, 400);
+    assert_eq!(p["field"], "addLabelIds");
+}
+
+#[tokio::test]
+async fn batch_modify_and_batch_delete() {
+    let app = TestApp::spawn().await;
+    let ids = app.ids("in:inbox", 4).await;
+    let (s, out) = app
+        .post(
+            "/api/v1/messages/batchModify",
+            json!({"ids": ids, "addLabelIds": ["IMPORTANT"], "removeLabelIds": ["UNREAD"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(out["succeeded"].as_array().unwrap().len(), 4);
+    for id in &ids {
+        let labels = app.labels_of(id).await;
+        assert!(labels.contains(&"IMPORTANT".into()) && !labels.contains(&"UNREAD".into()));
+    }
+    let (s, out) = app
+        .post("/api/v1/messages/batchDelete", json!({"ids": &ids[..2]}))
+        .await;
+    assert_eq!(s, 200, "{out}");
+    assert!(!app.exists(&ids[0]).await && !app.exists(&ids[1]).await);
+    assert!(app.exists(&ids[2]).await);
+    let (s, p) = app
+        .post("/api/v1/messages/batchDelete", json!({"ids": []}))
+        .await;
+    assert_problem(s, &p, 400);
+}
+
+#[tokio::test]
+async fn concurrent_repeats_with_one_key_send_once() {
+    let app = TestApp::spawn().await;
+    let id = app.first_id("in:inbox -from:me").await;
+    let subject = "Re: concurrency check";
+    let post = || {
+        app.http
+            .post(app.url(&format!("/api/v1/messages/{id}/forward")))
+            .header("Idempotency-Key", "fwd-once")
+            .json(&json!({"to": ["ivan@example.com"], "body": subject}))
+            .send()
+    };
+    let (a, b, c) = tokio::join!(post(), post(), post());
+    let statuses: Vec<u16> = [a, b, c]
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    // The first runs; the others replay it or are told it is still in progress.
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    let r = post().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.ids("to:ivan@example.com", 10).await.len(), 1);
+}

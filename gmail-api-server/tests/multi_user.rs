@@ -1,0 +1,338 @@
+//! Multi-user mode over REST, against the sandbox, on SQLite and (with GMAIL_TEST_DATABASE_URL)
+//! PostgreSQL: API keys, the whole OAuth web flow through /oauth/callback for two users,
+//! isolation (also under 50 concurrent mixed calls), revoked keys, callback errors, and two
+//! server instances sharing one database.
+
+use std::collections::HashMap;
+
+use gmail_api_server::Application;
+use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use gmail_shared::config::{Overrides, Settings};
+use gmail_shared::store::{cipher, Keyring, Store};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+fn database_urls() -> Vec<String> {
+    let mut urls = vec![format!(
+        "sqlite://{}/api-mu-{}.db",
+        std::env::temp_dir().display(),
+        uuid::Uuid::new_v4().simple()
+    )];
+    if let Ok(pg) = std::env::var("GMAIL_TEST_DATABASE_URL") {
+        if !pg.is_empty() {
+            urls.push(pg);
+        }
+    }
+    urls
+}
+
+fn settings(sandbox: &RunningSandbox, db: &str, key: &str) -> Settings {
+    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
+    Settings::load_from(
+        &Overrides {
+            config_file: None,
+            values: vec![
+                ("api.port".into(), "0".into()),
+                ("log.level".into(), "warn".into()),
+                ("gmail.backend".into(), "sandbox".into()),
+                ("gmail.sandbox_url".into(), sandbox.base_url()),
+                ("multi_user.enabled".into(), "true".into()),
+                ("multi_user.database_url".into(), db.into()),
+                ("multi_user.encryption_key".into(), key.into()),
+            ],
+        },
+        &env,
+    )
+    .unwrap()
+}
+
+async fn spawn(s: Settings) -> String {
+    let app = Application::build(s).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    base
+}
+
+struct Caller {
+    key: String,
+}
+
+async fn new_caller(store: &Store, name: &str) -> Caller {
+    let u = store
+        .ensure_user(&format!("{name}-{}", uuid::Uuid::new_v4().simple()), None)
+        .await
+        .unwrap();
+    let (_, key) = store.create_api_key(&u.id, "test").await.unwrap();
+    Caller {
+        key: key.expose_secret().to_string(),
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn get(base: &str, path: &str, c: &Caller) -> (u16, Value) {
+    let r = http()
+        .get(format!("{base}{path}"))
+        .bearer_auth(&c.key)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Connects `email` for the caller: start over REST, consent at the sandbox, then deliver the
+/// redirect to this server's /oauth/callback. Answers the callback's JSON.
+async fn connect(base: &str, c: &Caller, email: &str) -> Value {
+    let r = http()
+        .post(format!("{base}/api/v1/connections"))
+        .bearer_auth(&c.key)
+        .json(&serde_json::json!({"loginHint": email}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let start: Value = r.json().await.unwrap();
+    let consent = http()
+        .get(start["authUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(consent.status(), 302);
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let query = location.split_once('?').unwrap().1;
+    let cb = http()
+        .get(format!("{base}/oauth/callback?{query}"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cb.status(), 200, "{:?}", cb.text().await);
+    cb.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn callers_authenticate_connect_and_see_only_their_own_mail() {
+    for db in database_urls() {
+        let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+        let key = cipher::generate_key();
+        let base = spawn(settings(&sandbox, &db, &key)).await;
+        let store = Store::connect(
+            &db,
+            Keyring::new(&SecretString::from(key.clone()), None).unwrap(),
+        )
+        .await
+        .unwrap();
+        let a = new_caller(&store, "alice").await;
+        let b = new_caller(&store, "bob").await;
+
+        // No key, a wrong key: 401 with a Bearer challenge.
+        let r = http()
+            .get(format!("{base}/api/v1/profile"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+        let wrong = Caller {
+            key: "gms_nope".into(),
+        };
+        assert_eq!(get(&base, "/api/v1/profile", &wrong).await.0, 401);
+        // Authenticated, but nothing connected yet.
+        let (status, body) = get(&base, "/api/v1/profile", &a).await;
+        assert_eq!(status, 404, "{body}");
+
+        let done = connect(&base, &a, "demo@example.com").await;
+        assert_eq!(done["connected"], "demo@example.com");
+        assert!(done["claudeCommand"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer gms_"));
+        connect(&base, &b, "bob@example.com").await;
+
+        assert_eq!(
+            get(&base, "/api/v1/profile", &a).await.1["emailAddress"],
+            "demo@example.com"
+        );
+        assert_eq!(
+            get(&base, "/api/v1/profile", &b).await.1["emailAddress"],
+            "bob@example.com"
+        );
+        let (_, conns) = get(&base, "/api/v1/connections", &b).await;
+        let b_conn = conns[0]["id"].as_str().unwrap().to_string();
+        for other in ["bob@example.com", b_conn.as_str()] {
+            let (status, _) = get(&base, &format!("/api/v1/profile?account={other}"), &a).await;
+            assert_eq!(status, 404, "A reached B's {other}");
+            let (status, _) = get(&base, &format!("/api/v1/connections/{other}/check"), &a).await;
+            assert_eq!(status, 404);
+        }
+        // The tools endpoint is per caller too.
+        let r = http()
+            .post(format!("{base}/api/v1/tools/get_profile"))
+            .bearer_auth(&b.key)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        assert!(v.to_string().contains("bob@example.com"), "{v}");
+
+        // 50 concurrent mixed calls: every answer is the caller's own.
+        let calls = (0..50).map(|i| {
+            let (c, want) = if i % 2 == 0 {
+                (&a, "demo@example.com")
+            } else {
+                (&b, "bob@example.com")
+            };
+            let base = base.clone();
+            async move {
+                let path = if i % 3 == 0 {
+                    "/api/v1/profile"
+                } else {
+                    "/api/v1/connections"
+                };
+                let (status, body) = get(&base, path, c).await;
+                assert_eq!(status, 200, "{body}");
+                let text = body.to_string();
+                let other = if want == "demo@example.com" {
+                    "bob@example.com"
+                } else {
+                    "demo@example.com"
+                };
+                assert!(text.contains(want) && !text.contains(other), "{i}: {text}");
+            }
+        });
+        futures::future::join_all(calls).await;
+
+        // A second instance on the same database serves the same users.
+        let base2 = spawn(settings(&sandbox, &db, &key)).await;
+        assert_eq!(
+            get(&base2, "/api/v1/profile", &b).await.1["emailAddress"],
+            "bob@example.com"
+        );
+
+        // A revoked key is refused.
+        let info = store.authenticate(&a.key).await.unwrap().unwrap();
+        for k in store.list_api_keys(&info.id).await.unwrap() {
+            store.revoke_api_key(&k.id).await.unwrap();
+        }
+        assert_eq!(get(&base, "/api/v1/profile", &a).await.0, 401);
+        assert_eq!(get(&base2, "/api/v1/profile", &a).await.0, 401);
+    }
+}
+
+#[tokio::test]
+async fn the_callback_explains_what_went_wrong() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let key = cipher::generate_key();
+    let db = database_urls().remove(0);
+    let base = spawn(settings(&sandbox, &db, &key)).await;
+    let json = |path: String| async move {
+        let r = http()
+            .get(path)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+    let (s, body) = json(format!("{base}/oauth/callback?error=access_denied&state=x")).await;
+    assert_eq!(s, 400);
+    assert!(
+        body["detail"].as_str().unwrap().contains("declined"),
+        "{body}"
+    );
+    let (s, body) = json(format!("{base}/oauth/callback?code=4/x&state=never-issued")).await;
+    assert_eq!(s, 400);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown or already used"),
+        "{body}"
+    );
+    let (s, _) = json(format!("{base}/oauth/callback")).await;
+    assert_eq!(s, 400);
+    // The browser gets a page, not JSON.
+    let r = http()
+        .get(format!("{base}/oauth/callback?error=access_denied"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+}
+
+#[tokio::test]
+async fn debug_logs_carry_no_secret() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let key = cipher::generate_key();
+    let db = database_urls().remove(0);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("api.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gmail-api-server"))
+        .args(["--port", &port.to_string(), "--log-level", "debug"])
+        .env("HOME", dir.path())
+        .env("GMAIL_CONFIG", "/dev/null")
+        .env("GMAIL_LOG_FORMAT", "json")
+        .env("GMAIL_BACKEND", "sandbox")
+        .env("GMAIL_SANDBOX_URL", sandbox.base_url())
+        .env("GMAIL_MULTI_USER", "true")
+        .env("GMAIL_DATABASE_URL", &db)
+        .env("GMAIL_ENCRYPTION_KEY", &key)
+        .stdout(std::fs::File::create(&log_path).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/health")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let store = Store::connect(
+        &db,
+        Keyring::new(&SecretString::from(key.clone()), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    let c = new_caller(&store, "logs").await;
+    let done = connect(&base, &c, "demo@example.com").await;
+    get(&base, "/api/v1/profile", &c).await;
+    get(&base, "/api/v1/messages?maxResults=3", &c).await;
+    let user = store.authenticate(&c.key).await.unwrap().unwrap();
+    let tokens = store.connection_for(&user.id, None).await.unwrap().tokens;
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.contains("http_request"), "the server logged requests");
+    let secrets = [
+        c.key.clone(),
+        done["apiKey"].as_str().unwrap().to_string(),
+        tokens.refresh_token.expose_secret().to_string(),
+        tokens.access_token.unwrap().expose_secret().to_string(),
+        gmail_sandbox::SANDBOX_CLIENT_SECRET.to_string(),
+        key,
+    ];
+    for s in secrets {
+        assert!(!logs.contains(&s), "a secret ({}…) is in the logs", &s[..6]);
+    }
+}

@@ -1,0 +1,225 @@
+//! Load benchmark for a running gmail-mcp-server over legacy SSE (scripts/bench-mcp starts the
+//! sandbox and the server and runs this). Prints numbers; asserts nothing beyond "it answered".
+//!
+//! 1. `--sessions` SSE sessions, each calling `--tool` `--calls` times back to back, all at
+//!    once: tool-call latency (POST to reply on the stream) p50/p90/p99/max, throughput, and
+//!    the server's peak RSS (VmHWM).
+//! 2. `--idle` SSE sessions opened and initialized, then left idle: RSS delta per session.
+//!
+//! cargo run --release -p gmail-mcp-server --example mcp-bench -- --url http://127.0.0.1:8001 --pid 1234
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::SseClient;
+use serde_json::{json, Value};
+
+struct Args {
+    url: String,
+    pid: Option<u32>,
+    sessions: usize,
+    calls: usize,
+    tool: String,
+    arguments: Value,
+    idle: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        url: "http://127.0.0.1:8001".into(),
+        pid: None,
+        sessions: 200,
+        calls: 20,
+        tool: "get_profile".into(),
+        arguments: json!({}),
+        idle: 2000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => args.url = value()?.trim_end_matches('/').to_string(),
+            "--pid" => args.pid = Some(value()?.parse().map_err(|e| format!("--pid: {e}"))?),
+            "--sessions" => {
+                args.sessions = value()?.parse().map_err(|e| format!("--sessions: {e}"))?
+            }
+            "--calls" => args.calls = value()?.parse().map_err(|e| format!("--calls: {e}"))?,
+            "--tool" => args.tool = value()?,
+            "--arguments" => {
+                args.arguments =
+                    serde_json::from_str(&value()?).map_err(|e| format!("--arguments: {e}"))?
+            }
+            "--idle" => args.idle = value()?.parse().map_err(|e| format!("--idle: {e}"))?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(args)
+}
+
+/// (VmRSS, VmHWM) in KiB.
+fn memory(pid: Option<u32>) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("mcp-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let before = memory(args.pid);
+    println!(
+        "server {} pid {:?}: RSS before {:?} KiB",
+        args.url,
+        args.pid,
+        before.map(|m| m.0)
+    );
+
+    // Phase 1: concurrent tool calls.
+    let connect_started = Instant::now();
+    let mut opening = Vec::new();
+    for _ in 0..args.sessions {
+        let url = args.url.clone();
+        opening.push(tokio::spawn(async move {
+            let mut c = SseClient::connect(&url).await;
+            c.initialize().await;
+            c
+        }));
+    }
+    let mut clients = Vec::new();
+    for t in opening {
+        clients.push(t.await.expect("session opens"));
+    }
+    println!(
+        "opened and initialized {} SSE sessions in {}",
+        clients.len(),
+        ms(connect_started.elapsed())
+    );
+
+    let calls_started = Instant::now();
+    let mut running = Vec::new();
+    for mut c in clients {
+        let tool = args.tool.clone();
+        let arguments = args.arguments.clone();
+        let calls = args.calls;
+        running.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(calls);
+            let mut errors = 0usize;
+            for id in 1..=calls as i64 {
+                let started = Instant::now();
+                let reply = c
+                    .request(
+                        id,
+                        "tools/call",
+                        json!({"name": tool, "arguments": arguments}),
+                    )
+                    .await;
+                latencies.push(started.elapsed());
+                if reply["result"]["isError"] != json!(false) {
+                    if errors == 0 && id == 1 {
+                        eprintln!("tool error: {reply}");
+                    }
+                    errors += 1;
+                }
+            }
+            (c, latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut clients = Vec::new();
+    for t in running {
+        let (c, l, e) = t.await.expect("session runs");
+        latencies.extend(l);
+        errors += e;
+        clients.push(c);
+    }
+    let elapsed = calls_started.elapsed();
+    latencies.sort();
+    println!(
+        "{} calls of {} over {} sessions in {}: {:.0} calls/s, {} tool errors",
+        latencies.len(),
+        args.tool,
+        clients.len(),
+        ms(elapsed),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        errors
+    );
+    println!(
+        "tool-call latency: p50 {}  p90 {}  p99 {}  max {}",
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.90)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0)),
+    );
+    if let Some((rss, hwm)) = memory(args.pid) {
+        println!("server RSS now {rss} KiB, peak (VmHWM) {hwm} KiB");
+    }
+    drop(clients);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Phase 2: idle sessions.
+    if args.idle == 0 {
+        return;
+    }
+    let base = memory(args.pid).map(|m| m.0);
+    let started = Instant::now();
+    let mut idle = Vec::with_capacity(args.idle);
+    // Open in waves so the accept queue is not the thing being measured.
+    for wave in (0..args.idle).collect::<Vec<_>>().chunks(200) {
+        let mut opening = Vec::new();
+        for _ in wave {
+            let url = args.url.clone();
+            opening.push(tokio::spawn(async move {
+                let mut c = SseClient::connect(&url).await;
+                c.initialize().await;
+                c
+            }));
+        }
+        for t in opening {
+            idle.push(t.await.expect("idle session opens"));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = memory(args.pid).map(|m| m.0);
+    println!(
+        "opened {} idle SSE sessions in {}",
+        idle.len(),
+        ms(started.elapsed())
+    );
+    if let (Some(base), Some(after)) = (base, after) {
+        let per = (after.saturating_sub(base) as f64) / idle.len() as f64;
+        println!(
+            "idle sessions: RSS {base} KiB -> {after} KiB, {per:.1} KiB per open session (target <= 64 KiB)"
+        );
+    }
+    if let Some((_, hwm)) = memory(args.pid) {
+        println!("server peak RSS (VmHWM) {hwm} KiB");
+    }
+}

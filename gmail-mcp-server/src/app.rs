@@ -1,0 +1,177 @@
+//! Application::build binds the port (0 in tests) and wires the routes and transports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::web;
+use gmail_shared::auth::{check_bind, CallerAuth};
+use gmail_shared::gmail::GmailFactory;
+use gmail_shared::server::{bind, http_service, Started};
+use gmail_shared::tools::catalog;
+use gmail_shared::Settings;
+use tokio_util::sync::CancellationToken;
+
+use crate::guard::{dns_rebinding_guard, HostPolicy};
+use crate::handler::Shared;
+use crate::routes;
+use crate::sessions::{self, Sessions};
+use crate::transport::{sse, streamable};
+
+/// Shared state of every worker.
+pub struct AppState {
+    pub factory: GmailFactory,
+    pub started: Started,
+    pub shared: Shared,
+    pub sessions: Arc<Sessions>,
+    pub sse: sse::SseSessions,
+    pub policy: HostPolicy,
+    pub sse_ping_interval: Duration,
+    pub auth: CallerAuth,
+}
+
+/// The single-user mailbox, the tool context over it, and the registry: what every session's
+/// handler shares, whatever its transport.
+pub async fn shared_handler_state(
+    settings: &Settings,
+) -> anyhow::Result<(GmailFactory, CallerAuth, Shared)> {
+    let factory = GmailFactory::new(&settings.gmail)?;
+    let auth = CallerAuth::from_settings(settings, &factory).await?;
+    // Multi-user sessions get their caller's context; this one acts for nobody.
+    let ctx = auth.fallback_context();
+    Ok((factory, auth, Shared::new(ctx, catalog::registry())))
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    /// Cancelled on shutdown: closes every session, so open streams do not hold the stop.
+    shutdown: CancellationToken,
+    sessions: Arc<Sessions>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        check_bind(&settings, &settings.mcp.host).map_err(anyhow::Error::msg)?;
+        let (factory, auth, shared) = shared_handler_state(&settings).await?;
+        let mcp = &settings.mcp;
+        let listener = bind(&mcp.host, mcp.port)?;
+
+        let shutdown = CancellationToken::new();
+        let sessions = Arc::new(Sessions::new(shutdown.child_token()));
+        sessions.spawn_reaper(Duration::from_secs(mcp.session_idle_timeout_secs));
+        let policy = HostPolicy::new(&mcp.allowed_hosts, &mcp.allowed_origins);
+        let ping = Duration::from_secs(mcp.sse_ping_interval_secs.max(1));
+        let mcp_http = streamable::service(
+            shared.clone(),
+            sessions.clone(),
+            &policy,
+            ping,
+            shutdown.child_token(),
+        );
+        let backend = factory.backend();
+        let state = web::Data::new(AppState {
+            factory,
+            started: Started::now(),
+            shared,
+            sessions: sessions.clone(),
+            sse: sse::SseSessions::default(),
+            policy,
+            sse_ping_interval: ping,
+            auth: auth.clone(),
+        });
+        let service = http_service(listener, mcp.shutdown_timeout_secs, move |cfg| {
+            cfg.app_data(state.clone())
+                .app_data(web::Data::new(auth.clone()))
+                .service(routes::health::health)
+                .service(
+                    // Everything but /health answers only to allowed Host and Origin values.
+                    web::scope("")
+                        // Who is calling: the API key's user in multi-user mode.
+                        .wrap(from_fn(gmail_shared::auth::require_caller))
+                        .wrap(from_fn(dns_rebinding_guard))
+                        .service(sse::connect)
+                        .service(sse::post_message)
+                        .service(sessions::list_sessions)
+                        .service(sessions::delete_session)
+                        .service(mcp_http.clone().scope_with_path("/mcp")),
+                );
+        })?;
+        tracing::info!(port = service.port, %backend, "gmail-mcp-server listening");
+        Ok(Application {
+            port: service.port,
+            server: service.server,
+            shutdown,
+            sessions,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn sessions(&self) -> Arc<Sessions> {
+        self.sessions.clone()
+    }
+
+    /// Stops the server from code (tests): closes every session, then stops gracefully.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            handle: self.server.handle(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    /// Serves until SIGTERM/SIGINT, then stops within the configured shutdown timeout.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // actix stops on the same signals; closing the sessions at once ends the SSE
+        // streams it would otherwise wait for.
+        let shutdown = self.shutdown.clone();
+        let watcher = tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stop signal: closing MCP sessions");
+            shutdown.cancel();
+        });
+        let result = self.server.await;
+        self.shutdown.cancel();
+        watcher.abort();
+        result
+    }
+}
+
+/// Stops a running [`Application`].
+#[derive(Clone)]
+pub struct Stopper {
+    handle: actix_web::dev::ServerHandle,
+    shutdown: CancellationToken,
+}
+
+impl Stopper {
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        self.handle.stop(true).await;
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

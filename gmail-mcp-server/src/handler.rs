@@ -1,0 +1,268 @@
+//! The MCP server handler: lists and calls the tools of the shared registry. Written by hand
+//! (no `#[tool]` macros) because the registry, not this crate, declares the tools.
+
+// rmcp marks MCP logging deprecated (SEP-2577), but clients still negotiate protocol versions
+// that have it and call `logging/setLevel`; we keep supporting it.
+#![allow(deprecated)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use gmail_shared::tools::{Registry, ToolContext, ToolError, ToolSpec};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    JsonObject, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::Value;
+
+const INSTRUCTIONS: &str = "Gmail tools for one mailbox. Start with get_profile to learn the \
+address; search with Gmail's query syntax (from:, to:, subject:, is:unread, after:, label:), then \
+read messages or threads by id. Tools that send, delete or change labels act on the real mailbox: \
+confirm with the user first.";
+
+/// What every session shares: built once per process.
+#[derive(Clone)]
+pub struct Shared {
+    ctx: ToolContext,
+    registry: Registry,
+    tools: Arc<[Tool]>,
+}
+
+impl Shared {
+    pub fn new(ctx: ToolContext, registry: Registry) -> Self {
+        let tools = registry.list().map(to_rmcp_tool).collect();
+        Shared {
+            ctx,
+            registry,
+            tools,
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The same registry and tools acting for one caller (a session bound to its user).
+    pub fn with_context(&self, ctx: ToolContext) -> Shared {
+        Shared {
+            ctx,
+            registry: self.registry.clone(),
+            tools: self.tools.clone(),
+        }
+    }
+}
+
+/// One session's handler: cheap to make (a few `Arc` clones) so each session gets its own,
+/// holding that session's logging level.
+#[derive(Clone)]
+pub struct GmailMcp {
+    shared: Shared,
+    /// Lowest level the client asked to receive with `logging/setLevel`; none until it asks.
+    log_level: Arc<Mutex<Option<LoggingLevel>>>,
+}
+
+impl GmailMcp {
+    pub fn new(shared: Shared) -> Self {
+        GmailMcp {
+            shared,
+            log_level: Arc::default(),
+        }
+    }
+
+    fn wants(&self, level: LoggingLevel) -> bool {
+        let chosen = *self.log_level.lock().unwrap_or_else(|e| e.into_inner());
+        chosen.is_some_and(|min| severity(level) >= severity(min))
+    }
+
+    /// Tells a client that asked for log messages how a call went.
+    async fn log_call(
+        &self,
+        context: &RequestContext<RoleServer>,
+        tool: &str,
+        outcome: &Result<(), String>,
+        started: Instant,
+    ) {
+        let level = if outcome.is_ok() {
+            LoggingLevel::Info
+        } else {
+            LoggingLevel::Warning
+        };
+        if !self.wants(level) {
+            return;
+        }
+        let mut data = serde_json::json!({
+            "tool": tool,
+            "ok": outcome.is_ok(),
+            "ms": started.elapsed().as_millis() as u64,
+        });
+        if let (Err(message), Some(map)) = (outcome, data.as_object_mut()) {
+            map.insert("error".into(), Value::from(message.as_str()));
+        }
+        let mut param = LoggingMessageNotificationParam::new(level, data);
+        param.logger = Some(env!("CARGO_PKG_NAME").into());
+        // Best effort: a client that went away misses a log line, nothing more.
+        let _ = context.peer.notify_logging_message(param).await;
+    }
+}
+
+/// rmcp's levels are declared in severity order; compare by position.
+fn severity(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
+/// Maps a registry declaration to rmcp's tool: the title goes in both places clients look.
+pub fn to_rmcp_tool(spec: &ToolSpec) -> Tool {
+    let input = match &spec.input_schema {
+        Value::Object(map) => map.clone(),
+        // MCP requires an object schema; a tool without one takes no arguments.
+        _ => {
+            let mut map = JsonObject::new();
+            map.insert("type".into(), Value::from("object"));
+            map
+        }
+    };
+    let a = spec.annotations;
+    let annotations = ToolAnnotations::with_title(spec.title)
+        .read_only(a.read_only_hint)
+        .destructive(a.destructive_hint)
+        .idempotent(a.idempotent_hint)
+        .open_world(a.open_world_hint);
+    let mut tool = Tool::new(spec.name, spec.description, Arc::new(input))
+        .with_title(spec.title)
+        .with_annotations(annotations);
+    if let Some(Value::Object(output)) = &spec.output_schema {
+        tool = tool.with_raw_output_schema(Arc::new(output.clone()));
+    }
+    tool
+}
+
+impl ServerHandler for GmailMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        // One page: the catalog is a few dozen tools.
+        Ok(ListToolsResult::with_all_items(self.shared.tools.to_vec()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.shared.tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let started = Instant::now();
+        let name = request.name.as_ref();
+        let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        // Streamable HTTP authenticates every request: its caller's context rides in the
+        // request parts. SSE sessions were bound to their caller when they opened.
+        let ctx = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| {
+                // rmcp-actix-web nests the hook's extensions as one value in the parts.
+                parts.extensions.get::<ToolContext>().or_else(|| {
+                    parts
+                        .extensions
+                        .get::<rmcp::model::Extensions>()
+                        .and_then(|e| e.get::<ToolContext>())
+                })
+            })
+            .cloned()
+            .unwrap_or_else(|| self.shared.ctx.clone());
+        let result = self.shared.registry.call(ctx, name, args).await;
+        let result = match result {
+            Ok(output) => {
+                let mut result = CallToolResult::success(vec![ContentBlock::text(output.text)]);
+                result.structured_content = output.structured;
+                self.log_call(&context, name, &Ok(()), started).await;
+                result
+            }
+            Err(ToolError::UnknownTool(tool)) => {
+                return Err(McpError::invalid_params(
+                    format!("Unknown tool: {tool}"),
+                    None,
+                ));
+            }
+            Err(ToolError::InvalidArguments { tool, message }) => {
+                let text = format!("Invalid arguments for {tool}: {message}");
+                self.log_call(&context, name, &Err(text.clone()), started)
+                    .await;
+                CallToolResult::error(vec![ContentBlock::text(text)])
+            }
+            Err(ToolError::Gmail(e)) => {
+                let text = e.tool_message();
+                tracing::warn!(tool = name, error = %e, "tool call failed");
+                self.log_call(&context, name, &Err(text.clone()), started)
+                    .await;
+                CallToolResult::error(vec![ContentBlock::text(text)])
+            }
+        };
+        Ok(result.into())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        *self.log_level.lock().unwrap_or_else(|e| e.into_inner()) = Some(request.level);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_tool_maps_with_title_annotations_and_object_schema() {
+        let registry = gmail_shared::tools::catalog::registry();
+        for spec in registry.list() {
+            let tool = to_rmcp_tool(spec);
+            assert_eq!(tool.name, spec.name);
+            assert_eq!(tool.title.as_deref(), Some(spec.title));
+            let ann = tool.annotations.as_ref().expect("annotations");
+            assert_eq!(ann.title.as_deref(), Some(spec.title));
+            assert_eq!(ann.read_only_hint, Some(spec.annotations.read_only_hint));
+            assert_eq!(tool.input_schema.get("type"), Some(&Value::from("object")));
+        }
+    }
+
+    #[test]
+    fn severity_orders_levels() {
+        assert!(severity(LoggingLevel::Error) > severity(LoggingLevel::Warning));
+        assert!(severity(LoggingLevel::Debug) < severity(LoggingLevel::Info));
+    }
+}

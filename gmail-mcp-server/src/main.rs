@@ -1,0 +1,126 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use gmail_mcp_server::Application;
+use gmail_shared::admin::AdminCommand;
+use gmail_shared::server::{summary, CommonArgs, Role};
+use gmail_shared::telemetry::{self, LogTarget};
+use gmail_shared::Settings;
+
+/// MCP server for Gmail (port 8001): legacy SSE, Streamable HTTP and stdio.
+#[derive(Parser)]
+#[command(name = "gmail-mcp-server", version, about)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Serve one MCP session over stdin/stdout instead of HTTP (logs go to stderr).
+    #[arg(long)]
+    stdio: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Authorize your Gmail account (single-user mode): opens the consent page, then writes
+    /// the credentials where the servers read them (~/.gmail-mcp/credentials.json).
+    Auth {
+        /// Print the URL instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Users, API keys and encryption keys (multi-user mode).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match cli.common.load_settings(Role::Mcp) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("gmail-mcp-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Some(Command::Admin(command)) => {
+            return match gmail_shared::admin::run(&settings, command).await {
+                Ok(out) => {
+                    println!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("gmail-mcp-server admin: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Command::Auth { no_browser }) => return auth(&settings, no_browser).await,
+        None => {}
+    }
+    if cli.common.check {
+        println!("{}", summary(&settings, Role::Mcp));
+        return ExitCode::SUCCESS;
+    }
+    if cli.stdio {
+        // stdout belongs to JSON-RPC: nothing else may be written there.
+        telemetry::init(&settings.log, LogTarget::Stderr);
+        return match gmail_mcp_server::transport::stdio::serve(settings).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gmail-mcp-server: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    telemetry::init(&settings.log, LogTarget::Stdout);
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("gmail-mcp-server: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gmail-mcp-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The installed-app loopback flow; the URL goes to stderr (stdout stays clean).
+async fn auth(settings: &Settings, no_browser: bool) -> ExitCode {
+    let factory = match gmail_shared::gmail::GmailFactory::new(&settings.gmail) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("gmail-mcp-server auth: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = gmail_shared::oauth::installed::authorize(&factory, &settings.gmail, |url| {
+        eprintln!("Open this URL to authorize Gmail access:\n\n  {url}\n");
+        if !no_browser {
+            // Best effort: without a desktop the printed URL is the way.
+            let _ = std::process::Command::new("xdg-open")
+                .arg(url)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        }
+    })
+    .await;
+    match result {
+        Ok(path) => {
+            eprintln!("Authorized. Credentials saved to {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gmail-mcp-server auth: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

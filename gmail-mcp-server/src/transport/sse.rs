@@ -1,0 +1,361 @@
+//! Legacy HTTP+SSE transport (MCP 2024-11-05), which rmcp 3 no longer ships: `GET /sse`
+//! opens an event stream whose first event names the POST endpoint; the client POSTs JSON-RPC
+//! to `/message?sessionId=`, answered 202, and every reply travels on the stream.
+//!
+//! A session is two channels handed to rmcp as a transport, a task serving the handler over
+//! them, and the response stream. Whichever side ends first (client gone, DELETE, idle
+//! reaper, shutdown) cancels the session's token, which ends the other two.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix_web::{get, post, web, HttpResponse};
+use bytes::Bytes;
+use futures::{SinkExt, Stream, StreamExt};
+use rmcp::model::{ClientJsonRpcMessage, ErrorCode, ErrorData, RequestId, ServerJsonRpcMessage};
+use rmcp::ServiceExt;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::{CancellationToken, PollSendError, PollSender};
+
+use crate::app::AppState;
+use crate::handler::GmailMcp;
+use crate::sessions::{Session, TransportKind};
+
+/// Messages buffered per direction before the sender waits.
+const CHANNEL_CAPACITY: usize = 32;
+
+// Channels carry boxed messages: tokio allocates a channel's slots 32 at a time, and a message
+// is ~500 bytes inline, so unboxed the two channels alone would cost ~32 KiB per idle session.
+type ClientMsg = Box<ClientJsonRpcMessage>;
+type ServerMsg = Box<ServerJsonRpcMessage>;
+
+/// The live SSE sessions' inboxes.
+#[derive(Default)]
+pub struct SseSessions {
+    map: RwLock<HashMap<String, SseSession>>,
+}
+
+#[derive(Clone)]
+struct SseSession {
+    /// Client → handler.
+    inbox: mpsc::Sender<ClientMsg>,
+    /// Server → stream, for errors this layer answers itself (malformed requests).
+    outbox: mpsc::Sender<ServerMsg>,
+    session: Arc<Session>,
+    /// The caller who opened it (multi-user mode).
+    user: Option<String>,
+}
+
+impl SseSessions {
+    fn insert(&self, id: String, session: SseSession) {
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, session);
+    }
+
+    fn get(&self, id: &str) -> Option<SseSession> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    fn remove(&self, id: &str) {
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The user a request acts for (multi-user mode), from the context `require_caller` set.
+fn caller_of(req: &actix_web::HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions()
+        .get::<gmail_shared::tools::ToolContext>()
+        .and_then(|c| c.mailboxes.caller().map(|(_, u)| u.to_string()))
+}
+
+#[get("/sse")]
+pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    use actix_web::HttpMessage;
+    let ctx = req
+        .extensions()
+        .get::<gmail_shared::tools::ToolContext>()
+        .cloned()
+        .unwrap_or_else(|| state.auth.fallback_context());
+    let user = caller_of(&req);
+    let id = uuid::Uuid::new_v4().to_string();
+    let session = state.sessions.register(id.clone(), TransportKind::Sse);
+    let closer = session.closer().clone();
+    let (in_tx, in_rx) = mpsc::channel::<ClientMsg>(CHANNEL_CAPACITY);
+    let (out_tx, out_rx) = mpsc::channel::<ServerMsg>(CHANNEL_CAPACITY);
+    state.sse.insert(
+        id.clone(),
+        SseSession {
+            inbox: in_tx,
+            outbox: out_tx.clone(),
+            session,
+            user,
+        },
+    );
+
+    let handler = GmailMcp::new(state.shared.with_context(ctx));
+    let sink = PollSender::new(out_tx).with(box_message as fn(_) -> _);
+    let stream = ReceiverStream::new(in_rx).map(unbox_message as fn(_) -> _);
+    let transport = (sink, stream);
+    let serve_state = state.clone();
+    let serve_id = id.clone();
+    let serve_closer = closer.clone();
+    tokio::spawn(async move {
+        match handler.serve_with_ct(transport, serve_closer).await {
+            Ok(running) => {
+                let _ = running.waiting().await;
+            }
+            Err(e) => {
+                tracing::debug!(session_id = %serve_id, error = %e, "session ended before initialize")
+            }
+        }
+        serve_state.sse.remove(&serve_id);
+        // Also cancels the token, which ends the response stream.
+        serve_state.sessions.remove(&serve_id);
+    });
+
+    let endpoint = format!("event: endpoint\ndata: /message?sessionId={id}\n\n");
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        // Stops nginx-style proxies from buffering the stream.
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(event_stream(
+            Bytes::from(endpoint),
+            out_rx,
+            closer,
+            state.sse_ping_interval,
+        ))
+}
+
+/// The response body: the endpoint event, then messages and pings until the session ends.
+/// Dropping it (actix does when a write to a gone client fails) closes the session.
+///
+/// Each ping is followed by a short probe comment: after a peer has gone, the first write
+/// still succeeds (it only provokes the peer's RST) and the second fails, so the probe makes
+/// a dropped client noticed right after the next ping instead of one interval later.
+fn event_stream(
+    endpoint: Bytes,
+    out_rx: mpsc::Receiver<ServerMsg>,
+    closer: CancellationToken,
+    ping_every: Duration,
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    struct State {
+        first: Option<Bytes>,
+        out_rx: mpsc::Receiver<ServerMsg>,
+        closer: CancellationToken,
+        ping: tokio::time::Interval,
+        probe_after: Duration,
+        probe: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+        _close_on_drop: tokio_util::sync::DropGuard,
+    }
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = State {
+        first: Some(endpoint),
+        out_rx,
+        _close_on_drop: closer.clone().drop_guard(),
+        closer,
+        ping,
+        probe_after: probe_delay(ping_every),
+        probe: None,
+    };
+    futures::stream::unfold(state, |mut st| async move {
+        if let Some(first) = st.first.take() {
+            return Some((Ok(first), st));
+        }
+        let chunk = tokio::select! {
+            biased;
+            _ = st.closer.cancelled() => return None,
+            msg = st.out_rx.recv() => match msg {
+                Some(msg) => message_event(&msg),
+                None => return None,
+            },
+            _ = st.ping.tick() => {
+                st.probe = Some(Box::pin(tokio::time::sleep(st.probe_after)));
+                Bytes::from_static(b": ping\n\n")
+            }
+            _ = async { if let Some(p) = st.probe.as_mut() { p.await } }, if st.probe.is_some() => {
+                st.probe = None;
+                Bytes::from_static(b":\n\n")
+            }
+        };
+        Some((Ok(chunk), st))
+    })
+}
+
+/// Long enough for a peer's RST to come back over a slow link, short next to the interval.
+fn probe_delay(ping_every: Duration) -> Duration {
+    (ping_every / 8).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
+fn box_message(
+    msg: ServerJsonRpcMessage,
+) -> futures::future::Ready<Result<ServerMsg, PollSendError<ServerMsg>>> {
+    futures::future::ready(Ok(Box::new(msg)))
+}
+
+fn unbox_message(msg: ClientMsg) -> ClientJsonRpcMessage {
+    *msg
+}
+
+/// One JSON-RPC message as an SSE event. JSON text escapes newlines, so one `data:` line.
+fn message_event(msg: &ServerJsonRpcMessage) -> Bytes {
+    match serde_json::to_string(msg) {
+        Ok(json) => Bytes::from(format!("event: message\ndata: {json}\n\n")),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a server message");
+            Bytes::from_static(b": unserializable message dropped\n\n")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MessageQuery {
+    #[serde(rename = "sessionId", alias = "session_id")]
+    session_id: Option<String>,
+}
+
+#[post("/message")]
+pub async fn post_message(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<MessageQuery>,
+    body: Bytes,
+) -> HttpResponse {
+    let Some(id) = query.into_inner().session_id else {
+        return json_rpc_error(
+            400,
+            None,
+            ErrorCode::INVALID_REQUEST,
+            "missing sessionId query parameter",
+        );
+    };
+    let Some(session) = state.sse.get(&id) else {
+        return problem(404, "Not Found", format!("no SSE session {id}"));
+    };
+    // A session acts for the user who opened it; another key cannot post into it.
+    if session.user != caller_of(&req) {
+        return problem(
+            403,
+            "Forbidden",
+            format!("SSE session {id} belongs to another caller"),
+        );
+    }
+
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(e) => {
+            session.session.touch(false);
+            return json_rpc_error(
+                400,
+                None,
+                ErrorCode::PARSE_ERROR,
+                &format!("Parse error: {e}"),
+            );
+        }
+    };
+    // JSON-RPC batches (MCP 2025-03-26) are accepted and taken apart.
+    let items = match value {
+        Value::Array(items) if items.is_empty() => {
+            return json_rpc_error(400, None, ErrorCode::INVALID_REQUEST, "empty batch");
+        }
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    for item in items {
+        let id_of_item = item.get("id").and_then(request_id);
+        match serde_json::from_value::<ClientJsonRpcMessage>(item) {
+            Ok(msg) => {
+                session
+                    .session
+                    .touch(matches!(msg, ClientJsonRpcMessage::Request(_)));
+                if session.inbox.send(Box::new(msg)).await.is_err() {
+                    return problem(404, "Not Found", format!("SSE session {id} has ended"));
+                }
+            }
+            Err(e) => {
+                session.session.touch(id_of_item.is_some());
+                let message = format!("Invalid request: {e}");
+                match id_of_item {
+                    // The client waits for an answer to this id on the stream: give it one.
+                    Some(rid) => {
+                        let reply = ServerJsonRpcMessage::error(
+                            ErrorData::new(ErrorCode::INVALID_REQUEST, message, None),
+                            Some(rid),
+                        );
+                        if session.outbox.send(Box::new(reply)).await.is_err() {
+                            return problem(
+                                404,
+                                "Not Found",
+                                format!("SSE session {id} has ended"),
+                            );
+                        }
+                    }
+                    None => return json_rpc_error(400, None, ErrorCode::INVALID_REQUEST, &message),
+                }
+            }
+        }
+    }
+    HttpResponse::Accepted().finish()
+}
+
+fn request_id(value: &Value) -> Option<RequestId> {
+    serde_json::from_value(value.clone()).ok()
+}
+
+fn json_rpc_error(
+    status: u16,
+    id: Option<RequestId>,
+    code: ErrorCode,
+    message: &str,
+) -> HttpResponse {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": code.0, "message": message},
+    });
+    HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+    )
+    .json(body)
+}
+
+fn problem(status: u16, title: &str, detail: String) -> HttpResponse {
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(code)
+        .content_type("application/problem+json")
+        .body(
+            serde_json::json!({
+                "type": "about:blank",
+                "title": title,
+                "status": status,
+                "detail": detail,
+            })
+            .to_string(),
+        )
+}

@@ -1,0 +1,132 @@
+//! The built binary: stdio mode keeps stdout for JSON-RPC only, and SIGTERM stops the HTTP
+//! server promptly even with SSE streams open.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gmail_sandbox::{Sandbox, SandboxConfig};
+use serde_json::{json, Value};
+
+fn command(sandbox_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gmail-mcp-server"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .env("GMAIL_BACKEND", "sandbox")
+        .env("GMAIL_SANDBOX_URL", sandbox_url)
+        .env("GMAIL_LOG_LEVEL", "info")
+        .env("GMAIL_LOG_FORMAT", "json");
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_serves_one_session_with_only_json_rpc_on_stdout() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let url = sandbox.base_url();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut child = command(&url)
+            .arg("--stdio")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary starts");
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut write = |v: Value| {
+            writeln!(stdin, "{v}").unwrap();
+            stdin.flush().unwrap();
+        };
+        write(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": common::init_params()}));
+        write(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        write(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "get_profile", "arguments": {}}}));
+        let mut lines = Vec::new();
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            let done = line.contains(r#""id":1"#);
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        drop(stdin); // the client closing stdin ends the session and the process
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(
+            stderr.contains("session opened"),
+            "logs go to stderr: {stderr}"
+        );
+        lines
+    })
+    .await
+    .unwrap();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        let v: Value = serde_json::from_str(line).expect("stdout carries JSON-RPC only");
+        assert_eq!(v["jsonrpc"], "2.0");
+    }
+    let call: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(
+        call["result"]["structuredContent"]["emailAddress"],
+        "demo@example.com"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_promptly_with_open_sse_streams() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let port = free_port();
+    let mut child = command(&sandbox.base_url())
+        .args(["--port", &port.to_string()])
+        .env("GMAIL_MCP__SHUTDOWN_TIMEOUT_SECS", "30")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let up = common::eventually(Duration::from_secs(10), || async {
+        reqwest::get(format!("{base}/health")).await.is_ok()
+    })
+    .await;
+    assert!(up, "server came up");
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let mut c = common::SseClient::connect(&base).await;
+        c.initialize().await;
+        clients.push(c);
+    }
+    let started = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit}");
+    // Well under the 30 s shutdown timeout: the streams were closed, not waited for.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    for c in &mut clients {
+        assert!(c.closed_within(Duration::from_secs(1)).await);
+    }
+}

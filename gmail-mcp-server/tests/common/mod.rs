@@ -1,0 +1,354 @@
+//! Test helpers: a sandbox + gmail-mcp-server on port 0, and a raw legacy-SSE client over
+//! reqwest (no MCP SDK, so the wire format itself is what is tested).
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use gmail_mcp_server::app::Stopper;
+use gmail_mcp_server::Application;
+use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use gmail_shared::Settings;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub http: reqwest::Client,
+    pub stopper: Stopper,
+    pub sandbox: RunningSandbox,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a sandbox and the app against it; `tweak` adjusts the settings first.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests())
+        .await
+        .expect("sandbox starts");
+    let mut settings = gmail_shared::testing::settings(&sandbox.base_url());
+    tweak(&mut settings);
+    let app = Application::build(settings).await.expect("app builds");
+    let port = app.port();
+    let stopper = app.stopper();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        http: reqwest::Client::new(),
+        stopper,
+        sandbox,
+    }
+}
+
+impl TestApp {
+    pub async fn sse(&self) -> SseClient {
+        SseClient::connect(&self.base).await
+    }
+
+    pub async fn sessions(&self) -> Value {
+        self.http
+            .get(format!("{}/sessions", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn session_ids(&self) -> Vec<String> {
+        self.sessions().await["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    pub async fn health(&self) -> Value {
+        self.http
+            .get(format!("{}/health", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Named { event: String, data: String },
+    Comment(String),
+}
+
+/// A legacy SSE MCP client: GET /sse, POST /message?sessionId=.
+pub struct SseClient {
+    pub base: String,
+    pub endpoint: String,
+    pub session_id: String,
+    events: mpsc::UnboundedReceiver<Event>,
+    reader: tokio::task::JoinHandle<()>,
+    http: reqwest::Client,
+}
+
+impl Drop for SseClient {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+pub fn parse_block(block: &str) -> Option<Event> {
+    let mut event = String::from("message");
+    let mut data: Vec<&str> = Vec::new();
+    let mut comment = None;
+    for line in block.lines() {
+        if let Some(c) = line.strip_prefix(':') {
+            comment = Some(c.trim().to_string());
+        } else if let Some(v) = line.strip_prefix("event:") {
+            event = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push(v.strip_prefix(' ').unwrap_or(v));
+        }
+    }
+    if data.is_empty() {
+        return comment.map(Event::Comment);
+    }
+    Some(Event::Named {
+        event,
+        data: data.join("\n"),
+    })
+}
+
+/// Reads an SSE body into events until it ends.
+pub fn spawn_reader(
+    resp: reqwest::Response,
+) -> (mpsc::UnboundedReceiver<Event>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        let mut body = resp.bytes_stream();
+        let mut buf = String::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                if let Some(ev) = parse_block(&block) {
+                    if tx.send(ev).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    (rx, reader)
+}
+
+impl SseClient {
+    pub async fn connect(base: &str) -> SseClient {
+        SseClient::connect_with(base, reqwest::Client::new()).await
+    }
+
+    /// With a client of one's own (e.g. one that sends an API key on every request).
+    pub async fn connect_with(base: &str, http: reqwest::Client) -> SseClient {
+        let resp = http.get(format!("{base}/sse")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        let (mut events, reader) = spawn_reader(resp);
+        let first = tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("endpoint event in time")
+            .expect("stream open");
+        let Event::Named { event, data } = first else {
+            panic!("first event is not the endpoint: {first:?}")
+        };
+        assert_eq!(event, "endpoint");
+        assert!(data.starts_with("/message?sessionId="), "{data}");
+        let session_id = data.trim_start_matches("/message?sessionId=").to_string();
+        SseClient {
+            base: base.to_string(),
+            endpoint: format!("{base}{data}"),
+            session_id,
+            events,
+            reader,
+            http,
+        }
+    }
+
+    pub async fn post(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(&self.endpoint)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_raw(&self, body: &str) -> reqwest::Response {
+        self.http
+            .post(&self.endpoint)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The next JSON-RPC message on the stream (pings skipped); None when the stream ended.
+    pub async fn next_message(&mut self) -> Option<Value> {
+        loop {
+            match tokio::time::timeout(WAIT, self.events.recv())
+                .await
+                .expect("a message in time")?
+            {
+                Event::Named { event, data } if event == "message" => {
+                    return Some(serde_json::from_str(&data).expect("message data is JSON"))
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// Waits for the stream to end (skipping whatever still arrives).
+    pub async fn closed_within(&mut self, within: Duration) -> bool {
+        tokio::time::timeout(within, async {
+            while self.events.recv().await.is_some() {}
+        })
+        .await
+        .is_ok()
+    }
+
+    pub async fn next_event(&mut self, within: Duration) -> Option<Event> {
+        tokio::time::timeout(within, self.events.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    pub async fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
+        let resp = self
+            .post(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        assert_eq!(resp.status(), 202, "POST {method}");
+        let msg = self.next_message().await.expect("a reply");
+        assert_eq!(msg["id"], json!(id), "reply to {method}: {msg}");
+        msg
+    }
+
+    pub async fn notify(&self, method: &str) {
+        let resp = self
+            .post(&json!({"jsonrpc": "2.0", "method": method}))
+            .await;
+        assert_eq!(resp.status(), 202);
+    }
+
+    /// initialize (id 0, as some clients start) + notifications/initialized.
+    pub async fn initialize(&mut self) -> Value {
+        let reply = self.request(0, "initialize", init_params()).await;
+        self.notify("notifications/initialized").await;
+        reply
+    }
+}
+
+pub fn init_params() -> Value {
+    json!({
+        "protocolVersion": "2024-11-05",
+        "capabilities": {},
+        "clientInfo": {"name": "raw-test-client", "version": "0"}
+    })
+}
+
+/// The text of a tools/call result's first content block.
+pub fn text_of(result: &Value) -> &str {
+    result["content"][0]["text"].as_str().unwrap_or_default()
+}
+
+/// Polls until `check` holds or the time is up.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Streamable HTTP: POST one JSON-RPC message to /mcp; returns the response and the JSON-RPC
+/// messages it carried (JSON or SSE body).
+pub async fn mcp_post(
+    http: &reqwest::Client,
+    base: &str,
+    session: Option<&str>,
+    body: &Value,
+) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Vec<Value>) {
+    let mut req = http
+        .post(format!("{base}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .json(body);
+    if let Some(s) = session {
+        req = req
+            .header("mcp-session-id", s)
+            .header("mcp-protocol-version", "2025-06-18");
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    let mut messages = Vec::new();
+    if let Ok(v) = serde_json::from_str::<Value>(&text) {
+        messages.push(v);
+    } else {
+        for block in text.split("\n\n") {
+            if let Some(Event::Named { data, .. }) = parse_block(block) {
+                if let Ok(v) = serde_json::from_str::<Value>(&data) {
+                    messages.push(v);
+                }
+            }
+        }
+    }
+    (status, headers, messages)
+}
+
+/// initialize + initialized over Streamable HTTP; returns the session id.
+pub async fn mcp_initialize(http: &reqwest::Client, base: &str) -> String {
+    let mut params = init_params();
+    params["protocolVersion"] = json!("2025-06-18");
+    let (status, headers, msgs) = mcp_post(
+        http,
+        base,
+        None,
+        &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}),
+    )
+    .await;
+    assert_eq!(status, 200, "{msgs:?}");
+    assert_eq!(msgs[0]["result"]["serverInfo"]["name"], "gmail-mcp-server");
+    let sid = headers["mcp-session-id"].to_str().unwrap().to_string();
+    let (status, _, _) = mcp_post(
+        http,
+        base,
+        Some(&sid),
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    sid
+}

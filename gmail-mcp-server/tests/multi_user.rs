@@ -1,0 +1,236 @@
+//! Multi-user mode over both MCP transports: API keys, each caller's own mailbox, sessions
+//! bound to their caller, 50 concurrent mixed sessions, revoked keys.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use common::*;
+use gmail_mcp_server::Application;
+use gmail_sandbox::{Sandbox, SandboxConfig};
+use gmail_shared::config::{Overrides, Settings};
+use gmail_shared::gmail::GmailFactory;
+use gmail_shared::oauth::accounts::Accounts;
+use gmail_shared::store::cipher;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+
+struct World {
+    base: String,
+    accounts: Arc<Accounts>,
+    _sandbox: gmail_sandbox::RunningSandbox,
+}
+
+fn db_url() -> String {
+    std::env::var("GMAIL_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "sqlite://{}/mcp-mu-{}.db",
+                std::env::temp_dir().display(),
+                uuid::Uuid::new_v4().simple()
+            )
+        })
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
+    let settings = Settings::load_from(
+        &Overrides {
+            config_file: None,
+            values: vec![
+                ("mcp.port".into(), "0".into()),
+                ("log.level".into(), "warn".into()),
+                ("gmail.backend".into(), "sandbox".into()),
+                ("gmail.sandbox_url".into(), sandbox.base_url()),
+                ("multi_user.enabled".into(), "true".into()),
+                ("multi_user.database_url".into(), db_url()),
+                ("multi_user.encryption_key".into(), cipher::generate_key()),
+            ],
+        },
+        &env,
+    )
+    .unwrap();
+    let accounts = Accounts::open(&settings, GmailFactory::new(&settings.gmail).unwrap())
+        .await
+        .unwrap();
+    let app = Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    World {
+        base,
+        accounts,
+        _sandbox: sandbox,
+    }
+}
+
+/// A user with one connected mailbox and an API key; answers a client that sends the key.
+async fn user_with(w: &World, email: &str) -> (reqwest::Client, String) {
+    let store = w.accounts.store();
+    let u = store
+        .ensure_user(&format!("u-{}", uuid::Uuid::new_v4().simple()), None)
+        .await
+        .unwrap();
+    let start = w.accounts.start(&u, None, Some(email)).await.unwrap();
+    let consent = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&start.auth_url)
+        .send()
+        .await
+        .unwrap();
+    let params: HashMap<String, String> =
+        reqwest::Url::parse(consent.headers()["location"].to_str().unwrap())
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+    w.accounts
+        .complete(&start.state, &params["code"], Some(&u.id))
+        .await
+        .unwrap();
+    let (info, key) = store.create_api_key(&u.id, "t").await.unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "authorization",
+        format!("Bearer {}", key.expose_secret()).parse().unwrap(),
+    );
+    (
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap(),
+        info.id,
+    )
+}
+
+async fn streamable_profile(http: &reqwest::Client, base: &str, args: Value) -> Value {
+    let sid = mcp_initialize(http, base).await;
+    let (_, _, msgs) = mcp_post(
+        http,
+        base,
+        Some(&sid),
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_profile", "arguments": args}}),
+    )
+    .await;
+    msgs.into_iter().find(|m| m["id"] == 1).unwrap()["result"].clone()
+}
+
+#[tokio::test]
+async fn each_caller_uses_only_their_own_mailbox_over_both_transports() {
+    let w = world().await;
+    let (alice, _) = user_with(&w, "demo@example.com").await;
+    let (bob, bob_key_id) = user_with(&w, "bob@example.com").await;
+
+    // No key: 401 on both transports.
+    let r = reqwest::get(format!("{}/sse", w.base)).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = reqwest::Client::new()
+        .post(format!("{}/mcp", w.base))
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init_params()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let mut a = SseClient::connect_with(&w.base, alice.clone()).await;
+    a.initialize().await;
+    let call = a
+        .request(
+            1,
+            "tools/call",
+            json!({"name": "get_profile", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(
+        call["result"]["structuredContent"]["emailAddress"],
+        "demo@example.com"
+    );
+    // Naming the other user's mailbox finds nothing.
+    let call = a
+        .request(
+            2,
+            "tools/call",
+            json!({"name": "get_profile", "arguments": {"account": "bob@example.com"}}),
+        )
+        .await;
+    assert_eq!(call["result"]["isError"], true, "{call}");
+    assert!(call["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("not found"));
+    // Bob's key cannot post into Alice's SSE session.
+    let r = bob
+        .post(&a.endpoint)
+        .json(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_profile"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let result = streamable_profile(&bob, &w.base, json!({})).await;
+    assert_eq!(
+        result["structuredContent"]["emailAddress"],
+        "bob@example.com"
+    );
+    let result = streamable_profile(&bob, &w.base, json!({"account": "demo@example.com"})).await;
+    assert_eq!(result["isError"], true);
+
+    // 50 concurrent sessions, mixed users and transports: each gets only its own answers.
+    let calls = (0..50).map(|i| {
+        let (http, want) = if i % 2 == 0 {
+            (alice.clone(), "demo@example.com")
+        } else {
+            (bob.clone(), "bob@example.com")
+        };
+        let base = w.base.clone();
+        async move {
+            let got = if i % 4 < 2 {
+                let mut c = SseClient::connect_with(&base, http).await;
+                c.initialize().await;
+                c.request(
+                    7,
+                    "tools/call",
+                    json!({"name": "get_profile", "arguments": {}}),
+                )
+                .await["result"]
+                    .clone()
+            } else {
+                streamable_profile(&http, &base, json!({})).await
+            };
+            assert_eq!(
+                got["structuredContent"]["emailAddress"], want,
+                "session {i}: {got}"
+            );
+        }
+    });
+    futures::future::join_all(calls).await;
+
+    // A revoked key is refused on both transports.
+    w.accounts
+        .store()
+        .revoke_api_key(&bob_key_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.get(format!("{}/sse", w.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let r = bob
+        .post(format!("{}/mcp", w.base))
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init_params()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}

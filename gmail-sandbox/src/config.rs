@@ -1,0 +1,94 @@
+//! Sandbox configuration.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the SQLite database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// `sqlite::memory:` on a single connection (tests).
+    Memory,
+    File(PathBuf),
+}
+
+/// Per-user quota as a token bucket of Gmail quota units (off by default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuotaConfig {
+    pub enabled: bool,
+    /// Refill rate; Gmail's per-user limit is 15,000 units/minute = 250/s.
+    pub units_per_second: f64,
+    /// Bucket capacity (burst).
+    pub burst_units: f64,
+    /// Status for an exhausted quota: 429 RESOURCE_EXHAUSTED (default) or 403
+    /// PERMISSION_DENIED; real Gmail uses both for the same condition.
+    pub exceeded_status: u16,
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        QuotaConfig {
+            enabled: false,
+            units_per_second: 250.0,
+            burst_units: 500.0,
+            exceeded_status: 429,
+        }
+    }
+}
+
+/// Injected faults on Gmail API calls (off by default). Rates are probabilities in 0..=1.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Added latency per request, milliseconds.
+    pub latency_ms: u64,
+    /// Probability of a 500 backendError (or 503 when `error_status` is 503).
+    pub error_rate: f64,
+    /// Probability of a 429 "Too many concurrent requests for user".
+    pub rate_limit_rate: f64,
+    /// Status used for injected server errors: 500 (default) or 503.
+    pub error_status: Option<u16>,
+    /// Requests a user may have in flight before 429 "Too many concurrent requests for
+    /// user" (0 = unlimited). Pair with `latency_ms` to make requests overlap.
+    pub max_concurrent_per_user: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub host: String,
+    pub port: u16,
+    pub database: DatabaseLocation,
+    /// Create the demo mailboxes when the database holds none.
+    pub seed_if_empty: bool,
+    pub access_token_ttl_secs: u64,
+    /// Approve authorization requests without showing the consent page.
+    pub auto_approve: bool,
+    pub quota: QuotaConfig,
+    pub faults: FaultConfig,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            host: "127.0.0.1".into(),
+            port: 8002,
+            database: DatabaseLocation::Memory,
+            seed_if_empty: true,
+            access_token_ttl_secs: 3600,
+            auto_approve: true,
+            quota: QuotaConfig::default(),
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Ephemeral port, in-memory database, seeded: what integration tests want.
+    pub fn for_tests() -> Self {
+        SandboxConfig {
+            port: 0,
+            ..SandboxConfig::default()
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Per-user quota (Gmail's per-method unit costs in a token bucket), fault injection and
+//! request statistics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+use rand::Rng;
+
+use crate::config::{FaultConfig, QuotaConfig};
+use crate::error::ApiError;
+
+/// Gmail's published quota units per method (`labels.patch`/`sendAs.patch` as their updates).
+pub fn method_cost(method: &str) -> u32 {
+    match method {
+        "users.getProfile" => 1,
+        "users.watch" => 100,
+        "users.stop" => 50,
+        "users.drafts.create" => 10,
+        "users.drafts.delete" => 10,
+        "users.drafts.get" => 5,
+        "users.drafts.list" => 5,
+        "users.drafts.send" => 100,
+        "users.drafts.update" => 15,
+        "users.history.list" => 2,
+        "users.labels.create"
+        | "users.labels.delete"
+        | "users.labels.update"
+        | "users.labels.patch" => 5,
+        "users.labels.get" | "users.labels.list" => 1,
+        "users.messages.attachments.get" => 5,
+        "users.messages.batchDelete" | "users.messages.batchModify" => 50,
+        "users.messages.delete" => 10,
+        "users.messages.get" | "users.messages.list" | "users.messages.modify" => 5,
+        "users.messages.trash" | "users.messages.untrash" => 5,
+        "users.messages.import" | "users.messages.insert" => 25,
+        "users.messages.send" => 100,
+        "users.settings.filters.create" | "users.settings.filters.delete" => 5,
+        "users.settings.filters.get" | "users.settings.filters.list" => 1,
+        "users.settings.getVacation"
+        | "users.settings.getImap"
+        | "users.settings.getPop"
+        | "users.settings.getLanguage"
+        | "users.settings.getAutoForwarding"
+        | "users.settings.forwardingAddresses.list"
+        | "users.settings.forwardingAddresses.get" => 1,
+        "users.settings.updateImap"
+        | "users.settings.updateLanguage"
+        | "users.settings.updateAutoForwarding" => 5,
+        "users.settings.updatePop" => 100,
+        "users.settings.updateVacation" => 5,
+        "users.settings.sendAs.get" | "users.settings.sendAs.list" => 1,
+        "users.settings.sendAs.create"
+        | "users.settings.sendAs.update"
+        | "users.settings.sendAs.patch"
+        | "users.settings.sendAs.verify" => 100,
+        "users.settings.sendAs.delete" => 5,
+        "users.threads.delete" => 20,
+        "users.threads.get" | "users.threads.list" | "users.threads.modify" => 10,
+        "users.threads.trash" | "users.threads.untrash" => 10,
+        _ => 1,
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+pub struct Quota {
+    cfg: RwLock<QuotaConfig>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl Quota {
+    pub fn new(cfg: QuotaConfig) -> Quota {
+        Quota {
+            cfg: RwLock::new(cfg),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn config(&self) -> QuotaConfig {
+        self.cfg.read().clone()
+    }
+
+    pub fn set_config(&self, cfg: QuotaConfig) {
+        *self.cfg.write() = cfg;
+        self.buckets.lock().clear();
+    }
+
+    /// Take `method`'s cost from `user`'s bucket, or answer Gmail's 429.
+    pub fn charge(&self, user: &str, method: &str) -> Result<(), ApiError> {
+        let cfg = self.cfg.read().clone();
+        if !cfg.enabled {
+            return Ok(());
+        }
+        let cost = method_cost(method) as f64;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock();
+        let b = buckets.entry(user.to_string()).or_insert(Bucket {
+            tokens: cfg.burst_units,
+            last: now,
+        });
+        let elapsed = now.duration_since(b.last).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * cfg.units_per_second).min(cfg.burst_units);
+        b.last = now;
+        if b.tokens >= cost {
+            b.tokens -= cost;
+            Ok(())
+        } else {
+            let wait = if cfg.units_per_second > 0.0 {
+                (cost - b.tokens) / cfg.units_per_second
+            } else {
+                60.0
+            };
+            let at =
+                chrono::Utc::now() + chrono::Duration::milliseconds((wait * 1000.0).ceil() as i64);
+            let mut e = ApiError::rate_limited(at);
+            if cfg.exceeded_status == 403 {
+                e.code = 403;
+                e.status = "PERMISSION_DENIED";
+            }
+            Err(e)
+        }
+    }
+}
+
+pub struct Faults {
+    cfg: RwLock<FaultConfig>,
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A request's place in its user's in-flight count; released on drop.
+pub struct Slot {
+    user: String,
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut c = self.counts.lock();
+        if let Some(n) = c.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                c.remove(&self.user);
+            }
+        }
+    }
+}
+
+impl Faults {
+    pub fn new(cfg: FaultConfig) -> Faults {
+        Faults {
+            cfg: RwLock::new(cfg),
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Take an in-flight slot for `user`, or None when `cap` are already taken.
+    pub fn enter(&self, user: &str, cap: usize) -> Option<Slot> {
+        let mut c = self.in_flight.lock();
+        let n = c.entry(user.to_string()).or_insert(0);
+        if *n >= cap {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            user: user.to_string(),
+            counts: self.in_flight.clone(),
+        })
+    }
+
+    pub fn get(&self) -> FaultConfig {
+        self.cfg.read().clone()
+    }
+
+    pub fn set(&self, cfg: FaultConfig) {
+        *self.cfg.write() = cfg;
+    }
+
+    /// Roll the dice for one request: an error to answer with, if any.
+    pub fn roll(&self) -> Option<ApiError> {
+        let cfg = self.cfg.read().clone();
+        if cfg.error_rate <= 0.0 && cfg.rate_limit_rate <= 0.0 {
+            return None;
+        }
+        let mut rng = rand::rng();
+        if cfg.error_rate > 0.0 && rng.random::<f64>() < cfg.error_rate {
+            return Some(if cfg.error_status == Some(503) {
+                ApiError::unavailable()
+            } else {
+                ApiError::backend_error()
+            });
+        }
+        if cfg.rate_limit_rate > 0.0 && rng.random::<f64>() < cfg.rate_limit_rate {
+            return Some(ApiError::too_many_concurrent());
+        }
+        None
+    }
+
+    pub fn latency_ms(&self) -> u64 {
+        self.cfg.read().latency_ms
+    }
+}
+
+/// Request counters: per Gmail method (batch parts included), HTTP requests received on the
+/// Gmail API paths (a batch counts once: what a client's upstream cost is), and token-endpoint
+/// grants by type.
+#[derive(Default)]
+pub struct Stats {
+    methods: RwLock<HashMap<String, AtomicU64>>,
+    grants: RwLock<HashMap<String, AtomicU64>>,
+    http: AtomicU64,
+}
+
+fn bump(map: &RwLock<HashMap<String, AtomicU64>>, key: &str) {
+    if let Some(c) = map.read().get(key) {
+        c.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    map.write()
+        .entry(key.to_string())
+        .or_insert_with(|| AtomicU64::new(0))
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+fn snapshot(map: &RwLock<HashMap<String, AtomicU64>>) -> BTreeMap<String, u64> {
+    map.read()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.load(Ordering::Relaxed)))
+        .collect()
+}
+
+impl Stats {
+    pub fn method(&self, name: &str) {
+        bump(&self.methods, name);
+    }
+
+    pub fn grant(&self, grant_type: &str) {
+        bump(&self.grants, grant_type);
+    }
+
+    pub fn http_request(&self) {
+        self.http.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let methods = snapshot(&self.methods);
+        let total: u64 = methods.values().sum();
+        serde_json::json!({
+            "requests": methods,
+            "totalRequests": total,
+            "httpRequests": self.http.load(Ordering::Relaxed),
+            "tokenGrants": snapshot(&self.grants),
+        })
+    }
+
+    pub fn reset(&self) {
+        self.methods.write().clear();
+        self.grants.write().clear();
+        self.http.store(0, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,21 @@
+//! Shared state behind every request.
+
+use std::collections::HashMap;
+
+use parking_lot::Mutex;
+
+use crate::config::SandboxConfig;
+use crate::oauth::OAuthState;
+use crate::quota::{Faults, Quota, Stats};
+use crate::routes::upload::UploadSession;
+use crate::store::Store;
+
+pub struct AppState {
+    pub cfg: SandboxConfig,
+    pub store: Store,
+    pub oauth: OAuthState,
+    pub quota: Quota,
+    pub faults: Faults,
+    pub stats: Stats,
+    pub uploads: Mutex<HashMap<String, UploadSession>>,
+}

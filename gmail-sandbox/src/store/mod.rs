@@ -1,0 +1,707 @@
+//! Mailboxes: an in-memory index per mailbox (the hot path never reads SQLite) with
+//! write-through persistence via [`db::DbTx`].
+
+pub mod db;
+pub mod model;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use rand::Rng;
+use sqlx::sqlite::SqlitePool;
+
+use crate::render::{self, Parsed};
+use crate::search::{Query, SearchContext, SearchDoc};
+use db::{DbOp, DbTx, Table};
+pub use model::*;
+
+/// History records kept per mailbox; older ones fall off and make their ids "too old".
+const HISTORY_RETENTION: usize = 50_000;
+
+pub struct Store {
+    mailboxes: RwLock<HashMap<String, Arc<Mailbox>>>,
+    pub db: DbTx,
+}
+
+pub struct Mailbox {
+    pub email: String,
+    pub display_name: String,
+    pub data: RwLock<MailboxData>,
+}
+
+pub struct MailboxData {
+    pub email: String,
+    pub display_name: String,
+    pub messages: HashMap<String, Msg>,
+    /// Message ids, newest first (internalDate desc, then id desc).
+    pub order: Vec<(i64, String)>,
+    /// Thread id → message ids, oldest first.
+    pub threads: HashMap<String, Vec<String>>,
+    /// Normalised Message-ID header → Gmail message id (threading by References).
+    pub msgid_index: HashMap<String, String>,
+    pub labels: Vec<Label>,
+    pub drafts: Vec<Draft>,
+    pub filters: Vec<Filter>,
+    pub history: VecDeque<HistoryRecord>,
+    pub meta: Meta,
+    pub vacation: serde_json::Value,
+    pub send_as: Vec<serde_json::Value>,
+    /// IMAP, POP, language and auto-forwarding settings by key.
+    pub other_settings: HashMap<String, serde_json::Value>,
+    /// Sender → when the vacation responder last answered them (not persisted).
+    pub vacation_replied: HashMap<String, i64>,
+    db: DbTx,
+}
+
+/// What changed in a label modification.
+#[derive(Debug, Default)]
+pub struct LabelChange {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Store {
+    pub fn new(db: DbTx) -> Store {
+        Store {
+            mailboxes: RwLock::new(HashMap::new()),
+            db,
+        }
+    }
+
+    pub fn get(&self, email: &str) -> Option<Arc<Mailbox>> {
+        self.mailboxes
+            .read()
+            .get(&email.to_ascii_lowercase())
+            .cloned()
+    }
+
+    pub fn emails(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.mailboxes.read().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.mailboxes.read().is_empty()
+    }
+
+    /// Create (or replace) an empty mailbox.
+    pub fn create_mailbox(&self, email: &str, display_name: &str) -> Arc<Mailbox> {
+        let email = email.to_ascii_lowercase();
+        let mut data = MailboxData::empty(&email, display_name, self.db.clone());
+        data.meta.history_id = rand::rng().random_range(1000..5000);
+        data.meta.history_floor = data.meta.history_id;
+        data.meta.next_label = 1;
+        for l in &data.labels {
+            self.db.put(
+                Table::Labels,
+                &email,
+                &l.id,
+                serde_json::to_string(l).unwrap_or_default(),
+            );
+        }
+        data.save_meta();
+        let mb = Arc::new(Mailbox {
+            email: email.clone(),
+            display_name: display_name.to_string(),
+            data: RwLock::new(data),
+        });
+        self.mailboxes.write().insert(email, mb.clone());
+        mb
+    }
+
+    pub fn clear(&self) {
+        self.mailboxes.write().clear();
+        self.db.send(DbOp::ResetMail);
+    }
+
+    /// Rebuild every mailbox from SQLite (parses each message once).
+    pub async fn load(&self, pool: &SqlitePool) -> anyhow::Result<()> {
+        for row in db::load_mailboxes(pool).await? {
+            let meta: Meta = serde_json::from_str(&row.meta).unwrap_or_default();
+            let mut data = MailboxData::empty(&row.email, &row.display_name, self.db.clone());
+            data.meta = meta;
+            data.labels = db::load_kv(pool, Table::Labels, &row.email)
+                .await?
+                .into_iter()
+                .filter_map(|(_, d)| serde_json::from_str(&d).ok())
+                .collect();
+            if data.labels.is_empty() {
+                data.labels = system_labels();
+            }
+            for m in db::load_messages(pool, &row.email).await? {
+                data.index_message(
+                    m.id,
+                    m.thread_id,
+                    m.labels,
+                    m.internal_date,
+                    m.history_id,
+                    m.raw,
+                );
+            }
+            data.drafts = db::load_kv(pool, Table::Drafts, &row.email)
+                .await?
+                .into_iter()
+                .filter_map(|(_, d)| serde_json::from_str(&d).ok())
+                .collect();
+            data.filters = db::load_kv(pool, Table::Filters, &row.email)
+                .await?
+                .into_iter()
+                .filter_map(|(_, d)| serde_json::from_str(&d).ok())
+                .collect();
+            let mut hist: Vec<HistoryRecord> = db::load_kv(pool, Table::History, &row.email)
+                .await?
+                .into_iter()
+                .filter_map(|(_, d)| serde_json::from_str(&d).ok())
+                .collect();
+            hist.sort_by_key(|h| h.id);
+            data.history = hist.into();
+            for (id, d) in db::load_kv(pool, Table::Settings, &row.email).await? {
+                let v: serde_json::Value = serde_json::from_str(&d).unwrap_or_default();
+                match id.as_str() {
+                    "vacation" => data.vacation = v,
+                    "sendAs" => {
+                        data.send_as = serde_json::from_value(v).unwrap_or_default();
+                    }
+                    other => {
+                        data.other_settings.insert(other.to_string(), v);
+                    }
+                }
+            }
+            let mb = Arc::new(Mailbox {
+                email: row.email.clone(),
+                display_name: row.display_name.clone(),
+                data: RwLock::new(data),
+            });
+            self.mailboxes.write().insert(row.email.clone(), mb);
+        }
+        Ok(())
+    }
+}
+
+/// Gmail-style message id: milliseconds shifted left 20 bits plus random low bits, as hex.
+fn new_hex_id(date_ms: i64, taken: impl Fn(&str) -> bool) -> String {
+    let mut rng = rand::rng();
+    let base = (date_ms.max(1) as u64) << 20;
+    loop {
+        let id = format!("{:016x}", base | rng.random_range(0..(1u64 << 20)));
+        if !taken(&id) {
+            return id;
+        }
+    }
+}
+
+impl MailboxData {
+    fn empty(email: &str, display_name: &str, db: DbTx) -> MailboxData {
+        MailboxData {
+            email: email.to_string(),
+            display_name: display_name.to_string(),
+            messages: HashMap::new(),
+            order: Vec::new(),
+            threads: HashMap::new(),
+            msgid_index: HashMap::new(),
+            labels: system_labels(),
+            drafts: Vec::new(),
+            filters: Vec::new(),
+            history: VecDeque::new(),
+            meta: Meta::default(),
+            vacation: serde_json::json!({
+                "enableAutoReply": false,
+                "responseSubject": "",
+                "responseBodyPlainText": "",
+                "restrictToContacts": false,
+                "restrictToDomain": false
+            }),
+            send_as: Vec::new(),
+            other_settings: HashMap::new(),
+            vacation_replied: HashMap::new(),
+            db,
+        }
+    }
+
+    pub fn save_meta(&self) {
+        self.db.send(DbOp::PutMailbox {
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            meta: serde_json::to_string(&self.meta).unwrap_or_default(),
+        });
+    }
+
+    /// History ids grow by random gaps so clients cannot assume `+1`.
+    pub fn bump_history(&mut self) -> u64 {
+        self.meta.history_id += rand::rng().random_range(1..=9);
+        self.save_meta();
+        self.meta.history_id
+    }
+
+    fn push_history(&mut self, rec: HistoryRecord) {
+        self.db.put(
+            Table::History,
+            &self.email,
+            &rec.id.to_string(),
+            serde_json::to_string(&rec).unwrap_or_default(),
+        );
+        self.history.push_back(rec);
+        if self.history.len() > HISTORY_RETENTION {
+            if let Some(old) = self.history.pop_front() {
+                self.meta.history_floor = old.id;
+                self.db.send(DbOp::TrimHistory {
+                    mailbox: self.email.clone(),
+                    below: old.id as i64 + 1,
+                });
+                self.save_meta();
+            }
+        }
+    }
+
+    pub fn label_pairs(&self) -> Vec<(String, String)> {
+        self.labels
+            .iter()
+            .map(|l| (l.id.clone(), l.name.clone()))
+            .collect()
+    }
+
+    pub fn label(&self, id: &str) -> Option<&Label> {
+        self.labels.iter().find(|l| l.id == id)
+    }
+
+    pub fn new_message_id(&self, date_ms: i64) -> String {
+        new_hex_id(date_ms, |id| {
+            self.messages.contains_key(id) || self.threads.contains_key(id)
+        })
+    }
+
+    /// Put a message into the in-memory index (no history, no persistence).
+    fn index_message(
+        &mut self,
+        id: String,
+        thread_id: String,
+        labels: Vec<String>,
+        internal_date: i64,
+        history_id: u64,
+        raw: Vec<u8>,
+    ) {
+        let parsed = Arc::new(render::parse_message(&raw, &id));
+        self.index_parsed(
+            id,
+            thread_id,
+            labels,
+            internal_date,
+            history_id,
+            Arc::new(raw),
+            parsed,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn index_parsed(
+        &mut self,
+        id: String,
+        thread_id: String,
+        labels: Vec<String>,
+        internal_date: i64,
+        history_id: u64,
+        raw: Arc<Vec<u8>>,
+        parsed: Arc<Parsed>,
+    ) {
+        let mut parts = parsed.doc_parts.clone();
+        parts.label_ids = labels.clone();
+        parts.internal_date_ms = internal_date;
+        let doc = SearchDoc::new(parts);
+        if let Some(mid) = &parsed.message_id {
+            self.msgid_index
+                .entry(mid.clone())
+                .or_insert_with(|| id.clone());
+        }
+        let key = (internal_date, id.clone());
+        let pos = self
+            .order
+            .binary_search_by(|probe| key.cmp(probe))
+            .unwrap_or_else(|p| p);
+        self.order.insert(pos, key);
+        let thread = self.threads.entry(thread_id.clone()).or_default();
+        thread.push(id.clone());
+        let msgs = &self.messages;
+        thread.sort_by_key(|mid| {
+            msgs.get(mid)
+                .map(|m| (m.internal_date, m.id.clone()))
+                .unwrap_or((internal_date, id.clone()))
+        });
+        self.messages.insert(
+            id.clone(),
+            Msg {
+                id,
+                thread_id,
+                labels,
+                internal_date,
+                history_id,
+                raw,
+                parsed,
+                doc,
+            },
+        );
+    }
+
+    /// The thread a new message joins: an explicit existing `threadId`, else the thread of a
+    /// message it references whose subject matches, else a new one (its own id).
+    fn resolve_thread(&self, parsed: &Parsed, thread_hint: Option<&str>, new_id: &str) -> String {
+        if let Some(t) = thread_hint {
+            if self.threads.contains_key(t) {
+                return t.to_string();
+            }
+        }
+        for r in parsed.references.iter().rev() {
+            if let Some(mid) = self.msgid_index.get(r) {
+                if let Some(m) = self.messages.get(mid) {
+                    if m.parsed.base_subject == parsed.base_subject
+                        || parsed.base_subject.is_empty()
+                    {
+                        return m.thread_id.clone();
+                    }
+                }
+            }
+        }
+        new_id.to_string()
+    }
+
+    /// Store a new message, record `messageAdded`, persist. Returns its id.
+    pub fn add_message(
+        &mut self,
+        raw: Vec<u8>,
+        labels: Vec<String>,
+        internal_date: i64,
+        thread_hint: Option<&str>,
+    ) -> String {
+        let id = self.new_message_id(internal_date);
+        let parsed = Arc::new(render::parse_message(&raw, &id));
+        self.add_prepared(
+            id,
+            Arc::new(raw),
+            parsed,
+            labels,
+            internal_date,
+            thread_hint,
+        )
+    }
+
+    /// Like [`add_message`](Self::add_message) for a message already parsed under `id`
+    /// (the seed cache); a taken id is replaced by a fresh one and the message re-parsed.
+    pub fn add_prepared(
+        &mut self,
+        id: String,
+        raw: Arc<Vec<u8>>,
+        parsed: Arc<Parsed>,
+        labels: Vec<String>,
+        internal_date: i64,
+        thread_hint: Option<&str>,
+    ) -> String {
+        let (id, parsed) = if self.messages.contains_key(&id) || self.threads.contains_key(&id) {
+            let fresh = self.new_message_id(internal_date);
+            let p = Arc::new(render::parse_message(&raw, &fresh));
+            (fresh, p)
+        } else {
+            (id, parsed)
+        };
+        let thread_id = self.resolve_thread(&parsed, thread_hint, &id);
+        let mut labels = labels;
+        labels.dedup();
+        let hid = self.bump_history();
+        self.db.send(DbOp::PutMessage {
+            mailbox: self.email.clone(),
+            id: id.clone(),
+            thread_id: thread_id.clone(),
+            labels: serde_json::to_string(&labels).unwrap_or_default(),
+            internal_date,
+            history_id: hid as i64,
+            raw: raw.clone(),
+        });
+        self.index_parsed(
+            id.clone(),
+            thread_id.clone(),
+            labels.clone(),
+            internal_date,
+            hid,
+            raw,
+            parsed,
+        );
+        self.push_history(HistoryRecord {
+            id: hid,
+            message_id: id.clone(),
+            thread_id,
+            labels,
+            added: true,
+            deleted: false,
+            labels_added: vec![],
+            labels_removed: vec![],
+        });
+        id
+    }
+
+    /// Apply a label delta; records history only when something changed.
+    pub fn modify_labels(&mut self, id: &str, add: &[String], remove: &[String]) -> LabelChange {
+        let mut change = LabelChange::default();
+        let Some(m) = self.messages.get(id) else {
+            return change;
+        };
+        let mut labels = m.labels.clone();
+        for r in remove {
+            if labels.contains(r) && !add.contains(r) {
+                labels.retain(|l| l != r);
+                change.removed.push(r.clone());
+            }
+        }
+        for a in add {
+            if !labels.contains(a) {
+                labels.push(a.clone());
+                change.added.push(a.clone());
+            }
+        }
+        if change.added.is_empty() && change.removed.is_empty() {
+            return change;
+        }
+        let hid = self.bump_history();
+        let Some(m) = self.messages.get_mut(id) else {
+            return change;
+        };
+        m.labels = labels.clone();
+        m.history_id = hid;
+        m.doc.set_labels(labels.clone());
+        let thread_id = m.thread_id.clone();
+        self.db.send(DbOp::SetMessageLabels {
+            mailbox: self.email.clone(),
+            id: id.to_string(),
+            labels: serde_json::to_string(&labels).unwrap_or_default(),
+            history_id: hid as i64,
+        });
+        self.push_history(HistoryRecord {
+            id: hid,
+            message_id: id.to_string(),
+            thread_id,
+            labels,
+            added: false,
+            deleted: false,
+            labels_added: change.added.clone(),
+            labels_removed: change.removed.clone(),
+        });
+        change
+    }
+
+    /// Permanently delete a message (and a draft pointing at it).
+    pub fn delete_message(&mut self, id: &str) -> bool {
+        let Some(m) = self.messages.remove(id) else {
+            return false;
+        };
+        self.order.retain(|(_, mid)| mid != id);
+        if let Some(t) = self.threads.get_mut(&m.thread_id) {
+            t.retain(|mid| mid != id);
+            if t.is_empty() {
+                self.threads.remove(&m.thread_id);
+            }
+        }
+        if let Some(mid) = &m.parsed.message_id {
+            if self.msgid_index.get(mid).map(|x| x == id).unwrap_or(false) {
+                self.msgid_index.remove(mid);
+            }
+        }
+        let email = self.email.clone();
+        let db = self.db.clone();
+        self.drafts.retain(|d| {
+            if d.message_id == id {
+                db.delete(Table::Drafts, &email, &d.id);
+                false
+            } else {
+                true
+            }
+        });
+        let hid = self.bump_history();
+        self.db.send(DbOp::DeleteMessage {
+            mailbox: self.email.clone(),
+            id: id.to_string(),
+        });
+        self.push_history(HistoryRecord {
+            id: hid,
+            message_id: id.to_string(),
+            thread_id: m.thread_id.clone(),
+            labels: m.labels.clone(),
+            added: false,
+            deleted: true,
+            labels_added: vec![],
+            labels_removed: vec![],
+        });
+        true
+    }
+
+    /// Ids of messages matching a list request, newest first.
+    pub fn matching_messages(
+        &self,
+        query: Option<&Query>,
+        label_ids: &[String],
+        include_spam_trash: bool,
+        now_ms: i64,
+    ) -> Vec<&Msg> {
+        let exclude = !include_spam_trash
+            && !query.map(|q| q.targets_spam_or_trash()).unwrap_or(false)
+            && !label_ids.iter().any(|l| l == "SPAM" || l == "TRASH");
+        let labels = if query.is_some() {
+            self.label_pairs()
+        } else {
+            Vec::new()
+        };
+        let ctx = SearchContext {
+            now_ms,
+            user_email: &self.email,
+            labels: &labels,
+        };
+        self.order
+            .iter()
+            .filter_map(|(_, id)| self.messages.get(id))
+            .filter(|m| {
+                if exclude && m.labels.iter().any(|l| l == "SPAM" || l == "TRASH") {
+                    return false;
+                }
+                if !label_ids.iter().all(|l| m.has(l)) {
+                    return false;
+                }
+                match query {
+                    Some(q) => q.matches(&m.doc, &ctx),
+                    None => true,
+                }
+            })
+            .collect()
+    }
+
+    pub fn thread_history_id(&self, thread_id: &str) -> u64 {
+        self.threads
+            .get(thread_id)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|i| self.messages.get(i))
+                    .map(|m| m.history_id)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+    }
+
+    pub fn thread_messages(&self, thread_id: &str) -> Vec<&Msg> {
+        self.threads
+            .get(thread_id)
+            .map(|ids| ids.iter().filter_map(|i| self.messages.get(i)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Remove a user label from every message (labels.delete).
+    pub fn strip_label(&mut self, label_id: &str) {
+        let ids: Vec<String> = self
+            .messages
+            .values()
+            .filter(|m| m.has(label_id))
+            .map(|m| m.id.clone())
+            .collect();
+        for id in ids {
+            self.modify_labels(&id, &[], &[label_id.to_string()]);
+        }
+    }
+
+    pub fn save_label(&self, l: &Label) {
+        self.db.put(
+            Table::Labels,
+            &self.email,
+            &l.id,
+            serde_json::to_string(l).unwrap_or_default(),
+        );
+    }
+
+    pub fn delete_label_row(&self, id: &str) {
+        self.db.delete(Table::Labels, &self.email, id);
+    }
+
+    pub fn save_draft(&self, d: &Draft) {
+        self.db.put(
+            Table::Drafts,
+            &self.email,
+            &d.id,
+            serde_json::to_string(d).unwrap_or_default(),
+        );
+    }
+
+    pub fn delete_draft_row(&self, id: &str) {
+        self.db.delete(Table::Drafts, &self.email, id);
+    }
+
+    pub fn save_filter(&self, f: &Filter) {
+        self.db.put(
+            Table::Filters,
+            &self.email,
+            &f.id,
+            serde_json::to_string(f).unwrap_or_default(),
+        );
+    }
+
+    pub fn delete_filter_row(&self, id: &str) {
+        self.db.delete(Table::Filters, &self.email, id);
+    }
+
+    pub fn save_setting(&self, key: &str, v: &serde_json::Value) {
+        self.db
+            .put(Table::Settings, &self.email, key, v.to_string());
+    }
+
+    pub fn new_draft_id(&self) -> String {
+        let mut rng = rand::rng();
+        loop {
+            let id = format!(
+                "r{}",
+                rng.random_range(1_000_000_000_000_000_000u64..u64::MAX / 2)
+            );
+            if !self.drafts.iter().any(|d| d.id == id) {
+                return id;
+            }
+        }
+    }
+
+    pub fn new_label_id(&mut self) -> String {
+        loop {
+            let id = format!("Label_{}", self.meta.next_label);
+            self.meta.next_label += 1;
+            if self.label(&id).is_none() {
+                self.save_meta();
+                return id;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threading_by_references() {
+        let store = Store::new(DbTx::detached());
+        let mb = store.create_mailbox("a@b.c", "A");
+        let mut d = mb.data.write();
+        let a = d.add_message(
+            b"Subject: Plan\r\nMessage-ID: <m1@x>\r\n\r\nhi".to_vec(),
+            vec!["INBOX".into()],
+            1000,
+            None,
+        );
+        let b = d.add_message(
+            b"Subject: Re: Plan\r\nIn-Reply-To: <m1@x>\r\n\r\nyo".to_vec(),
+            vec!["INBOX".into()],
+            2000,
+            None,
+        );
+        let c = d.add_message(
+            b"Subject: Other\r\nIn-Reply-To: <m1@x>\r\n\r\nyo".to_vec(),
+            vec!["INBOX".into()],
+            3000,
+            None,
+        );
+        assert_eq!(d.messages[&b].thread_id, a);
+        assert_eq!(d.messages[&c].thread_id, c);
+        assert_eq!(d.order[0].1, c);
+    }
+}

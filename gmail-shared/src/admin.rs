@@ -1,0 +1,122 @@
+//! Admin commands both binaries offer (`<binary> admin ...`): users, API keys, encryption keys.
+
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::error::GmailError;
+use crate::store::{cipher, Keyring, Store};
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Create a user (or show the existing one) by external id.
+    CreateUser {
+        external_id: String,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Create an API key for a user (by external id); the key is shown once.
+    CreateKey {
+        external_id: String,
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    /// Revoke an API key by its id.
+    RevokeKey { key_id: String },
+    /// List a user's API keys (never the keys themselves).
+    ListKeys { external_id: String },
+    /// Print a fresh encryption key for GMAIL_ENCRYPTION_KEY.
+    GenerateKey,
+    /// Re-seal every stored token under the current GMAIL_ENCRYPTION_KEY (old keys in
+    /// GMAIL_ENCRYPTION_OLD_KEYS).
+    RotateKeys,
+}
+
+async fn open(settings: &Settings) -> Result<Store, GmailError> {
+    let mu = &settings.multi_user;
+    let key = mu.encryption_key.as_ref().ok_or_else(|| {
+        GmailError::invalid(
+            "GMAIL_ENCRYPTION_KEY",
+            format!("is not set: {}", cipher::KEY_HINT),
+        )
+    })?;
+    Store::connect(
+        &mu.database_url,
+        Keyring::new(key, mu.old_encryption_keys.as_ref())?,
+    )
+    .await
+}
+
+/// Runs one command and answers what to print.
+pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, GmailError> {
+    match command {
+        AdminCommand::GenerateKey => Ok(cipher::generate_key()),
+        AdminCommand::CreateUser { external_id, email } => {
+            let store = open(settings).await?;
+            let u = store.ensure_user(&external_id, email.as_deref()).await?;
+            Ok(format!("user {} (external id {})", u.id, u.external_id))
+        }
+        AdminCommand::CreateKey { external_id, name } => {
+            let store = open(settings).await?;
+            let u = store
+                .user_by_external_id(&external_id)
+                .await?
+                .ok_or_else(|| {
+                    GmailError::not_found(format!(
+                        "user {external_id} (create it with admin create-user)"
+                    ))
+                })?;
+            let (info, key) = store.create_api_key(&u.id, &name).await?;
+            Ok(format!(
+                "API key {} for {} (shown once, store it now):\n{}\n\nConnect Claude Code:\nclaude mcp add --transport sse gmail {}/sse --header \"Authorization: Bearer {}\"",
+                info.id,
+                external_id,
+                key.expose_secret(),
+                settings.multi_user.public_mcp_url.trim_end_matches('/'),
+                key.expose_secret()
+            ))
+        }
+        AdminCommand::RevokeKey { key_id } => {
+            let store = open(settings).await?;
+            if store.revoke_api_key(&key_id).await? {
+                Ok(format!("revoked {key_id}"))
+            } else {
+                Err(GmailError::not_found(format!("active API key {key_id}")))
+            }
+        }
+        AdminCommand::ListKeys { external_id } => {
+            let store = open(settings).await?;
+            let u = store
+                .user_by_external_id(&external_id)
+                .await?
+                .ok_or_else(|| GmailError::not_found(format!("user {external_id}")))?;
+            let keys = store.list_api_keys(&u.id).await?;
+            Ok(keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} {} {}… created {}{}",
+                        k.id,
+                        k.name,
+                        k.prefix,
+                        k.created_at,
+                        if k.revoked { " REVOKED" } else { "" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+        AdminCommand::RotateKeys => {
+            let store = open(settings).await?;
+            let report = store.rotate_keys().await?;
+            let mut out = format!("re-sealed {} connections", report.resealed);
+            if !report.unreadable.is_empty() {
+                out.push_str(&format!(
+                    "; {} could not be opened with the configured keys: {}",
+                    report.unreadable.len(),
+                    report.unreadable.join(", ")
+                ));
+            }
+            Ok(out)
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Who is calling. Single-user mode: nobody authenticates and every call acts on the one
+//! configured account, so the servers only listen on loopback. Multi-user mode: callers
+//! present an API key as a Bearer token and act on their own connected accounts only.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::error::GmailError;
+use crate::gmail::GmailFactory;
+use crate::oauth::accounts::{Accounts, UserMailboxes};
+use crate::store::User;
+use crate::tools::{ToolContext, ToolEnv};
+
+#[derive(Clone)]
+pub enum CallerAuth {
+    SingleUser(ToolContext),
+    MultiUser {
+        accounts: Arc<Accounts>,
+        env: Arc<ToolEnv>,
+    },
+}
+
+/// Why a request was not let in (answered 401 with `WWW-Authenticate: Bearer`).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing API key: send `Authorization: Bearer <key>`")]
+    Missing,
+    #[error("invalid or revoked API key")]
+    Invalid,
+    #[error(transparent)]
+    Other(#[from] GmailError),
+}
+
+impl CallerAuth {
+    pub async fn from_settings(
+        settings: &Settings,
+        factory: &GmailFactory,
+    ) -> Result<CallerAuth, GmailError> {
+        if settings.multi_user.enabled {
+            let accounts = Accounts::open(settings, factory.clone()).await?;
+            Ok(CallerAuth::MultiUser {
+                accounts,
+                env: Arc::new(ToolEnv::from_settings(&settings.tools)),
+            })
+        } else {
+            Ok(CallerAuth::SingleUser(ToolContext::single_user(
+                factory, settings,
+            )?))
+        }
+    }
+
+    /// The context of a request that did not go through `require_caller`: the single
+    /// configured account, or in multi-user mode one that acts for nobody.
+    pub fn fallback_context(&self) -> ToolContext {
+        match self {
+            CallerAuth::SingleUser(ctx) => ctx.clone(),
+            CallerAuth::MultiUser { env, .. } => ToolContext {
+                mailboxes: Arc::new(Nobody),
+                env: env.clone(),
+            },
+        }
+    }
+
+    pub fn accounts(&self) -> Option<&Arc<Accounts>> {
+        match self {
+            CallerAuth::MultiUser { accounts, .. } => Some(accounts),
+            CallerAuth::SingleUser(_) => None,
+        }
+    }
+
+    /// The user behind an `Authorization` header value (multi-user mode only).
+    pub async fn user(&self, authorization: Option<&str>) -> Result<Option<User>, AuthError> {
+        let CallerAuth::MultiUser { accounts, .. } = self else {
+            return Ok(None);
+        };
+        let key = authorization
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(AuthError::Missing)?;
+        accounts
+            .store()
+            .authenticate(key)
+            .await?
+            .map(Some)
+            .ok_or(AuthError::Invalid)
+    }
+
+    /// The tool context for a request carrying this `Authorization` header.
+    pub async fn context(&self, authorization: Option<&str>) -> Result<ToolContext, AuthError> {
+        match self {
+            CallerAuth::SingleUser(ctx) => Ok(ctx.clone()),
+            CallerAuth::MultiUser { accounts, env } => {
+                let user = self.user(authorization).await?.ok_or(AuthError::Invalid)?;
+                Ok(ToolContext {
+                    mailboxes: Arc::new(UserMailboxes {
+                        accounts: accounts.clone(),
+                        user_id: user.id,
+                    }),
+                    env: env.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// The mailbox provider of an unauthenticated request in multi-user mode.
+struct Nobody;
+
+impl crate::tools::MailboxProvider for Nobody {
+    fn mailbox<'a>(
+        &'a self,
+        _account: Option<&'a str>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<crate::ops::Mailbox, GmailError>> + Send + 'a>,
+    > {
+        Box::pin(async {
+            Err(GmailError::invalid(
+                "Authorization",
+                "send an API key: Authorization: Bearer <key>",
+            ))
+        })
+    }
+}
+
+/// Without caller authentication, anyone who can reach the port acts as the mailbox owner:
+/// refuse to listen anywhere but loopback.
+pub fn check_bind(settings: &Settings, host: &str) -> Result<(), String> {
+    if settings.multi_user.enabled {
+        return Ok(());
+    }
+    let loopback = host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to listen on {host} without caller authentication: anyone reaching it would act as the mailbox owner; bind 127.0.0.1, or enable multi-user mode (GMAIL_MULTI_USER=true with GMAIL_ENCRYPTION_KEY and API keys)"
+        ))
+    }
+}
+
+impl AuthError {
+    /// 401 problem+json with `WWW-Authenticate: Bearer`, or the underlying error.
+    pub fn response(&self) -> actix_web::HttpResponse {
+        use actix_web::ResponseError;
+        match self {
+            AuthError::Other(e) => e.error_response(),
+            other => {
+                let problem = crate::ProblemDetails {
+                    problem_type: "https://gmail-servers.dev/problems/unauthorized".into(),
+                    title: "Unauthorized".into(),
+                    status: 401,
+                    detail: other.to_string(),
+                    field: Some("Authorization".into()),
+                    retry_after_secs: None,
+                };
+                actix_web::HttpResponse::Unauthorized()
+                    .content_type("application/problem+json")
+                    .insert_header((
+                        actix_web::http::header::WWW_AUTHENTICATE,
+                        "Bearer realm=\"gmail-servers\"",
+                    ))
+                    .json(problem)
+            }
+        }
+    }
+}
+
+/// Middleware for routes that act for a caller: resolves the `Authorization` header to the
+/// caller's tool context (stored in the request extensions) or answers 401. Needs
+/// `web::Data<CallerAuth>` in the app data.
+pub async fn require_caller(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    use actix_web::HttpMessage;
+    let auth = req
+        .app_data::<actix_web::web::Data<CallerAuth>>()
+        .cloned()
+        .ok_or_else(|| actix_web::error::ErrorInternalServerError("caller auth not configured"))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match auth.context(header.as_deref()).await {
+        Ok(ctx) => {
+            req.extensions_mut().insert(ctx);
+            next.call(req).await.map(|r| r.map_into_left_body())
+        }
+        Err(e) => {
+            let response = e.response();
+            Ok(req.into_response(response).map_into_right_body())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_user_mode_binds_loopback_only() {
+        let s = crate::testing::settings("http://127.0.0.1:9/");
+        assert!(check_bind(&s, "127.0.0.1").is_ok());
+        assert!(check_bind(&s, "::1").is_ok());
+        assert!(check_bind(&s, "localhost").is_ok());
+        let err = check_bind(&s, "0.0.0.0").unwrap_err();
+        assert!(err.contains("GMAIL_MULTI_USER"), "{err}");
+        let mut multi = s.clone();
+        multi.multi_user.enabled = true;
+        assert!(check_bind(&multi, "0.0.0.0").is_ok());
+    }
+}

@@ -1,0 +1,248 @@
+//! One error type for every failure a Gmail operation can report, classified so each server can
+//! answer in its own terms: an HTTP status with `application/problem+json` on REST, an
+//! `isError` tool result on MCP.
+
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GmailError {
+    #[error("{what} not found")]
+    NotFound { what: String },
+
+    #[error("invalid argument `{field}`: {message}")]
+    InvalidArgument { field: String, message: String },
+
+    #[error("{message} (limit: {limit_bytes} bytes)")]
+    TooLarge { message: String, limit_bytes: u64 },
+
+    #[error("this operation needs the OAuth scope {scope}, which the connection was not granted")]
+    MissingScope { scope: String },
+
+    #[error("Gmail rate limit reached{}", retry_hint(.retry_after))]
+    RateLimited { retry_after: Option<Duration> },
+
+    #[error("Gmail is unavailable: {message}")]
+    UpstreamUnavailable { message: String },
+
+    #[error(
+        "the Gmail authorization has expired or was revoked; re-authorize the account ({message})"
+    )]
+    AuthExpired { message: String },
+
+    #[error("{message}")]
+    Conflict { message: String },
+
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+fn retry_hint(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!("; retry after {} s", d.as_secs().max(1)),
+        None => "; retry later".to_string(),
+    }
+}
+
+impl GmailError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        GmailError::NotFound { what: what.into() }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        GmailError::InvalidArgument {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        GmailError::Internal {
+            message: message.into(),
+        }
+    }
+
+    /// A stable, machine-readable name for the class of failure.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GmailError::NotFound { .. } => "not-found",
+            GmailError::InvalidArgument { .. } => "invalid-argument",
+            GmailError::TooLarge { .. } => "too-large",
+            GmailError::MissingScope { .. } => "missing-scope",
+            GmailError::RateLimited { .. } => "rate-limited",
+            GmailError::UpstreamUnavailable { .. } => "upstream-unavailable",
+            GmailError::AuthExpired { .. } => "auth-expired",
+            GmailError::Conflict { .. } => "conflict",
+            GmailError::Internal { .. } => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GmailError::NotFound { .. } => StatusCode::NOT_FOUND,
+            GmailError::InvalidArgument { .. } => StatusCode::BAD_REQUEST,
+            GmailError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GmailError::MissingScope { .. } => StatusCode::FORBIDDEN,
+            GmailError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GmailError::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            GmailError::AuthExpired { .. } => StatusCode::UNAUTHORIZED,
+            GmailError::Conflict { .. } => StatusCode::CONFLICT,
+            GmailError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            GmailError::NotFound { .. } => "Not found",
+            GmailError::InvalidArgument { .. } => "Invalid argument",
+            GmailError::TooLarge { .. } => "Payload too large",
+            GmailError::MissingScope { .. } => "Missing OAuth scope",
+            GmailError::RateLimited { .. } => "Rate limited by Gmail",
+            GmailError::UpstreamUnavailable { .. } => "Gmail unavailable",
+            GmailError::AuthExpired { .. } => "Gmail authorization expired",
+            GmailError::Conflict { .. } => "Conflict",
+            GmailError::Internal { .. } => "Internal error",
+        }
+    }
+
+    /// The RFC 7807 body for this error.
+    pub fn problem(&self) -> ProblemDetails {
+        ProblemDetails {
+            problem_type: format!("https://gmail-servers.dev/problems/{}", self.kind()),
+            title: self.title().to_string(),
+            status: self.status().as_u16(),
+            detail: self.to_string(),
+            field: match self {
+                GmailError::InvalidArgument { field, .. } => Some(field.clone()),
+                _ => None,
+            },
+            retry_after_secs: match self {
+                GmailError::RateLimited { retry_after } => retry_after.map(|d| d.as_secs()),
+                _ => None,
+            },
+        }
+    }
+
+    /// The text of an MCP `isError` tool result: what happened and what the agent can do.
+    pub fn tool_message(&self) -> String {
+        format!("Error ({}): {}", self.kind(), self)
+    }
+}
+
+/// RFC 7807 problem details.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ProblemDetails {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request field that was rejected, for invalid-argument problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "retryAfterSecs")]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ResponseError for GmailError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = self.problem();
+        let mut response = HttpResponse::build(self.status());
+        response.content_type("application/problem+json");
+        if let Some(secs) = problem.retry_after_secs {
+            response.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
+        }
+        response.json(problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[test]
+    fn each_kind_maps_to_its_status() {
+        let cases = [
+            (GmailError::not_found("message 123"), 404),
+            (GmailError::invalid("to", "not an address"), 400),
+            (
+                GmailError::TooLarge {
+                    message: "attachment too large".into(),
+                    limit_bytes: 25 << 20,
+                },
+                413,
+            ),
+            (
+                GmailError::MissingScope {
+                    scope: "https://mail.google.com/".into(),
+                },
+                403,
+            ),
+            (GmailError::RateLimited { retry_after: None }, 429),
+            (
+                GmailError::UpstreamUnavailable {
+                    message: "503".into(),
+                },
+                502,
+            ),
+            (
+                GmailError::AuthExpired {
+                    message: "invalid_grant".into(),
+                },
+                401,
+            ),
+            (
+                GmailError::Conflict {
+                    message: "label exists".into(),
+                },
+                409,
+            ),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.status().as_u16(), status, "{err}");
+            assert_eq!(err.problem().status, status);
+        }
+    }
+
+    #[actix_web::test]
+    async fn rest_answer_is_problem_json_naming_the_field() {
+        let resp = GmailError::invalid("subject", "contains a line break").error_response();
+        assert_eq!(resp.status(), 400);
+        assert_eq!(
+            resp.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
+        let body = to_bytes(resp.into_body()).await.unwrap();
+        let p: ProblemDetails = serde_json::from_slice(&body).unwrap();
+        assert_eq!(p.field.as_deref(), Some("subject"));
+        assert!(p.detail.contains("line break"));
+    }
+
+    #[actix_web::test]
+    async fn rate_limit_carries_retry_after() {
+        let err = GmailError::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert!(err.tool_message().contains("retry after 7 s"));
+        let resp = err.error_response();
+        assert_eq!(resp.headers().get("retry-after").unwrap(), "7");
+    }
+
+    #[test]
+    fn too_large_states_the_limit() {
+        let err = GmailError::TooLarge {
+            message: "attachment report.pdf is too large".into(),
+            limit_bytes: 26_214_400,
+        };
+        assert!(err.to_string().contains("26214400"));
+    }
+}

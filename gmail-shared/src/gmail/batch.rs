@@ -1,0 +1,215 @@
+//! Gmail's batch endpoint (`POST {root}batch/gmail/v1`, multipart/mixed), which google-gmail1
+//! does not support: many reads in one upstream request instead of one request each.
+
+use std::time::Duration;
+
+use hyper::body::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::errors::from_envelope;
+use super::Connection;
+use crate::error::GmailError;
+
+/// Gmail allows 100 calls per batch but rate-limits batches over 50.
+pub const BATCH_CHUNK: usize = 50;
+const RETRIES: u32 = 3;
+
+/// GETs every `path` (e.g. `/gmail/v1/users/me/messages/ID?format=metadata`) through the
+/// batch endpoint, in order. Parts that fail with a rate limit or a server error are retried
+/// with backoff; other failures come back per item.
+pub async fn batch_get<T: DeserializeOwned>(
+    conn: &Connection,
+    paths: &[String],
+) -> Result<Vec<Result<T, GmailError>>, GmailError> {
+    let mut results: Vec<Option<Result<T, GmailError>>> = (0..paths.len()).map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..paths.len()).collect();
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        let mut retry = Vec::new();
+        for chunk in pending.chunks(BATCH_CHUNK) {
+            let answers = send_batch(conn, chunk.iter().map(|&i| paths[i].as_str())).await?;
+            for (&index, answer) in chunk.iter().zip(answers) {
+                match answer {
+                    Err(e) if attempt < RETRIES && retryable(&e) => retry.push(index),
+                    Err(e) => results[index] = Some(Err(e)),
+                    Ok(body) => {
+                        results[index] = Some(serde_json::from_slice(&body).map_err(|e| {
+                            GmailError::UpstreamUnavailable {
+                                message: format!("unreadable batch part: {e}"),
+                            }
+                        }))
+                    }
+                }
+            }
+        }
+        if !retry.is_empty() {
+            attempt += 1;
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        pending = retry;
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(GmailError::internal("batch part without answer"))))
+        .collect())
+}
+
+fn retryable(e: &GmailError) -> bool {
+    matches!(
+        e,
+        GmailError::RateLimited { .. } | GmailError::UpstreamUnavailable { .. }
+    )
+}
+
+/// Exponential backoff with a little jitter, as Google recommends.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = 250u64 << attempt.min(6);
+    let jitter = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        % 250) as u64;
+    Duration::from_millis(base + jitter)
+}
+
+#[tracing::instrument(name = "gmail_batch", skip_all)]
+async fn send_batch<'a>(
+    conn: &Connection,
+    paths: impl Iterator<Item = &'a str>,
+) -> Result<Vec<Result<Vec<u8>, GmailError>>, GmailError> {
+    let boundary = format!("batch_gmail_servers_{}", uuid::Uuid::new_v4().simple());
+    let mut body = String::new();
+    let mut count = 0;
+    for (i, path) in paths.enumerate() {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <item-{i}>\r\n\r\nGET {path} HTTP/1.1\r\n\r\n"
+        ));
+        count += 1;
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let (status, headers, bytes) = super::raw::request(
+        conn,
+        hyper::Method::POST,
+        "batch/gmail/v1",
+        Some(&format!("multipart/mixed; boundary={boundary}")),
+        Bytes::from(body),
+    )
+    .await?;
+    if !status.is_success() {
+        return Err(super::raw::error_from(status, &bytes));
+    }
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let boundary = boundary_of(&content_type).ok_or_else(|| GmailError::UpstreamUnavailable {
+        message: format!("batch response is not multipart: {content_type}"),
+    })?;
+    let mut answers = parse_multipart_responses(&bytes, &boundary);
+    answers.resize_with(count, || {
+        Err(GmailError::UpstreamUnavailable {
+            message: "batch response is missing a part".into(),
+        })
+    });
+    Ok(answers)
+}
+
+fn with_code(mut envelope: serde_json::Value, code: u16) -> serde_json::Value {
+    if envelope["error"]["code"].is_null() {
+        envelope = serde_json::json!({"error": {"code": code, "message": format!("HTTP {code}")}});
+    }
+    envelope
+}
+
+fn boundary_of(content_type: &str) -> Option<String> {
+    content_type.split(';').find_map(|p| {
+        let p = p.trim();
+        p.strip_prefix("boundary=")
+            .map(|b| b.trim_matches('"').to_string())
+    })
+}
+
+/// Splits a multipart/mixed batch answer into the inner responses' bodies, ordered by the
+/// `Content-ID: <response-item-N>` each part carries.
+fn parse_multipart_responses(body: &[u8], boundary: &str) -> Vec<Result<Vec<u8>, GmailError>> {
+    let text = String::from_utf8_lossy(body);
+    let delimiter = format!("--{boundary}");
+    let mut indexed: Vec<(usize, Result<Vec<u8>, GmailError>)> = Vec::new();
+    for (position, part) in text.split(delimiter.as_str()).skip(1).enumerate() {
+        if part.starts_with("--") {
+            break;
+        }
+        let index = part
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                if !name.trim().eq_ignore_ascii_case("content-id") {
+                    return None;
+                }
+                value
+                    .trim()
+                    .rsplit('-')
+                    .next()?
+                    .trim_end_matches('>')
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(position);
+        // Outer part headers, a blank line, then an HTTP response.
+        let Some((_, http)) = split_blank(part) else {
+            continue;
+        };
+        let status: u16 = http
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let inner_body = split_blank(http).map(|(_, b)| b.trim()).unwrap_or("");
+        let answer = if (200..300).contains(&status) {
+            Ok(inner_body.as_bytes().to_vec())
+        } else {
+            let envelope: serde_json::Value = serde_json::from_str(inner_body).unwrap_or_default();
+            Err(from_envelope(&with_code(envelope, status)))
+        };
+        indexed.push((index, answer));
+    }
+    indexed.sort_by_key(|(i, _)| *i);
+    indexed.into_iter().map(|(_, a)| a).collect()
+}
+
+fn split_blank(s: &str) -> Option<(&str, &str)> {
+    let s = s.trim_start_matches(['\r', '\n']);
+    s.split_once("\r\n\r\n").or_else(|| s.split_once("\n\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_batch_answer_in_content_id_order() {
+        let body = "--b\r\nContent-Type: application/http\r\nContent-ID: <response-item-1>\r\n\r\n\
+            HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n\
+            {\"error\":{\"code\":404,\"message\":\"Requested entity was not found.\",\"errors\":[{\"reason\":\"notFound\"}]}}\r\n\
+            --b\r\nContent-Type: application/http\r\nContent-ID: <response-item-0>\r\n\r\n\
+            HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"id\":\"a\"}\r\n--b--\r\n";
+        let parts = parse_multipart_responses(body.as_bytes(), "b");
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].as_ref().unwrap(), br#"{"id":"a"}"#);
+        assert_eq!(parts[1].as_ref().unwrap_err().kind(), "not-found");
+    }
+
+    #[test]
+    fn reads_quoted_and_plain_boundaries() {
+        assert_eq!(
+            boundary_of("multipart/mixed; boundary=\"batch_x\"").as_deref(),
+            Some("batch_x")
+        );
+        assert_eq!(
+            boundary_of("multipart/mixed;boundary=abc").as_deref(),
+            Some("abc")
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! The Gmail client factory: one HTTP connection pool per process, and authenticated
+//! google-gmail1 hubs for accounts, pointed at Google or at the sandbox.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use google_gmail1::Gmail;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use secrecy::SecretString;
+
+use super::credentials::{CredentialsFile, OAuthClient, StoredTokens};
+use super::token::{RefreshingToken, TokenSink};
+use crate::config::{Backend, GmailSettings};
+use crate::error::GmailError;
+
+pub type Connector = HttpsConnector<HttpConnector>;
+pub type HttpClient = google_gmail1::common::Client<Connector>;
+pub type GmailHub = Gmail<Connector>;
+
+/// An authenticated connection to one mailbox.
+#[derive(Clone)]
+pub struct Connection {
+    /// The mailbox address, when known.
+    pub account: Option<String>,
+    pub hub: GmailHub,
+    pub token: RefreshingToken,
+    /// The Gmail API root this connection talks to (for requests the hub cannot make,
+    /// such as the batch endpoint).
+    pub api_root: String,
+    pub http: HttpClient,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("account", &self.account)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct GmailFactory {
+    http: HttpClient,
+    backend: Backend,
+    api_root: String,
+    settings: GmailSettings,
+}
+
+impl GmailFactory {
+    /// Resolves the backend (`auto` picks Google when both credential files exist) and builds
+    /// the process's connection pool.
+    pub fn new(settings: &GmailSettings) -> Result<GmailFactory, GmailError> {
+        let backend = match settings.backend {
+            Backend::Auto if has_google_credentials(settings) => Backend::Google,
+            Backend::Auto => Backend::Sandbox,
+            chosen => chosen,
+        };
+        let api_root = match backend {
+            Backend::Sandbox => settings.sandbox_url.clone(),
+            _ => settings.api_url.clone(),
+        };
+        Ok(GmailFactory {
+            http: http_client()?,
+            backend,
+            api_root,
+            settings: settings.clone(),
+        })
+    }
+
+    /// `google` or `sandbox`, after resolving `auto`.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The Gmail API root the hubs talk to.
+    pub fn api_root(&self) -> &str {
+        &self.api_root
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// The OAuth client of this deployment: the sandbox's built-in one, or the keys file.
+    pub fn oauth_client(&self) -> Result<OAuthClient, GmailError> {
+        match self.backend {
+            Backend::Sandbox => Ok(OAuthClient {
+                client_id: self.settings.sandbox_client_id.clone(),
+                client_secret: self.settings.sandbox_client_secret.clone(),
+                auth_uri: format!("{}o/oauth2/v2/auth", self.settings.sandbox_url),
+                token_uri: format!("{}token", self.settings.sandbox_url),
+                redirect_uris: vec![],
+            }),
+            _ => OAuthClient::from_file(&self.settings.oauth_keys_path),
+        }
+    }
+
+    /// The single-user connection: the credentials files on Google, the configured sandbox
+    /// mailbox (through the sandbox's real token endpoint) otherwise.
+    pub fn default_connection(&self) -> Result<Connection, GmailError> {
+        let client = self.oauth_client()?;
+        match self.backend {
+            Backend::Sandbox => {
+                let account = self.settings.sandbox_account.clone();
+                let tokens = StoredTokens {
+                    access_token: None,
+                    refresh_token: SecretString::from(sandbox_refresh_token(&account)),
+                    scope: None,
+                    expiry_date: None,
+                };
+                Ok(self.connection(Some(account), client, tokens, None))
+            }
+            _ => {
+                let file = CredentialsFile::new(&self.settings.credentials_path);
+                let tokens = file.read()?;
+                Ok(self.connection(None, client, tokens, Some(Arc::new(file))))
+            }
+        }
+    }
+
+    /// A connection from explicit client and tokens (multi-user connections use this).
+    pub fn connection(
+        &self,
+        account: Option<String>,
+        client: OAuthClient,
+        tokens: StoredTokens,
+        sink: Option<Arc<dyn TokenSink>>,
+    ) -> Connection {
+        let token = RefreshingToken::new(
+            self.http.clone(),
+            client,
+            tokens,
+            sink,
+            Duration::from_secs(self.settings.refresh_margin_secs),
+            Duration::from_secs(self.settings.request_timeout_secs),
+        );
+        let mut hub = Gmail::new(self.http.clone(), token.clone());
+        hub.base_url(self.api_root.clone());
+        // Uploads (every send) go to root_url + "upload/...": both must point at the backend.
+        hub.root_url(self.api_root.clone());
+        Connection {
+            account,
+            hub,
+            token,
+            api_root: self.api_root.clone(),
+            http: self.http.clone(),
+        }
+    }
+}
+
+/// The refresh token the sandbox issues for each of its mailboxes.
+pub fn sandbox_refresh_token(account: &str) -> String {
+    format!("1//sandbox-refresh-{account}")
+}
+
+fn has_google_credentials(settings: &GmailSettings) -> bool {
+    Path::new(&settings.oauth_keys_path).is_file()
+        && Path::new(&settings.credentials_path).is_file()
+}
+
+fn http_client() -> Result<HttpClient, GmailError> {
+    // One connector for real Gmail (TLS, webpki roots) and a plain-http sandbox.
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    Ok(
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector),
+    )
+}

@@ -1,0 +1,12 @@
+//! The only seam to Google: credentials, token sources and the factory that turns "this
+//! account" into an authenticated google-gmail1 hub, pointed at Gmail or at the sandbox.
+
+pub mod batch;
+pub mod credentials;
+pub mod errors;
+pub mod factory;
+pub mod raw;
+pub mod token;
+
+pub use factory::{Connection, GmailFactory, GmailHub, HttpClient};
+pub use token::{RefreshingToken, TokenSink};

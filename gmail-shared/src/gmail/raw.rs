@@ -1,0 +1,78 @@
+//! Authorized requests google-gmail1 cannot make (the batch endpoint, drafts.send without
+//! re-uploading the draft), over the connection's own pool and token.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{HeaderMap, Method, StatusCode};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+
+use super::errors::from_envelope;
+use super::Connection;
+use crate::error::GmailError;
+
+/// Sends `method path` (relative to the API root, e.g. `gmail/v1/users/me/drafts/send`) with
+/// the connection's bearer token; answers status, headers and body.
+pub async fn request(
+    conn: &Connection,
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: Bytes,
+) -> Result<(StatusCode, HeaderMap, Bytes), GmailError> {
+    let token = conn.token.access_token().await?;
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(format!("{}{}", conn.api_root, path.trim_start_matches('/')))
+        .header("authorization", format!("Bearer {}", token.expose_secret()));
+    if let Some(ct) = content_type {
+        builder = builder.header("content-type", ct);
+    }
+    let request = builder
+        .body(Full::new(body).map_err(|e| match e {}).boxed())
+        .map_err(|e| GmailError::internal(format!("bad request to Gmail: {e}")))?;
+    let unavailable = |message: String| GmailError::UpstreamUnavailable { message };
+    let response = conn
+        .http
+        .request(request)
+        .await
+        .map_err(|e| unavailable(format!("request to Gmail failed: {e}")))?;
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|e| unavailable(format!("reading Gmail's answer: {e}")))?
+        .to_bytes();
+    Ok((parts.status, parts.headers, bytes))
+}
+
+/// Turns a non-success answer into the classified error.
+pub fn error_from(status: StatusCode, body: &[u8]) -> GmailError {
+    let mut envelope: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if envelope["error"]["code"].is_null() {
+        envelope = serde_json::json!({"error": {"code": status.as_u16(), "message": format!("HTTP {status}")}});
+    }
+    from_envelope(&envelope)
+}
+
+/// POSTs JSON and reads a JSON answer.
+pub async fn post_json<T: DeserializeOwned>(
+    conn: &Connection,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<T, GmailError> {
+    let (status, _, bytes) = request(
+        conn,
+        Method::POST,
+        path,
+        Some("application/json"),
+        Bytes::from(body.to_string()),
+    )
+    .await?;
+    if !status.is_success() {
+        return Err(error_from(status, &bytes));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| GmailError::UpstreamUnavailable {
+        message: format!("Gmail sent an answer that could not be read: {e}"),
+    })
+}

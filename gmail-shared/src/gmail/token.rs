@@ -1,0 +1,231 @@
+//! Access tokens from a refresh token: refreshed shortly before expiry, one refresh at a time
+//! however many calls race (single flight), and written back through a [`TokenSink`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use google_gmail1::common::GetToken;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::credentials::{CredentialsFile, OAuthClient, StoredTokens};
+use super::factory::HttpClient;
+use crate::error::GmailError;
+
+/// Where refreshed tokens are kept: the credentials file in single-user mode, the encrypted
+/// store in multi-user mode.
+pub trait TokenSink: Send + Sync {
+    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> SinkFuture<'a, Result<(), GmailError>>;
+
+    /// The grant was revoked or expired (invalid_grant): the connection needs re-consent.
+    fn revoked(&self) -> SinkFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+pub type SinkFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+impl TokenSink for CredentialsFile {
+    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> SinkFuture<'a, Result<(), GmailError>> {
+        Box::pin(async move { self.write(tokens) })
+    }
+}
+
+/// A token source for one connection; clones share the cache and the refresh lock.
+#[derive(Clone)]
+pub struct RefreshingToken {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: HttpClient,
+    client: OAuthClient,
+    tokens: tokio::sync::Mutex<StoredTokens>,
+    sink: Option<Arc<dyn TokenSink>>,
+    margin: Duration,
+    timeout: Duration,
+    refreshes: AtomicU64,
+}
+
+impl std::fmt::Debug for RefreshingToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshingToken")
+            .field("client_id", &self.inner.client.client_id)
+            .field("token_uri", &self.inner.client.token_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<i64>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenErrorResponse {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl RefreshingToken {
+    pub fn new(
+        http: HttpClient,
+        client: OAuthClient,
+        tokens: StoredTokens,
+        sink: Option<Arc<dyn TokenSink>>,
+        margin: Duration,
+        timeout: Duration,
+    ) -> Self {
+        RefreshingToken {
+            inner: Arc::new(Inner {
+                http,
+                client,
+                tokens: tokio::sync::Mutex::new(tokens),
+                sink,
+                margin,
+                timeout,
+                refreshes: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// How many refreshes this source has made (for tests and metrics).
+    pub fn refresh_count(&self) -> u64 {
+        self.inner.refreshes.load(Ordering::Relaxed)
+    }
+
+    /// A valid access token, refreshing first when the cached one is missing or about to expire.
+    pub async fn access_token(&self) -> Result<SecretString, GmailError> {
+        // Holding the lock across the refresh is the single flight: racing callers wait here
+        // and then find the fresh token.
+        let mut tokens = self.inner.tokens.lock().await;
+        let margin_ms = self.inner.margin.as_millis() as i64;
+        if let Some(access) = &tokens.access_token {
+            let fresh = match tokens.expiry_date {
+                Some(expiry) => expiry - margin_ms > now_ms(),
+                None => true,
+            };
+            if fresh {
+                return Ok(access.clone());
+            }
+        }
+        let refreshed = match self.refresh(&tokens.refresh_token).await {
+            Ok(r) => r,
+            Err(e) => {
+                if let (GmailError::AuthExpired { message }, Some(sink)) = (&e, &self.inner.sink) {
+                    if message.starts_with("invalid_grant") {
+                        sink.revoked().await;
+                    }
+                }
+                return Err(e);
+            }
+        };
+        tokens.access_token = Some(SecretString::from(refreshed.access_token));
+        tokens.expiry_date = refreshed.expires_in.map(|s| now_ms() + s * 1000);
+        if let Some(rotated) = refreshed.refresh_token {
+            tokens.refresh_token = SecretString::from(rotated);
+        }
+        if refreshed.scope.is_some() {
+            tokens.scope = refreshed.scope;
+        }
+        if let Some(sink) = &self.inner.sink {
+            // A failed write-back costs a refresh on the next start, not this call.
+            if let Err(e) = sink.store(&tokens).await {
+                tracing::warn!(error = %e, "could not store the refreshed token");
+            }
+        }
+        tokens
+            .access_token
+            .clone()
+            .ok_or_else(|| GmailError::internal("token refresh produced no access token"))
+    }
+
+    #[tracing::instrument(name = "oauth_refresh", skip_all, fields(token_uri = %self.inner.client.token_uri))]
+    async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenResponse, GmailError> {
+        self.inner.refreshes.fetch_add(1, Ordering::Relaxed);
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", refresh_token.expose_secret())
+            .append_pair("client_id", &self.inner.client.client_id)
+            .append_pair(
+                "client_secret",
+                self.inner.client.client_secret.expose_secret(),
+            )
+            .finish();
+        let request = hyper::Request::post(&self.inner.client.token_uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(form)).map_err(|e| match e {}).boxed())
+            .map_err(|e| GmailError::internal(format!("bad token endpoint URL: {e}")))?;
+        let unavailable = |message: String| GmailError::UpstreamUnavailable { message };
+        let response = tokio::time::timeout(self.inner.timeout, self.inner.http.request(request))
+            .await
+            .map_err(|_| unavailable("the token endpoint did not answer in time".into()))?
+            .map_err(|e| unavailable(format!("token endpoint unreachable: {e}")))?;
+        let status = response.status();
+        let body = tokio::time::timeout(self.inner.timeout, response.into_body().collect())
+            .await
+            .map_err(|_| unavailable("the token endpoint did not answer in time".into()))?
+            .map_err(|e| unavailable(format!("token endpoint: {e}")))?
+            .to_bytes();
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| {
+                unavailable(format!("token endpoint sent an unreadable answer: {e}"))
+            });
+        }
+        let error: Option<TokenErrorResponse> = serde_json::from_slice(&body).ok();
+        match error {
+            Some(e) if e.error == "invalid_grant" => Err(GmailError::AuthExpired {
+                message: format!("invalid_grant: {}", e.error_description),
+            }),
+            Some(e) if e.error == "invalid_client" || e.error == "unauthorized_client" => {
+                Err(GmailError::AuthExpired {
+                    message: format!(
+                        "the OAuth client was rejected ({}: {})",
+                        e.error, e.error_description
+                    ),
+                })
+            }
+            Some(e) if status.is_server_error() => Err(unavailable(format!(
+                "token endpoint answered {status}: {}",
+                e.error
+            ))),
+            Some(e) => Err(GmailError::internal(format!(
+                "token endpoint refused the refresh ({status} {}: {})",
+                e.error, e.error_description
+            ))),
+            None => Err(unavailable(format!("token endpoint answered {status}"))),
+        }
+    }
+}
+
+impl GetToken for RefreshingToken {
+    fn get_token<'a>(
+        &'a self,
+        _scopes: &'a [&str],
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<Option<String>, Box<dyn std::error::Error + Send + Sync>>,
+                > + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            match self.access_token().await {
+                Ok(token) => Ok(Some(token.expose_secret().to_owned())),
+                Err(e) => Err(Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+            }
+        })
+    }
+}

@@ -1,0 +1,19 @@
+//! The library both gmail servers link: configuration, errors, telemetry and the Gmail client
+//! factory (authenticated connections to Gmail or the sandbox).
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod gmail;
+pub mod mail;
+pub mod oauth;
+pub mod ops;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+pub mod testing;
+pub mod tools;
+
+pub use config::Settings;
+pub use error::{GmailError, ProblemDetails};

@@ -1,0 +1,345 @@
+//! Multi-user accounts: each user connects their own Gmail accounts through the web flow; a
+//! call resolves the caller's connection (never another user's), refreshes its token once
+//! however many calls race, and stores the new token sealed.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{authorization_url, exchange_code, revoke, Pkce, DEFAULT_SCOPES};
+use crate::config::Settings;
+use crate::error::GmailError;
+use crate::gmail::credentials::{OAuthClient, StoredTokens};
+use crate::gmail::token::{SinkFuture, TokenSink};
+use crate::gmail::{Connection, GmailFactory};
+use crate::ops::profile::get_profile;
+use crate::ops::Mailbox;
+use crate::store::cipher::KEY_HINT;
+use crate::store::{ConnectionInfo, Keyring, Store, User, NEEDS_REAUTH};
+use crate::tools::MailboxProvider;
+
+/// Where a user goes to connect an account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuthStart {
+    pub auth_url: String,
+    pub state: String,
+    pub expires_in_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionCheck {
+    pub connection: ConnectionInfo,
+    pub ok: bool,
+    /// What went wrong, and what to do, when not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_total: Option<i32>,
+}
+
+pub struct Accounts {
+    store: Store,
+    factory: GmailFactory,
+    client: OAuthClient,
+    redirect_uri: String,
+    state_ttl_secs: i64,
+    scopes: Vec<String>,
+    /// Live connections by id, so every call on a connection shares one token source.
+    live: tokio::sync::Mutex<HashMap<String, Connection>>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts")
+            .field("store", &self.store)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes refreshed tokens of one connection back to the store; marks it on invalid_grant.
+struct StoreSink {
+    store: Store,
+    connection_id: String,
+}
+
+impl TokenSink for StoreSink {
+    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> SinkFuture<'a, Result<(), GmailError>> {
+        Box::pin(async move { self.store.store_tokens(&self.connection_id, tokens).await })
+    }
+
+    fn revoked(&self) -> SinkFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.store.mark_needs_reauth(&self.connection_id).await {
+                tracing::warn!(error = %e, "could not mark the connection as needing re-authorization");
+            }
+        })
+    }
+}
+
+fn revoke_uri(token_uri: &str) -> String {
+    match token_uri.strip_suffix("/token") {
+        Some(base) => format!("{base}/revoke"),
+        None => "https://oauth2.googleapis.com/revoke".to_string(),
+    }
+}
+
+impl Accounts {
+    /// Opens the store; refuses to start without a valid encryption key.
+    pub async fn open(
+        settings: &Settings,
+        factory: GmailFactory,
+    ) -> Result<Arc<Accounts>, GmailError> {
+        let mu = &settings.multi_user;
+        let key = mu.encryption_key.as_ref().ok_or_else(|| {
+            GmailError::invalid(
+                "GMAIL_ENCRYPTION_KEY",
+                format!("multi-user mode needs an encryption key: {KEY_HINT}"),
+            )
+        })?;
+        let keys = Keyring::new(key, mu.old_encryption_keys.as_ref())?;
+        let store = Store::connect(&mu.database_url, keys).await?;
+        Accounts::with_store(settings, factory, store)
+    }
+
+    pub fn with_store(
+        settings: &Settings,
+        factory: GmailFactory,
+        store: Store,
+    ) -> Result<Arc<Accounts>, GmailError> {
+        let client = factory.oauth_client()?;
+        Ok(Arc::new(Accounts {
+            store,
+            factory,
+            client,
+            redirect_uri: settings.multi_user.oauth_redirect_url.clone(),
+            state_ttl_secs: settings.multi_user.oauth_state_ttl_secs,
+            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            live: tokio::sync::Mutex::new(HashMap::new()),
+        }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Starts connecting an account for `user`: a single-use state (PKCE verifier kept sealed)
+    /// and the consent URL.
+    pub async fn start(
+        &self,
+        user: &User,
+        return_to: Option<&str>,
+        login_hint: Option<&str>,
+    ) -> Result<AuthStart, GmailError> {
+        let pkce = Pkce::new();
+        let state = self
+            .store
+            .create_oauth_state(
+                &user.id,
+                &pkce.verifier,
+                &self.redirect_uri,
+                &self.scopes,
+                return_to,
+                self.state_ttl_secs,
+            )
+            .await?;
+        Ok(AuthStart {
+            auth_url: authorization_url(
+                &self.client,
+                &self.redirect_uri,
+                &self.scopes,
+                &state,
+                &pkce.challenge,
+                login_hint,
+            ),
+            state,
+            expires_in_secs: self.state_ttl_secs,
+        })
+    }
+
+    /// Finishes the web flow: takes the state (once), exchanges the code, reads the account's
+    /// address and stores the connection. Answers the user, the connection and where to go.
+    pub async fn complete(
+        &self,
+        state: &str,
+        code: &str,
+        expected_user: Option<&str>,
+    ) -> Result<(User, ConnectionInfo, Option<String>), GmailError> {
+        let st = self.store.take_oauth_state(state).await?;
+        if expected_user.is_some_and(|u| u != st.user_id) {
+            return Err(GmailError::invalid(
+                "state",
+                "this authorization was started by another user",
+            ));
+        }
+        let user = self.store.user(&st.user_id).await?.ok_or_else(|| {
+            GmailError::invalid(
+                "state",
+                "the user who started this authorization no longer exists",
+            )
+        })?;
+        let grant = exchange_code(
+            self.factory.http(),
+            &self.client,
+            code,
+            &st.code_verifier,
+            &st.redirect_uri,
+        )
+        .await?;
+        let refresh = grant.refresh_token.clone().ok_or_else(|| {
+            GmailError::invalid("code", "Google returned no refresh token; revoke the app's access in your Google account and connect again")
+        })?;
+        let tokens = StoredTokens {
+            access_token: Some(grant.access_token.clone().into()),
+            refresh_token: refresh.into(),
+            scope: grant.scope.clone(),
+            expiry_date: grant
+                .expires_in
+                .map(|s| chrono::Utc::now().timestamp_millis() + s * 1000),
+        };
+        // The address comes from Gmail itself, not from anything the caller said.
+        let probe = self
+            .factory
+            .connection(None, self.client.clone(), tokens.clone(), None);
+        let profile = get_profile(&Mailbox::new(probe)).await?;
+        let scopes: Vec<String> = grant
+            .scope
+            .as_deref()
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_else(|| st.scopes.clone());
+        let info = self
+            .store
+            .upsert_connection(&user.id, &profile.email_address, &tokens, &scopes)
+            .await?;
+        self.live.lock().await.remove(&info.id);
+        Ok((user, info, st.return_to))
+    }
+
+    /// The caller's mailbox: their primary connection, or the one named by id or address.
+    pub async fn mailbox(
+        &self,
+        user_id: &str,
+        account: Option<&str>,
+    ) -> Result<Mailbox, GmailError> {
+        let found = self.store.connection_for(user_id, account).await?;
+        if found.info.status == NEEDS_REAUTH {
+            self.live.lock().await.remove(&found.info.id);
+            // Hand the caller a fresh consent link for that very account.
+            let link = match self.store.user(user_id).await? {
+                Some(user) => self
+                    .start(&user, None, Some(&found.info.email))
+                    .await
+                    .map(|s| format!(": open {}", s.auth_url))
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            return Err(GmailError::AuthExpired {
+                message: format!(
+                    "the connection to {} was revoked or expired; re-authorize it{link} (or call gmail_get_auth_url)",
+                    found.info.email
+                ),
+            });
+        }
+        let mut live = self.live.lock().await;
+        let conn = live
+            .entry(found.info.id.clone())
+            .or_insert_with(|| {
+                let sink = Arc::new(StoreSink {
+                    store: self.store.clone(),
+                    connection_id: found.info.id.clone(),
+                });
+                self.factory.connection(
+                    Some(found.info.email.clone()),
+                    self.client.clone(),
+                    found.tokens,
+                    Some(sink),
+                )
+            })
+            .clone();
+        drop(live);
+        Ok(Mailbox::new(conn))
+    }
+
+    pub async fn list(&self, user_id: &str) -> Result<Vec<ConnectionInfo>, GmailError> {
+        self.store.list_connections(user_id).await
+    }
+
+    /// Tries the connection with a cheap call (users.getProfile).
+    pub async fn check(
+        &self,
+        user_id: &str,
+        account: Option<&str>,
+    ) -> Result<ConnectionCheck, GmailError> {
+        let info = self.store.connection_for(user_id, account).await?.info;
+        let result = match self.mailbox(user_id, Some(&info.id)).await {
+            Ok(m) => get_profile(&m).await,
+            Err(e) => Err(e),
+        };
+        let info = self
+            .store
+            .connection_for(user_id, Some(&info.id))
+            .await?
+            .info;
+        Ok(match result {
+            Ok(p) => ConnectionCheck {
+                connection: info,
+                ok: true,
+                problem: None,
+                messages_total: Some(p.messages_total),
+            },
+            Err(e) => ConnectionCheck {
+                connection: info,
+                ok: false,
+                problem: Some(e.to_string()),
+                messages_total: None,
+            },
+        })
+    }
+
+    /// Revokes the grant at Google and forgets the connection.
+    pub async fn disconnect(
+        &self,
+        user_id: &str,
+        account: &str,
+    ) -> Result<ConnectionInfo, GmailError> {
+        let found = self.store.connection_for(user_id, Some(account)).await?;
+        revoke(
+            self.factory.http(),
+            &revoke_uri(&self.client.token_uri),
+            &found.tokens.refresh_token,
+        )
+        .await?;
+        self.store
+            .delete_connection(user_id, &found.info.id)
+            .await?;
+        self.live.lock().await.remove(&found.info.id);
+        Ok(found.info)
+    }
+}
+
+/// The mailboxes of one authenticated caller.
+pub struct UserMailboxes {
+    pub accounts: Arc<Accounts>,
+    pub user_id: String,
+}
+
+impl MailboxProvider for UserMailboxes {
+    fn mailbox<'a>(
+        &'a self,
+        account: Option<&'a str>,
+    ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>> {
+        Box::pin(self.accounts.mailbox(&self.user_id, account))
+    }
+
+    fn caller(&self) -> Option<(&Arc<Accounts>, &str)> {
+        Some((&self.accounts, &self.user_id))
+    }
+}

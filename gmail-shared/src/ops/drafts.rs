@@ -1,0 +1,232 @@
+//! Drafts: list, get, create, update, send, delete.
+
+use google_gmail1::api::{Draft, Message};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::messages::{header, not_found_as, unescape_snippet};
+use super::send::{apply_reply_context, reply_context, rfc822, SentMessage};
+use super::{check_id, Mailbox};
+use crate::error::GmailError;
+use crate::gmail::batch::batch_get;
+use crate::gmail::raw::post_json;
+use crate::mail::{readable_from_gmail, OutgoingMessage, ReadableMessage};
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DraftRef {
+    pub id: String,
+    pub message_id: String,
+    pub thread_id: String,
+}
+
+impl From<Draft> for DraftRef {
+    fn from(d: Draft) -> Self {
+        let m = d.message.unwrap_or_default();
+        DraftRef {
+            id: d.id.unwrap_or_default(),
+            message_id: m.id.unwrap_or_default(),
+            thread_id: m.thread_id.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DraftSummary {
+    pub id: String,
+    pub message_id: String,
+    pub thread_id: String,
+    pub subject: String,
+    pub to: String,
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DraftPage {
+    pub drafts: Vec<DraftSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DraftView {
+    pub id: String,
+    pub message: ReadableMessage,
+}
+
+/// drafts.list, then the drafts' headers through the batch endpoint.
+#[tracing::instrument(skip_all)]
+pub async fn list_drafts(
+    mailbox: &Mailbox,
+    query: Option<&str>,
+    max_results: u32,
+    page_token: Option<&str>,
+) -> Result<DraftPage, GmailError> {
+    if !(1..=500).contains(&max_results) {
+        return Err(GmailError::invalid(
+            "maxResults",
+            "must be between 1 and 500",
+        ));
+    }
+    let users = mailbox.hub().users();
+    let mut call = users.drafts_list("me").max_results(max_results);
+    if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
+        call = call.q(q);
+    }
+    if let Some(t) = page_token.filter(|t| !t.is_empty()) {
+        call = call.page_token(t);
+    }
+    let (_, list) = call.doit().await?;
+    let listed = list.drafts.unwrap_or_default();
+    let paths: Vec<String> = listed
+        .iter()
+        .filter_map(|d| d.id.as_deref())
+        .map(|id| {
+            check_id("draftId", id).map(|id| {
+                format!("/gmail/v1/users/me/drafts/{id}?format=metadata&metadataHeaders=Subject&metadataHeaders=To")
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let details = if paths.is_empty() {
+        vec![]
+    } else {
+        batch_get::<Draft>(mailbox.connection(), &paths).await?
+    };
+    let mut drafts = Vec::new();
+    for d in details {
+        let d = match d {
+            Ok(d) => d,
+            Err(GmailError::NotFound { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let m: Message = d.message.clone().unwrap_or_default();
+        drafts.push(DraftSummary {
+            id: d.id.unwrap_or_default(),
+            subject: header(&m, "Subject"),
+            to: header(&m, "To"),
+            snippet: m
+                .snippet
+                .as_deref()
+                .map(unescape_snippet)
+                .unwrap_or_default(),
+            message_id: m.id.unwrap_or_default(),
+            thread_id: m.thread_id.unwrap_or_default(),
+        });
+    }
+    Ok(DraftPage {
+        drafts,
+        next_page_token: list.next_page_token,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(draft = id))]
+pub async fn get_draft(mailbox: &Mailbox, id: &str) -> Result<DraftView, GmailError> {
+    let id = check_id("draftId", id)?;
+    let (_, d) = mailbox
+        .hub()
+        .users()
+        .drafts_get("me", id)
+        .format("full")
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "draft", id))?;
+    Ok(DraftView {
+        id: d.id.clone().unwrap_or_default(),
+        message: readable_from_gmail(&d.message.unwrap_or_default()),
+    })
+}
+
+/// Creates a draft; with a thread id or in-reply-to it is a reply draft in that thread.
+#[tracing::instrument(skip_all)]
+pub async fn create_draft(
+    mailbox: &Mailbox,
+    mut msg: OutgoingMessage,
+    thread_id: Option<&str>,
+    in_reply_to: Option<&str>,
+) -> Result<DraftRef, GmailError> {
+    let ctx = reply_context(mailbox, thread_id, in_reply_to).await?;
+    if let Some(ctx) = &ctx {
+        apply_reply_context(&mut msg, ctx);
+    }
+    let raw = msg.to_rfc822_draft()?;
+    let draft = Draft {
+        id: None,
+        message: Some(Message {
+            thread_id: ctx
+                .and_then(|c| c.thread_id)
+                .or(thread_id.map(str::to_owned)),
+            ..Default::default()
+        }),
+    };
+    let (_, d) = mailbox
+        .hub()
+        .users()
+        .drafts_create(draft, "me")
+        .upload(std::io::Cursor::new(raw), rfc822())
+        .await?;
+    Ok(d.into())
+}
+
+/// Replaces a draft's content (Gmail gives the draft a new message id).
+#[tracing::instrument(skip_all, fields(draft = id))]
+pub async fn update_draft(
+    mailbox: &Mailbox,
+    id: &str,
+    msg: OutgoingMessage,
+    thread_id: Option<&str>,
+) -> Result<DraftRef, GmailError> {
+    let id = check_id("draftId", id)?;
+    let raw = msg.to_rfc822_draft()?;
+    let draft = Draft {
+        id: Some(id.to_string()),
+        message: Some(Message {
+            thread_id: thread_id.map(str::to_owned),
+            ..Default::default()
+        }),
+    };
+    let (_, d) = mailbox
+        .hub()
+        .users()
+        .drafts_update(draft, "me", id)
+        .upload(std::io::Cursor::new(raw), rfc822())
+        .await
+        .map_err(|e| not_found_as(e, "draft", id))?;
+    Ok(d.into())
+}
+
+/// Sends an existing draft as it is (one request, no re-upload).
+#[tracing::instrument(skip_all, fields(draft = id))]
+pub async fn send_draft(mailbox: &Mailbox, id: &str) -> Result<SentMessage, GmailError> {
+    let id = check_id("draftId", id)?;
+    let m: Message = post_json(
+        mailbox.connection(),
+        "gmail/v1/users/me/drafts/send",
+        &serde_json::json!({ "id": id }),
+    )
+    .await
+    .map_err(|e| match e {
+        GmailError::NotFound { .. } => GmailError::not_found(format!("draft {id}")),
+        other => other,
+    })?;
+    Ok(m.into())
+}
+
+#[tracing::instrument(skip_all, fields(draft = id))]
+pub async fn delete_draft(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
+    let id = check_id("draftId", id)?;
+    mailbox
+        .hub()
+        .users()
+        .drafts_delete("me", id)
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "draft", id))?;
+    Ok(())
+}

@@ -1,0 +1,384 @@
+//! Filters: list, get, create (also from templates), delete. Gmail has no filter update.
+
+use google_gmail1::api::{Filter, FilterAction, FilterCriteria};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::labels::resolve_label_ids;
+use super::{check_id, scope_needed, Mailbox, SETTINGS_BASIC_SCOPE};
+use crate::error::GmailError;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Criteria {
+    /// Sender email address to match
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Recipient email address to match
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Subject text to match
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Gmail search query (e.g., 'has:attachment')
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// Text that must NOT be present
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negated_query: Option<String>,
+    /// Whether to match emails with attachments
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_attachment: Option<bool>,
+    /// Whether to exclude chat messages
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_chats: Option<bool>,
+    /// Email size in bytes
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<f64>")]
+    pub size: Option<i32>,
+    /// Size comparison operator
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_comparison: Option<SizeComparison>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SizeComparison {
+    Unspecified,
+    Smaller,
+    Larger,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Action {
+    /// Label IDs to add to matching emails
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_label_ids: Option<Vec<String>>,
+    /// Label IDs to remove from matching emails
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_label_ids: Option<Vec<String>>,
+    /// Email address to forward matching emails to
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FilterInfo {
+    pub id: String,
+    pub criteria: Criteria,
+    pub action: Action,
+}
+
+impl From<Filter> for FilterInfo {
+    fn from(f: Filter) -> Self {
+        let c = f.criteria.unwrap_or_default();
+        let a = f.action.unwrap_or_default();
+        FilterInfo {
+            id: f.id.unwrap_or_default(),
+            criteria: Criteria {
+                from: c.from,
+                to: c.to,
+                subject: c.subject,
+                query: c.query,
+                negated_query: c.negated_query,
+                has_attachment: c.has_attachment,
+                exclude_chats: c.exclude_chats,
+                size: c.size,
+                size_comparison: c.size_comparison.and_then(|s| match s.as_str() {
+                    "smaller" => Some(SizeComparison::Smaller),
+                    "larger" => Some(SizeComparison::Larger),
+                    "unspecified" => Some(SizeComparison::Unspecified),
+                    _ => None,
+                }),
+            },
+            action: Action {
+                add_label_ids: a.add_label_ids,
+                remove_label_ids: a.remove_label_ids,
+                forward: a.forward,
+            },
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list_filters(mailbox: &Mailbox) -> Result<Vec<FilterInfo>, GmailError> {
+    let (_, list) = mailbox
+        .hub()
+        .users()
+        .settings_filters_list("me")
+        .doit()
+        .await?;
+    Ok(list
+        .filter
+        .unwrap_or_default()
+        .into_iter()
+        .map(FilterInfo::from)
+        .collect())
+}
+
+#[tracing::instrument(skip_all, fields(filter = id))]
+pub async fn get_filter(mailbox: &Mailbox, id: &str) -> Result<FilterInfo, GmailError> {
+    let id = check_id("filterId", id)?;
+    let (_, f) = mailbox
+        .hub()
+        .users()
+        .settings_filters_get("me", id)
+        .doit()
+        .await
+        .map_err(|e| super::messages::not_found_as(e, "filter", id))?;
+    Ok(f.into())
+}
+
+#[tracing::instrument(skip_all, fields(filter = id))]
+pub async fn delete_filter(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
+    let id = check_id("filterId", id)?;
+    mailbox
+        .hub()
+        .users()
+        .settings_filters_delete("me", id)
+        .doit()
+        .await
+        .map_err(|e| match scope_needed(SETTINGS_BASIC_SCOPE)(e) {
+            GmailError::NotFound { .. } => GmailError::not_found(format!("filter {id}")),
+            other => other,
+        })?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create_filter(
+    mailbox: &Mailbox,
+    criteria: &Criteria,
+    action: &Action,
+) -> Result<FilterInfo, GmailError> {
+    let c = criteria;
+    let has_criterion = c.from.is_some()
+        || c.to.is_some()
+        || c.subject.is_some()
+        || c.query.is_some()
+        || c.negated_query.is_some()
+        || c.has_attachment == Some(true)
+        || c.size.is_some();
+    if !has_criterion {
+        return Err(GmailError::invalid(
+            "criteria",
+            "give at least one of from, to, subject, query, negatedQuery, hasAttachment, size",
+        ));
+    }
+    if c.size.is_some_and(|s| s < 0) {
+        return Err(GmailError::invalid("criteria.size", "must not be negative"));
+    }
+    for (field, value) in [
+        ("criteria.from", &c.from),
+        ("criteria.to", &c.to),
+        ("criteria.subject", &c.subject),
+        ("criteria.query", &c.query),
+        ("criteria.negatedQuery", &c.negated_query),
+        ("action.forward", &action.forward),
+    ] {
+        if value.as_deref().is_some_and(|v| v.contains(['\r', '\n'])) {
+            return Err(GmailError::invalid(field, "must not contain line breaks"));
+        }
+    }
+    let add = match &action.add_label_ids {
+        Some(ids) => Some(resolve_label_ids(mailbox, "action.addLabelIds", ids).await?),
+        None => None,
+    };
+    let remove = match &action.remove_label_ids {
+        Some(ids) => Some(resolve_label_ids(mailbox, "action.removeLabelIds", ids).await?),
+        None => None,
+    };
+    if add.as_ref().is_none_or(Vec::is_empty)
+        && remove.as_ref().is_none_or(Vec::is_empty)
+        && action.forward.is_none()
+    {
+        return Err(GmailError::invalid(
+            "action",
+            "give at least one of addLabelIds, removeLabelIds, forward",
+        ));
+    }
+    let filter = Filter {
+        criteria: Some(FilterCriteria {
+            from: c.from.clone(),
+            to: c.to.clone(),
+            subject: c.subject.clone(),
+            query: c.query.clone(),
+            negated_query: c.negated_query.clone(),
+            has_attachment: c.has_attachment,
+            exclude_chats: c.exclude_chats,
+            size: c.size,
+            size_comparison: c.size_comparison.map(|s| {
+                match s {
+                    SizeComparison::Smaller => "smaller",
+                    SizeComparison::Larger => "larger",
+                    SizeComparison::Unspecified => "unspecified",
+                }
+                .to_string()
+            }),
+        }),
+        action: Some(FilterAction {
+            add_label_ids: add,
+            remove_label_ids: remove,
+            forward: action.forward.clone(),
+        }),
+        id: None,
+    };
+    let (_, created) = mailbox
+        .hub()
+        .users()
+        .settings_filters_create(filter, "me")
+        .doit()
+        .await
+        .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
+    Ok(created.into())
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Template {
+    FromSender,
+    WithSubject,
+    WithAttachments,
+    LargeEmails,
+    ContainingText,
+    MailingList,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemplateParameters {
+    /// Sender email (for fromSender template)
+    #[serde(default)]
+    pub sender_email: Option<String>,
+    /// Subject text (for withSubject template)
+    #[serde(default)]
+    pub subject_text: Option<String>,
+    /// Text to search for (for containingText template)
+    #[serde(default)]
+    pub search_text: Option<String>,
+    /// Mailing list identifier (for mailingList template)
+    #[serde(default)]
+    pub list_identifier: Option<String>,
+    /// Size threshold in bytes (for largeEmails template)
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub size_in_bytes: Option<i32>,
+    /// Label IDs to apply
+    #[serde(default)]
+    pub label_ids: Option<Vec<String>>,
+    /// Whether to archive (skip inbox)
+    #[serde(default)]
+    pub archive: Option<bool>,
+    /// Whether to mark as read
+    #[serde(default)]
+    pub mark_as_read: Option<bool>,
+    /// Whether to mark as important
+    #[serde(default)]
+    pub mark_important: Option<bool>,
+}
+
+/// The criteria and action a template stands for.
+pub fn from_template(
+    template: Template,
+    p: &TemplateParameters,
+) -> Result<(Criteria, Action), GmailError> {
+    fn need<'a>(
+        value: &'a Option<String>,
+        field: &str,
+        template: &str,
+    ) -> Result<&'a str, GmailError> {
+        value
+            .as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| {
+                GmailError::invalid(
+                    format!("parameters.{field}"),
+                    format!("the {template} template needs {field}"),
+                )
+            })
+    }
+    let mut criteria = Criteria::default();
+    match template {
+        Template::FromSender => {
+            criteria.from = Some(need(&p.sender_email, "senderEmail", "fromSender")?.into())
+        }
+        Template::WithSubject => {
+            criteria.subject = Some(need(&p.subject_text, "subjectText", "withSubject")?.into())
+        }
+        Template::WithAttachments => criteria.has_attachment = Some(true),
+        Template::LargeEmails => {
+            let size = p.size_in_bytes.ok_or_else(|| {
+                GmailError::invalid(
+                    "parameters.sizeInBytes",
+                    "the largeEmails template needs sizeInBytes",
+                )
+            })?;
+            criteria.size = Some(size);
+            criteria.size_comparison = Some(SizeComparison::Larger);
+        }
+        Template::ContainingText => {
+            criteria.query = Some(format!(
+                "\"{}\"",
+                need(&p.search_text, "searchText", "containingText")?.replace('"', "")
+            ))
+        }
+        Template::MailingList => {
+            let list = need(&p.list_identifier, "listIdentifier", "mailingList")?;
+            criteria.query = Some(format!("list:{list}"));
+        }
+    }
+    let mut add = p.label_ids.clone().unwrap_or_default();
+    let mut remove = Vec::new();
+    if p.archive == Some(true) {
+        remove.push("INBOX".to_string());
+    }
+    if p.mark_as_read == Some(true) {
+        remove.push("UNREAD".to_string());
+    }
+    if p.mark_important == Some(true) {
+        add.push("IMPORTANT".to_string());
+    }
+    let action = Action {
+        add_label_ids: (!add.is_empty()).then_some(add),
+        remove_label_ids: (!remove.is_empty()).then_some(remove),
+        forward: None,
+    };
+    Ok((criteria, action))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_expand_to_criteria_and_actions() {
+        let p = TemplateParameters {
+            sender_email: Some("news@example.org".into()),
+            archive: Some(true),
+            mark_as_read: Some(true),
+            label_ids: Some(vec!["Label_1".into()]),
+            ..Default::default()
+        };
+        let (c, a) = from_template(Template::FromSender, &p).unwrap();
+        assert_eq!(c.from.as_deref(), Some("news@example.org"));
+        assert_eq!(a.add_label_ids, Some(vec!["Label_1".to_string()]));
+        assert_eq!(
+            a.remove_label_ids,
+            Some(vec!["INBOX".to_string(), "UNREAD".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_template_missing_its_parameter_names_it() {
+        let err = from_template(Template::MailingList, &TemplateParameters::default()).unwrap_err();
+        assert!(err.to_string().contains("listIdentifier"), "{err}");
+    }
+}

@@ -1,0 +1,315 @@
+//! Labels: list, get, create, update, delete, get-or-create, and resolving names to ids.
+
+use google_gmail1::api::Label;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{check_id, Mailbox};
+use crate::error::GmailError;
+
+/// Gmail's system labels (their ids are their names).
+pub const SYSTEM_LABELS: &[&str] = &[
+    "INBOX",
+    "SPAM",
+    "TRASH",
+    "UNREAD",
+    "STARRED",
+    "IMPORTANT",
+    "SENT",
+    "DRAFT",
+    "CHAT",
+    "CATEGORY_PERSONAL",
+    "CATEGORY_SOCIAL",
+    "CATEGORY_PROMOTIONS",
+    "CATEGORY_UPDATES",
+    "CATEGORY_FORUMS",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LabelInfo {
+    pub id: String,
+    pub name: String,
+    /// `system` or `user`.
+    #[serde(rename = "type")]
+    pub label_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_list_visibility: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_list_visibility: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_total: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_unread: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_total: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_unread: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<LabelColor>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LabelColor {
+    /// `#rrggbb` from Gmail's palette.
+    pub text_color: String,
+    pub background_color: String,
+}
+
+impl From<Label> for LabelInfo {
+    fn from(l: Label) -> Self {
+        LabelInfo {
+            id: l.id.unwrap_or_default(),
+            name: l.name.unwrap_or_default(),
+            label_type: l.type_.unwrap_or_else(|| "user".into()),
+            message_list_visibility: l.message_list_visibility,
+            label_list_visibility: l.label_list_visibility,
+            messages_total: l.messages_total,
+            messages_unread: l.messages_unread,
+            threads_total: l.threads_total,
+            threads_unread: l.threads_unread,
+            color: l.color.and_then(|c| {
+                Some(LabelColor {
+                    text_color: c.text_color?,
+                    background_color: c.background_color?,
+                })
+            }),
+        }
+    }
+}
+
+/// What to set on a label; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LabelChanges {
+    pub name: Option<String>,
+    pub message_list_visibility: Option<MessageListVisibility>,
+    pub label_list_visibility: Option<LabelListVisibility>,
+    pub color: Option<LabelColor>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum MessageListVisibility {
+    Show,
+    Hide,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum LabelListVisibility {
+    LabelShow,
+    LabelShowIfUnread,
+    LabelHide,
+}
+
+impl MessageListVisibility {
+    fn as_str(self) -> &'static str {
+        match self {
+            MessageListVisibility::Show => "show",
+            MessageListVisibility::Hide => "hide",
+        }
+    }
+}
+
+impl LabelListVisibility {
+    fn as_str(self) -> &'static str {
+        match self {
+            LabelListVisibility::LabelShow => "labelShow",
+            LabelListVisibility::LabelShowIfUnread => "labelShowIfUnread",
+            LabelListVisibility::LabelHide => "labelHide",
+        }
+    }
+}
+
+impl LabelChanges {
+    fn to_label(&self) -> Result<Label, GmailError> {
+        let name = match &self.name {
+            Some(n) => Some(check_label_name(n)?),
+            None => None,
+        };
+        Ok(Label {
+            name,
+            message_list_visibility: self.message_list_visibility.map(|v| v.as_str().into()),
+            label_list_visibility: self.label_list_visibility.map(|v| v.as_str().into()),
+            color: self.color.as_ref().map(|c| google_gmail1::api::LabelColor {
+                text_color: Some(c.text_color.clone()),
+                background_color: Some(c.background_color.clone()),
+            }),
+            ..Default::default()
+        })
+    }
+}
+
+fn check_label_name(name: &str) -> Result<String, GmailError> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(GmailError::invalid(
+            "name",
+            "a label name must not be empty",
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(GmailError::invalid(
+            "name",
+            "a label name must not contain control characters or line breaks",
+        ));
+    }
+    if trimmed.chars().count() > 225 {
+        return Err(GmailError::invalid(
+            "name",
+            "a label name is at most 225 characters",
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list_labels(mailbox: &Mailbox) -> Result<Vec<LabelInfo>, GmailError> {
+    let (_, list) = mailbox.hub().users().labels_list("me").doit().await?;
+    Ok(list
+        .labels
+        .unwrap_or_default()
+        .into_iter()
+        .map(LabelInfo::from)
+        .collect())
+}
+
+#[tracing::instrument(skip_all, fields(label = id))]
+pub async fn get_label(mailbox: &Mailbox, id: &str) -> Result<LabelInfo, GmailError> {
+    let id = check_id("id", id)?;
+    let (_, label) = mailbox.hub().users().labels_get("me", id).doit().await?;
+    Ok(label.into())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create_label(
+    mailbox: &Mailbox,
+    changes: &LabelChanges,
+) -> Result<LabelInfo, GmailError> {
+    if changes.name.is_none() {
+        return Err(GmailError::invalid("name", "a new label needs a name"));
+    }
+    let (_, label) = mailbox
+        .hub()
+        .users()
+        .labels_create(changes.to_label()?, "me")
+        .doit()
+        .await?;
+    Ok(label.into())
+}
+
+/// Changes only the given fields (labels.patch).
+#[tracing::instrument(skip_all, fields(label = id))]
+pub async fn update_label(
+    mailbox: &Mailbox,
+    id: &str,
+    changes: &LabelChanges,
+) -> Result<LabelInfo, GmailError> {
+    let id = check_id("id", id)?;
+    if is_system_label(id) {
+        return Err(GmailError::invalid(
+            "id",
+            format!("{id} is a system label; system labels cannot be changed"),
+        ));
+    }
+    let (_, label) = mailbox
+        .hub()
+        .users()
+        .labels_patch(changes.to_label()?, "me", id)
+        .doit()
+        .await?;
+    Ok(label.into())
+}
+
+#[tracing::instrument(skip_all, fields(label = id))]
+pub async fn delete_label(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
+    let id = check_id("id", id)?;
+    if is_system_label(id) {
+        return Err(GmailError::invalid(
+            "id",
+            format!("{id} is a system label; system labels cannot be deleted"),
+        ));
+    }
+    mailbox.hub().users().labels_delete("me", id).doit().await?;
+    Ok(())
+}
+
+/// Finds a label by name (case-insensitive) or creates it. The flag says whether it was created.
+#[tracing::instrument(skip_all)]
+pub async fn get_or_create_label(
+    mailbox: &Mailbox,
+    changes: &LabelChanges,
+) -> Result<(LabelInfo, bool), GmailError> {
+    let name = check_label_name(changes.name.as_deref().unwrap_or(""))?;
+    let labels = list_labels(mailbox).await?;
+    if let Some(found) = labels
+        .into_iter()
+        .find(|l| l.name.eq_ignore_ascii_case(&name))
+    {
+        return Ok((found, false));
+    }
+    match create_label(mailbox, changes).await {
+        Ok(created) => Ok((created, true)),
+        // Someone created it in between: return theirs.
+        Err(GmailError::Conflict { .. }) => {
+            let labels = list_labels(mailbox).await?;
+            labels
+                .into_iter()
+                .find(|l| l.name.eq_ignore_ascii_case(&name))
+                .map(|l| (l, false))
+                .ok_or_else(|| GmailError::Conflict {
+                    message: format!("label name {name:?} conflicts with an existing label"),
+                })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn is_system_label(id: &str) -> bool {
+    SYSTEM_LABELS.contains(&id)
+}
+
+fn looks_like_label_id(id: &str) -> bool {
+    is_system_label(id)
+        || id
+            .strip_prefix("Label_")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Lets callers name labels as agents do ("Work", "inbox", "Projects/Alpha") as well as by
+/// id; only when some entry is not already an id does it cost one labels.list.
+pub async fn resolve_label_ids(
+    mailbox: &Mailbox,
+    field: &str,
+    given: &[String],
+) -> Result<Vec<String>, GmailError> {
+    if given.iter().all(|g| looks_like_label_id(g)) {
+        return Ok(given.to_vec());
+    }
+    let labels = list_labels(mailbox).await?;
+    given
+        .iter()
+        .map(|g| {
+            if looks_like_label_id(g) {
+                return Ok(g.clone());
+            }
+            labels
+                .iter()
+                .find(|l| l.id == *g || l.name.eq_ignore_ascii_case(g))
+                .map(|l| l.id.clone())
+                .ok_or_else(|| {
+                    GmailError::invalid(
+                        field,
+                        format!("no label with id or name {g:?} (list_email_labels shows them)"),
+                    )
+                })
+        })
+        .collect()
+}

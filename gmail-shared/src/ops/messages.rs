@@ -1,0 +1,458 @@
+//! Messages: search, modify, trash, untrash, delete, batch modify and batch delete. Reading
+//! and sending live in `read.rs` and `send.rs`.
+
+use futures::StreamExt;
+use google_gmail1::api::{
+    BatchDeleteMessagesRequest, BatchModifyMessagesRequest, Message, ModifyMessageRequest,
+};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::labels::resolve_label_ids;
+use super::{check_id, check_ids, Mailbox};
+use crate::error::GmailError;
+use crate::gmail::batch::{backoff, batch_get};
+
+/// Bounded concurrency for per-message fallbacks, under Gmail's per-user limit of about 10.
+pub const CONCURRENCY: usize = 5;
+/// Gmail's cap on ids per batchModify / batchDelete call.
+pub const BATCH_IDS: usize = 1000;
+/// The full-mail scope, the only one that allows permanent deletes.
+pub const FULL_MAIL_SCOPE: &str = "https://mail.google.com/";
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    pub label_ids: Vec<String>,
+    pub max_results: u32,
+    pub page_token: Option<String>,
+    pub include_spam_trash: bool,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSummary {
+    pub id: String,
+    pub thread_id: String,
+    pub subject: String,
+    pub from: String,
+    pub to: String,
+    pub date: String,
+    pub snippet: String,
+    pub label_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    pub messages: Vec<MessageSummary>,
+    /// Pass it back as pageToken for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+    pub result_size_estimate: u32,
+}
+
+/// The headers summaries show, fetched with format=metadata.
+const SUMMARY_HEADERS: &[&str] = &["Subject", "From", "To", "Date"];
+
+pub(crate) fn header(message: &Message, name: &str) -> String {
+    message
+        .payload
+        .as_ref()
+        .and_then(|p| p.headers.as_ref())
+        .and_then(|hs| {
+            hs.iter().find(|h| {
+                h.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+        })
+        .and_then(|h| h.value.clone())
+        .unwrap_or_default()
+}
+
+fn summary(m: Message) -> MessageSummary {
+    MessageSummary {
+        subject: header(&m, "Subject"),
+        from: header(&m, "From"),
+        to: header(&m, "To"),
+        date: header(&m, "Date"),
+        id: m.id.unwrap_or_default(),
+        thread_id: m.thread_id.unwrap_or_default(),
+        snippet: m.snippet.map(|s| unescape_snippet(&s)).unwrap_or_default(),
+        label_ids: m.label_ids.unwrap_or_default(),
+    }
+}
+
+/// Gmail HTML-escapes snippets; agents want the text.
+pub(crate) fn unescape_snippet(s: &str) -> String {
+    s.replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// One messages.list, then the summaries' headers for the whole page through the batch
+/// endpoint: 2 upstream requests for up to 50 results, never one per message.
+#[tracing::instrument(skip_all, fields(query = %req.query))]
+pub async fn search(mailbox: &Mailbox, req: &SearchRequest) -> Result<SearchPage, GmailError> {
+    if !(1..=500).contains(&req.max_results) {
+        return Err(GmailError::invalid(
+            "maxResults",
+            "must be between 1 and 500",
+        ));
+    }
+    if req.query.len() > 2000 {
+        return Err(GmailError::invalid(
+            "query",
+            "is longer than 2000 characters",
+        ));
+    }
+    let label_ids = resolve_label_ids(mailbox, "labelIds", &req.label_ids).await?;
+    let users = mailbox.hub().users();
+    let mut call = users
+        .messages_list("me")
+        .max_results(req.max_results)
+        .include_spam_trash(req.include_spam_trash);
+    if !req.query.trim().is_empty() {
+        call = call.q(&req.query);
+    }
+    for label in &label_ids {
+        call = call.add_label_ids(label);
+    }
+    if let Some(token) = req.page_token.as_deref().filter(|t| !t.is_empty()) {
+        call = call.page_token(token);
+    }
+    let (_, list) = call.doit().await?;
+    let ids: Vec<String> = list
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.id)
+        .collect();
+    let messages = get_metadata(mailbox, &ids, SUMMARY_HEADERS)
+        .await?
+        .into_iter()
+        .map(summary)
+        .collect();
+    Ok(SearchPage {
+        messages,
+        next_page_token: list.next_page_token,
+        result_size_estimate: list.result_size_estimate.unwrap_or(0),
+    })
+}
+
+/// Metadata for many messages in as few upstream requests as the batch endpoint allows.
+/// Messages deleted since they were listed are left out.
+pub async fn get_metadata(
+    mailbox: &Mailbox,
+    ids: &[String],
+    headers: &[&str],
+) -> Result<Vec<Message>, GmailError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let query: String = headers
+        .iter()
+        .map(|h| format!("&metadataHeaders={h}"))
+        .collect();
+    let paths: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            check_id("id", id)
+                .map(|id| format!("/gmail/v1/users/me/messages/{id}?format=metadata{query}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for result in batch_get::<Message>(mailbox.connection(), &paths).await? {
+        match result {
+            Ok(m) => out.push(m),
+            Err(GmailError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LabelsAfter {
+    pub id: String,
+    pub thread_id: String,
+    /// The message's labels after the change.
+    pub label_ids: Vec<String>,
+}
+
+impl From<Message> for LabelsAfter {
+    fn from(m: Message) -> Self {
+        LabelsAfter {
+            id: m.id.unwrap_or_default(),
+            thread_id: m.thread_id.unwrap_or_default(),
+            label_ids: m.label_ids.unwrap_or_default(),
+        }
+    }
+}
+
+/// Label ids (or names) to add and remove, resolved and checked once.
+pub async fn label_change(
+    mailbox: &Mailbox,
+    add: &[String],
+    remove: &[String],
+) -> Result<(Vec<String>, Vec<String>), GmailError> {
+    if add.is_empty() && remove.is_empty() {
+        return Err(GmailError::invalid(
+            "addLabelIds",
+            "give at least one label to add (addLabelIds) or remove (removeLabelIds)",
+        ));
+    }
+    let add = resolve_label_ids(mailbox, "addLabelIds", add).await?;
+    let remove = resolve_label_ids(mailbox, "removeLabelIds", remove).await?;
+    Ok((add, remove))
+}
+
+#[tracing::instrument(skip_all, fields(message = id))]
+pub async fn modify(
+    mailbox: &Mailbox,
+    id: &str,
+    add: &[String],
+    remove: &[String],
+) -> Result<LabelsAfter, GmailError> {
+    let id = check_id("messageId", id)?;
+    let (add, remove) = label_change(mailbox, add, remove).await?;
+    modify_resolved(mailbox, id, &add, &remove).await
+}
+
+async fn modify_resolved(
+    mailbox: &Mailbox,
+    id: &str,
+    add: &[String],
+    remove: &[String],
+) -> Result<LabelsAfter, GmailError> {
+    let request = ModifyMessageRequest {
+        add_label_ids: Some(add.to_vec()),
+        remove_label_ids: Some(remove.to_vec()),
+    };
+    let (_, m) = mailbox
+        .hub()
+        .users()
+        .messages_modify(request, "me", id)
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "message", id))?;
+    Ok(m.into())
+}
+
+/// A 404 from Gmail says "Requested entity was not found."; say which.
+pub(crate) fn not_found_as(e: google_gmail1::Error, what: &str, id: &str) -> GmailError {
+    match GmailError::from(e) {
+        GmailError::NotFound { .. } => GmailError::not_found(format!("{what} {id}")),
+        other => other,
+    }
+}
+
+#[tracing::instrument(skip_all, fields(message = id))]
+pub async fn trash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailError> {
+    let id = check_id("messageId", id)?;
+    let (_, m) = mailbox
+        .hub()
+        .users()
+        .messages_trash("me", id)
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "message", id))?;
+    Ok(m.into())
+}
+
+#[tracing::instrument(skip_all, fields(message = id))]
+pub async fn untrash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailError> {
+    let id = check_id("messageId", id)?;
+    let (_, m) = mailbox
+        .hub()
+        .users()
+        .messages_untrash("me", id)
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "message", id))?;
+    Ok(m.into())
+}
+
+fn scope_hint(e: GmailError) -> GmailError {
+    match e {
+        GmailError::MissingScope { .. } => GmailError::MissingScope {
+            scope: format!(
+                "{FULL_MAIL_SCOPE} (permanent delete needs it; trash_email works without it)"
+            ),
+        },
+        other => other,
+    }
+}
+
+/// Permanent delete (messages.delete): needs the full-mail scope.
+#[tracing::instrument(skip_all, fields(message = id))]
+pub async fn delete(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
+    let id = check_id("messageId", id)?;
+    mailbox
+        .hub()
+        .users()
+        .messages_delete("me", id)
+        .doit()
+        .await
+        .map_err(|e| scope_hint(not_found_as(e, "message", id)))?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FailedId {
+    pub id: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BatchOutcome {
+    pub succeeded: Vec<String>,
+    pub failed: Vec<FailedId>,
+    /// Upstream calls made (batchModify/batchDelete plus any per-message fallbacks).
+    pub upstream_calls: usize,
+}
+
+/// messages.batchModify in chunks of 1000 ids. When a chunk is refused, each of its messages
+/// is retried alone (bounded concurrency) so the outcome is reported per id.
+#[tracing::instrument(skip_all, fields(count = ids.len()))]
+pub async fn batch_modify(
+    mailbox: &Mailbox,
+    ids: &[String],
+    add: &[String],
+    remove: &[String],
+) -> Result<BatchOutcome, GmailError> {
+    let ids = check_ids("messageIds", ids)?;
+    let (add, remove) = label_change(mailbox, add, remove).await?;
+    let (add, remove) = (&add, &remove);
+    in_chunks(
+        &ids,
+        |chunk| async move {
+            let request = BatchModifyMessagesRequest {
+                ids: Some(chunk),
+                add_label_ids: Some(add.clone()),
+                remove_label_ids: Some(remove.clone()),
+            };
+            mailbox
+                .hub()
+                .users()
+                .messages_batch_modify(request, "me")
+                .doit()
+                .await
+                .map(|_| ())
+                .map_err(GmailError::from)
+        },
+        |id| async move { modify_resolved(mailbox, &id, add, remove).await.map(|_| ()) },
+    )
+    .await
+}
+
+/// messages.batchDelete in chunks of 1000 ids (permanent; needs the full-mail scope).
+#[tracing::instrument(skip_all, fields(count = ids.len()))]
+pub async fn batch_delete(mailbox: &Mailbox, ids: &[String]) -> Result<BatchOutcome, GmailError> {
+    let ids = check_ids("messageIds", ids)?;
+    in_chunks(
+        &ids,
+        |chunk| async move {
+            let request = BatchDeleteMessagesRequest { ids: Some(chunk) };
+            mailbox
+                .hub()
+                .users()
+                .messages_batch_delete(request, "me")
+                .doit()
+                .await
+                .map(|_| ())
+                .map_err(GmailError::from)
+        },
+        |id| async move { delete(mailbox, &id).await },
+    )
+    .await
+    .map_err(scope_hint)
+}
+
+/// One batch call per 1000 ids; when a chunk is refused (other than for auth or scope, which
+/// would refuse every message alike), each of its messages is retried alone, with bounded
+/// concurrency, so the outcome is reported per id.
+async fn in_chunks<B, BF, S, SF>(
+    ids: &[String],
+    batch: B,
+    single: S,
+) -> Result<BatchOutcome, GmailError>
+where
+    B: Fn(Vec<String>) -> BF,
+    BF: std::future::Future<Output = Result<(), GmailError>>,
+    S: Fn(String) -> SF,
+    SF: std::future::Future<Output = Result<(), GmailError>>,
+{
+    let mut outcome = BatchOutcome::default();
+    for chunk in ids.chunks(BATCH_IDS) {
+        outcome.upstream_calls += 1;
+        match with_retry(|| batch(chunk.to_vec())).await {
+            Ok(()) => outcome.succeeded.extend(chunk.iter().cloned()),
+            Err(e @ (GmailError::AuthExpired { .. } | GmailError::MissingScope { .. })) => {
+                return Err(e)
+            }
+            Err(_) => {
+                let single = &single;
+                let singles = futures::stream::iter(chunk.iter().cloned())
+                    .map(|id| async move {
+                        let r = with_retry(|| single(id.clone())).await;
+                        (id, r)
+                    })
+                    .buffer_unordered(CONCURRENCY)
+                    .collect::<Vec<_>>()
+                    .await;
+                outcome.upstream_calls += singles.len();
+                record(&mut outcome, singles);
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+fn record<T>(outcome: &mut BatchOutcome, results: Vec<(String, Result<T, GmailError>)>) {
+    for (id, r) in results {
+        match r {
+            Ok(_) => outcome.succeeded.push(id),
+            Err(e) => outcome.failed.push(FailedId {
+                id,
+                error: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Retries rate limits and upstream failures with exponential backoff (3 tries).
+pub async fn with_retry<T, F, Fut>(mut call: F) -> Result<T, GmailError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, GmailError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(GmailError::RateLimited { retry_after }) if attempt < 3 => {
+                attempt += 1;
+                let wait = retry_after
+                    .filter(|d| d.as_secs() <= 30)
+                    .unwrap_or_else(|| backoff(attempt));
+                tokio::time::sleep(wait).await;
+            }
+            Err(GmailError::UpstreamUnavailable { .. }) if attempt < 3 => {
+                attempt += 1;
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}

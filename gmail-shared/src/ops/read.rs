@@ -1,0 +1,83 @@
+//! Reading: one message as readable text, its raw RFC 822, and a whole conversation.
+
+use google_gmail1::api::Thread;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::messages::not_found_as;
+use super::{check_id, Mailbox};
+use crate::error::GmailError;
+use crate::mail::{readable_from_gmail, trim_quoted_history, ReadableMessage};
+
+#[tracing::instrument(skip_all, fields(message = id))]
+pub async fn read_message(mailbox: &Mailbox, id: &str) -> Result<ReadableMessage, GmailError> {
+    let id = check_id("messageId", id)?;
+    let (_, m) = mailbox
+        .hub()
+        .users()
+        .messages_get("me", id)
+        .format("full")
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "message", id))?;
+    Ok(readable_from_gmail(&m))
+}
+
+/// The message exactly as stored (RFC 822 bytes).
+#[tracing::instrument(skip_all, fields(message = id))]
+pub async fn read_raw(mailbox: &Mailbox, id: &str) -> Result<Vec<u8>, GmailError> {
+    let id = check_id("messageId", id)?;
+    let (_, m) = mailbox
+        .hub()
+        .users()
+        .messages_get("me", id)
+        .format("raw")
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "message", id))?;
+    Ok(m.raw.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadView {
+    pub id: String,
+    pub subject: String,
+    /// Oldest first. Each text has the quoted history of earlier messages trimmed.
+    pub messages: Vec<ReadableMessage>,
+}
+
+/// A conversation, oldest message first, each body with its quoted history trimmed so the
+/// thread reads once.
+#[tracing::instrument(skip_all, fields(thread = id))]
+pub async fn get_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadView, GmailError> {
+    let id = check_id("threadId", id)?;
+    let (_, t): (_, Thread) = mailbox
+        .hub()
+        .users()
+        .threads_get("me", id)
+        .format("full")
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "thread", id))?;
+    let messages: Vec<ReadableMessage> = t
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            let mut r = readable_from_gmail(m);
+            r.text = trim_quoted_history(&r.text);
+            r.html = None;
+            r
+        })
+        .collect();
+    Ok(ThreadView {
+        id: t.id.unwrap_or_else(|| id.to_string()),
+        subject: messages
+            .first()
+            .map(|m| m.subject.clone())
+            .unwrap_or_default(),
+        messages,
+    })
+}

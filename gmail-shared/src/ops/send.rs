@@ -1,0 +1,301 @@
+//! Sending: new mail, replies that thread for every recipient, and forwards that keep the
+//! original's attachments.
+
+use google_gmail1::api::Message;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::messages::{header, not_found_as};
+use super::read::{read_message, read_raw};
+use super::{check_id, Mailbox};
+use crate::error::GmailError;
+use crate::mail::{
+    forward_body, forward_subject, normalize_message_id, parse_message_ids, quote_for_reply,
+    raw_attachments, readable_from_raw, reply_headers, reply_recipients_excluding, reply_subject,
+    OutgoingAttachment, OutgoingMessage, Recipient,
+};
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SentMessage {
+    pub id: String,
+    pub thread_id: String,
+    pub label_ids: Vec<String>,
+}
+
+impl From<Message> for SentMessage {
+    fn from(m: Message) -> Self {
+        SentMessage {
+            id: m.id.unwrap_or_default(),
+            thread_id: m.thread_id.unwrap_or_default(),
+            label_ids: m.label_ids.unwrap_or_default(),
+        }
+    }
+}
+
+pub(crate) fn rfc822() -> mime::Mime {
+    "message/rfc822"
+        .parse()
+        .unwrap_or(mime::APPLICATION_OCTET_STREAM)
+}
+
+/// Sends a built message (a multipart upload: Gmail's only send path in google-gmail1).
+#[tracing::instrument(skip_all)]
+pub async fn send_raw(
+    mailbox: &Mailbox,
+    raw: Vec<u8>,
+    thread_id: Option<&str>,
+) -> Result<SentMessage, GmailError> {
+    let meta = Message {
+        thread_id: thread_id.map(str::to_owned),
+        ..Default::default()
+    };
+    let (_, sent) = mailbox
+        .hub()
+        .users()
+        .messages_send(meta, "me")
+        .upload(std::io::Cursor::new(raw), rfc822())
+        .await?;
+    Ok(sent.into())
+}
+
+/// Where a reply belongs: the thread and the headers that make every client thread it.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyContext {
+    pub thread_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub subject: Option<String>,
+}
+
+/// Resolves what a caller said about the message it answers: `in_reply_to` may be a Gmail
+/// message id (looked up for its real Message-ID) or an RFC Message-ID; with only a thread id,
+/// the reply answers the thread's newest message.
+pub async fn reply_context(
+    mailbox: &Mailbox,
+    thread_id: Option<&str>,
+    in_reply_to: Option<&str>,
+) -> Result<Option<ReplyContext>, GmailError> {
+    let thread_id = thread_id.map(str::trim).filter(|t| !t.is_empty());
+    let in_reply_to = in_reply_to.map(str::trim).filter(|t| !t.is_empty());
+    let users = mailbox.hub().users();
+    let original: Option<Message> = match (thread_id, in_reply_to) {
+        (_, Some(irt)) if !irt.contains('@') => {
+            let id = check_id("inReplyTo", irt)?;
+            let (_, m) = users
+                .messages_get("me", id)
+                .format("metadata")
+                .add_metadata_headers("Message-ID")
+                .add_metadata_headers("References")
+                .add_metadata_headers("Subject")
+                .doit()
+                .await
+                .map_err(|e| not_found_as(e, "message (inReplyTo)", id))?;
+            Some(m)
+        }
+        (Some(tid), irt) => {
+            let tid = check_id("threadId", tid)?;
+            let (_, t) = users
+                .threads_get("me", tid)
+                .format("metadata")
+                .add_metadata_headers("Message-ID")
+                .add_metadata_headers("References")
+                .add_metadata_headers("Subject")
+                .doit()
+                .await
+                .map_err(|e| not_found_as(e, "thread", tid))?;
+            let messages = t.messages.unwrap_or_default();
+            let wanted = irt
+                .map(|i| normalize_message_id("inReplyTo", i))
+                .transpose()?;
+            // The message named by its Message-ID, else the newest one.
+            messages
+                .iter()
+                .rev()
+                .find(|m| {
+                    wanted
+                        .as_deref()
+                        .is_none_or(|w| header(m, "Message-ID").trim().eq_ignore_ascii_case(w))
+                })
+                .or(messages.last())
+                .cloned()
+        }
+        (None, Some(irt)) => {
+            // Only an RFC Message-ID: thread by headers alone.
+            let id = normalize_message_id("inReplyTo", irt)?;
+            return Ok(Some(ReplyContext {
+                thread_id: None,
+                in_reply_to: Some(id.clone()),
+                references: vec![id],
+                subject: None,
+            }));
+        }
+        (None, None) => return Ok(None),
+    };
+    let Some(m) = original else {
+        return Ok(None);
+    };
+    let message_id = header(&m, "Message-ID");
+    let mut references = parse_message_ids(&header(&m, "References"));
+    let in_reply_to = if message_id.trim().is_empty() {
+        None
+    } else {
+        let id = normalize_message_id("inReplyTo", &message_id)?;
+        if !references.iter().any(|r| r.eq_ignore_ascii_case(&id)) {
+            references.push(id.clone());
+        }
+        Some(id)
+    };
+    Ok(Some(ReplyContext {
+        thread_id: m.thread_id.clone().or(thread_id.map(str::to_owned)),
+        in_reply_to,
+        references,
+        subject: Some(header(&m, "Subject")).filter(|s| !s.is_empty()),
+    }))
+}
+
+/// Applies a reply context to an outgoing message: headers, "Re:" subject when the subject
+/// does not already carry it.
+pub fn apply_reply_context(msg: &mut OutgoingMessage, ctx: &ReplyContext) {
+    if msg.in_reply_to.is_none() {
+        msg.in_reply_to = ctx.in_reply_to.clone();
+    }
+    if msg.references.is_empty() {
+        msg.references = ctx.references.clone();
+    }
+    if let Some(original) = &ctx.subject {
+        // Gmail threads only when the subject matches the original's.
+        let expected = reply_subject(original);
+        if msg.subject.trim().is_empty() || reply_subject(&msg.subject) == expected {
+            msg.subject = expected;
+        }
+    }
+}
+
+/// Sends `msg`; with a thread id or in-reply-to, as a reply threaded for every recipient.
+pub async fn send(
+    mailbox: &Mailbox,
+    mut msg: OutgoingMessage,
+    thread_id: Option<&str>,
+    in_reply_to: Option<&str>,
+) -> Result<SentMessage, GmailError> {
+    let ctx = reply_context(mailbox, thread_id, in_reply_to).await?;
+    if let Some(ctx) = &ctx {
+        apply_reply_context(&mut msg, ctx);
+    }
+    let raw = msg.to_rfc822()?;
+    let thread = ctx
+        .as_ref()
+        .and_then(|c| c.thread_id.clone())
+        .or(thread_id.map(str::to_owned));
+    send_raw(mailbox, raw, thread.as_deref()).await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReplyRequest {
+    pub message_id: String,
+    pub body: String,
+    pub html_body: Option<String>,
+    pub reply_all: bool,
+    pub cc: Vec<Recipient>,
+    pub bcc: Vec<Recipient>,
+    pub from: Option<Recipient>,
+    pub attachments: Vec<OutgoingAttachment>,
+    pub quote_original: bool,
+}
+
+/// The account's own addresses (primary and send-as aliases), so replies never go to me.
+async fn my_addresses(mailbox: &Mailbox) -> Vec<String> {
+    let mut mine: Vec<String> = mailbox.account().map(str::to_owned).into_iter().collect();
+    if let Ok(ids) = super::settings::list_send_as(mailbox).await {
+        mine.extend(ids.into_iter().map(|i| i.send_as_email));
+    } else if let Ok(p) = super::profile::get_profile(mailbox).await {
+        mine.push(p.email_address);
+    }
+    mine
+}
+
+/// Builds the reply to a message (recipients, headers, subject, optional quote) and sends it.
+pub async fn reply(mailbox: &Mailbox, req: ReplyRequest) -> Result<SentMessage, GmailError> {
+    let original = read_message(mailbox, &req.message_id).await?;
+    let mine = my_addresses(mailbox).await;
+    let mine_refs: Vec<&str> = mine.iter().map(String::as_str).collect();
+    let (to, mut cc) = reply_recipients_excluding(&original, &mine_refs, req.reply_all);
+    if to.is_empty() {
+        return Err(GmailError::invalid(
+            "messageId",
+            "the original has no sender or recipient to reply to",
+        ));
+    }
+    cc.extend(req.cc);
+    let (in_reply_to, references) = reply_headers(&original);
+    let mut text = req.body;
+    if req.quote_original {
+        text = format!("{text}\n\n{}", quote_for_reply(&original));
+    }
+    let msg = OutgoingMessage {
+        from: req.from,
+        to,
+        cc,
+        bcc: req.bcc,
+        subject: reply_subject(&original.subject),
+        text_body: Some(text),
+        html_body: req.html_body,
+        in_reply_to,
+        references,
+        attachments: req.attachments,
+        ..Default::default()
+    };
+    let raw = msg.to_rfc822()?;
+    send_raw(
+        mailbox,
+        raw,
+        Some(&original.thread_id)
+            .filter(|t| !t.is_empty())
+            .map(String::as_str),
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ForwardRequest {
+    pub message_id: String,
+    pub to: Vec<Recipient>,
+    pub cc: Vec<Recipient>,
+    pub bcc: Vec<Recipient>,
+    pub from: Option<Recipient>,
+    /// Text above the forwarded message.
+    pub note: Option<String>,
+    pub include_attachments: bool,
+}
+
+/// Forwards a message with its attachments, as a new conversation.
+pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessage, GmailError> {
+    let id = check_id("messageId", &req.message_id)?;
+    let raw = read_raw(mailbox, id).await?;
+    let original = readable_from_raw(&raw)?;
+    let attachments = if req.include_attachments {
+        raw_attachments(&raw)?
+    } else {
+        vec![]
+    };
+    let note = req.note.unwrap_or_default();
+    let text = if note.is_empty() {
+        forward_body(&original)
+    } else {
+        format!("{note}\n\n{}", forward_body(&original))
+    };
+    let msg = OutgoingMessage {
+        from: req.from,
+        to: req.to,
+        cc: req.cc,
+        bcc: req.bcc,
+        subject: forward_subject(&original.subject),
+        text_body: Some(text),
+        attachments,
+        ..Default::default()
+    };
+    let raw = msg.to_rfc822()?;
+    send_raw(mailbox, raw, None).await
+}

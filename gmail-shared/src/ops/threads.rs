@@ -1,0 +1,199 @@
+//! Threads: list, modify, trash, untrash. Reading a whole thread is in `read.rs`.
+
+use google_gmail1::api::{ModifyThreadRequest, Thread};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::labels::resolve_label_ids;
+use super::messages::{header, label_change, not_found_as, unescape_snippet, SearchRequest};
+use super::{check_id, Mailbox};
+use crate::error::GmailError;
+use crate::gmail::batch::batch_get;
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadSummary {
+    pub id: String,
+    pub subject: String,
+    /// Senders of the thread's messages, in order, without repeats.
+    pub participants: Vec<String>,
+    pub message_count: usize,
+    /// Date header of the newest message.
+    pub last_date: String,
+    pub snippet: String,
+    /// Union of the messages' labels.
+    pub label_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadPage {
+    pub threads: Vec<ThreadSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+    pub result_size_estimate: u32,
+}
+
+fn thread_summary(t: Thread, snippet: Option<String>) -> ThreadSummary {
+    let messages = t.messages.unwrap_or_default();
+    let mut participants: Vec<String> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    for m in &messages {
+        let from = header(m, "From");
+        if !from.is_empty() && !participants.contains(&from) {
+            participants.push(from);
+        }
+        for l in m.label_ids.iter().flatten() {
+            if !labels.contains(l) {
+                labels.push(l.clone());
+            }
+        }
+    }
+    ThreadSummary {
+        id: t.id.unwrap_or_default(),
+        subject: messages
+            .first()
+            .map(|m| header(m, "Subject"))
+            .unwrap_or_default(),
+        participants,
+        message_count: messages.len(),
+        last_date: messages
+            .last()
+            .map(|m| header(m, "Date"))
+            .unwrap_or_default(),
+        snippet: snippet.map(|s| unescape_snippet(&s)).unwrap_or_default(),
+        label_ids: labels,
+    }
+}
+
+/// threads.list, then every thread's headers through one batch request per 50 threads.
+#[tracing::instrument(skip_all, fields(query = %req.query))]
+pub async fn list_threads(
+    mailbox: &Mailbox,
+    req: &SearchRequest,
+) -> Result<ThreadPage, GmailError> {
+    if !(1..=500).contains(&req.max_results) {
+        return Err(GmailError::invalid(
+            "maxResults",
+            "must be between 1 and 500",
+        ));
+    }
+    let label_ids = resolve_label_ids(mailbox, "labelIds", &req.label_ids).await?;
+    let users = mailbox.hub().users();
+    let mut call = users
+        .threads_list("me")
+        .max_results(req.max_results)
+        .include_spam_trash(req.include_spam_trash);
+    if !req.query.trim().is_empty() {
+        call = call.q(&req.query);
+    }
+    for label in &label_ids {
+        call = call.add_label_ids(label);
+    }
+    if let Some(token) = req.page_token.as_deref().filter(|t| !t.is_empty()) {
+        call = call.page_token(token);
+    }
+    let (_, list) = call.doit().await?;
+    let listed = list.threads.unwrap_or_default();
+    let paths: Vec<String> = listed
+        .iter()
+        .filter_map(|t| t.id.as_deref())
+        .map(|id| {
+            check_id("threadId", id).map(|id| {
+                format!("/gmail/v1/users/me/threads/{id}?format=metadata&metadataHeaders=Subject&metadataHeaders=From&metadataHeaders=Date")
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let details = if paths.is_empty() {
+        vec![]
+    } else {
+        batch_get::<Thread>(mailbox.connection(), &paths).await?
+    };
+    let mut threads = Vec::with_capacity(listed.len());
+    for (listed, detail) in listed.into_iter().zip(details) {
+        match detail {
+            Ok(t) => threads.push(thread_summary(t, listed.snippet)),
+            Err(GmailError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ThreadPage {
+        threads,
+        next_page_token: list.next_page_token,
+        result_size_estimate: list.result_size_estimate.unwrap_or(0),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadLabels {
+    pub id: String,
+    /// Each message's labels after the change.
+    pub messages: Vec<super::messages::LabelsAfter>,
+}
+
+impl From<Thread> for ThreadLabels {
+    fn from(t: Thread) -> Self {
+        ThreadLabels {
+            id: t.id.unwrap_or_default(),
+            messages: t
+                .messages
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(thread = id))]
+pub async fn modify_thread(
+    mailbox: &Mailbox,
+    id: &str,
+    add: &[String],
+    remove: &[String],
+) -> Result<ThreadLabels, GmailError> {
+    let id = check_id("threadId", id)?;
+    let (add, remove) = label_change(mailbox, add, remove).await?;
+    let request = ModifyThreadRequest {
+        add_label_ids: Some(add),
+        remove_label_ids: Some(remove),
+    };
+    let (_, t) = mailbox
+        .hub()
+        .users()
+        .threads_modify(request, "me", id)
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "thread", id))?;
+    Ok(t.into())
+}
+
+#[tracing::instrument(skip_all, fields(thread = id))]
+pub async fn trash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, GmailError> {
+    let id = check_id("threadId", id)?;
+    let (_, t) = mailbox
+        .hub()
+        .users()
+        .threads_trash("me", id)
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "thread", id))?;
+    Ok(t.into())
+}
+
+#[tracing::instrument(skip_all, fields(thread = id))]
+pub async fn untrash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, GmailError> {
+    let id = check_id("threadId", id)?;
+    let (_, t) = mailbox
+        .hub()
+        .users()
+        .threads_untrash("me", id)
+        .doit()
+        .await
+        .map_err(|e| not_found_as(e, "thread", id))?;
+    Ok(t.into())
+}

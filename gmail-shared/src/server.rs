@@ -1,0 +1,197 @@
+//! What both server binaries share: command-line flags, loading settings, binding, and the
+//! base of `/health`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::{ConfigError, Overrides, Settings};
+
+/// Flags common to both servers. They override every other configuration layer.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// TOML configuration file (default: config/gmail.toml when present; env GMAIL_CONFIG).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to bind.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port to bind (0 picks a free one and logs it).
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Log filter, e.g. `info` or `gmail_shared=debug,info`.
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Print the resolved configuration summary and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Which server's `host`/`port` the flags set.
+#[derive(Debug, Clone, Copy)]
+pub enum Role {
+    Mcp,
+    Api,
+}
+
+impl Role {
+    fn section(self) -> &'static str {
+        match self {
+            Role::Mcp => "mcp",
+            Role::Api => "api",
+        }
+    }
+}
+
+impl CommonArgs {
+    pub fn load_settings(&self, role: Role) -> Result<Settings, ConfigError> {
+        let section = role.section();
+        let mut values = Vec::new();
+        if let Some(host) = &self.host {
+            values.push((format!("{section}.host"), host.clone()));
+        }
+        if let Some(port) = &self.port {
+            values.push((format!("{section}.port"), port.clone()));
+        }
+        if let Some(level) = &self.log_level {
+            values.push(("log.level".to_string(), level.clone()));
+        }
+        Settings::load(&Overrides {
+            config_file: self.config.clone(),
+            values,
+        })
+    }
+}
+
+/// Binds the listener; a port in use is reported with the address.
+pub fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind((host, port))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}")))
+}
+
+/// The part of `/health` both servers answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub service: &'static str,
+    pub version: &'static str,
+    pub uptime_secs: u64,
+    /// `google` or `sandbox`.
+    pub gmail_backend: String,
+}
+
+/// When the process started serving.
+#[derive(Debug, Clone, Copy)]
+pub struct Started(pub Instant);
+
+impl Started {
+    pub fn now() -> Self {
+        Started(Instant::now())
+    }
+
+    pub fn health(&self, service: &'static str, version: &'static str, backend: String) -> Health {
+        Health {
+            status: "ok",
+            service,
+            version,
+            uptime_secs: self.0.elapsed().as_secs(),
+            gmail_backend: backend,
+        }
+    }
+}
+
+/// A bound, not yet running HTTP server and the port it got.
+pub struct HttpService {
+    pub port: u16,
+    pub server: actix_web::dev::Server,
+}
+
+/// Builds the actix-web server both binaries run: correlation-id tracing, problem+json for
+/// malformed requests and unknown paths, and a bounded graceful stop on SIGTERM.
+pub fn http_service<F>(
+    listener: TcpListener,
+    shutdown_timeout_secs: u64,
+    configure: F,
+) -> std::io::Result<HttpService>
+where
+    F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+{
+    use actix_web::middleware::from_fn;
+    use actix_web::{web, App, HttpServer};
+    use tracing_actix_web::TracingLogger;
+
+    use crate::telemetry::{echo_request_id, CorrelatedRootSpan};
+
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(json_config())
+            .app_data(query_config())
+            .app_data(path_config())
+            .configure(configure.clone())
+            .default_service(web::to(unknown_path))
+            .wrap(from_fn(echo_request_id))
+            .wrap(TracingLogger::<CorrelatedRootSpan>::new())
+    })
+    .listen(listener)?
+    .shutdown_timeout(shutdown_timeout_secs)
+    .run();
+    Ok(HttpService { port, server })
+}
+
+async fn unknown_path(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    crate::GmailError::not_found(format!("{} {}", req.method(), req.path())).error_response()
+}
+
+fn json_config() -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(36 << 20)
+        .error_handler(|err, _| {
+            use actix_web::error::JsonPayloadError as E;
+            let problem = match &err {
+                E::OverflowKnownLength { length, limit } => crate::GmailError::TooLarge {
+                    message: format!("the request body is {length} bytes"),
+                    limit_bytes: *limit as u64,
+                },
+                E::Overflow { limit } => crate::GmailError::TooLarge {
+                    message: "the request body is too large".into(),
+                    limit_bytes: *limit as u64,
+                },
+                E::ContentType => crate::GmailError::invalid(
+                    "body",
+                    "expected a JSON body with Content-Type: application/json",
+                ),
+                other => crate::GmailError::invalid("body", other.to_string()),
+            };
+            problem.into()
+        })
+}
+
+fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default()
+        .error_handler(|err, _| crate::GmailError::invalid("query", err.to_string()).into())
+}
+
+fn path_config() -> actix_web::web::PathConfig {
+    actix_web::web::PathConfig::default()
+        .error_handler(|err, _| crate::GmailError::invalid("path", err.to_string()).into())
+}
+
+/// The one-line summary `--check` prints.
+pub fn summary(settings: &Settings, role: Role) -> String {
+    let address = match role {
+        Role::Mcp => settings.mcp.address(),
+        Role::Api => settings.api.address(),
+    };
+    let backend = match crate::gmail::GmailFactory::new(&settings.gmail) {
+        Ok(f) => format!("{} ({})", f.backend(), f.api_root()),
+        Err(e) => format!("unavailable: {e}"),
+    };
+    format!(
+        "listen={} log.level={} log.format={:?} gmail.backend={backend}",
+        address, settings.log.level, settings.log.format
+    )
+}

@@ -1,0 +1,672 @@
+//! Multi-user storage: users, their Gmail connections (tokens sealed with AES-256-GCM), OAuth
+//! states and API keys. One sqlx implementation over SQLite (default) and PostgreSQL, chosen
+//! by the URL; the same portable migrations for both.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use base64::Engine;
+use rand::RngCore;
+use schemars::JsonSchema;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row};
+
+use crate::error::GmailError;
+use crate::gmail::credentials::StoredTokens;
+
+pub mod cipher;
+
+pub use cipher::Keyring;
+
+fn db_error(e: sqlx::Error) -> GmailError {
+    GmailError::internal(format!("database: {e}"))
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub external_id: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionInfo {
+    pub id: String,
+    pub email: String,
+    /// `active` or `needs_reauth`.
+    pub status: String,
+    pub scopes: Vec<String>,
+    pub is_primary: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A connection with its tokens opened (never serialized).
+pub struct ConnectionSecrets {
+    pub info: ConnectionInfo,
+    pub tokens: StoredTokens,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// The first characters, to tell keys apart.
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked: bool,
+}
+
+/// What a key rotation did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RotationReport {
+    pub resealed: usize,
+    /// Connection ids whose tokens no configured key opens.
+    pub unreadable: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuthState {
+    pub user_id: String,
+    pub code_verifier: SecretString,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub return_to: Option<String>,
+}
+
+pub const NEEDS_REAUTH: &str = "needs_reauth";
+pub const ACTIVE: &str = "active";
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    keys: Arc<Keyring>,
+    kind: &'static str,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("multi user"),
+        MigrationType::Simple,
+        sqlx::SqlStr::from_static(include_str!("../../migrations/0001_multi_user.sql")),
+        false,
+    )])
+}
+
+impl Store {
+    /// Opens (creating a SQLite file and its folder when needed) and migrates.
+    pub async fn connect(url: &str, keys: Keyring) -> Result<Store, GmailError> {
+        sqlx::any::install_default_drivers();
+        let kind = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            "postgres"
+        } else if url.starts_with("sqlite:") {
+            "sqlite"
+        } else {
+            return Err(GmailError::invalid(
+                "database_url",
+                format!("{url:?} is neither a sqlite: nor a postgres:// URL"),
+            ));
+        };
+        let mut url = url.to_string();
+        if kind == "sqlite" && !url.contains(":memory:") {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:")
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if let Some(dir) = std::path::Path::new(&path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        GmailError::internal(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            // One connection for in-memory SQLite, or each would see its own database.
+            .max_connections(if url.contains(":memory:") { 1 } else { 10 })
+            .connect(&url)
+            .await
+            .map_err(|e| GmailError::internal(format!("cannot open the database: {e}")))?;
+        if kind == "sqlite" {
+            sqlx::query("PRAGMA foreign_keys = ON")
+                .execute(&pool)
+                .await
+                .map_err(db_error)?;
+        }
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| GmailError::internal(format!("database migration failed: {e}")))?;
+        Ok(Store {
+            pool,
+            keys: Arc::new(keys),
+            kind,
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    // ---------------------------------------------------------------- users
+
+    /// The user with this external id, created when new.
+    pub async fn ensure_user(
+        &self,
+        external_id: &str,
+        email: Option<&str>,
+    ) -> Result<User, GmailError> {
+        let external_id = external_id.trim();
+        if external_id.is_empty()
+            || external_id.len() > 200
+            || external_id.chars().any(char::is_control)
+        {
+            return Err(GmailError::invalid(
+                "externalId",
+                "must be 1 to 200 printable characters",
+            ));
+        }
+        if let Some(u) = self.user_by_external_id(external_id).await? {
+            return Ok(u);
+        }
+        let id = new_id("usr");
+        sqlx::query("INSERT INTO users (id, external_id, email, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (external_id) DO NOTHING")
+            .bind(&id)
+            .bind(external_id)
+            .bind(email)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        self.user_by_external_id(external_id)
+            .await?
+            .ok_or_else(|| GmailError::internal("user vanished after insert"))
+    }
+
+    pub async fn user_by_external_id(&self, external_id: &str) -> Result<Option<User>, GmailError> {
+        let row = sqlx::query("SELECT id, external_id, email FROM users WHERE external_id = $1")
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|r| user_row(&r)).transpose()
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<User>, GmailError> {
+        let row = sqlx::query("SELECT id, external_id, email FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|r| user_row(&r)).transpose()
+    }
+
+    // ---------------------------------------------------------------- API keys
+
+    /// A new key for the user; the plaintext is returned once and stored only as a hash.
+    pub async fn create_api_key(
+        &self,
+        user_id: &str,
+        name: &str,
+    ) -> Result<(ApiKeyInfo, SecretString), GmailError> {
+        let plain = format!("gms_{}", random_token(32));
+        let id = new_id("key");
+        let prefix: String = plain.chars().take(10).collect();
+        let created = now();
+        sqlx::query("INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&id)
+            .bind(user_id)
+            .bind(name)
+            .bind(sha256_hex(&plain))
+            .bind(&prefix)
+            .bind(created)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok((
+            ApiKeyInfo {
+                id,
+                user_id: user_id.to_string(),
+                name: name.to_string(),
+                prefix,
+                created_at: created,
+                last_used_at: None,
+                revoked: false,
+            },
+            SecretString::from(plain),
+        ))
+    }
+
+    /// The user a presented key belongs to; `None` for unknown or revoked keys.
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<User>, GmailError> {
+        let hash = sha256_hex(presented.trim());
+        let row = sqlx::query(
+            "SELECT k.id AS key_id, u.id, u.external_id, u.email FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(&hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let key_id: String = row.try_get("key_id").map_err(db_error)?;
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(&key_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        user_row(&row).map(Some)
+    }
+
+    pub async fn revoke_api_key(&self, key_id: &str) -> Result<bool, GmailError> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now())
+                .bind(key_id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyInfo>, GmailError> {
+        let rows = sqlx::query("SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE user_id = $1 ORDER BY created_at")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiKeyInfo {
+                    id: r.try_get("id").map_err(db_error)?,
+                    user_id: r.try_get("user_id").map_err(db_error)?,
+                    name: r.try_get("name").map_err(db_error)?,
+                    prefix: r.try_get("prefix").map_err(db_error)?,
+                    created_at: r.try_get("created_at").map_err(db_error)?,
+                    last_used_at: r.try_get("last_used_at").map_err(db_error)?,
+                    revoked: r
+                        .try_get::<Option<i64>, _>("revoked_at")
+                        .map_err(db_error)?
+                        .is_some(),
+                })
+            })
+            .collect()
+    }
+
+    // ---------------------------------------------------------------- OAuth states
+
+    /// Records a single-use state for an authorization in progress.
+    pub async fn create_oauth_state(
+        &self,
+        user_id: &str,
+        code_verifier: &SecretString,
+        redirect_uri: &str,
+        scopes: &[String],
+        return_to: Option<&str>,
+        ttl_secs: i64,
+    ) -> Result<String, GmailError> {
+        let state = random_token(24);
+        let sealed = self
+            .keys
+            .seal(&format!("state:{state}"), code_verifier.expose_secret())?;
+        sqlx::query("INSERT INTO oauth_states (state, user_id, code_verifier, redirect_uri, scopes, return_to, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&state)
+            .bind(user_id)
+            .bind(sealed)
+            .bind(redirect_uri)
+            .bind(scopes.join(" "))
+            .bind(return_to)
+            .bind(now() + ttl_secs)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(state)
+    }
+
+    /// Takes a state: it works once. Unknown, used and expired states are refused with a
+    /// message that says which.
+    pub async fn take_oauth_state(&self, state: &str) -> Result<OAuthState, GmailError> {
+        let row = sqlx::query("DELETE FROM oauth_states WHERE state = $1 RETURNING user_id, code_verifier, redirect_uri, scopes, return_to, expires_at")
+            .bind(state)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let Some(r) = row else {
+            return Err(GmailError::invalid(
+                "state",
+                "unknown or already used authorization state; start the connection again",
+            ));
+        };
+        let expires_at: i64 = r.try_get("expires_at").map_err(db_error)?;
+        if expires_at < now() {
+            return Err(GmailError::invalid(
+                "state",
+                "the authorization took too long (states expire after 10 minutes); start the connection again",
+            ));
+        }
+        let sealed: String = r.try_get("code_verifier").map_err(db_error)?;
+        let scopes: String = r.try_get("scopes").map_err(db_error)?;
+        Ok(OAuthState {
+            user_id: r.try_get("user_id").map_err(db_error)?,
+            code_verifier: self.keys.open(&format!("state:{state}"), &sealed)?,
+            redirect_uri: r.try_get("redirect_uri").map_err(db_error)?,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            return_to: r.try_get("return_to").map_err(db_error)?,
+        })
+    }
+
+    // ---------------------------------------------------------------- connections
+
+    /// Stores a user's connection to a Gmail address (updating tokens when it exists). The
+    /// first connection of a user is their primary one.
+    pub async fn upsert_connection(
+        &self,
+        user_id: &str,
+        email: &str,
+        tokens: &StoredTokens,
+        scopes: &[String],
+    ) -> Result<ConnectionInfo, GmailError> {
+        let email = email.trim().to_ascii_lowercase();
+        let existing = sqlx::query("SELECT id FROM connections WHERE user_id = $1 AND email = $2")
+            .bind(user_id)
+            .bind(&email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let id = match existing {
+            Some(r) => r.try_get::<String, _>("id").map_err(db_error)?,
+            None => {
+                let id = new_id("conn");
+                let has_any = sqlx::query("SELECT id FROM connections WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .is_some();
+                sqlx::query("INSERT INTO connections (id, user_id, email, refresh_token, scopes, status, is_primary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&id)
+                    .bind(user_id)
+                    .bind(&email)
+                    .bind(self.keys.seal(&format!("{id}:refresh"), tokens.refresh_token.expose_secret())?)
+                    .bind(scopes.join(" "))
+                    .bind(ACTIVE)
+                    .bind(if has_any { 0i64 } else { 1i64 })
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                id
+            }
+        };
+        self.store_tokens(&id, tokens).await?;
+        sqlx::query("UPDATE connections SET scopes = $1, status = $2 WHERE id = $3")
+            .bind(scopes.join(" "))
+            .bind(ACTIVE)
+            .bind(&id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        self.connection_info(user_id, &id)
+            .await?
+            .ok_or_else(|| GmailError::internal("connection vanished after upsert"))
+    }
+
+    /// Writes refreshed tokens (sealed).
+    pub async fn store_tokens(
+        &self,
+        connection_id: &str,
+        tokens: &StoredTokens,
+    ) -> Result<(), GmailError> {
+        let access = tokens
+            .access_token
+            .as_ref()
+            .map(|a| {
+                self.keys
+                    .seal(&format!("{connection_id}:access"), a.expose_secret())
+            })
+            .transpose()?;
+        let refresh = self.keys.seal(
+            &format!("{connection_id}:refresh"),
+            tokens.refresh_token.expose_secret(),
+        )?;
+        sqlx::query("UPDATE connections SET access_token = $1, refresh_token = $2, expires_at = $3 WHERE id = $4")
+            .bind(access)
+            .bind(refresh)
+            .bind(tokens.expiry_date)
+            .bind(connection_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub async fn mark_needs_reauth(&self, connection_id: &str) -> Result<(), GmailError> {
+        sqlx::query("UPDATE connections SET status = $1, access_token = NULL WHERE id = $2")
+            .bind(NEEDS_REAUTH)
+            .bind(connection_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub async fn touch_connection(&self, connection_id: &str) -> Result<(), GmailError> {
+        sqlx::query("UPDATE connections SET last_used_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(connection_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub async fn list_connections(&self, user_id: &str) -> Result<Vec<ConnectionInfo>, GmailError> {
+        let rows = sqlx::query("SELECT id, email, status, scopes, is_primary, created_at, last_used_at FROM connections WHERE user_id = $1 ORDER BY is_primary DESC, created_at")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(connection_row).collect()
+    }
+
+    async fn connection_info(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<Option<ConnectionInfo>, GmailError> {
+        Ok(self
+            .list_connections(user_id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id))
+    }
+
+    /// The user's connection named by id or address (the primary one when `account` is
+    /// `None`), with its tokens opened. Another user's connection is simply not found.
+    pub async fn connection_for(
+        &self,
+        user_id: &str,
+        account: Option<&str>,
+    ) -> Result<ConnectionSecrets, GmailError> {
+        let conns = self.list_connections(user_id).await?;
+        let info = match account.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => conns
+                .into_iter()
+                .find(|c| c.id == a || c.email.eq_ignore_ascii_case(a))
+                .ok_or_else(|| GmailError::not_found(format!("connected account {a}")))?,
+            None => conns
+                .into_iter()
+                .next()
+                .ok_or_else(|| GmailError::NotFound {
+                    what: "a connected Gmail account (connect one with gmail_get_auth_url)".into(),
+                })?,
+        };
+        let row = sqlx::query("SELECT access_token, refresh_token, expires_at FROM connections WHERE id = $1 AND user_id = $2")
+            .bind(&info.id)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let access: Option<String> = row.try_get("access_token").map_err(db_error)?;
+        let refresh: String = row.try_get("refresh_token").map_err(db_error)?;
+        let tokens = StoredTokens {
+            access_token: access
+                .map(|a| self.keys.open(&format!("{}:access", info.id), &a))
+                .transpose()?,
+            refresh_token: self.keys.open(&format!("{}:refresh", info.id), &refresh)?,
+            scope: Some(info.scopes.join(" ")),
+            expiry_date: row.try_get("expires_at").map_err(db_error)?,
+        };
+        Ok(ConnectionSecrets { info, tokens })
+    }
+
+    pub async fn delete_connection(&self, user_id: &str, id: &str) -> Result<bool, GmailError> {
+        let done = sqlx::query("DELETE FROM connections WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        if done.rows_affected() == 1 {
+            // Keep a primary when others remain.
+            let rest = self.list_connections(user_id).await?;
+            if !rest.is_empty() && !rest.iter().any(|c| c.is_primary) {
+                sqlx::query("UPDATE connections SET is_primary = 1 WHERE id = $1")
+                    .bind(&rest[0].id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+            }
+        }
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Re-seals every token under the current key. Rows sealed with a key that is not
+    /// configured are reported, not fatal, so one bad row does not stop a rotation.
+    pub async fn rotate_keys(&self) -> Result<RotationReport, GmailError> {
+        let rows = sqlx::query("SELECT id, access_token, refresh_token FROM connections")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let mut report = RotationReport::default();
+        for r in rows {
+            let id: String = r.try_get("id").map_err(db_error)?;
+            let access: Option<String> = r.try_get("access_token").map_err(db_error)?;
+            let refresh: String = r.try_get("refresh_token").map_err(db_error)?;
+            if !self.keys.needs_rotation(&refresh)
+                && access
+                    .as_deref()
+                    .is_none_or(|a| !self.keys.needs_rotation(a))
+            {
+                continue;
+            }
+            let opened = self
+                .keys
+                .open(&format!("{id}:refresh"), &refresh)
+                .and_then(|r| {
+                    let a = access
+                        .map(|a| self.keys.open(&format!("{id}:access"), &a))
+                        .transpose()?;
+                    Ok((r, a))
+                });
+            let Ok((refresh, access)) = opened else {
+                report.unreadable.push(id);
+                continue;
+            };
+            sqlx::query(
+                "UPDATE connections SET access_token = $1, refresh_token = $2 WHERE id = $3",
+            )
+            .bind(
+                access
+                    .map(|a| self.keys.seal(&format!("{id}:access"), a.expose_secret()))
+                    .transpose()?,
+            )
+            .bind(
+                self.keys
+                    .seal(&format!("{id}:refresh"), refresh.expose_secret())?,
+            )
+            .bind(&id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+            report.resealed += 1;
+        }
+        Ok(report)
+    }
+}
+
+fn user_row(r: &AnyRow) -> Result<User, GmailError> {
+    Ok(User {
+        id: r.try_get("id").map_err(db_error)?,
+        external_id: r.try_get("external_id").map_err(db_error)?,
+        email: r.try_get("email").map_err(db_error)?,
+    })
+}
+
+fn connection_row(r: &AnyRow) -> Result<ConnectionInfo, GmailError> {
+    let scopes: String = r.try_get("scopes").map_err(db_error)?;
+    Ok(ConnectionInfo {
+        id: r.try_get("id").map_err(db_error)?,
+        email: r.try_get("email").map_err(db_error)?,
+        status: r.try_get("status").map_err(db_error)?,
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        is_primary: r.try_get::<i64, _>("is_primary").map_err(db_error)? == 1,
+        created_at: r.try_get("created_at").map_err(db_error)?,
+        last_used_at: r.try_get("last_used_at").map_err(db_error)?,
+    })
+}

@@ -1,0 +1,159 @@
+//! Connection tools (multi-user mode): connect, list, check and disconnect the caller's Gmail
+//! accounts. The names are the original multi-user design's.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput};
+use crate::error::GmailError;
+use crate::oauth::accounts::{Accounts, AuthStart, ConnectionCheck};
+use crate::store::ConnectionInfo;
+
+fn caller(ctx: &ToolContext) -> Result<(Arc<Accounts>, String), GmailError> {
+    ctx.mailboxes
+        .caller()
+        .map(|(a, u)| (a.clone(), u.to_string()))
+        .ok_or_else(|| {
+            GmailError::invalid(
+                "account",
+                "connection tools need multi-user mode (GMAIL_MULTI_USER=true with API keys); this server uses its single configured account",
+            )
+        })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetAuthUrl {
+    /// The Gmail address to suggest on Google's consent page
+    #[serde(default)]
+    pub login_hint: Option<String>,
+    /// Where to send the browser after a successful connection
+    #[serde(default)]
+    pub return_to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HandleCallback {
+    /// The `code` query parameter Google redirected with
+    pub code: String,
+    /// The `state` query parameter Google redirected with
+    pub state: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountArg {
+    /// Connected Gmail address or connection id (default: the primary connection)
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DisconnectArg {
+    /// Connected Gmail address or connection id to disconnect
+    pub account: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConnectionList {
+    pub connections: Vec<ConnectionInfo>,
+}
+
+fn render(c: &ConnectionInfo) -> String {
+    format!(
+        "{} ({}){} — {}",
+        c.email,
+        c.id,
+        if c.is_primary { " [primary]" } else { "" },
+        c.status
+    )
+}
+
+pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
+    b.add::<GetAuthUrl, AuthStart, _, _>(
+        Decl {
+            name: "gmail_get_auth_url",
+            title: "Connect a Gmail account",
+            description: "Starts connecting a Gmail account to your user: returns the Google consent URL to open (valid 10 minutes, single use). After consent the browser lands on the server's /oauth/callback, which stores the connection.",
+            annotations: Annotations::WRITE,
+        },
+        |ctx, p: GetAuthUrl| async move {
+            let (accounts, user_id) = caller(&ctx)?;
+            let user = accounts
+                .store()
+                .user(&user_id)
+                .await?
+                .ok_or_else(|| GmailError::not_found("the calling user"))?;
+            let start = accounts.start(&user, p.return_to.as_deref(), p.login_hint.as_deref()).await?;
+            Ok(ToolOutput::structured(
+                format!("Open this URL to connect a Gmail account (valid {} minutes):\n{}", start.expires_in_secs / 60, start.auth_url),
+                &start,
+            ))
+        },
+    )
+    .add::<HandleCallback, ConnectionInfo, _, _>(
+        Decl {
+            name: "gmail_handle_oauth_callback",
+            title: "Finish connecting a Gmail account",
+            description: "Completes a connection from the code and state Google redirected with (for apps that receive the redirect themselves).",
+            annotations: Annotations::WRITE,
+        },
+        |ctx, p: HandleCallback| async move {
+            let (accounts, user_id) = caller(&ctx)?;
+            let (_, info, _) = accounts.complete(&p.state, &p.code, Some(&user_id)).await?;
+            Ok(ToolOutput::structured(format!("Connected {}", render(&info)), &info))
+        },
+    )
+    .add::<AccountArg, ConnectionList, _, _>(
+        Decl {
+            name: "gmail_list_connections",
+            title: "List connected Gmail accounts",
+            description: "Lists your connected Gmail accounts with their status (active or needs_reauth); the primary one is used when a tool gets no `account`.",
+            annotations: Annotations::READ,
+        },
+        |ctx, _p: AccountArg| async move {
+            let (accounts, user_id) = caller(&ctx)?;
+            let connections = accounts.list(&user_id).await?;
+            let text = if connections.is_empty() {
+                "No Gmail account connected yet: call gmail_get_auth_url.".to_string()
+            } else {
+                connections.iter().map(render).collect::<Vec<_>>().join("\n")
+            };
+            Ok(ToolOutput::structured(text, &ConnectionList { connections }))
+        },
+    )
+    .add::<AccountArg, ConnectionCheck, _, _>(
+        Decl {
+            name: "gmail_check_connection",
+            title: "Check a Gmail connection",
+            description: "Checks that a connected account still works (one cheap Gmail call) and says what to do when it does not.",
+            annotations: Annotations::READ,
+        },
+        |ctx, p: AccountArg| async move {
+            let (accounts, user_id) = caller(&ctx)?;
+            let check = accounts.check(&user_id, p.account.as_deref()).await?;
+            let text = match &check.problem {
+                None => format!("{}: working", render(&check.connection)),
+                Some(problem) => format!("{}: NOT working: {problem}", render(&check.connection)),
+            };
+            Ok(ToolOutput::structured(text, &check))
+        },
+    )
+    .add::<DisconnectArg, ConnectionInfo, _, _>(
+        Decl {
+            name: "gmail_disconnect",
+            title: "Disconnect a Gmail account",
+            description: "Revokes the server's access at Google and forgets the connection.",
+            annotations: Annotations::DESTRUCTIVE,
+        },
+        |ctx, p: DisconnectArg| async move {
+            let (accounts, user_id) = caller(&ctx)?;
+            let info = accounts.disconnect(&user_id, &p.account).await?;
+            Ok(ToolOutput::structured(format!("Disconnected {} and revoked access at Google", info.email), &info))
+        },
+    )
+}

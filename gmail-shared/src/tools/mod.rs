@@ -1,0 +1,350 @@
+//! The tool registry: every Gmail capability declared once (name, title, description,
+//! annotations, input and output schema, the operation it calls). The MCP server lists and
+//! calls tools from here; the REST server exposes the same registry at `/api/v1/tools`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::GmailError;
+use crate::ops::Mailbox;
+
+/// MCP tool annotations (hints for clients; never a security boundary).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Annotations {
+    pub read_only_hint: bool,
+    pub destructive_hint: bool,
+    pub idempotent_hint: bool,
+    pub open_world_hint: bool,
+}
+
+impl Annotations {
+    /// Reads the mailbox, changes nothing.
+    pub const READ: Annotations = Annotations {
+        read_only_hint: true,
+        destructive_hint: false,
+        idempotent_hint: true,
+        open_world_hint: true,
+    };
+    /// Changes the mailbox reversibly; repeating it has no further effect (labels, trash).
+    pub const IDEMPOTENT_WRITE: Annotations = Annotations {
+        read_only_hint: false,
+        destructive_hint: false,
+        idempotent_hint: true,
+        open_world_hint: true,
+    };
+    /// Creates something new each call (send, draft, label create).
+    pub const WRITE: Annotations = Annotations {
+        read_only_hint: false,
+        destructive_hint: false,
+        idempotent_hint: false,
+        open_world_hint: true,
+    };
+    /// Deletes or overwrites irreversibly.
+    pub const DESTRUCTIVE: Annotations = Annotations {
+        read_only_hint: false,
+        destructive_hint: true,
+        idempotent_hint: true,
+        open_world_hint: true,
+    };
+}
+
+/// What a tool returns: a compact text rendering for the model and, for structured tools, the
+/// same result as JSON matching the tool's output schema.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolOutput {
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub structured: Option<Value>,
+}
+
+impl ToolOutput {
+    pub fn text(text: impl Into<String>) -> Self {
+        ToolOutput {
+            text: text.into(),
+            structured: None,
+        }
+    }
+
+    pub fn structured<T: Serialize>(text: impl Into<String>, value: &T) -> Self {
+        ToolOutput {
+            text: text.into(),
+            structured: serde_json::to_value(value).ok(),
+        }
+    }
+}
+
+/// Why a call did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// No tool by that name (a protocol error in MCP terms).
+    #[error("unknown tool `{0}`")]
+    UnknownTool(String),
+    /// The arguments do not match the input schema.
+    #[error("invalid arguments for `{tool}`: {message}")]
+    InvalidArguments { tool: String, message: String },
+    /// The operation failed; the agent gets an `isError` result.
+    #[error(transparent)]
+    Gmail(#[from] GmailError),
+}
+
+/// Finds the mailbox a call acts on. Single-user mode has one; multi-user mode resolves the
+/// caller's connection, optionally picked by the `account` argument.
+pub trait MailboxProvider: Send + Sync {
+    fn mailbox<'a>(
+        &'a self,
+        account: Option<&'a str>,
+    ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>>;
+
+    /// In multi-user mode, the caller and the accounts service (for the connection tools).
+    fn caller(&self) -> Option<(&Arc<crate::oauth::accounts::Accounts>, &str)> {
+        None
+    }
+}
+
+/// Everything a tool call may use besides its arguments.
+#[derive(Clone)]
+pub struct ToolContext {
+    pub mailboxes: Arc<dyn MailboxProvider>,
+    pub env: Arc<ToolEnv>,
+}
+
+impl ToolContext {
+    pub async fn mailbox(&self, account: Option<&str>) -> Result<Mailbox, GmailError> {
+        self.mailboxes.mailbox(account).await
+    }
+}
+
+/// Deployment settings tools need (attachment directories, limits).
+#[derive(Debug, Clone, Default)]
+pub struct ToolEnv {
+    /// Where attachments to send may be read from; none configured means none may be read.
+    pub attachment_read_dirs: Vec<std::path::PathBuf>,
+    /// Where downloaded attachments are saved.
+    pub download_dir: Option<std::path::PathBuf>,
+}
+
+impl ToolEnv {
+    pub fn from_settings(tools: &crate::config::ToolSettings) -> Self {
+        ToolEnv {
+            attachment_read_dirs: tools.attachment_dirs.clone(),
+            download_dir: Some(tools.download_dir.clone()),
+        }
+    }
+}
+
+impl ToolContext {
+    /// Single-user mode: every call acts on the configured account (Google credentials files,
+    /// or the sandbox mailbox).
+    pub fn single_user(
+        factory: &crate::gmail::GmailFactory,
+        settings: &crate::config::Settings,
+    ) -> Result<ToolContext, GmailError> {
+        let mailbox = Mailbox::new(factory.default_connection()?);
+        Ok(ToolContext {
+            mailboxes: Arc::new(crate::ops::SingleMailbox(mailbox)),
+            env: Arc::new(ToolEnv::from_settings(&settings.tools)),
+        })
+    }
+}
+
+type Handler = Arc<
+    dyn Fn(
+            ToolContext,
+            Value,
+        ) -> Pin<Box<dyn Future<Output = Result<ToolOutput, ToolError>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A tool's declaration, as listed to clients.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub annotations: Annotations,
+    pub input_schema: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
+}
+
+struct Tool {
+    spec: ToolSpec,
+    handler: Handler,
+}
+
+/// All tools, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    tools: Arc<BTreeMap<&'static str, Tool>>,
+    order: Arc<Vec<&'static str>>,
+}
+
+/// Builds a [`Registry`]; each `add` declares one tool.
+#[derive(Default)]
+pub struct RegistryBuilder {
+    tools: BTreeMap<&'static str, Tool>,
+    order: Vec<&'static str>,
+}
+
+/// The static part of a declaration.
+pub struct Decl {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub annotations: Annotations,
+}
+
+impl RegistryBuilder {
+    /// Adds a tool whose arguments are `P` (its JSON Schema is the input schema) and whose
+    /// structured result, when it has one, is `O` (its schema is the output schema).
+    pub fn add<P, O, F, Fut>(self, decl: Decl, handler: F) -> Self
+    where
+        P: DeserializeOwned + JsonSchema + Send + 'static,
+        O: JsonSchema,
+        F: Fn(ToolContext, P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
+    {
+        let output_schema = output_schema::<O>();
+        self.add_raw::<P, F, Fut>(decl, output_schema, handler)
+    }
+
+    /// Adds a tool that answers with text only.
+    pub fn add_text<P, F, Fut>(self, decl: Decl, handler: F) -> Self
+    where
+        P: DeserializeOwned + JsonSchema + Send + 'static,
+        F: Fn(ToolContext, P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
+    {
+        self.add_raw::<P, F, Fut>(decl, None, handler)
+    }
+
+    fn add_raw<P, F, Fut>(mut self, decl: Decl, output_schema: Option<Value>, handler: F) -> Self
+    where
+        P: DeserializeOwned + JsonSchema + Send + 'static,
+        F: Fn(ToolContext, P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
+    {
+        let name = decl.name;
+        let handler = Arc::new(handler);
+        let wrapped: Handler = Arc::new(move |ctx: ToolContext, args: Value| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                // MCP clients send no `arguments` for tools without parameters.
+                let args = if args.is_null() {
+                    Value::Object(Default::default())
+                } else {
+                    args
+                };
+                // serde_path_to_error names the argument at fault (`max_results: invalid
+                // type ...`), which serde_json alone leaves out for type errors.
+                let params: P = serde_path_to_error::deserialize(args).map_err(|e| {
+                    let path = e.path().to_string();
+                    let inner = e.into_inner();
+                    ToolError::InvalidArguments {
+                        tool: name.to_string(),
+                        message: if path == "." {
+                            inner.to_string()
+                        } else {
+                            format!("{path}: {inner}")
+                        },
+                    }
+                })?;
+                handler(ctx, params).await.map_err(ToolError::from)
+            })
+        });
+        let spec = ToolSpec {
+            name,
+            title: decl.title,
+            description: decl.description,
+            annotations: decl.annotations,
+            input_schema: input_schema::<P>(),
+            output_schema,
+        };
+        assert!(
+            self.tools
+                .insert(
+                    name,
+                    Tool {
+                        spec,
+                        handler: wrapped
+                    }
+                )
+                .is_none(),
+            "tool {name} declared twice"
+        );
+        self.order.push(name);
+        self
+    }
+
+    pub fn build(self) -> Registry {
+        Registry {
+            tools: Arc::new(self.tools),
+            order: Arc::new(self.order),
+        }
+    }
+}
+
+impl Registry {
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    /// Every tool, in declaration order.
+    pub fn list(&self) -> impl Iterator<Item = &ToolSpec> {
+        self.order
+            .iter()
+            .filter_map(|n| self.tools.get(n))
+            .map(|t| &t.spec)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolSpec> {
+        self.tools.get(name).map(|t| &t.spec)
+    }
+
+    pub async fn call(
+        &self,
+        ctx: ToolContext,
+        name: &str,
+        args: Value,
+    ) -> Result<ToolOutput, ToolError> {
+        let tool = self
+            .tools
+            .get(name)
+            .ok_or_else(|| ToolError::UnknownTool(name.to_string()))?;
+        let span = tracing::info_span!("tool_call", tool = name);
+        tracing::Instrument::instrument((tool.handler)(ctx, args), span).await
+    }
+}
+
+fn input_schema<P: JsonSchema>() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(P)).unwrap_or_default();
+    if let Value::Object(map) = &mut schema {
+        // MCP wants an object schema; tools without parameters still list `properties`.
+        map.entry("type").or_insert_with(|| Value::from("object"));
+        map.entry("properties")
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    schema
+}
+
+fn output_schema<O: JsonSchema>() -> Option<Value> {
+    let schema = serde_json::to_value(schemars::schema_for!(O)).ok()?;
+    // MCP output schemas must be objects; text-only tools declare `NoOutput`.
+    (schema.get("type") == Some(&Value::from("object"))).then_some(schema)
+}
+
+/// The output type of tools that answer with text only.
+#[derive(JsonSchema)]
+pub struct NoOutput;
+
+pub mod catalog;

@@ -1,0 +1,360 @@
+//! Reading, sending, replying, forwarding, drafts and attachments through the tools, against
+//! the sandbox, checking the stored messages.
+
+mod common;
+
+use common::{call, call_err, Harness};
+use serde_json::json;
+
+const ORIGINAL: &str = "From: Carol Client <carol@client.example>
+To: Demo User <demo@example.com>, Dave <dave@partner.example>
+Cc: Erin <erin@partner.example>
+Subject: Contract review
+Date: Tue, 10 Nov 2026 09:00:00 +0000
+Message-ID: <contract-1@client.example>
+References: <kickoff-0@client.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Could you review the attached contract by Friday?
+";
+
+const HTML_ONLY: &str = "From: News <news@shop.example>
+To: demo@example.com
+Subject: Weekly deals
+Date: Tue, 10 Nov 2026 10:00:00 +0000
+Message-ID: <deals-7@shop.example>
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<html><body><h1>Big sale</h1><p>Everything is <b>50% off</b> this week.</p><p><a href=\"https://shop.example/sale\">Shop now</a></p></body></html>
+";
+
+const WITH_ATTACHMENT: &str = "From: Frank <frank@vendor.example>
+To: demo@example.com
+Subject: Invoice 42
+Date: Tue, 10 Nov 2026 11:00:00 +0000
+Message-ID: <invoice-42@vendor.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=\"b1\"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+Invoice attached.
+--b1
+Content-Type: application/pdf; name=\"invoice-42.pdf\"
+Content-Disposition: attachment; filename=\"invoice-42.pdf\"
+Content-Transfer-Encoding: base64
+
+JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK
+--b1--
+";
+
+#[tokio::test]
+async fn send_email_sends_html_whenever_given() {
+    let h = Harness::start().await;
+    let out = call(&h, "send_email", json!({
+        "to": ["Zoe <zoe@elsewhere.example>"], "subject": "Plan for Q4 ✓", "body": "Plain version",
+        "htmlBody": "<p>The <b>HTML</b> version</p>", "cc": ["yan@elsewhere.example"]
+    })).await;
+    let id = out.structured.unwrap()["id"].as_str().unwrap().to_string();
+    assert!(h.labels_of(&id).await.contains(&"SENT".to_string()));
+    let raw = h.raw(&id).await;
+    assert!(raw.contains("multipart/alternative"), "{raw}");
+    assert!(raw.contains("text/html"), "{raw}");
+    assert!(h.header(&id, "To").await.contains("zoe@elsewhere.example"));
+    assert!(h.header(&id, "Cc").await.contains("yan@elsewhere.example"));
+    // The subject round-trips through RFC 2047.
+    let read = call(&h, "read_email", json!({"messageId": id})).await;
+    assert!(
+        read.text.contains("Subject: Plan for Q4 ✓"),
+        "{}",
+        read.text
+    );
+}
+
+#[tokio::test]
+async fn a_reply_by_gmail_id_threads_for_every_recipient() {
+    let h = Harness::start().await;
+    let (orig, thread) = h.insert(ORIGINAL, &["INBOX", "UNREAD"]).await;
+    // inReplyTo given as the Gmail id, as agents do: the real Message-ID is looked up.
+    let out = call(&h, "send_email", json!({
+        "to": ["carol@client.example"], "subject": "Contract review", "body": "Reviewed, looks good.",
+        "inReplyTo": orig
+    })).await;
+    let s = out.structured.unwrap();
+    let id = s["id"].as_str().unwrap();
+    assert_eq!(s["threadId"], thread.as_str());
+    assert_eq!(
+        h.header(id, "In-Reply-To").await,
+        "<contract-1@client.example>"
+    );
+    let refs = h.header(id, "References").await;
+    assert!(
+        refs.contains("<kickoff-0@client.example>")
+            && refs.ends_with("<contract-1@client.example>"),
+        "{refs}"
+    );
+    assert_eq!(h.header(id, "Subject").await, "Re: Contract review");
+}
+
+#[tokio::test]
+async fn reply_email_all_excludes_me_and_keeps_the_thread() {
+    let h = Harness::start().await;
+    let (orig, thread) = h.insert(ORIGINAL, &["INBOX"]).await;
+    let out = call(
+        &h,
+        "reply_email",
+        json!({"messageId": orig, "body": "Thanks all", "replyAll": true, "quoteOriginal": true}),
+    )
+    .await;
+    let s = out.structured.unwrap();
+    let id = s["id"].as_str().unwrap();
+    assert_eq!(s["threadId"], thread.as_str());
+    let to = h.header(id, "To").await;
+    let cc = h.header(id, "Cc").await;
+    assert!(to.contains("carol@client.example"), "{to}");
+    assert!(format!("{to} {cc}").contains("dave@partner.example"));
+    assert!(cc.contains("erin@partner.example"), "{cc}");
+    assert!(
+        !format!("{to} {cc}").contains("demo@example.com"),
+        "{to} / {cc}"
+    );
+    assert!(h.raw(id).await.contains("> Could you review"));
+    // A thread id alone answers the thread's newest message.
+    let out = call(&h, "send_email", json!({"to": ["carol@client.example"], "subject": "", "body": "One more thing", "threadId": thread})).await;
+    let id2 = out.structured.unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(h.header(&id2, "Subject").await, "Re: Contract review");
+    assert!(h
+        .header(&id2, "References")
+        .await
+        .contains("<contract-1@client.example>"));
+}
+
+#[tokio::test]
+async fn forward_keeps_the_attachments() {
+    let h = Harness::start().await;
+    let (orig, _) = h.insert(WITH_ATTACHMENT, &["INBOX"]).await;
+    let out = call(
+        &h,
+        "forward_email",
+        json!({"messageId": orig, "to": ["accounting@corp.example"], "body": "FYI"}),
+    )
+    .await;
+    let id = out.structured.unwrap()["id"].as_str().unwrap().to_string();
+    let read = call(&h, "read_email", json!({"messageId": id})).await;
+    assert!(
+        read.text.contains("Subject: Fwd: Invoice 42"),
+        "{}",
+        read.text
+    );
+    assert!(read.text.contains("FYI") && read.text.contains("Forwarded message"));
+    let s = read.structured.unwrap();
+    assert_eq!(s["message"]["attachments"][0]["filename"], "invoice-42.pdf");
+}
+
+#[tokio::test]
+async fn read_email_converts_html_and_pages_long_bodies() {
+    let h = Harness::start().await;
+    let (id, _) = h.insert(HTML_ONLY, &["INBOX"]).await;
+    let out = call(&h, "read_email", json!({"messageId": id})).await;
+    assert!(out.text.contains("Message-ID: <deals-7@shop.example>"));
+    assert!(out.text.contains("50% off"), "{}", out.text);
+    assert!(out.text.contains("converted from the HTML"));
+    assert!(!out.text.contains("<b>"));
+
+    let long = format!(
+        "{}{}",
+        ORIGINAL.replace(
+            "Message-ID: <contract-1@client.example>",
+            "Message-ID: <long@x>"
+        ),
+        "é".repeat(5000)
+    );
+    let (id, _) = h.insert(&long, &["INBOX"]).await;
+    let first = call(
+        &h,
+        "read_email",
+        json!({"messageId": id, "maxLength": 1000}),
+    )
+    .await;
+    let w = &first.structured.as_ref().unwrap()["bodyWindow"];
+    assert_eq!(w["returnedChars"], 1000);
+    assert!(w["truncated"].as_bool().unwrap());
+    assert!(first.text.contains("offset=1000"), "{}", first.text);
+    let next = call(
+        &h,
+        "read_email",
+        json!({"messageId": id, "maxLength": 1000, "offset": 1000}),
+    )
+    .await;
+    assert_eq!(next.structured.unwrap()["bodyWindow"]["offset"], 1000);
+}
+
+#[tokio::test]
+async fn get_thread_reads_the_conversation_once() {
+    let h = Harness::start().await;
+    let (orig, thread) = h.insert(ORIGINAL, &["INBOX"]).await;
+    call(
+        &h,
+        "reply_email",
+        json!({"messageId": orig, "body": "On it.", "quoteOriginal": true}),
+    )
+    .await;
+    let out = call(&h, "get_thread", json!({"threadId": thread})).await;
+    let s = out.structured.unwrap();
+    assert_eq!(s["messageCount"], 2);
+    assert!(out.text.contains("Message 1 of 2") && out.text.contains("Message 2 of 2"));
+    // The quoted copy of the first message was trimmed from the second.
+    assert_eq!(
+        out.text.matches("Could you review").count(),
+        1,
+        "{}",
+        out.text
+    );
+}
+
+#[tokio::test]
+async fn draft_lifecycle() {
+    let h = Harness::start().await;
+    let d = call(
+        &h,
+        "draft_email",
+        json!({"to": ["zoe@elsewhere.example"], "subject": "Draft one", "body": "v1"}),
+    )
+    .await;
+    let draft_id = d.structured.unwrap()["id"].as_str().unwrap().to_string();
+    let list = call(&h, "list_drafts", json!({})).await.structured.unwrap();
+    assert!(list["drafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == draft_id.as_str() && x["subject"] == "Draft one"));
+    call(&h, "update_draft", json!({"draftId": draft_id, "to": ["zoe@elsewhere.example"], "subject": "Draft two", "body": "v2"})).await;
+    let got = call(&h, "get_draft", json!({"draftId": draft_id})).await;
+    assert!(got.text.contains("Draft two") && got.text.contains("v2"));
+    let sent = call(&h, "send_draft", json!({"draftId": draft_id}))
+        .await
+        .structured
+        .unwrap();
+    let sent_id = sent["id"].as_str().unwrap();
+    assert!(h.labels_of(sent_id).await.contains(&"SENT".to_string()));
+    let err = call_err(&h, "get_draft", json!({"draftId": draft_id})).await;
+    assert!(err.contains("not found"), "{err}");
+
+    let d = call(
+        &h,
+        "draft_email",
+        json!({"to": ["zoe@elsewhere.example"], "subject": "Scrap", "body": "x"}),
+    )
+    .await;
+    let id = d.structured.unwrap()["id"].as_str().unwrap().to_string();
+    call(&h, "delete_draft", json!({"draftId": id})).await;
+    assert!(call_err(&h, "delete_draft", json!({"draftId": id}))
+        .await
+        .contains("not found"));
+}
+
+#[tokio::test]
+async fn attachments_in_and_out_stay_in_their_directories() {
+    let h = Harness::start().await;
+    let attach_dir = h.dir.path().join("attachments");
+    std::fs::write(attach_dir.join("notes.txt"), "meeting notes").unwrap();
+    let out = call(
+        &h,
+        "send_email",
+        json!({
+            "to": ["zoe@elsewhere.example"], "subject": "Notes", "body": "attached",
+            "attachments": ["notes.txt"],
+            "attachmentContents": [{"filename": "data.csv", "contentBase64": "YSxiCjEsMgo="}]
+        }),
+    )
+    .await;
+    let id = out.structured.unwrap()["id"].as_str().unwrap().to_string();
+    let read = call(&h, "read_email", json!({"messageId": id}))
+        .await
+        .structured
+        .unwrap();
+    let atts = read["message"]["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 2);
+    let csv = atts.iter().find(|a| a["filename"] == "data.csv").unwrap();
+    let att_id = csv["attachmentId"].as_str().unwrap();
+
+    let saved = call(
+        &h,
+        "download_attachment",
+        json!({"messageId": id, "attachmentId": att_id, "savePath": "reports"}),
+    )
+    .await;
+    let path = saved.structured.unwrap()["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(path.ends_with("downloads/reports/data.csv"), "{path}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b\n1,2\n");
+
+    let err = call_err(
+        &h,
+        "download_attachment",
+        json!({"messageId": id, "attachmentId": att_id, "savePath": "../../etc"}),
+    )
+    .await;
+    assert!(err.contains("savePath"), "{err}");
+    let err = call_err(
+        &h,
+        "send_email",
+        json!({"to": ["a@b.example"], "subject": "x", "body": "x", "attachments": ["/etc/passwd"]}),
+    )
+    .await;
+    assert!(err.contains("outside the attachment directories"), "{err}");
+    let big = attach_dir.join("big.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(26 * 1024 * 1024)
+        .unwrap();
+    let err = call_err(
+        &h,
+        "send_email",
+        json!({"to": ["a@b.example"], "subject": "x", "body": "x", "attachments": ["big.bin"]}),
+    )
+    .await;
+    assert!(err.contains("26214400"), "{err}");
+}
+
+#[tokio::test]
+async fn header_injection_and_bad_addresses_are_refused() {
+    let h = Harness::start().await;
+    for (args, expect) in [
+        (
+            json!({"to": ["a@b.example"], "subject": "Hi\r\nBcc: victim@x.example", "body": "x"}),
+            "subject",
+        ),
+        (
+            json!({"to": ["a@b.example\r\nBcc: victim@x.example"], "subject": "Hi", "body": "x"}),
+            "to",
+        ),
+        (
+            json!({"to": ["not-an-address"], "subject": "Hi", "body": "x"}),
+            "not-an-address",
+        ),
+        (
+            json!({"to": ["a@b.example"], "cc": ["Eve <eve@>"], "subject": "Hi", "body": "x"}),
+            "cc",
+        ),
+        (
+            json!({"to": ["a@b.example"], "subject": "Hi", "body": "x", "inReplyTo": "0123456789abcdef"}),
+            "not found",
+        ),
+        (
+            json!({"to": ["a@b.example"], "subject": "Hi", "body": "x", "attachmentContents": [{"filename": "a", "contentBase64": "!!!"}]}),
+            "base64",
+        ),
+        (json!({"to": ["a@b.example"], "subject": "Hi"}), "body"),
+    ] {
+        let err = call_err(&h, "send_email", args.clone()).await;
+        assert!(err.contains(expect), "{args}: {err}");
+    }
+    let err = call_err(&h, "read_email", json!({"messageId": "ffffffffffffffff"})).await;
+    assert!(err.contains("message ffffffffffffffff not found"), "{err}");
+}

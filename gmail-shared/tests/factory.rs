@@ -1,0 +1,140 @@
+//! The Gmail factory against the real sandbox over real sockets: sandbox mode, the Node
+//! server's credential files pointed at the sandbox's token endpoint, single-flight refresh,
+//! write-back, and a revoked grant.
+
+use std::collections::HashMap;
+
+use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use gmail_shared::config::{Backend, Overrides, Settings};
+use gmail_shared::gmail::GmailFactory;
+
+async fn sandbox() -> RunningSandbox {
+    Sandbox::start(SandboxConfig::for_tests())
+        .await
+        .expect("sandbox starts")
+}
+
+fn settings(values: &[(&str, &str)]) -> Settings {
+    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
+    let overrides = Overrides {
+        config_file: None,
+        values: values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    Settings::load_from(&overrides, &env).unwrap()
+}
+
+#[tokio::test]
+async fn sandbox_mode_refreshes_through_the_token_endpoint_and_reads_the_profile() {
+    let sb = sandbox().await;
+    let s = settings(&[
+        ("gmail.backend", "auto"),
+        ("gmail.sandbox_url", &sb.base_url()),
+    ]);
+    let factory = GmailFactory::new(&s.gmail).unwrap();
+    assert_eq!(factory.backend(), Backend::Sandbox);
+    let conn = factory.default_connection().unwrap();
+    let (_, profile) = conn.hub.users().get_profile("me").doit().await.unwrap();
+    assert_eq!(profile.email_address.as_deref(), Some("demo@example.com"));
+    assert!(profile.messages_total.unwrap_or(0) > 0);
+    // The cached token serves the next call.
+    conn.hub.users().get_profile("me").doit().await.unwrap();
+    assert_eq!(conn.token.refresh_count(), 1);
+}
+
+#[tokio::test]
+async fn node_server_credential_files_work_and_the_refreshed_token_is_written_back() {
+    let sb = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("gcp-oauth.keys.json");
+    let creds = dir.path().join("credentials.json");
+    std::fs::write(
+        &keys,
+        serde_json::json!({"installed": {
+            "client_id": gmail_sandbox::SANDBOX_CLIENT_ID,
+            "client_secret": gmail_sandbox::SANDBOX_CLIENT_SECRET,
+            "auth_uri": format!("{}o/oauth2/auth", sb.base_url()),
+            "token_uri": format!("{}token", sb.base_url()),
+            "redirect_uris": ["http://localhost"]}})
+        .to_string(),
+    )
+    .unwrap();
+    // As the Node server leaves it: an expired access token and the refresh token.
+    std::fs::write(
+        &creds,
+        serde_json::json!({
+            "access_token": "ya29.expired",
+            "refresh_token": sb.refresh_token_for("demo@example.com"),
+            "scope": "https://www.googleapis.com/auth/gmail.modify",
+            "token_type": "Bearer",
+            "expiry_date": 1_000})
+        .to_string(),
+    )
+    .unwrap();
+    let s = settings(&[
+        ("gmail.api_url", &sb.base_url()),
+        ("gmail.oauth_keys_path", keys.to_str().unwrap()),
+        ("gmail.credentials_path", creds.to_str().unwrap()),
+    ]);
+    let factory = GmailFactory::new(&s.gmail).unwrap();
+    assert_eq!(factory.backend(), Backend::Google, "auto picks the files");
+    let conn = factory.default_connection().unwrap();
+    let (_, profile) = conn.hub.users().get_profile("me").doit().await.unwrap();
+    assert_eq!(profile.email_address.as_deref(), Some("demo@example.com"));
+
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&creds).unwrap()).unwrap();
+    assert_ne!(written["access_token"], "ya29.expired");
+    assert!(written["expiry_date"].as_i64().unwrap() > chrono::Utc::now().timestamp_millis());
+    assert_eq!(
+        written["refresh_token"],
+        sb.refresh_token_for("demo@example.com")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_calls_on_an_expired_token_make_one_refresh() {
+    let sb = sandbox().await;
+    let s = settings(&[
+        ("gmail.backend", "sandbox"),
+        ("gmail.sandbox_url", &sb.base_url()),
+    ]);
+    let conn = GmailFactory::new(&s.gmail)
+        .unwrap()
+        .default_connection()
+        .unwrap();
+    let calls = (0..20).map(|_| {
+        let hub = conn.hub.clone();
+        async move { hub.users().get_profile("me").doit().await.map(|_| ()) }
+    });
+    for result in futures::future::join_all(calls).await {
+        result.unwrap();
+    }
+    assert_eq!(conn.token.refresh_count(), 1);
+}
+
+#[tokio::test]
+async fn a_revoked_grant_is_reported_as_auth_expired() {
+    let sb = sandbox().await;
+    let s = settings(&[
+        ("gmail.backend", "sandbox"),
+        ("gmail.sandbox_url", &sb.base_url()),
+        ("gmail.sandbox_account", "nobody@example.com"),
+    ]);
+    let conn = GmailFactory::new(&s.gmail)
+        .unwrap()
+        .default_connection()
+        .unwrap();
+    let err = conn.hub.users().get_profile("me").doit().await.unwrap_err();
+    let err = gmail_shared::GmailError::from(err);
+    assert_eq!(err.kind(), "auth-expired", "{err}");
+    assert!(err.to_string().contains("invalid_grant"), "{err}");
+    let debug = format!("{conn:?}");
+    assert!(!debug.contains("sandbox-refresh"), "{debug}");
+    assert!(
+        !debug.contains(gmail_sandbox::SANDBOX_CLIENT_SECRET),
+        "{debug}"
+    );
+}

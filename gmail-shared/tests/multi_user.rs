@@ -1,0 +1,452 @@
+//! Multi-user accounts against the sandbox, on SQLite and (when GMAIL_TEST_DATABASE_URL is set)
+//! PostgreSQL: the whole OAuth web flow for two users, isolation, single-use states, sealed
+//! tokens, single-flight refresh, invalid_grant, disconnect, API keys and key rotation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use gmail_shared::config::{Overrides, Settings};
+use gmail_shared::gmail::GmailFactory;
+use gmail_shared::oauth::accounts::{Accounts, UserMailboxes};
+use gmail_shared::ops::profile::get_profile;
+use gmail_shared::store::{cipher, Keyring, Store, User};
+use gmail_shared::tools::{catalog, ToolContext, ToolEnv, ToolError};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::Row;
+
+struct World {
+    sandbox: RunningSandbox,
+    accounts: Arc<Accounts>,
+    settings: Settings,
+    key: String,
+    url: String,
+}
+
+fn database_urls() -> Vec<String> {
+    let mut urls = vec![format!(
+        "sqlite://{}/mu-{}.db",
+        std::env::temp_dir().display(),
+        uuid::Uuid::new_v4().simple()
+    )];
+    if let Ok(pg) = std::env::var("GMAIL_TEST_DATABASE_URL") {
+        if !pg.is_empty() {
+            urls.push(pg);
+        }
+    }
+    urls
+}
+
+async fn world(url: &str) -> World {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let key = cipher::generate_key();
+    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
+    let settings = Settings::load_from(
+        &Overrides {
+            config_file: None,
+            values: vec![
+                ("gmail.backend".into(), "sandbox".into()),
+                ("gmail.sandbox_url".into(), sandbox.base_url()),
+                ("multi_user.enabled".into(), "true".into()),
+                ("multi_user.database_url".into(), url.into()),
+                ("multi_user.encryption_key".into(), key.clone()),
+            ],
+        },
+        &env,
+    )
+    .unwrap();
+    let factory = GmailFactory::new(&settings.gmail).unwrap();
+    let accounts = Accounts::open(&settings, factory).await.unwrap();
+    World {
+        sandbox,
+        accounts,
+        settings,
+        key,
+        url: url.to_string(),
+    }
+}
+
+fn unique(name: &str) -> String {
+    format!("{name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Runs the consent step as a browser would: the sandbox approves and redirects with a code.
+async fn consent(auth_url: &str) -> (String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = client.get(auth_url).send().await.unwrap();
+    assert_eq!(resp.status(), 302, "consent page did not redirect");
+    let location = resp.headers()["location"].to_str().unwrap();
+    let pairs: HashMap<String, String> = reqwest::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    (pairs["code"].clone(), pairs["state"].clone())
+}
+
+async fn connect(w: &World, user: &User, email: &str) -> String {
+    let start = w.accounts.start(user, None, Some(email)).await.unwrap();
+    let (code, state) = consent(&start.auth_url).await;
+    assert_eq!(state, start.state);
+    let (_, info, _) = w
+        .accounts
+        .complete(&state, &code, Some(&user.id))
+        .await
+        .unwrap();
+    assert_eq!(info.email, email);
+    info.id
+}
+
+fn ctx(w: &World, user: &User) -> ToolContext {
+    ToolContext {
+        mailboxes: Arc::new(UserMailboxes {
+            accounts: w.accounts.clone(),
+            user_id: user.id.clone(),
+        }),
+        env: Arc::new(ToolEnv::from_settings(&w.settings.tools)),
+    }
+}
+
+async fn tool_err(ctx: &ToolContext, tool: &str, args: serde_json::Value) -> String {
+    match catalog::registry().call(ctx.clone(), tool, args).await {
+        Ok(out) => panic!("{tool} succeeded: {}", out.text),
+        Err(ToolError::Gmail(e)) => e.tool_message(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn two_users_connect_and_see_only_their_own_mail() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let a = w
+            .accounts
+            .store()
+            .ensure_user(&unique("alice"), None)
+            .await
+            .unwrap();
+        let b = w
+            .accounts
+            .store()
+            .ensure_user(&unique("bob"), None)
+            .await
+            .unwrap();
+        let _a_conn = connect(&w, &a, "demo@example.com").await;
+        let b_conn = connect(&w, &b, "bob@example.com").await;
+
+        let pa = get_profile(&w.accounts.mailbox(&a.id, None).await.unwrap())
+            .await
+            .unwrap();
+        let pb = get_profile(&w.accounts.mailbox(&b.id, None).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(pa.email_address, "demo@example.com");
+        assert_eq!(pb.email_address, "bob@example.com");
+
+        // A naming B's connection, by id or by address, finds nothing.
+        for other in [b_conn.as_str(), "bob@example.com"] {
+            let err = w.accounts.mailbox(&a.id, Some(other)).await.unwrap_err();
+            assert_eq!(err.kind(), "not-found", "{url}: {err}");
+            let msg = tool_err(
+                &ctx(&w, &a),
+                "search_emails",
+                serde_json::json!({"query": "", "account": other}),
+            )
+            .await;
+            assert!(msg.contains("not found"), "{msg}");
+        }
+
+        // Tools act on the caller's own mailbox.
+        let out = catalog::registry()
+            .call(ctx(&w, &b), "get_profile", serde_json::json!({}))
+            .await
+            .unwrap();
+        assert!(out.text.contains("bob@example.com"));
+        let list = catalog::registry()
+            .call(ctx(&w, &a), "gmail_list_connections", serde_json::json!({}))
+            .await
+            .unwrap();
+        assert!(list.text.contains("demo@example.com") && !list.text.contains("bob@example.com"));
+    }
+}
+
+#[tokio::test]
+async fn states_are_single_use_and_expire() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let u = w
+            .accounts
+            .store()
+            .ensure_user(&unique("u"), None)
+            .await
+            .unwrap();
+        let start = w.accounts.start(&u, None, None).await.unwrap();
+        let (code, state) = consent(&start.auth_url).await;
+        w.accounts.complete(&state, &code, None).await.unwrap();
+        let err = w.accounts.complete(&state, &code, None).await.unwrap_err();
+        assert!(err.to_string().contains("already used"), "{err}");
+
+        let verifier = SecretString::from("v".repeat(43));
+        let expired = w
+            .accounts
+            .store()
+            .create_oauth_state(&u.id, &verifier, "http://127.0.0.1/cb", &[], None, -1)
+            .await
+            .unwrap();
+        let err = w.accounts.complete(&expired, "x", None).await.unwrap_err();
+        assert!(err.to_string().contains("expire"), "{err}");
+
+        // A wrong code is Google's invalid_grant, explained.
+        let start = w.accounts.start(&u, None, None).await.unwrap();
+        let err = w
+            .accounts
+            .complete(&start.state, "4/bogus", None)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("refused the authorization code"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let u = w
+            .accounts
+            .store()
+            .ensure_user(&unique("u"), None)
+            .await
+            .unwrap();
+        let conn_id = connect(&w, &u, "demo@example.com").await;
+
+        let rows = sqlx::query("SELECT access_token, refresh_token FROM connections WHERE id = $1")
+            .bind(&conn_id)
+            .fetch_all(w.accounts.store().pool())
+            .await
+            .unwrap();
+        let refresh: String = rows[0].try_get("refresh_token").unwrap();
+        let access: Option<String> = rows[0].try_get("access_token").unwrap();
+        assert!(
+            refresh.starts_with("v1.") && !refresh.contains("1//"),
+            "{refresh}"
+        );
+        assert!(access.unwrap().starts_with("v1."));
+
+        // Expire the stored access token, then race 20 calls through a fresh process view.
+        let found = w
+            .accounts
+            .store()
+            .connection_for(&u.id, None)
+            .await
+            .unwrap();
+        let mut tokens = found.tokens;
+        tokens.expiry_date = Some(1_000);
+        w.accounts
+            .store()
+            .store_tokens(&conn_id, &tokens)
+            .await
+            .unwrap();
+        let fresh = Accounts::open(&w.settings, GmailFactory::new(&w.settings.gmail).unwrap())
+            .await
+            .unwrap();
+        reqwest::Client::new()
+            .post(format!("{}__sandbox/stats/reset", w.sandbox.base_url()))
+            .send()
+            .await
+            .unwrap();
+        let calls = (0..20).map(|_| {
+            let fresh = fresh.clone();
+            let uid = u.id.clone();
+            async move { get_profile(&fresh.mailbox(&uid, None).await?).await }
+        });
+        for r in futures::future::join_all(calls).await {
+            r.unwrap();
+        }
+        let stats: serde_json::Value =
+            reqwest::get(format!("{}__sandbox/stats", w.sandbox.base_url()))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        assert_eq!(stats["tokenGrants"]["refresh_token"], 1, "{url}: {stats}");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let u = w
+            .accounts
+            .store()
+            .ensure_user(&unique("u"), None)
+            .await
+            .unwrap();
+        connect(&w, &u, "demo@example.com").await;
+        let found = w
+            .accounts
+            .store()
+            .connection_for(&u.id, None)
+            .await
+            .unwrap();
+        // Revoked at Google's end, and the access token is stale.
+        reqwest::Client::new()
+            .post(format!("{}revoke", w.sandbox.base_url()))
+            .form(&[("token", found.tokens.refresh_token.expose_secret())])
+            .send()
+            .await
+            .unwrap();
+        let mut tokens = found.tokens;
+        tokens.expiry_date = Some(1_000);
+        w.accounts
+            .store()
+            .store_tokens(&found.info.id, &tokens)
+            .await
+            .unwrap();
+        let fresh = Accounts::open(&w.settings, GmailFactory::new(&w.settings.gmail).unwrap())
+            .await
+            .unwrap();
+        let err = get_profile(&fresh.mailbox(&u.id, None).await.unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "auth-expired", "{err}");
+        let again = fresh.mailbox(&u.id, None).await.unwrap_err();
+        assert!(again.to_string().contains("gmail_get_auth_url"), "{again}");
+        assert!(
+            again.to_string().contains("o/oauth2/v2/auth?"),
+            "a re-authorization URL: {again}"
+        );
+        let list = fresh.list(&u.id).await.unwrap();
+        assert_eq!(list[0].status, "needs_reauth");
+    }
+}
+
+#[tokio::test]
+async fn disconnect_revokes_at_google() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let u = w
+            .accounts
+            .store()
+            .ensure_user(&unique("u"), None)
+            .await
+            .unwrap();
+        connect(&w, &u, "demo@example.com").await;
+        let refresh = w
+            .accounts
+            .store()
+            .connection_for(&u.id, None)
+            .await
+            .unwrap()
+            .tokens
+            .refresh_token;
+        w.accounts
+            .disconnect(&u.id, "demo@example.com")
+            .await
+            .unwrap();
+        assert!(w.accounts.list(&u.id).await.unwrap().is_empty());
+        let resp = reqwest::Client::new()
+            .post(format!("{}token", w.sandbox.base_url()))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose_secret()),
+                ("client_id", gmail_sandbox::SANDBOX_CLIENT_ID),
+                ("client_secret", gmail_sandbox::SANDBOX_CLIENT_SECRET),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            400,
+            "the refresh token still works after disconnect"
+        );
+    }
+}
+
+#[tokio::test]
+async fn api_keys_and_key_rotation() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let store = w.accounts.store();
+        let u = store
+            .ensure_user(&unique("u"), Some("u@corp.example"))
+            .await
+            .unwrap();
+        let (info, plain) = store.create_api_key(&u.id, "laptop").await.unwrap();
+        assert!(plain.expose_secret().starts_with("gms_"));
+        assert_eq!(
+            store
+                .authenticate(plain.expose_secret())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            u.id
+        );
+        assert!(store.authenticate("gms_wrong").await.unwrap().is_none());
+        let row = sqlx::query("SELECT key_hash FROM api_keys WHERE id = $1")
+            .bind(&info.id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let hash: String = row.try_get("key_hash").unwrap();
+        assert!(!hash.contains(plain.expose_secret()));
+        assert!(store.revoke_api_key(&info.id).await.unwrap());
+        assert!(store
+            .authenticate(plain.expose_secret())
+            .await
+            .unwrap()
+            .is_none());
+
+        connect(&w, &u, "demo@example.com").await;
+        let new_key = cipher::generate_key();
+        let rotated = Store::connect(
+            &w.url,
+            Keyring::new(
+                &SecretString::from(new_key.clone()),
+                Some(&SecretString::from(w.key.clone())),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(rotated.rotate_keys().await.unwrap().resealed >= 1);
+        let only_new = Store::connect(
+            &w.url,
+            Keyring::new(&SecretString::from(new_key), None).unwrap(),
+        )
+        .await
+        .unwrap();
+        let found = only_new.connection_for(&u.id, None).await.unwrap();
+        assert!(found
+            .tokens
+            .refresh_token
+            .expose_secret()
+            .starts_with("1//"));
+    }
+}
+
+#[tokio::test]
+async fn multi_user_mode_refuses_to_start_without_a_key() {
+    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
+    let settings = Settings::load_from(
+        &Overrides {
+            config_file: None,
+            values: vec![("multi_user.enabled".into(), "true".into())],
+        },
+        &env,
+    )
+    .unwrap();
+    let err = Accounts::open(&settings, GmailFactory::new(&settings.gmail).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
+}
