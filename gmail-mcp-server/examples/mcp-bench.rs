@@ -8,7 +8,7 @@
 //!
 //! cargo run --release -p gmail-mcp-server --example mcp-bench -- --url http://127.0.0.1:8001 --pid 1234
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/integration/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
 

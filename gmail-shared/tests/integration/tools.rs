@@ -1,7 +1,7 @@
 //! Every organizing tool through the registry, against the real sandbox, checking the
 //! mailbox changed as the tool said (read back through the sandbox's own API).
 
-mod common;
+use crate::common;
 
 use common::{call, call_err, Harness};
 use serde_json::json;

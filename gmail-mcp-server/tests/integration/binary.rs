@@ -1,7 +1,7 @@
 //! The built binary: stdio mode keeps stdout for JSON-RPC only, and SIGTERM stops the HTTP
 //! server promptly even with SSE streams open.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

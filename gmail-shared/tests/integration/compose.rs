@@ -1,7 +1,7 @@
 //! Reading, sending, replying, forwarding, drafts and attachments through the tools, against
 //! the sandbox, checking the stored messages.
 
-mod common;
+use crate::common;
 
 use common::{call, call_err, Harness};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The documentation, the tool registry over REST, and errors: problem+json everywhere, 429
 //! with Retry-After and 502 when Gmail fails, 405 and 404 for wrong methods and paths.
 
-mod common;
+use crate::common;
 
 use common::{assert_problem, TestApp};
 use gmail_sandbox::FaultConfig;

@@ -1,7 +1,7 @@
 //! Multi-user mode over both MCP transports: API keys, each caller's own mailbox, sessions
 //! bound to their caller, 50 concurrent mixed sessions, revoked keys.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! (raw HTTP, so the wire format is what is tested), Streamable HTTP, the DNS-rebinding guard,
 //! the session registry, idle reaping and shutdown.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

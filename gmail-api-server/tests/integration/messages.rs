@@ -1,7 +1,7 @@
 //! /api/v1/messages against the sandbox: each call's answer, and the mailbox changed as the
 //! answer says.
 
-mod common;
+use crate::common;
 
 use common::{assert_problem, strings, TestApp};
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! `Sandbox::start` works under both test runtimes the lead's tests use.
 
-mod common;
+use crate::common;
 
 use common::*;
 

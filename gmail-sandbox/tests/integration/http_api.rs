@@ -1,6 +1,6 @@
 //! Raw HTTP against the sandbox: batch, error envelopes, OAuth, uploads, quota and faults.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::*;

@@ -1,6 +1,6 @@
 //! The real google-gmail1 client against the sandbox, over real sockets.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

@@ -1,7 +1,7 @@
 //! Threads, labels, drafts, attachments, filters, profile, changes and settings against the
 //! sandbox, each checked against the mailbox.
 
-mod common;
+use crate::common;
 
 use common::{assert_problem, strings, TestApp};
 use reqwest::Method;

@@ -1,0 +1,8 @@
+//! All integration tests of this crate in one binary: one link instead of one per file,
+//! which keeps build time and target/ size down.
+
+mod common;
+mod compose;
+mod factory;
+mod multi_user;
+mod tools;
