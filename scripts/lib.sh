@@ -31,7 +31,14 @@ ensure_pip() {
   fi
 }
 
-ensure_supervisor() { ensure_pip "supervisor>=4.2"; }
+# supervisor, plus supervisor/ on the venv's path so supervisord finds the project's RPC
+# interface (gmail_supervisor.py: bare program names such as `restart gmail-api-server`).
+ensure_supervisor() {
+  ensure_pip "supervisor>=4.2"
+  local site
+  site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$ROOT/supervisor" >"$site/gmail-servers-supervisor.pth"
+}
 
 ctl() { "$VENV/bin/supervisorctl" -c "$SUPERVISOR_CONF" "$@"; }
 
