@@ -12,7 +12,7 @@ use gmail_shared::tools::catalog;
 use gmail_shared::Settings;
 use tokio_util::sync::CancellationToken;
 
-use crate::guard::{dns_rebinding_guard, HostPolicy};
+use crate::guard::{dns_rebinding_guard, session_owner_guard, HostPolicy};
 use crate::handler::Shared;
 use crate::routes;
 use crate::sessions::{self, Sessions};
@@ -94,7 +94,12 @@ impl Application {
                         .service(sse::post_message)
                         .service(sessions::list_sessions)
                         .service(sessions::delete_session)
-                        .service(mcp_http.clone().scope_with_path("/mcp")),
+                        .service(
+                            mcp_http
+                                .clone()
+                                .scope_with_path("/mcp")
+                                .wrap(from_fn(session_owner_guard)),
+                        ),
                 );
         })?;
         tracing::info!(port = service.port, %backend, "gmail-mcp-server listening");

@@ -180,20 +180,69 @@ pub async fn dns_rebinding_guard(
     match refusal {
         Some(reason) => {
             tracing::warn!(%reason, path = req.path(), "refused request (DNS-rebinding guard)");
-            let body = serde_json::json!({
-                "type": "about:blank",
-                "title": "Forbidden",
-                "status": 403,
-                "detail": reason,
-                "jsonrpc": "2.0",
-                "id": null,
-                "error": {"code": -32600, "message": format!("Forbidden: {reason}")},
-            });
-            let resp = HttpResponse::Forbidden().json(body);
-            Ok(req.into_response(resp).map_into_right_body())
+            Ok(req.into_response(forbidden(&reason)).map_into_right_body())
         }
         None => next.call(req).await.map(|r| r.map_into_left_body()),
     }
+}
+
+/// A 403 both kinds of client understand: problem+json fields for HTTP tooling, a JSON-RPC
+/// error for MCP clients.
+fn forbidden(reason: &str) -> HttpResponse {
+    HttpResponse::Forbidden().json(serde_json::json!({
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": reason,
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {"code": -32600, "message": format!("Forbidden: {reason}")},
+    }))
+}
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Streamable HTTP sessions belong to the user who initialized them (multi-user mode): the
+/// initialize response binds the new session to its caller, and a request that names another
+/// user's session is refused, as a post into another user's SSE session is.
+pub async fn session_owner_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
+    let Some(sessions) = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.sessions.clone())
+    else {
+        return next.call(req).await.map(|r| r.map_into_left_body());
+    };
+    let caller = crate::sessions::caller_of(req.request());
+    let named = req
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(id) = &named {
+        if sessions
+            .get(id)
+            .is_some_and(|s| !s.belongs_to(caller.as_deref()))
+        {
+            let reason = format!("MCP session {id} belongs to another caller");
+            tracing::warn!(session_id = %id, "refused request for another caller's session");
+            return Ok(req.into_response(forbidden(&reason)).map_into_right_body());
+        }
+    }
+    let res = next.call(req).await?;
+    if let (None, Some(user)) = (named, caller) {
+        let created = res
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|id| sessions.get(id));
+        if let Some(session) = created {
+            session.set_owner(user);
+        }
+    }
+    Ok(res.map_into_left_body())
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use actix_web::{delete, get, web, HttpResponse};
+use actix_web::{delete, get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +50,9 @@ pub struct Session {
     requests: AtomicU64,
     /// Cancelling it closes the session, whatever its transport.
     closer: CancellationToken,
+    /// The user who opened it (multi-user mode): only they may use, see or close it. Set
+    /// once, when the session opens (Streamable HTTP learns it from the initialize response).
+    owner: OnceLock<String>,
 }
 
 impl Session {
@@ -69,6 +72,20 @@ impl Session {
 
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.get().map(String::as_str)
+    }
+
+    /// Binds the session to its user; a session already bound keeps its first owner.
+    pub fn set_owner(&self, user: String) {
+        let _ = self.owner.set(user);
+    }
+
+    /// Whether `caller` (None outside multi-user mode) may use this session.
+    pub fn belongs_to(&self, caller: Option<&str>) -> bool {
+        self.owner() == caller
     }
 
     /// Fires when the session is closed from outside (DELETE, reaper, shutdown).
@@ -128,6 +145,7 @@ impl Sessions {
             last_activity_ms: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             closer: self.root.child_token(),
+            owner: OnceLock::new(),
         });
         self.write().insert(id, session.clone());
         tracing::info!(session_id = %session.id, transport = transport.as_str(), "session opened");
@@ -164,8 +182,15 @@ impl Sessions {
         }
     }
 
-    pub fn list(&self) -> Vec<SessionInfo> {
-        let mut rows: Vec<SessionInfo> = self.read().values().map(|s| s.info()).collect();
+    /// The sessions `caller` may see: all of them outside multi-user mode (caller None),
+    /// else only the caller's own.
+    pub fn list(&self, caller: Option<&str>) -> Vec<SessionInfo> {
+        let mut rows: Vec<SessionInfo> = self
+            .read()
+            .values()
+            .filter(|s| s.belongs_to(caller))
+            .map(|s| s.info())
+            .collect();
         rows.sort_by(|a, b| b.age_secs.cmp(&a.age_secs).then_with(|| a.id.cmp(&b.id)));
         rows
     }
@@ -245,9 +270,17 @@ struct SessionList {
     sessions: Vec<SessionInfo>,
 }
 
+/// The user a request acts for (multi-user mode), from the context `require_caller` set.
+pub fn caller_of(req: &HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions()
+        .get::<gmail_shared::tools::ToolContext>()
+        .and_then(|c| c.mailboxes.caller().map(|(_, u)| u.to_string()))
+}
+
 #[get("/sessions")]
-pub async fn list_sessions(state: web::Data<AppState>) -> HttpResponse {
-    let sessions = state.sessions.list();
+pub async fn list_sessions(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let sessions = state.sessions.list(caller_of(&req).as_deref());
     HttpResponse::Ok().json(SessionList {
         count: sessions.len(),
         sessions,
@@ -255,9 +288,18 @@ pub async fn list_sessions(state: web::Data<AppState>) -> HttpResponse {
 }
 
 #[delete("/sessions/{id}")]
-pub async fn delete_session(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+pub async fn delete_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> HttpResponse {
     use actix_web::ResponseError;
-    if state.sessions.close(&id) {
+    // Another user's session is not found, exactly like one that does not exist.
+    let owned = state
+        .sessions
+        .get(&id)
+        .is_some_and(|s| s.belongs_to(caller_of(&req).as_deref()));
+    if owned && state.sessions.close(&id) {
         HttpResponse::NoContent().finish()
     } else {
         gmail_shared::GmailError::not_found(format!("session {id}")).error_response()

@@ -24,7 +24,7 @@ use tokio_util::sync::{CancellationToken, PollSendError, PollSender};
 
 use crate::app::AppState;
 use crate::handler::GmailMcp;
-use crate::sessions::{Session, TransportKind};
+use crate::sessions::{caller_of, Session, TransportKind};
 
 /// Messages buffered per direction before the sender waits.
 const CHANNEL_CAPACITY: usize = 32;
@@ -47,8 +47,6 @@ struct SseSession {
     /// Server → stream, for errors this layer answers itself (malformed requests).
     outbox: mpsc::Sender<ServerMsg>,
     session: Arc<Session>,
-    /// The caller who opened it (multi-user mode).
-    user: Option<String>,
 }
 
 impl SseSessions {
@@ -83,14 +81,6 @@ impl SseSessions {
     }
 }
 
-/// The user a request acts for (multi-user mode), from the context `require_caller` set.
-fn caller_of(req: &actix_web::HttpRequest) -> Option<String> {
-    use actix_web::HttpMessage;
-    req.extensions()
-        .get::<gmail_shared::tools::ToolContext>()
-        .and_then(|c| c.mailboxes.caller().map(|(_, u)| u.to_string()))
-}
-
 #[get("/sse")]
 pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     use actix_web::HttpMessage;
@@ -99,9 +89,11 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
         .get::<gmail_shared::tools::ToolContext>()
         .cloned()
         .unwrap_or_else(|| state.auth.fallback_context());
-    let user = caller_of(&req);
     let id = uuid::Uuid::new_v4().to_string();
     let session = state.sessions.register(id.clone(), TransportKind::Sse);
+    if let Some(user) = caller_of(&req) {
+        session.set_owner(user);
+    }
     let closer = session.closer().clone();
     let (in_tx, in_rx) = mpsc::channel::<ClientMsg>(CHANNEL_CAPACITY);
     let (out_tx, out_rx) = mpsc::channel::<ServerMsg>(CHANNEL_CAPACITY);
@@ -111,7 +103,6 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
             inbox: in_tx,
             outbox: out_tx.clone(),
             session,
-            user,
         },
     );
 
@@ -257,7 +248,7 @@ pub async fn post_message(
         return problem(404, "Not Found", format!("no SSE session {id}"));
     };
     // A session acts for the user who opened it; another key cannot post into it.
-    if session.user != caller_of(&req) {
+    if !session.session.belongs_to(caller_of(&req).as_deref()) {
         return problem(
             403,
             "Forbidden",

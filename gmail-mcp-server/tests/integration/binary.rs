@@ -3,12 +3,11 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gmail_sandbox::{Sandbox, SandboxConfig};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn command(sandbox_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gmail-mcp-server"));
@@ -34,47 +33,15 @@ fn free_port() -> u16 {
 async fn stdio_serves_one_session_with_only_json_rpc_on_stdout() {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let url = sandbox.base_url();
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut child = command(&url)
-            .arg("--stdio")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary starts");
-        let mut stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut write = |v: Value| {
-            writeln!(stdin, "{v}").unwrap();
-            stdin.flush().unwrap();
-        };
-        write(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": common::init_params()}));
-        write(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        write(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "get_profile", "arguments": {}}}));
-        let mut lines = Vec::new();
-        for line in stdout.lines() {
-            let line = line.unwrap();
-            let done = line.contains(r#""id":1"#);
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        drop(stdin); // the client closing stdin ends the session and the process
-        let status = child.wait().unwrap();
-        assert!(status.success(), "{status}");
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-        assert!(
-            stderr.contains("session opened"),
-            "logs go to stderr: {stderr}"
-        );
-        lines
-    })
-    .await
-    .unwrap();
+    let (lines, stderr, status) =
+        tokio::task::spawn_blocking(move || common::stdio_get_profile(command(&url)))
+            .await
+            .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        stderr.contains("session opened"),
+        "logs go to stderr: {stderr}"
+    );
     assert_eq!(lines.len(), 2, "{lines:?}");
     for line in &lines {
         let v: Value = serde_json::from_str(line).expect("stdout carries JSON-RPC only");

@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 
 struct World {
     base: String,
+    db_url: String,
+    encryption_key: String,
+    sandbox_url: String,
     accounts: Arc<Accounts>,
     _sandbox: gmail_sandbox::RunningSandbox,
 }
@@ -37,6 +40,7 @@ fn db_url() -> String {
 
 async fn world() -> World {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let (db_url, encryption_key) = (db_url(), cipher::generate_key());
     let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
     let settings = Settings::load_from(
         &Overrides {
@@ -47,8 +51,8 @@ async fn world() -> World {
                 ("gmail.backend".into(), "sandbox".into()),
                 ("gmail.sandbox_url".into(), sandbox.base_url()),
                 ("multi_user.enabled".into(), "true".into()),
-                ("multi_user.database_url".into(), db_url()),
-                ("multi_user.encryption_key".into(), cipher::generate_key()),
+                ("multi_user.database_url".into(), db_url.clone()),
+                ("multi_user.encryption_key".into(), encryption_key.clone()),
             ],
         },
         &env,
@@ -62,13 +66,17 @@ async fn world() -> World {
     tokio::spawn(app.run_until_stopped());
     World {
         base,
+        db_url,
+        encryption_key,
+        sandbox_url: sandbox.base_url(),
         accounts,
         _sandbox: sandbox,
     }
 }
 
-/// A user with one connected mailbox and an API key; answers a client that sends the key.
-async fn user_with(w: &World, email: &str) -> (reqwest::Client, String) {
+/// A user with one connected mailbox and an API key: a client that sends the key, the key's
+/// id, and the key.
+async fn user_with(w: &World, email: &str) -> (reqwest::Client, String, String) {
     let store = w.accounts.store();
     let u = store
         .ensure_user(&format!("u-{}", uuid::Uuid::new_v4().simple()), None)
@@ -105,6 +113,7 @@ async fn user_with(w: &World, email: &str) -> (reqwest::Client, String) {
             .build()
             .unwrap(),
         info.id,
+        key.expose_secret().to_string(),
     )
 }
 
@@ -123,8 +132,8 @@ async fn streamable_profile(http: &reqwest::Client, base: &str, args: Value) -> 
 #[tokio::test]
 async fn each_caller_uses_only_their_own_mailbox_over_both_transports() {
     let w = world().await;
-    let (alice, _) = user_with(&w, "demo@example.com").await;
-    let (bob, bob_key_id) = user_with(&w, "bob@example.com").await;
+    let (alice, _, _) = user_with(&w, "demo@example.com").await;
+    let (bob, bob_key_id, _) = user_with(&w, "bob@example.com").await;
 
     // No key: 401 on both transports.
     let r = reqwest::get(format!("{}/sse", w.base)).await.unwrap();
@@ -233,4 +242,134 @@ async fn each_caller_uses_only_their_own_mailbox_over_both_transports() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+}
+
+/// The session ids `GET /sessions` shows this client.
+async fn listed_sessions(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let body: Value = http
+        .get(format!("{base}/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn sessions_are_seen_used_and_closed_only_by_their_owner() {
+    let w = world().await;
+    let (alice, _, _) = user_with(&w, "demo@example.com").await;
+    let (bob, _, _) = user_with(&w, "bob@example.com").await;
+
+    let mut a_sse = SseClient::connect_with(&w.base, alice.clone()).await;
+    a_sse.initialize().await;
+    let a_http = mcp_initialize(&alice, &w.base).await;
+    let b_http = mcp_initialize(&bob, &w.base).await;
+
+    let seen_by_alice = listed_sessions(&alice, &w.base).await;
+    let seen_by_bob = listed_sessions(&bob, &w.base).await;
+    assert!(seen_by_alice.contains(&a_sse.session_id) && seen_by_alice.contains(&a_http));
+    assert!(!seen_by_alice.contains(&b_http), "{seen_by_alice:?}");
+    assert_eq!(seen_by_bob, vec![b_http.clone()]);
+
+    // Bob can neither close Alice's sessions nor use her Streamable HTTP session.
+    for id in [&a_sse.session_id, &a_http] {
+        let r = bob
+            .delete(format!("{}/sessions/{id}", w.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "bob closing {id}");
+    }
+    let (status, _, _) = mcp_post(
+        &bob,
+        &w.base,
+        Some(&a_http),
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "get_profile", "arguments": {}}}),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Alice's sessions still work, and she can close her own.
+    let call = a_sse
+        .request(
+            6,
+            "tools/call",
+            json!({"name": "get_profile", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(
+        call["result"]["structuredContent"]["emailAddress"],
+        "demo@example.com"
+    );
+    let (_, _, msgs) = mcp_post(
+        &alice,
+        &w.base,
+        Some(&a_http),
+        &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "get_profile", "arguments": {}}}),
+    )
+    .await;
+    let result = &msgs.iter().find(|m| m["id"] == 7).unwrap()["result"];
+    assert_eq!(
+        result["structuredContent"]["emailAddress"],
+        "demo@example.com"
+    );
+    let r = alice
+        .delete(format!("{}/sessions/{a_http}", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(!listed_sessions(&alice, &w.base).await.contains(&a_http));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_acts_for_the_user_whose_key_is_in_its_environment() {
+    let w = world().await;
+    let (_, _, bob_key) = user_with(&w, "bob@example.com").await;
+    let command = |key: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmail-mcp-server"));
+        cmd.env_clear()
+            .env("HOME", "/nonexistent")
+            .env("GMAIL_BACKEND", "sandbox")
+            .env("GMAIL_SANDBOX_URL", &w.sandbox_url)
+            .env("GMAIL_MULTI_USER", "true")
+            .env("GMAIL_DATABASE_URL", &w.db_url)
+            .env("GMAIL_ENCRYPTION_KEY", &w.encryption_key)
+            .env("GMAIL_LOG_LEVEL", "debug");
+        if let Some(key) = key {
+            cmd.env("GMAIL_API_KEY", key);
+        }
+        cmd
+    };
+    let run = |cmd| tokio::task::spawn_blocking(move || stdio_get_profile(cmd));
+
+    let (lines, stderr, status) = run(command(Some(&bob_key))).await.unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    let call: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(
+        call["result"]["structuredContent"]["emailAddress"],
+        "bob@example.com"
+    );
+    assert!(!stderr.contains(&bob_key), "the key is never logged");
+
+    // No key, or a wrong one: the process says what to set and exits before serving.
+    let (lines, stderr, status) = run(command(None)).await.unwrap();
+    assert!(!status.success() && lines.is_empty());
+    assert!(stderr.contains("set GMAIL_API_KEY"), "{stderr}");
+    let wrong = format!("{bob_key}x");
+    let (lines, stderr, status) = run(command(Some(&wrong))).await.unwrap();
+    assert!(!status.success() && lines.is_empty());
+    assert!(
+        stderr.contains("GMAIL_API_KEY: invalid or revoked API key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&wrong));
 }

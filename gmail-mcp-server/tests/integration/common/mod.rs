@@ -352,3 +352,49 @@ pub async fn mcp_initialize(http: &reqwest::Client, base: &str) -> String {
     assert_eq!(status, 202);
     sid
 }
+
+/// Runs `cmd` (the binary, configured by its environment) with `--stdio`: initialize, then
+/// one get_profile call, then closes stdin. Returns stdout's lines up to the call's answer (all
+/// of them if it exits first), stderr, and the exit status.
+pub fn stdio_get_profile(
+    mut cmd: std::process::Command,
+) -> (Vec<String>, String, std::process::ExitStatus) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let mut child = cmd
+        .arg("--stdio")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    // A server that exits at once closes the pipe; later writes then fail, which is fine.
+    let mut write = |v: Value| {
+        let _ = writeln!(stdin, "{v}").and_then(|_| stdin.flush());
+    };
+    write(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init_params()}));
+    write(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    write(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "get_profile", "arguments": {}}}));
+    let mut lines = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        let done = line.contains(r#""id":1"#);
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    drop(stdin); // the client closing stdin ends the session and the process
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (lines, stderr, status)
+}
