@@ -1,5 +1,6 @@
 //! Multi-user mode over both MCP transports: API keys, each caller's own mailbox, sessions
-//! bound to their caller, 50 concurrent mixed sessions, revoked keys.
+//! bound to their caller, 50 concurrent mixed sessions, revoked keys — on SQLite, and on
+//! PostgreSQL too when GMAIL_TEST_DATABASE_URL is set.
 
 use crate::common;
 
@@ -25,22 +26,24 @@ struct World {
     _sandbox: gmail_sandbox::RunningSandbox,
 }
 
-fn db_url() -> String {
-    std::env::var("GMAIL_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| {
-            format!(
-                "sqlite://{}/mcp-mu-{}.db",
-                std::env::temp_dir().display(),
-                uuid::Uuid::new_v4().simple()
-            )
-        })
+/// SQLite always; PostgreSQL too when GMAIL_TEST_DATABASE_URL is set (CI sets it).
+fn database_urls() -> Vec<String> {
+    let mut urls = vec![format!(
+        "sqlite://{}/mcp-mu-{}.db",
+        std::env::temp_dir().display(),
+        uuid::Uuid::new_v4().simple()
+    )];
+    urls.extend(
+        std::env::var("GMAIL_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty()),
+    );
+    urls
 }
 
-async fn world() -> World {
+async fn world(db_url: &str) -> World {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let (db_url, encryption_key) = (db_url(), cipher::generate_key());
+    let (db_url, encryption_key) = (db_url.to_string(), cipher::generate_key());
     let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
     let settings = Settings::load_from(
         &Overrides {
@@ -131,7 +134,12 @@ async fn streamable_profile(http: &reqwest::Client, base: &str, args: Value) -> 
 
 #[tokio::test]
 async fn each_caller_uses_only_their_own_mailbox_over_both_transports() {
-    let w = world().await;
+    for url in database_urls() {
+        each_caller_uses_only_their_own_mailbox_over_both_transports_on(world(&url).await).await;
+    }
+}
+
+async fn each_caller_uses_only_their_own_mailbox_over_both_transports_on(w: World) {
     let (alice, _, _) = user_with(&w, "demo@example.com").await;
     let (bob, bob_key_id, _) = user_with(&w, "bob@example.com").await;
 
@@ -264,7 +272,12 @@ async fn listed_sessions(http: &reqwest::Client, base: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn sessions_are_seen_used_and_closed_only_by_their_owner() {
-    let w = world().await;
+    for url in database_urls() {
+        sessions_are_seen_used_and_closed_only_by_their_owner_on(world(&url).await).await;
+    }
+}
+
+async fn sessions_are_seen_used_and_closed_only_by_their_owner_on(w: World) {
     let (alice, _, _) = user_with(&w, "demo@example.com").await;
     let (bob, _, _) = user_with(&w, "bob@example.com").await;
 
@@ -332,7 +345,12 @@ async fn sessions_are_seen_used_and_closed_only_by_their_owner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdio_acts_for_the_user_whose_key_is_in_its_environment() {
-    let w = world().await;
+    for url in database_urls() {
+        stdio_acts_for_the_user_whose_key_is_in_its_environment_on(world(&url).await).await;
+    }
+}
+
+async fn stdio_acts_for_the_user_whose_key_is_in_its_environment_on(w: World) {
     let (_, _, bob_key) = user_with(&w, "bob@example.com").await;
     let command = |key: Option<&str>| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmail-mcp-server"));
