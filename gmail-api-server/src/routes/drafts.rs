@@ -7,8 +7,8 @@ use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::messages::ComposeBody;
-use super::{no_content, page_size, resource, AccountQuery};
+use super::messages::{body_value, ComposeBody, ComposeForm, COMPOSE_FORM};
+use super::{from_json, no_content, page_size, resource, AccountQuery};
 use crate::app::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,39 +72,47 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(drafts::get_draft(&mailbox, &path).await?))
 }
 
-/// Save a new draft (same fields as send; with threadId or inReplyTo, a reply draft).
+/// Save a new draft (same fields as send, JSON or multipart/form-data with file parts named
+/// `attachments`; with threadId or inReplyTo, a reply draft).
 #[utoipa::path(post, path = "/api/v1/drafts", tag = "drafts", params(AccountQuery),
-    request_body = ComposeBody,
+    request_body(description = "The draft", content((ComposeBody = "application/json"), (ComposeForm = "multipart/form-data"))),
     responses((status = 201, description = "Created", body = DraftRef)))]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<AccountQuery>,
-    body: web::Json<ComposeBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let (msg, thread_id, in_reply_to) = body.into_inner().into_parts(&state.tool_context(&req))?;
+    let body = compose_body(&req, payload).await?;
+    let (msg, thread_id, in_reply_to) = body.into_parts(&state.tool_context(&req))?;
     let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let d =
         drafts::create_draft(&mailbox, msg, thread_id.as_deref(), in_reply_to.as_deref()).await?;
     Ok(HttpResponse::Created().json(d))
 }
 
-/// Replace a draft's content (the draft id stays; its message id changes).
+/// Replace a draft's content (the draft id stays; its message id changes); JSON or
+/// multipart/form-data, as on create.
 #[utoipa::path(put, path = "/api/v1/drafts/{id}", tag = "drafts",
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
-    request_body = ComposeBody,
+    request_body(description = "The new content", content((ComposeBody = "application/json"), (ComposeForm = "multipart/form-data"))),
     responses((status = 200, description = "Replaced", body = DraftRef)))]
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<AccountQuery>,
-    body: web::Json<ComposeBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let (msg, thread_id, _) = body.into_inner().into_parts(&state.tool_context(&req))?;
+    let body = compose_body(&req, payload).await?;
+    let (msg, thread_id, _) = body.into_parts(&state.tool_context(&req))?;
     let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let d = drafts::update_draft(&mailbox, &path, msg, thread_id.as_deref()).await?;
     Ok(HttpResponse::Ok().json(d))
+}
+
+async fn compose_body(req: &HttpRequest, payload: web::Payload) -> Result<ComposeBody, GmailError> {
+    from_json(body_value(req, payload, &COMPOSE_FORM).await?)
 }
 
 /// Send a draft as it is; the draft disappears.

@@ -286,21 +286,46 @@ pub struct ComposeForm {
     attachments: Option<Vec<Vec<u8>>>,
 }
 
-const LIST_FIELDS: &[&str] = &["to", "cc", "bcc", "replyTo", "references"];
-const TEXT_FIELDS: &[&str] = &[
-    "subject",
-    "body",
-    "htmlBody",
-    "mimeType",
-    "threadId",
-    "inReplyTo",
-    "from",
-];
+/// How a multipart/form-data body maps onto the JSON body of the same endpoint: which text
+/// fields are lists (repeated or comma-separated), plain text, or booleans. File parts are
+/// named `attachments` and become `attachmentContents`.
+pub struct FormSpec {
+    lists: &'static [&'static str],
+    texts: &'static [&'static str],
+    bools: &'static [&'static str],
+}
+
+/// Send and drafts: the fields of [`ComposeBody`].
+pub const COMPOSE_FORM: FormSpec = FormSpec {
+    lists: &["to", "cc", "bcc", "replyTo", "references"],
+    texts: &[
+        "subject",
+        "body",
+        "htmlBody",
+        "mimeType",
+        "threadId",
+        "inReplyTo",
+        "from",
+    ],
+    bools: &[],
+};
+
+/// Reply: the fields of [`ReplyBody`].
+pub const REPLY_FORM: FormSpec = FormSpec {
+    lists: &["cc", "bcc"],
+    texts: &["body", "htmlBody", "from"],
+    bools: &["replyAll", "quoteOriginal"],
+};
+
 /// Upper bound on a whole multipart request (Gmail's message limit plus room for fields).
 pub const MAX_FORM_BYTES: usize = MAX_BODY_BYTES;
 
-/// Reads a send request's body, JSON or multipart/form-data, as the JSON object it stands for.
-async fn compose_value(req: &HttpRequest, payload: web::Payload) -> Result<Value, GmailError> {
+/// Reads a request body, JSON or multipart/form-data, as the JSON object it stands for.
+pub async fn body_value(
+    req: &HttpRequest,
+    payload: web::Payload,
+    spec: &FormSpec,
+) -> Result<Value, GmailError> {
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -309,7 +334,7 @@ async fn compose_value(req: &HttpRequest, payload: web::Payload) -> Result<Value
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
         let multipart = actix_multipart::Multipart::new(req.headers(), payload);
-        return form_value(multipart).await;
+        return form_value(multipart, spec).await;
     }
     if !content_type.starts_with("application/json") && !content_type.is_empty() {
         return Err(GmailError::invalid(
@@ -321,7 +346,10 @@ async fn compose_value(req: &HttpRequest, payload: web::Payload) -> Result<Value
     serde_json::from_slice(&bytes).map_err(|e| super::json_error(&e))
 }
 
-async fn form_value(mut form: actix_multipart::Multipart) -> Result<Value, GmailError> {
+async fn form_value(
+    mut form: actix_multipart::Multipart,
+    spec: &FormSpec,
+) -> Result<Value, GmailError> {
     let mut obj = serde_json::Map::new();
     let mut files = Vec::new();
     let mut total = 0usize;
@@ -357,13 +385,25 @@ async fn form_value(mut form: actix_multipart::Multipart) -> Result<Value, Gmail
         }
         let text = String::from_utf8(data)
             .map_err(|_| GmailError::invalid(name.clone(), "must be UTF-8 text"))?;
-        if LIST_FIELDS.contains(&name.as_str()) {
+        if spec.lists.contains(&name.as_str()) {
             let list = obj.entry(name).or_insert_with(|| Value::Array(vec![]));
             if let Value::Array(items) = list {
                 items.push(Value::String(text));
             }
-        } else if TEXT_FIELDS.contains(&name.as_str()) {
+        } else if spec.texts.contains(&name.as_str()) {
             obj.insert(name, Value::String(text));
+        } else if spec.bools.contains(&name.as_str()) {
+            let flag = match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "on" | "yes" => true,
+                "false" | "0" | "off" | "no" | "" => false,
+                _ => {
+                    return Err(GmailError::invalid(
+                        name,
+                        format!("{text:?} is not a boolean: send true or false"),
+                    ))
+                }
+            };
+            obj.insert(name, Value::Bool(flag));
         } else {
             return Err(GmailError::invalid(
                 name.clone(),
@@ -374,7 +414,10 @@ async fn form_value(mut form: actix_multipart::Multipart) -> Result<Value, Gmail
     if !files.is_empty() {
         obj.insert("attachmentContents".into(), Value::Array(files));
     }
-    obj.entry("to").or_insert_with(|| Value::Array(vec![]));
+    // Compose forms without any `to` get the same "give at least one recipient" answer as JSON.
+    if spec.lists.contains(&"to") {
+        obj.entry("to").or_insert_with(|| Value::Array(vec![]));
+    }
     Ok(Value::Object(obj))
 }
 
@@ -412,7 +455,7 @@ pub async fn send_message(
     q: web::Query<AccountQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let value = compose_value(&req, payload).await?;
+    let value = body_value(&req, payload, &COMPOSE_FORM).await?;
     let body: ComposeBody = from_json(value.clone())?;
     let ctx = state.tool_context(&req);
     let msg = body.into_parts(&ctx)?;
@@ -461,20 +504,42 @@ pub struct ReplyBody {
     pub attachment_contents: Vec<InlineAttachment>,
 }
 
-/// Reply to a message, in its thread (replyAll for everyone on it).
+/// The multipart/form-data form of [`ReplyBody`]: text fields by the same names (`cc`/`bcc`
+/// repeated or comma-separated, `replyAll`/`quoteOriginal` as true or false) and file parts
+/// named `attachments`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReplyForm {
+    body: String,
+    #[schema(rename = "htmlBody")]
+    html_body: Option<String>,
+    #[schema(rename = "replyAll")]
+    reply_all: Option<bool>,
+    cc: Option<Vec<String>>,
+    bcc: Option<Vec<String>>,
+    from: Option<String>,
+    #[schema(rename = "quoteOriginal")]
+    quote_original: Option<bool>,
+    /// Files to attach.
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    attachments: Option<Vec<Vec<u8>>>,
+}
+
+/// Reply to a message, in its thread (replyAll for everyone on it); JSON, or
+/// multipart/form-data with file parts named `attachments`.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/reply", tag = "messages",
     params(("id" = String, Path, description = "Gmail id of the message answered"), AccountQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get the first answer; nothing is sent twice (kept 24 h)")),
-    request_body = ReplyBody,
+    request_body(description = "The reply", content((ReplyBody = "application/json"), (ReplyForm = "multipart/form-data"))),
     responses((status = 200, description = "Reply sent", body = SentMessage)))]
 pub async fn reply(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<AccountQuery>,
-    body: web::Json<Value>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let value = body.into_inner();
+    let value = body_value(&req, payload, &REPLY_FORM).await?;
     let p: ReplyBody = from_json(value.clone())?;
     let ctx = state.tool_context(&req);
     let mut attachments = file_attachments(&ctx, &Some(p.attachments))?;

@@ -163,37 +163,22 @@ async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
 #[tokio::test]
 async fn send_multipart_with_file_attachments() {
     let app = TestApp::spawn().await;
-    let boundary = "XyZzy0123456789";
-    let mut body = Vec::new();
-    for (name, value) in [
-        ("to", "carol@example.com"),
-        ("cc", "dave@example.com, erin@example.com"),
-        ("subject", "Multipart REST"),
-        ("body", "See attached."),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"data.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n\r\n--{boundary}--\r\n")
-            .as_bytes(),
-    );
-    let r = app
-        .http
-        .post(app.url("/api/v1/messages/send"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let sent: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{sent}");
+    let (s, sent) = post_form(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/messages/send",
+        form(
+            &[
+                ("to", "carol@example.com"),
+                ("cc", "dave@example.com, erin@example.com"),
+                ("subject", "Multipart REST"),
+                ("body", "See attached."),
+            ],
+            &[("data.csv", "text/csv", "a,b\n1,2\n")],
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{sent}");
     let id = sent["id"].as_str().unwrap();
     let raw = app.raw(id).await;
     assert!(
@@ -205,21 +190,146 @@ async fn send_multipart_with_file_attachments() {
     assert_eq!(m["attachments"][0]["filename"], "data.csv");
 
     // An unknown form field is named.
-    let bad = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"bogus\"\r\n\r\nx\r\n--{boundary}--\r\n");
+    let (s, p) = post_form(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/messages/send",
+        form(&[("bogus", "x")], &[]),
+    )
+    .await;
+    assert_problem(s, &p, 400);
+    assert_eq!(p["field"], "bogus");
+}
+
+/// A multipart/form-data body: text fields, then file parts named `attachments`
+/// (filename, content type, content). Returns the Content-Type header and the body.
+fn form(fields: &[(&str, &str)], files: &[(&str, &str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "XyZzy0123456789";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (filename, mime, content) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{filename}\"\r\nContent-Type: {mime}\r\n\r\n{content}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_form(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    (content_type, body): (String, Vec<u8>),
+) -> (u16, serde_json::Value) {
     let r = app
         .http
-        .post(app.url("/api/v1/messages/send"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(bad)
+        .request(method, app.url(path))
+        .header("content-type", content_type)
+        .body(body)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
-    let p: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(p["field"], "bogus");
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn reply_and_drafts_take_multipart_with_files() {
+    let app = TestApp::spawn().await;
+    let id = app.first_id("in:inbox -from:me").await;
+    let (_, original) = app.get(&format!("/api/v1/messages/{id}")).await;
+    let (s, sent) = post_form(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/messages/{id}/reply"),
+        form(
+            &[
+                ("body", "Figures attached."),
+                ("cc", "grace@example.com"),
+                ("quoteOriginal", "true"),
+            ],
+            &[("q3.csv", "text/csv", "q,total\n3,42\n")],
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{sent}");
+    assert_eq!(sent["threadId"], original["threadId"]);
+    let raw = app.raw(sent["id"].as_str().unwrap()).await;
+    assert!(
+        raw.contains("In-Reply-To:") && raw.contains("grace@example.com"),
+        "{raw}"
+    );
+    let (_, m) = app
+        .get(&format!(
+            "/api/v1/messages/{}",
+            sent["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(m["attachments"][0]["filename"], "q3.csv");
+    assert!(
+        m["text"].as_str().unwrap().contains("Figures attached."),
+        "{m}"
+    );
+
+    // A boolean field that is not one is named.
+    let (s, p) = post_form(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/messages/{id}/reply"),
+        form(&[("body", "x"), ("replyAll", "maybe")], &[]),
+    )
+    .await;
+    assert_problem(s, &p, 400);
+    assert_eq!(p["field"], "replyAll");
+
+    // Drafts: create with a file, then replace the content with another file.
+    let (s, d) = post_form(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/drafts",
+        form(
+            &[
+                ("to", "heidi@example.com"),
+                ("subject", "Draft with file"),
+                ("body", "v1"),
+            ],
+            &[("v1.txt", "text/plain", "first")],
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{d}");
+    let draft = d["id"].as_str().unwrap().to_string();
+    let (s, d) = post_form(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/api/v1/drafts/{draft}"),
+        form(
+            &[
+                ("to", "heidi@example.com"),
+                ("subject", "Draft with file"),
+                ("body", "v2"),
+            ],
+            &[("v2.txt", "text/plain", "second")],
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{d}");
+    let (_, gd) = app.gmail(&format!("drafts/{draft}?format=raw")).await;
+    let raw = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE,
+            gd["message"]["raw"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(raw.contains("v2.txt") && !raw.contains("v1.txt"), "{raw}");
 }
 
 #[tokio::test]
