@@ -74,7 +74,14 @@ impl Application {
             started: Started::now(),
             registry: catalog::registry(),
             auth: auth.clone(),
-            idempotency: IdempotencyStore::default(),
+            // Shared through the database when there is one, so every instance honours a key.
+            idempotency: match auth.accounts() {
+                Some(accounts) => IdempotencyStore::database(
+                    accounts.store().clone(),
+                    crate::idempotency::DEFAULT_TTL,
+                ),
+                None => IdempotencyStore::default(),
+            },
             public_mcp_url: settings.multi_user.public_mcp_url.clone(),
             success_redirect_url: settings.multi_user.success_redirect_url.clone(),
         });

@@ -1,6 +1,8 @@
 //! `Idempotency-Key` for the endpoints that send mail: a repeated request with the same key
-//! gets the first answer and sends nothing twice. In memory, with a TTL and a size bound:
-//! it protects against client retries, not against a server restart.
+//! gets the first answer and sends nothing twice. Keys are per caller. In multi-user mode they
+//! live in the database, so every instance sharing it (behind a load balancer) honours them
+//! and a restart keeps them; the single-user server keeps them in memory, with a TTL and a
+//! size bound.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
+use gmail_shared::store::{IdempotencyClaim, Store};
 use gmail_shared::GmailError;
 use sha2::{Digest, Sha256};
 
@@ -16,6 +19,9 @@ pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 pub const DEFAULT_CAPACITY: usize = 10_000;
+/// A claim still unanswered after this long belongs to a request whose server died; another
+/// may take it over. Far above any send's duration (the upstream timeout is well under it).
+pub const LEASE: Duration = Duration::from_secs(300);
 const MAX_KEY_LEN: usize = 255;
 
 #[derive(Clone)]
@@ -31,10 +37,17 @@ struct Entry {
     result: Option<Stored>,
 }
 
+enum Backend {
+    Memory {
+        entries: Mutex<HashMap<String, Entry>>,
+        capacity: usize,
+    },
+    Database(Store),
+}
+
 pub struct IdempotencyStore {
-    entries: Mutex<HashMap<String, Entry>>,
+    backend: Backend,
     ttl: Duration,
-    capacity: usize,
 }
 
 impl Default for IdempotencyStore {
@@ -43,12 +56,24 @@ impl Default for IdempotencyStore {
     }
 }
 
+/// A key this request claimed: who, and which key.
+pub struct Claim {
+    caller: String,
+    key: String,
+}
+
+impl Claim {
+    fn scoped(&self) -> String {
+        format!("{}\u{0}{}", self.caller, self.key)
+    }
+}
+
 /// What to do with a request.
 pub enum Begin {
     /// No key: just run it.
     NoKey,
     /// First time for this key: run it, then [`IdempotencyStore::finish`].
-    Run(String),
+    Run(Claim),
     /// Seen before with the same request: the first answer.
     Replay(HttpResponse),
 }
@@ -63,22 +88,57 @@ pub fn fingerprint(route: &str, content: &serde_json::Value) -> [u8; 32] {
     h.finalize().into()
 }
 
+fn in_progress(key: &str) -> GmailError {
+    GmailError::Conflict {
+        message: format!(
+            "a request with Idempotency-Key {key:?} is still in progress; retry when it has finished"
+        ),
+    }
+}
+
+fn mismatch(key: &str) -> GmailError {
+    GmailError::Conflict {
+        message: format!(
+            "Idempotency-Key {key:?} was already used for a different request (another endpoint or body); use a new key for a new request"
+        ),
+    }
+}
+
+fn replay(status: StatusCode, body: Vec<u8>) -> Begin {
+    Begin::Replay(
+        HttpResponse::build(status)
+            .content_type("application/json")
+            .insert_header((REPLAYED_HEADER, "true"))
+            .body(body),
+    )
+}
+
 impl IdempotencyStore {
+    /// In memory: this process only.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         IdempotencyStore {
-            entries: Mutex::new(HashMap::new()),
+            backend: Backend::Memory {
+                entries: Mutex::new(HashMap::new()),
+                capacity: capacity.max(1),
+            },
             ttl,
-            capacity: capacity.max(1),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        // A panic elsewhere while holding the lock leaves the map usable.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    /// In the multi-user database: every instance that shares it.
+    pub fn database(store: Store, ttl: Duration) -> Self {
+        IdempotencyStore {
+            backend: Backend::Database(store),
+            ttl,
+        }
     }
 
     /// Looks the request's key up; claims it when new.
-    pub fn begin(&self, req: &HttpRequest, fingerprint: [u8; 32]) -> Result<Begin, GmailError> {
+    pub async fn begin(
+        &self,
+        req: &HttpRequest,
+        fingerprint: [u8; 32],
+    ) -> Result<Begin, GmailError> {
         let Some(value) = req.headers().get(HEADER) else {
             return Ok(Begin::NoKey);
         };
@@ -95,60 +155,81 @@ impl IdempotencyStore {
             })?
             .to_string();
         // Keys are per caller: two users never see each other's stored answers.
-        let scoped = {
+        let caller = {
             use actix_web::HttpMessage;
-            let caller = req
-                .extensions()
+            req.extensions()
                 .get::<gmail_shared::tools::ToolContext>()
                 .and_then(|c| c.mailboxes.caller().map(|(_, u)| u.to_string()))
-                .unwrap_or_default();
-            format!("{caller}\u{0}{key}")
+                .unwrap_or_default()
         };
+        let claim = Claim { caller, key };
+        match &self.backend {
+            Backend::Memory { entries, capacity } => {
+                let mut entries = lock(entries);
+                self.begin_in_memory(&mut entries, *capacity, claim, fingerprint)
+            }
+            Backend::Database(store) => {
+                let found = store
+                    .claim_idempotency_key(
+                        &claim.caller,
+                        &claim.key,
+                        &hex(&fingerprint),
+                        self.ttl.as_secs() as i64,
+                        LEASE.as_secs() as i64,
+                    )
+                    .await?;
+                match found {
+                    IdempotencyClaim::Claimed => Ok(Begin::Run(claim)),
+                    IdempotencyClaim::InProgress => Err(in_progress(&claim.key)),
+                    IdempotencyClaim::Mismatch => Err(mismatch(&claim.key)),
+                    IdempotencyClaim::Done { status, body } => Ok(replay(
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                        body.into_bytes(),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn begin_in_memory(
+        &self,
+        entries: &mut HashMap<String, Entry>,
+        capacity: usize,
+        claim: Claim,
+        fingerprint: [u8; 32],
+    ) -> Result<Begin, GmailError> {
         let now = Instant::now();
-        let mut entries = self.lock();
+        let scoped = claim.scoped();
         if let Some(e) = entries.get(&scoped) {
             if now.duration_since(e.created) < self.ttl {
                 if e.fingerprint != fingerprint {
-                    return Err(GmailError::Conflict {
-                        message: format!(
-                            "Idempotency-Key {key:?} was already used for a different request (another endpoint or body); use a new key for a new request"
-                        ),
-                    });
+                    return Err(mismatch(&claim.key));
                 }
                 return match &e.result {
-                    Some(stored) => Ok(Begin::Replay(
-                        HttpResponse::build(stored.status)
-                            .content_type("application/json")
-                            .insert_header((REPLAYED_HEADER, "true"))
-                            .body(stored.body.clone()),
-                    )),
-                    None => Err(GmailError::Conflict {
-                        message: format!(
-                            "a request with Idempotency-Key {key:?} is still in progress; retry when it has finished"
-                        ),
-                    }),
+                    Some(stored) => Ok(replay(stored.status, stored.body.clone())),
+                    None => Err(in_progress(&claim.key)),
                 };
             }
         }
-        self.make_room(&mut entries, now);
+        self.make_room(entries, capacity, now);
         entries.insert(
-            scoped.clone(),
+            scoped,
             Entry {
                 fingerprint,
                 created: now,
                 result: None,
             },
         );
-        Ok(Begin::Run(scoped))
+        Ok(Begin::Run(claim))
     }
 
     /// Drops expired entries, then the oldest ones, until one more fits.
-    fn make_room(&self, entries: &mut HashMap<String, Entry>, now: Instant) {
-        if entries.len() < self.capacity {
+    fn make_room(&self, entries: &mut HashMap<String, Entry>, capacity: usize, now: Instant) {
+        if entries.len() < capacity {
             return;
         }
         entries.retain(|_, e| now.duration_since(e.created) < self.ttl);
-        while entries.len() >= self.capacity {
+        while entries.len() >= capacity {
             let Some(oldest) = entries
                 .iter()
                 .min_by_key(|(_, e)| e.created)
@@ -162,36 +243,80 @@ impl IdempotencyStore {
 
     /// Records the answer to a claimed key. A failure releases the key: nothing was sent, so
     /// the client may retry with the same key.
-    pub fn finish<T: serde::Serialize>(
+    pub async fn finish<T: serde::Serialize>(
         &self,
-        key: Option<String>,
+        claim: Option<Claim>,
         status: StatusCode,
         result: &Result<T, GmailError>,
     ) {
-        let Some(key) = key else { return };
-        let mut entries = self.lock();
-        match result {
-            Ok(value) => {
-                if let Some(e) = entries.get_mut(&key) {
-                    e.result = Some(Stored {
-                        status,
-                        body: serde_json::to_vec(value).unwrap_or_default(),
-                    });
+        let Some(claim) = claim else { return };
+        let body = result
+            .as_ref()
+            .ok()
+            .map(|value| serde_json::to_vec(value).unwrap_or_default());
+        match &self.backend {
+            Backend::Memory { entries, .. } => {
+                let mut entries = lock(entries);
+                match body {
+                    Some(body) => {
+                        if let Some(e) = entries.get_mut(&claim.scoped()) {
+                            e.result = Some(Stored { status, body });
+                        }
+                    }
+                    None => {
+                        entries.remove(&claim.scoped());
+                    }
                 }
             }
-            Err(_) => {
-                entries.remove(&key);
+            Backend::Database(store) => {
+                let saved = match body {
+                    Some(body) => {
+                        let body = String::from_utf8(body).unwrap_or_default();
+                        store
+                            .complete_idempotency_key(
+                                &claim.caller,
+                                &claim.key,
+                                status.as_u16(),
+                                &body,
+                            )
+                            .await
+                    }
+                    None => {
+                        store
+                            .release_idempotency_key(&claim.caller, &claim.key)
+                            .await
+                    }
+                };
+                // The mail went out (or not) either way; a lost record only weakens replay.
+                if let Err(e) = saved {
+                    tracing::warn!(error = %e, "could not record the Idempotency-Key outcome");
+                }
             }
         }
     }
 
+    /// Keys held in memory (0 for the database backend).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        match &self.backend {
+            Backend::Memory { entries, .. } => lock(entries).len(),
+            Backend::Database(_) => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+fn lock(
+    entries: &Mutex<HashMap<String, Entry>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    // A panic elsewhere while holding the lock leaves the map usable.
+    entries.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -205,52 +330,69 @@ mod tests {
             .to_http_request()
     }
 
-    #[test]
-    fn same_key_same_request_replays_and_different_request_conflicts() {
+    #[actix_web::test]
+    async fn same_key_same_request_replays_and_different_request_conflicts() {
         let store = IdempotencyStore::default();
         let fp = fingerprint("send", &serde_json::json!({"a": 1}));
-        let Begin::Run(key) = store.begin(&req("k1"), fp).unwrap() else {
+        let Begin::Run(key) = store.begin(&req("k1"), fp).await.unwrap() else {
             panic!("first use must run")
         };
         // In flight: a concurrent repeat is refused rather than sent twice.
         assert!(matches!(
-            store.begin(&req("k1"), fp),
+            store.begin(&req("k1"), fp).await,
             Err(GmailError::Conflict { .. })
         ));
-        store.finish(Some(key), StatusCode::OK, &Ok::<_, GmailError>("sent"));
-        assert!(matches!(store.begin(&req("k1"), fp), Ok(Begin::Replay(_))));
+        store
+            .finish(Some(key), StatusCode::OK, &Ok::<_, GmailError>("sent"))
+            .await;
+        assert!(matches!(
+            store.begin(&req("k1"), fp).await,
+            Ok(Begin::Replay(_))
+        ));
         let other = fingerprint("send", &serde_json::json!({"a": 2}));
-        let err = store.begin(&req("k1"), other).err().unwrap();
+        let err = store.begin(&req("k1"), other).await.err().unwrap();
         assert!(err.to_string().contains("different request"), "{err}");
     }
 
-    #[test]
-    fn failures_release_the_key_and_the_store_is_bounded() {
+    #[actix_web::test]
+    async fn failures_release_the_key_and_the_store_is_bounded() {
         let store = IdempotencyStore::new(Duration::from_secs(60), 3);
         let fp = fingerprint("send", &serde_json::Value::Null);
-        let Begin::Run(key) = store.begin(&req("k"), fp).unwrap() else {
+        let Begin::Run(key) = store.begin(&req("k"), fp).await.unwrap() else {
             panic!()
         };
-        store.finish::<()>(Some(key), StatusCode::OK, &Err(GmailError::internal("x")));
-        assert!(matches!(store.begin(&req("k"), fp), Ok(Begin::Run(_))));
+        store
+            .finish::<()>(Some(key), StatusCode::OK, &Err(GmailError::internal("x")))
+            .await;
+        assert!(matches!(
+            store.begin(&req("k"), fp).await,
+            Ok(Begin::Run(_))
+        ));
         for i in 0..10 {
-            let _ = store.begin(&req(&format!("k{i}")), fp).unwrap();
+            let _ = store.begin(&req(&format!("k{i}")), fp).await.unwrap();
         }
         assert!(store.len() <= 3);
         assert!(matches!(
-            store.begin(&TestRequest::default().to_http_request(), fp),
+            store
+                .begin(&TestRequest::default().to_http_request(), fp)
+                .await,
             Ok(Begin::NoKey)
         ));
     }
 
-    #[test]
-    fn expired_keys_run_again() {
+    #[actix_web::test]
+    async fn expired_keys_run_again() {
         let store = IdempotencyStore::new(Duration::from_millis(0), 10);
         let fp = fingerprint("send", &serde_json::Value::Null);
-        let Begin::Run(key) = store.begin(&req("k"), fp).unwrap() else {
+        let Begin::Run(key) = store.begin(&req("k"), fp).await.unwrap() else {
             panic!()
         };
-        store.finish(Some(key), StatusCode::OK, &Ok::<_, GmailError>(1));
-        assert!(matches!(store.begin(&req("k"), fp), Ok(Begin::Run(_))));
+        store
+            .finish(Some(key), StatusCode::OK, &Ok::<_, GmailError>(1))
+            .await;
+        assert!(matches!(
+            store.begin(&req("k"), fp).await,
+            Ok(Begin::Run(_))
+        ));
     }
 }

@@ -433,13 +433,17 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
 {
-    let key = match state.idempotency.begin(req, fingerprint(route, content))? {
+    let key = match state
+        .idempotency
+        .begin(req, fingerprint(route, content))
+        .await?
+    {
         Begin::Replay(resp) => return Ok(resp),
         Begin::Run(key) => Some(key),
         Begin::NoKey => None,
     };
     let result = run().await;
-    state.idempotency.finish(key, StatusCode::OK, &result);
+    state.idempotency.finish(key, StatusCode::OK, &result).await;
     Ok(HttpResponse::Ok().json(result?))
 }
 

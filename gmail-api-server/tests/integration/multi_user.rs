@@ -218,6 +218,38 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
             "bob@example.com"
         );
 
+        // An Idempotency-Key holds across instances (the keys live in the shared database):
+        // the retry that lands on the second instance replays the first answer.
+        let subject = format!("Once {}", uuid::Uuid::new_v4().simple());
+        let msg =
+            serde_json::json!({"to": ["carol@example.com"], "subject": subject, "body": "once"});
+        let send = |base: &str, c: &Caller, body: &Value| {
+            http()
+                .post(format!("{base}/api/v1/messages/send"))
+                .bearer_auth(&c.key)
+                .header("Idempotency-Key", "order-77")
+                .json(body)
+                .send()
+        };
+        let first = send(&base, &b, &msg).await.unwrap();
+        assert_eq!(first.status(), 200);
+        let first: Value = first.json().await.unwrap();
+        let again = send(&base2, &b, &msg).await.unwrap();
+        assert_eq!(again.status(), 200);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(again["id"], first["id"]);
+        let changed =
+            serde_json::json!({"to": ["carol@example.com"], "subject": subject, "body": "twice"});
+        assert_eq!(send(&base2, &b, &changed).await.unwrap().status(), 409);
+        let q = format!("/api/v1/messages?q=subject:{}", subject.replace(' ', "+"));
+        let (_, found) = get(&base, &q, &b).await;
+        assert_eq!(found["messages"].as_array().unwrap().len(), 1, "{found}");
+        // Another caller's identical key is another request: it runs.
+        let r = send(&base2, &a, &msg).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers().get("idempotent-replayed").is_none());
+
         // A revoked key is refused.
         let info = store.authenticate(&a.key).await.unwrap().unwrap();
         for k in store.list_api_keys(&info.id).await.unwrap() {

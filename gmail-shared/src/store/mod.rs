@@ -19,6 +19,9 @@ use crate::error::GmailError;
 use crate::gmail::credentials::StoredTokens;
 
 pub mod cipher;
+mod idempotency;
+
+pub use idempotency::IdempotencyClaim;
 
 pub use cipher::Keyring;
 
@@ -124,13 +127,22 @@ impl std::fmt::Debug for Store {
 }
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("multi user"),
-        MigrationType::Simple,
-        sqlx::SqlStr::from_static(include_str!("../../migrations/0001_multi_user.sql")),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            Cow::Borrowed("multi user"),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/0001_multi_user.sql")),
+            false,
+        ),
+        Migration::new(
+            2,
+            Cow::Borrowed("idempotency keys"),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/0002_idempotency.sql")),
+            false,
+        ),
+    ])
 }
 
 impl Store {

@@ -450,3 +450,47 @@ async fn multi_user_mode_refuses_to_start_without_a_key() {
         .unwrap_err();
     assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
 }
+
+#[tokio::test]
+async fn idempotency_keys_claim_replay_release_and_expire() {
+    use gmail_shared::store::IdempotencyClaim::*;
+    for url in database_urls() {
+        let keys = Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap();
+        let store = Store::connect(&url, keys).await.unwrap();
+        let user = store
+            .ensure_user(&format!("idem-{}", uuid::Uuid::new_v4().simple()), None)
+            .await
+            .unwrap();
+        let day = 24 * 3600;
+        let claim = |key: &'static str, fp: &'static str, ttl: i64, lease: i64| {
+            let (store, user) = (store.clone(), user.id.clone());
+            async move {
+                store
+                    .claim_idempotency_key(&user, key, fp, ttl, lease)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(claim("k", "fp1", day, 300).await, Claimed);
+        assert_eq!(claim("k", "fp1", day, 300).await, InProgress);
+        assert_eq!(claim("k", "fp2", day, 300).await, Mismatch);
+        store
+            .complete_idempotency_key(&user.id, "k", 200, r#"{"id":"m1"}"#)
+            .await
+            .unwrap();
+        assert_eq!(
+            claim("k", "fp1", day, 300).await,
+            Done {
+                status: 200,
+                body: r#"{"id":"m1"}"#.into()
+            }
+        );
+        // A failed request releases its key; an abandoned claim is taken over after the lease.
+        assert_eq!(claim("r", "fp", day, 300).await, Claimed);
+        store.release_idempotency_key(&user.id, "r").await.unwrap();
+        assert_eq!(claim("r", "fp", day, 300).await, Claimed);
+        assert_eq!(claim("r", "fp", day, -1).await, Claimed);
+        // Answers older than the TTL are forgotten.
+        assert_eq!(claim("k", "fp2", -1, 300).await, Claimed);
+    }
+}

@@ -1,0 +1,134 @@
+//! Idempotency keys in the database, so every server instance on it sees the same keys.
+
+use sqlx::Row;
+
+use super::{db_error, now, Store};
+use crate::error::GmailError;
+
+/// What claiming a key found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// New (or abandoned): the caller runs the request, then completes or releases the key.
+    Claimed,
+    /// The first request with this key is still running.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+    /// The first request's answer.
+    Done { status: u16, body: String },
+}
+
+impl Store {
+    /// Claims `key` for `user_id`'s request with this fingerprint. Answers older than `ttl_secs`
+    /// are forgotten; a claim whose request has not finished within `lease_secs` (its server
+    /// died mid-request) may be taken over.
+    pub async fn claim_idempotency_key(
+        &self,
+        user_id: &str,
+        key: &str,
+        fingerprint: &str,
+        ttl_secs: i64,
+        lease_secs: i64,
+    ) -> Result<IdempotencyClaim, GmailError> {
+        let now = now();
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(now - ttl_secs)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        // The primary key makes the insert the arbiter: of two instances racing on one key,
+        // exactly one inserts.
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, status, body, created_at) VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        if inserted.rows_affected() == 1 {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2",
+        )
+        .bind(user_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        // Released between the insert and the read: the retry is the client's to make.
+        let Some(row) = row else {
+            return Ok(IdempotencyClaim::InProgress);
+        };
+        let stored: String = row.try_get("fingerprint").map_err(db_error)?;
+        if stored != fingerprint {
+            return Ok(IdempotencyClaim::Mismatch);
+        }
+        let status: i64 = row.try_get("status").map_err(db_error)?;
+        if status != 0 {
+            let body: Option<String> = row.try_get("body").map_err(db_error)?;
+            return Ok(IdempotencyClaim::Done {
+                status: u16::try_from(status).unwrap_or(200),
+                body: body.unwrap_or_default(),
+            });
+        }
+        let created: i64 = row.try_get("created_at").map_err(db_error)?;
+        if created < now - lease_secs {
+            let taken = sqlx::query(
+                "UPDATE idempotency_keys SET created_at = $1 WHERE user_id = $2 AND idem_key = $3 AND status = 0 AND created_at = $4",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(key)
+            .bind(created)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+            if taken.rows_affected() == 1 {
+                return Ok(IdempotencyClaim::Claimed);
+            }
+        }
+        Ok(IdempotencyClaim::InProgress)
+    }
+
+    /// Records the answer to a claimed key.
+    pub async fn complete_idempotency_key(
+        &self,
+        user_id: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), GmailError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND idem_key = $4",
+        )
+        .bind(i64::from(status))
+        .bind(body)
+        .bind(user_id)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Lets a claimed key go (the request failed and sent nothing), so a retry runs.
+    pub async fn release_idempotency_key(
+        &self,
+        user_id: &str,
+        key: &str,
+    ) -> Result<(), GmailError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND status = 0",
+        )
+        .bind(user_id)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+}
