@@ -155,13 +155,7 @@ impl IdempotencyStore {
             })?
             .to_string();
         // Keys are per caller: two users never see each other's stored answers.
-        let caller = {
-            use actix_web::HttpMessage;
-            req.extensions()
-                .get::<gmail_shared::tools::ToolContext>()
-                .and_then(|c| c.mailboxes.caller().map(|(_, u)| u.to_string()))
-                .unwrap_or_default()
-        };
+        let caller = gmail_shared::auth::caller_id(req).unwrap_or_default();
         let claim = Claim { caller, key };
         match &self.backend {
             Backend::Memory { entries, capacity } => {
@@ -173,7 +167,7 @@ impl IdempotencyStore {
                     .claim_idempotency_key(
                         &claim.caller,
                         &claim.key,
-                        &hex(&fingerprint),
+                        &fingerprint,
                         self.ttl.as_secs() as i64,
                         LEASE.as_secs() as i64,
                     )
@@ -295,16 +289,13 @@ impl IdempotencyStore {
         }
     }
 
-    /// Keys held in memory (0 for the database backend).
-    pub fn len(&self) -> usize {
+    /// Keys held in memory.
+    #[cfg(test)]
+    fn len(&self) -> usize {
         match &self.backend {
             Backend::Memory { entries, .. } => lock(entries).len(),
-            Backend::Database(_) => 0,
+            Backend::Database(_) => unreachable!("tests count the in-memory store only"),
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -313,10 +304,6 @@ fn lock(
 ) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
     // A panic elsewhere while holding the lock leaves the map usable.
     entries.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -215,7 +215,7 @@ pub async fn session_owner_guard(
     else {
         return next.call(req).await.map(|r| r.map_into_left_body());
     };
-    let caller = crate::sessions::caller_of(req.request());
+    let caller = gmail_shared::auth::caller_id(req.request());
     let named = req
         .headers()
         .get(SESSION_HEADER)

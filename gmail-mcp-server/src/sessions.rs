@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
+use gmail_shared::auth::caller_id;
 
 /// The door a session came in through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -270,17 +271,9 @@ struct SessionList {
     sessions: Vec<SessionInfo>,
 }
 
-/// The user a request acts for (multi-user mode), from the context `require_caller` set.
-pub fn caller_of(req: &HttpRequest) -> Option<String> {
-    use actix_web::HttpMessage;
-    req.extensions()
-        .get::<gmail_shared::tools::ToolContext>()
-        .and_then(|c| c.mailboxes.caller().map(|(_, u)| u.to_string()))
-}
-
 #[get("/sessions")]
 pub async fn list_sessions(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let sessions = state.sessions.list(caller_of(&req).as_deref());
+    let sessions = state.sessions.list(caller_id(&req).as_deref());
     HttpResponse::Ok().json(SessionList {
         count: sessions.len(),
         sessions,
@@ -298,7 +291,7 @@ pub async fn delete_session(
     let owned = state
         .sessions
         .get(&id)
-        .is_some_and(|s| s.belongs_to(caller_of(&req).as_deref()));
+        .is_some_and(|s| s.belongs_to(caller_id(&req).as_deref()));
     if owned && state.sessions.close(&id) {
         HttpResponse::NoContent().finish()
     } else {

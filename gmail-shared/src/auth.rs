@@ -174,6 +174,15 @@ impl AuthError {
     }
 }
 
+/// The user id of the caller `require_caller` resolved for this request (multi-user mode);
+/// `None` for the single-user server.
+pub fn caller_id(req: &actix_web::HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions()
+        .get::<ToolContext>()
+        .and_then(|c| c.mailboxes.caller().map(|(_, user)| user.to_string()))
+}
+
 /// Middleware for routes that act for a caller: resolves the `Authorization` header to the
 /// caller's tool context (stored in the request extensions) or answers 401. Needs
 /// `web::Data<CallerAuth>` in the app data.

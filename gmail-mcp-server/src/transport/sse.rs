@@ -24,7 +24,8 @@ use tokio_util::sync::{CancellationToken, PollSendError, PollSender};
 
 use crate::app::AppState;
 use crate::handler::GmailMcp;
-use crate::sessions::{caller_of, Session, TransportKind};
+use crate::sessions::{Session, TransportKind};
+use gmail_shared::auth::caller_id;
 
 /// Messages buffered per direction before the sender waits.
 const CHANNEL_CAPACITY: usize = 32;
@@ -91,7 +92,7 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
         .unwrap_or_else(|| state.auth.fallback_context());
     let id = uuid::Uuid::new_v4().to_string();
     let session = state.sessions.register(id.clone(), TransportKind::Sse);
-    if let Some(user) = caller_of(&req) {
+    if let Some(user) = caller_id(&req) {
         session.set_owner(user);
     }
     let closer = session.closer().clone();
@@ -248,7 +249,7 @@ pub async fn post_message(
         return problem(404, "Not Found", format!("no SSE session {id}"));
     };
     // A session acts for the user who opened it; another key cannot post into it.
-    if !session.session.belongs_to(caller_of(&req).as_deref()) {
+    if !session.session.belongs_to(caller_id(&req).as_deref()) {
         return problem(
             403,
             "Forbidden",

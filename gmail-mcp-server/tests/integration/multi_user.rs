@@ -120,23 +120,43 @@ async fn user_with(w: &World, email: &str) -> (reqwest::Client, String, String) 
     )
 }
 
-async fn streamable_profile(http: &reqwest::Client, base: &str, args: Value) -> Value {
-    let sid = mcp_initialize(http, base).await;
-    let (_, _, msgs) = mcp_post(
+/// One get_profile call on an open Streamable HTTP session: the HTTP status and the result.
+async fn streamable_call(
+    http: &reqwest::Client,
+    base: &str,
+    sid: &str,
+    args: Value,
+) -> (reqwest::StatusCode, Value) {
+    let (status, _, msgs) = mcp_post(
         http,
         base,
-        Some(&sid),
+        Some(sid),
         &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_profile", "arguments": args}}),
     )
     .await;
-    msgs.into_iter().find(|m| m["id"] == 1).unwrap()["result"].clone()
+    let result = msgs
+        .into_iter()
+        .find(|m| m["id"] == 1)
+        .map(|m| m["result"].clone())
+        .unwrap_or(Value::Null);
+    (status, result)
+}
+
+async fn streamable_profile(http: &reqwest::Client, base: &str, args: Value) -> Value {
+    let sid = mcp_initialize(http, base).await;
+    streamable_call(http, base, &sid, args).await.1
+}
+
+/// Runs a test once per database (SQLite, and PostgreSQL when configured).
+async fn on_every_database(test: impl AsyncFn(World)) {
+    for url in database_urls() {
+        test(world(&url).await).await;
+    }
 }
 
 #[tokio::test]
 async fn each_caller_uses_only_their_own_mailbox_over_both_transports() {
-    for url in database_urls() {
-        each_caller_uses_only_their_own_mailbox_over_both_transports_on(world(&url).await).await;
-    }
+    on_every_database(each_caller_uses_only_their_own_mailbox_over_both_transports_on).await;
 }
 
 async fn each_caller_uses_only_their_own_mailbox_over_both_transports_on(w: World) {
@@ -272,9 +292,7 @@ async fn listed_sessions(http: &reqwest::Client, base: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn sessions_are_seen_used_and_closed_only_by_their_owner() {
-    for url in database_urls() {
-        sessions_are_seen_used_and_closed_only_by_their_owner_on(world(&url).await).await;
-    }
+    on_every_database(sessions_are_seen_used_and_closed_only_by_their_owner_on).await;
 }
 
 async fn sessions_are_seen_used_and_closed_only_by_their_owner_on(w: World) {
@@ -301,13 +319,7 @@ async fn sessions_are_seen_used_and_closed_only_by_their_owner_on(w: World) {
             .unwrap();
         assert_eq!(r.status(), 404, "bob closing {id}");
     }
-    let (status, _, _) = mcp_post(
-        &bob,
-        &w.base,
-        Some(&a_http),
-        &json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "get_profile", "arguments": {}}}),
-    )
-    .await;
+    let (status, _) = streamable_call(&bob, &w.base, &a_http, json!({})).await;
     assert_eq!(status, 403);
 
     // Alice's sessions still work, and she can close her own.
@@ -322,14 +334,7 @@ async fn sessions_are_seen_used_and_closed_only_by_their_owner_on(w: World) {
         call["result"]["structuredContent"]["emailAddress"],
         "demo@example.com"
     );
-    let (_, _, msgs) = mcp_post(
-        &alice,
-        &w.base,
-        Some(&a_http),
-        &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "get_profile", "arguments": {}}}),
-    )
-    .await;
-    let result = &msgs.iter().find(|m| m["id"] == 7).unwrap()["result"];
+    let (_, result) = streamable_call(&alice, &w.base, &a_http, json!({})).await;
     assert_eq!(
         result["structuredContent"]["emailAddress"],
         "demo@example.com"
@@ -345,9 +350,7 @@ async fn sessions_are_seen_used_and_closed_only_by_their_owner_on(w: World) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdio_acts_for_the_user_whose_key_is_in_its_environment() {
-    for url in database_urls() {
-        stdio_acts_for_the_user_whose_key_is_in_its_environment_on(world(&url).await).await;
-    }
+    on_every_database(stdio_acts_for_the_user_whose_key_is_in_its_environment_on).await;
 }
 
 async fn stdio_acts_for_the_user_whose_key_is_in_its_environment_on(w: World) {

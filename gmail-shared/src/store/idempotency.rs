@@ -26,11 +26,12 @@ impl Store {
         &self,
         user_id: &str,
         key: &str,
-        fingerprint: &str,
+        fingerprint: &[u8],
         ttl_secs: i64,
         lease_secs: i64,
     ) -> Result<IdempotencyClaim, GmailError> {
         let now = now();
+        let fingerprint = super::cipher::hex(fingerprint);
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(now - ttl_secs)
             .execute(&self.pool)
@@ -43,7 +44,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(key)
-        .bind(fingerprint)
+        .bind(&fingerprint)
         .bind(now)
         .execute(&self.pool)
         .await

@@ -44,10 +44,7 @@ fn random_token(bytes: usize) -> String {
 }
 
 fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    cipher::hex(&Sha256::digest(s.as_bytes()))
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]

@@ -463,6 +463,7 @@ async fn idempotency_keys_claim_replay_release_and_expire() {
             .unwrap();
         let day = 24 * 3600;
         let claim = |key: &'static str, fp: &'static str, ttl: i64, lease: i64| {
+            let fp = fp.as_bytes();
             let (store, user) = (store.clone(), user.id.clone());
             async move {
                 store
