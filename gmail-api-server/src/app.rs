@@ -8,6 +8,8 @@ use gmail_shared::server::{bind, http_service, Started};
 use gmail_shared::tools::{catalog, Registry, ToolContext};
 use gmail_shared::{GmailError, Settings};
 
+use gmail_shared::server::guard::HostPolicy;
+
 use crate::idempotency::IdempotencyStore;
 use crate::{openapi, routes};
 
@@ -19,8 +21,8 @@ pub struct AppState {
     pub registry: Registry,
     pub auth: CallerAuth,
     pub idempotency: IdempotencyStore,
-    public_mcp_url: String,
     success_redirect_url: Option<String>,
+    oauth_callback_https: bool,
 }
 
 impl AppState {
@@ -48,8 +50,9 @@ impl AppState {
         self.auth.accounts()
     }
 
-    pub fn public_mcp_url(&self) -> &str {
-        &self.public_mcp_url
+    /// Whether browsers come back over https (the binding cookie is then `Secure`).
+    pub fn oauth_callback_is_https(&self) -> bool {
+        self.oauth_callback_https
     }
 
     pub fn success_redirect_url(&self) -> Option<String> {
@@ -82,16 +85,28 @@ impl Application {
                 ),
                 None => IdempotencyStore::default(),
             },
-            public_mcp_url: settings.multi_user.public_mcp_url.clone(),
             success_redirect_url: settings.multi_user.success_redirect_url.clone(),
+            oauth_callback_https: settings
+                .multi_user
+                .oauth_redirect_url
+                .starts_with("https://"),
         });
         // Built once: the document is the same for every request.
         let doc = openapi::document();
+        let cors_origins = settings.api.cors_allowed_origins.clone();
+        let mut origins = settings.api.allowed_origins.clone();
+        // A configured CORS origin is one the browser guard lets through too.
+        origins.extend(cors_origins.iter().cloned());
+        let policy = web::Data::new(
+            HostPolicy::new(&settings.api.allowed_hosts, &origins)
+                .section("api")
+                .with_multipart(),
+        );
         let service = http_service(listener, settings.api.shutdown_timeout_secs, move |cfg| {
             cfg.app_data(state.clone())
-                .app_data(web::Data::new(auth.clone()));
-            openapi::configure(cfg, doc.clone());
-            routes::configure(cfg);
+                .app_data(web::Data::new(auth.clone()))
+                .app_data(policy.clone());
+            routes::configure(cfg, cors(&cors_origins), doc.clone());
         })?;
         tracing::info!(port = service.port, backend = %backend, "gmail-api-server listening");
         Ok(Application {
@@ -108,4 +123,27 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// CORS headers for the configured origins only; none at all by default, so no other web page
+/// can read an answer.
+fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
+    let mut cors = actix_cors::Cors::default()
+        .allow_any_method()
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderName::from_static("idempotency-key"),
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    actix_web::middleware::Condition::new(!origins.is_empty(), cors)
 }

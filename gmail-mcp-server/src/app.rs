@@ -12,7 +12,9 @@ use gmail_shared::tools::catalog;
 use gmail_shared::Settings;
 use tokio_util::sync::CancellationToken;
 
-use crate::guard::{dns_rebinding_guard, session_owner_guard, HostPolicy};
+use gmail_shared::server::guard::{browser_guard, HostPolicy};
+
+use crate::guard::session_owner_guard;
 use crate::handler::Shared;
 use crate::routes;
 use crate::sessions::{self, Sessions};
@@ -25,7 +27,6 @@ pub struct AppState {
     pub shared: Shared,
     pub sessions: Arc<Sessions>,
     pub sse: sse::SseSessions,
-    pub policy: HostPolicy,
     pub sse_ping_interval: Duration,
     pub auth: CallerAuth,
 }
@@ -60,7 +61,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         let sessions = Arc::new(Sessions::new(shutdown.child_token()));
         sessions.spawn_reaper(Duration::from_secs(mcp.session_idle_timeout_secs));
-        let policy = HostPolicy::new(&mcp.allowed_hosts, &mcp.allowed_origins);
+        let policy: HostPolicy = mcp.host_policy();
         let ping = Duration::from_secs(mcp.sse_ping_interval_secs.max(1));
         let mcp_http = streamable::service(
             shared.clone(),
@@ -76,20 +77,21 @@ impl Application {
             shared,
             sessions: sessions.clone(),
             sse: sse::SseSessions::default(),
-            policy,
             sse_ping_interval: ping,
             auth: auth.clone(),
         });
+        let policy = web::Data::new(policy);
         let service = http_service(listener, mcp.shutdown_timeout_secs, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(web::Data::new(auth.clone()))
+                .app_data(policy.clone())
                 .service(routes::health::health)
                 .service(
                     // Everything but /health answers only to allowed Host and Origin values.
                     web::scope("")
                         // Who is calling: the API key's user in multi-user mode.
                         .wrap(from_fn(gmail_shared::auth::require_caller))
-                        .wrap(from_fn(dns_rebinding_guard))
+                        .wrap(from_fn(browser_guard))
                         .service(sse::connect)
                         .service(sse::post_message)
                         .service(sessions::list_sessions)

@@ -286,7 +286,6 @@ pub async fn delete_session(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> HttpResponse {
-    use actix_web::ResponseError;
     // Another user's session is not found, exactly like one that does not exist.
     let owned = state
         .sessions
@@ -295,7 +294,8 @@ pub async fn delete_session(
     if owned && state.sessions.close(&id) {
         HttpResponse::NoContent().finish()
     } else {
-        gmail_shared::GmailError::not_found(format!("session {id}")).error_response()
+        gmail_shared::server::problem::Problem::not_found(format!("session {id} not found"))
+            .response()
     }
 }
 

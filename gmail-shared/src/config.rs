@@ -64,6 +64,10 @@ pub struct MultiUserSettings {
     pub oauth_redirect_url: String,
     /// Optional page to send users to after a successful connection.
     pub success_redirect_url: Option<String>,
+    /// Origins (`https://app.example.com`) a `returnTo` URL may point at, besides paths on
+    /// the REST server itself.
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_return_origins: Vec<String>,
     /// How long an authorization may take.
     pub oauth_state_ttl_secs: i64,
     /// Public base URLs shown in the Claude Code connection line.
@@ -80,6 +84,7 @@ pub struct ToolSettings {
     pub download_dir: PathBuf,
 }
 
+/// The REST server.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
@@ -87,11 +92,28 @@ pub struct ServerSettings {
     pub port: u16,
     /// Seconds to wait for open connections (streams included) on SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// `Host` values accepted (DNS-rebinding guard); as `mcp.allowed_hosts`.
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` values accepted from browsers; as `mcp.allowed_origins`.
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_origins: Vec<String>,
+    /// Origins that get CORS headers (`scheme://host:port`); empty, the default, sends none,
+    /// so no other web page can read a response.
+    #[serde(deserialize_with = "string_or_list")]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl ServerSettings {
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// The browser guard's policy for the REST server (it takes file uploads).
+    pub fn host_policy(&self) -> crate::server::guard::HostPolicy {
+        crate::server::guard::HostPolicy::new(&self.allowed_hosts, &self.allowed_origins)
+            .section("api")
+            .with_multipart()
     }
 }
 
@@ -121,6 +143,12 @@ pub struct McpSettings {
 impl McpSettings {
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// The browser guard's policy for the MCP endpoints (JSON bodies only).
+    pub fn host_policy(&self) -> crate::server::guard::HostPolicy {
+        crate::server::guard::HostPolicy::new(&self.allowed_hosts, &self.allowed_origins)
+            .section("mcp")
     }
 }
 
@@ -310,11 +338,23 @@ impl Settings {
                 )));
             }
         }
-        if self.mcp.allowed_hosts.is_empty() {
-            // An empty list would silently turn DNS-rebinding protection off; `*` says so.
-            return Err(ConfigError(
-                "mcp.allowed_hosts: must not be empty (use \"*\" to accept any Host)".into(),
-            ));
+        for (key, hosts) in [
+            ("mcp.allowed_hosts", &self.mcp.allowed_hosts),
+            ("api.allowed_hosts", &self.api.allowed_hosts),
+        ] {
+            if hosts.is_empty() {
+                // An empty list would silently turn DNS-rebinding protection off; `*` says so.
+                return Err(ConfigError(format!(
+                    "{key}: must not be empty (use \"*\" to accept any Host)"
+                )));
+            }
+        }
+        for origin in &self.api.cors_allowed_origins {
+            if origin == "*" || !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "api.cors_allowed_origins: {origin:?} must be an origin such as https://app.example.com"
+                )));
+            }
         }
         if self.mcp.sse_ping_interval_secs == 0 {
             return Err(ConfigError(
@@ -377,6 +417,9 @@ sse_ping_interval_secs = 15
 host = "127.0.0.1"
 port = 8000
 shutdown_timeout_secs = 5
+allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
+allowed_origins = ["localhost", "127.0.0.1", "[::1]"]
+cors_allowed_origins = []
 
 [log]
 level = "info"
@@ -400,6 +443,7 @@ download_dir = "data/downloads"
 enabled = false
 database_url = "sqlite://data/gmail-servers.db"
 oauth_redirect_url = "http://127.0.0.1:8000/oauth/callback"
+allowed_return_origins = []
 oauth_state_ttl_secs = 600
 public_mcp_url = "http://127.0.0.1:8001"
 "#;

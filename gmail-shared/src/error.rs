@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::http::StatusCode;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +93,7 @@ impl GmailError {
         }
     }
 
-    fn title(&self) -> &'static str {
+    pub fn title(&self) -> &'static str {
         match self {
             GmailError::NotFound { .. } => "Not found",
             GmailError::InvalidArgument { .. } => "Invalid argument",
@@ -108,22 +107,19 @@ impl GmailError {
         }
     }
 
+    /// The request field at fault, for invalid-argument errors.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            GmailError::InvalidArgument { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// The RFC 7807 body for this error.
     pub fn problem(&self) -> ProblemDetails {
-        ProblemDetails {
-            problem_type: format!("https://gmail-servers.dev/problems/{}", self.kind()),
-            title: self.title().to_string(),
-            status: self.status().as_u16(),
-            detail: self.to_string(),
-            field: match self {
-                GmailError::InvalidArgument { field, .. } => Some(field.clone()),
-                _ => None,
-            },
-            retry_after_secs: match self {
-                GmailError::RateLimited { retry_after } => retry_after.map(|d| d.as_secs()),
-                _ => None,
-            },
-        }
+        crate::server::problem::Problem::from(self)
+            .details()
+            .clone()
     }
 
     /// The text of an MCP `isError` tool result: what happened and what the agent can do.
@@ -148,26 +144,9 @@ pub struct ProblemDetails {
     pub retry_after_secs: Option<u64>,
 }
 
-impl ResponseError for GmailError {
-    fn status_code(&self) -> StatusCode {
-        self.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let problem = self.problem();
-        let mut response = HttpResponse::build(self.status());
-        response.content_type("application/problem+json");
-        if let Some(secs) = problem.retry_after_secs {
-            response.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
-        }
-        response.json(problem)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::body::to_bytes;
 
     #[test]
     fn each_kind_maps_to_its_status() {
@@ -211,30 +190,6 @@ mod tests {
             assert_eq!(err.status().as_u16(), status, "{err}");
             assert_eq!(err.problem().status, status);
         }
-    }
-
-    #[actix_web::test]
-    async fn rest_answer_is_problem_json_naming_the_field() {
-        let resp = GmailError::invalid("subject", "contains a line break").error_response();
-        assert_eq!(resp.status(), 400);
-        assert_eq!(
-            resp.headers().get("content-type").unwrap(),
-            "application/problem+json"
-        );
-        let body = to_bytes(resp.into_body()).await.unwrap();
-        let p: ProblemDetails = serde_json::from_slice(&body).unwrap();
-        assert_eq!(p.field.as_deref(), Some("subject"));
-        assert!(p.detail.contains("line break"));
-    }
-
-    #[actix_web::test]
-    async fn rate_limit_carries_retry_after() {
-        let err = GmailError::RateLimited {
-            retry_after: Some(Duration::from_secs(7)),
-        };
-        assert!(err.tool_message().contains("retry after 7 s"));
-        let resp = err.error_response();
-        assert_eq!(resp.headers().get("retry-after").unwrap(), "7");
     }
 
     #[test]

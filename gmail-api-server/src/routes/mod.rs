@@ -8,6 +8,7 @@ use actix_web::http::header::RETRY_AFTER;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpResponse, ResponseError};
 use futures_util::{FutureExt, StreamExt};
+use gmail_shared::server::guard::{browser_guard, host_guard};
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -28,12 +29,20 @@ pub mod tools;
 
 pub use health::__path_health;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Every route. `/api/v1` answers only requests the browser guard lets through (allowed Host
+/// and Origin, JSON or multipart bodies); the pages a browser navigates to (docs, the OAuth
+/// pages) check the Host only; `/health` nothing.
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    cors: actix_web::middleware::Condition<actix_cors::Cors>,
+    doc: utoipa::openapi::OpenApi,
+) {
     cfg.service(health::health)
-        .service(oauth::callback)
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(gmail_shared::auth::require_caller))
+                .wrap(cors)
+                .wrap(from_fn(browser_guard))
                 .app_data(json_config())
                 .configure(connections::configure)
                 .configure(messages::configure)
@@ -46,6 +55,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(changes::configure)
                 .configure(settings::configure)
                 .configure(tools::configure),
+        )
+        .service(
+            // Last: an empty-prefix scope takes every path not matched above.
+            web::scope("")
+                .wrap(from_fn(host_guard))
+                .service(oauth::start_page)
+                .service(oauth::start)
+                .service(oauth::callback)
+                .configure(|cfg| crate::openapi::configure(cfg, doc)),
         );
 }
 

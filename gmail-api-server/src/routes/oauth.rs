@@ -1,12 +1,22 @@
-//! Multi-user connections over REST: the OAuth callback Google redirects to, and the
-//! caller's connections (start, list, check, disconnect).
+//! The browser side of connecting a Gmail account (multi-user mode):
+//! - `GET /oauth/start?state=…` — the link an agent hands its user: a page naming the user the
+//!   account will be connected to, with one button;
+//! - `POST /oauth/start` — that button: binds the authorization to this browser (a cookie
+//!   whose hash the state keeps) and sends it to Google's consent page;
+//! - `GET /oauth/callback` — where Google sends the browser back: finishes only for the browser
+//!   holding the cookie, and never shows a key (keys come only from an authenticated action).
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use gmail_shared::oauth::accounts::Accounts;
+use gmail_shared::server::guard::HostPolicy;
+use gmail_shared::store::FlowBinding;
 use gmail_shared::GmailError;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 
@@ -15,6 +25,11 @@ pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    state: Option<String>,
 }
 
 fn wants_json(req: &HttpRequest) -> bool {
@@ -31,15 +46,21 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn page(status: actix_web::http::StatusCode, title: &str, body_html: &str) -> HttpResponse {
+fn page(status: StatusCode, title: &str, body_html: &str) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        // The page may show an API key: never cache it.
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        // A page with a consent button must not be framed (clickjacking), and runs no script.
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .body(format!(
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
              <style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem}}\
-             code,pre{{background:#f3f3f3;padding:.2rem .4rem;border-radius:4px;white-space:pre-wrap;word-break:break-all}}</style>\
+             button{{font-size:1rem;padding:.5rem 1rem}}</style>\
              </head><body><h1>{t}</h1>{body_html}</body></html>",
             t = escape(title)
         ))
@@ -59,6 +80,128 @@ fn failure(req: &HttpRequest, err: GmailError, title: &str) -> HttpResponse {
     )
 }
 
+fn accounts(state: &AppState) -> Result<&Accounts, GmailError> {
+    state.accounts().map(|a| a.as_ref()).ok_or_else(|| {
+        GmailError::invalid(
+            "state",
+            "this server runs in single-user mode; connections are made with `gmail-mcp-server auth`",
+        )
+    })
+}
+
+/// The cookie that binds one authorization to one browser; named per state, so a browser can
+/// run several at once.
+fn cookie_name(state: &str) -> String {
+    let digest = Sha256::digest(state.as_bytes());
+    format!(
+        "gmail_oauth_{}",
+        gmail_shared::store::cipher::hex(&digest[..8])
+    )
+}
+
+/// The start link: says which user the account will be connected to, and asks to go on.
+#[get("/oauth/start")]
+pub async fn start_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<StartQuery>,
+) -> HttpResponse {
+    let title = "Connect a Gmail account";
+    let result = async {
+        let accounts = accounts(&state)?;
+        let st = query
+            .state
+            .as_deref()
+            .ok_or_else(|| GmailError::invalid("state", "the link has no state"))?;
+        Ok::<_, GmailError>((st.to_string(), accounts.flow_owner(st).await?))
+    }
+    .await;
+    match result {
+        Ok((st, user)) => page(
+            StatusCode::OK,
+            title,
+            &format!(
+                "<p>This connects a Gmail account to the gmail-servers user <b>{}</b>{}. \
+                 Continue only if you asked for it: the agents of that user will read and send mail as the account you choose on Google's page.</p>\
+                 <form method=\"post\" action=\"/oauth/start\"><input type=\"hidden\" name=\"state\" value=\"{}\">\
+                 <button type=\"submit\">Continue to Google</button></form>",
+                escape(&user.external_id),
+                user.email
+                    .as_deref()
+                    .map(|e| format!(" ({})", escape(e)))
+                    .unwrap_or_default(),
+                escape(&st)
+            ),
+        ),
+        Err(e) => failure(&req, e, "Gmail was not connected"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
+    state: String,
+}
+
+/// The button: binds the authorization to this browser and goes to Google.
+#[post("/oauth/start")]
+pub async fn start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    policy: web::Data<HostPolicy>,
+    form: web::Form<StartForm>,
+) -> HttpResponse {
+    // A form post from another site (CSRF) carries that site's Origin.
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("<not text>").to_owned());
+    let fetch_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let cross_site = match &origin {
+        Some(o) => !policy.origin_allowed(o),
+        None => fetch_site.is_some_and(|s| s != "same-origin" && s != "none"),
+    };
+    if cross_site {
+        return failure(
+            &req,
+            GmailError::invalid(
+                "Origin",
+                "the connection must be started from this server's own page",
+            ),
+            "Gmail was not connected",
+        );
+    }
+    let started = match accounts(&state) {
+        Ok(accounts) => accounts.open_in_browser(&form.state).await,
+        Err(e) => Err(e),
+    };
+    match started {
+        Ok(s) => {
+            let cookie = Cookie::build(
+                cookie_name(&form.state),
+                s.binding.expose_secret().to_string(),
+            )
+            .path("/oauth")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(state.oauth_callback_is_https())
+            .max_age(actix_web::cookie::time::Duration::seconds(
+                s.expires_in_secs,
+            ))
+            .finish();
+            HttpResponse::SeeOther()
+                .cookie(cookie)
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((header::LOCATION, s.consent_url))
+                .finish()
+        }
+        Err(e) => failure(&req, e, "Gmail was not connected"),
+    }
+}
+
 /// Where Google sends the browser after consent.
 #[get("/oauth/callback")]
 pub async fn callback(
@@ -66,103 +209,80 @@ pub async fn callback(
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
 ) -> HttpResponse {
-    let Some(accounts) = state.accounts() else {
-        return failure(
-            &req,
-            GmailError::invalid("state", "this server runs in single-user mode; connections are made with `gmail-mcp-server auth`"),
-            "Connections are not enabled",
-        );
+    let accounts = match accounts(&state) {
+        Ok(a) => a,
+        Err(e) => return failure(&req, e, "Connections are not enabled"),
     };
     let q = query.into_inner();
+    let Some(st) = q.state else {
+        return failure(
+            &req,
+            GmailError::invalid("state", "the callback has no `state`"),
+            "Gmail was not connected",
+        );
+    };
+    let name = cookie_name(&st);
+    let token = req
+        .cookie(&name)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let binding = FlowBinding::Browser(&token);
+    let done = |response: HttpResponse| {
+        // The binding has served its purpose either way.
+        let mut response = response;
+        let mut gone = Cookie::build(name.clone(), "").path("/oauth").finish();
+        gone.make_removal();
+        let _ = response.add_cookie(&gone);
+        response
+    };
     if let Some(error) = q.error {
-        // Consume the state so it cannot be replayed.
-        if let Some(s) = &q.state {
-            let _ = accounts.store().take_oauth_state(s).await;
-        }
+        // Ends the flow only for the browser it belongs to; anyone else burns nothing.
+        let _ = accounts.abandon(&st, binding).await;
         let detail = if error == "access_denied" {
             "consent was declined on Google's page".to_string()
         } else {
             format!("Google answered {error}")
         };
-        return failure(
+        return done(failure(
             &req,
             GmailError::invalid("error", detail),
             "Gmail was not connected",
-        );
+        ));
     }
-    let (Some(code), Some(st)) = (q.code, q.state) else {
+    let Some(code) = q.code else {
         return failure(
             &req,
             GmailError::invalid("code", "the callback needs both `code` and `state`"),
             "Gmail was not connected",
         );
     };
-    match complete(accounts, &st, &code, &state).await {
-        Ok(Completed {
-            email,
-            key,
-            redirect,
-        }) => {
-            if let Some(to) = redirect {
-                return HttpResponse::Found()
-                    .insert_header((header::LOCATION, to))
-                    .finish();
+    match accounts.complete(&st, &code, binding).await {
+        Ok((_, info, return_to)) => {
+            if let Some(to) = return_to.or_else(|| state.success_redirect_url()) {
+                return done(
+                    HttpResponse::Found()
+                        .insert_header((header::LOCATION, to))
+                        .finish(),
+                );
             }
-            let line = format!(
-                "claude mcp add --transport sse gmail {}/sse --header \"Authorization: Bearer {}\"",
-                state.public_mcp_url().trim_end_matches('/'),
-                key
-            );
             if wants_json(&req) {
-                return HttpResponse::Ok()
-                    .insert_header((header::CACHE_CONTROL, "no-store"))
-                    .json(serde_json::json!({"connected": email, "apiKey": key, "claudeCommand": line}));
+                return done(
+                    HttpResponse::Ok()
+                        .insert_header((header::CACHE_CONTROL, "no-store"))
+                        .json(
+                            serde_json::json!({"connected": info.email, "connectionId": info.id}),
+                        ),
+                );
             }
-            page(
-                actix_web::http::StatusCode::OK,
+            done(page(
+                StatusCode::OK,
                 "Gmail connected",
                 &format!(
-                    "<p><b>{}</b> is connected.</p><p>Your personal API key (shown once):</p><pre>{}</pre>\
-                     <p>Connect Claude Code:</p><pre>{}</pre>",
-                    escape(&email),
-                    escape(&key),
-                    escape(&line)
+                    "<p><b>{}</b> is connected. You can close this page and go back to your agent.</p>",
+                    escape(&info.email)
                 ),
-            )
+            ))
         }
         Err(e) => failure(&req, e, "Gmail was not connected"),
     }
-}
-
-struct Completed {
-    email: String,
-    key: String,
-    redirect: Option<String>,
-}
-
-async fn complete(
-    accounts: &Accounts,
-    st: &str,
-    code: &str,
-    state: &AppState,
-) -> Result<Completed, GmailError> {
-    let (user, info, return_to) = accounts.complete(st, code, None).await?;
-    let redirect = return_to.or_else(|| state.success_redirect_url());
-    if redirect.is_some() {
-        return Ok(Completed {
-            email: info.email,
-            key: String::new(),
-            redirect,
-        });
-    }
-    // Shown once on the page: a fresh personal key so the user can connect their agent.
-    let (_, key) = accounts
-        .store()
-        .create_api_key(&user.id, &format!("connected {}", info.email))
-        .await?;
-    Ok(Completed {
-        email: info.email,
-        key: key.expose_secret().to_string(),
-        redirect: None,
-    })
 }

@@ -8,3 +8,4 @@ mod health;
 mod messages;
 mod multi_user;
 mod resources;
+mod security;

@@ -85,8 +85,53 @@ async fn get(base: &str, path: &str, c: &Caller) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-/// Connects `email` for the caller: start over REST, consent at the sandbox, then deliver the
-/// redirect to this server's /oauth/callback. Answers the callback's JSON.
+/// A browser's first steps on a start link: the page, then its button. Answers the cookie
+/// that binds the flow to this browser and Google's (the sandbox's) consent URL.
+pub async fn open_start_link(base: &str, auth_url: &str) -> (String, String) {
+    // The configured redirect URL names port 8000; the server under test is on another.
+    let link = reqwest::Url::parse(auth_url).unwrap();
+    assert_eq!(link.path(), "/oauth/start");
+    let auth_url = format!("{base}/oauth/start?{}", link.query().unwrap());
+    let page = http().get(&auth_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Continue to Google"), "{html}");
+    let state = link
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let r = http()
+        .post(format!("{base}/oauth/start"))
+        .header("origin", base)
+        .form(&[("state", state.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let consent = r.headers()["location"].to_str().unwrap().to_string();
+    (cookie, consent)
+}
+
+/// Consent at the sandbox: answers the callback query Google would redirect with.
+pub async fn consent_at_google(consent_url: &str) -> String {
+    let consent = http().get(consent_url).send().await.unwrap();
+    assert_eq!(consent.status(), 302);
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    location.split_once('?').unwrap().1.to_string()
+}
+
+/// Connects `email` for the caller as a browser would: start over REST, open the start link,
+/// consent at the sandbox, then come back to /oauth/callback with the binding cookie.
+/// Answers the callback's JSON.
 async fn connect(base: &str, c: &Caller, email: &str) -> Value {
     let r = http()
         .post(format!("{base}/api/v1/connections"))
@@ -97,17 +142,12 @@ async fn connect(base: &str, c: &Caller, email: &str) -> Value {
         .unwrap();
     assert_eq!(r.status(), 201);
     let start: Value = r.json().await.unwrap();
-    let consent = http()
-        .get(start["authUrl"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(consent.status(), 302);
-    let location = consent.headers()["location"].to_str().unwrap().to_string();
-    let query = location.split_once('?').unwrap().1;
+    let (cookie, consent) = open_start_link(base, start["authUrl"].as_str().unwrap()).await;
+    let query = consent_at_google(&consent).await;
     let cb = http()
         .get(format!("{base}/oauth/callback?{query}"))
         .header("accept", "application/json")
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap();
@@ -151,10 +191,8 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
 
         let done = connect(&base, &a, "demo@example.com").await;
         assert_eq!(done["connected"], "demo@example.com");
-        assert!(done["claudeCommand"]
-            .as_str()
-            .unwrap()
-            .contains("Authorization: Bearer gms_"));
+        // The callback shows no key: keys come only from an authenticated action.
+        assert!(!done.to_string().contains("gms_"), "{done}");
         connect(&base, &b, "bob@example.com").await;
 
         assert_eq!(
@@ -307,6 +345,140 @@ async fn the_callback_explains_what_went_wrong() {
         .starts_with("text/html"));
 }
 
+/// Holes found by probing: a consent link held by someone else, a victim's browser completing
+/// an attacker's link (login CSRF), states burnt by others, and open redirects.
+#[tokio::test]
+async fn authorizations_belong_to_the_browser_that_started_them() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let key = cipher::generate_key();
+    let db = database_urls().remove(0);
+    let base = spawn(settings(&sandbox, &db, &key)).await;
+    let store = Store::connect(
+        &db,
+        Keyring::new(&SecretString::from(key.clone()), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    let alice = new_caller(&store, "alice").await;
+    let bob = new_caller(&store, "bob").await;
+    let start = |c: &Caller, body: Value| {
+        http()
+            .post(format!("{base}/api/v1/connections"))
+            .bearer_auth(&c.key)
+            .json(&body)
+            .send()
+    };
+    let r = start(&alice, serde_json::json!({"loginHint": "demo@example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let link: Value = r.json().await.unwrap();
+    let auth_url = link["authUrl"].as_str().unwrap().to_string();
+    let state = link["state"].as_str().unwrap().to_string();
+    assert!(auth_url.contains("/oauth/start?state="), "{auth_url}");
+
+    // A page elsewhere cannot press the button for the user (cross-site form post).
+    let r = http()
+        .post(format!("{base}/oauth/start"))
+        .header("origin", "http://evil.example")
+        .form(&[("state", state.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("set-cookie").is_none());
+
+    // Alice's browser opens the link; a second browser holding it gets nothing.
+    let (cookie, consent_url) = open_start_link(&base, &auth_url).await;
+    let r = http()
+        .post(format!("{base}/oauth/start"))
+        .header("origin", base.as_str())
+        .form(&[("state", state.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("another browser"));
+
+    // Someone who got hold of Google's consent URL completes it in their browser: refused,
+    // and the state survives. So does an error callback, and bob's tool call with it.
+    let query = consent_at_google(&consent_url).await;
+    let r = http()
+        .get(format!("{base}/oauth/callback?{query}"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("another browser"),
+        "{body}"
+    );
+    let r = http()
+        .get(format!(
+            "{base}/oauth/callback?error=access_denied&state={state}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let code = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("code="))
+        .unwrap();
+    let r = http()
+        .post(format!("{base}/api/v1/tools/gmail_handle_oauth_callback"))
+        .bearer_auth(&bob.key)
+        .json(&serde_json::json!({"code": code, "state": state}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("another user"));
+
+    // Alice's own browser still finishes, and the page shows no key.
+    let r = http()
+        .get(format!("{base}/oauth/callback?{query}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("demo@example.com is connected")
+            || html.contains("<b>demo@example.com</b> is connected"),
+        "{html}"
+    );
+    assert!(!html.contains("gms_") && !html.contains("Bearer"), "{html}");
+    let (status, profile) = get(&base, "/api/v1/profile", &alice).await;
+    assert_eq!(
+        (status, profile["emailAddress"].as_str()),
+        (200, Some("demo@example.com"))
+    );
+    assert_eq!(get(&base, "/api/v1/profile", &bob).await.0, 404);
+
+    // returnTo: paths and configured origins only.
+    for bad in [
+        "https://evil.example",
+        "//evil.example",
+        "javascript:alert(1)",
+        "http://127.0.0.1@evil.example/",
+    ] {
+        let r = start(&alice, serde_json::json!({"returnTo": bad}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["field"], "returnTo", "{bad}");
+    }
+    let r = start(&alice, serde_json::json!({"returnTo": "/connected"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
 #[tokio::test]
 async fn debug_logs_carry_no_secret() {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
@@ -347,7 +519,7 @@ async fn debug_logs_carry_no_secret() {
     .await
     .unwrap();
     let c = new_caller(&store, "logs").await;
-    let done = connect(&base, &c, "demo@example.com").await;
+    connect(&base, &c, "demo@example.com").await;
     get(&base, "/api/v1/profile", &c).await;
     get(&base, "/api/v1/messages?maxResults=3", &c).await;
     let user = store.authenticate(&c.key).await.unwrap().unwrap();
@@ -358,7 +530,6 @@ async fn debug_logs_carry_no_secret() {
     assert!(logs.contains("http_request"), "the server logged requests");
     let secrets = [
         c.key.clone(),
-        done["apiKey"].as_str().unwrap().to_string(),
         tokens.refresh_token.expose_secret().to_string(),
         tokens.access_token.unwrap().expose_secret().to_string(),
         gmail_sandbox::SANDBOX_CLIENT_SECRET.to_string(),

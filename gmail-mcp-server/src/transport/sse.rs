@@ -26,6 +26,7 @@ use crate::app::AppState;
 use crate::handler::GmailMcp;
 use crate::sessions::{Session, TransportKind};
 use gmail_shared::auth::caller_id;
+use gmail_shared::server::problem::Problem;
 
 /// Messages buffered per direction before the sender waits.
 const CHANNEL_CAPACITY: usize = 32;
@@ -246,15 +247,12 @@ pub async fn post_message(
         );
     };
     let Some(session) = state.sse.get(&id) else {
-        return problem(404, "Not Found", format!("no SSE session {id}"));
+        return Problem::not_found(format!("no SSE session {id}")).response();
     };
     // A session acts for the user who opened it; another key cannot post into it.
     if !session.session.belongs_to(caller_id(&req).as_deref()) {
-        return problem(
-            403,
-            "Forbidden",
-            format!("SSE session {id} belongs to another caller"),
-        );
+        return Problem::forbidden(format!("SSE session {id} belongs to another caller"))
+            .response();
     }
 
     let value: Value = match serde_json::from_slice(&body) {
@@ -285,7 +283,7 @@ pub async fn post_message(
                     .session
                     .touch(matches!(msg, ClientJsonRpcMessage::Request(_)));
                 if session.inbox.send(Box::new(msg)).await.is_err() {
-                    return problem(404, "Not Found", format!("SSE session {id} has ended"));
+                    return ended(&id);
                 }
             }
             Err(e) => {
@@ -299,11 +297,7 @@ pub async fn post_message(
                             Some(rid),
                         );
                         if session.outbox.send(Box::new(reply)).await.is_err() {
-                            return problem(
-                                404,
-                                "Not Found",
-                                format!("SSE session {id} has ended"),
-                            );
+                            return ended(&id);
                         }
                     }
                     None => return json_rpc_error(400, None, ErrorCode::INVALID_REQUEST, &message),
@@ -336,18 +330,6 @@ fn json_rpc_error(
     .json(body)
 }
 
-fn problem(status: u16, title: &str, detail: String) -> HttpResponse {
-    let code = actix_web::http::StatusCode::from_u16(status)
-        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(code)
-        .content_type("application/problem+json")
-        .body(
-            serde_json::json!({
-                "type": "about:blank",
-                "title": title,
-                "status": status,
-                "detail": detail,
-            })
-            .to_string(),
-        )
+fn ended(id: &str) -> HttpResponse {
+    Problem::not_found(format!("SSE session {id} has ended")).response()
 }

@@ -16,9 +16,9 @@ use rmcp::transport::streamable_http_server::session::{
 use rmcp_actix_web::transport::StreamableHttpService;
 use tokio_util::sync::CancellationToken;
 
-use crate::guard::HostPolicy;
 use crate::handler::{GmailMcp, Shared};
 use crate::sessions::{Sessions, TransportKind};
+use gmail_shared::server::guard::HostPolicy;
 
 /// rmcp's [`LocalSessionManager`] plus bookkeeping in [`Sessions`].
 pub struct TrackingSessionManager {

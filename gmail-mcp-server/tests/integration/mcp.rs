@@ -262,6 +262,57 @@ async fn disallowed_host_or_origin_is_refused_with_403_json() {
     assert_eq!(resp.status(), 200);
 }
 
+/// A page in a browser cannot post into a session: bodies browsers send without a preflight
+/// (`text/plain`) and requests a browser marks cross-site get nothing done.
+#[tokio::test]
+async fn a_web_page_cannot_post_into_a_session() {
+    let app = spawn_app().await;
+    let mut c = app.sse().await;
+    c.initialize().await;
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "get_profile", "arguments": {}}});
+    let http = reqwest::Client::new();
+    let r = http
+        .post(&c.endpoint)
+        .header("content-type", "text/plain")
+        .body(call.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = http
+        .post(&c.endpoint)
+        .header("origin", "http://evil.example")
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(&c.endpoint)
+        .header("sec-fetch-site", "cross-site")
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(format!("{}/mcp", app.base))
+        .header("content-type", "text/plain")
+        .header("accept", "application/json, text/event-stream")
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init_params()})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    // None of them reached the session: the next answer on the stream is to a real call.
+    let ok = c.request(8, "tools/list", json!({})).await;
+    assert_eq!(ok["id"], 8, "{ok}");
+}
+
 #[tokio::test]
 async fn configured_hosts_and_origins_are_honoured() {
     let app = spawn_app_with(|s| {

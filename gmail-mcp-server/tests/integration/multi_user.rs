@@ -90,7 +90,7 @@ async fn user_with(w: &World, email: &str) -> (reqwest::Client, String, String) 
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-        .get(&start.auth_url)
+        .get(w.accounts.consent_url(&start.state).await.unwrap())
         .send()
         .await
         .unwrap();
@@ -101,7 +101,11 @@ async fn user_with(w: &World, email: &str) -> (reqwest::Client, String, String) 
             .into_owned()
             .collect();
     w.accounts
-        .complete(&start.state, &params["code"], Some(&u.id))
+        .complete(
+            &start.state,
+            &params["code"],
+            gmail_shared::store::FlowBinding::Owner(&u.id),
+        )
         .await
         .unwrap();
     let (info, key) = store.create_api_key(&u.id, "t").await.unwrap();

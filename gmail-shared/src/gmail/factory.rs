@@ -163,13 +163,17 @@ fn has_google_credentials(settings: &GmailSettings) -> bool {
 }
 
 fn http_client() -> Result<HttpClient, GmailError> {
-    // One connector for real Gmail (TLS, webpki roots) and a plain-http sandbox.
+    // One connector for real Gmail (TLS, webpki roots) and a plain-http sandbox. No Nagle:
+    // a request written as head then body would otherwise wait for the server's delayed ACK.
+    let mut tcp = HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_webpki_roots()
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .build();
+        .wrap_connector(tcp);
     Ok(
         hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))

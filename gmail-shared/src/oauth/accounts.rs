@@ -19,7 +19,7 @@ use crate::gmail::{Connection, GmailFactory};
 use crate::ops::profile::get_profile;
 use crate::ops::Mailbox;
 use crate::store::cipher::KEY_HINT;
-use crate::store::{ConnectionInfo, Keyring, Store, User, NEEDS_REAUTH};
+use crate::store::{ConnectionInfo, FlowBinding, Keyring, Store, User, NEEDS_REAUTH};
 use crate::tools::MailboxProvider;
 
 /// Where a user goes to connect an account.
@@ -27,8 +27,18 @@ use crate::tools::MailboxProvider;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthStart {
+    /// The link to open in the browser: the server's start page, which binds the
+    /// authorization to that browser and then sends it to Google's consent page.
     pub auth_url: String,
     pub state: String,
+    pub expires_in_secs: i64,
+}
+
+/// A browser that opened a start link: the cookie value that binds the authorization to it,
+/// and Google's consent page to send it to.
+pub struct BrowserStart {
+    pub binding: secrecy::SecretString,
+    pub consent_url: String,
     pub expires_in_secs: i64,
 }
 
@@ -50,6 +60,10 @@ pub struct Accounts {
     factory: GmailFactory,
     client: OAuthClient,
     redirect_uri: String,
+    /// The REST server's `/oauth/start`, beside the callback.
+    start_uri: String,
+    /// Absolute `returnTo` URLs may point only at these origins (and the server's own).
+    return_origins: Vec<String>,
     state_ttl_secs: i64,
     scopes: Vec<String>,
     /// Live connections by id, so every call on a connection shares one token source.
@@ -116,11 +130,23 @@ impl Accounts {
         store: Store,
     ) -> Result<Arc<Accounts>, GmailError> {
         let client = factory.oauth_client()?;
+        let redirect_uri = settings.multi_user.oauth_redirect_url.clone();
+        let start_uri = url::Url::parse(&redirect_uri)
+            .and_then(|u| u.join("/oauth/start"))
+            .map(|u| u.to_string())
+            .map_err(|e| {
+                GmailError::invalid(
+                    "multi_user.oauth_redirect_url",
+                    format!("{redirect_uri:?} is not a URL: {e}"),
+                )
+            })?;
         Ok(Arc::new(Accounts {
             store,
             factory,
             client,
-            redirect_uri: settings.multi_user.oauth_redirect_url.clone(),
+            start_uri,
+            return_origins: settings.multi_user.allowed_return_origins.clone(),
+            redirect_uri,
             state_ttl_secs: settings.multi_user.oauth_state_ttl_secs,
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             live: tokio::sync::Mutex::new(HashMap::new()),
@@ -132,13 +158,16 @@ impl Accounts {
     }
 
     /// Starts connecting an account for `user`: a single-use state (PKCE verifier kept sealed)
-    /// and the consent URL.
+    /// and the link to the server's start page.
     pub async fn start(
         &self,
         user: &User,
         return_to: Option<&str>,
         login_hint: Option<&str>,
     ) -> Result<AuthStart, GmailError> {
+        let return_to = return_to
+            .map(|r| super::return_to::check(r, &self.redirect_uri, &self.return_origins))
+            .transpose()?;
         let pkce = Pkce::new();
         let state = self
             .store
@@ -147,39 +176,74 @@ impl Accounts {
                 &pkce.verifier,
                 &self.redirect_uri,
                 &self.scopes,
-                return_to,
+                return_to.as_deref(),
+                login_hint,
                 self.state_ttl_secs,
             )
             .await?;
+        let mut link = url::Url::parse(&self.start_uri)
+            .map_err(|e| GmailError::internal(format!("start URL: {e}")))?;
+        link.query_pairs_mut().append_pair("state", &state);
         Ok(AuthStart {
-            auth_url: authorization_url(
-                &self.client,
-                &self.redirect_uri,
-                &self.scopes,
-                &state,
-                &pkce.challenge,
-                login_hint,
-            ),
+            auth_url: link.to_string(),
             state,
             expires_in_secs: self.state_ttl_secs,
         })
     }
 
-    /// Finishes the web flow: takes the state (once), exchanges the code, reads the account's
-    /// address and stores the connection. Answers the user, the connection and where to go.
+    /// Who started the authorization `state` (for the start page to name).
+    pub async fn flow_owner(&self, state: &str) -> Result<User, GmailError> {
+        let pending = self.store.pending_oauth_state(state).await?;
+        self.store
+            .user(&pending.user_id)
+            .await?
+            .ok_or_else(|| GmailError::invalid("state", "the user who started it no longer exists"))
+    }
+
+    /// Google's consent URL for a pending authorization.
+    pub async fn consent_url(&self, state: &str) -> Result<String, GmailError> {
+        let pending = self.store.pending_oauth_state(state).await?;
+        let challenge = Pkce::challenge_of(&pending.code_verifier);
+        Ok(authorization_url(
+            &self.client,
+            &pending.redirect_uri,
+            &pending.scopes,
+            state,
+            &challenge,
+            pending.login_hint.as_deref(),
+        ))
+    }
+
+    /// A browser opened the start link: bind the authorization to it (first browser only)
+    /// and send it on to Google.
+    pub async fn open_in_browser(&self, state: &str) -> Result<BrowserStart, GmailError> {
+        let binding = self.store.bind_oauth_state(state).await?;
+        let pending = self.store.pending_oauth_state(state).await?;
+        Ok(BrowserStart {
+            binding,
+            consent_url: self.consent_url(state).await?,
+            expires_in_secs: (pending.expires_at - chrono::Utc::now().timestamp()).max(1),
+        })
+    }
+
+    /// Ends an authorization Google refused (denied consent), if `binding` may.
+    pub async fn abandon(&self, state: &str, binding: FlowBinding<'_>) -> Result<(), GmailError> {
+        self.store
+            .take_oauth_state(state, binding)
+            .await
+            .map(|_| ())
+    }
+
+    /// Finishes the web flow: takes the state (once, and only for the party it is bound to),
+    /// exchanges the code, reads the account's address and stores the connection. Answers the
+    /// user, the connection and where to go.
     pub async fn complete(
         &self,
         state: &str,
         code: &str,
-        expected_user: Option<&str>,
+        binding: FlowBinding<'_>,
     ) -> Result<(User, ConnectionInfo, Option<String>), GmailError> {
-        let st = self.store.take_oauth_state(state).await?;
-        if expected_user.is_some_and(|u| u != st.user_id) {
-            return Err(GmailError::invalid(
-                "state",
-                "this authorization was started by another user",
-            ));
-        }
+        let st = self.store.take_oauth_state(state, binding).await?;
         let user = self.store.user(&st.user_id).await?.ok_or_else(|| {
             GmailError::invalid(
                 "state",

@@ -16,6 +16,7 @@ use crate::gmail::HttpClient;
 
 pub mod accounts;
 pub mod installed;
+pub mod return_to;
 
 /// What the product asks for: all of Gmail (permanent delete needs it) plus the settings
 /// scopes filters, vacation and send-as need.
@@ -35,13 +36,19 @@ impl Pkce {
     pub fn new() -> Pkce {
         let mut bytes = [0u8; 48];
         rand::rng().fill_bytes(&mut bytes);
-        let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(Sha256::digest(verifier.as_bytes()));
+        let verifier =
+            SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+        let challenge = Pkce::challenge_of(&verifier);
         Pkce {
-            verifier: SecretString::from(verifier),
+            verifier,
             challenge,
         }
+    }
+
+    /// The S256 challenge of a verifier.
+    pub fn challenge_of(verifier: &SecretString) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.expose_secret().as_bytes()))
     }
 }
 

@@ -55,7 +55,7 @@ fn parse_key(field: &str, b64: &str) -> Result<Key, GmailError> {
     Ok(Key { id, cipher })
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -20,8 +20,10 @@ use crate::gmail::credentials::StoredTokens;
 
 pub mod cipher;
 mod idempotency;
+mod oauth_states;
 
 pub use idempotency::IdempotencyClaim;
+pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
 
 pub use cipher::Keyring;
 
@@ -96,15 +98,6 @@ pub struct RotationReport {
     pub unreadable: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct OAuthState {
-    pub user_id: String,
-    pub code_verifier: SecretString,
-    pub redirect_uri: String,
-    pub scopes: Vec<String>,
-    pub return_to: Option<String>,
-}
-
 pub const NEEDS_REAUTH: &str = "needs_reauth";
 pub const ACTIVE: &str = "active";
 
@@ -137,6 +130,15 @@ fn migrator() -> Migrator {
             Cow::Borrowed("idempotency keys"),
             MigrationType::Simple,
             sqlx::SqlStr::from_static(include_str!("../../migrations/0002_idempotency.sql")),
+            false,
+        ),
+        Migration::new(
+            3,
+            Cow::Borrowed("flows bound to browsers"),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!(
+                "../../migrations/0003_flows_bound_to_browsers.sql"
+            )),
             false,
         ),
     ])
@@ -355,68 +357,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    // ---------------------------------------------------------------- OAuth states
-
-    /// Records a single-use state for an authorization in progress.
-    pub async fn create_oauth_state(
-        &self,
-        user_id: &str,
-        code_verifier: &SecretString,
-        redirect_uri: &str,
-        scopes: &[String],
-        return_to: Option<&str>,
-        ttl_secs: i64,
-    ) -> Result<String, GmailError> {
-        let state = random_token(24);
-        let sealed = self
-            .keys
-            .seal(&format!("state:{state}"), code_verifier.expose_secret())?;
-        sqlx::query("INSERT INTO oauth_states (state, user_id, code_verifier, redirect_uri, scopes, return_to, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&state)
-            .bind(user_id)
-            .bind(sealed)
-            .bind(redirect_uri)
-            .bind(scopes.join(" "))
-            .bind(return_to)
-            .bind(now() + ttl_secs)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(state)
-    }
-
-    /// Takes a state: it works once. Unknown, used and expired states are refused with a
-    /// message that says which.
-    pub async fn take_oauth_state(&self, state: &str) -> Result<OAuthState, GmailError> {
-        let row = sqlx::query("DELETE FROM oauth_states WHERE state = $1 RETURNING user_id, code_verifier, redirect_uri, scopes, return_to, expires_at")
-            .bind(state)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let Some(r) = row else {
-            return Err(GmailError::invalid(
-                "state",
-                "unknown or already used authorization state; start the connection again",
-            ));
-        };
-        let expires_at: i64 = r.try_get("expires_at").map_err(db_error)?;
-        if expires_at < now() {
-            return Err(GmailError::invalid(
-                "state",
-                "the authorization took too long (states expire after 10 minutes); start the connection again",
-            ));
-        }
-        let sealed: String = r.try_get("code_verifier").map_err(db_error)?;
-        let scopes: String = r.try_get("scopes").map_err(db_error)?;
-        Ok(OAuthState {
-            user_id: r.try_get("user_id").map_err(db_error)?,
-            code_verifier: self.keys.open(&format!("state:{state}"), &sealed)?,
-            redirect_uri: r.try_get("redirect_uri").map_err(db_error)?,
-            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-            return_to: r.try_get("return_to").map_err(db_error)?,
-        })
     }
 
     // ---------------------------------------------------------------- connections

@@ -10,7 +10,7 @@ use gmail_shared::config::{Overrides, Settings};
 use gmail_shared::gmail::GmailFactory;
 use gmail_shared::oauth::accounts::{Accounts, UserMailboxes};
 use gmail_shared::ops::profile::get_profile;
-use gmail_shared::store::{cipher, Keyring, Store, User};
+use gmail_shared::store::{cipher, FlowBinding, Keyring, Store, User};
 use gmail_shared::tools::{catalog, ToolContext, ToolEnv, ToolError};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
@@ -89,11 +89,11 @@ async fn consent(auth_url: &str) -> (String, String) {
 
 async fn connect(w: &World, user: &User, email: &str) -> String {
     let start = w.accounts.start(user, None, Some(email)).await.unwrap();
-    let (code, state) = consent(&start.auth_url).await;
+    let (code, state) = consent(&w.accounts.consent_url(&start.state).await.unwrap()).await;
     assert_eq!(state, start.state);
     let (_, info, _) = w
         .accounts
-        .complete(&state, &code, Some(&user.id))
+        .complete(&state, &code, FlowBinding::Owner(&user.id))
         .await
         .unwrap();
     assert_eq!(info.email, email);
@@ -174,6 +174,121 @@ async fn two_users_connect_and_see_only_their_own_mail() {
 }
 
 #[tokio::test]
+async fn a_state_is_consumed_only_by_the_party_it_is_bound_to() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let store = w.accounts.store();
+        let alice = store.ensure_user(&unique("alice"), None).await.unwrap();
+        let bob = store.ensure_user(&unique("bob"), None).await.unwrap();
+        let start = w
+            .accounts
+            .start(&alice, None, Some("demo@example.com"))
+            .await
+            .unwrap();
+        // The link is the server's start page, not Google's: it binds the browser first.
+        assert!(
+            start.auth_url.contains("/oauth/start?state="),
+            "{}",
+            start.auth_url
+        );
+
+        // Bob's tool call, a browser without the cookie, and an error callback from such a
+        // browser all fail and burn nothing.
+        let err = w
+            .accounts
+            .complete(&start.state, "4/x", FlowBinding::Owner(&bob.id))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("another user"), "{err}");
+        let err = w
+            .accounts
+            .complete(&start.state, "4/x", FlowBinding::Browser("not-the-cookie"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("not started in this browser"),
+            "{err}"
+        );
+        assert!(w
+            .accounts
+            .abandon(&start.state, FlowBinding::Browser(""))
+            .await
+            .is_err());
+
+        // The first browser to open the link owns the flow; a second one is refused.
+        let first = w.accounts.open_in_browser(&start.state).await.unwrap();
+        assert!(first.consent_url.contains("code_challenge="));
+        let err = w
+            .accounts
+            .open_in_browser(&start.state)
+            .await
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("another browser"), "{err}");
+        let err = w
+            .accounts
+            .complete(&start.state, "4/x", FlowBinding::Browser("someone-else"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("another browser"), "{err}");
+
+        // Still usable by the browser that holds the binding.
+        let (code, state) = consent(&first.consent_url).await;
+        let binding = first.binding.expose_secret().to_string();
+        let (user, info, _) = w
+            .accounts
+            .complete(&state, &code, FlowBinding::Browser(&binding))
+            .await
+            .unwrap();
+        assert_eq!(
+            (user.id, info.email.as_str()),
+            (alice.id.clone(), "demo@example.com")
+        );
+
+        // Expired states are purged when new ones are made.
+        let verifier = SecretString::from("v".repeat(43));
+        store
+            .create_oauth_state(
+                &alice.id,
+                &verifier,
+                "http://127.0.0.1/cb",
+                &[],
+                None,
+                None,
+                -5,
+            )
+            .await
+            .unwrap();
+        w.accounts.start(&alice, None, None).await.unwrap();
+        let stale: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM oauth_states WHERE expires_at < $1")
+                .bind(chrono::Utc::now().timestamp())
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .try_get("n")
+                .unwrap();
+        assert_eq!(stale, 0);
+
+        // returnTo is a path or an allowed origin, never an open redirect.
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "javascript:alert(1)",
+            "http://127.0.0.1@evil.example/",
+        ] {
+            let err = w.accounts.start(&alice, Some(bad), None).await.unwrap_err();
+            assert_eq!(err.field(), Some("returnTo"), "{bad}");
+        }
+        assert!(w
+            .accounts
+            .start(&alice, Some("/connected"), None)
+            .await
+            .is_ok());
+    }
+}
+
+#[tokio::test]
 async fn states_are_single_use_and_expire() {
     for url in database_urls() {
         let w = world(&url).await;
@@ -184,26 +299,27 @@ async fn states_are_single_use_and_expire() {
             .await
             .unwrap();
         let start = w.accounts.start(&u, None, None).await.unwrap();
-        let (code, state) = consent(&start.auth_url).await;
-        w.accounts.complete(&state, &code, None).await.unwrap();
-        let err = w.accounts.complete(&state, &code, None).await.unwrap_err();
+        let (code, state) = consent(&w.accounts.consent_url(&start.state).await.unwrap()).await;
+        let owner = FlowBinding::Owner(&u.id);
+        w.accounts.complete(&state, &code, owner).await.unwrap();
+        let err = w.accounts.complete(&state, &code, owner).await.unwrap_err();
         assert!(err.to_string().contains("already used"), "{err}");
 
         let verifier = SecretString::from("v".repeat(43));
         let expired = w
             .accounts
             .store()
-            .create_oauth_state(&u.id, &verifier, "http://127.0.0.1/cb", &[], None, -1)
+            .create_oauth_state(&u.id, &verifier, "http://127.0.0.1/cb", &[], None, None, -1)
             .await
             .unwrap();
-        let err = w.accounts.complete(&expired, "x", None).await.unwrap_err();
+        let err = w.accounts.complete(&expired, "x", owner).await.unwrap_err();
         assert!(err.to_string().contains("expire"), "{err}");
 
         // A wrong code is Google's invalid_grant, explained.
         let start = w.accounts.start(&u, None, None).await.unwrap();
         let err = w
             .accounts
-            .complete(&start.state, "4/bogus", None)
+            .complete(&start.state, "4/bogus", owner)
             .await
             .unwrap_err();
         assert!(
@@ -320,8 +436,8 @@ async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
         let again = fresh.mailbox(&u.id, None).await.unwrap_err();
         assert!(again.to_string().contains("gmail_get_auth_url"), "{again}");
         assert!(
-            again.to_string().contains("o/oauth2/v2/auth?"),
-            "a re-authorization URL: {again}"
+            again.to_string().contains("/oauth/start?state="),
+            "a re-authorization link (the start page that binds the browser): {again}"
         );
         let list = fresh.list(&u.id).await.unwrap();
         assert_eq!(list[0].status, "needs_reauth");

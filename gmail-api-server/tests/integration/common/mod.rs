@@ -45,11 +45,16 @@ fn settings(sandbox_url: &str, dir: &std::path::Path) -> Settings {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// The app with settings changed by `change` before it starts.
+    pub async fn spawn_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let app = Application::build(settings(&sandbox.base_url(), dir.path()))
-            .await
-            .unwrap();
+        let mut s = settings(&sandbox.base_url(), dir.path());
+        change(&mut s);
+        let app = Application::build(s).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         let token = sandbox.issue_access_token("demo@example.com", &["https://mail.google.com/"]);
@@ -94,6 +99,11 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str) -> u16 {
         self.send(reqwest::Method::DELETE, path, None).await.0
+    }
+
+    /// Upstream Gmail requests the sandbox has received so far.
+    pub fn upstream_requests(&self) -> u64 {
+        self.sandbox.stats()["httpRequests"].as_u64().unwrap()
     }
 
     // ---- the mailbox as the sandbox sees it ----

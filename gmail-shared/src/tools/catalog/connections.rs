@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput};
 use crate::error::GmailError;
 use crate::oauth::accounts::{Accounts, AuthStart, ConnectionCheck};
-use crate::store::ConnectionInfo;
+use crate::store::{ConnectionInfo, FlowBinding};
 
 fn caller(ctx: &ToolContext) -> Result<(Arc<Accounts>, String), GmailError> {
     ctx.mailboxes
@@ -90,7 +90,7 @@ pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
                 .ok_or_else(|| GmailError::not_found("the calling user"))?;
             let start = accounts.start(&user, p.return_to.as_deref(), p.login_hint.as_deref()).await?;
             Ok(ToolOutput::structured(
-                format!("Open this URL to connect a Gmail account (valid {} minutes):\n{}", start.expires_in_secs / 60, start.auth_url),
+                format!("Ask the user to open this link in their browser to connect a Gmail account (valid {} minutes, works in one browser only):\n{}", start.expires_in_secs / 60, start.auth_url),
                 &start,
             ))
         },
@@ -104,7 +104,9 @@ pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
         },
         |ctx, p: HandleCallback| async move {
             let (accounts, user_id) = caller(&ctx)?;
-            let (_, info, _) = accounts.complete(&p.state, &p.code, Some(&user_id)).await?;
+            let (_, info, _) = accounts
+                .complete(&p.state, &p.code, FlowBinding::Owner(&user_id))
+                .await?;
             Ok(ToolOutput::structured(format!("Connected {}", render(&info)), &info))
         },
     )

@@ -1,0 +1,225 @@
+//! OAuth states: one row per authorization in progress. A state works once, expires, and is
+//! consumed only by the party it is bound to — the browser that opened its start link (the
+//! hash of a cookie set then) or, for apps that receive the redirect themselves, the user who
+//! started it. Checking the binding before deleting keeps anyone else from burning it.
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::Row;
+
+use super::{db_error, now, random_token, sha256_hex, Store};
+use crate::error::GmailError;
+
+/// A state taken for its code exchange.
+#[derive(Debug, Clone)]
+pub struct OAuthState {
+    pub user_id: String,
+    pub code_verifier: SecretString,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub return_to: Option<String>,
+}
+
+/// A state still waiting for its callback.
+#[derive(Debug, Clone)]
+pub struct PendingFlow {
+    pub user_id: String,
+    pub login_hint: Option<String>,
+    pub expires_at: i64,
+    /// Whether a browser has opened the start link (and holds the cookie).
+    pub browser_bound: bool,
+    pub code_verifier: SecretString,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+}
+
+/// Who is finishing an authorization.
+#[derive(Debug, Clone, Copy)]
+pub enum FlowBinding<'a> {
+    /// The browser, by the cookie value it got when it opened the start link.
+    Browser(&'a str),
+    /// An authenticated caller (`gmail_handle_oauth_callback`): only the user who started it.
+    Owner(&'a str),
+}
+
+/// The columns a state is read with (a macro, so queries stay static strings).
+macro_rules! columns {
+    () => {
+        "user_id, code_verifier, redirect_uri, scopes, return_to, expires_at, browser_hash, login_hint"
+    };
+}
+
+fn unknown() -> GmailError {
+    GmailError::invalid(
+        "state",
+        "unknown or already used authorization state; start the connection again",
+    )
+}
+
+fn expired() -> GmailError {
+    GmailError::invalid(
+        "state",
+        "the authorization took too long (states expire after 10 minutes); start the connection again",
+    )
+}
+
+impl Store {
+    /// Records a single-use state for an authorization in progress, and forgets expired ones.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_oauth_state(
+        &self,
+        user_id: &str,
+        code_verifier: &SecretString,
+        redirect_uri: &str,
+        scopes: &[String],
+        return_to: Option<&str>,
+        login_hint: Option<&str>,
+        ttl_secs: i64,
+    ) -> Result<String, GmailError> {
+        self.purge_expired_oauth_states().await?;
+        let state = random_token(24);
+        let sealed = self
+            .keys
+            .seal(&format!("state:{state}"), code_verifier.expose_secret())?;
+        sqlx::query("INSERT INTO oauth_states (state, user_id, code_verifier, redirect_uri, scopes, return_to, login_hint, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&state)
+            .bind(user_id)
+            .bind(sealed)
+            .bind(redirect_uri)
+            .bind(scopes.join(" "))
+            .bind(return_to)
+            .bind(login_hint)
+            .bind(now() + ttl_secs)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(state)
+    }
+
+    /// Deletes states past their expiry; answers how many.
+    pub async fn purge_expired_oauth_states(&self) -> Result<u64, GmailError> {
+        let done = sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    /// Looks at a state without consuming it.
+    pub async fn pending_oauth_state(&self, state: &str) -> Result<PendingFlow, GmailError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM oauth_states WHERE state = $1"
+        ))
+        .bind(state)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(unknown)?;
+        let expires_at: i64 = row.try_get("expires_at").map_err(db_error)?;
+        if expires_at < now() {
+            return Err(expired());
+        }
+        let sealed: String = row.try_get("code_verifier").map_err(db_error)?;
+        let scopes: String = row.try_get("scopes").map_err(db_error)?;
+        Ok(PendingFlow {
+            user_id: row.try_get("user_id").map_err(db_error)?,
+            login_hint: row.try_get("login_hint").map_err(db_error)?,
+            expires_at,
+            browser_bound: row
+                .try_get::<Option<String>, _>("browser_hash")
+                .map_err(db_error)?
+                .is_some(),
+            code_verifier: self.keys.open(&format!("state:{state}"), &sealed)?,
+            redirect_uri: row.try_get("redirect_uri").map_err(db_error)?,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        })
+    }
+
+    /// Binds a state to the browser opening its start link: answers the cookie value that
+    /// browser must present on the callback. Only the first browser gets one.
+    pub async fn bind_oauth_state(&self, state: &str) -> Result<SecretString, GmailError> {
+        self.pending_oauth_state(state).await?;
+        let token = random_token(32);
+        let done = sqlx::query(
+            "UPDATE oauth_states SET browser_hash = $1 WHERE state = $2 AND browser_hash IS NULL",
+        )
+        .bind(sha256_hex(&token))
+        .bind(state)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        if done.rows_affected() != 1 {
+            return Err(GmailError::invalid(
+                "state",
+                "this connection link was already opened in another browser; ask your agent for a new one",
+            ));
+        }
+        Ok(SecretString::from(token))
+    }
+
+    /// Takes a state for its code exchange (or to end it after a refusal at Google): it works
+    /// once, and only for the party it is bound to. Anyone else gets an error and the state
+    /// stays usable for its owner.
+    pub async fn take_oauth_state(
+        &self,
+        state: &str,
+        binding: FlowBinding<'_>,
+    ) -> Result<OAuthState, GmailError> {
+        // The binding is checked in the DELETE itself: nobody else can consume the state.
+        let (query, value) = match binding {
+            FlowBinding::Browser(token) => (
+                concat!(
+                    "DELETE FROM oauth_states WHERE state = $1 AND browser_hash = $2 RETURNING ",
+                    columns!()
+                ),
+                sha256_hex(token),
+            ),
+            FlowBinding::Owner(user_id) => (
+                concat!(
+                    "DELETE FROM oauth_states WHERE state = $1 AND user_id = $2 RETURNING ",
+                    columns!()
+                ),
+                user_id.to_string(),
+            ),
+        };
+        let row = sqlx::query(query)
+            .bind(state)
+            .bind(&value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let Some(r) = row else {
+            // Say why, without consuming: unknown, expired, or someone else's.
+            let pending = self.pending_oauth_state(state).await?;
+            return Err(match binding {
+                FlowBinding::Browser(_) if !pending.browser_bound => GmailError::invalid(
+                    "state",
+                    "this authorization was not started in this browser; open the connection link your agent gave you",
+                ),
+                FlowBinding::Browser(_) => GmailError::invalid(
+                    "state",
+                    "this authorization was started in another browser; open the connection link in the browser that started it, or ask for a new one",
+                ),
+                FlowBinding::Owner(_) => GmailError::invalid(
+                    "state",
+                    "this authorization was started by another user",
+                ),
+            });
+        };
+        let expires_at: i64 = r.try_get("expires_at").map_err(db_error)?;
+        if expires_at < now() {
+            return Err(expired());
+        }
+        let sealed: String = r.try_get("code_verifier").map_err(db_error)?;
+        let scopes: String = r.try_get("scopes").map_err(db_error)?;
+        Ok(OAuthState {
+            user_id: r.try_get("user_id").map_err(db_error)?,
+            code_verifier: self.keys.open(&format!("state:{state}"), &sealed)?,
+            redirect_uri: r.try_get("redirect_uri").map_err(db_error)?,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            return_to: r.try_get("return_to").map_err(db_error)?,
+        })
+    }
+}
