@@ -97,11 +97,11 @@ impl CallerAuth {
             CallerAuth::MultiUser { accounts, env } => {
                 let user = self.user(authorization).await?.ok_or(AuthError::Invalid)?;
                 Ok(ToolContext {
+                    env: Arc::new(env.for_user(&user.id)),
                     mailboxes: Arc::new(UserMailboxes {
                         accounts: accounts.clone(),
                         user_id: user.id,
                     }),
-                    env: env.clone(),
                 })
             }
         }

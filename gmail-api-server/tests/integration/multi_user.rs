@@ -479,6 +479,137 @@ async fn authorizations_belong_to_the_browser_that_started_them() {
     assert_eq!(r.status(), 201);
 }
 
+async fn tool(base: &str, c: &Caller, name: &str, args: Value) -> (u16, Value) {
+    let r = http()
+        .post(format!("{base}/api/v1/tools/{name}"))
+        .bearer_auth(&c.key)
+        .json(&args)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Each user has their own attachment and download folders: nobody attaches, overwrites or
+/// even detects another's files, and no answer shows a server path.
+#[tokio::test]
+async fn users_never_share_files() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let key = cipher::generate_key();
+    let db = database_urls().remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(&sandbox, &db, &key);
+    s.tools.attachment_dirs = vec![dir.path().join("attach")];
+    s.tools.download_dir = dir.path().join("downloads");
+    let base = spawn(s).await;
+    let store = Store::connect(
+        &db,
+        Keyring::new(&SecretString::from(key.clone()), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    let alice = new_caller(&store, "alice").await;
+    let bob = new_caller(&store, "bob").await;
+    connect(&base, &alice, "demo@example.com").await;
+    connect(&base, &bob, "bob@example.com").await;
+    let alice_id = store.authenticate(&alice.key).await.unwrap().unwrap().id;
+    let mine = dir.path().join("attach/users").join(&alice_id);
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("alice-payroll.csv"), "name,salary\nalice,1\n").unwrap();
+    let server_path = dir.path().display().to_string();
+
+    // Alice attaches her file; bob cannot, by name, by climbing, or by absolute path, and
+    // those answers read exactly like a file that does not exist.
+    let send = |file: String| {
+        serde_json::json!({"to": ["bob@example.com"], "subject": "payroll", "body": "attached",
+            "attachments": [file]})
+    };
+    let (status, sent) = tool(
+        &base,
+        &alice,
+        "send_email",
+        send("alice-payroll.csv".into()),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let absolute = mine.join("alice-payroll.csv").display().to_string();
+    let mut answers = Vec::new();
+    for probe in [
+        "alice-payroll.csv".to_string(),
+        format!("../{alice_id}/alice-payroll.csv"),
+        absolute.clone(),
+        "/etc/passwd".to_string(),
+        "no-such-file.csv".to_string(),
+    ] {
+        let (status, body) = tool(&base, &bob, "send_email", send(probe.clone())).await;
+        assert_eq!(status, 400, "{probe}: {body}");
+        assert_eq!(body["field"], "attachments", "{body}");
+        let detail = body["detail"].as_str().unwrap().replace(&probe, "P");
+        assert!(
+            !detail.contains(&server_path),
+            "a server path leaked: {detail}"
+        );
+        answers.push(detail);
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+
+    // Downloads land in each caller's own folder (per connected account), shown relative.
+    let (_, found) = tool(
+        &base,
+        &bob,
+        "search_emails",
+        serde_json::json!({"query": "subject:payroll"}),
+    )
+    .await;
+    let id = found["structured"]["messages"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, read) = tool(
+        &base,
+        &bob,
+        "read_email",
+        serde_json::json!({"messageId": id}),
+    )
+    .await;
+    let att = read["structured"]["message"]["attachments"][0]["attachmentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, saved) = tool(
+        &base,
+        &bob,
+        "download_attachment",
+        serde_json::json!({"messageId": id, "attachmentId": att, "savePath": "in"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(
+        saved["structured"]["path"],
+        "bob@example.com/in/alice-payroll.csv"
+    );
+    assert!(!saved.to_string().contains(&server_path), "{saved}");
+    let bob_id = store.authenticate(&bob.key).await.unwrap().unwrap().id;
+    let on_disk = dir
+        .path()
+        .join("downloads/users")
+        .join(&bob_id)
+        .join("bob@example.com/in/alice-payroll.csv");
+    assert!(on_disk.is_file(), "{}", on_disk.display());
+    // Bob cannot write into alice's folder by climbing out of his.
+    let (status, body) = tool(
+        &base,
+        &bob,
+        "download_attachment",
+        serde_json::json!({"messageId": id, "attachmentId": att,
+            "savePath": format!("../../{alice_id}/demo@example.com")}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "savePath");
+    assert!(!dir.path().join("downloads/users").join(&alice_id).exists());
+}
+
 #[tokio::test]
 async fn debug_logs_carry_no_secret() {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();

@@ -40,13 +40,118 @@ pub async fn fetch(
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedFile {
+    /// Where it was saved: absolute for the single-user server (its user owns the machine),
+    /// relative to the caller's own download directory in multi-user mode.
     pub path: String,
     pub filename: String,
     pub size: u64,
 }
 
-/// Keeps only a safe base name: no directories, no `..`, no control characters.
-pub fn safe_filename(name: &str) -> Result<String, GmailError> {
+/// File names on disk are at most this many bytes (Linux's NAME_MAX).
+pub const MAX_NAME_BYTES: usize = 255;
+/// `savePath` and attachment paths are at most this long.
+pub const MAX_PATH_BYTES: usize = 1024;
+
+/// One caller's files: the directories attachments may be read from and the directory
+/// downloads are saved in. In multi-user mode each user gets their own (`users/<id>` under
+/// the configured ones), downloads one more level per connected account, and paths are shown
+/// relative to the caller's root, so no caller learns or reaches another's files or the
+/// server's layout.
+#[derive(Debug, Clone, Default)]
+pub struct FileSpace {
+    pub attachment_dirs: Vec<PathBuf>,
+    pub download_dir: Option<PathBuf>,
+    /// Multi-user: per-connection download folders, paths shown relative.
+    pub private: bool,
+}
+
+impl FileSpace {
+    pub fn from_settings(tools: &crate::config::ToolSettings) -> Self {
+        FileSpace {
+            attachment_dirs: tools.attachment_dirs.clone(),
+            download_dir: Some(tools.download_dir.clone()),
+            private: false,
+        }
+    }
+
+    /// The same directories narrowed to one user (multi-user mode).
+    pub fn for_user(&self, user_id: &str) -> FileSpace {
+        // User ids are ours (`usr_<hex>`); anything else gets no directory at all.
+        let safe = !user_id.is_empty()
+            && user_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let mine = |dir: &PathBuf| dir.join("users").join(user_id);
+        FileSpace {
+            attachment_dirs: if safe {
+                self.attachment_dirs.iter().map(mine).collect()
+            } else {
+                vec![]
+            },
+            download_dir: self.download_dir.as_ref().filter(|_| safe).map(mine),
+            private: true,
+        }
+    }
+
+    /// Where downloads from `mailbox` go, and the root paths are shown relative to.
+    pub fn download_root(
+        &self,
+        mailbox: &Mailbox,
+    ) -> Result<(PathBuf, Option<PathBuf>), GmailError> {
+        let dir = self.download_dir.clone().ok_or_else(|| {
+            GmailError::invalid(
+                "savePath",
+                "downloads are disabled: no download directory is configured",
+            )
+        })?;
+        if !self.private {
+            return Ok((dir, None));
+        }
+        let account = mailbox.account().unwrap_or("account").to_ascii_lowercase();
+        let folder = safe_filename(&account, "account").unwrap_or_else(|_| "account".into());
+        Ok((dir.join(folder), Some(dir)))
+    }
+}
+
+/// Keeps only a safe base name: no directories, no `..`, no control characters. A name the
+/// caller gave (`field` says which) that is too long is refused; callers shorten their own.
+pub fn safe_filename(name: &str, field: &str) -> Result<String, GmailError> {
+    let base = clean_name(name);
+    if base.is_empty() || base == ".." {
+        return Err(GmailError::invalid(
+            field,
+            format!("{name:?} is not a usable file name"),
+        ));
+    }
+    if base.len() > MAX_NAME_BYTES {
+        return Err(GmailError::invalid(
+            field,
+            format!(
+                "is {} bytes long; file names are at most {MAX_NAME_BYTES} bytes",
+                base.len()
+            ),
+        ));
+    }
+    Ok(base)
+}
+
+/// A file name taken from the message (not chosen by the caller): cut to fit instead.
+pub fn fitted_filename(name: &str) -> Option<String> {
+    let mut base = clean_name(name);
+    if base.is_empty() || base == ".." {
+        return None;
+    }
+    if base.len() > MAX_NAME_BYTES {
+        let mut end = MAX_NAME_BYTES;
+        while !base.is_char_boundary(end) {
+            end -= 1;
+        }
+        base.truncate(end);
+    }
+    Some(base)
+}
+
+fn clean_name(name: &str) -> String {
     let base = name
         .rsplit(['/', '\\'])
         .next()
@@ -54,86 +159,130 @@ pub fn safe_filename(name: &str) -> Result<String, GmailError> {
         .chars()
         .filter(|c| !c.is_control())
         .collect::<String>();
-    let base = base.trim().trim_start_matches('.').to_string();
-    if base.is_empty() || base == ".." {
+    base.trim().trim_start_matches('.').to_string()
+}
+
+/// Length, NUL and control characters, and per-component length of a caller's path.
+fn check_path_text(field: &str, given: &str) -> Result<(), GmailError> {
+    if given.len() > MAX_PATH_BYTES {
         return Err(GmailError::invalid(
-            "filename",
-            format!("{name:?} is not a usable file name"),
+            field,
+            format!(
+                "is {} bytes long; paths are at most {MAX_PATH_BYTES} bytes",
+                given.len()
+            ),
         ));
     }
-    Ok(base.chars().take(200).collect())
+    if given.chars().any(char::is_control) {
+        return Err(GmailError::invalid(
+            field,
+            "contains a NUL or another control character",
+        ));
+    }
+    if let Some(long) = given.split(['/', '\\']).find(|c| c.len() > MAX_NAME_BYTES) {
+        return Err(GmailError::invalid(
+            field,
+            format!(
+                "has a component of {} bytes; names are at most {MAX_NAME_BYTES} bytes",
+                long.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
-/// Joins a caller's relative path onto `root`, refusing anything that climbs out.
-fn confined(root: &Path, relative: &str, field: &str) -> Result<PathBuf, GmailError> {
+fn outside(field: &str, given: &str) -> GmailError {
+    GmailError::invalid(
+        field,
+        format!("{given:?} is not a folder inside your download directory"),
+    )
+}
+
+/// The folder `relative` names under `root`, created one level at a time and never through
+/// a symlink that leads out: nothing is created outside `root`, even on refusal.
+fn confined_dir(root: &Path, relative: &str, field: &str) -> Result<PathBuf, GmailError> {
+    let io = |e: std::io::Error| GmailError::internal(format!("cannot create the folder: {e}"));
     let rel = Path::new(relative);
     let rel = rel.strip_prefix(root).unwrap_or(rel);
-    let mut out = root.to_path_buf();
+    let mut dir = root.to_path_buf();
     for part in rel.components() {
-        match part {
-            Component::Normal(p) => out.push(p),
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => {
+        let part = match part {
+            Component::Normal(p) => p,
+            Component::CurDir => continue,
+            Component::RootDir | Component::Prefix(_) | Component::ParentDir => {
+                return Err(outside(field, relative))
+            }
+        };
+        let next = dir.join(part);
+        match std::fs::symlink_metadata(&next) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let real = next.canonicalize().map_err(|_| outside(field, relative))?;
+                if !real.starts_with(root) || !real.is_dir() {
+                    return Err(outside(field, relative));
+                }
+                dir = real;
+            }
+            Ok(meta) if meta.is_dir() => dir = next,
+            Ok(_) => {
                 return Err(GmailError::invalid(
                     field,
-                    format!(
-                        "{relative:?} is outside the download directory {}",
-                        root.display()
-                    ),
+                    format!("{relative:?}: a file is in the way of that folder"),
                 ))
             }
-            Component::ParentDir => {
-                return Err(GmailError::invalid(
-                    field,
-                    format!(
-                        "{relative:?} climbs out with '..'; paths stay inside {}",
-                        root.display()
-                    ),
-                ))
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&next).map_err(io)?;
+                dir = next;
             }
+            Err(e) => return Err(io(e)),
         }
     }
-    Ok(out)
+    Ok(dir)
 }
 
-/// Saves bytes as `filename` in `save_path` (relative to, and confined in, `root`).
+/// Checks a download's `savePath` and chosen `filename` before anything is fetched.
+pub fn check_download(save_path: Option<&str>, filename: Option<&str>) -> Result<(), GmailError> {
+    check_path_text("savePath", save_path.unwrap_or(""))?;
+    if let Some(name) = filename {
+        safe_filename(name, "filename")?;
+    }
+    Ok(())
+}
+
+/// Saves bytes as `filename` in `save_path` (relative to, and confined in, `root`). With
+/// `shown_from`, the answer's path is relative to it (multi-user mode).
 pub fn save(
     root: &Path,
     save_path: Option<&str>,
     filename: &str,
     bytes: &[u8],
+    shown_from: Option<&Path>,
 ) -> Result<SavedFile, GmailError> {
-    let filename = safe_filename(filename)?;
+    let save_path = save_path.unwrap_or("");
+    check_path_text("savePath", save_path)?;
+    let filename = safe_filename(filename, "filename")?;
     let io = |what: &str, e: std::io::Error| GmailError::internal(format!("{what}: {e}"));
     std::fs::create_dir_all(root).map_err(|e| io("cannot create the download directory", e))?;
     let root = root
         .canonicalize()
         .map_err(|e| io("cannot resolve the download directory", e))?;
-    let dir = confined(&root, save_path.unwrap_or(""), "savePath")?;
-    std::fs::create_dir_all(&dir).map_err(|e| io("cannot create the directory", e))?;
-    // A symlink inside the tree must not lead out of it.
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| io("cannot resolve the directory", e))?;
-    if !dir.starts_with(&root) {
-        return Err(GmailError::invalid(
-            "savePath",
-            format!("it leads outside the download directory {}", root.display()),
-        ));
-    }
+    let dir = confined_dir(&root, save_path, "savePath")?;
     let target = dir.join(&filename);
     // Write beside, then rename: a symlink planted at the target is replaced, not followed.
-    let tmp = dir.join(format!(
-        ".{filename}.part-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let tmp = dir.join(format!(".part-{}", uuid::Uuid::new_v4().simple()));
     std::fs::write(&tmp, bytes).map_err(|e| io("cannot write the file", e))?;
     std::fs::rename(&tmp, &target).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io("cannot write the file", e)
     })?;
+    let path = match shown_from.and_then(|from| from.canonicalize().ok()) {
+        Some(from) => target
+            .strip_prefix(&from)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| filename.clone()),
+        None => target.display().to_string(),
+    };
     Ok(SavedFile {
-        path: target.display().to_string(),
+        path,
         filename,
         size: bytes.len() as u64,
     })
@@ -147,7 +296,8 @@ pub struct FileAttachment {
 }
 
 /// Reads the files to attach. Every path must resolve (after following symlinks) inside one of
-/// `allowed`; the total must stay within Gmail's 25 MiB attachment limit.
+/// `allowed`; the total must stay within Gmail's 25 MiB attachment limit. A path outside them
+/// gets the same answer as one that does not exist, so nobody can probe the server's files.
 pub fn read_files(
     allowed: &[PathBuf],
     paths: &[String],
@@ -159,47 +309,29 @@ pub fn read_files(
         .iter()
         .filter_map(|d| d.canonicalize().ok())
         .collect();
-    if roots.is_empty() {
-        return Err(GmailError::invalid(
-            "attachments",
-            "attaching files is disabled: no attachment directory exists (configure tools.attachment_dirs), or send the content inline",
-        ));
-    }
     let mut total = 0u64;
     let mut files = Vec::with_capacity(paths.len());
     for given in paths {
-        let candidate = Path::new(given);
-        let resolved = if candidate.is_absolute() {
-            candidate.canonicalize()
-        } else {
-            // Relative paths are looked up in each allowed directory in turn.
-            roots
-                .iter()
-                .map(|r| r.join(candidate).canonicalize())
-                .find(|r| r.is_ok())
-                .unwrap_or_else(|| candidate.canonicalize())
-        }
-        .map_err(|_| {
+        check_path_text("attachments", given)?;
+        let missing = || {
             GmailError::invalid(
                 "attachments",
-                format!("{given:?}: no such file in the attachment directories"),
+                format!("{given:?}: no such file in your attachment directory (or send the content inline with attachmentContents)"),
             )
-        })?;
-        if !roots.iter().any(|r| resolved.starts_with(r)) {
-            return Err(GmailError::invalid(
-                "attachments",
-                format!(
-                    "{given:?} is outside the attachment directories ({})",
-                    roots
-                        .iter()
-                        .map(|r| r.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        let meta = std::fs::metadata(&resolved)
-            .map_err(|e| GmailError::invalid("attachments", format!("{given:?}: {e}")))?;
+        };
+        let candidate = Path::new(given);
+        let resolved = roots
+            .iter()
+            .find_map(|root| {
+                let full = if candidate.is_absolute() {
+                    candidate.to_path_buf()
+                } else {
+                    root.join(candidate)
+                };
+                full.canonicalize().ok().filter(|r| r.starts_with(root))
+            })
+            .ok_or_else(missing)?;
+        let meta = std::fs::metadata(&resolved).map_err(|_| missing())?;
         if !meta.is_file() {
             return Err(GmailError::invalid(
                 "attachments",
@@ -213,8 +345,7 @@ pub fn read_files(
                 limit_bytes: MAX_ATTACHMENTS_BYTES,
             });
         }
-        let data = std::fs::read(&resolved)
-            .map_err(|e| GmailError::invalid("attachments", format!("{given:?}: {e}")))?;
+        let data = std::fs::read(&resolved).map_err(|_| missing())?;
         let filename = resolved
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -232,18 +363,18 @@ mod tests {
     fn downloads_stay_inside_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("downloads");
-        let saved = save(&root, Some("reports/2026"), "q3.pdf", b"%PDF").unwrap();
+        let saved = save(&root, Some("reports/2026"), "q3.pdf", b"%PDF", None).unwrap();
         assert!(
             saved.path.ends_with("reports/2026/q3.pdf"),
             "{}",
             saved.path
         );
         for bad in ["../escape", "/etc", "a/../../b"] {
-            let err = save(&root, Some(bad), "x.txt", b"x").unwrap_err();
+            let err = save(&root, Some(bad), "x.txt", b"x", None).unwrap_err();
             assert_eq!(err.kind(), "invalid-argument", "{bad}");
         }
         // A filename cannot carry a path.
-        let saved = save(&root, None, "../../etc/passwd", b"x").unwrap();
+        let saved = save(&root, None, "../../etc/passwd", b"x", None).unwrap();
         assert!(saved.path.ends_with("downloads/passwd"), "{}", saved.path);
     }
 
@@ -256,9 +387,16 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         std::fs::create_dir_all(&outside).unwrap();
         std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
-        let err = save(&root, Some("link"), "x.txt", b"x").unwrap_err();
-        assert!(err.to_string().contains("outside"), "{err}");
+        let err = save(&root, Some("link"), "x.txt", b"x", None).unwrap_err();
+        assert!(err.to_string().contains("not a folder inside"), "{err}");
         assert!(!outside.join("x.txt").exists());
+        // Nothing is created outside on the way to a refusal.
+        let err = save(&root, Some("link/new/deeper"), "x.txt", b"x", None).unwrap_err();
+        assert_eq!(err.field(), Some("savePath"), "{err}");
+        assert!(
+            !outside.join("new").exists(),
+            "a folder was created outside"
+        );
 
         let attach = dir.path().join("attach");
         std::fs::create_dir_all(&attach).unwrap();
@@ -266,13 +404,26 @@ mod tests {
         std::os::unix::fs::symlink(outside.join("secret.txt"), attach.join("innocent.txt"))
             .unwrap();
         let err = read_files(std::slice::from_ref(&attach), &["innocent.txt".into()]).unwrap_err();
-        assert!(err.to_string().contains("outside"), "{err}");
+        assert!(err.to_string().contains("no such file"), "{err}");
         let err = read_files(
             std::slice::from_ref(&attach),
             &["../outside/secret.txt".into()],
         )
         .unwrap_err();
-        assert!(err.to_string().contains("outside"), "{err}");
+        // Outside and missing read the same, and no server path is shown.
+        let missing = read_files(
+            std::slice::from_ref(&attach),
+            &["../outside/nope.txt".into()],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string().replace("secret", "X"),
+            missing.to_string().replace("nope", "X")
+        );
+        assert!(
+            !err.to_string().contains(&dir.path().display().to_string()),
+            "{err}"
+        );
         std::fs::write(attach.join("ok.txt"), b"hello").unwrap();
         let files = read_files(&[attach], &["ok.txt".into()]).unwrap();
         assert_eq!(files[0].data, b"hello");
@@ -281,6 +432,40 @@ mod tests {
     #[test]
     fn no_attachment_directory_means_no_file_attachments() {
         let err = read_files(&[PathBuf::from("/nonexistent/x")], &["a.txt".into()]).unwrap_err();
-        assert!(err.to_string().contains("disabled"), "{err}");
+        assert!(err.to_string().contains("no such file"), "{err}");
+    }
+
+    #[test]
+    fn names_and_paths_that_cannot_be_files_are_400s_naming_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("downloads");
+        let long = "é".repeat(200);
+        let err = save(&root, None, &long, b"x", None).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.field()),
+            ("invalid-argument", Some("filename"))
+        );
+        assert!(err.to_string().contains("255 bytes"), "{err}");
+        let err = save(&root, Some(&"a/".repeat(2500)), "x", b"x", None).unwrap_err();
+        assert_eq!(err.field(), Some("savePath"));
+        assert!(err.to_string().contains("1024 bytes"), "{err}");
+        let err = save(&root, Some("a\0b"), "x", b"x", None).unwrap_err();
+        assert_eq!(err.field(), Some("savePath"));
+        let err = save(&root, Some(&"z".repeat(300)), "x", b"x", None).unwrap_err();
+        assert_eq!(err.field(), Some("savePath"));
+        let err = read_files(std::slice::from_ref(&root), &["a\0b".into()]).unwrap_err();
+        assert_eq!(err.field(), Some("attachments"));
+        // A name from the message itself is cut to fit instead.
+        assert_eq!(fitted_filename(&long).unwrap().len(), 254);
+        // Shown relative to the caller's root when asked.
+        let saved = save(
+            &root.join("demo@example.com"),
+            Some("r"),
+            "f.txt",
+            b"x",
+            Some(&root),
+        )
+        .unwrap();
+        assert_eq!(saved.path, "demo@example.com/r/f.txt");
     }
 }

@@ -122,20 +122,24 @@ impl ToolContext {
     }
 }
 
-/// Deployment settings tools need (attachment directories, limits).
+/// Deployment settings tools need, as they apply to one caller.
 #[derive(Debug, Clone, Default)]
 pub struct ToolEnv {
-    /// Where attachments to send may be read from; none configured means none may be read.
-    pub attachment_read_dirs: Vec<std::path::PathBuf>,
-    /// Where downloaded attachments are saved.
-    pub download_dir: Option<std::path::PathBuf>,
+    /// The caller's files: where attachments are read from and downloads saved.
+    pub files: crate::ops::attachments::FileSpace,
 }
 
 impl ToolEnv {
     pub fn from_settings(tools: &crate::config::ToolSettings) -> Self {
         ToolEnv {
-            attachment_read_dirs: tools.attachment_dirs.clone(),
-            download_dir: Some(tools.download_dir.clone()),
+            files: crate::ops::attachments::FileSpace::from_settings(tools),
+        }
+    }
+
+    /// Narrowed to one user of a multi-user server.
+    pub fn for_user(&self, user_id: &str) -> ToolEnv {
+        ToolEnv {
+            files: self.files.for_user(user_id),
         }
     }
 }

@@ -307,7 +307,16 @@ async fn attachments_in_and_out_stay_in_their_directories() {
         json!({"to": ["a@b.example"], "subject": "x", "body": "x", "attachments": ["/etc/passwd"]}),
     )
     .await;
-    assert!(err.contains("outside the attachment directories"), "{err}");
+    // Outside reads exactly like missing (no probing the server's files), with no server path.
+    let missing = call_err(
+        &h,
+        "send_email",
+        json!({"to": ["a@b.example"], "subject": "x", "body": "x", "attachments": ["/etc/nope"]}),
+    )
+    .await;
+    assert_eq!(err.replace("passwd", "X"), missing.replace("nope", "X"));
+    assert!(err.contains("no such file"), "{err}");
+    assert!(!err.contains(&h.dir.path().display().to_string()), "{err}");
     let big = attach_dir.join("big.bin");
     std::fs::File::create(&big)
         .unwrap()

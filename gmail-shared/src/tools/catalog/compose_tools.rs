@@ -136,7 +136,7 @@ pub fn file_attachments(
     paths: &Option<Vec<String>>,
 ) -> Result<Vec<OutgoingAttachment>, GmailError> {
     let files = attachments::read_files(
-        &ctx.env.attachment_read_dirs,
+        &ctx.env.files.attachment_dirs,
         paths.as_deref().unwrap_or_default(),
     )?;
     Ok(files
@@ -619,10 +619,9 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
         },
         |ctx, p: DownloadAttachment| async move {
+            attachments::check_download(p.save_path.as_deref(), p.filename.as_deref())?;
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let root = ctx.env.download_dir.clone().ok_or_else(|| {
-                GmailError::invalid("savePath", "downloads are disabled: no download directory is configured")
-            })?;
+            let (root, shown_from) = ctx.env.files.download_root(&mailbox)?;
             let filename = match p.filename.clone() {
                 Some(f) => f,
                 None => {
@@ -630,13 +629,12 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
                     m.attachments
                         .iter()
                         .find(|a| a.attachment_id.as_deref() == Some(p.attachment_id.as_str()))
-                        .map(|a| a.filename.clone())
-                        .filter(|f| !f.is_empty())
+                        .and_then(|a| attachments::fitted_filename(&a.filename))
                         .unwrap_or_else(|| format!("attachment-{}", &p.attachment_id.chars().take(12).collect::<String>()))
                 }
             };
             let bytes = attachments::fetch(&mailbox, &p.message_id, &p.attachment_id).await?;
-            let saved = attachments::save(&root, p.save_path.as_deref(), &filename, &bytes)?;
+            let saved = attachments::save(&root, p.save_path.as_deref(), &filename, &bytes, shown_from.as_deref())?;
             Ok(ToolOutput::structured(
                 format!("Attachment downloaded successfully:\nFile: {}\nSize: {} bytes\nSaved to: {}", saved.filename, saved.size, saved.path),
                 &saved,
