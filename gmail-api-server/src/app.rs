@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest};
 use gmail_shared::auth::{check_bind, CallerAuth};
 use gmail_shared::gmail::GmailFactory;
 use gmail_shared::ops::Mailbox;
-use gmail_shared::server::{bind, http_service, Started};
+use gmail_shared::server::{bind, http_service, HttpOptions, Started};
 use gmail_shared::tools::{catalog, Registry, ToolContext};
 use gmail_shared::{GmailError, Settings};
 
@@ -102,7 +102,8 @@ impl Application {
                 .section("api")
                 .with_multipart(),
         );
-        let service = http_service(listener, settings.api.shutdown_timeout_secs, move |cfg| {
+        let options = HttpOptions::new(settings.api.shutdown_timeout_secs, &settings.limits);
+        let service = http_service(listener, &options, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(policy.clone());

@@ -7,7 +7,8 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 use gmail_shared::auth::{check_bind, CallerAuth};
 use gmail_shared::gmail::GmailFactory;
-use gmail_shared::server::{bind, http_service, Started};
+use gmail_shared::server::limits::FD_RESERVE;
+use gmail_shared::server::{bind, http_service, HttpOptions, Started};
 use gmail_shared::tools::catalog;
 use gmail_shared::Settings;
 use tokio_util::sync::CancellationToken;
@@ -17,7 +18,10 @@ use gmail_shared::server::guard::{browser_guard, HostPolicy};
 use crate::guard::session_owner_guard;
 use crate::handler::Shared;
 use crate::routes;
-use crate::sessions::{self, Sessions};
+use crate::sessions::{self, SessionCaps, Sessions};
+
+/// How often open sessions are checked against revoked keys and disabled users.
+const REVOCATION_POLL: Duration = Duration::from_millis(250);
 use crate::transport::{sse, streamable};
 
 /// Shared state of every worker.
@@ -58,9 +62,35 @@ impl Application {
         let mcp = &settings.mcp;
         let listener = bind(&mcp.host, mcp.port)?;
 
+        let options = HttpOptions::new(mcp.shutdown_timeout_secs, &settings.limits);
         let shutdown = CancellationToken::new();
-        let sessions = Arc::new(Sessions::new(shutdown.child_token()));
-        sessions.spawn_reaper(Duration::from_secs(mcp.session_idle_timeout_secs));
+        // Every SSE stream holds a descriptor: the cap stays below the open-files limit, with
+        // a reserve so /health and new connections keep answering at the cap.
+        let caps = SessionCaps {
+            total: mcp
+                .max_sessions
+                .min(options.fd_limit.saturating_sub(FD_RESERVE).max(1) as usize),
+            per_caller: mcp.max_sessions_per_caller,
+        };
+        tracing::info!(
+            max_sessions = caps.total,
+            per_caller = caps.per_caller,
+            fd_limit = options.fd_limit,
+            "session caps"
+        );
+        let sessions = Arc::new(Sessions::with_caps(shutdown.child_token(), caps));
+        sessions.spawn_reaper(
+            Duration::from_secs(mcp.session_idle_timeout_secs),
+            Duration::from_secs(mcp.session_init_timeout_secs.max(1)),
+        );
+        if let Some(accounts) = auth.accounts() {
+            sessions::spawn_revocation_watch(
+                accounts.store().clone(),
+                sessions.clone(),
+                shutdown.child_token(),
+                REVOCATION_POLL,
+            );
+        }
         let policy: HostPolicy = mcp.host_policy();
         let ping = Duration::from_secs(mcp.sse_ping_interval_secs.max(1));
         let mcp_http = streamable::service(
@@ -68,6 +98,7 @@ impl Application {
             sessions.clone(),
             &policy,
             ping,
+            options.limits.max_bytes,
             shutdown.child_token(),
         );
         let backend = factory.backend();
@@ -81,7 +112,7 @@ impl Application {
             auth: auth.clone(),
         });
         let policy = web::Data::new(policy);
-        let service = http_service(listener, mcp.shutdown_timeout_secs, move |cfg| {
+        let service = http_service(listener, &options, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(policy.clone())
@@ -100,7 +131,8 @@ impl Application {
                             mcp_http
                                 .clone()
                                 .scope_with_path("/mcp")
-                                .wrap(from_fn(session_owner_guard)),
+                                .wrap(from_fn(session_owner_guard))
+                                .wrap(from_fn(streamable::gate)),
                         ),
                 );
         })?;

@@ -23,7 +23,7 @@ pub async fn session_owner_guard(
     else {
         return next.call(req).await.map(|r| r.map_into_left_body());
     };
-    let caller = gmail_shared::auth::caller_id(req.request());
+    let caller = gmail_shared::auth::caller_key(req.request());
     let named = req
         .headers()
         .get(SESSION_HEADER)
@@ -32,7 +32,7 @@ pub async fn session_owner_guard(
     if let Some(id) = &named {
         if sessions
             .get(id)
-            .is_some_and(|s| !s.belongs_to(caller.as_deref()))
+            .is_some_and(|s| !s.belongs_to(caller.as_ref().map(|(u, _)| u.as_str())))
         {
             let reason = format!("MCP session {id} belongs to another caller");
             tracing::warn!(session_id = %id, "refused request for another caller's session");
@@ -41,14 +41,14 @@ pub async fn session_owner_guard(
         }
     }
     let res = next.call(req).await?;
-    if let (None, Some(user)) = (named, caller) {
+    if let (None, Some((user_id, key_id))) = (named, caller) {
         let created = res
             .headers()
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(|id| sessions.get(id));
         if let Some(session) = created {
-            session.set_owner(user);
+            session.set_owner(crate::sessions::Owner { user_id, key_id });
         }
     }
     Ok(res.map_into_left_body())

@@ -2,7 +2,7 @@
 //! closes each one. Backs `/sessions`, the counts in `/health`, and idle reaping.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,26 @@ impl TransportKind {
     }
 }
 
+/// Who opened a session (multi-user mode): the user and the API key they used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub user_id: String,
+    pub key_id: String,
+}
+
+/// What a client message does to a session's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// `initialize`: a request, but the session is not ready until something follows it.
+    Initialize,
+    /// Any other request (counted).
+    Request,
+    /// A notification or response.
+    Other,
+    /// The transport itself (a stream opened, a ping written): not the client's doing.
+    Transport,
+}
+
 /// One live session.
 pub struct Session {
     pub id: String,
@@ -49,21 +69,38 @@ pub struct Session {
     /// Milliseconds after `created` of the last client message (atomic: touched per message).
     last_activity_ms: AtomicU64,
     requests: AtomicU64,
+    /// Set once the client sent anything after `initialize` (`notifications/initialized` or
+    /// a request): a session that never gets there is closed after the init timeout.
+    ready: AtomicBool,
     /// Cancelling it closes the session, whatever its transport.
     closer: CancellationToken,
     /// The user who opened it (multi-user mode): only they may use, see or close it. Set
     /// once, when the session opens (Streamable HTTP learns it from the initialize response).
-    owner: OnceLock<String>,
+    owner: OnceLock<Owner>,
 }
 
 impl Session {
-    /// Records a client message; `is_request` also counts it as a request.
-    pub fn touch(&self, is_request: bool) {
+    /// Records a client message.
+    pub fn touch(&self, activity: Activity) {
+        if activity == Activity::Transport {
+            return;
+        }
         let ms = self.created.elapsed().as_millis() as u64;
         self.last_activity_ms.fetch_max(ms, Ordering::Relaxed);
-        if is_request {
+        if matches!(activity, Activity::Initialize | Activity::Request) {
             self.requests.fetch_add(1, Ordering::Relaxed);
         }
+        if matches!(activity, Activity::Request | Activity::Other) {
+            self.ready.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    pub fn age(&self) -> Duration {
+        self.created.elapsed()
     }
 
     pub fn idle(&self) -> Duration {
@@ -76,12 +113,16 @@ impl Session {
     }
 
     pub fn owner(&self) -> Option<&str> {
-        self.owner.get().map(String::as_str)
+        self.owner.get().map(|o| o.user_id.as_str())
+    }
+
+    pub fn owner_key(&self) -> Option<&str> {
+        self.owner.get().map(|o| o.key_id.as_str())
     }
 
     /// Binds the session to its user; a session already bound keeps its first owner.
-    pub fn set_owner(&self, user: String) {
-        let _ = self.owner.set(user);
+    pub fn set_owner(&self, owner: Owner) {
+        let _ = self.owner.set(owner);
     }
 
     /// Whether `caller` (None outside multi-user mode) may use this session.
@@ -119,20 +160,94 @@ pub struct SessionInfo {
     pub requests: u64,
 }
 
+/// How many sessions may be open.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCaps {
+    pub total: usize,
+    pub per_caller: usize,
+}
+
+impl Default for SessionCaps {
+    fn default() -> Self {
+        SessionCaps {
+            total: usize::MAX,
+            per_caller: usize::MAX,
+        }
+    }
+}
+
+/// Why a new session was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The server is at its cap: 503.
+    Full { cap: usize },
+    /// This caller is at theirs: 429.
+    CallerFull { cap: usize },
+}
+
+impl Refusal {
+    pub fn problem(&self) -> gmail_shared::server::problem::Problem {
+        use actix_web::http::StatusCode;
+        use gmail_shared::server::problem::Problem;
+        match self {
+            Refusal::Full { cap } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too-many-sessions",
+                "Too many sessions",
+                format!("the server has {cap} MCP sessions open, its limit (mcp.max_sessions); retry later"),
+            )
+            .retry_after(5),
+            Refusal::CallerFull { cap } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-sessions",
+                "Too many sessions",
+                format!("you have {cap} MCP sessions open, the limit per caller (mcp.max_sessions_per_caller); close some (DELETE /sessions/{{id}}) or let them idle out"),
+            )
+            .retry_after(5),
+        }
+        .jsonrpc(-32000)
+    }
+}
+
 /// The registry of live sessions, shared by every transport.
 #[derive(Default)]
 pub struct Sessions {
     map: RwLock<HashMap<String, Arc<Session>>>,
     /// Parent of every session's closer, so shutdown closes them all at once.
     root: CancellationToken,
+    caps: SessionCaps,
 }
 
 impl Sessions {
     pub fn new(root: CancellationToken) -> Self {
+        Sessions::with_caps(root, SessionCaps::default())
+    }
+
+    pub fn with_caps(root: CancellationToken, caps: SessionCaps) -> Self {
         Sessions {
             map: RwLock::default(),
             root,
+            caps,
         }
+    }
+
+    /// Whether one more session may open for `caller` (None outside multi-user mode).
+    pub fn admit(&self, caller: Option<&str>) -> Result<(), Refusal> {
+        let map = self.read();
+        if map.len() >= self.caps.total {
+            return Err(Refusal::Full {
+                cap: self.caps.total,
+            });
+        }
+        if let Some(user) = caller {
+            let mine = map.values().filter(|s| s.owner() == Some(user)).count();
+            if mine >= self.caps.per_caller {
+                return Err(Refusal::CallerFull {
+                    cap: self.caps.per_caller,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Adds a session. Its closer is a child of the registry's root token.
@@ -145,6 +260,7 @@ impl Sessions {
             created_at: chrono::Utc::now(),
             last_activity_ms: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            ready: AtomicBool::new(false),
             closer: self.root.child_token(),
             owner: OnceLock::new(),
         });
@@ -214,18 +330,27 @@ impl Sessions {
         counts
     }
 
-    /// Closes sessions idle for longer than `timeout`; stdio is exempt (it lives as long as
-    /// the process its client started). Returns how many it closed.
-    pub fn reap_idle(&self, timeout: Duration) -> usize {
-        let idle: Vec<String> = self
+    /// Closes sessions idle for longer than `idle`, and those whose client has not finished
+    /// initializing within `init`; stdio is exempt (it lives as long as the process its client
+    /// started). Returns how many it closed.
+    pub fn reap(&self, idle: Duration, init: Duration) -> usize {
+        let doomed: Vec<(String, &'static str)> = self
             .read()
             .values()
-            .filter(|s| s.transport != TransportKind::Stdio && s.idle() > timeout)
-            .map(|s| s.id.clone())
+            .filter(|s| s.transport != TransportKind::Stdio)
+            .filter_map(|s| {
+                if s.idle() > idle {
+                    Some((s.id.clone(), "idle"))
+                } else if !s.is_ready() && s.age() > init {
+                    Some((s.id.clone(), "never initialized"))
+                } else {
+                    None
+                }
+            })
             .collect();
         let mut closed = 0;
-        for id in idle {
-            tracing::info!(session_id = %id, idle_timeout_secs = timeout.as_secs(), "closing idle session");
+        for (id, why) in doomed {
+            tracing::info!(session_id = %id, reason = why, "closing session");
             if self.close(&id) {
                 closed += 1;
             }
@@ -233,18 +358,41 @@ impl Sessions {
         closed
     }
 
+    /// Closes every session matching `doomed` (revoked keys, disabled users); answers how many.
+    pub fn close_where(&self, doomed: impl Fn(&Session) -> bool) -> usize {
+        let ids: Vec<String> = self
+            .read()
+            .values()
+            .filter(|s| doomed(s))
+            .map(|s| s.id.clone())
+            .collect();
+        ids.iter().filter(|id| self.close(id)).count()
+    }
+
+    /// The API keys of open sessions (multi-user mode).
+    pub fn owner_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .read()
+            .values()
+            .filter_map(|s| s.owner_key().map(str::to_owned))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
     /// Runs the reaper until the root token is cancelled; checks several times per timeout so
-    /// a session outlives its idle timeout by a small fraction at most.
-    pub fn spawn_reaper(self: &Arc<Self>, timeout: Duration) {
+    /// a session outlives its timeouts by a small fraction at most.
+    pub fn spawn_reaper(self: &Arc<Self>, idle: Duration, init: Duration) {
         let sessions = self.clone();
-        let period = (timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(30));
+        let period = (idle.min(init) / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = sessions.root.cancelled() => break,
-                    _ = tick.tick() => { sessions.reap_idle(timeout); }
+                    _ = tick.tick() => { sessions.reap(idle, init); }
                 }
             }
         });
@@ -263,6 +411,53 @@ impl Sessions {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Session>>> {
         self.map.write().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Closes, within about `every`, the open sessions of keys revoked and users disabled
+/// since the server started (multi-user mode); any instance's admin command reaches them all
+/// through the shared database.
+pub fn spawn_revocation_watch(
+    store: gmail_shared::store::Store,
+    sessions: Arc<Sessions>,
+    stop: CancellationToken,
+    every: Duration,
+) {
+    tokio::spawn(async move {
+        let now = || chrono::Utc::now().timestamp();
+        // A little overlap: revocations are stamped in whole seconds by another process.
+        let mut since = now() - 2;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let polled_at = now();
+            if sessions.owner_keys().is_empty() {
+                since = polled_at - 2;
+                continue;
+            }
+            match store.revocations_since(since).await {
+                Ok((keys, users)) => {
+                    if !keys.is_empty() || !users.is_empty() {
+                        let closed = sessions.close_where(|s| {
+                            s.owner_key().is_some_and(|k| keys.iter().any(|r| r == k))
+                                || s.owner().is_some_and(|u| users.iter().any(|d| d == u))
+                        });
+                        if closed > 0 {
+                            tracing::info!(
+                                closed,
+                                "closed sessions of revoked keys or disabled users"
+                            );
+                        }
+                    }
+                    since = polled_at - 2;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot check for revoked keys"),
+            }
+        }
+    });
 }
 
 #[derive(Serialize)]
@@ -332,11 +527,65 @@ mod tests {
         sessions.register("stdio", TransportKind::Stdio);
         std::thread::sleep(Duration::from_millis(30));
         let busy = sessions.register("busy", TransportKind::Sse);
-        busy.touch(true);
-        assert_eq!(sessions.reap_idle(Duration::from_millis(20)), 1);
+        busy.touch(Activity::Request);
+        assert_eq!(
+            sessions.reap(Duration::from_millis(20), Duration::from_secs(60)),
+            1
+        );
         assert!(idle.closer().is_cancelled());
         assert!(sessions.get("busy").is_some() && sessions.get("stdio").is_some());
         assert_eq!(busy.requests(), 1);
+    }
+
+    #[test]
+    fn sessions_that_never_initialize_are_reaped_early() {
+        let sessions = Sessions::new(CancellationToken::new());
+        let lurker = sessions.register("lurker", TransportKind::StreamableHttp);
+        lurker.touch(Activity::Initialize);
+        let ready = sessions.register("ready", TransportKind::Sse);
+        ready.touch(Activity::Initialize);
+        ready.touch(Activity::Other);
+        std::thread::sleep(Duration::from_millis(30));
+        lurker.touch(Activity::Initialize);
+        assert_eq!(
+            sessions.reap(Duration::from_secs(60), Duration::from_millis(20)),
+            1
+        );
+        assert!(lurker.closer().is_cancelled());
+        assert!(sessions.get("ready").is_some());
+    }
+
+    #[test]
+    fn caps_refuse_beyond_the_total_and_per_caller() {
+        let caps = SessionCaps {
+            total: 3,
+            per_caller: 1,
+        };
+        let sessions = Sessions::with_caps(CancellationToken::new(), caps);
+        let owner = |u: &str| Owner {
+            user_id: u.into(),
+            key_id: format!("key-{u}"),
+        };
+        assert!(sessions.admit(Some("alice")).is_ok());
+        sessions
+            .register("a1", TransportKind::Sse)
+            .set_owner(owner("alice"));
+        assert_eq!(
+            sessions.admit(Some("alice")),
+            Err(Refusal::CallerFull { cap: 1 })
+        );
+        assert!(sessions.admit(Some("bob")).is_ok());
+        sessions
+            .register("b1", TransportKind::Sse)
+            .set_owner(owner("bob"));
+        sessions.register("x", TransportKind::Sse);
+        assert_eq!(sessions.admit(None), Err(Refusal::Full { cap: 3 }));
+        assert_eq!(sessions.owner_keys(), ["key-alice", "key-bob"]);
+        assert_eq!(
+            sessions.close_where(|s| s.owner_key() == Some("key-bob")),
+            1
+        );
+        assert!(sessions.admit(None).is_ok());
     }
 
     #[test]

@@ -20,8 +20,12 @@ pub enum AdminCommand {
         #[arg(long, default_value = "default")]
         name: String,
     },
-    /// Revoke an API key by its id.
+    /// Revoke an API key by its id (open sessions that use it close within a second).
     RevokeKey { key_id: String },
+    /// Disable a user (by external id): their keys stop working, their sessions close.
+    DisableUser { external_id: String },
+    /// Enable a disabled user again.
+    EnableUser { external_id: String },
     /// List a user's API keys (never the keys themselves).
     ListKeys { external_id: String },
     /// Print a fresh encryption key for GMAIL_ENCRYPTION_KEY.
@@ -83,6 +87,12 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
                 Err(GmailError::not_found(format!("active API key {key_id}")))
             }
         }
+        AdminCommand::DisableUser { external_id } => {
+            set_disabled(settings, &external_id, true).await
+        }
+        AdminCommand::EnableUser { external_id } => {
+            set_disabled(settings, &external_id, false).await
+        }
         AdminCommand::ListKeys { external_id } => {
             let store = open(settings).await?;
             let u = store
@@ -119,4 +129,21 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
             Ok(out)
         }
     }
+}
+
+async fn set_disabled(
+    settings: &Settings,
+    external_id: &str,
+    disabled: bool,
+) -> Result<String, GmailError> {
+    let store = open(settings).await?;
+    let u = store
+        .user_by_external_id(external_id)
+        .await?
+        .ok_or_else(|| GmailError::not_found(format!("user {external_id}")))?;
+    store.set_user_disabled(&u.id, disabled).await?;
+    Ok(format!(
+        "{} {external_id}",
+        if disabled { "disabled" } else { "enabled" }
+    ))
 }

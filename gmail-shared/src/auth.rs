@@ -69,8 +69,11 @@ impl CallerAuth {
         }
     }
 
-    /// The user behind an `Authorization` header value (multi-user mode only).
-    pub async fn user(&self, authorization: Option<&str>) -> Result<Option<User>, AuthError> {
+    /// The user behind an `Authorization` header value (multi-user mode only), and the key.
+    pub async fn user(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Option<(User, String)>, AuthError> {
         let CallerAuth::MultiUser { accounts, .. } = self else {
             return Ok(None);
         };
@@ -84,7 +87,7 @@ impl CallerAuth {
             .ok_or(AuthError::Missing)?;
         accounts
             .store()
-            .authenticate(key)
+            .authenticate_key(key)
             .await?
             .map(Some)
             .ok_or(AuthError::Invalid)
@@ -95,12 +98,13 @@ impl CallerAuth {
         match self {
             CallerAuth::SingleUser(ctx) => Ok(ctx.clone()),
             CallerAuth::MultiUser { accounts, env } => {
-                let user = self.user(authorization).await?.ok_or(AuthError::Invalid)?;
+                let (user, key_id) = self.user(authorization).await?.ok_or(AuthError::Invalid)?;
                 Ok(ToolContext {
                     env: Arc::new(env.for_user(&user.id)),
                     mailboxes: Arc::new(UserMailboxes {
                         accounts: accounts.clone(),
                         user_id: user.id,
+                        key_id,
                     }),
                 })
             }
@@ -153,23 +157,18 @@ impl AuthError {
         use actix_web::ResponseError;
         match self {
             AuthError::Other(e) => e.error_response(),
-            other => {
-                let problem = crate::ProblemDetails {
-                    problem_type: "https://gmail-servers.dev/problems/unauthorized".into(),
-                    title: "Unauthorized".into(),
-                    status: 401,
-                    detail: other.to_string(),
-                    field: Some("Authorization".into()),
-                    retry_after_secs: None,
-                };
-                actix_web::HttpResponse::Unauthorized()
-                    .content_type("application/problem+json")
-                    .insert_header((
-                        actix_web::http::header::WWW_AUTHENTICATE,
-                        "Bearer realm=\"gmail-servers\"",
-                    ))
-                    .json(problem)
-            }
+            other => crate::server::problem::Problem::new(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                other.to_string(),
+            )
+            .field("Authorization")
+            .header(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                "Bearer realm=\"gmail-servers\"",
+            )
+            .response(),
         }
     }
 }
@@ -181,6 +180,15 @@ pub fn caller_id(req: &actix_web::HttpRequest) -> Option<String> {
     req.extensions()
         .get::<ToolContext>()
         .and_then(|c| c.mailboxes.caller().map(|(_, user)| user.to_string()))
+}
+
+/// The caller's user id and API key id (multi-user mode).
+pub fn caller_key(req: &actix_web::HttpRequest) -> Option<(String, String)> {
+    use actix_web::HttpMessage;
+    let ext = req.extensions();
+    let ctx = ext.get::<ToolContext>()?;
+    let (_, user) = ctx.mailboxes.caller()?;
+    Some((user.to_string(), ctx.mailboxes.key_id()?.to_string()))
 }
 
 /// Middleware for routes that act for a caller: resolves the `Authorization` header to the

@@ -43,6 +43,7 @@ const ENV_NOT_KEYS: &[&str] = &["GMAIL_CONFIG"];
 pub struct Settings {
     pub mcp: McpSettings,
     pub api: ServerSettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
     pub gmail: GmailSettings,
     pub tools: ToolSettings,
@@ -117,6 +118,20 @@ impl ServerSettings {
     }
 }
 
+/// What one request may make a server hold (both servers).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest request body, on every transport: Gmail's 25 MB message limit in base64
+    /// (33.3 MiB) plus the JSON around it.
+    pub max_body_bytes: u64,
+    /// A request body must arrive within this many seconds.
+    pub body_timeout_secs: u64,
+    /// Request bodies of all requests together may hold this much memory; beyond it new
+    /// bodies wait, then get 503.
+    pub body_memory_bytes: u64,
+}
+
 /// The MCP server: where it listens, plus its transports' and sessions' knobs.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,6 +153,14 @@ pub struct McpSettings {
     pub session_idle_timeout_secs: u64,
     /// Seconds between `: ping` comments on legacy SSE streams.
     pub sse_ping_interval_secs: u64,
+    /// Open sessions (all transports) at most; more get 503. Also kept below the open-files
+    /// limit, so `/health` keeps answering.
+    pub max_sessions: usize,
+    /// Open sessions per user (multi-user mode) at most; more get 429.
+    pub max_sessions_per_caller: usize,
+    /// A session whose client has not finished initializing within this many seconds is
+    /// closed.
+    pub session_init_timeout_secs: u64,
 }
 
 impl McpSettings {
@@ -356,6 +379,18 @@ impl Settings {
                 )));
             }
         }
+        if self.limits.max_body_bytes < 1024
+            || self.limits.body_memory_bytes < self.limits.max_body_bytes
+        {
+            return Err(ConfigError(
+                "limits: max_body_bytes must be at least 1024 and body_memory_bytes at least max_body_bytes".into(),
+            ));
+        }
+        if self.mcp.max_sessions == 0 || self.mcp.max_sessions_per_caller == 0 {
+            return Err(ConfigError(
+                "mcp.max_sessions and mcp.max_sessions_per_caller must be at least 1".into(),
+            ));
+        }
         if self.mcp.sse_ping_interval_secs == 0 {
             return Err(ConfigError(
                 "mcp.sse_ping_interval_secs: must be at least 1".into(),
@@ -412,6 +447,9 @@ allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
 allowed_origins = ["localhost", "127.0.0.1", "[::1]"]
 session_idle_timeout_secs = 3600
 sse_ping_interval_secs = 15
+max_sessions = 4096
+max_sessions_per_caller = 256
+session_init_timeout_secs = 30
 
 [api]
 host = "127.0.0.1"
@@ -420,6 +458,11 @@ shutdown_timeout_secs = 5
 allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
 allowed_origins = ["localhost", "127.0.0.1", "[::1]"]
 cors_allowed_origins = []
+
+[limits]
+max_body_bytes = 37748736
+body_timeout_secs = 30
+body_memory_bytes = 104857600
 
 [log]
 level = "info"

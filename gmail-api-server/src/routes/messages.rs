@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    from_json, no_content, page_size, read_body, resource, split_list, AccountQuery, MAX_BODY_BYTES,
+    from_json, max_body, no_content, page_size, read_body, resource, split_list, AccountQuery,
 };
 use crate::app::AppState;
 use crate::idempotency::{fingerprint, Begin};
@@ -317,9 +317,6 @@ pub const REPLY_FORM: FormSpec = FormSpec {
     bools: &["replyAll", "quoteOriginal"],
 };
 
-/// Upper bound on a whole multipart request (Gmail's message limit plus room for fields).
-pub const MAX_FORM_BYTES: usize = MAX_BODY_BYTES;
-
 /// Reads a request body, JSON or multipart/form-data, as the JSON object it stands for.
 pub async fn body_value(
     req: &HttpRequest,
@@ -334,7 +331,7 @@ pub async fn body_value(
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
         let multipart = actix_multipart::Multipart::new(req.headers(), payload);
-        return form_value(multipart, spec).await;
+        return form_value(multipart, spec, max_body(req)).await;
     }
     if !content_type.starts_with("application/json") && !content_type.is_empty() {
         return Err(GmailError::invalid(
@@ -342,13 +339,14 @@ pub async fn body_value(
             format!("Content-Type {content_type:?}: send application/json or multipart/form-data"),
         ));
     }
-    let bytes = read_body(payload, MAX_FORM_BYTES).await?;
-    serde_json::from_slice(&bytes).map_err(|e| super::json_error(&e))
+    let bytes = read_body(req, payload).await?;
+    serde_json::from_slice(&bytes).map_err(|e| gmail_shared::server::json_error(&e))
 }
 
 async fn form_value(
     mut form: actix_multipart::Multipart,
     spec: &FormSpec,
+    max_bytes: usize,
 ) -> Result<Value, GmailError> {
     let mut obj = serde_json::Map::new();
     let mut files = Vec::new();
@@ -367,10 +365,10 @@ async fn form_value(
             let chunk =
                 chunk.map_err(|e| GmailError::invalid(name.clone(), format!("multipart: {e}")))?;
             total += chunk.len();
-            if total > MAX_FORM_BYTES {
+            if total > max_bytes {
                 return Err(GmailError::TooLarge {
                     message: "the form is too large".into(),
-                    limit_bytes: MAX_FORM_BYTES as u64,
+                    limit_bytes: max_bytes as u64,
                 });
             }
             data.extend_from_slice(&chunk);

@@ -6,9 +6,12 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::middleware::{from_fn, Next};
+use actix_web::HttpRequest;
 use actix_web::{web, HttpResponse, ResponseError};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::FutureExt;
 use gmail_shared::server::guard::{browser_guard, host_guard};
+use gmail_shared::server::json_error;
+use gmail_shared::server::limits::{self, BodyLimits};
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -43,7 +46,6 @@ pub fn configure(
                 .wrap(from_fn(gmail_shared::auth::require_caller))
                 .wrap(cors)
                 .wrap(from_fn(browser_guard))
-                .app_data(json_config())
                 .configure(connections::configure)
                 .configure(messages::configure)
                 .configure(attachments::configure)
@@ -136,47 +138,6 @@ async fn guard(
     }
 }
 
-/// JSON bodies: a parse error names the field it is about (serde says it in backticks).
-fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(36 << 20)
-        .error_handler(|err, _| {
-            use actix_web::error::JsonPayloadError as E;
-            match &err {
-                E::OverflowKnownLength { length, limit } => GmailError::TooLarge {
-                    message: format!("the request body is {length} bytes"),
-                    limit_bytes: *limit as u64,
-                },
-                E::Overflow { limit } => GmailError::TooLarge {
-                    message: "the request body is too large".into(),
-                    limit_bytes: *limit as u64,
-                },
-                E::ContentType => GmailError::invalid(
-                    "body",
-                    "expected a JSON body with Content-Type: application/json",
-                ),
-                E::Deserialize(e) => json_error(e),
-                other => GmailError::invalid("body", other.to_string()),
-            }
-            .into()
-        })
-}
-
-/// A serde_json error as a 400 naming the field when serde did.
-pub fn json_error(e: &serde_json::Error) -> GmailError {
-    let text = e.to_string();
-    let field = text
-        .split('`')
-        .nth(1)
-        .filter(|f| {
-            !f.is_empty()
-                && f.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        })
-        .unwrap_or("body");
-    GmailError::invalid(field, text.clone())
-}
-
 /// Parses a JSON value into a request type, naming the bad field on failure.
 pub fn from_json<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
@@ -217,24 +178,28 @@ pub fn page_size(value: Option<u32>, default: u32) -> Result<u32, GmailError> {
     }
 }
 
-/// Reads a whole request body, refusing more than `limit` bytes with a 413 stating it.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, GmailError> {
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| GmailError::invalid("body", e.to_string()))?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(GmailError::TooLarge {
-                message: "the request body is too large".into(),
-                limit_bytes: limit as u64,
-            });
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes.freeze())
+/// The largest request body this server takes (`limits.max_body_bytes`).
+pub fn max_body(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<BodyLimits>>()
+        .map(|l| l.max_bytes)
+        .unwrap_or(36 << 20)
 }
 
-/// Upper bound on a request body (Gmail's 35 MB message limit plus room for the fields).
-pub const MAX_BODY_BYTES: usize = 36 << 20;
+/// Reads a whole request body, refusing more than `limits.max_body_bytes` with a 413 that
+/// states the limit.
+pub async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, GmailError> {
+    let max = max_body(req);
+    limits::read_body(payload.into_inner(), max)
+        .await
+        .map_err(|over| GmailError::TooLarge {
+            message: format!(
+                "the request body is at least {} bytes; the limit is {}",
+                over.seen,
+                limits::describe_bytes(max as u64)
+            ),
+            limit_bytes: max as u64,
+        })
+}
 
 pub fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()

@@ -91,11 +91,11 @@ pub async fn call(
     name: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let body = super::read_body(payload, super::MAX_BODY_BYTES).await?;
+    let body = super::read_body(&req, payload).await?;
     let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
-        serde_json::from_slice(&body).map_err(|e| super::json_error(&e))?
+        serde_json::from_slice(&body).map_err(|e| gmail_shared::server::json_error(&e))?
     };
     if !(args.is_null() || args.is_object()) {
         return Err(GmailError::invalid("arguments", "must be a JSON object"));

@@ -173,3 +173,69 @@ async fn cors_answers_only_the_configured_origins() {
         "https://app.example.com"
     );
 }
+
+/// Bodies in flight share one memory budget: while a large send is being processed, another
+/// large body waits for its share, then gets 503 with Retry-After; a body that trickles in is
+/// cut off with 408.
+#[tokio::test]
+async fn request_bodies_are_bounded_in_memory_and_time() {
+    use base64::Engine;
+    let app = TestApp::spawn_with(|s| {
+        s.limits.body_timeout_secs = 1;
+        s.limits.max_body_bytes = 1 << 20;
+        s.limits.body_memory_bytes = 1 << 20;
+    })
+    .await;
+    // Gmail answers slowly: the first send holds its body's share for ~2 s.
+    app.sandbox.set_faults(gmail_sandbox::FaultConfig {
+        latency_ms: 2000,
+        ..Default::default()
+    });
+    let attachment = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 600 * 1024]);
+    let big = json!({"to": ["a@example.com"], "subject": "big", "body": "x",
+        "attachmentContents": [{"filename": "a.bin", "contentBase64": attachment}]});
+    let hog = {
+        let http = app.http.clone();
+        let url = app.url("/api/v1/tools/send_email");
+        tokio::spawn(async move {
+            http.post(url)
+                .json(&big)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let r = app
+        .http
+        .post(app.url("/api/v1/tools/get_profile"))
+        .header("content-type", "application/json")
+        .body(format!("{{{}}}", " ".repeat(400 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(hog.await.unwrap(), 200);
+    app.sandbox
+        .set_faults(gmail_sandbox::FaultConfig::default());
+
+    // A body that never finishes arriving.
+    let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(s, "POST /api/v1/tools/get_profile HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{{").unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    })
+    .await
+    .unwrap();
+    assert!(line.starts_with("HTTP/1.1 408"), "{line}");
+}

@@ -22,10 +22,12 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::{CancellationToken, PollSendError, PollSender};
 
+use super::{activity_of, json_rpc_error};
 use crate::app::AppState;
 use crate::handler::GmailMcp;
-use crate::sessions::{Session, TransportKind};
-use gmail_shared::auth::caller_id;
+use crate::sessions::{Activity, Owner, Session, TransportKind};
+use gmail_shared::auth::{caller_id, caller_key};
+use gmail_shared::server::limits::{self, BodyLimits};
 use gmail_shared::server::problem::Problem;
 
 /// Messages buffered per direction before the sender waits.
@@ -91,10 +93,23 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
         .get::<gmail_shared::tools::ToolContext>()
         .cloned()
         .unwrap_or_else(|| state.auth.fallback_context());
+    let owner = caller_key(&req).map(|(user_id, key_id)| Owner { user_id, key_id });
+    if let Err(refusal) = state
+        .sessions
+        .admit(owner.as_ref().map(|o| o.user_id.as_str()))
+    {
+        tracing::warn!(?refusal, "refused a new SSE session");
+        let mut response = refusal.problem().response();
+        // Hand the descriptor back at once: this client gets no stream.
+        response
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+        return response;
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let session = state.sessions.register(id.clone(), TransportKind::Sse);
-    if let Some(user) = caller_id(&req) {
-        session.set_owner(user);
+    if let Some(owner) = owner {
+        session.set_owner(owner);
     }
     let closer = session.closer().clone();
     let (in_tx, in_rx) = mpsc::channel::<ClientMsg>(CHANNEL_CAPACITY);
@@ -235,8 +250,9 @@ pub struct MessageQuery {
 pub async fn post_message(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
+    limits: web::Data<BodyLimits>,
     query: web::Query<MessageQuery>,
-    body: Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
     let Some(id) = query.into_inner().session_id else {
         return json_rpc_error(
@@ -254,11 +270,40 @@ pub async fn post_message(
         return Problem::forbidden(format!("SSE session {id} belongs to another caller"))
             .response();
     }
-
+    let body = match limits::read_body(payload.into_inner(), limits.max_bytes).await {
+        Ok(body) => body,
+        Err(over) => {
+            // The client waits on the stream for an answer to this id: give it one there,
+            // not only a 413 it may never look at.
+            let message = format!(
+                "the request body is {} bytes; the limit is {} (limits.max_body_bytes). Send large attachments as files in the attachment directory, or split the request",
+                over.seen,
+                limits.describe_max()
+            );
+            session.session.touch(Activity::Request);
+            if let Some(rid) = over.request_id().and_then(|v| request_id(&v)) {
+                let reply = ServerJsonRpcMessage::error(
+                    ErrorData::new(ErrorCode::INVALID_REQUEST, message.clone(), None),
+                    Some(rid),
+                );
+                if session.outbox.send(Box::new(reply)).await.is_err() {
+                    return ended(&id);
+                }
+            }
+            return Problem::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Payload too large",
+                message,
+            )
+            .jsonrpc(ErrorCode::INVALID_REQUEST.0)
+            .response();
+        }
+    };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
         Err(e) => {
-            session.session.touch(false);
+            session.session.touch(Activity::Other);
             return json_rpc_error(
                 400,
                 None,
@@ -279,15 +324,17 @@ pub async fn post_message(
         let id_of_item = item.get("id").and_then(request_id);
         match serde_json::from_value::<ClientJsonRpcMessage>(item) {
             Ok(msg) => {
-                session
-                    .session
-                    .touch(matches!(msg, ClientJsonRpcMessage::Request(_)));
+                session.session.touch(activity_of(&msg));
                 if session.inbox.send(Box::new(msg)).await.is_err() {
                     return ended(&id);
                 }
             }
             Err(e) => {
-                session.session.touch(id_of_item.is_some());
+                session.session.touch(if id_of_item.is_some() {
+                    Activity::Request
+                } else {
+                    Activity::Other
+                });
                 let message = format!("Invalid request: {e}");
                 match id_of_item {
                     // The client waits for an answer to this id on the stream: give it one.
@@ -310,24 +357,6 @@ pub async fn post_message(
 
 fn request_id(value: &Value) -> Option<RequestId> {
     serde_json::from_value(value.clone()).ok()
-}
-
-fn json_rpc_error(
-    status: u16,
-    id: Option<RequestId>,
-    code: ErrorCode,
-    message: &str,
-) -> HttpResponse {
-    let body = serde_json::json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "error": {"code": code.0, "message": message},
-    });
-    HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status)
-            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
-    )
-    .json(body)
 }
 
 fn ended(id: &str) -> HttpResponse {

@@ -5,8 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
 use futures::Stream;
+use gmail_shared::auth::caller_id;
+use gmail_shared::server::limits::{self, BodyLimits};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::model::{ErrorCode, RequestId};
 use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError,
 };
@@ -14,10 +22,13 @@ use rmcp::transport::streamable_http_server::session::{
     RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
 };
 use rmcp_actix_web::transport::StreamableHttpService;
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::{activity_of, json_rpc_error};
+use crate::app::AppState;
 use crate::handler::{GmailMcp, Shared};
-use crate::sessions::{Sessions, TransportKind};
+use crate::sessions::{Activity, Sessions, TransportKind};
 use gmail_shared::server::guard::HostPolicy;
 
 /// rmcp's [`LocalSessionManager`] plus bookkeeping in [`Sessions`].
@@ -38,15 +49,11 @@ impl TrackingSessionManager {
         }
     }
 
-    fn touch(&self, id: &SessionId, is_request: bool) {
+    fn touch(&self, id: &SessionId, activity: Activity) {
         if let Some(session) = self.sessions.get(id) {
-            session.touch(is_request);
+            session.touch(activity);
         }
     }
-}
-
-fn is_request(message: &ClientJsonRpcMessage) -> bool {
-    matches!(message, ClientJsonRpcMessage::Request(_))
 }
 
 impl SessionManager for TrackingSessionManager {
@@ -75,7 +82,7 @@ impl SessionManager for TrackingSessionManager {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<ServerJsonRpcMessage, Self::Error> {
-        self.touch(id, true);
+        self.touch(id, Activity::Initialize);
         self.inner.initialize_session(id, message).await
     }
 
@@ -93,7 +100,7 @@ impl SessionManager for TrackingSessionManager {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        self.touch(id, is_request(&message));
+        self.touch(id, activity_of(&message));
         self.inner.create_stream(id, message).await
     }
 
@@ -102,7 +109,7 @@ impl SessionManager for TrackingSessionManager {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<(), Self::Error> {
-        self.touch(id, is_request(&message));
+        self.touch(id, activity_of(&message));
         self.inner.accept_message(id, message).await
     }
 
@@ -110,7 +117,7 @@ impl SessionManager for TrackingSessionManager {
         &self,
         id: &SessionId,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        self.touch(id, false);
+        self.touch(id, Activity::Other);
         self.inner.create_standalone_stream(id).await
     }
 
@@ -119,7 +126,7 @@ impl SessionManager for TrackingSessionManager {
         id: &SessionId,
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        self.touch(id, false);
+        self.touch(id, Activity::Other);
         self.inner.resume(id, last_event_id).await
     }
 
@@ -146,9 +153,11 @@ pub fn service(
     sessions: Arc<Sessions>,
     policy: &HostPolicy,
     keep_alive: Duration,
+    max_body_bytes: usize,
     shutdown: CancellationToken,
 ) -> McpHttpService {
     StreamableHttpService::builder()
+        .max_request_body_bytes(max_body_bytes)
         .service_factory(Arc::new(move || Ok(GmailMcp::new(shared.clone()))))
         .session_manager(Arc::new(TrackingSessionManager::new(sessions)))
         // The guard in front of /mcp enforces Host and Origin with a JSON 403; rmcp's own
@@ -167,3 +176,95 @@ pub fn service(
         ))
         .build()
 }
+
+/// In front of rmcp's `/mcp`: reads a POST's body once within the shared limits and answers
+/// what rmcp would get wrong for a JSON-RPC client — a body over the limit (413 with a
+/// JSON-RPC error naming the limit), invalid JSON (400, -32700), a batch or a non-message
+/// (400, -32600) — and refuses a new session beyond the caps (503/429). It also answers a
+/// session's DELETE with 200 rather than rmcp's 202, which the Python SDK logs as a failure.
+pub async fn gate(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
+    let refuse = |req: ServiceRequest, response: HttpResponse| {
+        Ok(req.into_response(response).map_into_right_body())
+    };
+    if req.method() == Method::POST {
+        let max = req
+            .app_data::<web::Data<BodyLimits>>()
+            .map(|l| l.max_bytes)
+            .unwrap_or(36 << 20);
+        let payload = req.take_payload();
+        let body = match limits::read_body(payload, max).await {
+            Ok(body) => body,
+            Err(over) => {
+                let message = format!(
+                    "the request body is {} bytes; the limit is {} (limits.max_body_bytes)",
+                    over.seen,
+                    limits::describe_bytes(max as u64)
+                );
+                let id = over
+                    .request_id()
+                    .and_then(|v| serde_json::from_value(v).ok());
+                return refuse(
+                    req,
+                    json_rpc_error(413, id, ErrorCode::INVALID_REQUEST, &message),
+                );
+            }
+        };
+        let value: Value = match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                let message = format!("Parse error: {e}");
+                return refuse(
+                    req,
+                    json_rpc_error(400, None, ErrorCode::PARSE_ERROR, &message),
+                );
+            }
+        };
+        if value.is_array() {
+            return refuse(
+                req,
+                json_rpc_error(
+                    400,
+                    None,
+                    ErrorCode::INVALID_REQUEST,
+                    "JSON-RPC batches are not accepted on /mcp (MCP 2025-06-18 removed them): send one message per request",
+                ),
+            );
+        }
+        let id = value
+            .get("id")
+            .and_then(|v| serde_json::from_value::<RequestId>(v.clone()).ok());
+        let message = match serde_json::from_value::<ClientJsonRpcMessage>(value) {
+            Ok(m) => m,
+            Err(e) => {
+                let message = format!("Invalid request: {e}");
+                return refuse(
+                    req,
+                    json_rpc_error(400, id, ErrorCode::INVALID_REQUEST, &message),
+                );
+            }
+        };
+        let new_session = !req.headers().contains_key(SESSION_HEADER)
+            && activity_of(&message) == Activity::Initialize;
+        if new_session {
+            if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                let caller = caller_id(req.request());
+                if let Err(refusal) = state.sessions.admit(caller.as_deref()) {
+                    tracing::warn!(?refusal, "refused a new Streamable HTTP session");
+                    return refuse(req, refusal.problem().response());
+                }
+            }
+        }
+        req.set_payload(actix_web::dev::Payload::from(body));
+    }
+    let deleting = req.method() == Method::DELETE;
+    let mut res = next.call(req).await?;
+    if deleting && res.status() == StatusCode::ACCEPTED {
+        *res.response_mut().status_mut() = StatusCode::OK;
+    }
+    Ok(res.map_into_left_body())
+}
+
+const SESSION_HEADER: &str = "mcp-session-id";

@@ -4,5 +4,6 @@
 mod binary;
 mod common;
 mod health;
+mod limits;
 mod mcp;
 mod multi_user;

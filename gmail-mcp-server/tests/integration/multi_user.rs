@@ -42,10 +42,14 @@ fn database_urls() -> Vec<String> {
 }
 
 async fn world(db_url: &str) -> World {
+    world_with(db_url, |_| {}).await
+}
+
+async fn world_with(db_url: &str, tweak: impl FnOnce(&mut Settings)) -> World {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let (db_url, encryption_key) = (db_url.to_string(), cipher::generate_key());
     let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
-    let settings = Settings::load_from(
+    let mut settings = Settings::load_from(
         &Overrides {
             config_file: None,
             values: vec![
@@ -61,6 +65,7 @@ async fn world(db_url: &str) -> World {
         &env,
     )
     .unwrap();
+    tweak(&mut settings);
     let accounts = Accounts::open(&settings, GmailFactory::new(&settings.gmail).unwrap())
         .await
         .unwrap();
@@ -397,4 +402,100 @@ async fn stdio_acts_for_the_user_whose_key_is_in_its_environment_on(w: World) {
         "{stderr}"
     );
     assert!(!stderr.contains(&wrong));
+}
+
+#[tokio::test]
+async fn revoked_keys_and_disabled_users_lose_their_sessions_within_a_second() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let store = w.accounts.store();
+        let (alice, alice_key_id, _) = user_with(&w, "demo@example.com").await;
+        let (bob, _, bob_key) = user_with(&w, "bob@example.com").await;
+        let mut sse = SseClient::connect_with(&w.base, alice.clone()).await;
+        sse.initialize().await;
+        let sid = mcp_initialize(&alice, &w.base).await;
+        // A standalone Streamable HTTP stream (GET /mcp) stays open as long as its session.
+        let get = alice
+            .get(format!("{}/mcp", w.base))
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &sid)
+            .header("mcp-protocol-version", "2025-06-18")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(get.status(), 200);
+        let (mut get_events, _reader) = spawn_reader(get);
+        let mut bob_sse = SseClient::connect_with(&w.base, bob.clone()).await;
+        bob_sse.initialize().await;
+
+        let revoked = std::time::Instant::now();
+        assert!(store.revoke_api_key(&alice_key_id).await.unwrap());
+        assert!(
+            sse.closed_within(std::time::Duration::from_secs(2)).await,
+            "the SSE stream of a revoked key stayed open"
+        );
+        let took = revoked.elapsed();
+        let get_closed = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            while get_events.recv().await.is_some() {}
+        })
+        .await;
+        assert!(
+            get_closed.is_ok(),
+            "the /mcp stream of a revoked key stayed open"
+        );
+        assert!(
+            took < std::time::Duration::from_millis(1000),
+            "closed after {took:?}"
+        );
+        // Bob's session is untouched, until bob is disabled.
+        let answer = bob_sse.request(3, "tools/list", json!({})).await;
+        assert!(answer["result"]["tools"].is_array());
+        let bob_id = store.authenticate(&bob_key).await.unwrap().unwrap().id;
+        let disabled = std::time::Instant::now();
+        assert!(store.set_user_disabled(&bob_id, true).await.unwrap());
+        assert!(
+            bob_sse
+                .closed_within(std::time::Duration::from_secs(2))
+                .await
+        );
+        assert!(disabled.elapsed() < std::time::Duration::from_millis(1000));
+        assert_eq!(
+            bob.get(format!("{}/sse", w.base))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_caller_gets_at_most_their_share_of_sessions() {
+    let url = database_urls().remove(0);
+    let w = world_with(&url, |s| s.mcp.max_sessions_per_caller = 2).await;
+    let (alice, _, _) = user_with(&w, "demo@example.com").await;
+    let (bob, _, _) = user_with(&w, "bob@example.com").await;
+    let _a1 = SseClient::connect_with(&w.base, alice.clone()).await;
+    let _a2 = mcp_initialize(&alice, &w.base).await;
+    let r = alice.get(format!("{}/sse", w.base)).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max_sessions_per_caller"),
+        "{body}"
+    );
+    let (status, _, _) = mcp_post(
+        &alice,
+        &w.base,
+        None,
+        &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init_params()}),
+    )
+    .await;
+    assert_eq!(status, 429);
+    // Another caller is not affected.
+    let _b1 = SseClient::connect_with(&w.base, bob.clone()).await;
 }

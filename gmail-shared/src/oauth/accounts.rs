@@ -393,6 +393,8 @@ impl Accounts {
 pub struct UserMailboxes {
     pub accounts: Arc<Accounts>,
     pub user_id: String,
+    /// The API key the caller presented.
+    pub key_id: String,
 }
 
 impl MailboxProvider for UserMailboxes {
@@ -405,5 +407,9 @@ impl MailboxProvider for UserMailboxes {
 
     fn caller(&self) -> Option<(&Arc<Accounts>, &str)> {
         Some((&self.accounts, &self.user_id))
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        Some(&self.key_id)
     }
 }

@@ -2,6 +2,7 @@
 //! of `/health`, the browser guard and problem+json answers.
 
 pub mod guard;
+pub mod limits;
 pub mod problem;
 
 use std::net::TcpListener;
@@ -111,11 +112,37 @@ pub struct HttpService {
     pub server: actix_web::dev::Server,
 }
 
-/// Builds the actix-web server both binaries run: correlation-id tracing, problem+json for
-/// malformed requests and unknown paths, and a bounded graceful stop on SIGTERM.
+/// What bounds a server: its stop timeout, body limits, and connections per worker (kept
+/// below the open-files limit so accepting never fails for want of a descriptor).
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub shutdown_timeout_secs: u64,
+    pub limits: limits::BodyLimits,
+    /// The open-files limit after raising it.
+    pub fd_limit: u64,
+}
+
+impl HttpOptions {
+    pub fn new(shutdown_timeout_secs: u64, settings: &crate::config::LimitSettings) -> Self {
+        HttpOptions {
+            shutdown_timeout_secs,
+            limits: limits::BodyLimits::new(settings),
+            fd_limit: limits::raise_fd_limit(),
+        }
+    }
+
+    /// Connections all workers together may hold open.
+    pub fn max_connections(&self) -> usize {
+        self.fd_limit.saturating_sub(limits::FD_RESERVE / 2).max(64) as usize
+    }
+}
+
+/// Builds the actix-web server both binaries run: correlation-id tracing, body limits,
+/// problem+json for malformed requests and unknown paths, and a bounded graceful stop on
+/// SIGTERM.
 pub fn http_service<F>(
     listener: TcpListener,
-    shutdown_timeout_secs: u64,
+    options: &HttpOptions,
     configure: F,
 ) -> std::io::Result<HttpService>
 where
@@ -128,21 +155,30 @@ where
     use crate::telemetry::{echo_request_id, CorrelatedRootSpan};
 
     let port = listener.local_addr()?.port();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let limits = web::Data::new(options.limits.clone());
+    let max_body = options.limits.max_bytes;
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(json_config())
+            .app_data(limits.clone())
+            .app_data(json_config(max_body))
             .app_data(query_config())
             .app_data(path_config())
             .configure(configure.clone())
             .default_service(web::to(unknown_path))
+            .wrap(from_fn(limits::body_limits))
             .wrap(from_fn(echo_request_id))
             .wrap(TracingLogger::<CorrelatedRootSpan>::new())
     })
+    .workers(workers)
+    .max_connections((options.max_connections() / workers).max(32))
     // Without it a response written in two pieces (head, then a streamed body) waits for the
     // client's delayed ACK: ~40 ms per request on a reused keep-alive connection.
     .tcp_nodelay(true)
     .listen(listener)?
-    .shutdown_timeout(shutdown_timeout_secs)
+    .shutdown_timeout(options.shutdown_timeout_secs)
     .run();
     Ok(HttpService { port, server })
 }
@@ -151,9 +187,11 @@ async fn unknown_path(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
     problem::Problem::not_found(format!("{} {} not found", req.method(), req.path())).response()
 }
 
-fn json_config() -> actix_web::web::JsonConfig {
+/// JSON bodies: the size limit every transport shares, and a parse error that names the field
+/// it is about (serde says it in backticks).
+pub fn json_config(max_bytes: usize) -> actix_web::web::JsonConfig {
     actix_web::web::JsonConfig::default()
-        .limit(36 << 20)
+        .limit(max_bytes)
         .error_handler(|err, _| {
             use actix_web::error::JsonPayloadError as E;
             let problem = match &err {
@@ -169,10 +207,26 @@ fn json_config() -> actix_web::web::JsonConfig {
                     "body",
                     "expected a JSON body with Content-Type: application/json",
                 ),
+                E::Deserialize(e) => json_error(e),
                 other => crate::GmailError::invalid("body", other.to_string()),
             };
             problem.into()
         })
+}
+
+/// A serde_json error as a 400 naming the field when serde did.
+pub fn json_error(e: &serde_json::Error) -> crate::GmailError {
+    let text = e.to_string();
+    let field = text
+        .split('`')
+        .nth(1)
+        .filter(|f| {
+            !f.is_empty()
+                && f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
+        .unwrap_or("body");
+    crate::GmailError::invalid(field, text.clone())
 }
 
 fn query_config() -> actix_web::web::QueryConfig {

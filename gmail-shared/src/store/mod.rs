@@ -305,9 +305,21 @@ impl Store {
 
     /// The user a presented key belongs to; `None` for unknown or revoked keys.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<User>, GmailError> {
+        Ok(self
+            .authenticate_key(presented)
+            .await?
+            .map(|(user, _)| user))
+    }
+
+    /// The user a presented key belongs to, and the key's id; `None` for unknown or revoked
+    /// keys and disabled users.
+    pub async fn authenticate_key(
+        &self,
+        presented: &str,
+    ) -> Result<Option<(User, String)>, GmailError> {
         let hash = sha256_hex(presented.trim());
         let row = sqlx::query(
-            "SELECT k.id AS key_id, u.id, u.external_id, u.email FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+            "SELECT k.id AS key_id, u.id, u.external_id, u.email FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
         )
         .bind(&hash)
         .fetch_optional(&self.pool)
@@ -321,7 +333,46 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(db_error)?;
-        user_row(&row).map(Some)
+        Ok(Some((user_row(&row)?, key_id)))
+    }
+
+    /// Keys revoked and users disabled at or after `since` (unix seconds): what a server
+    /// polls to close the sessions they opened.
+    pub async fn revocations_since(
+        &self,
+        since: i64,
+    ) -> Result<(Vec<String>, Vec<String>), GmailError> {
+        let keys = sqlx::query("SELECT id FROM api_keys WHERE revoked_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let users = sqlx::query("SELECT id FROM users WHERE disabled_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let ids = |rows: Vec<AnyRow>| -> Result<Vec<String>, GmailError> {
+            rows.iter()
+                .map(|r| r.try_get::<String, _>("id").map_err(db_error))
+                .collect()
+        };
+        Ok((ids(keys)?, ids(users)?))
+    }
+
+    /// Disables (or enables again) a user: their keys stop working at once.
+    pub async fn set_user_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+    ) -> Result<bool, GmailError> {
+        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then(now))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<bool, GmailError> {

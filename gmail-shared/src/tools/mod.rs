@@ -107,6 +107,11 @@ pub trait MailboxProvider: Send + Sync {
     fn caller(&self) -> Option<(&Arc<crate::oauth::accounts::Accounts>, &str)> {
         None
     }
+
+    /// The API key the caller presented (multi-user mode).
+    fn key_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Everything a tool call may use besides its arguments.

@@ -105,6 +105,7 @@ fn ctx(w: &World, user: &User) -> ToolContext {
         mailboxes: Arc::new(UserMailboxes {
             accounts: w.accounts.clone(),
             user_id: user.id.clone(),
+            key_id: "test-key".into(),
         }),
         env: Arc::new(ToolEnv::from_settings(&w.settings.tools)),
     }
