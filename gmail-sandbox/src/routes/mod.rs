@@ -79,6 +79,9 @@ impl ApiResponse {
         if let Some(w) = e.www_authenticate() {
             r.headers.push(("WWW-Authenticate".into(), w.to_string()));
         }
+        if let Some(s) = e.retry_after_secs() {
+            r.headers.push(("Retry-After".into(), s.to_string()));
+        }
         r
     }
 
@@ -480,6 +483,40 @@ fn bearer_token(req: &ApiRequest) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
+/// The session id of a resumable-upload chunk (the session URL carries it).
+fn upload_session_id(req: &ApiRequest) -> Option<&str> {
+    let path = req.path.trim_start_matches('/');
+    if !(path.starts_with("upload/") || path.starts_with("resumable/")) {
+        return None;
+    }
+    req.query
+        .iter()
+        .find(|(k, _)| k == "upload_id")
+        .map(|(_, v)| v.as_str())
+}
+
+/// The Gmail method `req` will run as (before it runs), so faults can target it. A
+/// resumable chunk runs as its session's method.
+pub fn method_of(state: &AppState, req: &ApiRequest) -> Option<&'static str> {
+    if let Some(id) = upload_session_id(req) {
+        return state.uploads.lock().get(id).map(|s| s.route.method);
+    }
+    let http = match req.header("x-http-method-override") {
+        Some(m) if req.method == "POST" => m.to_ascii_uppercase(),
+        _ => req.method.clone(),
+    };
+    parse_route(&http, &req.path).map(|r| r.method)
+}
+
+/// `delay_after_ms`: hold a processed request's answer, once its writes are on disk.
+pub async fn hold_answer(state: &AppState, methods: &[Option<&str>]) {
+    let ms = state.faults.delay_after_ms(methods);
+    if ms > 0 {
+        state.store.db.flush().await;
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
 /// Handle one Gmail API request end to end (sync: everything is in memory).
 pub fn dispatch(state: &AppState, mut req: ApiRequest) -> ApiResponse {
     // Python's client turns long GETs into POST + X-HTTP-Method-Override with a form body.
@@ -500,9 +537,7 @@ pub fn dispatch(state: &AppState, mut req: ApiRequest) -> ApiResponse {
             req.method = m;
         }
     }
-    let is_upload_path = req.path.trim_start_matches('/').starts_with("upload/")
-        || req.path.trim_start_matches('/').starts_with("resumable/");
-    if is_upload_path && req.query.iter().any(|(k, _)| k == "upload_id") {
+    if upload_session_id(&req).is_some() {
         return upload::resumable_chunk(state, &req);
     }
     let Some(route) = parse_route(&req.method, &req.path) else {
@@ -573,7 +608,7 @@ fn run_inner(
         return Err(ApiError::insufficient_scope(&req));
     }
     state.quota.charge(&grant.email, route.method)?;
-    if let Some(e) = state.faults.roll() {
+    if let Some(e) = state.faults.roll(route.method) {
         return Err(e);
     }
     let Some(mailbox) = state.store.get(&grant.email) else {
@@ -681,9 +716,10 @@ pub async fn gmail_entry(
 ) -> HttpResponse {
     state.stats.http_request();
     let api_req = api_request(&req, &body);
+    let method = method_of(&state, &api_req);
     // Gmail refuses a user's requests beyond a small number in flight; only observable when
     // latency is injected, since handlers themselves never wait.
-    let cap = state.faults.get().max_concurrent_per_user;
+    let cap = state.faults.concurrency_cap(method);
     let user = if cap > 0 {
         bearer_token(&api_req)
             .and_then(|t| state.oauth.validate(&t))
@@ -695,14 +731,16 @@ pub async fn gmail_entry(
         Some(u) => match state.faults.enter(u, cap) {
             Some(slot) => Some(slot),
             None => {
-                return ApiResponse::from_error(&ApiError::too_many_concurrent()).into_http();
+                return ApiResponse::from_error(&state.faults.too_many_concurrent()).into_http();
             }
         },
         None => None,
     };
-    let latency = state.faults.latency_ms();
+    let latency = state.faults.latency_ms(&[method]);
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
-    dispatch(&state, api_req).into_http()
+    let resp = dispatch(&state, api_req);
+    hold_answer(&state, &[method]).await;
+    resp.into_http()
 }

@@ -2,6 +2,7 @@
 //! which keeps build time and target/ size down.
 
 mod common;
+mod faults;
 mod gmail_client;
 mod http_api;
 mod runtimes;
