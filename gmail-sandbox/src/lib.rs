@@ -262,6 +262,8 @@ impl Sandbox {
                 .configure(configure)
         })
         .shutdown_timeout(2)
+        // Small answers on keep-alive connections otherwise wait ~40 ms (Nagle + delayed ACK).
+        .tcp_nodelay(true)
         // A library must not take over the process's signals; `serve` handles them.
         .disable_signals()
         // One worker per core, at most four: plenty for an emulator, light for test processes.
