@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod methods;
 pub mod mime;
 pub mod oauth;
 pub mod quota;
@@ -23,6 +24,7 @@ pub mod search;
 pub mod seed;
 pub mod state;
 pub mod store;
+pub mod uploads;
 
 use std::collections::HashMap;
 use std::sync::Arc;

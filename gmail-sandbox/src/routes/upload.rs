@@ -6,22 +6,13 @@ use std::time::Instant;
 
 use rand::Rng;
 
-use super::{run, ApiRequest, ApiResponse, Route, UploadInput};
+use super::{run, ApiRequest, ApiResponse, UploadInput};
 use crate::error::ApiError;
+use crate::methods::Route;
 use crate::mime;
 use crate::oauth::AccessGrant;
 use crate::state::AppState;
-
-/// Sessions idle longer than this are dropped.
-const SESSION_TTL_SECS: u64 = 24 * 3600;
-
-pub struct UploadSession {
-    pub route: Route,
-    pub grant: AccessGrant,
-    pub metadata: Vec<u8>,
-    pub buf: Vec<u8>,
-    pub created: Instant,
-}
+use crate::uploads::{UploadSession, SESSION_TTL_SECS};
 
 /// Split a `multipart/related` body into (JSON metadata, message bytes).
 pub fn split_related(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
