@@ -14,6 +14,8 @@
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod form;
+pub mod grants;
 pub mod methods;
 pub mod mime;
 pub mod oauth;
@@ -34,9 +36,9 @@ use actix_web::{middleware, web, App, HttpServer};
 use parking_lot::Mutex;
 
 pub use config::{DatabaseLocation, FaultConfig, QuotaConfig, SandboxConfig};
-pub use oauth::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
+pub use grants::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
 
-use crate::oauth::OAuthState;
+use crate::grants::OAuthState;
 use crate::quota::{Faults, Quota, Stats};
 use crate::state::AppState;
 use crate::store::db::{self, DbTx};
@@ -358,7 +360,7 @@ impl RunningSandbox {
                 if s.starts_with("gmail.") || s.starts_with("userinfo.") {
                     format!("https://www.googleapis.com/auth/{s}")
                 } else {
-                    oauth::canonical_scope(s)
+                    grants::canonical_scope(s)
                 }
             })
             .collect();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 
 use crate::config::SandboxConfig;
-use crate::oauth::OAuthState;
+use crate::grants::OAuthState;
 use crate::quota::{Faults, Quota, Stats};
 use crate::store::Store;
 use crate::uploads::UploadSession;

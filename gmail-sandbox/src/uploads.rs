@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
+use crate::grants::AccessGrant;
 use crate::methods::Route;
-use crate::oauth::AccessGrant;
 
 /// Sessions idle longer than this are dropped.
 pub const SESSION_TTL_SECS: u64 = 24 * 3600;

@@ -98,7 +98,7 @@ fn inner_request(bytes: &[u8], outer: &ApiRequest) -> Option<ApiRequest> {
     Some(ApiRequest {
         method,
         path: path.to_string(),
-        query: crate::oauth::parse_pairs(query),
+        query: crate::form::parse_pairs(query),
         headers: all_headers,
         body,
         origin: outer.origin.clone(),

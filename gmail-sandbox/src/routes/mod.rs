@@ -20,8 +20,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
+use crate::grants::AccessGrant;
 use crate::methods::{parse_route, scope_url, scopes_for, Route};
-use crate::oauth::AccessGrant;
 use crate::state::AppState;
 use crate::store::Mailbox;
 
@@ -302,7 +302,7 @@ pub fn dispatch(state: &AppState, mut req: ApiRequest) -> ApiResponse {
                 .map(|c| c.starts_with("application/x-www-form-urlencoded"))
                 .unwrap_or(false);
             if is_form {
-                let extra = crate::oauth::parse_pairs(&String::from_utf8_lossy(&req.body));
+                let extra = crate::form::parse_pairs(&String::from_utf8_lossy(&req.body));
                 req.query.extend(extra);
                 req.body.clear();
             }
@@ -464,7 +464,7 @@ pub fn api_request(req: &HttpRequest, body: &[u8]) -> ApiRequest {
     ApiRequest {
         method: req.method().as_str().to_string(),
         path: req.uri().path().to_string(),
-        query: crate::oauth::parse_pairs(req.query_string()),
+        query: crate::form::parse_pairs(req.query_string()),
         headers: req
             .headers()
             .iter()

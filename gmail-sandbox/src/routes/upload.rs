@@ -8,9 +8,9 @@ use rand::Rng;
 
 use super::{run, ApiRequest, ApiResponse, UploadInput};
 use crate::error::ApiError;
+use crate::grants::AccessGrant;
 use crate::methods::Route;
 use crate::mime;
-use crate::oauth::AccessGrant;
 use crate::state::AppState;
 use crate::uploads::{UploadSession, SESSION_TTL_SECS};
 
