@@ -328,7 +328,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/oauth2/v2/tokeninfo", get().to(oauth::tokeninfo))
         .route("/batch", post().to(routes::batch::entry))
         .route("/batch/gmail/v1", post().to(routes::batch::entry))
-        .default_service(web::to(routes::gmail_entry));
+        .default_service(web::to(routes::dispatch::gmail_entry));
 }
 
 impl RunningSandbox {

@@ -4,7 +4,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use rand::Rng;
 
-use super::{api_request, dispatch, hold_answer, method_of, ApiRequest, ApiResponse};
+use super::dispatch::{api_request, dispatch, hold_answer, method_of};
+use super::request::{ApiRequest, ApiResponse};
 use crate::error::ApiError;
 use crate::mime;
 use crate::state::AppState;
