@@ -1,15 +1,14 @@
-//! Fault-injection knobs: per-method targeting, disabled batch, delayed answers after the
-//! write, and `Retry-After` on injected 429s.
+//! Quota, fault injection and request statistics: the knobs tests turn to make the sandbox
+//! misbehave like Gmail does.
 
 use std::time::{Duration, Instant};
 
 use crate::common;
 
 use common::*;
-use gmail_sandbox::FaultConfig;
+use gmail_sandbox::{FaultConfig, QuotaConfig};
 use serde_json::json;
 
-const JSON_CT: (&str, &str) = ("content-type", "application/json");
 const SEND: &str = "users.messages.send";
 
 fn only(methods: &[&str]) -> Vec<String> {
@@ -75,6 +74,155 @@ async fn batch(
         body,
     )
     .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_faults_and_stats() {
+    let sb = start().await;
+    let t = sb.issue_access_token(DEMO, &[FULL]);
+    let auth = bearer(&t);
+    let h = [("authorization", auth.as_str())];
+    http(&sb, "POST", "__sandbox/stats/reset", &[], vec![]).await;
+
+    // Quota: 12 units of burst, messages.list costs 5 → the third call is refused.
+    sb.set_quota(QuotaConfig {
+        enabled: true,
+        units_per_second: 0.001,
+        burst_units: 12.0,
+        ..Default::default()
+    });
+    assert_eq!(
+        http(&sb, "GET", "gmail/v1/users/me/messages", &h, vec![])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        http(&sb, "GET", "gmail/v1/users/me/messages", &h, vec![])
+            .await
+            .status,
+        200
+    );
+    let r = http(&sb, "GET", "gmail/v1/users/me/messages", &h, vec![]).await;
+    assert_eq!(r.status, 429);
+    let b = r.json();
+    assert_eq!(b["error"]["status"], "RESOURCE_EXHAUSTED");
+    assert_eq!(b["error"]["errors"][0]["reason"], "rateLimitExceeded");
+    assert!(b["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("User-rate limit exceeded.  Retry after "));
+    assert!(!r.headers.contains_key("retry-after"));
+    // The same condition as 403, the other way Gmail reports it.
+    sb.set_quota(QuotaConfig {
+        enabled: true,
+        units_per_second: 0.001,
+        burst_units: 1.0,
+        exceeded_status: 403,
+    });
+    assert_eq!(
+        http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![])
+            .await
+            .status,
+        200
+    );
+    let r = http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.json()["error"]["errors"][0]["reason"],
+        "rateLimitExceeded"
+    );
+    // Quota can be switched off at runtime through the admin endpoint.
+    let r = http(
+        &sb,
+        "POST",
+        "__sandbox/quota",
+        &[JSON_CT],
+        br#"{"enabled":false}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        http(&sb, "GET", "gmail/v1/users/me/messages", &h, vec![])
+            .await
+            .status,
+        200
+    );
+
+    // Faults through the admin endpoint.
+    let r = http(
+        &sb,
+        "POST",
+        "__sandbox/faults",
+        &[JSON_CT],
+        br#"{"error_rate":1.0}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![]).await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.json()["error"]["errors"][0]["reason"], "backendError");
+    sb.set_faults(FaultConfig {
+        rate_limit_rate: 1.0,
+        ..Default::default()
+    });
+    let r = http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![]).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        r.json()["error"]["message"],
+        "Too many concurrent requests for user"
+    );
+    sb.set_faults(FaultConfig {
+        latency_ms: 150,
+        ..Default::default()
+    });
+    let t0 = std::time::Instant::now();
+    assert_eq!(
+        http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![])
+            .await
+            .status,
+        200
+    );
+    assert!(t0.elapsed().as_millis() >= 150);
+    let f = http(&sb, "GET", "__sandbox/faults", &[], vec![])
+        .await
+        .json();
+    assert_eq!(f["latency_ms"], 150);
+    // Concurrency cap: with latency, 6 parallel requests against a cap of 2.
+    sb.set_faults(FaultConfig {
+        latency_ms: 300,
+        max_concurrent_per_user: 2,
+        ..Default::default()
+    });
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let url = format!("{}gmail/v1/users/me/profile", sb.base_url());
+        let auth = auth.clone();
+        tasks.push(tokio::spawn(async move {
+            http_url("GET", &url, &[("authorization", &auth)], vec![])
+                .await
+                .status
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 2, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 429).count(), 4, "{codes:?}");
+    sb.set_faults(FaultConfig::default());
+
+    let stats = http(&sb, "GET", "__sandbox/stats", &[], vec![])
+        .await
+        .json();
+    assert_eq!(stats["requests"]["users.messages.list"], 4);
+    assert!(
+        stats["requests"]["users.getProfile"].as_u64().unwrap() >= 7,
+        "{stats}"
+    );
+    let health = http(&sb, "GET", "health", &[], vec![]).await;
+    assert_eq!(health.status, 200);
+    sb.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
