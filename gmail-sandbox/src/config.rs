@@ -52,6 +52,17 @@ pub struct FaultConfig {
     /// Requests a user may have in flight before 429 "Too many concurrent requests for
     /// user" (0 = unlimited). Pair with `latency_ms` to make requests overlap.
     pub max_concurrent_per_user: usize,
+    /// Gmail methods (`users.messages.send`, …) the faults above and `delay_after_ms`
+    /// apply to; empty = every method. A batch part counts as its own method; `batch`
+    /// names the batch request itself.
+    pub methods: Vec<String>,
+    /// `/batch` and `/batch/gmail/v1` answer 404, like a Gmail-compatible server without them.
+    pub batch_disabled: bool,
+    /// Hold the response this long after the request took effect and was written to the
+    /// database (to kill a client mid-send whose send already happened).
+    pub delay_after_ms: u64,
+    /// `Retry-After` seconds on injected 429s (none by default, like Gmail).
+    pub retry_after_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]

@@ -21,6 +21,8 @@ pub struct ErrorExtra {
     /// `errors[0].location` / `locationType` (401 uses the Authorization header).
     pub location: Option<(&'static str, &'static str)>,
     pub www_authenticate: Option<String>,
+    /// `Retry-After` seconds (only injected faults set it; Gmail itself does not).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -51,6 +53,17 @@ impl ApiError {
 
     pub fn www_authenticate(&self) -> Option<&str> {
         self.extra.as_ref()?.www_authenticate.as_deref()
+    }
+
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.extra.as_ref()?.retry_after_secs
+    }
+
+    pub fn with_retry_after(mut self, secs: Option<u64>) -> Self {
+        if secs.is_some() {
+            self.extra_mut().retry_after_secs = secs;
+        }
+        self
     }
 
     /// 400 INVALID_ARGUMENT / invalidArgument: label rules, ids, field values.

@@ -14,6 +14,9 @@
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod form;
+pub mod grants;
+pub mod methods;
 pub mod mime;
 pub mod oauth;
 pub mod quota;
@@ -23,6 +26,7 @@ pub mod search;
 pub mod seed;
 pub mod state;
 pub mod store;
+pub mod uploads;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,9 +36,9 @@ use actix_web::{middleware, web, App, HttpServer};
 use parking_lot::Mutex;
 
 pub use config::{DatabaseLocation, FaultConfig, QuotaConfig, SandboxConfig};
-pub use oauth::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
+pub use grants::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
 
-use crate::oauth::OAuthState;
+use crate::grants::OAuthState;
 use crate::quota::{Faults, Quota, Stats};
 use crate::state::AppState;
 use crate::store::db::{self, DbTx};
@@ -262,6 +266,8 @@ impl Sandbox {
                 .configure(configure)
         })
         .shutdown_timeout(2)
+        // Small answers on keep-alive connections otherwise wait ~40 ms (Nagle + delayed ACK).
+        .tcp_nodelay(true)
         // A library must not take over the process's signals; `serve` handles them.
         .disable_signals()
         // One worker per core, at most four: plenty for an emulator, light for test processes.
@@ -322,7 +328,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/oauth2/v2/tokeninfo", get().to(oauth::tokeninfo))
         .route("/batch", post().to(routes::batch::entry))
         .route("/batch/gmail/v1", post().to(routes::batch::entry))
-        .default_service(web::to(routes::gmail_entry));
+        .default_service(web::to(routes::dispatch::gmail_entry));
 }
 
 impl RunningSandbox {
@@ -354,7 +360,7 @@ impl RunningSandbox {
                 if s.starts_with("gmail.") || s.starts_with("userinfo.") {
                     format!("https://www.googleapis.com/auth/{s}")
                 } else {
-                    oauth::canonical_scope(s)
+                    grants::canonical_scope(s)
                 }
             })
             .collect();

@@ -1,6 +1,10 @@
 //! A small, tolerant RFC 822 / MIME tree parser that keeps what Gmail's JSON needs and
 //! general-purpose parsers drop: every header in its original order (duplicates kept), the
 //! exact byte range of each part, and the transfer-encoded body.
+//!
+//! mail-parser's part offsets were tried in its place and differ where it matters here: a
+//! message/rfc822 part (every google-gmail1 upload) ends after the closing delimiter, and
+//! header-less or empty input is read as headers or refused; charsets do come from it.
 
 use base64::Engine;
 
@@ -508,33 +512,6 @@ mod tests {
         assert_eq!(p.children[0].decoded_body(raw), b"hello");
         assert_eq!(p.children[1].filename, "a.pdf");
         assert_eq!(p.children[1].decoded_body(raw), b"hello");
-    }
-
-    #[test]
-    fn garbage_never_panics() {
-        let mut nested = String::new();
-        for i in 0..40 {
-            nested.push_str(&format!(
-                "Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"
-            ));
-        }
-        let inputs: Vec<Vec<u8>> = vec![
-            vec![],
-            b"\n\n".to_vec(),
-            b":".to_vec(),
-            b"Subject: =?utf-8?B?####?= =?x?Q?a?= =?".to_vec(),
-            b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n".to_vec(),
-            b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\n--x".to_vec(),
-            b"Content-Type: text/plain; name*0*=utf-8''%E2%82; name*1=\"\xff\"\r\nContent-Transfer-Encoding: base64\r\n\r\n=\r\n".to_vec(),
-            vec![0xff, 0xfe, b':', b'\n', 0x80],
-            nested.into_bytes(),
-        ];
-        for raw in inputs {
-            let p = parse(&raw);
-            let _ = p.decoded_body(&raw);
-            let r = crate::render::parse_message(&raw, "0123456789abcdef");
-            let _ = r.payload_full.len();
-        }
     }
 
     #[test]

@@ -181,10 +181,10 @@ impl Faults {
         *self.cfg.write() = cfg;
     }
 
-    /// Roll the dice for one request: an error to answer with, if any.
-    pub fn roll(&self) -> Option<ApiError> {
-        let cfg = self.cfg.read().clone();
-        if cfg.error_rate <= 0.0 && cfg.rate_limit_rate <= 0.0 {
+    /// Roll the dice for one request of `method`: an error to answer with, if any.
+    pub fn roll(&self, method: &str) -> Option<ApiError> {
+        let cfg = self.cfg.read();
+        if (cfg.error_rate <= 0.0 && cfg.rate_limit_rate <= 0.0) || !applies(&cfg, method) {
             return None;
         }
         let mut rng = rand::rng();
@@ -196,13 +196,60 @@ impl Faults {
             });
         }
         if cfg.rate_limit_rate > 0.0 && rng.random::<f64>() < cfg.rate_limit_rate {
-            return Some(ApiError::too_many_concurrent());
+            return Some(self.too_many_concurrent());
         }
         None
     }
 
-    pub fn latency_ms(&self) -> u64 {
-        self.cfg.read().latency_ms
+    /// The injected 429, with `Retry-After` when configured.
+    pub fn too_many_concurrent(&self) -> ApiError {
+        ApiError::too_many_concurrent().with_retry_after(self.cfg.read().retry_after_secs)
+    }
+
+    /// The per-user in-flight cap for a request of `method` (0 = none).
+    pub fn concurrency_cap(&self, method: Option<&str>) -> usize {
+        let cfg = self.cfg.read();
+        if applies_opt(&cfg, method) {
+            cfg.max_concurrent_per_user
+        } else {
+            0
+        }
+    }
+
+    /// Latency to add before handling a request made of `methods` (batch: its parts).
+    pub fn latency_ms(&self, methods: &[Option<&str>]) -> u64 {
+        let cfg = self.cfg.read();
+        if methods.iter().any(|m| applies_opt(&cfg, *m)) {
+            cfg.latency_ms
+        } else {
+            0
+        }
+    }
+
+    /// How long to hold the answer to a processed request made of `methods`.
+    pub fn delay_after_ms(&self, methods: &[Option<&str>]) -> u64 {
+        let cfg = self.cfg.read();
+        if methods.iter().any(|m| applies_opt(&cfg, *m)) {
+            cfg.delay_after_ms
+        } else {
+            0
+        }
+    }
+
+    pub fn batch_disabled(&self) -> bool {
+        self.cfg.read().batch_disabled
+    }
+}
+
+fn applies(cfg: &FaultConfig, method: &str) -> bool {
+    cfg.methods.is_empty() || cfg.methods.iter().any(|m| m == method)
+}
+
+/// `None` is a request that names no Gmail method (unknown path): only "every method" hits it.
+fn applies_opt(cfg: &FaultConfig, method: Option<&str>) -> bool {
+    match method {
+        Some(m) => applies(cfg, m),
+        None => cfg.methods.is_empty(),
     }
 }
 

@@ -453,4 +453,32 @@ mod tests {
         );
         assert_eq!(p.snippet, "I&#39;ve got 5 &amp; 6");
     }
+
+    #[test]
+    fn garbage_never_panics() {
+        // Through both the MIME walker and the renderer on top of it.
+        let mut nested = String::new();
+        for i in 0..40 {
+            nested.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"
+            ));
+        }
+        let inputs: Vec<Vec<u8>> = vec![
+            vec![],
+            b"\n\n".to_vec(),
+            b":".to_vec(),
+            b"Subject: =?utf-8?B?####?= =?x?Q?a?= =?".to_vec(),
+            b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n".to_vec(),
+            b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\n--x".to_vec(),
+            b"Content-Type: text/plain; name*0*=utf-8''%E2%82; name*1=\"\xff\"\r\nContent-Transfer-Encoding: base64\r\n\r\n=\r\n".to_vec(),
+            vec![0xff, 0xfe, b':', b'\n', 0x80],
+            nested.into_bytes(),
+        ];
+        for raw in inputs {
+            let p = mime::parse(&raw);
+            let _ = p.decoded_body(&raw);
+            let r = parse_message(&raw, "0123456789abcdef");
+            let _ = r.payload_full.len();
+        }
+    }
 }

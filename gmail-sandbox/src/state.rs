@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 
 use crate::config::SandboxConfig;
-use crate::oauth::OAuthState;
+use crate::grants::OAuthState;
 use crate::quota::{Faults, Quota, Stats};
-use crate::routes::upload::UploadSession;
 use crate::store::Store;
+use crate::uploads::UploadSession;
 
 pub struct AppState {
     pub cfg: SandboxConfig,

@@ -44,7 +44,7 @@ async fn get(client: &HttpClient, url: &str, token: &str) -> anyhow::Result<(u16
 async fn fetch_token(base: &str) -> anyhow::Result<String> {
     let body = format!(
         "grant_type=refresh_token&refresh_token={}&client_id={}&client_secret={}",
-        gmail_sandbox::oauth::well_known_refresh_token(gmail_sandbox::seed::DEMO_EMAIL),
+        gmail_sandbox::grants::well_known_refresh_token(gmail_sandbox::seed::DEMO_EMAIL),
         gmail_sandbox::SANDBOX_CLIENT_ID,
         gmail_sandbox::SANDBOX_CLIENT_SECRET
     );

@@ -4,7 +4,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use rand::Rng;
 
-use super::{api_request, dispatch, ApiRequest, ApiResponse};
+use super::dispatch::{api_request, dispatch, hold_answer, method_of};
+use super::request::{ApiRequest, ApiResponse};
 use crate::error::ApiError;
 use crate::mime;
 use crate::state::AppState;
@@ -98,7 +99,7 @@ fn inner_request(bytes: &[u8], outer: &ApiRequest) -> Option<ApiRequest> {
     Some(ApiRequest {
         method,
         path: path.to_string(),
-        query: crate::oauth::parse_pairs(query),
+        query: crate::form::parse_pairs(query),
         headers: all_headers,
         body,
         origin: outer.origin.clone(),
@@ -115,23 +116,41 @@ fn response_content_id(request_id: Option<&str>) -> String {
     }
 }
 
-pub fn handle(state: &AppState, outer: ApiRequest) -> ApiResponse {
-    state.stats.method("batch");
+/// One part of a batch: its Content-ID and its request (None when unparseable).
+struct Part {
+    content_id: String,
+    request: Option<ApiRequest>,
+}
+
+/// Split a batch body into its parts, or the error answer for the whole batch.
+fn parts(outer: &ApiRequest) -> Result<Vec<Part>, ApiResponse> {
     let ct = outer.header("content-type").unwrap_or("").to_string();
     if !ct.to_ascii_lowercase().starts_with("multipart/") {
-        return ApiResponse::from_error(&ApiError::bad_request(
+        return Err(ApiResponse::from_error(&ApiError::bad_request(
             "Invalid batch request: expected Content-Type multipart/mixed",
-        ));
+        )));
     }
     let mut synthetic = format!("Content-Type: {ct}\r\n\r\n").into_bytes();
     synthetic.extend_from_slice(&outer.body);
     let root = mime::parse(&synthetic);
     if root.children.len() > MAX_PARTS {
-        return ApiResponse::from_error(&ApiError::bad_request(format!(
+        return Err(ApiResponse::from_error(&ApiError::bad_request(format!(
             "Too many requests in batch: {} (limit is {MAX_PARTS}).",
             root.children.len()
-        )));
+        ))));
     }
+    Ok(root
+        .children
+        .iter()
+        .map(|part| Part {
+            content_id: response_content_id(part.header("Content-ID")),
+            request: inner_request(&part.decoded_body(&synthetic), outer),
+        })
+        .collect())
+}
+
+/// Dispatch every part and answer multipart/mixed.
+fn answer(state: &AppState, parts: Vec<Part>) -> ApiResponse {
     let boundary = format!("batch_{}", {
         let mut rng = rand::rng();
         (0..24)
@@ -139,10 +158,9 @@ pub fn handle(state: &AppState, outer: ApiRequest) -> ApiResponse {
             .collect::<String>()
     });
     let mut out: Vec<u8> = Vec::new();
-    for part in &root.children {
-        let content_id = response_content_id(part.header("Content-ID"));
-        let body = part.decoded_body(&synthetic);
-        let resp = match inner_request(&body, &outer) {
+    for part in parts {
+        let content_id = part.content_id;
+        let resp = match part.request {
             Some(r) => dispatch(state, r),
             None => ApiResponse::from_error(&ApiError::bad_request(
                 "Invalid HTTP request in batch part",
@@ -175,15 +193,33 @@ pub fn handle(state: &AppState, outer: ApiRequest) -> ApiResponse {
     }
 }
 
-/// actix entry point.
+/// actix entry point. Latency and `delay_after_ms` apply once to the whole batch when any
+/// of its parts (or `batch` itself) is a targeted method.
 pub async fn entry(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     state.stats.http_request();
-    let latency = state.faults.latency_ms();
+    if state.faults.batch_disabled() {
+        return ApiResponse::from_error(&ApiError::not_found()).into_http();
+    }
+    state.stats.method("batch");
+    let outer = api_request(&req, &body);
+    let parsed = parts(&outer);
+    let mut methods = vec![Some("batch")];
+    if let Ok(p) = &parsed {
+        methods.extend(
+            p.iter()
+                .map(|p| p.request.as_ref().and_then(|r| method_of(&state, r))),
+        );
+    }
+    let latency = state.faults.latency_ms(&methods);
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
-    let api_req = api_request(&req, &body);
-    handle(&state, api_req).into_http()
+    let resp = match parsed {
+        Ok(p) => answer(&state, p),
+        Err(r) => r,
+    };
+    hold_answer(&state, &methods).await;
+    resp.into_http()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::messages::{format_param, message_bytes, parse_query, send_raw};
-use super::{Ctx, Reply};
+use super::request::{Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::store::{Draft, MailboxData};

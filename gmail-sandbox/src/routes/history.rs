@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Ctx, Reply};
+use super::request::{Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::store::HistoryRecord;

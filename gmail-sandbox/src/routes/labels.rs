@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use super::{Ctx, Reply};
+use super::request::{Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Label, LabelColor, MailboxData, PALETTE};
 

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::{check_id, normalize_id, Ctx, Reply};
+use super::request::{check_id, normalize_id, Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render::{self, Format};
 use crate::search::Query;

@@ -3,7 +3,7 @@
 use rand::Rng;
 use serde_json::{json, Value};
 
-use super::{Ctx, Reply};
+use super::request::{Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::search::{DocParts, Query, SearchContext, SearchDoc};

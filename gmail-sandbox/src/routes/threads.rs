@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::messages::{format_param, parse_query, str_array, validate_modify};
-use super::{check_id, normalize_id, Ctx, Reply};
+use super::request::{check_id, normalize_id, Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::store::MailboxData;

@@ -6,22 +6,13 @@ use std::time::Instant;
 
 use rand::Rng;
 
-use super::{run, ApiRequest, ApiResponse, Route, UploadInput};
+use super::request::{ApiRequest, ApiResponse};
 use crate::error::ApiError;
+use crate::grants::AccessGrant;
+use crate::methods::Route;
 use crate::mime;
-use crate::oauth::AccessGrant;
 use crate::state::AppState;
-
-/// Sessions idle longer than this are dropped.
-const SESSION_TTL_SECS: u64 = 24 * 3600;
-
-pub struct UploadSession {
-    pub route: Route,
-    pub grant: AccessGrant,
-    pub metadata: Vec<u8>,
-    pub buf: Vec<u8>,
-    pub created: Instant,
-}
+use crate::uploads::{UploadSession, SESSION_TTL_SECS};
 
 /// Split a `multipart/related` body into (JSON metadata, message bytes).
 pub fn split_related(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
@@ -61,12 +52,18 @@ fn new_upload_id() -> String {
         .collect()
 }
 
+/// What an upload request comes to: a message for its method to run on, or an answer now.
+pub enum Upload {
+    Run { metadata: Vec<u8>, raw: Vec<u8> },
+    Answer(ApiResponse),
+}
+
 pub fn handle_upload(
     state: &AppState,
     req: &ApiRequest,
     route: &Route,
     grant: &AccessGrant,
-) -> ApiResponse {
+) -> Upload {
     let ct = req.header("content-type").unwrap_or("").to_string();
     let upload_type = req
         .query
@@ -81,26 +78,13 @@ pub fn handle_upload(
             }
         });
     match upload_type.as_str() {
-        "media" => run(
-            state,
-            route,
-            grant,
-            &req.query,
-            b"",
-            Some(UploadInput {
-                raw: req.body.clone(),
-            }),
-        ),
+        "media" => Upload::Run {
+            metadata: Vec::new(),
+            raw: req.body.clone(),
+        },
         "multipart" => match split_related(&ct, &req.body) {
-            Ok((meta, raw)) => run(
-                state,
-                route,
-                grant,
-                &req.query,
-                &meta,
-                Some(UploadInput { raw }),
-            ),
-            Err(e) => ApiResponse::from_error(&e),
+            Ok((metadata, raw)) => Upload::Run { metadata, raw },
+            Err(e) => Upload::Answer(ApiResponse::from_error(&e)),
         },
         "resumable" => {
             let id = new_upload_id();
@@ -123,11 +107,11 @@ pub fn handle_upload(
             let mut r = ApiResponse::empty(200);
             r.headers.push(("Location".into(), location));
             r.headers.push(("X-GUploader-UploadID".into(), id));
-            r
+            Upload::Answer(r)
         }
-        other => ApiResponse::from_error(&ApiError::bad_request(format!(
+        other => Upload::Answer(ApiResponse::from_error(&ApiError::bad_request(format!(
             "Invalid upload type: {other}"
-        ))),
+        )))),
     }
 }
 
@@ -165,21 +149,27 @@ fn incomplete(len: usize, space_form: bool) -> ApiResponse {
     r
 }
 
+/// What a chunk comes to: the finished session, ready to run, or an answer now.
+pub enum Chunk {
+    Finished(UploadSession),
+    Answer(ApiResponse),
+}
+
 /// A chunk (or status query) for a resumable session. The session id is the credential.
-pub fn resumable_chunk(state: &AppState, req: &ApiRequest) -> ApiResponse {
+pub fn resumable_chunk(state: &AppState, req: &ApiRequest) -> Chunk {
     let Some(id) = req
         .query
         .iter()
         .find(|(k, _)| k == "upload_id")
         .map(|(_, v)| v.clone())
     else {
-        return ApiResponse::from_error(&ApiError::not_found());
+        return Chunk::Answer(ApiResponse::from_error(&ApiError::not_found()));
     };
     let range = req.header("content-range").and_then(parse_content_range);
     let finished = {
         let mut uploads = state.uploads.lock();
         let Some(session) = uploads.get_mut(&id) else {
-            return ApiResponse::from_error(&ApiError::not_found());
+            return Chunk::Answer(ApiResponse::from_error(&ApiError::not_found()));
         };
         match range {
             None => {
@@ -194,7 +184,7 @@ pub fn resumable_chunk(state: &AppState, req: &ApiRequest) -> ApiResponse {
                 {
                     true
                 } else {
-                    return incomplete(session.buf.len(), req.method == "POST");
+                    return Chunk::Answer(incomplete(session.buf.len(), req.method == "POST"));
                 }
             }
             Some((Some((a, b)), total)) => {
@@ -202,30 +192,23 @@ pub fn resumable_chunk(state: &AppState, req: &ApiRequest) -> ApiResponse {
                 if a < session.buf.len() {
                     session.buf.truncate(a);
                 } else if a > session.buf.len() {
-                    return incomplete(session.buf.len(), false);
+                    return Chunk::Answer(incomplete(session.buf.len(), false));
                 }
                 session.buf.extend_from_slice(&req.body);
                 match total {
                     Some(t) if b + 1 >= t => true,
-                    _ => return incomplete(session.buf.len(), false),
+                    _ => return Chunk::Answer(incomplete(session.buf.len(), false)),
                 }
             }
         }
     };
     if !finished {
-        return incomplete(0, false);
+        return Chunk::Answer(incomplete(0, false));
     }
-    let Some(session) = state.uploads.lock().remove(&id) else {
-        return ApiResponse::from_error(&ApiError::not_found());
-    };
-    run(
-        state,
-        &session.route,
-        &session.grant,
-        &req.query,
-        &session.metadata,
-        Some(UploadInput { raw: session.buf }),
-    )
+    match state.uploads.lock().remove(&id) {
+        Some(session) => Chunk::Finished(session),
+        None => Chunk::Answer(ApiResponse::from_error(&ApiError::not_found())),
+    }
 }
 
 #[cfg(test)]

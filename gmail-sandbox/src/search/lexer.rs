@@ -5,7 +5,7 @@
 //! `operator:value` pairs for the operators the evaluator understands. Anything else is a
 //! plain word (so `foo:bar` with an unknown `foo` is text, as in Gmail).
 
-use super::QueryError;
+use super::error::QueryError;
 
 /// Every operator name the language knows (lowercase, without the colon).
 pub(crate) const OPERATORS: &[&str] = &[

@@ -2,11 +2,12 @@
 //!
 //! * `lexer` turns the query into tokens (words, phrases, `op:value`, `(`, `)`, `{`, `}`,
 //!   `-`, `OR`, `AROUND n`);
-//! * `parser` builds an AST by recursive descent (`OR` binds tighter than the implicit
-//!   AND, `-` negates the next term or group, `name:( … )` applies `name:` to every word
-//!   inside);
-//! * `eval` matches the AST against a [`SearchDoc`], whose word index is built once in
-//!   [`SearchDoc::new`].
+//! * `parser` builds an AST (`ast`) by recursive descent (`OR` binds tighter than the
+//!   implicit AND, `-` negates the next term or group, `name:( … )` applies `name:` to every
+//!   word inside);
+//! * `eval` matches the AST against a [`SearchDoc`] (`doc`), whose word index is built once
+//!   in [`SearchDoc::new`];
+//! * `text` splits text into words, the same way for queries and for the index.
 //!
 //! Semantics worth knowing (see `shared/gmail-api/README.md` §8):
 //! * bare words and phrases are word-based and case-insensitive over subject, from, to, cc,
@@ -23,105 +24,18 @@
 //! * errors ([`QueryError`]): unbalanced `(`/`)` or `{`/`}`, an operator without a value
 //!   (`from:`), an empty operator group (`subject:()`), absurd nesting.
 
-use std::fmt;
-
+mod ast;
+mod doc;
+mod error;
 mod eval;
 mod lexer;
 mod parser;
+mod text;
 
-pub use eval::DocIndex;
-use parser::Node;
-
-/// Everything the matcher may look at for one message, normalised once when the message is
-/// stored (so a search does no parsing per message).
-#[derive(Debug, Clone, Default)]
-pub struct SearchDoc {
-    pub from: String,
-    pub to: String,
-    pub cc: String,
-    pub bcc: String,
-    pub subject: String,
-    pub body: String,
-    pub list_id: String,
-    pub delivered_to: String,
-    pub message_id: String,
-    pub label_ids: Vec<String>,
-    pub attachment_filenames: Vec<String>,
-    pub size_bytes: u64,
-    pub internal_date_ms: i64,
-    /// Word index built by [`SearchDoc::new`]. A doc built any other way (e.g.
-    /// `..Default::default()`) still matches correctly, just more slowly.
-    pub index: DocIndex,
-}
-
-/// The raw material for a [`SearchDoc`]: decoded header values (display names included),
-/// the message's readable text, and its facts.
-#[derive(Debug, Clone, Default)]
-pub struct DocParts {
-    pub from: String,
-    pub to: String,
-    pub cc: String,
-    pub bcc: String,
-    pub subject: String,
-    pub body_text: String,
-    pub list_id: String,
-    pub delivered_to: String,
-    pub message_id: String,
-    pub label_ids: Vec<String>,
-    pub attachment_filenames: Vec<String>,
-    pub size_bytes: u64,
-    pub internal_date_ms: i64,
-}
-
-impl SearchDoc {
-    pub fn new(parts: DocParts) -> Self {
-        let mut doc = SearchDoc {
-            from: parts.from.to_lowercase(),
-            to: parts.to.to_lowercase(),
-            cc: parts.cc.to_lowercase(),
-            bcc: parts.bcc.to_lowercase(),
-            subject: parts.subject.to_lowercase(),
-            body: parts.body_text.to_lowercase(),
-            list_id: parts.list_id.to_lowercase(),
-            delivered_to: parts.delivered_to.to_lowercase(),
-            message_id: parts.message_id.to_lowercase(),
-            label_ids: parts.label_ids,
-            attachment_filenames: parts.attachment_filenames,
-            size_bytes: parts.size_bytes,
-            internal_date_ms: parts.internal_date_ms,
-            index: DocIndex::default(),
-        };
-        doc.index = DocIndex::build(&doc);
-        doc
-    }
-
-    /// Labels change after storage (modify, trash): the mailbox keeps this in step.
-    pub fn set_labels(&mut self, label_ids: Vec<String>) {
-        self.label_ids = label_ids;
-    }
-}
-
-/// What a query needs from the mailbox around it.
-pub struct SearchContext<'a> {
-    /// Milliseconds since the epoch, for `newer_than:` / `older_than:`.
-    pub now_ms: i64,
-    /// The mailbox owner's address, for `from:me` / `to:me`.
-    pub user_email: &'a str,
-    /// Every label of the mailbox as `(id, name)`, for `label:` by name.
-    pub labels: &'a [(String, String)],
-}
-
-/// A query that could not be parsed (Gmail answers such queries with 400 Invalid query).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryError(pub String);
-
-impl fmt::Display for QueryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Invalid query: {}", self.0)
-    }
-}
-
-impl std::error::Error for QueryError {}
+use ast::{AddrValue, Node};
+pub use doc::{DocIndex, DocParts, SearchDoc};
+pub use error::QueryError;
+pub use eval::SearchContext;
 
 /// A parsed query.
 #[derive(Debug, Clone)]
@@ -197,7 +111,7 @@ fn targets(node: &Node, positive: bool) -> bool {
 
 fn uses_me(node: &Node) -> bool {
     match node {
-        Node::Addr(_, parser::AddrValue::Me) => true,
+        Node::Addr(_, AddrValue::Me) => true,
         Node::And(items) | Node::Or(items) => items.iter().any(uses_me),
         Node::Not(inner) => uses_me(inner),
         _ => false,

@@ -16,76 +16,10 @@
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::America::Los_Angeles;
 
-use super::eval::tokenize;
+use super::ast::{AddrField, AddrValue, Node, RelUnit};
+use super::error::QueryError;
 use super::lexer::Tok;
-use super::QueryError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AddrField {
-    From,
-    /// `to:` — To, Cc and Bcc.
-    To,
-    Cc,
-    Bcc,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AddrValue {
-    Me,
-    /// Lowercased text matched at a word boundary in the header (address or display name).
-    Text(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RelUnit {
-    Day,
-    Week,
-    Month,
-    Year,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Node {
-    /// Matches every message.
-    All,
-    /// Matches no message (unknown `is:` value, dates with times, `has:drive`, …).
-    Nothing,
-    /// `in:anywhere`: matches everything and lifts the SPAM/TRASH exclusion.
-    Anywhere,
-    And(Vec<Node>),
-    Or(Vec<Node>),
-    Not(Box<Node>),
-    /// A word or phrase (lowercased word tokens, consecutive) over the full text.
-    Text(Vec<String>),
-    /// `a AROUND n b`: both within n words of each other.
-    Around(Vec<String>, u32, Vec<String>),
-    Addr(AddrField, AddrValue),
-    /// Word tokens that must appear consecutively in the Subject.
-    Subject(Vec<String>),
-    /// A system label id (`INBOX`, `UNREAD`, `CATEGORY_SOCIAL`, …).
-    SysLabel(&'static str),
-    /// A label by name or id, normalised (lowercase, spaces and `/` as `-`); resolved
-    /// through the context's label list at match time.
-    Label(String),
-    /// `has:userlabels` (true) / `has:nouserlabels` (false).
-    UserLabels(bool),
-    Attachment,
-    Filename(String),
-    /// internalDate ≥ ms.
-    After(i64),
-    /// internalDate < ms.
-    Before(i64),
-    OlderThan(u32, RelUnit),
-    NewerThan(u32, RelUnit),
-    /// size ≥ bytes.
-    Larger(u64),
-    /// size < bytes.
-    Smaller(u64),
-    /// List-Id alternatives (`list:info@example.com` also tries `info.example.com`).
-    List(Vec<String>),
-    DeliveredTo(String),
-    MsgId(String),
-}
+use super::text::{strip_angles, tokenize};
 
 pub(crate) fn parse(toks: Vec<Tok>) -> Result<Node, QueryError> {
     let mut p = Parser {
@@ -482,14 +416,6 @@ fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-pub(crate) fn strip_angles(s: &str) -> &str {
-    let s = s.trim();
-    let s = s.strip_prefix('<').unwrap_or(s);
-    s.strip_suffix('>').unwrap_or(s)
-}
-
-/// `YYYY/MM/DD`, `YYYY-MM-DD`, `MM/DD/YYYY` (midnight America/Los_Angeles) or epoch
-/// seconds. Anything else (e.g. a date with a time) is `None`.
 pub(crate) fn parse_date_ms(v: &str) -> Option<i64> {
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         return v.parse::<i64>().ok()?.checked_mul(1000);

@@ -2,6 +2,15 @@
 //! which keeps build time and target/ size down.
 
 mod common;
-mod gmail_client;
-mod http_api;
+mod drafts;
+mod errors;
+mod faults;
+mod history;
+mod labels;
+mod messages_read;
+mod messages_write;
+mod oauth;
+mod persistence;
 mod runtimes;
+mod settings;
+mod transport;

@@ -1,17 +1,20 @@
 //! Shared helpers for the integration tests: a sandbox per test, a google-gmail1 hub and a
-//! tiny raw HTTP client.
+//! tiny raw HTTP client, and the requests several test modules make.
 
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::io::Cursor;
 
 use base64::Engine;
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use google_gmail1::Gmail;
+use google_gmail1::api::Message;
+use google_gmail1::{Error, Gmail};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use serde_json::json;
 
 pub type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 pub type Hub = Gmail<Connector>;
@@ -144,4 +147,71 @@ pub async fn http_url(
 
 pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
+}
+
+// ---- raw HTTP ----
+
+pub fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+        .into_bytes()
+}
+
+pub const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+pub const JSON_CT: (&str, &str) = ("content-type", "application/json");
+
+pub async fn insert_raw(
+    sb: &gmail_sandbox::RunningSandbox,
+    token: &str,
+    raw: &[u8],
+    labels: &[&str],
+) -> String {
+    let body = json!({"raw": b64url(raw), "labelIds": labels}).to_string();
+    let auth = bearer(token);
+    let r = http(
+        sb,
+        "POST",
+        "gmail/v1/users/me/messages",
+        &[("authorization", &auth), JSON_CT],
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+// ---- google-gmail1 ----
+
+pub fn rfc822() -> mime::Mime {
+    "message/rfc822".parse().expect("mime")
+}
+
+pub fn status_of(e: &Error) -> Option<u16> {
+    match e {
+        Error::BadRequest(v) => v["error"]["code"].as_u64().map(|c| c as u16),
+        Error::Failure(r) => Some(r.status().as_u16()),
+        _ => None,
+    }
+}
+
+pub fn error_body(e: &Error) -> serde_json::Value {
+    match e {
+        Error::BadRequest(v) => v.clone(),
+        other => panic!("expected a JSON error, got {other:?}"),
+    }
+}
+
+pub async fn insert(hub: &Hub, raw: Vec<u8>, labels: &[&str]) -> Message {
+    let msg = Message {
+        label_ids: Some(labels.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
+    };
+    hub.users()
+        .messages_insert(msg, "me")
+        .upload(Cursor::new(raw), rfc822())
+        .await
+        .expect("insert")
+        .1
 }
