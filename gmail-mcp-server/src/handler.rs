@@ -215,8 +215,8 @@ impl ServerHandler for GmailMcp {
                     None,
                 ));
             }
-            Err(ToolError::InvalidArguments { tool, message }) => {
-                let text = format!("Invalid arguments for {tool}: {message}");
+            Err(e @ ToolError::InvalidArguments { .. }) => {
+                let text = format!("Error (invalid-argument): {e}");
                 self.log_call(&context, name, &Err(text.clone()), started)
                     .await;
                 CallToolResult::error(vec![ContentBlock::text(text)])

@@ -41,7 +41,7 @@ impl CallerAuth {
             let accounts = Accounts::open(settings, factory.clone()).await?;
             Ok(CallerAuth::MultiUser {
                 accounts,
-                env: Arc::new(ToolEnv::from_settings(&settings.tools)),
+                env: Arc::new(ToolEnv::from_settings(settings)),
             })
         } else {
             Ok(CallerAuth::SingleUser(ToolContext::single_user(
@@ -99,13 +99,15 @@ impl CallerAuth {
             CallerAuth::SingleUser(ctx) => Ok(ctx.clone()),
             CallerAuth::MultiUser { accounts, env } => {
                 let (user, key_id) = self.user(authorization).await?.ok_or(AuthError::Invalid)?;
+                let env = env.for_user(&user.id);
                 Ok(ToolContext {
-                    env: Arc::new(env.for_user(&user.id)),
                     mailboxes: Arc::new(UserMailboxes {
                         accounts: accounts.clone(),
                         user_id: user.id,
                         key_id,
+                        policy: env.send.clone(),
                     }),
+                    env: Arc::new(env),
                 })
             }
         }

@@ -44,6 +44,7 @@ pub struct Settings {
     pub mcp: McpSettings,
     pub api: ServerSettings,
     pub limits: LimitSettings,
+    pub send: SendSettings,
     pub log: LogSettings,
     pub gmail: GmailSettings,
     pub tools: ToolSettings,
@@ -116,6 +117,14 @@ impl ServerSettings {
             .section("api")
             .with_multipart()
     }
+}
+
+/// Rules for sending mail, on every tool and endpoint that sends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendSettings {
+    /// To, Cc and Bcc of one message together, at most (Gmail's own limit by default).
+    pub max_recipients_per_message: usize,
 }
 
 /// What one request may make a server hold (both servers).
@@ -458,6 +467,9 @@ shutdown_timeout_secs = 5
 allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
 allowed_origins = ["localhost", "127.0.0.1", "[::1]"]
 cors_allowed_origins = []
+
+[send]
+max_recipients_per_message = 500
 
 [limits]
 max_body_bytes = 37748736

@@ -104,13 +104,12 @@ pub async fn call(
     match state.registry.call(ctx, &name, args).await {
         Ok(out) => Ok(HttpResponse::Ok().json(out)),
         Err(ToolError::UnknownTool(n)) => Err(GmailError::not_found(format!("tool {n:?}"))),
-        Err(ToolError::InvalidArguments { message, .. }) => {
-            let field = message
-                .split('`')
-                .nth(1)
-                .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or("arguments")
-                .to_string();
+        Err(ToolError::InvalidArguments { path, message, .. }) => {
+            let field = if path.is_empty() {
+                "arguments".to_string()
+            } else {
+                path
+            };
             Err(GmailError::invalid(field, message))
         }
         Err(ToolError::Gmail(e)) => Err(e),

@@ -130,6 +130,25 @@ async fn tools_are_the_mcp_registry() {
     assert_eq!(p["field"], "query");
     let (s, p) = app.post("/api/v1/tools/search_emails", json!([1])).await;
     assert_problem(s, &p, 400);
+    // The argument at fault is named by its path, whatever went wrong with it.
+    for (args, field) in [
+        (json!({"query": "x", "maxResults": "ten"}), "maxResults"),
+        (json!({"query": "x", "maxResuls": 5}), "maxResuls"),
+        (json!({"query": "x", "labelIds": [1]}), "labelIds[0]"),
+    ] {
+        let (s, p) = app.post("/api/v1/tools/search_emails", args).await;
+        assert_problem(s, &p, 400);
+        assert_eq!(p["field"], field, "{p}");
+    }
+    let (s, p) = app
+        .post(
+            "/api/v1/tools/send_email",
+            json!({"to": ["a@example.com"], "subject": "s", "body": "b",
+                "attachmentContents": [{"filename": "f", "contentBase64": 7}]}),
+        )
+        .await;
+    assert_problem(s, &p, 400);
+    assert_eq!(p["field"], "attachmentContents[0].contentBase64", "{p}");
 }
 
 #[tokio::test]

@@ -105,7 +105,8 @@ impl GmailFactory {
         let client = self.oauth_client()?;
         match self.backend {
             Backend::Sandbox => {
-                let account = self.settings.sandbox_account.clone();
+                // Addresses are case-insensitive; the sandbox keys its mailboxes in lower case.
+                let account = self.settings.sandbox_account.trim().to_ascii_lowercase();
                 let tokens = StoredTokens {
                     access_token: None,
                     refresh_token: SecretString::from(sandbox_refresh_token(&account)),
@@ -152,9 +153,10 @@ impl GmailFactory {
     }
 }
 
-/// The refresh token the sandbox issues for each of its mailboxes.
+/// The refresh token the sandbox issues for each of its mailboxes (its README's format; a
+/// test holds it to `gmail_sandbox::grants::well_known_refresh_token`).
 pub fn sandbox_refresh_token(account: &str) -> String {
-    format!("1//sandbox-refresh-{account}")
+    format!("1//sandbox-refresh-{}", account.trim().to_ascii_lowercase())
 }
 
 fn has_google_credentials(settings: &GmailSettings) -> bool {

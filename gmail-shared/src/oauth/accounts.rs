@@ -121,6 +121,10 @@ impl Accounts {
         })?;
         let keys = Keyring::new(key, mu.old_encryption_keys.as_ref())?;
         let store = Store::connect(&mu.database_url, keys).await?;
+        let purged = store.purge_expired_oauth_states().await?;
+        if purged > 0 {
+            tracing::info!(purged, "forgot expired OAuth states");
+        }
         Accounts::with_store(settings, factory, store)
     }
 
@@ -395,6 +399,8 @@ pub struct UserMailboxes {
     pub user_id: String,
     /// The API key the caller presented.
     pub key_id: String,
+    /// The caller's send rules, put on every mailbox it resolves.
+    pub policy: Arc<crate::ops::policy::SendPolicy>,
 }
 
 impl MailboxProvider for UserMailboxes {
@@ -402,7 +408,10 @@ impl MailboxProvider for UserMailboxes {
         &'a self,
         account: Option<&'a str>,
     ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>> {
-        Box::pin(self.accounts.mailbox(&self.user_id, account))
+        Box::pin(async move {
+            let mailbox = self.accounts.mailbox(&self.user_id, account).await?;
+            Ok(mailbox.with_policy(self.policy.clone()))
+        })
     }
 
     fn caller(&self) -> Option<(&Arc<Accounts>, &str)> {

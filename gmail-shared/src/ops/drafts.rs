@@ -151,6 +151,7 @@ pub async fn create_draft(
     thread_id: Option<&str>,
     in_reply_to: Option<&str>,
 ) -> Result<DraftRef, GmailError> {
+    mailbox.policy().check_message(&msg)?;
     let ctx = reply_context(mailbox, thread_id, in_reply_to).await?;
     if let Some(ctx) = &ctx {
         apply_reply_context(&mut msg, ctx);
@@ -183,6 +184,7 @@ pub async fn update_draft(
     thread_id: Option<&str>,
 ) -> Result<DraftRef, GmailError> {
     let id = check_id("draftId", id)?;
+    mailbox.policy().check_message(&msg)?;
     let raw = msg.to_rfc822_draft()?;
     let draft = Draft {
         id: Some(id.to_string()),

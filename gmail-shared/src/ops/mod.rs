@@ -9,19 +9,34 @@ use crate::error::GmailError;
 use crate::gmail::{Connection, GmailHub};
 use crate::tools::MailboxProvider;
 
+pub mod policy;
 pub mod profile;
 pub mod read;
 pub mod send;
 
-/// One authenticated mailbox.
+/// One authenticated mailbox, and the send rules its caller is held to.
 #[derive(Clone, Debug)]
 pub struct Mailbox {
     conn: Connection,
+    policy: std::sync::Arc<policy::SendPolicy>,
 }
 
 impl Mailbox {
     pub fn new(conn: Connection) -> Self {
-        Mailbox { conn }
+        Mailbox {
+            conn,
+            policy: Default::default(),
+        }
+    }
+
+    /// The same mailbox under these send rules.
+    pub fn with_policy(mut self, policy: std::sync::Arc<policy::SendPolicy>) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn policy(&self) -> &policy::SendPolicy {
+        &self.policy
     }
 
     pub fn hub(&self) -> &GmailHub {

@@ -180,6 +180,7 @@ pub async fn send(
     thread_id: Option<&str>,
     in_reply_to: Option<&str>,
 ) -> Result<SentMessage, GmailError> {
+    mailbox.policy().check_message(&msg)?;
     let ctx = reply_context(mailbox, thread_id, in_reply_to).await?;
     if let Some(ctx) = &ctx {
         apply_reply_context(&mut msg, ctx);
@@ -247,6 +248,7 @@ pub async fn reply(mailbox: &Mailbox, req: ReplyRequest) -> Result<SentMessage, 
         attachments: req.attachments,
         ..Default::default()
     };
+    mailbox.policy().check_message(&msg)?;
     let raw = msg.to_rfc822()?;
     send_raw(
         mailbox,
@@ -273,6 +275,13 @@ pub struct ForwardRequest {
 /// Forwards a message with its attachments, as a new conversation.
 pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessage, GmailError> {
     let id = check_id("messageId", &req.message_id)?;
+    // Checked before the original is fetched: a refusal costs no Gmail call.
+    mailbox.policy().check_message(&OutgoingMessage {
+        to: req.to.clone(),
+        cc: req.cc.clone(),
+        bcc: req.bcc.clone(),
+        ..Default::default()
+    })?;
     let raw = read_raw(mailbox, id).await?;
     let original = readable_from_raw(&raw)?;
     let attachments = if req.include_attachments {

@@ -174,6 +174,7 @@ impl Store {
                     })?;
                 }
             }
+            owner_only(std::path::Path::new(&path))?;
             if !url.contains("mode=") {
                 url.push_str(if url.contains('?') {
                     "&mode=rwc"
@@ -648,6 +649,28 @@ impl Store {
         }
         Ok(report)
     }
+}
+
+/// The database holds sealed tokens and key hashes: readable by its owner only, from the
+/// moment it exists (SQLite gives its journal files the same mode).
+fn owner_only(path: &std::path::Path) -> Result<(), GmailError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| {
+            GmailError::internal(format!("cannot secure {}: {e}", path.display()))
+        };
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn user_row(r: &AnyRow) -> Result<User, GmailError> {

@@ -87,9 +87,15 @@ pub enum ToolError {
     /// No tool by that name (a protocol error in MCP terms).
     #[error("unknown tool `{0}`")]
     UnknownTool(String),
-    /// The arguments do not match the input schema.
-    #[error("invalid arguments for `{tool}`: {message}")]
-    InvalidArguments { tool: String, message: String },
+    /// The arguments do not match the input schema. `path` is the argument at fault as a
+    /// JSON path (`maxResults`, `attachmentContents[0].contentBase64`); empty for the
+    /// arguments as a whole.
+    #[error("invalid arguments for `{tool}`: {}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+    InvalidArguments {
+        tool: String,
+        path: String,
+        message: String,
+    },
     /// The operation failed; the agent gets an `isError` result.
     #[error(transparent)]
     Gmail(#[from] GmailError),
@@ -132,12 +138,17 @@ impl ToolContext {
 pub struct ToolEnv {
     /// The caller's files: where attachments are read from and downloads saved.
     pub files: crate::ops::attachments::FileSpace,
+    /// The caller's send rules, carried by every mailbox it resolves.
+    pub send: Arc<crate::ops::policy::SendPolicy>,
 }
 
 impl ToolEnv {
-    pub fn from_settings(tools: &crate::config::ToolSettings) -> Self {
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
         ToolEnv {
-            files: crate::ops::attachments::FileSpace::from_settings(tools),
+            files: crate::ops::attachments::FileSpace::from_settings(&settings.tools),
+            send: Arc::new(crate::ops::policy::SendPolicy::from_settings(
+                &settings.send,
+            )),
         }
     }
 
@@ -145,6 +156,7 @@ impl ToolEnv {
     pub fn for_user(&self, user_id: &str) -> ToolEnv {
         ToolEnv {
             files: self.files.for_user(user_id),
+            send: self.send.clone(),
         }
     }
 }
@@ -156,10 +168,11 @@ impl ToolContext {
         factory: &crate::gmail::GmailFactory,
         settings: &crate::config::Settings,
     ) -> Result<ToolContext, GmailError> {
-        let mailbox = Mailbox::new(factory.default_connection()?);
+        let env = ToolEnv::from_settings(settings);
+        let mailbox = Mailbox::new(factory.default_connection()?).with_policy(env.send.clone());
         Ok(ToolContext {
             mailboxes: Arc::new(crate::ops::SingleMailbox(mailbox)),
-            env: Arc::new(ToolEnv::from_settings(&settings.tools)),
+            env: Arc::new(env),
         })
     }
 }
@@ -245,8 +258,11 @@ impl RegistryBuilder {
     {
         let name = decl.name;
         let handler = Arc::new(handler);
+        let schema = input_schema::<P>();
+        let fields = Arc::new(ArgumentNames::of(&schema));
         let wrapped: Handler = Arc::new(move |ctx: ToolContext, args: Value| {
             let handler = handler.clone();
+            let fields = fields.clone();
             Box::pin(async move {
                 // MCP clients send no `arguments` for tools without parameters.
                 let args = if args.is_null() {
@@ -254,19 +270,20 @@ impl RegistryBuilder {
                 } else {
                     args
                 };
-                // serde_path_to_error names the argument at fault (`max_results: invalid
+                let invalid = |path: String, message: String| ToolError::InvalidArguments {
+                    tool: name.to_string(),
+                    path,
+                    message,
+                };
+                fields
+                    .check(&args)
+                    .map_err(|(path, message)| invalid(path, message))?;
+                // serde_path_to_error names the argument at fault (`maxResults: invalid
                 // type ...`), which serde_json alone leaves out for type errors.
                 let params: P = serde_path_to_error::deserialize(args).map_err(|e| {
                     let path = e.path().to_string();
-                    let inner = e.into_inner();
-                    ToolError::InvalidArguments {
-                        tool: name.to_string(),
-                        message: if path == "." {
-                            inner.to_string()
-                        } else {
-                            format!("{path}: {inner}")
-                        },
-                    }
+                    let path = if path == "." { String::new() } else { path };
+                    invalid(path, e.into_inner().to_string())
                 })?;
                 handler(ctx, params).await.map_err(ToolError::from)
             })
@@ -276,7 +293,7 @@ impl RegistryBuilder {
             title: decl.title,
             description: decl.description,
             annotations: decl.annotations,
-            input_schema: input_schema::<P>(),
+            input_schema: schema,
             output_schema,
         };
         assert!(
@@ -332,6 +349,51 @@ impl Registry {
             .ok_or_else(|| ToolError::UnknownTool(name.to_string()))?;
         let span = tracing::info_span!("tool_call", tool = name);
         tracing::Instrument::instrument((tool.handler)(ctx, args), span).await
+    }
+}
+
+/// The top-level argument names a schema declares, so an unknown or missing one is reported
+/// by name (serde says only "unknown field" at the arguments' root).
+struct ArgumentNames {
+    known: Vec<String>,
+    required: Vec<String>,
+}
+
+impl ArgumentNames {
+    fn of(schema: &Value) -> Self {
+        let names = |v: Option<&Value>| -> Vec<String> {
+            match v {
+                Some(Value::Object(map)) => map.keys().cloned().collect(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_owned))
+                    .collect(),
+                _ => vec![],
+            }
+        };
+        ArgumentNames {
+            known: names(schema.get("properties")),
+            required: names(schema.get("required")),
+        }
+    }
+
+    fn check(&self, args: &Value) -> Result<(), (String, String)> {
+        let Value::Object(map) = args else {
+            return Err((String::new(), "arguments must be a JSON object".into()));
+        };
+        if let Some(unknown) = map.keys().find(|k| !self.known.contains(k)) {
+            return Err((
+                unknown.clone(),
+                format!(
+                    "unknown argument; expected one of: {}",
+                    self.known.join(", ")
+                ),
+            ));
+        }
+        if let Some(missing) = self.required.iter().find(|r| !map.contains_key(*r)) {
+            return Err((missing.clone(), "is required".into()));
+        }
+        Ok(())
     }
 }
 

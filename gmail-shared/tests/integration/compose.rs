@@ -367,3 +367,36 @@ async fn header_injection_and_bad_addresses_are_refused() {
     let err = call_err(&h, "read_email", json!({"messageId": "ffffffffffffffff"})).await;
     assert!(err.contains("message ffffffffffffffff not found"), "{err}");
 }
+
+#[tokio::test]
+async fn a_message_to_more_recipients_than_gmail_takes_is_refused_before_any_call() {
+    let h = Harness::start().await;
+    let before = h.sandbox.stats()["httpRequests"].as_u64().unwrap();
+    let many: Vec<String> = (0..300).map(|i| format!("r{i}@example.com")).collect();
+    let err = call_err(
+        &h,
+        "send_email",
+        json!({"to": many, "cc": many[..201], "subject": "all", "body": "hi"}),
+    )
+    .await;
+    assert!(
+        err.contains("501 recipients") && err.contains("500"),
+        "{err}"
+    );
+    assert!(err.contains("send.max_recipients_per_message"), "{err}");
+    let err = call_err(
+        &h,
+        "forward_email",
+        json!({"messageId": "18c2f0a1b2c3d4e5", "to": many, "bcc": many}),
+    )
+    .await;
+    assert!(err.contains("600 recipients"), "{err}");
+    assert_eq!(h.sandbox.stats()["httpRequests"].as_u64().unwrap(), before);
+    // 500 is fine.
+    call(
+        &h,
+        "draft_email",
+        json!({"to": many, "cc": many[..200], "subject": "all", "body": "hi"}),
+    )
+    .await;
+}

@@ -45,6 +45,29 @@ async fn sandbox_mode_refreshes_through_the_token_endpoint_and_reads_the_profile
 }
 
 #[tokio::test]
+async fn the_sandbox_account_is_matched_whatever_its_case() {
+    let sb = sandbox().await;
+    let s = settings(&[
+        ("gmail.backend", "sandbox"),
+        ("gmail.sandbox_url", &sb.base_url()),
+        ("gmail.sandbox_account", "Demo@Example.com"),
+    ]);
+    let conn = GmailFactory::new(&s.gmail)
+        .unwrap()
+        .default_connection()
+        .unwrap();
+    let (_, profile) = conn.hub.users().get_profile("me").doit().await.unwrap();
+    assert_eq!(profile.email_address.as_deref(), Some("demo@example.com"));
+    // The client's idea of the sandbox's well-known token is the sandbox's own.
+    for account in ["Demo@Example.com", "bob@example.com"] {
+        assert_eq!(
+            gmail_shared::gmail::factory::sandbox_refresh_token(account),
+            gmail_sandbox::grants::well_known_refresh_token(account)
+        );
+    }
+}
+
+#[tokio::test]
 async fn node_server_credential_files_work_and_the_refreshed_token_is_written_back() {
     let sb = sandbox().await;
     let dir = tempfile::tempdir().unwrap();

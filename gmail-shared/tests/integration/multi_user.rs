@@ -106,8 +106,9 @@ fn ctx(w: &World, user: &User) -> ToolContext {
             accounts: w.accounts.clone(),
             user_id: user.id.clone(),
             key_id: "test-key".into(),
+            policy: Default::default(),
         }),
-        env: Arc::new(ToolEnv::from_settings(&w.settings.tools)),
+        env: Arc::new(ToolEnv::from_settings(&w.settings)),
     }
 }
 
@@ -334,6 +335,12 @@ async fn states_are_single_use_and_expire() {
 async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
     for url in database_urls() {
         let w = world(&url).await;
+        #[cfg(unix)]
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the database file is {mode:o}");
+        }
         let u = w
             .accounts
             .store()

@@ -79,7 +79,7 @@ impl Harness {
             registry: h.registry.clone(),
             ctx: ToolContext {
                 mailboxes: Arc::new(SingleMailbox(Mailbox::new(conn))),
-                env: Arc::new(ToolEnv::from_settings(&s.tools)),
+                env: Arc::new(ToolEnv::from_settings(&s)),
             },
             dir: h.dir.clone(),
             http: reqwest::Client::new(),
