@@ -66,6 +66,14 @@ impl Claim {
     fn scoped(&self) -> String {
         format!("{}\u{0}{}", self.caller, self.key)
     }
+
+    /// What identifies this request for good: caller, key and request fingerprint.
+    pub fn scope(&self, fingerprint: &[u8; 32]) -> Vec<u8> {
+        let mut scope = self.scoped().into_bytes();
+        scope.push(0);
+        scope.extend_from_slice(fingerprint);
+        scope
+    }
 }
 
 /// What to do with a request.

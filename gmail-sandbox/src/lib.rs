@@ -387,6 +387,11 @@ impl RunningSandbox {
         self.state.stats.json()
     }
 
+    /// Starts the request counters again from zero.
+    pub fn reset_stats(&self) {
+        self.state.stats.reset();
+    }
+
     /// Shared state, for white-box tests.
     pub fn state(&self) -> Arc<AppState> {
         self.state.clone().into_inner()

@@ -263,6 +263,9 @@ pub struct GmailSettings {
     pub refresh_margin_secs: u64,
     /// Upper bound on any one Gmail HTTP request.
     pub request_timeout_secs: u64,
+    /// Transient Gmail failures (429, 5xx, dropped connections) are retried with backoff for
+    /// at most this long in all per call.
+    pub retry_max_wait_secs: u64,
 }
 
 /// A configuration problem, phrased for a one-line exit message.
@@ -489,6 +492,7 @@ sandbox_client_id = "sandbox-client-id.apps.googleusercontent.com"
 sandbox_client_secret = "sandbox-client-secret"
 refresh_margin_secs = 60
 request_timeout_secs = 30
+retry_max_wait_secs = 20
 
 [tools]
 attachment_dirs = ["data/attachments"]

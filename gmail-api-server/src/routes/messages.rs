@@ -173,6 +173,7 @@ async fn full_message(mailbox: &Mailbox, id: &str) -> Result<Value, GmailError> 
         .users()
         .messages_get("me", id)
         .format("full")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| match GmailError::from(e) {
@@ -256,6 +257,7 @@ impl ComposeBody {
             in_reply_to: None,
             references: self.references,
             attachments,
+            message_id: None,
         })
     }
 }
@@ -419,30 +421,52 @@ async fn form_value(
     Ok(Value::Object(obj))
 }
 
-/// Runs a sending operation under the request's `Idempotency-Key`, if any.
+/// Runs a sending operation under the request's `Idempotency-Key`, if any. A keyed send
+/// carries a Message-ID derived from the key, and before it runs Gmail is asked whether a
+/// message with that id exists: a retry after this server died mid-send (its memory of the
+/// key gone) finds the first attempt's message and answers with it instead of sending again.
 async fn idempotent<F, Fut>(
     req: &HttpRequest,
     state: &AppState,
+    account: Option<&str>,
     route: &str,
     content: &Value,
     run: F,
 ) -> Result<HttpResponse, GmailError>
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(Mailbox, Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
 {
-    let key = match state
-        .idempotency
-        .begin(req, fingerprint(route, content))
-        .await?
-    {
+    let fp = fingerprint(route, content);
+    let claim = match state.idempotency.begin(req, fp).await? {
         Begin::Replay(resp) => return Ok(resp),
-        Begin::Run(key) => Some(key),
+        Begin::Run(claim) => Some(claim),
         Begin::NoKey => None,
     };
-    let result = run().await;
-    state.idempotency.finish(key, StatusCode::OK, &result).await;
-    Ok(HttpResponse::Ok().json(result?))
+    let once_id = claim.as_ref().map(|c| send::once_message_id(&c.scope(&fp)));
+    let mut replayed = false;
+    let result = async {
+        let mailbox = state.mailbox(req, account).await?;
+        if let Some(id) = &once_id {
+            // Not knowing means not sending: an error here releases the key for a retry.
+            if let Some(sent) = send::already_sent(&mailbox, id).await? {
+                tracing::info!(message = %sent.id, "an earlier attempt with this Idempotency-Key was sent; answering with it");
+                replayed = true;
+                return Ok(sent);
+            }
+        }
+        run(mailbox, once_id).await
+    }
+    .await;
+    state
+        .idempotency
+        .finish(claim, StatusCode::OK, &result)
+        .await;
+    let mut response = HttpResponse::Ok();
+    if replayed {
+        response.insert_header((crate::idempotency::REPLAYED_HEADER, "true"));
+    }
+    Ok(response.json(result?))
 }
 
 /// Send a new message (JSON, or multipart/form-data with file parts named `attachments`).
@@ -462,10 +486,18 @@ pub async fn send_message(
     let ctx = state.tool_context(&req);
     let msg = body.into_parts(&ctx)?;
     let content = json!({"account": q.account, "message": value});
-    idempotent(&req, &state, "send", &content, || async {
-        let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
-        send::send(&mailbox, msg.0, msg.1.as_deref(), msg.2.as_deref()).await
-    })
+    let (mut msg, thread_id, in_reply_to) = msg;
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        "send",
+        &content,
+        |mailbox, once_id| async move {
+            msg.message_id = once_id;
+            send::send(&mailbox, msg, thread_id.as_deref(), in_reply_to.as_deref()).await
+        },
+    )
     .await
 }
 
@@ -560,13 +592,27 @@ pub async fn reply(
             .transpose()?,
         attachments,
         quote_original: p.quote_original,
+        own_message_id: None,
     };
     let route = format!("reply/{}", request.message_id);
     let content = json!({"account": q.account, "message": value});
-    idempotent(&req, &state, &route, &content, || async {
-        let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
-        send::reply(&mailbox, request).await
-    })
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        &route,
+        &content,
+        |mailbox, once_id| async move {
+            send::reply(
+                &mailbox,
+                ReplyRequest {
+                    own_message_id: once_id,
+                    ..request
+                },
+            )
+            .await
+        },
+    )
     .await
 }
 
@@ -613,16 +659,30 @@ pub async fn forward(
             .transpose()?,
         note: p.body,
         include_attachments: p.include_attachments.unwrap_or(true),
+        own_message_id: None,
     };
     if request.to.is_empty() {
         return Err(GmailError::invalid("to", "give at least one recipient"));
     }
     let route = format!("forward/{}", request.message_id);
     let content = json!({"account": q.account, "message": value});
-    idempotent(&req, &state, &route, &content, || async {
-        let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
-        send::forward(&mailbox, request).await
-    })
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        &route,
+        &content,
+        |mailbox, once_id| async move {
+            send::forward(
+                &mailbox,
+                ForwardRequest {
+                    own_message_id: once_id,
+                    ..request
+                },
+            )
+            .await
+        },
+    )
     .await
 }
 

@@ -153,7 +153,8 @@ async fn tools_are_the_mcp_registry() {
 
 #[tokio::test]
 async fn upstream_failures_map_to_429_and_502() {
-    let app = TestApp::spawn().await;
+    // Gmail fails for good here: after 1 s of retries the caller gets the error.
+    let app = TestApp::spawn_with(|s| s.gmail.retry_max_wait_secs = 1).await;
     app.sandbox.set_faults(FaultConfig {
         rate_limit_rate: 1.0,
         ..Default::default()

@@ -118,3 +118,110 @@ fn single_user_mode_refuses_a_public_bind() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("without caller authentication"), "{stderr}");
 }
+
+/// Kill -9 the server while Gmail holds the answer to a send it has already carried out;
+/// start it again and retry with the same Idempotency-Key: the retry answers with the first
+/// attempt's message, and exactly one message exists.
+#[tokio::test]
+async fn a_send_cut_off_by_kill_9_happens_once_when_retried_after_restart() {
+    use gmail_sandbox::{FaultConfig, Sandbox, SandboxConfig};
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let port = free_port();
+    let home = tempfile::tempdir().unwrap();
+    let start = || {
+        Command::new(BIN)
+            .args(["--port", &port.to_string()])
+            .env("HOME", home.path())
+            .env("GMAIL_CONFIG", "/dev/null")
+            .env("GMAIL_BACKEND", "sandbox")
+            .env("GMAIL_SANDBOX_URL", sandbox.base_url())
+            .env("GMAIL_LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let up = || async {
+        for _ in 0..200 {
+            if http.get(format!("{base}/health")).send().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server did not come up");
+    };
+    let token = sandbox.issue_access_token("demo@example.com", &["https://mail.google.com/"]);
+    let subject = format!("Exactly once {}", uuid::Uuid::new_v4().simple());
+    let in_gmail = || async {
+        let r: serde_json::Value = http
+            .get(format!(
+                "{}gmail/v1/users/me/messages?includeSpamTrash=true&q={}",
+                sandbox.base_url(),
+                crate::common::url_encode(&format!("subject:\"{subject}\""))
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<String> = r["messages"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| m["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids
+    };
+    let send = || {
+        http.post(format!("{base}/api/v1/messages/send"))
+            .header("Idempotency-Key", "order-kill-9")
+            .json(&serde_json::json!({"to": ["carol@example.com"], "subject": subject, "body": "once"}))
+            .send()
+    };
+
+    let mut server = start();
+    up().await;
+    // Gmail carries out the send, then holds its answer.
+    sandbox.set_faults(FaultConfig {
+        methods: vec!["users.messages.send".into()],
+        delay_after_ms: 5_000,
+        ..Default::default()
+    });
+    let first = tokio::spawn(send());
+    let mut sent = Vec::new();
+    for _ in 0..200 {
+        sent = in_gmail().await;
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(sent.len(), 1, "the send reached Gmail");
+    server.kill().unwrap(); // SIGKILL: no answer, no cleanup
+    server.wait().unwrap();
+    assert!(
+        first.await.unwrap().is_err(),
+        "the client saw the connection die"
+    );
+    sandbox.set_faults(FaultConfig::default());
+
+    let mut server = start();
+    up().await;
+    let retry = send().await.unwrap();
+    assert_eq!(retry.status(), 200);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let answer: serde_json::Value = retry.json().await.unwrap();
+    assert_eq!(answer["id"], sent[0].as_str());
+    assert_eq!(in_gmail().await, sent, "exactly one message");
+    // The key now answers from memory too, and another request with it is refused.
+    let again = send().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let _ = server.kill();
+    let _ = server.wait();
+}

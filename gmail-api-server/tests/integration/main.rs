@@ -7,5 +7,6 @@ mod common;
 mod health;
 mod messages;
 mod multi_user;
+mod reliability;
 mod resources;
 mod security;

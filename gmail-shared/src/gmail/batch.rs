@@ -1,36 +1,63 @@
 //! Gmail's batch endpoint (`POST {root}batch/gmail/v1`, multipart/mixed), which google-gmail1
 //! does not support: many reads in one upstream request instead of one request each.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use hyper::body::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::errors::from_envelope;
-use super::Connection;
+use super::{retry, Connection};
 use crate::error::GmailError;
 
 /// Gmail allows 100 calls per batch but rate-limits batches over 50.
 pub const BATCH_CHUNK: usize = 50;
-const RETRIES: u32 = 3;
+/// Parallel single requests when the batch endpoint is unavailable, under Gmail's per-user
+/// limit of about 10 in flight.
+pub const FALLBACK_CONCURRENCY: usize = 5;
+/// After the batch endpoint answered that it does not exist, go straight to single requests
+/// for this long before trying it again.
+const NO_BATCH_FOR: Duration = Duration::from_secs(600);
+
+/// Roots whose batch endpoint is known missing, and until when.
+static NO_BATCH: Mutex<Vec<(String, Instant)>> = Mutex::new(Vec::new());
+
+fn batch_known_missing(root: &str) -> bool {
+    let mut list = NO_BATCH.lock().unwrap_or_else(|e| e.into_inner());
+    list.retain(|(_, until)| *until > Instant::now());
+    list.iter().any(|(r, _)| r == root)
+}
+
+fn remember_no_batch(root: &str) {
+    let mut list = NO_BATCH.lock().unwrap_or_else(|e| e.into_inner());
+    list.retain(|(r, _)| r != root);
+    list.push((root.to_string(), Instant::now() + NO_BATCH_FOR));
+}
 
 /// GETs every `path` (e.g. `/gmail/v1/users/me/messages/ID?format=metadata`) through the
-/// batch endpoint, in order. Parts that fail with a rate limit or a server error are retried
-/// with backoff; other failures come back per item.
+/// batch endpoint, in order. Parts that fail transiently are retried with the shared policy;
+/// other failures come back per item. When the batch endpoint itself fails (or the server has
+/// none), the paths are fetched one by one instead, a few at a time.
 pub async fn batch_get<T: DeserializeOwned>(
     conn: &Connection,
     paths: &[String],
 ) -> Result<Vec<Result<T, GmailError>>, GmailError> {
     let mut results: Vec<Option<Result<T, GmailError>>> = (0..paths.len()).map(|_| None).collect();
     let mut pending: Vec<usize> = (0..paths.len()).collect();
-    let mut attempt = 0;
+    let mut delays = conn.retry.delays();
     while !pending.is_empty() {
-        let mut retry = Vec::new();
+        let mut again = Vec::new();
         for chunk in pending.chunks(BATCH_CHUNK) {
-            let answers = send_batch(conn, chunk.iter().map(|&i| paths[i].as_str())).await?;
+            let chunk_paths: Vec<String> = chunk.iter().map(|&i| paths[i].clone()).collect();
+            let answers = fetch_chunk(conn, chunk_paths).await;
             for (&index, answer) in chunk.iter().zip(answers) {
                 match answer {
-                    Err(e) if attempt < RETRIES && retryable(&e) => retry.push(index),
+                    Err(e) if retry::transient(&e) => {
+                        again.push(index);
+                        results[index] = Some(Err(e));
+                    }
                     Err(e) => results[index] = Some(Err(e)),
                     Ok(body) => {
                         results[index] = Some(serde_json::from_slice(&body).map_err(|e| {
@@ -42,11 +69,13 @@ pub async fn batch_get<T: DeserializeOwned>(
                 }
             }
         }
-        if !retry.is_empty() {
-            attempt += 1;
-            tokio::time::sleep(backoff(attempt)).await;
+        if again.is_empty() {
+            break;
         }
-        pending = retry;
+        // Out of patience: the parts keep their last error.
+        let Some(wait) = delays.next() else { break };
+        tokio::time::sleep(wait).await;
+        pending = again;
     }
     Ok(results
         .into_iter()
@@ -54,22 +83,52 @@ pub async fn batch_get<T: DeserializeOwned>(
         .collect())
 }
 
-fn retryable(e: &GmailError) -> bool {
-    matches!(
-        e,
-        GmailError::RateLimited { .. } | GmailError::UpstreamUnavailable { .. }
-    )
+/// One chunk's answers: through the batch endpoint, or one request each when it fails.
+async fn fetch_chunk(conn: &Connection, paths: Vec<String>) -> Vec<Result<Vec<u8>, GmailError>> {
+    if !batch_known_missing(&conn.api_root) {
+        match conn
+            .retry
+            .retry_raw(|| send_batch(conn, paths.iter().map(String::as_str)))
+            .await
+        {
+            Ok(answers) => return answers,
+            Err(e) => {
+                if matches!(e, GmailError::NotFound { .. }) {
+                    remember_no_batch(&conn.api_root);
+                }
+                tracing::warn!(error = %e, parts = paths.len(), "the batch endpoint failed; fetching the parts one by one");
+            }
+        }
+    }
+    futures::stream::iter(paths)
+        .map(|path| async move { conn.retry.retry_raw(|| get_one(conn, &path)).await })
+        .buffered(FALLBACK_CONCURRENCY)
+        .collect()
+        .await
 }
 
-/// Exponential backoff with a little jitter, as Google recommends.
-pub fn backoff(attempt: u32) -> Duration {
-    let base = 250u64 << attempt.min(6);
-    let jitter = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
-        % 250) as u64;
-    Duration::from_millis(base + jitter)
+/// One GET of a batch part's path on its own.
+async fn get_one(conn: &Connection, path: &str) -> Result<Vec<u8>, GmailError> {
+    let (status, headers, bytes) =
+        super::raw::request(conn, hyper::Method::GET, path, None, Bytes::new()).await?;
+    if status.is_success() {
+        Ok(bytes.to_vec())
+    } else {
+        Err(with_retry_after(
+            super::raw::error_from(status, &bytes),
+            &headers,
+        ))
+    }
+}
+
+/// A rate limit's wait, from the answer's Retry-After when the body named none.
+fn with_retry_after(e: GmailError, headers: &hyper::HeaderMap) -> GmailError {
+    match e {
+        GmailError::RateLimited { retry_after: None } => GmailError::RateLimited {
+            retry_after: retry::retry_after_header(headers),
+        },
+        other => other,
+    }
 }
 
 #[tracing::instrument(name = "gmail_batch", skip_all)]
@@ -96,7 +155,10 @@ async fn send_batch<'a>(
     )
     .await?;
     if !status.is_success() {
-        return Err(super::raw::error_from(status, &bytes));
+        return Err(with_retry_after(
+            super::raw::error_from(status, &bytes),
+            &headers,
+        ));
     }
     let content_type = headers
         .get("content-type")

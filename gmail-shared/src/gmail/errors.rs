@@ -101,7 +101,7 @@ fn from_status(code: u16, message: &str) -> GmailError {
 
 /// Gmail puts the instant in the text ("User-rate limit exceeded.  Retry after
 /// 2026-09-11T20:00:00.000Z"), not in a Retry-After header.
-fn retry_after_from_message(message: &str) -> Option<Duration> {
+pub(crate) fn retry_after_from_message(message: &str) -> Option<Duration> {
     let at = message.split("Retry after ").nth(1)?.trim();
     let at = chrono::DateTime::parse_from_rfc3339(at).ok()?;
     let secs = (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();

@@ -31,6 +31,8 @@ pub struct Connection {
     /// such as the batch endpoint).
     pub api_root: String,
     pub http: HttpClient,
+    /// How calls on this connection retry transient failures.
+    pub retry: super::retry::RetryPolicy,
 }
 
 impl std::fmt::Debug for Connection {
@@ -149,6 +151,9 @@ impl GmailFactory {
             token,
             api_root: self.api_root.clone(),
             http: self.http.clone(),
+            retry: super::retry::RetryPolicy {
+                max_wait: Duration::from_secs(self.settings.retry_max_wait_secs),
+            },
         }
     }
 }

@@ -55,23 +55,36 @@ pub fn error_from(status: StatusCode, body: &[u8]) -> GmailError {
     from_envelope(&envelope)
 }
 
-/// POSTs JSON and reads a JSON answer.
+/// POSTs JSON once and reads a JSON answer; a refusal for rate (nothing done) is retried
+/// with the shared policy, nothing else.
 pub async fn post_json<T: DeserializeOwned>(
     conn: &Connection,
     path: &str,
     body: &serde_json::Value,
 ) -> Result<T, GmailError> {
-    let (status, _, bytes) = request(
-        conn,
-        Method::POST,
-        path,
-        Some("application/json"),
-        Bytes::from(body.to_string()),
-    )
-    .await?;
-    if !status.is_success() {
-        return Err(error_from(status, &bytes));
-    }
+    let post = || async {
+        let (status, headers, bytes) = request(
+            conn,
+            Method::POST,
+            path,
+            Some("application/json"),
+            Bytes::from(body.to_string()),
+        )
+        .await?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        Err(match error_from(status, &bytes) {
+            GmailError::RateLimited { retry_after: None } => GmailError::RateLimited {
+                retry_after: super::retry::retry_after_header(&headers),
+            },
+            other => other,
+        })
+    };
+    let bytes = conn
+        .retry
+        .retry_raw_if(post, |e| matches!(e, GmailError::RateLimited { .. }))
+        .await?;
     serde_json::from_slice(&bytes).map_err(|e| GmailError::UpstreamUnavailable {
         message: format!("Gmail sent an answer that could not be read: {e}"),
     })

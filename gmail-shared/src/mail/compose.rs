@@ -76,6 +76,9 @@ pub struct OutgoingMessage {
     /// With or without angle brackets; one id per entry.
     pub references: Vec<String>,
     pub attachments: Vec<OutgoingAttachment>,
+    /// The Message-ID to carry; a fresh one when `None`. A send that must happen once sets
+    /// it, so Gmail can later say whether it went out.
+    pub message_id: Option<String>,
 }
 
 /// A built message and the Message-ID it carries (bracketed), for threading later replies.
@@ -123,7 +126,10 @@ impl OutgoingMessage {
             .as_ref()
             .map(|f| f.email.domain().to_string())
             .unwrap_or_else(|| "gmail-servers.local".to_string());
-        let message_id = new_message_id(&domain);
+        let message_id = match &self.message_id {
+            Some(id) => normalize_message_id("messageId", id)?,
+            None => new_message_id(&domain),
+        };
         builder = builder.message_id(strip_brackets(&message_id).to_string());
 
         if let Some(id) = &self.in_reply_to {

@@ -25,6 +25,7 @@ pub async fn fetch(
         .hub()
         .users()
         .messages_attachments_get("me", message_id, attachment_id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| {

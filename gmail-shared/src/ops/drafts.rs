@@ -83,7 +83,10 @@ pub async fn list_drafts(
     if let Some(t) = page_token.filter(|t| !t.is_empty()) {
         call = call.page_token(t);
     }
-    let (_, list) = call.doit().await?;
+    let (_, list) = call
+        .delegate(&mut mailbox.retry().idempotent())
+        .doit()
+        .await?;
     let listed = list.drafts.unwrap_or_default();
     let paths: Vec<String> = listed
         .iter()
@@ -134,6 +137,7 @@ pub async fn get_draft(mailbox: &Mailbox, id: &str) -> Result<DraftView, GmailEr
         .users()
         .drafts_get("me", id)
         .format("full")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "draft", id))?;
@@ -170,6 +174,7 @@ pub async fn create_draft(
         .hub()
         .users()
         .drafts_create(draft, "me")
+        .delegate(&mut mailbox.retry().once())
         .upload(std::io::Cursor::new(raw), rfc822())
         .await?;
     Ok(d.into())
@@ -197,6 +202,7 @@ pub async fn update_draft(
         .hub()
         .users()
         .drafts_update(draft, "me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .upload(std::io::Cursor::new(raw), rfc822())
         .await
         .map_err(|e| not_found_as(e, "draft", id))?;
@@ -227,6 +233,7 @@ pub async fn delete_draft(mailbox: &Mailbox, id: &str) -> Result<(), GmailError>
         .hub()
         .users()
         .drafts_delete("me", id)
+        .delegate(&mut mailbox.retry().once())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "draft", id))?;

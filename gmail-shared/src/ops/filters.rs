@@ -112,6 +112,7 @@ pub async fn list_filters(mailbox: &Mailbox) -> Result<Vec<FilterInfo>, GmailErr
         .hub()
         .users()
         .settings_filters_list("me")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await?;
     Ok(list
@@ -129,6 +130,7 @@ pub async fn get_filter(mailbox: &Mailbox, id: &str) -> Result<FilterInfo, Gmail
         .hub()
         .users()
         .settings_filters_get("me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| super::messages::not_found_as(e, "filter", id))?;
@@ -142,6 +144,7 @@ pub async fn delete_filter(mailbox: &Mailbox, id: &str) -> Result<(), GmailError
         .hub()
         .users()
         .settings_filters_delete("me", id)
+        .delegate(&mut mailbox.retry().once())
         .doit()
         .await
         .map_err(|e| match scope_needed(SETTINGS_BASIC_SCOPE)(e) {
@@ -233,6 +236,7 @@ pub async fn create_filter(
         .hub()
         .users()
         .settings_filters_create(filter, "me")
+        .delegate(&mut mailbox.retry().once())
         .doit()
         .await
         .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;

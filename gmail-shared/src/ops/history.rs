@@ -92,7 +92,7 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
     if let Some(token) = &req.page_token {
         call = call.page_token(token);
     }
-    let (_, list) = call.doit().await.map_err(|e| match GmailError::from(e) {
+    let (_, list) = call.delegate(&mut mailbox.retry().idempotent()).doit().await.map_err(|e| match GmailError::from(e) {
         GmailError::NotFound { .. } => GmailError::NotFound {
             what: format!(
                 "history since {start} (it is too old or unknown; take a fresh historyId from get_profile and re-read the mailbox)"

@@ -172,7 +172,13 @@ fn check_label_name(name: &str) -> Result<String, GmailError> {
 
 #[tracing::instrument(skip_all)]
 pub async fn list_labels(mailbox: &Mailbox) -> Result<Vec<LabelInfo>, GmailError> {
-    let (_, list) = mailbox.hub().users().labels_list("me").doit().await?;
+    let (_, list) = mailbox
+        .hub()
+        .users()
+        .labels_list("me")
+        .delegate(&mut mailbox.retry().idempotent())
+        .doit()
+        .await?;
     Ok(list
         .labels
         .unwrap_or_default()
@@ -184,7 +190,13 @@ pub async fn list_labels(mailbox: &Mailbox) -> Result<Vec<LabelInfo>, GmailError
 #[tracing::instrument(skip_all, fields(label = id))]
 pub async fn get_label(mailbox: &Mailbox, id: &str) -> Result<LabelInfo, GmailError> {
     let id = check_id("id", id)?;
-    let (_, label) = mailbox.hub().users().labels_get("me", id).doit().await?;
+    let (_, label) = mailbox
+        .hub()
+        .users()
+        .labels_get("me", id)
+        .delegate(&mut mailbox.retry().idempotent())
+        .doit()
+        .await?;
     Ok(label.into())
 }
 
@@ -200,6 +212,7 @@ pub async fn create_label(
         .hub()
         .users()
         .labels_create(changes.to_label()?, "me")
+        .delegate(&mut mailbox.retry().once())
         .doit()
         .await?;
     Ok(label.into())
@@ -223,6 +236,7 @@ pub async fn update_label(
         .hub()
         .users()
         .labels_patch(changes.to_label()?, "me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await?;
     Ok(label.into())
@@ -237,7 +251,13 @@ pub async fn delete_label(mailbox: &Mailbox, id: &str) -> Result<(), GmailError>
             format!("{id} is a system label; system labels cannot be deleted"),
         ));
     }
-    mailbox.hub().users().labels_delete("me", id).doit().await?;
+    mailbox
+        .hub()
+        .users()
+        .labels_delete("me", id)
+        .delegate(&mut mailbox.retry().once())
+        .doit()
+        .await?;
     Ok(())
 }
 

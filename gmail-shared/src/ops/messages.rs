@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::labels::resolve_label_ids;
 use super::{check_id, check_ids, Mailbox};
 use crate::error::GmailError;
-use crate::gmail::batch::{backoff, batch_get};
+use crate::gmail::batch::batch_get;
 
 /// Bounded concurrency for per-message fallbacks, under Gmail's per-user limit of about 10.
 pub const CONCURRENCY: usize = 5;
@@ -126,7 +126,10 @@ pub async fn search(mailbox: &Mailbox, req: &SearchRequest) -> Result<SearchPage
     if let Some(token) = req.page_token.as_deref().filter(|t| !t.is_empty()) {
         call = call.page_token(token);
     }
-    let (_, list) = call.doit().await?;
+    let (_, list) = call
+        .delegate(&mut mailbox.retry().idempotent())
+        .doit()
+        .await?;
     let ids: Vec<String> = list
         .messages
         .unwrap_or_default()
@@ -240,6 +243,7 @@ async fn modify_resolved(
         .hub()
         .users()
         .messages_modify(request, "me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "message", id))?;
@@ -261,6 +265,7 @@ pub async fn trash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailErro
         .hub()
         .users()
         .messages_trash("me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "message", id))?;
@@ -274,6 +279,7 @@ pub async fn untrash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailEr
         .hub()
         .users()
         .messages_untrash("me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "message", id))?;
@@ -299,6 +305,7 @@ pub async fn delete(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
         .hub()
         .users()
         .messages_delete("me", id)
+        .delegate(&mut mailbox.retry().once())
         .doit()
         .await
         .map_err(|e| scope_hint(not_found_as(e, "message", id)))?;
@@ -347,6 +354,7 @@ pub async fn batch_modify(
                 .hub()
                 .users()
                 .messages_batch_modify(request, "me")
+                .delegate(&mut mailbox.retry().idempotent())
                 .doit()
                 .await
                 .map(|_| ())
@@ -369,6 +377,7 @@ pub async fn batch_delete(mailbox: &Mailbox, ids: &[String]) -> Result<BatchOutc
                 .hub()
                 .users()
                 .messages_batch_delete(request, "me")
+                .delegate(&mut mailbox.retry().once())
                 .doit()
                 .await
                 .map(|_| ())
@@ -397,7 +406,8 @@ where
     let mut outcome = BatchOutcome::default();
     for chunk in ids.chunks(BATCH_IDS) {
         outcome.upstream_calls += 1;
-        match with_retry(|| batch(chunk.to_vec())).await {
+        // Transient failures were retried inside the call (gmail::retry).
+        match batch(chunk.to_vec()).await {
             Ok(()) => outcome.succeeded.extend(chunk.iter().cloned()),
             Err(e @ (GmailError::AuthExpired { .. } | GmailError::MissingScope { .. })) => {
                 return Err(e)
@@ -406,7 +416,7 @@ where
                 let single = &single;
                 let singles = futures::stream::iter(chunk.iter().cloned())
                     .map(|id| async move {
-                        let r = with_retry(|| single(id.clone())).await;
+                        let r = single(id.clone()).await;
                         (id, r)
                     })
                     .buffer_unordered(CONCURRENCY)
@@ -428,31 +438,6 @@ fn record<T>(outcome: &mut BatchOutcome, results: Vec<(String, Result<T, GmailEr
                 id,
                 error: e.to_string(),
             }),
-        }
-    }
-}
-
-/// Retries rate limits and upstream failures with exponential backoff (3 tries).
-pub async fn with_retry<T, F, Fut>(mut call: F) -> Result<T, GmailError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, GmailError>>,
-{
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Err(GmailError::RateLimited { retry_after }) if attempt < 3 => {
-                attempt += 1;
-                let wait = retry_after
-                    .filter(|d| d.as_secs() <= 30)
-                    .unwrap_or_else(|| backoff(attempt));
-                tokio::time::sleep(wait).await;
-            }
-            Err(GmailError::UpstreamUnavailable { .. }) if attempt < 3 => {
-                attempt += 1;
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            other => return other,
         }
     }
 }

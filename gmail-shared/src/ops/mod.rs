@@ -51,6 +51,11 @@ impl Mailbox {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+
+    /// How calls on this mailbox retry transient failures.
+    pub fn retry(&self) -> crate::gmail::retry::RetryPolicy {
+        self.conn.retry
+    }
 }
 
 /// Single-user mode: every call acts on the one configured mailbox.

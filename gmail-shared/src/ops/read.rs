@@ -17,6 +17,7 @@ pub async fn read_message(mailbox: &Mailbox, id: &str) -> Result<ReadableMessage
         .users()
         .messages_get("me", id)
         .format("full")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "message", id))?;
@@ -32,6 +33,7 @@ pub async fn read_raw(mailbox: &Mailbox, id: &str) -> Result<Vec<u8>, GmailError
         .users()
         .messages_get("me", id)
         .format("raw")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "message", id))?;
@@ -58,6 +60,7 @@ pub async fn get_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadView, Gmail
         .users()
         .threads_get("me", id)
         .format("full")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "thread", id))?;

@@ -55,9 +55,53 @@ pub async fn send_raw(
         .hub()
         .users()
         .messages_send(meta, "me")
+        .delegate(&mut mailbox.retry().once())
         .upload(std::io::Cursor::new(raw), rfc822())
         .await?;
     Ok(sent.into())
+}
+
+/// The Message-ID of a send that must happen once: the same scope (caller, idempotency key,
+/// request) always gives the same id, so a retry after a crash can ask Gmail whether the first
+/// attempt went out ([`already_sent`]) instead of sending again.
+pub fn once_message_id(scope: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = crate::store::cipher::hex(&Sha256::digest(scope));
+    format!("<once.{}@gmail-servers.local>", &digest[..40])
+}
+
+/// The message this mailbox already holds with `message_id` (sent by an earlier attempt), if
+/// any. Sent mail is searched in spam and trash too: the user may have moved it.
+#[tracing::instrument(skip_all)]
+pub async fn already_sent(
+    mailbox: &Mailbox,
+    message_id: &str,
+) -> Result<Option<SentMessage>, GmailError> {
+    let id = normalize_message_id("messageId", message_id)?;
+    let query = format!("rfc822msgid:{}", id.trim_matches(['<', '>']));
+    let (_, list) = mailbox
+        .hub()
+        .users()
+        .messages_list("me")
+        .q(&query)
+        .include_spam_trash(true)
+        .max_results(1)
+        .delegate(&mut mailbox.retry().idempotent())
+        .doit()
+        .await?;
+    let Some(found) = list.messages.unwrap_or_default().into_iter().next() else {
+        return Ok(None);
+    };
+    let gid = found.id.unwrap_or_default();
+    let (_, m) = mailbox
+        .hub()
+        .users()
+        .messages_get("me", &gid)
+        .format("minimal")
+        .delegate(&mut mailbox.retry().idempotent())
+        .doit()
+        .await?;
+    Ok(Some(m.into()))
 }
 
 /// Where a reply belongs: the thread and the headers that make every client thread it.
@@ -89,6 +133,7 @@ pub async fn reply_context(
                 .add_metadata_headers("Message-ID")
                 .add_metadata_headers("References")
                 .add_metadata_headers("Subject")
+                .delegate(&mut mailbox.retry().idempotent())
                 .doit()
                 .await
                 .map_err(|e| not_found_as(e, "message (inReplyTo)", id))?;
@@ -102,6 +147,7 @@ pub async fn reply_context(
                 .add_metadata_headers("Message-ID")
                 .add_metadata_headers("References")
                 .add_metadata_headers("Subject")
+                .delegate(&mut mailbox.retry().idempotent())
                 .doit()
                 .await
                 .map_err(|e| not_found_as(e, "thread", tid))?;
@@ -204,6 +250,8 @@ pub struct ReplyRequest {
     pub from: Option<Recipient>,
     pub attachments: Vec<OutgoingAttachment>,
     pub quote_original: bool,
+    /// The Message-ID the sent message carries (see [`once_message_id`]); fresh when `None`.
+    pub own_message_id: Option<String>,
 }
 
 /// The account's own addresses (primary and send-as aliases), so replies never go to me.
@@ -246,6 +294,7 @@ pub async fn reply(mailbox: &Mailbox, req: ReplyRequest) -> Result<SentMessage, 
         in_reply_to,
         references,
         attachments: req.attachments,
+        message_id: req.own_message_id,
         ..Default::default()
     };
     mailbox.policy().check_message(&msg)?;
@@ -270,6 +319,8 @@ pub struct ForwardRequest {
     /// Text above the forwarded message.
     pub note: Option<String>,
     pub include_attachments: bool,
+    /// The Message-ID the sent message carries (see [`once_message_id`]); fresh when `None`.
+    pub own_message_id: Option<String>,
 }
 
 /// Forwards a message with its attachments, as a new conversation.
@@ -303,6 +354,7 @@ pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessa
         subject: forward_subject(&original.subject),
         text_body: Some(text),
         attachments,
+        message_id: req.own_message_id,
         ..Default::default()
     };
     let raw = msg.to_rfc822()?;

@@ -51,6 +51,7 @@ pub async fn get_vacation(mailbox: &Mailbox) -> Result<Vacation, GmailError> {
         .hub()
         .users()
         .settings_get_vacation("me")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await?;
     Ok(v.into())
@@ -86,6 +87,7 @@ pub async fn set_vacation(mailbox: &Mailbox, v: &Vacation) -> Result<Vacation, G
         .hub()
         .users()
         .settings_update_vacation(settings, "me")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
@@ -115,6 +117,7 @@ pub async fn list_send_as(mailbox: &Mailbox) -> Result<Vec<SendAsIdentity>, Gmai
         .hub()
         .users()
         .settings_send_as_list("me")
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await?;
     Ok(list

@@ -95,7 +95,10 @@ pub async fn list_threads(
     if let Some(token) = req.page_token.as_deref().filter(|t| !t.is_empty()) {
         call = call.page_token(token);
     }
-    let (_, list) = call.doit().await?;
+    let (_, list) = call
+        .delegate(&mut mailbox.retry().idempotent())
+        .doit()
+        .await?;
     let listed = list.threads.unwrap_or_default();
     let paths: Vec<String> = listed
         .iter()
@@ -166,6 +169,7 @@ pub async fn modify_thread(
         .hub()
         .users()
         .threads_modify(request, "me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "thread", id))?;
@@ -179,6 +183,7 @@ pub async fn trash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, G
         .hub()
         .users()
         .threads_trash("me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "thread", id))?;
@@ -192,6 +197,7 @@ pub async fn untrash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels,
         .hub()
         .users()
         .threads_untrash("me", id)
+        .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await
         .map_err(|e| not_found_as(e, "thread", id))?;

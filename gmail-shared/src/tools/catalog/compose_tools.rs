@@ -166,6 +166,7 @@ impl SendEmail {
             in_reply_to: None,
             references: self.references.clone().unwrap_or_default(),
             attachments,
+            message_id: None,
         })
     }
 }
@@ -584,6 +585,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
                 from: p.from.as_deref().map(|f| Recipient::parse("from", f)).transpose()?,
                 attachments,
                 quote_original: p.quote_original.unwrap_or(false),
+                own_message_id: None,
             };
             let sent = send::reply(&mailbox, req).await?;
             Ok(ToolOutput::structured(sent_text("Reply sent", &sent), &sent))
@@ -606,6 +608,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
                 from: p.from.as_deref().map(|f| Recipient::parse("from", f)).transpose()?,
                 note: p.body,
                 include_attachments: p.include_attachments.unwrap_or(true),
+                own_message_id: None,
             };
             let sent = send::forward(&mailbox, req).await?;
             Ok(ToolOutput::structured(sent_text("Email forwarded", &sent), &sent))
