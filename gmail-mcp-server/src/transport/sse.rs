@@ -283,12 +283,15 @@ pub async fn post_message(
             session.session.touch(Activity::Request);
             if let Some(rid) = over.request_id().and_then(|v| request_id(&v)) {
                 let reply = ServerJsonRpcMessage::error(
-                    ErrorData::new(ErrorCode::INVALID_REQUEST, message.clone(), None),
+                    ErrorData::new(ErrorCode::INVALID_REQUEST, message, None),
                     Some(rid),
                 );
                 if session.outbox.send(Box::new(reply)).await.is_err() {
                     return ended(&id);
                 }
+                // Answered where the client waits, like any other request. A 4xx here would
+                // also end the official SDKs' SSE sessions (their POST writer gives up).
+                return HttpResponse::Accepted().finish();
             }
             return Problem::new(
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
