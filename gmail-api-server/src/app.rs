@@ -75,7 +75,7 @@ impl Application {
         let state = web::Data::new(AppState {
             factory,
             started: Started::now(),
-            registry: catalog::registry(),
+            registry: catalog::registry_for(&settings),
             auth: auth.clone(),
             // Shared through the database when there is one, so every instance honours a key.
             idempotency: match auth.accounts() {

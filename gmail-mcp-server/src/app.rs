@@ -44,7 +44,11 @@ pub async fn shared_handler_state(
     let auth = CallerAuth::from_settings(settings, &factory).await?;
     // Multi-user sessions get their caller's context; this one acts for nobody.
     let ctx = auth.fallback_context();
-    Ok((factory, auth, Shared::new(ctx, catalog::registry())))
+    Ok((
+        factory,
+        auth,
+        Shared::new(ctx, catalog::registry_for(settings)),
+    ))
 }
 
 pub struct Application {
@@ -123,10 +127,19 @@ impl Application {
                         // Who is calling: the API key's user in multi-user mode.
                         .wrap(from_fn(gmail_shared::auth::require_caller))
                         .wrap(from_fn(browser_guard))
-                        .service(sse::connect)
+                        // `/…/readonly` narrows the session to read-only tools.
+                        .route("/sse", web::get().to(sse::connect))
+                        .route("/sse/readonly", web::get().to(sse::connect))
                         .service(sse::post_message)
                         .service(sessions::list_sessions)
                         .service(sessions::delete_session)
+                        .service(
+                            mcp_http
+                                .clone()
+                                .scope_with_path("/mcp/readonly")
+                                .wrap(from_fn(session_owner_guard))
+                                .wrap(from_fn(streamable::gate)),
+                        )
                         .service(
                             mcp_http
                                 .clone()

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use gmail_shared::tools::{Registry, ToolContext, ToolError, ToolSpec};
+use gmail_shared::tools::{Registry, ToolContext, ToolError, ToolPolicy, ToolSpec, Toolset};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     JsonObject, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
@@ -19,10 +19,47 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
-const INSTRUCTIONS: &str = "Gmail tools for one mailbox. Start with get_profile to learn the \
-address; search with Gmail's query syntax (from:, to:, subject:, is:unread, after:, label:), then \
-read messages or threads by id. Tools that send, delete or change labels act on the real mailbox: \
-confirm with the user first.";
+/// What every session is told once (the shared vocabulary tools' own descriptions leave out),
+/// plus which toolsets are on. Claude Code's tool search matches on this text too.
+pub fn instructions(policy: &ToolPolicy, registry: &Registry) -> String {
+    let on: Vec<&str> = policy
+        .active_toolsets(registry.list())
+        .into_iter()
+        .map(|t| t.as_str())
+        .collect();
+    let off: Vec<&str> = Toolset::ALL
+        .into_iter()
+        .map(|t| t.as_str())
+        .filter(|t| !on.contains(t))
+        .collect();
+    let mut text = format!(
+        "Gmail tools. Toolsets on: {}{}.{}\n",
+        on.join(", "),
+        if off.is_empty() {
+            String::new()
+        } else {
+            format!(" (also available: {})", off.join(", "))
+        },
+        if policy.is_read_only() {
+            " Read-only."
+        } else {
+            ""
+        }
+    );
+    text.push_str(
+        "- get_profile tells the mailbox's address; \"me\" in results is that address.\n\
+- Queries use Gmail search syntax: from:, to:, subject:, label:, is:unread, is:starred, has:attachment, \
+after:2026/01/31, older_than:7d, OR, -word, \"phrase\". Spam and trash are left out unless in:spam, in:trash or includeSpamTrash.\n\
+- Search lines read: id date flags sender: subject; flags U unread, S starred, A attachment; thread:<id> when the conversation's id differs. \
+The last line gives the pageToken for more. maxResults is 1-500.\n\
+- Results are concise: responseFormat \"detailed\" adds every header, Gmail's long ids and snippets (snippets: true adds them to a search). \
+In a body, […] marks left-out quoted history, signature or list boilerplate.\n\
+- read_email shows each attachment's short attachmentId for download_attachment. Label arguments take ids or names.\n\
+- account (multi-user servers): a connected address or connection id; default the primary one.\n\
+- Sending, deleting and relabelling act on the real mailbox: confirm with the user first.",
+    );
+    text
+}
 
 /// What every session shares: built once per process.
 #[derive(Clone)]
@@ -71,6 +108,26 @@ impl GmailMcp {
             shared,
             log_level: Arc::default(),
         }
+    }
+
+    /// The caller's context: Streamable HTTP authenticates every request, so its caller (and
+    /// the tools its headers leave on) rides in the request parts; SSE sessions were bound to
+    /// theirs when they opened.
+    fn context_of(&self, context: &RequestContext<RoleServer>) -> ToolContext {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| {
+                // rmcp-actix-web nests the hook's extensions as one value in the parts.
+                parts.extensions.get::<ToolContext>().or_else(|| {
+                    parts
+                        .extensions
+                        .get::<rmcp::model::Extensions>()
+                        .and_then(|e| e.get::<ToolContext>())
+                })
+            })
+            .cloned()
+            .unwrap_or_else(|| self.shared.ctx.clone())
     }
 
     fn wants(&self, level: LoggingLevel) -> bool {
@@ -143,6 +200,11 @@ pub fn to_rmcp_tool(spec: &ToolSpec) -> Tool {
     let mut tool = Tool::new(spec.name, spec.description, Arc::new(input))
         .with_title(spec.title)
         .with_annotations(annotations);
+    if let Some(chars) = spec.max_result_chars {
+        let mut meta = rmcp::model::MetaObject::new();
+        meta.insert("anthropic/maxResultSizeChars".into(), Value::from(chars));
+        tool = tool.with_meta(meta);
+    }
     if let Some(Value::Object(output)) = &spec.output_schema {
         tool = tool.with_raw_output_schema(Arc::new(output.clone()));
     }
@@ -161,20 +223,52 @@ impl ServerHandler for GmailMcp {
             env!("CARGO_PKG_NAME"),
             env!("CARGO_PKG_VERSION"),
         ))
-        .with_instructions(INSTRUCTIONS)
+        .with_instructions(instructions(
+            &self.shared.ctx.env.tools,
+            &self.shared.registry,
+        ))
+    }
+
+    async fn initialize(
+        &self,
+        request: rmcp::model::InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        let mut result = self.negotiate_initialize(&request)?;
+        // Streamable HTTP: the toolsets this request's caller, key and headers leave on.
+        let ctx = self.context_of(&context);
+        result.instructions = Some(instructions(&ctx.env.tools, &self.shared.registry));
+        Ok(result)
     }
 
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        // One page: the catalog is a few dozen tools.
-        Ok(ListToolsResult::with_all_items(self.shared.tools.to_vec()))
+        // One page, always in declaration order (clients may cache it): the catalog is a few
+        // dozen tools, fewer when the caller's policy hides some.
+        let policy = &self.context_of(&context).env.tools;
+        let tools = self
+            .shared
+            .registry
+            .list()
+            .zip(self.shared.tools.iter())
+            .filter(|(spec, _)| policy.allows(spec))
+            .map(|(_, tool)| tool.clone())
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.shared.tools.iter().find(|t| t.name == name).cloned()
+        let policy = &self.shared.ctx.env.tools;
+        self.shared
+            .registry
+            .list()
+            .zip(self.shared.tools.iter())
+            .find(|(spec, tool)| tool.name == name && policy.allows(spec))
+            .map(|(_, tool)| tool.clone())
     }
 
     async fn call_tool(
@@ -185,22 +279,7 @@ impl ServerHandler for GmailMcp {
         let started = Instant::now();
         let name = request.name.as_ref();
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        // Streamable HTTP authenticates every request: its caller's context rides in the
-        // request parts. SSE sessions were bound to their caller when they opened.
-        let ctx = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|parts| {
-                // rmcp-actix-web nests the hook's extensions as one value in the parts.
-                parts.extensions.get::<ToolContext>().or_else(|| {
-                    parts
-                        .extensions
-                        .get::<rmcp::model::Extensions>()
-                        .and_then(|e| e.get::<ToolContext>())
-                })
-            })
-            .cloned()
-            .unwrap_or_else(|| self.shared.ctx.clone());
+        let ctx = self.context_of(&context);
         let result = self.shared.registry.call(ctx, name, args).await;
         let result = match result {
             Ok(output) => {

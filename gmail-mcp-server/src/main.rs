@@ -16,6 +16,19 @@ struct Cli {
     /// Serve one MCP session over stdin/stdout instead of HTTP (logs go to stderr).
     #[arg(long)]
     stdio: bool,
+    /// Toolsets on: read, compose, organize, delete, labels, filters, settings, history,
+    /// connections, default, all (comma-separated; env GMAIL_TOOLSETS).
+    #[arg(long, value_name = "LIST")]
+    toolsets: Option<String>,
+    /// Single tools on besides the toolsets (comma-separated; env GMAIL_TOOLS).
+    #[arg(long, value_name = "LIST")]
+    tools: Option<String>,
+    /// Tools off whatever else says (comma-separated; env GMAIL_EXCLUDE_TOOLS).
+    #[arg(long, value_name = "LIST")]
+    exclude_tools: Option<String>,
+    /// Only tools that change nothing; `auth` asks for read-only access (env GMAIL_READ_ONLY).
+    #[arg(long)]
+    read_only: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -37,7 +50,20 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match cli.common.load_settings(Role::Mcp) {
+    let mut flags = Vec::new();
+    for (key, value) in [
+        ("mcp.toolsets", &cli.toolsets),
+        ("mcp.tools", &cli.tools),
+        ("mcp.exclude_tools", &cli.exclude_tools),
+    ] {
+        if let Some(v) = value {
+            flags.push((key.to_string(), v.clone()));
+        }
+    }
+    if cli.read_only {
+        flags.push(("mcp.read_only".to_string(), "true".to_string()));
+    }
+    let settings = match cli.common.load_settings_with(Role::Mcp, flags) {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("gmail-mcp-server: {e}");
@@ -101,18 +127,20 @@ async fn auth(settings: &Settings, no_browser: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = gmail_shared::oauth::installed::authorize(&factory, &settings.gmail, |url| {
-        eprintln!("Open this URL to authorize Gmail access:\n\n  {url}\n");
-        if !no_browser {
-            // Best effort: without a desktop the printed URL is the way.
-            let _ = std::process::Command::new("xdg-open")
-                .arg(url)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn();
-        }
-    })
-    .await;
+    let scopes = gmail_shared::oauth::scopes_for(settings.mcp.read_only);
+    let result =
+        gmail_shared::oauth::installed::authorize(&factory, &settings.gmail, scopes, |url| {
+            eprintln!("Open this URL to authorize Gmail access:\n\n  {url}\n");
+            if !no_browser {
+                // Best effort: without a desktop the printed URL is the way.
+                let _ = std::process::Command::new("xdg-open")
+                    .arg(url)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn();
+            }
+        })
+        .await;
     match result {
         Ok(path) => {
             eprintln!("Authorized. Credentials saved to {}", path.display());

@@ -215,6 +215,25 @@ pub async fn require_caller(
         .map(str::to_owned);
     match auth.context(header.as_deref()).await {
         Ok(ctx) => {
+            // The request may ask for fewer tools (headers, or a `/readonly` path), never more.
+            let narrowing = crate::tools::ToolPolicy::from_request(
+                |name| {
+                    req.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                },
+                req.path(),
+            );
+            let ctx = match narrowing {
+                Ok(Some(narrower)) => ctx.narrowed(narrower),
+                Ok(None) => ctx,
+                Err(e) => {
+                    let response = crate::GmailError::invalid("X-MCP-Toolsets", e);
+                    let response = actix_web::ResponseError::error_response(&response);
+                    return Ok(req.into_response(response).map_into_right_body());
+                }
+            };
             req.extensions_mut().insert(ctx);
             next.call(req).await.map(|r| r.map_into_left_body())
         }

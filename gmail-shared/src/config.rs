@@ -29,6 +29,10 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("GMAIL_MULTI_USER", "multi_user.enabled"),
     ("GMAIL_DATABASE_URL", "multi_user.database_url"),
     ("GMAIL_ENCRYPTION_KEY", "multi_user.encryption_key"),
+    ("GMAIL_TOOLSETS", "mcp.toolsets"),
+    ("GMAIL_TOOLS", "mcp.tools"),
+    ("GMAIL_EXCLUDE_TOOLS", "mcp.exclude_tools"),
+    ("GMAIL_READ_ONLY", "mcp.read_only"),
     (
         "GMAIL_ENCRYPTION_OLD_KEYS",
         "multi_user.old_encryption_keys",
@@ -170,6 +174,19 @@ pub struct McpSettings {
     /// A session whose client has not finished initializing within this many seconds is
     /// closed.
     pub session_init_timeout_secs: u64,
+    /// Toolsets on (`read`, `compose`, `organize`, `delete`, `labels`, `filters`, `settings`,
+    /// `history`, `connections`, `default`, `all`); empty means `default`. REST's `/tools`
+    /// follows the same policy.
+    #[serde(deserialize_with = "string_or_list")]
+    pub toolsets: Vec<String>,
+    /// Single tools on besides the toolsets.
+    #[serde(deserialize_with = "string_or_list")]
+    pub tools: Vec<String>,
+    /// Tools off whatever else says.
+    #[serde(deserialize_with = "string_or_list")]
+    pub exclude_tools: Vec<String>,
+    /// Only tools that change nothing (readOnlyHint); `auth` asks for read-only scopes.
+    pub read_only: bool,
 }
 
 impl McpSettings {
@@ -398,6 +415,8 @@ impl Settings {
                 "limits: max_body_bytes must be at least 1024 and body_memory_bytes at least max_body_bytes".into(),
             ));
         }
+        crate::tools::ToolPolicy::from_settings(self)
+            .map_err(|e| ConfigError(format!("mcp.toolsets: {e}")))?;
         if self.mcp.max_sessions == 0 || self.mcp.max_sessions_per_caller == 0 {
             return Err(ConfigError(
                 "mcp.max_sessions and mcp.max_sessions_per_caller must be at least 1".into(),
@@ -462,6 +481,10 @@ sse_ping_interval_secs = 15
 max_sessions = 4096
 max_sessions_per_caller = 256
 session_init_timeout_secs = 30
+toolsets = []
+tools = []
+exclude_tools = []
+read_only = false
 
 [api]
 host = "127.0.0.1"

@@ -43,6 +43,7 @@ pub fn configure(
     cfg.service(health::health)
         .service(
             web::scope("/api/v1")
+                .wrap(from_fn(read_only_guard))
                 .wrap(from_fn(gmail_shared::auth::require_caller))
                 .wrap(cors)
                 .wrap(from_fn(browser_guard))
@@ -67,6 +68,34 @@ pub fn configure(
                 .service(oauth::callback)
                 .configure(|cfg| crate::openapi::configure(cfg, doc)),
         );
+}
+
+/// A read-only caller (server, key or request) may only read: every other method on a
+/// resource is refused before anything runs. `/tools/{name}` decides per tool.
+async fn read_only_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let reads = matches!(
+        *req.method(),
+        actix_web::http::Method::GET
+            | actix_web::http::Method::HEAD
+            | actix_web::http::Method::OPTIONS
+    );
+    let read_only = req
+        .extensions()
+        .get::<gmail_shared::tools::ToolContext>()
+        .is_some_and(|ctx| ctx.env.tools.is_read_only());
+    if read_only && !reads && !req.path().starts_with("/api/v1/tools/") {
+        let problem = gmail_shared::server::problem::Problem::forbidden(format!(
+            "{} {} changes the mailbox, and this caller is read-only (mcp.read_only, a read-only API key, or X-MCP-Readonly)",
+            req.method(),
+            req.path()
+        ));
+        return Ok(req.into_response(problem.response()).map_into_right_body());
+    }
+    next.call(req).await.map(|r| r.map_into_left_body())
 }
 
 /// One path's routes as one resource (so a wrong method is a 405), each guarded against

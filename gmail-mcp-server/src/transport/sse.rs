@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{post, web, HttpResponse};
 use bytes::Bytes;
 use futures::{SinkExt, Stream, StreamExt};
 use rmcp::model::{ClientJsonRpcMessage, ErrorCode, ErrorData, RequestId, ServerJsonRpcMessage};
@@ -85,7 +85,7 @@ impl SseSessions {
     }
 }
 
-#[get("/sse")]
+/// `GET /sse` (and `/sse/readonly`): opens a session.
 pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     use actix_web::HttpMessage;
     let ctx = req

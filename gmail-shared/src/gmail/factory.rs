@@ -33,6 +33,40 @@ pub struct Connection {
     pub http: HttpClient,
     /// How calls on this connection retry transient failures.
     pub retry: super::retry::RetryPolicy,
+    /// Label ids and names, kept briefly so results can show names without a call each.
+    pub labels: Arc<LabelNames>,
+}
+
+/// Label ids and names, and when they were fetched.
+type NamedLabels = (std::time::Instant, Vec<(String, String)>);
+
+/// A short-lived copy of a mailbox's label ids and names.
+#[derive(Default)]
+pub struct LabelNames {
+    cached: std::sync::Mutex<Option<NamedLabels>>,
+}
+
+impl LabelNames {
+    /// How long a copy serves before it is fetched again.
+    pub const TTL: Duration = Duration::from_secs(60);
+
+    pub fn get(&self) -> Option<Vec<(String, String)>> {
+        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, names)| names.clone())
+    }
+
+    pub fn set(&self, names: Vec<(String, String)>) {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), names));
+    }
+
+    /// After a label is created, renamed or deleted.
+    pub fn forget(&self) {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -154,6 +188,7 @@ impl GmailFactory {
             retry: super::retry::RetryPolicy {
                 max_wait: Duration::from_secs(self.settings.retry_max_wait_secs),
             },
+            labels: Arc::default(),
         }
     }
 }

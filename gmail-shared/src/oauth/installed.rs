@@ -6,7 +6,7 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::{authorization_url, exchange_code, Pkce, DEFAULT_SCOPES};
+use super::{authorization_url, exchange_code, Pkce};
 use crate::config::GmailSettings;
 use crate::error::GmailError;
 use crate::gmail::credentials::{CredentialsFile, StoredTokens};
@@ -17,6 +17,7 @@ use crate::gmail::GmailFactory;
 pub async fn authorize(
     factory: &GmailFactory,
     settings: &GmailSettings,
+    scopes: &[&str],
     show: impl FnOnce(&str),
 ) -> Result<std::path::PathBuf, GmailError> {
     let client = factory.oauth_client()?;
@@ -30,7 +31,7 @@ pub async fn authorize(
     let redirect_uri = format!("http://127.0.0.1:{port}/oauth2callback");
     let pkce = Pkce::new();
     let state = uuid::Uuid::new_v4().simple().to_string();
-    let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
+    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
     show(&authorization_url(
         &client,
         &redirect_uri,
@@ -125,13 +126,18 @@ mod tests {
         let mut settings = crate::testing::settings(&sandbox.base_url());
         settings.gmail.credentials_path = dir.path().join("credentials.json");
         let factory = GmailFactory::new(&settings.gmail).unwrap();
-        let path = authorize(&factory, &settings.gmail, |url| {
-            // The "browser": the sandbox approves at once and redirects to our listener.
-            let url = url.to_string();
-            tokio::spawn(async move {
-                reqwest::get(url).await.unwrap();
-            });
-        })
+        let path = authorize(
+            &factory,
+            &settings.gmail,
+            super::super::DEFAULT_SCOPES,
+            |url| {
+                // The "browser": the sandbox approves at once and redirects to our listener.
+                let url = url.to_string();
+                tokio::spawn(async move {
+                    reqwest::get(url).await.unwrap();
+                });
+            },
+        )
         .await
         .unwrap();
         let tokens = CredentialsFile::new(&path).read().unwrap();

@@ -26,6 +26,18 @@ pub const DEFAULT_SCOPES: &[&str] = &[
     "https://www.googleapis.com/auth/gmail.settings.sharing",
 ];
 
+/// What a read-only server asks for: reading mail and settings, nothing else.
+pub const READ_ONLY_SCOPES: &[&str] = &["https://www.googleapis.com/auth/gmail.readonly"];
+
+/// The scopes to ask for: read-only ones when the server is read-only.
+pub fn scopes_for(read_only: bool) -> &'static [&'static str] {
+    if read_only {
+        READ_ONLY_SCOPES
+    } else {
+        DEFAULT_SCOPES
+    }
+}
+
 /// A PKCE verifier and its S256 challenge.
 pub struct Pkce {
     pub verifier: SecretString,

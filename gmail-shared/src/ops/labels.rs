@@ -187,6 +187,26 @@ pub async fn list_labels(mailbox: &Mailbox) -> Result<Vec<LabelInfo>, GmailError
         .collect())
 }
 
+/// Label names by id (system labels name themselves), from a copy at most a minute old.
+pub async fn label_names(
+    mailbox: &Mailbox,
+) -> Result<std::collections::HashMap<String, String>, GmailError> {
+    let cache = &mailbox.connection().labels;
+    let pairs = match cache.get() {
+        Some(pairs) => pairs,
+        None => {
+            let pairs: Vec<(String, String)> = list_labels(mailbox)
+                .await?
+                .into_iter()
+                .map(|l| (l.id, l.name))
+                .collect();
+            cache.set(pairs.clone());
+            pairs
+        }
+    };
+    Ok(pairs.into_iter().collect())
+}
+
 #[tracing::instrument(skip_all, fields(label = id))]
 pub async fn get_label(mailbox: &Mailbox, id: &str) -> Result<LabelInfo, GmailError> {
     let id = check_id("id", id)?;
@@ -215,6 +235,7 @@ pub async fn create_label(
         .delegate(&mut mailbox.retry().once())
         .doit()
         .await?;
+    mailbox.connection().labels.forget();
     Ok(label.into())
 }
 
@@ -239,6 +260,7 @@ pub async fn update_label(
         .delegate(&mut mailbox.retry().idempotent())
         .doit()
         .await?;
+    mailbox.connection().labels.forget();
     Ok(label.into())
 }
 
@@ -258,6 +280,7 @@ pub async fn delete_label(mailbox: &Mailbox, id: &str) -> Result<(), GmailError>
         .delegate(&mut mailbox.retry().once())
         .doit()
         .await?;
+    mailbox.connection().labels.forget();
     Ok(())
 }
 

@@ -41,6 +41,12 @@ pub struct MessageSummary {
     pub date: String,
     pub snippet: String,
     pub label_ids: Vec<String>,
+    /// When Gmail received it (milliseconds since the epoch); for short dates in text.
+    #[serde(skip)]
+    pub internal_date_ms: Option<i64>,
+    /// Its top-level type is multipart/mixed: it carries attachments.
+    #[serde(skip)]
+    pub has_attachment: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -55,7 +61,7 @@ pub struct SearchPage {
 }
 
 /// The headers summaries show, fetched with format=metadata.
-const SUMMARY_HEADERS: &[&str] = &["Subject", "From", "To", "Date"];
+const SUMMARY_HEADERS: &[&str] = &["Subject", "From", "To", "Date", "Content-Type"];
 
 pub(crate) fn header(message: &Message, name: &str) -> String {
     message
@@ -74,7 +80,12 @@ pub(crate) fn header(message: &Message, name: &str) -> String {
 }
 
 fn summary(m: Message) -> MessageSummary {
+    let has_attachment = header(&m, "Content-Type")
+        .to_ascii_lowercase()
+        .starts_with("multipart/mixed");
     MessageSummary {
+        has_attachment,
+        internal_date_ms: m.internal_date,
         subject: header(&m, "Subject"),
         from: header(&m, "From"),
         to: header(&m, "To"),

@@ -51,8 +51,16 @@ impl Role {
 
 impl CommonArgs {
     pub fn load_settings(&self, role: Role) -> Result<Settings, ConfigError> {
+        self.load_settings_with(role, Vec::new())
+    }
+
+    /// As [`CommonArgs::load_settings`], with more flag values (`key`, `value`) on top.
+    pub fn load_settings_with(
+        &self,
+        role: Role,
+        mut values: Vec<(String, String)>,
+    ) -> Result<Settings, ConfigError> {
         let section = role.section();
-        let mut values = Vec::new();
         if let Some(host) = &self.host {
             values.push((format!("{section}.host"), host.clone()));
         }

@@ -140,6 +140,8 @@ pub struct ToolEnv {
     pub files: crate::ops::attachments::FileSpace,
     /// The caller's send rules, carried by every mailbox it resolves.
     pub send: Arc<crate::ops::policy::SendPolicy>,
+    /// The tools the caller may list and call.
+    pub tools: ToolPolicy,
 }
 
 impl ToolEnv {
@@ -149,6 +151,8 @@ impl ToolEnv {
             send: Arc::new(crate::ops::policy::SendPolicy::from_settings(
                 &settings.send,
             )),
+            // Settings were validated when loaded; a policy that does not parse means all.
+            tools: ToolPolicy::from_settings(settings).unwrap_or_default(),
         }
     }
 
@@ -157,6 +161,19 @@ impl ToolEnv {
         ToolEnv {
             files: self.files.for_user(user_id),
             send: self.send.clone(),
+            tools: self.tools.clone(),
+        }
+    }
+}
+
+impl ToolContext {
+    /// The same caller with fewer tools (a request's headers or path asked for fewer).
+    pub fn narrowed(&self, narrower: ToolPolicy) -> ToolContext {
+        let mut env = (*self.env).clone();
+        env.tools = env.tools.narrowed(narrower);
+        ToolContext {
+            mailboxes: self.mailboxes.clone(),
+            env: Arc::new(env),
         }
     }
 }
@@ -194,10 +211,20 @@ pub struct ToolSpec {
     pub title: &'static str,
     pub description: &'static str,
     pub annotations: Annotations,
+    /// The group it is switched on with (`--toolsets`).
+    pub toolset: Toolset,
     pub input_schema: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<Value>,
+    /// A result may be this long (characters) rather than [`MAX_RESULT_BYTES`]; listed to
+    /// clients as `_meta["anthropic/maxResultSizeChars"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_result_chars: Option<usize>,
 }
+
+/// A result's text is cut here (with a note saying how to get the rest): Claude Code's default
+/// limit is 25,000 tokens, about 100,000 bytes of text.
+pub const MAX_RESULT_BYTES: usize = 100_000;
 
 struct Tool {
     spec: ToolSpec,
@@ -224,6 +251,7 @@ pub struct Decl {
     pub title: &'static str,
     pub description: &'static str,
     pub annotations: Annotations,
+    pub toolset: Toolset,
 }
 
 impl RegistryBuilder {
@@ -236,7 +264,7 @@ impl RegistryBuilder {
         F: Fn(ToolContext, P) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
     {
-        let output_schema = output_schema::<O>();
+        let output_schema = schema::output::<O>();
         self.add_raw::<P, F, Fut>(decl, output_schema, handler)
     }
 
@@ -258,7 +286,7 @@ impl RegistryBuilder {
     {
         let name = decl.name;
         let handler = Arc::new(handler);
-        let schema = input_schema::<P>();
+        let schema = schema::input::<P>();
         let fields = Arc::new(ArgumentNames::of(&schema));
         let wrapped: Handler = Arc::new(move |ctx: ToolContext, args: Value| {
             let handler = handler.clone();
@@ -293,8 +321,10 @@ impl RegistryBuilder {
             title: decl.title,
             description: decl.description,
             annotations: decl.annotations,
+            toolset: decl.toolset,
             input_schema: schema,
             output_schema,
+            max_result_chars: None,
         };
         assert!(
             self.tools
@@ -309,6 +339,17 @@ impl RegistryBuilder {
             "tool {name} declared twice"
         );
         self.order.push(name);
+        self
+    }
+
+    /// Marks the tool added last as one that may answer up to `chars` characters (read_email
+    /// and get_thread with a whole long body); others are cut at [`MAX_RESULT_BYTES`].
+    pub fn large_results(mut self, chars: usize) -> Self {
+        if let Some(name) = self.order.last() {
+            if let Some(tool) = self.tools.get_mut(name) {
+                tool.spec.max_result_chars = Some(chars);
+            }
+        }
         self
     }
 
@@ -333,10 +374,48 @@ impl Registry {
             .map(|t| &t.spec)
     }
 
+    /// The same tools listed without the `account` argument, for a single-user server where
+    /// it has nothing to choose from (a call that passes it is still accepted).
+    pub fn without_account_argument(self) -> Registry {
+        let mut tools = Arc::try_unwrap(self.tools).unwrap_or_else(|shared| {
+            shared
+                .iter()
+                .map(|(k, t)| {
+                    (
+                        *k,
+                        Tool {
+                            spec: t.spec.clone(),
+                            handler: t.handler.clone(),
+                        },
+                    )
+                })
+                .collect()
+        });
+        for tool in tools.values_mut() {
+            let schema = &mut tool.spec.input_schema;
+            if let Some(Value::Object(props)) = schema.get_mut("properties") {
+                props.remove("account");
+            }
+        }
+        Registry {
+            tools: Arc::new(tools),
+            order: self.order,
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&ToolSpec> {
         self.tools.get(name).map(|t| &t.spec)
     }
 
+    /// The tools `policy` lets through, in declaration order.
+    pub fn list_allowed<'a>(
+        &'a self,
+        policy: &'a ToolPolicy,
+    ) -> impl Iterator<Item = &'a ToolSpec> {
+        self.list().filter(move |spec| policy.allows(spec))
+    }
+
+    /// Calls a tool. One the caller's policy hides is unknown, exactly like a misspelled one.
     pub async fn call(
         &self,
         ctx: ToolContext,
@@ -346,10 +425,37 @@ impl Registry {
         let tool = self
             .tools
             .get(name)
+            .filter(|t| ctx.env.tools.allows(&t.spec))
             .ok_or_else(|| ToolError::UnknownTool(name.to_string()))?;
         let span = tracing::info_span!("tool_call", tool = name);
-        tracing::Instrument::instrument((tool.handler)(ctx, args), span).await
+        let mut out = tracing::Instrument::instrument((tool.handler)(ctx, args), span).await?;
+        cut_to_budget(&mut out.text, tool.spec.max_result_chars);
+        Ok(out)
     }
+}
+
+/// Cuts a result's text to its budget: `max_chars` characters when the tool declares more,
+/// else [`MAX_RESULT_BYTES`]; the last line says how to get the rest.
+fn cut_to_budget(text: &mut String, max_chars: Option<usize>) {
+    let end = match max_chars {
+        Some(chars) => match text.char_indices().nth(chars) {
+            Some((i, _)) => i,
+            None => return,
+        },
+        None if text.len() <= MAX_RESULT_BYTES => return,
+        None => {
+            let mut i = MAX_RESULT_BYTES;
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        }
+    };
+    let total = text.len();
+    text.truncate(end);
+    text.push_str(&format!(
+        "\n[Cut at {end} of {total} bytes to fit the client's limit. For the rest ask for less: fewer results (maxResults, then pageToken), a window (maxLength, offset), or responseFormat concise.]\n"
+    ));
 }
 
 /// The top-level argument names a schema declares, so an unknown or missing one is reported
@@ -397,25 +503,13 @@ impl ArgumentNames {
     }
 }
 
-fn input_schema<P: JsonSchema>() -> Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(P)).unwrap_or_default();
-    if let Value::Object(map) = &mut schema {
-        // MCP wants an object schema; tools without parameters still list `properties`.
-        map.entry("type").or_insert_with(|| Value::from("object"));
-        map.entry("properties")
-            .or_insert_with(|| Value::Object(Default::default()));
-    }
-    schema
-}
-
-fn output_schema<O: JsonSchema>() -> Option<Value> {
-    let schema = serde_json::to_value(schemars::schema_for!(O)).ok()?;
-    // MCP output schemas must be objects; text-only tools declare `NoOutput`.
-    (schema.get("type") == Some(&Value::from("object"))).then_some(schema)
-}
-
 /// The output type of tools that answer with text only.
 #[derive(JsonSchema)]
 pub struct NoOutput;
 
+pub mod budget;
 pub mod catalog;
+pub mod schema;
+mod toolset;
+
+pub use toolset::{ToolPolicy, Toolset};

@@ -66,7 +66,12 @@ async fn send_email_sends_html_whenever_given() {
     assert!(h.header(&id, "To").await.contains("zoe@elsewhere.example"));
     assert!(h.header(&id, "Cc").await.contains("yan@elsewhere.example"));
     // The subject round-trips through RFC 2047.
-    let read = call(&h, "read_email", json!({"messageId": id})).await;
+    let read = call(
+        &h,
+        "read_email",
+        json!({"messageId": id, "responseFormat": "detailed"}),
+    )
+    .await;
     assert!(
         read.text.contains("Subject: Plan for Q4 ✓"),
         "{}",
@@ -143,7 +148,12 @@ async fn forward_keeps_the_attachments() {
     )
     .await;
     let id = out.structured.unwrap()["id"].as_str().unwrap().to_string();
-    let read = call(&h, "read_email", json!({"messageId": id})).await;
+    let read = call(
+        &h,
+        "read_email",
+        json!({"messageId": id, "responseFormat": "detailed"}),
+    )
+    .await;
     assert!(
         read.text.contains("Subject: Fwd: Invoice 42"),
         "{}",
@@ -158,7 +168,12 @@ async fn forward_keeps_the_attachments() {
 async fn read_email_converts_html_and_pages_long_bodies() {
     let h = Harness::start().await;
     let (id, _) = h.insert(HTML_ONLY, &["INBOX"]).await;
-    let out = call(&h, "read_email", json!({"messageId": id})).await;
+    let out = call(
+        &h,
+        "read_email",
+        json!({"messageId": id, "responseFormat": "detailed"}),
+    )
+    .await;
     assert!(out.text.contains("Message-ID: <deals-7@shop.example>"));
     assert!(out.text.contains("50% off"), "{}", out.text);
     assert!(out.text.contains("converted from the HTML"));
@@ -202,7 +217,12 @@ async fn get_thread_reads_the_conversation_once() {
         json!({"messageId": orig, "body": "On it.", "quoteOriginal": true}),
     )
     .await;
-    let out = call(&h, "get_thread", json!({"threadId": thread})).await;
+    let out = call(
+        &h,
+        "get_thread",
+        json!({"threadId": thread, "responseFormat": "detailed"}),
+    )
+    .await;
     let s = out.structured.unwrap();
     assert_eq!(s["messageCount"], 2);
     assert!(out.text.contains("Message 1 of 2") && out.text.contains("Message 2 of 2"));

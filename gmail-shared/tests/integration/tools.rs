@@ -12,10 +12,10 @@ async fn search_pages_and_costs_two_upstream_requests() {
     let first = call(
         &h,
         "search_emails",
-        json!({"query": "in:inbox", "maxResults": 5}),
+        json!({"query": "in:inbox", "maxResults": 5, "responseFormat": "detailed"}),
     )
     .await;
-    let s = first.structured.unwrap();
+    let s = first.structured.clone().unwrap();
     assert_eq!(s["messages"].as_array().unwrap().len(), 5);
     assert!(s["messages"][0]["subject"].is_string());
     let token = s["nextPageToken"]

@@ -5,8 +5,9 @@ use base64::Engine;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput};
+use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
 use super::count;
+use super::text::{self, ResponseFormat};
 use crate::error::GmailError;
 use crate::mail::{
     format_address_list, parse_recipient_items, window, OutgoingAttachment, OutgoingMessage,
@@ -20,6 +21,19 @@ use crate::ops::send::{self, ForwardRequest, ReplyRequest, SentMessage};
 /// Default window of body text per call, so one huge email never floods an agent's context.
 const DEFAULT_MAX_LENGTH: u32 = 20_000;
 
+/// read_email and get_thread may answer this much when asked for a whole long text
+/// (maxLength 0); clients learn it from `_meta["anthropic/maxResultSizeChars"]`.
+pub const LARGE_RESULT_CHARS: usize = 200_000;
+
+/// Label names by id, or none when the list cannot be had (results then show ids).
+async fn names_of_labels(
+    mailbox: &crate::ops::Mailbox,
+) -> std::collections::HashMap<String, String> {
+    crate::ops::labels::label_names(mailbox)
+        .await
+        .unwrap_or_default()
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MimeType {
@@ -31,59 +45,51 @@ pub enum MimeType {
     MultipartAlternative,
 }
 
-/// An attachment given inline, for agents that cannot put files on the server.
+// An attachment given inline, for agents that cannot put files on the server.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InlineAttachment {
     pub filename: String,
-    /// Content type, e.g. application/pdf (guessed from the filename when absent)
     #[serde(default)]
     pub mime_type: Option<String>,
-    /// The file's bytes, base64 (standard or URL-safe alphabet)
+    /// Base64 bytes
     pub content_base64: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendEmail {
-    /// List of recipient email addresses
     pub to: Vec<String>,
-    /// Email subject
     pub subject: String,
-    /// Email body content (used for text/plain or when htmlBody not provided)
+    /// Text body
     pub body: String,
-    /// HTML version of the email body (sent as HTML whenever given)
+    /// HTML body (body is its text version)
     #[serde(default)]
     pub html_body: Option<String>,
-    /// Email content type
     #[serde(default)]
     pub mime_type: Option<MimeType>,
-    /// List of CC recipients
     #[serde(default)]
     pub cc: Option<Vec<String>>,
-    /// List of BCC recipients
     #[serde(default)]
     pub bcc: Option<Vec<String>>,
-    /// Thread ID to reply to
+    /// Reply within this thread
     #[serde(default)]
     pub thread_id: Option<String>,
-    /// Message being replied to: its Gmail message id or its Message-ID header
+    /// Gmail id or Message-ID answered
     #[serde(default)]
     pub in_reply_to: Option<String>,
-    /// List of file paths to attach to the email (inside the server's attachment directories)
+    /// Server file paths
     #[serde(default)]
     pub attachments: Option<Vec<String>>,
-    /// Attachments given inline as base64
+    /// Inline files
     #[serde(default)]
     pub attachment_contents: Option<Vec<InlineAttachment>>,
-    /// Send-as address (see list_send_as), optionally with a display name
+    /// Send-as address
     #[serde(default)]
     pub from: Option<String>,
-    /// Reply-To addresses
     #[serde(default)]
     pub reply_to: Option<Vec<String>>,
-    /// Extra References message ids (normally computed from inReplyTo/threadId)
     #[serde(default)]
     pub references: Option<Vec<String>>,
     #[serde(default)]
@@ -189,19 +195,19 @@ pub fn bodies(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadEmail {
-    /// ID of the email message to retrieve
     pub message_id: String,
-    /// Maximum characters of body text to return (default 20000; 0 = no limit)
+    /// Body characters per call, default 20000, 0: all
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_length: Option<u32>,
-    /// Character offset to continue a long body from (see the truncation note)
+    /// Continue a long body here
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub offset: Option<u32>,
-    /// Also return the HTML body (windowed the same way)
     #[serde(default)]
     pub include_html: Option<bool>,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -238,64 +244,20 @@ pub struct ReadEmailResult {
     pub body_window: BodyWindow,
 }
 
-fn render_headers(m: &ReadableMessage) -> String {
-    let mut out = format!("ID: {}\nThread ID: {}\n", m.id, m.thread_id);
-    if let Some(id) = &m.message_id {
-        out.push_str(&format!("Message-ID: {id}\n"));
-    }
-    out.push_str(&format!("Subject: {}\n", m.subject));
-    if let Some(from) = &m.from {
-        out.push_str(&format!("From: {from}\n"));
-    }
-    out.push_str(&format!("To: {}\n", format_address_list(&m.to)));
-    if !m.cc.is_empty() {
-        out.push_str(&format!("Cc: {}\n", format_address_list(&m.cc)));
-    }
-    if let Some(date) = &m.date {
-        out.push_str(&format!("Date: {date}\n"));
-    }
-    if let Some(irt) = &m.in_reply_to {
-        out.push_str(&format!("In-Reply-To: {irt}\n"));
-    }
-    if !m.references.is_empty() {
-        out.push_str(&format!("References: {}\n", m.references.join(" ")));
-    }
-    if !m.label_ids.is_empty() {
-        out.push_str(&format!("Labels: {}\n", m.label_ids.join(", ")));
-    }
-    out
-}
-
-fn render_attachments(m: &ReadableMessage) -> String {
-    if m.attachments.is_empty() {
-        return String::new();
-    }
-    let mut out = format!("\n\nAttachments ({}):\n", m.attachments.len());
-    for a in &m.attachments {
-        out.push_str(&format!(
-            "- {} ({}, {} KB, ID: {})\n",
-            a.filename,
-            a.mime_type,
-            a.size.div_ceil(1024),
-            a.attachment_id.as_deref().unwrap_or("-")
-        ));
-    }
-    out
-}
-
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetThread {
-    /// ID of the thread (conversation)
     pub thread_id: String,
-    /// Maximum characters of conversation text to return (default 20000; 0 = no limit)
+    /// Characters per call, default 20000, 0: all
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_length: Option<u32>,
-    /// Character offset to continue from (see the truncation note)
+    /// Continue here
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub offset: Option<u32>,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -327,32 +289,26 @@ pub struct ThreadResult {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplyEmail {
-    /// ID of the message to answer
     pub message_id: String,
-    /// Reply text
     pub body: String,
-    /// HTML version of the reply
     #[serde(default)]
     pub html_body: Option<String>,
-    /// Reply to everyone on the original (To and Cc), not only the sender
+    /// Reply to everyone on it
     #[serde(default)]
     pub reply_all: Option<bool>,
-    /// Additional CC recipients
     #[serde(default)]
     pub cc: Option<Vec<String>>,
-    /// BCC recipients
     #[serde(default)]
     pub bcc: Option<Vec<String>>,
     /// Send-as address
     #[serde(default)]
     pub from: Option<String>,
-    /// Quote the original below the reply
     #[serde(default)]
     pub quote_original: Option<bool>,
-    /// File paths to attach (inside the server's attachment directories)
+    /// Server file paths
     #[serde(default)]
     pub attachments: Option<Vec<String>>,
-    /// Attachments given inline as base64
+    /// Inline files
     #[serde(default)]
     pub attachment_contents: Option<Vec<InlineAttachment>>,
     #[serde(default)]
@@ -362,18 +318,16 @@ pub struct ReplyEmail {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForwardEmail {
-    /// ID of the message to forward
     pub message_id: String,
-    /// Recipients
     pub to: Vec<String>,
     #[serde(default)]
     pub cc: Option<Vec<String>>,
     #[serde(default)]
     pub bcc: Option<Vec<String>>,
-    /// A note above the forwarded message
+    /// Note above the forwarded message
     #[serde(default)]
     pub body: Option<String>,
-    /// Keep the original's attachments (default true)
+    /// Default true
     #[serde(default)]
     pub include_attachments: Option<bool>,
     /// Send-as address
@@ -386,14 +340,13 @@ pub struct ForwardEmail {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DownloadAttachment {
-    /// ID of the email message containing the attachment
     pub message_id: String,
-    /// ID of the attachment to download
+    /// Handle from read_email
     pub attachment_id: String,
-    /// Filename to save the attachment as (if not provided, uses original filename)
+    /// Default: its own name
     #[serde(default)]
     pub filename: Option<String>,
-    /// Directory to save into, relative to the server's download directory (defaults to it)
+    /// Folder inside the download folder
     #[serde(default)]
     pub save_path: Option<String>,
     #[serde(default)]
@@ -403,15 +356,16 @@ pub struct DownloadAttachment {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListDrafts {
-    /// Gmail search query over drafts
+    /// Gmail query
     #[serde(default)]
     pub query: Option<String>,
-    /// Maximum number of drafts (default 20, at most 500)
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_results: Option<u32>,
     #[serde(default)]
     pub page_token: Option<String>,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -419,7 +373,6 @@ pub struct ListDrafts {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DraftId {
-    /// ID of the draft (from draft_email or list_drafts)
     pub draft_id: String,
     #[serde(default)]
     pub account: Option<String>,
@@ -427,10 +380,18 @@ pub struct DraftId {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateDraft {
-    /// ID of the draft to replace
+pub struct GetDraft {
     pub draft_id: String,
-    /// Recipients
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateDraft {
+    pub draft_id: String,
     #[serde(default)]
     pub to: Option<Vec<String>>,
     pub subject: String,
@@ -441,7 +402,7 @@ pub struct UpdateDraft {
     pub cc: Option<Vec<String>>,
     #[serde(default)]
     pub bcc: Option<Vec<String>>,
-    /// Keep the draft in this thread
+    /// Keep it in this thread
     #[serde(default)]
     pub thread_id: Option<String>,
     #[serde(default)]
@@ -452,6 +413,11 @@ pub struct UpdateDraft {
     pub from: Option<String>,
     #[serde(default)]
     pub account: Option<String>,
+}
+
+/// A short attachment handle (a MIME part id such as `2` or `1.3`), not Gmail's long id.
+fn is_part_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 12 && id.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
 fn sent_text(what: &str, s: &SentMessage) -> String {
@@ -466,8 +432,9 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "send_email",
             title: "Send an email",
-            description: "Sends a new email. With threadId or inReplyTo (a Gmail message id or a Message-ID) it is sent as a reply that threads for every recipient (In-Reply-To, full References, Re: subject). htmlBody is always sent as HTML with a text alternative. Attach server files (attachments) or inline base64 content (attachmentContents); 25 MB in total.",
+            description: "Sends an email; with threadId or inReplyTo it is a threaded reply.",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Compose,
         },
         |ctx, p: SendEmail| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -480,8 +447,9 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "draft_email",
             title: "Draft an email",
-            description: "Saves a new draft (not sent). Same fields as send_email; with threadId or inReplyTo the draft is a reply in that thread. Send it later with send_draft.",
+            description: "Saves a draft; fields as send_email.",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Compose,
         },
         |ctx, p: SendEmail| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -494,22 +462,37 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "read_email",
             title: "Read an email",
-            description: "Retrieves the content of a specific email: headers (including Message-ID, In-Reply-To, References), the body as text (HTML-only mail is converted to readable text), and attachments with their ids. Long bodies come in windows of maxLength characters; continue with offset.",
+            description: "Reads an email: headers, labels, body text, attachments.",
             annotations: Annotations::READ,
+            toolset: Toolset::Read,
         },
         |ctx, p: ReadEmail| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let mut m = read::read_message(&mailbox, &p.message_id).await?;
+            let format = p.response_format.unwrap_or_default();
+            let names = names_of_labels(&mailbox).await;
             let max = p.max_length.unwrap_or(DEFAULT_MAX_LENGTH) as usize;
             let offset = p.offset.unwrap_or(0) as usize;
             let w = window(&m.text, offset, max);
-            let mut text = render_headers(&m);
+            let mut text = match format {
+                ResponseFormat::Concise => text::headers_concise(&m, &names, mailbox.account()),
+                ResponseFormat::Detailed => text::headers_detailed(&m, &names),
+            };
             if m.text_from_html {
-                text.push_str("\n[Note: This email is HTML-formatted; the text below was converted from the HTML.]\n");
+                text.push_str(match format {
+                    ResponseFormat::Concise => "(from HTML)\n",
+                    ResponseFormat::Detailed => "[Note: This email is HTML-formatted; the text below was converted from the HTML.]\n",
+                });
             }
             text.push('\n');
-            text.push_str(&w.text_with_note());
-            text.push_str(&render_attachments(&m));
+            match format {
+                // The window runs over what is shown: the body without quotes and signature.
+                ResponseFormat::Concise => {
+                    text.push_str(&window(&text::concise_body(&m.text), offset, max).text_with_note())
+                }
+                ResponseFormat::Detailed => text.push_str(&w.text_with_note()),
+            }
+            text.push_str(&text::attachments(&m, format));
             m.text = w.text.clone();
             m.html = if p.include_html.unwrap_or(false) {
                 m.html.as_deref().map(|h| window(h, offset, max).text)
@@ -520,24 +503,34 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(text, &result))
         },
     )
+    .large_results(LARGE_RESULT_CHARS)
     .add::<GetThread, ThreadResult, _, _>(
         Decl {
             name: "get_thread",
             title: "Read a conversation",
-            description: "Reads a whole conversation (thread), oldest message first, with each message's quoted history trimmed so it reads once. Long threads come in windows of maxLength characters; continue with offset.",
+            description: "Reads a conversation, oldest first, quotes trimmed.",
             annotations: Annotations::READ,
+            toolset: Toolset::Read,
         },
         |ctx, p: GetThread| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let t = read::get_thread(&mailbox, &p.thread_id).await?;
+            let format = p.response_format.unwrap_or_default();
+            let names = names_of_labels(&mailbox).await;
             let count = t.messages.len();
             let mut full = String::new();
             for (i, m) in t.messages.iter().enumerate() {
-                full.push_str(&format!("--- Message {} of {count} ---\n", i + 1));
-                full.push_str(&render_headers(m));
+                full.push_str(&match format {
+                    ResponseFormat::Concise => format!("--- {} of {count}: {} ---\n", i + 1, m.id),
+                    ResponseFormat::Detailed => format!("--- Message {} of {count} ---\n", i + 1),
+                });
+                full.push_str(&match format {
+                    ResponseFormat::Concise => text::headers_concise(m, &names, mailbox.account()),
+                    ResponseFormat::Detailed => text::headers_detailed(m, &names),
+                });
                 full.push('\n');
                 full.push_str(m.text.trim_end());
-                full.push_str(&render_attachments(m));
+                full.push_str(&text::attachments(m, format));
                 full.push_str("\n\n");
             }
             let w = window(&full, p.offset.unwrap_or(0) as usize, p.max_length.unwrap_or(DEFAULT_MAX_LENGTH) as usize);
@@ -564,12 +557,14 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(w.text_with_note(), &result))
         },
     )
+    .large_results(LARGE_RESULT_CHARS)
     .add::<ReplyEmail, SentMessage, _, _>(
         Decl {
             name: "reply_email",
             title: "Reply to an email",
-            description: "Replies to a message in its thread: to the sender (or Reply-To), or with replyAll to everyone on it except you; sets In-Reply-To, the full References chain and the Re: subject so it threads in every mail client.",
+            description: "Replies in the thread (replyAll: to everyone), threading headers set.",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Compose,
         },
         |ctx, p: ReplyEmail| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -595,8 +590,9 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "forward_email",
             title: "Forward an email",
-            description: "Forwards a message to new recipients with an optional note, keeping the original's attachments.",
+            description: "Forwards a message with its attachments.",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Compose,
         },
         |ctx, p: ForwardEmail| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -618,25 +614,45 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "download_attachment",
             title: "Download an attachment",
-            description: "Downloads an email attachment into the server's download directory (savePath is a folder inside it; paths that leave it are refused). Attachment ids come from read_email.",
+            description: "Saves an attachment to the server's download folder.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Read,
         },
         |ctx, p: DownloadAttachment| async move {
             attachments::check_download(p.save_path.as_deref(), p.filename.as_deref())?;
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let (root, shown_from) = ctx.env.files.download_root(&mailbox)?;
+            // read_email shows each attachment's part id as its handle; Gmail's own (long)
+            // attachment ids work too.
+            let handle = is_part_id(&p.attachment_id);
+            let message = if handle || p.filename.is_none() {
+                Some(read::read_message(&mailbox, &p.message_id).await?)
+            } else {
+                None
+            };
+            let found = message.as_ref().and_then(|m| {
+                m.attachments.iter().find(|a| {
+                    if handle {
+                        a.part_id.as_deref() == Some(p.attachment_id.as_str())
+                    } else {
+                        a.attachment_id.as_deref() == Some(p.attachment_id.as_str())
+                    }
+                })
+            });
+            let attachment_id = if handle {
+                found
+                    .and_then(|a| a.attachment_id.clone())
+                    .ok_or_else(|| GmailError::not_found(format!("attachment {} of message {}", p.attachment_id, p.message_id)))?
+            } else {
+                p.attachment_id.clone()
+            };
             let filename = match p.filename.clone() {
                 Some(f) => f,
-                None => {
-                    let m = read::read_message(&mailbox, &p.message_id).await?;
-                    m.attachments
-                        .iter()
-                        .find(|a| a.attachment_id.as_deref() == Some(p.attachment_id.as_str()))
-                        .and_then(|a| attachments::fitted_filename(&a.filename))
-                        .unwrap_or_else(|| format!("attachment-{}", &p.attachment_id.chars().take(12).collect::<String>()))
-                }
+                None => found
+                    .and_then(|a| attachments::fitted_filename(&a.filename))
+                    .unwrap_or_else(|| format!("attachment-{}", &attachment_id.chars().take(12).collect::<String>())),
             };
-            let bytes = attachments::fetch(&mailbox, &p.message_id, &p.attachment_id).await?;
+            let bytes = attachments::fetch(&mailbox, &p.message_id, &attachment_id).await?;
             let saved = attachments::save(&root, p.save_path.as_deref(), &filename, &bytes, shown_from.as_deref())?;
             Ok(ToolOutput::structured(
                 format!("Attachment downloaded successfully:\nFile: {}\nSize: {} bytes\nSaved to: {}", saved.filename, saved.size, saved.path),
@@ -648,38 +664,34 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "list_drafts",
             title: "List drafts",
-            description: "Lists drafts with subject, recipients and snippet, newest first.",
+            description: "Lists drafts, newest first.",
             annotations: Annotations::READ,
+            toolset: Toolset::Compose,
         },
         |ctx, p: ListDrafts| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let page = drafts::list_drafts(&mailbox, p.query.as_deref(), p.max_results.unwrap_or(20), p.page_token.as_deref()).await?;
-            let mut text = page
-                .drafts
-                .iter()
-                .map(|d| format!("Draft ID: {}\nTo: {}\nSubject: {}\nSnippet: {}\n", d.id, d.to, d.subject, d.snippet))
-                .collect::<Vec<_>>()
-                .join("\n");
-            if page.drafts.is_empty() {
-                text.push_str("No drafts found.\n");
-            }
-            if let Some(t) = &page.next_page_token {
-                text.push_str(&format!("\nMore drafts: pass pageToken=\"{t}\"\n"));
-            }
-            Ok(ToolOutput::structured(text, &page))
+            Ok(ToolOutput::structured(text::drafts(&page, p.response_format.unwrap_or_default()), &page))
         },
     )
-    .add::<DraftId, drafts::DraftView, _, _>(
+    .add::<GetDraft, drafts::DraftView, _, _>(
         Decl {
             name: "get_draft",
             title: "Read a draft",
-            description: "Reads a draft: recipients, subject, body and attachments.",
+            description: "Reads a draft.",
             annotations: Annotations::READ,
+            toolset: Toolset::Compose,
         },
-        |ctx, p: DraftId| async move {
+        |ctx, p: GetDraft| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let d = drafts::get_draft(&mailbox, &p.draft_id).await?;
-            let text = format!("Draft ID: {}\n{}\n{}{}", d.id, render_headers(&d.message), d.message.text, render_attachments(&d.message));
+            let format = p.response_format.unwrap_or_default();
+            let names = names_of_labels(&mailbox).await;
+            let headers = match format {
+                ResponseFormat::Concise => text::headers_concise(&d.message, &names, mailbox.account()),
+                ResponseFormat::Detailed => text::headers_detailed(&d.message, &names),
+            };
+            let text = format!("Draft {}\n{headers}\n{}{}", d.id, d.message.text, text::attachments(&d.message, format));
             Ok(ToolOutput::structured(text, &d))
         },
     )
@@ -687,8 +699,9 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "update_draft",
             title: "Replace a draft",
-            description: "Replaces a draft's recipients, subject, body and attachments (the draft id stays; its message id changes).",
+            description: "Replaces a draft's content.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Compose,
         },
         |ctx, p: UpdateDraft| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -714,8 +727,9 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "send_draft",
             title: "Send a draft",
-            description: "Sends an existing draft as it is; the draft disappears and the sent message is returned.",
+            description: "Sends an existing draft.",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Compose,
         },
         |ctx, p: DraftId| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -727,8 +741,9 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "delete_draft",
             title: "Delete a draft",
-            description: "Deletes a draft permanently.",
+            description: "Deletes a draft.",
             annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Compose,
         },
         |ctx, p: DraftId| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput};
+use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
 use crate::error::GmailError;
 use crate::oauth::accounts::{Accounts, AuthStart, ConnectionCheck};
 use crate::store::{ConnectionInfo, FlowBinding};
@@ -26,10 +26,10 @@ fn caller(ctx: &ToolContext) -> Result<(Arc<Accounts>, String), GmailError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetAuthUrl {
-    /// The Gmail address to suggest on Google's consent page
+    /// Address to suggest on Google's page
     #[serde(default)]
     pub login_hint: Option<String>,
-    /// Where to send the browser after a successful connection
+    /// Path or allowed URL to land on afterwards
     #[serde(default)]
     pub return_to: Option<String>,
 }
@@ -37,16 +37,16 @@ pub struct GetAuthUrl {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HandleCallback {
-    /// The `code` query parameter Google redirected with
+    /// From the redirect
     pub code: String,
-    /// The `state` query parameter Google redirected with
+    /// From the redirect
     pub state: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountArg {
-    /// Connected Gmail address or connection id (default: the primary connection)
+    /// Address or connection id
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -54,7 +54,7 @@ pub struct AccountArg {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DisconnectArg {
-    /// Connected Gmail address or connection id to disconnect
+    /// Address or connection id
     pub account: String,
 }
 
@@ -78,8 +78,9 @@ pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "gmail_get_auth_url",
             title: "Connect a Gmail account",
-            description: "Starts connecting a Gmail account to your user: returns the Google consent URL to open (valid 10 minutes, single use). After consent the browser lands on the server's /oauth/callback, which stores the connection.",
+            description: "Starts connecting a Gmail account: returns a link for the user to open in their browser.",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Connections,
         },
         |ctx, p: GetAuthUrl| async move {
             let (accounts, user_id) = caller(&ctx)?;
@@ -99,8 +100,9 @@ pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "gmail_handle_oauth_callback",
             title: "Finish connecting a Gmail account",
-            description: "Completes a connection from the code and state Google redirected with (for apps that receive the redirect themselves).",
+            description: "Finishes a connection from the code and state Google redirected with (apps that receive the redirect themselves).",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Connections,
         },
         |ctx, p: HandleCallback| async move {
             let (accounts, user_id) = caller(&ctx)?;
@@ -114,8 +116,9 @@ pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "gmail_list_connections",
             title: "List connected Gmail accounts",
-            description: "Lists your connected Gmail accounts with their status (active or needs_reauth); the primary one is used when a tool gets no `account`.",
+            description: "Lists the connected Gmail accounts and their status; the primary one is the default account.",
             annotations: Annotations::READ,
+            toolset: Toolset::Connections,
         },
         |ctx, _p: AccountArg| async move {
             let (accounts, user_id) = caller(&ctx)?;
@@ -132,8 +135,9 @@ pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "gmail_check_connection",
             title: "Check a Gmail connection",
-            description: "Checks that a connected account still works (one cheap Gmail call) and says what to do when it does not.",
+            description: "Checks that a connected account still works and says what to do if not.",
             annotations: Annotations::READ,
+            toolset: Toolset::Connections,
         },
         |ctx, p: AccountArg| async move {
             let (accounts, user_id) = caller(&ctx)?;
@@ -149,8 +153,9 @@ pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "gmail_disconnect",
             title: "Disconnect a Gmail account",
-            description: "Revokes the server's access at Google and forgets the connection.",
+            description: "Disconnects an account and revokes the server's access at Google.",
             annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Connections,
         },
         |ctx, p: DisconnectArg| async move {
             let (accounts, user_id) = caller(&ctx)?;

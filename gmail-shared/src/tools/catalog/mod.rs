@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
-use super::{Annotations, Decl, Registry, RegistryBuilder, ToolOutput};
+use super::{Annotations, Decl, Registry, RegistryBuilder, ToolOutput, Toolset};
 use crate::ops::filters::{self, Action, Criteria, FilterInfo, Template, TemplateParameters};
 use crate::ops::history::{self, ChangeKind, Changes, ChangesRequest};
 use crate::ops::labels::{
@@ -19,8 +19,10 @@ use crate::ops::threads::{self, ThreadLabels, ThreadPage};
 pub mod compose_tools;
 mod connections;
 mod render;
+pub mod text;
 
 pub use render::*;
+use text::ResponseFormat;
 
 /// Accepts a JSON number (`10` or `10.0`) that must be a whole, non-negative count; the
 /// schema says `number`, as the peer server's does.
@@ -38,7 +40,6 @@ pub(crate) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::E
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountOnly {
-    /// Connected Gmail address or connection id to act on (multi-user deployments); defaults to the primary account.
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -46,21 +47,22 @@ pub struct AccountOnly {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchEmails {
-    /// Gmail search query (e.g., 'from:example@gmail.com')
+    /// Gmail query
     pub query: String,
-    /// Maximum number of results to return (default 10, at most 500)
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_results: Option<u32>,
-    /// Page token from a previous call's nextPageToken, to continue the listing
     #[serde(default)]
     pub page_token: Option<String>,
-    /// Only messages with all of these label ids (or names)
     #[serde(default)]
     pub label_ids: Option<Vec<String>>,
-    /// Include spam and trash (excluded by default)
     #[serde(default)]
     pub include_spam_trash: Option<bool>,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
+    /// Add each message's snippet
+    #[serde(default)]
+    pub snippets: Option<bool>,
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -68,22 +70,20 @@ pub struct SearchEmails {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListThreads {
-    /// Gmail search query; empty lists the most recent threads
+    /// Gmail query; empty: most recent
     #[serde(default)]
     pub query: Option<String>,
-    /// Maximum number of threads to return (default 10, at most 500)
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_results: Option<u32>,
-    /// Page token from a previous call's nextPageToken
     #[serde(default)]
     pub page_token: Option<String>,
-    /// Only threads with all of these label ids (or names)
     #[serde(default)]
     pub label_ids: Option<Vec<String>>,
-    /// Include spam and trash (excluded by default)
     #[serde(default)]
     pub include_spam_trash: Option<bool>,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -91,15 +91,12 @@ pub struct ListThreads {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ModifyEmail {
-    /// ID of the email message to modify
     pub message_id: String,
-    /// List of label IDs to apply
+    /// Same as addLabelIds
     #[serde(default)]
     pub label_ids: Option<Vec<String>>,
-    /// List of label IDs to add to the message
     #[serde(default)]
     pub add_label_ids: Option<Vec<String>>,
-    /// List of label IDs to remove from the message
     #[serde(default)]
     pub remove_label_ids: Option<Vec<String>>,
     #[serde(default)]
@@ -109,7 +106,6 @@ pub struct ModifyEmail {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageIdOnly {
-    /// ID of the email message
     pub message_id: String,
     #[serde(default)]
     pub account: Option<String>,
@@ -118,7 +114,6 @@ pub struct MessageIdOnly {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageIds {
-    /// IDs of the email messages
     pub message_ids: Vec<String>,
     #[serde(default)]
     pub account: Option<String>,
@@ -127,15 +122,11 @@ pub struct MessageIds {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchModifyEmails {
-    /// List of message IDs to modify
     pub message_ids: Vec<String>,
-    /// List of label IDs to add to all messages
     #[serde(default)]
     pub add_label_ids: Option<Vec<String>>,
-    /// List of label IDs to remove from all messages
     #[serde(default)]
     pub remove_label_ids: Option<Vec<String>>,
-    /// Accepted for compatibility; Gmail's batchModify takes up to 1000 messages per call
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub batch_size: Option<u32>,
@@ -146,9 +137,7 @@ pub struct BatchModifyEmails {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchDeleteEmails {
-    /// List of message IDs to delete
     pub message_ids: Vec<String>,
-    /// Accepted for compatibility; Gmail's batchDelete takes up to 1000 messages per call
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub batch_size: Option<u32>,
@@ -159,15 +148,12 @@ pub struct BatchDeleteEmails {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateLabel {
-    /// Name for the new label (nested labels use '/', e.g. 'Projects/Alpha')
+    /// Nested labels use '/'
     pub name: String,
-    /// Whether to show or hide the label in the message list
     #[serde(default)]
     pub message_list_visibility: Option<MessageListVisibility>,
-    /// Visibility of the label in the label list
     #[serde(default)]
     pub label_list_visibility: Option<LabelListVisibility>,
-    /// Label colour from Gmail's palette
     #[serde(default)]
     pub color: Option<labels::LabelColor>,
     #[serde(default)]
@@ -188,18 +174,14 @@ impl CreateLabel {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateLabel {
-    /// ID of the label to update
     pub id: String,
-    /// New name for the label
+    /// New name
     #[serde(default)]
     pub name: Option<String>,
-    /// Whether to show or hide the label in the message list
     #[serde(default)]
     pub message_list_visibility: Option<MessageListVisibility>,
-    /// Visibility of the label in the label list
     #[serde(default)]
     pub label_list_visibility: Option<LabelListVisibility>,
-    /// Label colour from Gmail's palette
     #[serde(default)]
     pub color: Option<labels::LabelColor>,
     #[serde(default)]
@@ -209,7 +191,6 @@ pub struct UpdateLabel {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelId {
-    /// ID of the label
     pub id: String,
     #[serde(default)]
     pub account: Option<String>,
@@ -218,9 +199,7 @@ pub struct LabelId {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateFilter {
-    /// Criteria for matching emails
     pub criteria: Criteria,
-    /// Actions to perform on matching emails
     pub action: Action,
     #[serde(default)]
     pub account: Option<String>,
@@ -229,7 +208,6 @@ pub struct CreateFilter {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilterId {
-    /// ID of the filter
     pub filter_id: String,
     #[serde(default)]
     pub account: Option<String>,
@@ -238,9 +216,7 @@ pub struct FilterId {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateFilterFromTemplate {
-    /// Pre-defined filter template to use
     pub template: Template,
-    /// Template-specific parameters
     pub parameters: TemplateParameters,
     #[serde(default)]
     pub account: Option<String>,
@@ -249,12 +225,9 @@ pub struct CreateFilterFromTemplate {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadLabelChange {
-    /// ID of the thread
     pub thread_id: String,
-    /// Label IDs (or names) to add to every message of the thread
     #[serde(default)]
     pub add_label_ids: Option<Vec<String>>,
-    /// Label IDs (or names) to remove from every message of the thread
     #[serde(default)]
     pub remove_label_ids: Option<Vec<String>>,
     #[serde(default)]
@@ -264,7 +237,6 @@ pub struct ThreadLabelChange {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadIdOnly {
-    /// ID of the thread
     pub thread_id: String,
     #[serde(default)]
     pub account: Option<String>,
@@ -273,19 +245,15 @@ pub struct ThreadIdOnly {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListChanges {
-    /// A historyId from get_profile or from the previous list_changes call
+    /// From get_profile or the last list_changes
     pub start_history_id: String,
-    /// Only these kinds of change (default: all)
     #[serde(default)]
     pub kinds: Option<Vec<ChangeKind>>,
-    /// Only changes to messages with this label id
     #[serde(default)]
     pub label_id: Option<String>,
-    /// Maximum number of history records (default 100, at most 500)
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_results: Option<u32>,
-    /// Page token from a previous call's nextPageToken
     #[serde(default)]
     pub page_token: Option<String>,
     #[serde(default)]
@@ -295,26 +263,21 @@ pub struct ListChanges {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetVacation {
-    /// Turn the auto-reply on (true) or off (false)
     pub enable_auto_reply: bool,
     #[serde(default)]
     pub response_subject: Option<String>,
-    /// Plain-text reply body
     #[serde(default)]
     pub response_body_plain_text: Option<String>,
-    /// HTML reply body
     #[serde(default)]
     pub response_body_html: Option<String>,
-    /// Reply only to people in the contacts
     #[serde(default)]
     pub restrict_to_contacts: Option<bool>,
-    /// Reply only to people in the same domain
     #[serde(default)]
     pub restrict_to_domain: Option<bool>,
-    /// Start, in milliseconds since the epoch
+    /// Epoch ms
     #[serde(default)]
     pub start_time: Option<i64>,
-    /// End, in milliseconds since the epoch
+    /// Epoch ms
     #[serde(default)]
     pub end_time: Option<i64>,
     #[serde(default)]
@@ -352,6 +315,15 @@ fn search_request(
     }
 }
 
+/// The catalog as a deployment lists it: a single-user server has no `account` to choose.
+pub fn registry_for(settings: &crate::config::Settings) -> Registry {
+    if settings.multi_user.enabled {
+        registry()
+    } else {
+        registry().without_account_argument()
+    }
+}
+
 /// The full catalog.
 pub fn registry() -> Registry {
     let builder = Registry::builder();
@@ -366,36 +338,58 @@ fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "search_emails",
             title: "Search emails",
-            description: "Searches for emails using Gmail search syntax (from:, to:, subject:, label:, is:unread, has:attachment, after:2026/01/31, older_than:7d, OR, -negation, \"phrases\"). Returns id, subject, sender, date and snippet per message, and nextPageToken when more results exist: pass it back as pageToken. Spam and trash are excluded unless includeSpamTrash or in:spam/in:trash.",
+            description: "Searches emails (Gmail query syntax), newest first.",
             annotations: Annotations::READ,
+            toolset: Toolset::Read,
         },
         |ctx, p: SearchEmails| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let req = search_request(Some(p.query), p.max_results, p.page_token, p.label_ids, p.include_spam_trash);
+            let req = search_request(
+                Some(p.query),
+                p.max_results,
+                p.page_token,
+                p.label_ids,
+                p.include_spam_trash,
+            );
             let page = messages::search(&mailbox, &req).await?;
-            Ok(ToolOutput::structured(render_search(&page), &page))
+            let text = match p.response_format.unwrap_or_default() {
+                ResponseFormat::Concise => text::search_concise(&page, p.snippets.unwrap_or(false)),
+                ResponseFormat::Detailed => text::search_detailed(&page),
+            };
+            Ok(ToolOutput::structured(text, &page))
         },
     )
     .add::<ListThreads, ThreadPage, _, _>(
         Decl {
             name: "list_threads",
             title: "List conversations",
-            description: "Lists conversations (threads) matching an optional Gmail search query, newest first, with subject, participants, message count and last date. Use get_thread to read one.",
+            description: "Lists conversations matching a Gmail query.",
             annotations: Annotations::READ,
+            toolset: Toolset::Read,
         },
         |ctx, p: ListThreads| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let req = search_request(p.query, p.max_results, p.page_token, p.label_ids, p.include_spam_trash);
+            let req = search_request(
+                p.query,
+                p.max_results,
+                p.page_token,
+                p.label_ids,
+                p.include_spam_trash,
+            );
             let page = threads::list_threads(&mailbox, &req).await?;
-            Ok(ToolOutput::structured(render_threads(&page), &page))
+            Ok(ToolOutput::structured(
+                text::threads(&page, p.response_format.unwrap_or_default()),
+                &page,
+            ))
         },
     )
     .add::<ModifyEmail, LabelsAfter, _, _>(
         Decl {
             name: "modify_email",
             title: "Change an email's labels",
-            description: "Modifies email labels (move to different folders): add or remove label ids (or label names). Archive = remove INBOX; mark read = remove UNREAD; star = add STARRED.",
+            description: "Adds or removes an email's labels (archive: remove INBOX).",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: ModifyEmail| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -404,7 +398,11 @@ fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             let remove = p.remove_label_ids.unwrap_or_default();
             let after = messages::modify(&mailbox, &p.message_id, &add, &remove).await?;
             Ok(ToolOutput::structured(
-                format!("Email {} labels updated successfully\nLabels now: {}", after.id, after.label_ids.join(", ")),
+                format!(
+                    "Email {} labels updated successfully\nLabels now: {}",
+                    after.id,
+                    after.label_ids.join(", ")
+                ),
                 &after,
             ))
         },
@@ -413,73 +411,97 @@ fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "trash_email",
             title: "Move an email to the trash",
-            description: "Moves an email to the trash (recoverable for 30 days with untrash_email). Prefer this over delete_email.",
+            description: "Moves an email to the trash.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: MessageIdOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let after = messages::trash(&mailbox, &p.message_id).await?;
-            Ok(ToolOutput::structured(format!("Email {} moved to trash", after.id), &after))
+            Ok(ToolOutput::structured(
+                format!("Email {} moved to trash", after.id),
+                &after,
+            ))
         },
     )
     .add::<MessageIdOnly, LabelsAfter, _, _>(
         Decl {
             name: "untrash_email",
             title: "Restore an email from the trash",
-            description: "Takes an email out of the trash.",
+            description: "Restores an email from the trash.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: MessageIdOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let after = messages::untrash(&mailbox, &p.message_id).await?;
-            Ok(ToolOutput::structured(format!("Email {} restored from trash", after.id), &after))
+            Ok(ToolOutput::structured(
+                format!("Email {} restored from trash", after.id),
+                &after,
+            ))
         },
     )
     .add::<MessageIds, BatchOutcome, _, _>(
         Decl {
             name: "mark_as_read",
             title: "Mark emails as read",
-            description: "Marks one or more emails as read (removes UNREAD) in one batch call.",
+            description: "Marks emails read.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: MessageIds| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let out = messages::batch_modify(&mailbox, &p.message_ids, &[], &["UNREAD".into()]).await?;
-            Ok(ToolOutput::structured(render_batch("Marked as read", &out), &out))
+            let out =
+                messages::batch_modify(&mailbox, &p.message_ids, &[], &["UNREAD".into()]).await?;
+            Ok(ToolOutput::structured(
+                render_batch("Marked as read", &out),
+                &out,
+            ))
         },
     )
     .add::<MessageIds, BatchOutcome, _, _>(
         Decl {
             name: "mark_as_unread",
             title: "Mark emails as unread",
-            description: "Marks one or more emails as unread (adds UNREAD) in one batch call.",
+            description: "Marks emails unread.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: MessageIds| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let out = messages::batch_modify(&mailbox, &p.message_ids, &["UNREAD".into()], &[]).await?;
-            Ok(ToolOutput::structured(render_batch("Marked as unread", &out), &out))
+            let out =
+                messages::batch_modify(&mailbox, &p.message_ids, &["UNREAD".into()], &[]).await?;
+            Ok(ToolOutput::structured(
+                render_batch("Marked as unread", &out),
+                &out,
+            ))
         },
     )
     .add_text::<MessageIdOnly, _, _>(
         Decl {
             name: "delete_email",
             title: "Delete an email permanently",
-            description: "Permanently deletes an email (cannot be undone). Needs the full-mail scope https://mail.google.com/; use trash_email to move it to the trash instead.",
+            description:
+                "Deletes an email permanently (prefer trash_email; needs the full-mail scope).",
             annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Delete,
         },
         |ctx, p: MessageIdOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             messages::delete(&mailbox, &p.message_id).await?;
-            Ok(ToolOutput::text(format!("Email {} deleted successfully", p.message_id)))
+            Ok(ToolOutput::text(format!(
+                "Email {} deleted successfully",
+                p.message_id
+            )))
         },
     )
     .add::<BatchModifyEmails, BatchOutcome, _, _>(
         Decl {
             name: "batch_modify_emails",
             title: "Change labels of many emails",
-            description: "Modifies labels for multiple emails in batches: one Gmail batchModify call per 1000 messages, with the outcome reported per message id.",
+            description: "Adds or removes labels on many emails.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: BatchModifyEmails| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -490,32 +512,42 @@ fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
                 &p.remove_label_ids.unwrap_or_default(),
             )
             .await?;
-            Ok(ToolOutput::structured(render_batch("Batch label modification complete.", &out), &out))
+            Ok(ToolOutput::structured(
+                render_batch("Batch label modification complete.", &out),
+                &out,
+            ))
         },
     )
     .add::<BatchDeleteEmails, BatchOutcome, _, _>(
         Decl {
             name: "batch_delete_emails",
             title: "Delete many emails permanently",
-            description: "Permanently deletes multiple emails (Gmail batchDelete, up to 1000 per call; cannot be undone; needs the full-mail scope https://mail.google.com/).",
+            description: "Deletes many emails permanently (needs the full-mail scope).",
             annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Delete,
         },
         |ctx, p: BatchDeleteEmails| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let out = messages::batch_delete(&mailbox, &p.message_ids).await?;
-            Ok(ToolOutput::structured(render_batch("Batch delete operation complete.", &out), &out))
+            Ok(ToolOutput::structured(
+                render_batch("Batch delete operation complete.", &out),
+                &out,
+            ))
         },
     )
     .add::<AccountOnly, LabelList, _, _>(
         Decl {
             name: "list_email_labels",
             title: "List labels",
-            description: "Retrieves all available Gmail labels (system and user), with their ids.",
+            description: "Lists all labels with their ids.",
             annotations: Annotations::READ,
+            toolset: Toolset::Labels,
         },
         |ctx, p: AccountOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let list = LabelList { labels: labels::list_labels(&mailbox).await? };
+            let list = LabelList {
+                labels: labels::list_labels(&mailbox).await?,
+            };
             Ok(ToolOutput::structured(render_labels(&list.labels), &list))
         },
     )
@@ -523,21 +555,26 @@ fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "create_label",
             title: "Create a label",
-            description: "Creates a new Gmail label. Nested labels are names with '/', e.g. 'Projects/Alpha'. Fails if a label with that name exists (use get_or_create_label).",
+            description: "Creates a label; nested labels use '/' (Projects/Alpha).",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Labels,
         },
         |ctx, p: CreateLabel| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let label = labels::create_label(&mailbox, &p.changes()).await?;
-            Ok(ToolOutput::structured(render_label("Label created successfully:", &label), &label))
+            Ok(ToolOutput::structured(
+                render_label("Label created successfully:", &label),
+                &label,
+            ))
         },
     )
     .add::<UpdateLabel, LabelInfo, _, _>(
         Decl {
             name: "update_label",
             title: "Update a label",
-            description: "Updates an existing Gmail label's name, visibility or colour (only the fields given).",
+            description: "Renames a label or changes its visibility or colour.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Labels,
         },
         |ctx, p: UpdateLabel| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -548,33 +585,45 @@ fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
                 color: p.color,
             };
             let label = labels::update_label(&mailbox, &p.id, &changes).await?;
-            Ok(ToolOutput::structured(render_label("Label updated successfully:", &label), &label))
+            Ok(ToolOutput::structured(
+                render_label("Label updated successfully:", &label),
+                &label,
+            ))
         },
     )
     .add_text::<LabelId, _, _>(
         Decl {
             name: "delete_label",
             title: "Delete a label",
-            description: "Deletes a Gmail label (the messages stay; only the label is removed from them). System labels cannot be deleted.",
+            description: "Deletes a label (the messages stay).",
             annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Labels,
         },
         |ctx, p: LabelId| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             labels::delete_label(&mailbox, &p.id).await?;
-            Ok(ToolOutput::text(format!("Label {} deleted successfully.", p.id)))
+            Ok(ToolOutput::text(format!(
+                "Label {} deleted successfully.",
+                p.id
+            )))
         },
     )
     .add::<CreateLabel, LabelInfo, _, _>(
         Decl {
             name: "get_or_create_label",
             title: "Get or create a label",
-            description: "Gets an existing label by name (case-insensitive) or creates it if it doesn't exist.",
+            description: "Finds a label by name (case-insensitive) or creates it.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Labels,
         },
         |ctx, p: CreateLabel| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let (label, created) = labels::get_or_create_label(&mailbox, &p.changes()).await?;
-            let head = if created { "Successfully created new label:" } else { "Successfully found existing label:" };
+            let head = if created {
+                "Successfully created new label:"
+            } else {
+                "Successfully found existing label:"
+            };
             Ok(ToolOutput::structured(render_label(head, &label), &label))
         },
     )
@@ -582,8 +631,9 @@ fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "modify_thread",
             title: "Change a conversation's labels",
-            description: "Adds or removes labels on every message of a conversation (thread), e.g. archive a whole thread by removing INBOX.",
+            description: "Adds or removes labels on a whole conversation.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: ThreadLabelChange| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -594,33 +644,48 @@ fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
                 &p.remove_label_ids.unwrap_or_default(),
             )
             .await?;
-            Ok(ToolOutput::structured(format!("Thread {} labels updated ({} messages)", t.id, t.messages.len()), &t))
+            Ok(ToolOutput::structured(
+                format!(
+                    "Thread {} labels updated ({} messages)",
+                    t.id,
+                    t.messages.len()
+                ),
+                &t,
+            ))
         },
     )
     .add::<ThreadIdOnly, ThreadLabels, _, _>(
         Decl {
             name: "trash_thread",
             title: "Move a conversation to the trash",
-            description: "Moves every message of a conversation to the trash (recoverable with untrash_thread).",
+            description: "Moves a conversation to the trash.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: ThreadIdOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let t = threads::trash_thread(&mailbox, &p.thread_id).await?;
-            Ok(ToolOutput::structured(format!("Thread {} moved to trash", t.id), &t))
+            Ok(ToolOutput::structured(
+                format!("Thread {} moved to trash", t.id),
+                &t,
+            ))
         },
     )
     .add::<ThreadIdOnly, ThreadLabels, _, _>(
         Decl {
             name: "untrash_thread",
             title: "Restore a conversation from the trash",
-            description: "Takes every message of a conversation out of the trash.",
+            description: "Restores a conversation from the trash.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
         },
         |ctx, p: ThreadIdOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let t = threads::untrash_thread(&mailbox, &p.thread_id).await?;
-            Ok(ToolOutput::structured(format!("Thread {} restored from trash", t.id), &t))
+            Ok(ToolOutput::structured(
+                format!("Thread {} restored from trash", t.id),
+                &t,
+            ))
         },
     )
 }
@@ -630,8 +695,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "create_filter",
             title: "Create a filter",
-            description: "Creates a new Gmail filter with custom criteria (from, to, subject, query, negatedQuery, hasAttachment, size) and actions (addLabelIds, removeLabelIds, forward). Applies to mail that arrives afterwards.",
+            description: "Creates a filter for mail that arrives from now on: criteria (from, to, subject, query, hasAttachment, size) and actions (labels, forward).",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Filters,
         },
         |ctx, p: CreateFilter| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -643,8 +709,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "list_filters",
             title: "List filters",
-            description: "Retrieves all Gmail filters with their criteria and actions.",
+            description: "Lists filters with their criteria and actions.",
             annotations: Annotations::READ,
+            toolset: Toolset::Filters,
         },
         |ctx, p: AccountOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -656,8 +723,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "get_filter",
             title: "Get a filter",
-            description: "Gets details of a specific Gmail filter.",
+            description: "Reads one filter.",
             annotations: Annotations::READ,
+            toolset: Toolset::Filters,
         },
         |ctx, p: FilterId| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -669,8 +737,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "delete_filter",
             title: "Delete a filter",
-            description: "Deletes a Gmail filter.",
+            description: "Deletes a filter.",
             annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Filters,
         },
         |ctx, p: FilterId| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -682,8 +751,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "create_filter_from_template",
             title: "Create a filter from a template",
-            description: "Creates a filter using a pre-defined template for common scenarios: fromSender (senderEmail), withSubject (subjectText), withAttachments, largeEmails (sizeInBytes), containingText (searchText), mailingList (listIdentifier); then labelIds, archive, markAsRead, markImportant.",
+            description: "Creates a filter from a template: fromSender, withSubject, withAttachments, largeEmails, containingText or mailingList.",
             annotations: Annotations::WRITE,
+            toolset: Toolset::Filters,
         },
         |ctx, p: CreateFilterFromTemplate| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -696,8 +766,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "get_profile",
             title: "Get mailbox profile",
-            description: "Returns the mailbox address, message and thread totals, and the current historyId (a starting point for list_changes).",
+            description: "Mailbox address, totals and current historyId.",
             annotations: Annotations::READ,
+            toolset: Toolset::Read,
         },
         |ctx, p: AccountOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -713,8 +784,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "list_changes",
             title: "List mailbox changes",
-            description: "Lists what changed since a historyId (messages added or deleted, labels added or removed), oldest first, and the new historyId to poll from next. Take the first historyId from get_profile.",
+            description: "Lists changes since a historyId, and the historyId to poll next.",
             annotations: Annotations::READ,
+            toolset: Toolset::History,
         },
         |ctx, p: ListChanges| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -735,6 +807,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             title: "Get the vacation responder",
             description: "Returns the vacation auto-reply settings.",
             annotations: Annotations::READ,
+            toolset: Toolset::Settings,
         },
         |ctx, p: AccountOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -746,8 +819,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "set_vacation",
             title: "Set the vacation responder",
-            description: "Turns the vacation auto-reply on or off and sets its subject, text or HTML body, audience restrictions and optional start/end times (milliseconds since the epoch).",
+            description: "Turns the vacation auto-reply on or off and sets its text and dates.",
             annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Settings,
         },
         |ctx, p: SetVacation| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
@@ -759,8 +833,9 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         Decl {
             name: "list_send_as",
             title: "List send-as identities",
-            description: "Lists the addresses this mailbox can send as (the primary address and verified aliases), with display names and signatures. Pass one as `from` when sending.",
+            description: "Lists the addresses this mailbox can send as; pass one as `from`.",
             annotations: Annotations::READ,
+            toolset: Toolset::Settings,
         },
         |ctx, p: AccountOnly| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;

@@ -4,56 +4,8 @@
 use crate::ops::filters::FilterInfo;
 use crate::ops::history::Changes;
 use crate::ops::labels::LabelInfo;
-use crate::ops::messages::{BatchOutcome, SearchPage};
+use crate::ops::messages::BatchOutcome;
 use crate::ops::settings::{SendAsIdentity, Vacation};
-use crate::ops::threads::ThreadPage;
-
-pub fn render_search(page: &SearchPage) -> String {
-    let mut out = page
-        .messages
-        .iter()
-        .map(|m| {
-            format!(
-                "ID: {}\nThread ID: {}\nSubject: {}\nFrom: {}\nDate: {}\nSnippet: {}\n",
-                m.id, m.thread_id, m.subject, m.from, m.date, m.snippet
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    if page.messages.is_empty() {
-        out.push_str("No messages found.\n");
-    }
-    if let Some(token) = &page.next_page_token {
-        out.push_str(&format!("\nMore results: pass pageToken=\"{token}\"\n"));
-    }
-    out
-}
-
-pub fn render_threads(page: &ThreadPage) -> String {
-    let mut out = page
-        .threads
-        .iter()
-        .map(|t| {
-            format!(
-                "Thread ID: {}\nSubject: {}\nMessages: {}\nParticipants: {}\nLast: {}\nSnippet: {}\n",
-                t.id,
-                t.subject,
-                t.message_count,
-                t.participants.join("; "),
-                t.last_date,
-                t.snippet
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    if page.threads.is_empty() {
-        out.push_str("No threads found.\n");
-    }
-    if let Some(token) = &page.next_page_token {
-        out.push_str(&format!("\nMore results: pass pageToken=\"{token}\"\n"));
-    }
-    out
-}
 
 pub fn render_batch(head: &str, out: &BatchOutcome) -> String {
     let mut text = format!(

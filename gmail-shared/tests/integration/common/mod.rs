@@ -35,6 +35,8 @@ pub fn settings(sandbox_url: &str, dir: &std::path::Path) -> Settings {
             ("tools.download_dir".into(), downloads.display().to_string()),
             // Tests that make Gmail fail for good should not wait the default 20 s.
             ("gmail.retry_max_wait_secs".into(), "2".into()),
+            // These suites exercise every tool.
+            ("mcp.toolsets".into(), "all".into()),
         ],
     };
     let mut s = Settings::load_from(&overrides, &env).unwrap();
