@@ -40,10 +40,19 @@ impl AppState {
     /// (multi-user mode), else the single configured account.
     pub fn tool_context(&self, req: &HttpRequest) -> ToolContext {
         use actix_web::HttpMessage;
-        if let Some(ctx) = req.extensions().get::<ToolContext>() {
-            return ctx.clone();
-        }
-        self.auth.fallback_context()
+        let ctx = req
+            .extensions()
+            .get::<ToolContext>()
+            .cloned()
+            .unwrap_or_else(|| self.auth.fallback_context());
+        // The audit log names the endpoint (its route, not the ids in it) and the request id.
+        let entry = format!(
+            "{} {}",
+            req.method(),
+            req.match_pattern()
+                .unwrap_or_else(|| req.path().to_string())
+        );
+        ctx.for_call(entry, request_id(req))
     }
 
     pub fn accounts(&self) -> Option<&std::sync::Arc<gmail_shared::oauth::accounts::Accounts>> {
@@ -147,4 +156,12 @@ fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors
         cors = cors.allowed_origin(origin);
     }
     actix_web::middleware::Condition::new(!origins.is_empty(), cors)
+}
+
+/// The request's correlation id (`X-Request-Id`, taken or made by the telemetry middleware).
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions()
+        .get::<gmail_shared::telemetry::CorrelationId>()
+        .map(|c| c.0.clone())
 }

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::routes::{
-    attachments, changes, connections, drafts, filters, labels, messages, profile, settings,
+    attachments, audit, changes, connections, drafts, filters, labels, messages, profile, settings,
     threads, tools,
 };
 
@@ -51,6 +51,7 @@ pub struct Problem {
         settings::get_vacation, settings::set_vacation, settings::send_as,
         tools::list, tools::get, tools::call,
         connections::list, connections::start, connections::check, connections::disconnect,
+        audit::list,
     ),
     components(schemas(Problem)),
     modifiers(&ErrorResponses),
@@ -66,6 +67,7 @@ pub struct Problem {
         (name = "settings", description = "Vacation responder, send-as identities"),
         (name = "tools", description = "The MCP tool registry"),
         (name = "connections", description = "Your connected Gmail accounts (multi-user mode)"),
+        (name = "audit", description = "Your write actions, as the audit log recorded them"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -77,11 +79,11 @@ struct ErrorResponses;
 const ERRORS: &[(&str, &str)] = &[
     ("400", "Invalid request: `field` names what was rejected"),
     ("401", "The Gmail authorization expired or was revoked"),
-    ("403", "The connection lacks the OAuth scope this needs"),
+    ("403", "The connection lacks the OAuth scope this needs, or a guardrail refused it (allowlist, drafts-only, read-only, forwarding filters)"),
     ("404", "No such message, thread, label, draft, filter, tool or path"),
     ("409", "Conflict: e.g. a label with that name exists, or an Idempotency-Key reused for another request"),
     ("413", "The request is over the size limit stated in `detail`"),
-    ("429", "Gmail rate limit: retry after the Retry-After header's seconds"),
+    ("429", "Gmail rate limit or the daily send cap: retry after the Retry-After header's seconds"),
     ("500", "Internal error, with detail"),
     ("502", "Gmail failed or answered unexpectedly"),
     ("503", "Gmail is unavailable"),

@@ -54,7 +54,9 @@ after:2026/01/31, older_than:7d, OR, -word, \"phrase\". Spam and trash are left 
 The last line gives the pageToken for more. maxResults is 1-500.\n\
 - Results are concise: responseFormat \"detailed\" adds every header, Gmail's long ids and snippets (snippets: true adds them to a search). \
 In a body, […] marks left-out quoted history, signature or list boilerplate.\n\
-- read_email shows each attachment's short attachmentId for download_attachment. Label arguments take ids or names.\n\
+- read_email and get_thread show long texts in windows: maxLength characters (default 20000, 0: all) from offset; the last line says where to continue. \
+read_email shows each attachment's short attachmentId for download_attachment. Label arguments take ids or names.\n\
+- dryRun: true on send_email, reply_email or forward_email shows the message and sends nothing.\n\
 - account (multi-user servers): a connected address or connection id; default the primary one.\n\
 - Sending, deleting and relabelling act on the real mailbox: confirm with the user first.",
     );
@@ -128,6 +130,27 @@ impl GmailMcp {
             })
             .cloned()
             .unwrap_or_else(|| self.shared.ctx.clone())
+    }
+
+    /// What the audit log calls this request: the HTTP request's correlation id on
+    /// Streamable HTTP, else the JSON-RPC id in this session.
+    fn request_id_of(&self, context: &RequestContext<RoleServer>) -> String {
+        let http = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<rmcp::model::Extensions>()
+                    .and_then(|e| e.get::<gmail_shared::telemetry::CorrelationId>())
+                    .or_else(|| {
+                        parts
+                            .extensions
+                            .get::<gmail_shared::telemetry::CorrelationId>()
+                    })
+            })
+            .map(|c| c.0.clone());
+        http.unwrap_or_else(|| format!("jsonrpc:{}", context.id))
     }
 
     fn wants(&self, level: LoggingLevel) -> bool {
@@ -279,7 +302,10 @@ impl ServerHandler for GmailMcp {
         let started = Instant::now();
         let name = request.name.as_ref();
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let ctx = self.context_of(&context);
+        let request_id = self.request_id_of(&context);
+        let ctx = self
+            .context_of(&context)
+            .for_call(format!("tool:{name}"), Some(request_id));
         let result = self.shared.registry.call(ctx, name, args).await;
         let result = match result {
             Ok(output) => {

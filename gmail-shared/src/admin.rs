@@ -4,6 +4,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::error::GmailError;
+use crate::ops::policy::CallerPolicy;
 use crate::store::{cipher, Keyring, Store};
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -14,11 +15,21 @@ pub enum AdminCommand {
         #[arg(long)]
         email: Option<String>,
     },
-    /// Create an API key for a user (by external id); the key is shown once.
+    /// Create an API key for a user (by external id); the key is shown once. Rules given here
+    /// narrow the user's and the server's for this key only.
     CreateKey {
         external_id: String,
         #[arg(long, default_value = "default")]
         name: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Set a user's rules (they narrow the server's for every key of the user); no flag
+    /// clears them.
+    SetUserPolicy {
+        external_id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
     },
     /// Revoke an API key by its id (open sessions that use it close within a second).
     RevokeKey { key_id: String },
@@ -33,6 +44,56 @@ pub enum AdminCommand {
     /// Re-seal every stored token under the current GMAIL_ENCRYPTION_KEY (old keys in
     /// GMAIL_ENCRYPTION_OLD_KEYS).
     RotateKeys,
+}
+
+/// Tool and send rules for a user or a key (they can only narrow the server's).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RuleArgs {
+    /// Only tools that change nothing; REST refuses every write.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Only these toolsets (comma-separated: read, compose, organize, ...).
+    #[arg(long, value_name = "LIST")]
+    pub toolsets: Option<String>,
+    /// Mail may go only to these addresses and @domains (comma-separated).
+    #[arg(long, value_name = "LIST")]
+    pub allowed_recipients: Option<String>,
+    /// Sending tools save drafts instead.
+    #[arg(long)]
+    pub drafts_only: bool,
+    /// At most this many sends per mailbox in any 24 hours.
+    #[arg(long, value_name = "N")]
+    pub max_sends_per_day: Option<u32>,
+    /// Refuse filters that forward mail even where the server allows them.
+    #[arg(long)]
+    pub no_forwarding_filters: bool,
+}
+
+fn list(text: &Option<String>) -> Option<Vec<String>> {
+    text.as_ref().map(|t| {
+        t.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+}
+
+impl RuleArgs {
+    pub fn policy(&self) -> Result<CallerPolicy, GmailError> {
+        let toolsets = list(&self.toolsets);
+        if let Some(sets) = &toolsets {
+            crate::tools::ToolPolicy::parse(sets, &[], &[], false)
+                .map_err(|e| GmailError::invalid("toolsets", e))?;
+        }
+        Ok(CallerPolicy {
+            read_only: self.read_only.then_some(true),
+            toolsets,
+            allowed_recipients: list(&self.allowed_recipients),
+            drafts_only: self.drafts_only.then_some(true),
+            max_sends_per_day: self.max_sends_per_day,
+            allow_forwarding_filters: self.no_forwarding_filters.then_some(false),
+        })
+    }
 }
 
 async fn open(settings: &Settings) -> Result<Store, GmailError> {
@@ -59,7 +120,12 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
             let u = store.ensure_user(&external_id, email.as_deref()).await?;
             Ok(format!("user {} (external id {})", u.id, u.external_id))
         }
-        AdminCommand::CreateKey { external_id, name } => {
+        AdminCommand::CreateKey {
+            external_id,
+            name,
+            rules,
+        } => {
+            let policy = rules.policy()?;
             let store = open(settings).await?;
             let u = store
                 .user_by_external_id(&external_id)
@@ -70,6 +136,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
                     ))
                 })?;
             let (info, key) = store.create_api_key(&u.id, &name).await?;
+            store.set_key_policy(&info.id, &policy).await?;
             Ok(format!(
                 "API key {} for {} (shown once, store it now):\n{}\n\nConnect Claude Code:\nclaude mcp add --transport sse gmail {}/sse --header \"Authorization: Bearer {}\"",
                 info.id,
@@ -77,6 +144,19 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
                 key.expose_secret(),
                 settings.multi_user.public_mcp_url.trim_end_matches('/'),
                 key.expose_secret()
+            ))
+        }
+        AdminCommand::SetUserPolicy { external_id, rules } => {
+            let policy = rules.policy()?;
+            let store = open(settings).await?;
+            let u = store
+                .user_by_external_id(&external_id)
+                .await?
+                .ok_or_else(|| GmailError::not_found(format!("user {external_id}")))?;
+            store.set_user_policy(&u.id, &policy).await?;
+            Ok(format!(
+                "rules of {external_id}: {}",
+                serde_json::to_string(&policy).unwrap_or_default()
             ))
         }
         AdminCommand::RevokeKey { key_id } => {

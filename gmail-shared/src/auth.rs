@@ -39,9 +39,11 @@ impl CallerAuth {
     ) -> Result<CallerAuth, GmailError> {
         if settings.multi_user.enabled {
             let accounts = Accounts::open(settings, factory.clone()).await?;
+            // The audit log and the daily send cap live in the shared database.
+            let audit = Arc::new(accounts.store().clone());
             Ok(CallerAuth::MultiUser {
+                env: Arc::new(ToolEnv::with_audit(settings, audit)),
                 accounts,
-                env: Arc::new(ToolEnv::from_settings(settings)),
             })
         } else {
             Ok(CallerAuth::SingleUser(ToolContext::single_user(
@@ -55,10 +57,7 @@ impl CallerAuth {
     pub fn fallback_context(&self) -> ToolContext {
         match self {
             CallerAuth::SingleUser(ctx) => ctx.clone(),
-            CallerAuth::MultiUser { env, .. } => ToolContext {
-                mailboxes: Arc::new(Nobody),
-                env: env.clone(),
-            },
+            CallerAuth::MultiUser { env, .. } => ToolContext::new(Arc::new(Nobody), env.clone()),
         }
     }
 
@@ -73,7 +72,7 @@ impl CallerAuth {
     pub async fn user(
         &self,
         authorization: Option<&str>,
-    ) -> Result<Option<(User, String)>, AuthError> {
+    ) -> Result<Option<(User, String, Vec<crate::ops::policy::CallerPolicy>)>, AuthError> {
         let CallerAuth::MultiUser { accounts, .. } = self else {
             return Ok(None);
         };
@@ -98,17 +97,18 @@ impl CallerAuth {
         match self {
             CallerAuth::SingleUser(ctx) => Ok(ctx.clone()),
             CallerAuth::MultiUser { accounts, env } => {
-                let (user, key_id) = self.user(authorization).await?.ok_or(AuthError::Invalid)?;
-                let env = env.for_user(&user.id);
-                Ok(ToolContext {
-                    mailboxes: Arc::new(UserMailboxes {
+                let (user, key_id, rules) =
+                    self.user(authorization).await?.ok_or(AuthError::Invalid)?;
+                let env = env.for_user(&user.id, &rules);
+                Ok(ToolContext::new(
+                    Arc::new(UserMailboxes {
                         accounts: accounts.clone(),
                         user_id: user.id,
                         key_id,
                         policy: env.send.clone(),
                     }),
-                    env: Arc::new(env),
-                })
+                    Arc::new(env),
+                ))
             }
         }
     }

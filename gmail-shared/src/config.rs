@@ -33,6 +33,13 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("GMAIL_TOOLS", "mcp.tools"),
     ("GMAIL_EXCLUDE_TOOLS", "mcp.exclude_tools"),
     ("GMAIL_READ_ONLY", "mcp.read_only"),
+    ("GMAIL_ALLOWED_RECIPIENTS", "send.allowed_recipients"),
+    ("GMAIL_DRAFTS_ONLY", "send.drafts_only"),
+    ("GMAIL_MAX_SENDS_PER_DAY", "send.max_per_day"),
+    (
+        "GMAIL_ALLOW_FORWARDING_FILTERS",
+        "send.allow_forwarding_filters",
+    ),
     (
         "GMAIL_ENCRYPTION_OLD_KEYS",
         "multi_user.old_encryption_keys",
@@ -129,6 +136,16 @@ impl ServerSettings {
 pub struct SendSettings {
     /// To, Cc and Bcc of one message together, at most (Gmail's own limit by default).
     pub max_recipients_per_message: usize,
+    /// When not empty, mail goes only to these addresses and `@domain`s (send, reply,
+    /// forward, send_draft, and a filter's forwarding address).
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_recipients: Vec<String>,
+    /// Sending tools and endpoints save a draft instead.
+    pub drafts_only: bool,
+    /// Sends per mailbox in any 24 hours (0: no cap).
+    pub max_per_day: u32,
+    /// Filters that forward mail are refused unless this is on.
+    pub allow_forwarding_filters: bool,
 }
 
 /// What one request may make a server hold (both servers).
@@ -496,6 +513,10 @@ cors_allowed_origins = []
 
 [send]
 max_recipients_per_message = 500
+allowed_recipients = []
+drafts_only = false
+max_per_day = 0
+allow_forwarding_filters = false
 
 [limits]
 max_body_bytes = 37748736

@@ -35,6 +35,18 @@ pub enum GmailError {
     #[error("{message}")]
     Conflict { message: String },
 
+    /// A guardrail of this deployment refused the action (allowlist, drafts-only, forwarding
+    /// filters); nothing reached Gmail.
+    #[error("refused: {message}")]
+    Refused { message: String },
+
+    /// The daily send cap of this mailbox is reached.
+    #[error("{message}")]
+    SendCapReached {
+        message: String,
+        retry_after: Duration,
+    },
+
     #[error("internal error: {message}")]
     Internal { message: String },
 }
@@ -75,6 +87,8 @@ impl GmailError {
             GmailError::UpstreamUnavailable { .. } => "upstream-unavailable",
             GmailError::AuthExpired { .. } => "auth-expired",
             GmailError::Conflict { .. } => "conflict",
+            GmailError::Refused { .. } => "refused",
+            GmailError::SendCapReached { .. } => "send-cap",
             GmailError::Internal { .. } => "internal",
         }
     }
@@ -89,6 +103,8 @@ impl GmailError {
             GmailError::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
             GmailError::AuthExpired { .. } => StatusCode::UNAUTHORIZED,
             GmailError::Conflict { .. } => StatusCode::CONFLICT,
+            GmailError::Refused { .. } => StatusCode::FORBIDDEN,
+            GmailError::SendCapReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             GmailError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +119,8 @@ impl GmailError {
             GmailError::UpstreamUnavailable { .. } => "Gmail unavailable",
             GmailError::AuthExpired { .. } => "Gmail authorization expired",
             GmailError::Conflict { .. } => "Conflict",
+            GmailError::Refused { .. } => "Refused by policy",
+            GmailError::SendCapReached { .. } => "Daily send cap reached",
             GmailError::Internal { .. } => "Internal error",
         }
     }

@@ -234,6 +234,9 @@ pub struct ComposeBody {
     /// Attachments given inline as base64.
     #[serde(default)]
     pub attachment_contents: Vec<InlineAttachment>,
+    /// Send only: build the message and answer it; send nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 impl ComposeBody {
@@ -309,14 +312,14 @@ pub const COMPOSE_FORM: FormSpec = FormSpec {
         "inReplyTo",
         "from",
     ],
-    bools: &[],
+    bools: &["dryRun"],
 };
 
 /// Reply: the fields of [`ReplyBody`].
 pub const REPLY_FORM: FormSpec = FormSpec {
     lists: &["cc", "bcc"],
     texts: &["body", "htmlBody", "from"],
-    bools: &["replyAll", "quoteOriginal"],
+    bools: &["replyAll", "quoteOriginal", "dryRun"],
 };
 
 /// Reads a request body, JSON or multipart/form-data, as the JSON object it stands for.
@@ -437,6 +440,11 @@ where
     F: FnOnce(Mailbox, Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
 {
+    // A dry run changes nothing: no key to claim, nothing to find in Gmail.
+    if content["message"]["dryRun"] == Value::Bool(true) {
+        let mailbox = state.mailbox(req, account).await?;
+        return Ok(HttpResponse::Ok().json(run(mailbox, None).await?));
+    }
     let fp = fingerprint(route, content);
     let claim = match state.idempotency.begin(req, fp).await? {
         Begin::Replay(resp) => return Ok(resp),
@@ -487,6 +495,7 @@ pub async fn send_message(
     let msg = body.into_parts(&ctx)?;
     let content = json!({"account": q.account, "message": value});
     let (mut msg, thread_id, in_reply_to) = msg;
+    let dry_run = content["message"]["dryRun"] == Value::Bool(true);
     idempotent(
         &req,
         &state,
@@ -495,7 +504,14 @@ pub async fn send_message(
         &content,
         |mailbox, once_id| async move {
             msg.message_id = once_id;
-            send::send(&mailbox, msg, thread_id.as_deref(), in_reply_to.as_deref()).await
+            send::send(
+                &mailbox,
+                msg,
+                thread_id.as_deref(),
+                in_reply_to.as_deref(),
+                dry_run,
+            )
+            .await
         },
     )
     .await
@@ -536,6 +552,9 @@ pub struct ReplyBody {
     pub attachments: Vec<String>,
     #[serde(default)]
     pub attachment_contents: Vec<InlineAttachment>,
+    /// Build the reply and answer it; send nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// The multipart/form-data form of [`ReplyBody`]: text fields by the same names (`cc`/`bcc`
@@ -593,6 +612,7 @@ pub async fn reply(
         attachments,
         quote_original: p.quote_original,
         own_message_id: None,
+        dry_run: p.dry_run,
     };
     let route = format!("reply/{}", request.message_id);
     let content = json!({"account": q.account, "message": value});
@@ -630,6 +650,9 @@ pub struct ForwardBody {
     /// Keep the original's attachments (default true).
     pub include_attachments: Option<bool>,
     pub from: Option<String>,
+    /// Build the message and answer it; send nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// Forward a message with its attachments to new recipients.
@@ -660,6 +683,7 @@ pub async fn forward(
         note: p.body,
         include_attachments: p.include_attachments.unwrap_or(true),
         own_message_id: None,
+        dry_run: p.dry_run,
     };
     if request.to.is_empty() {
         return Err(GmailError::invalid("to", "give at least one recipient"));

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 pub mod attachments;
+pub mod audit;
 pub mod changes;
 pub mod connections;
 pub mod drafts;
@@ -57,7 +58,8 @@ pub fn configure(
                 .configure(profile::configure)
                 .configure(changes::configure)
                 .configure(settings::configure)
-                .configure(tools::configure),
+                .configure(tools::configure)
+                .configure(audit::configure),
         )
         .service(
             // Last: an empty-prefix scope takes every path not matched above.

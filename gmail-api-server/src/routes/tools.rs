@@ -105,7 +105,9 @@ pub async fn call(
     if !(args.is_null() || args.is_object()) {
         return Err(GmailError::invalid("arguments", "must be a JSON object"));
     }
-    let ctx = state.tool_context(&req);
+    let ctx = state
+        .tool_context(&req)
+        .for_call(format!("tool:{name}"), crate::app::request_id(&req));
     match state.registry.call(ctx, &name, args).await {
         Ok(out) => Ok(HttpResponse::Ok().json(out)),
         Err(ToolError::UnknownTool(n)) => Err(GmailError::not_found(format!("tool {n:?}"))),

@@ -172,6 +172,13 @@ pub fn service(
                 if let Some(ctx) = req.extensions().get::<gmail_shared::tools::ToolContext>() {
                     ext.insert(ctx.clone());
                 }
+                // The request id the audit log records.
+                if let Some(id) = req
+                    .extensions()
+                    .get::<gmail_shared::telemetry::CorrelationId>()
+                {
+                    ext.insert(id.clone());
+                }
             },
         ))
         .build()

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::messages::{header, not_found_as, unescape_snippet};
+use super::policy::SendPolicy;
 use super::send::{apply_reply_context, reply_context, rfc822, SentMessage};
 use super::{check_id, Mailbox};
 use crate::error::GmailError;
@@ -161,12 +162,30 @@ pub async fn create_draft(
         apply_reply_context(&mut msg, ctx);
     }
     let raw = msg.to_rfc822_draft()?;
+    let thread = ctx
+        .and_then(|c| c.thread_id)
+        .or(thread_id.map(str::to_owned));
+    let d = create_draft_raw(mailbox, raw, thread.as_deref()).await?;
+    mailbox
+        .audit(
+            "draft_create",
+            SendPolicy::recipients_of(&msg),
+            vec![d.id.clone(), d.message_id.clone()],
+        )
+        .await;
+    Ok(d)
+}
+
+/// Saves a built message as a new draft.
+pub(crate) async fn create_draft_raw(
+    mailbox: &Mailbox,
+    raw: Vec<u8>,
+    thread_id: Option<&str>,
+) -> Result<DraftRef, GmailError> {
     let draft = Draft {
         id: None,
         message: Some(Message {
-            thread_id: ctx
-                .and_then(|c| c.thread_id)
-                .or(thread_id.map(str::to_owned)),
+            thread_id: thread_id.map(str::to_owned),
             ..Default::default()
         }),
     };
@@ -206,13 +225,51 @@ pub async fn update_draft(
         .upload(std::io::Cursor::new(raw), rfc822())
         .await
         .map_err(|e| not_found_as(e, "draft", id))?;
-    Ok(d.into())
+    let d: DraftRef = d.into();
+    mailbox
+        .audit(
+            "draft_update",
+            SendPolicy::recipients_of(&msg),
+            vec![d.id.clone(), d.message_id.clone()],
+        )
+        .await;
+    Ok(d)
 }
 
-/// Sends an existing draft as it is (one request, no re-upload).
+/// Sends an existing draft as it is (one request, no re-upload), under the caller's rules: in
+/// drafts-only mode it stays a draft, its recipients must be on the allowlist, and the daily
+/// cap counts it.
 #[tracing::instrument(skip_all, fields(draft = id))]
 pub async fn send_draft(mailbox: &Mailbox, id: &str) -> Result<SentMessage, GmailError> {
     let id = check_id("draftId", id)?;
+    let policy = mailbox.policy();
+    if policy.drafts_only {
+        let e = GmailError::Refused {
+            message: format!("drafts-only mode (send.drafts_only): draft {id} stays a draft; the user sends it from Gmail"),
+        };
+        return Err(mailbox.refused("draft_send", vec![], e).await);
+    }
+    // The recipients are the draft's own: read them when anything depends on them.
+    let recipients = if policy.allowlists.is_empty() {
+        vec![]
+    } else {
+        let d = get_draft(mailbox, id).await?;
+        let m = &d.message;
+        m.to.iter()
+            .chain(&m.cc)
+            .chain(&m.bcc)
+            .map(|a| a.email.clone())
+            .collect()
+    };
+    if let Err(e) = policy.check_recipients(recipients.iter().map(String::as_str)) {
+        return Err(mailbox.refused("draft_send", recipients, e).await);
+    }
+    if let Err(e) = policy
+        .check_daily_cap(mailbox.account().unwrap_or("me"))
+        .await
+    {
+        return Err(mailbox.refused("draft_send", recipients, e).await);
+    }
     let m: Message = post_json(
         mailbox.connection(),
         "gmail/v1/users/me/drafts/send",
@@ -223,7 +280,15 @@ pub async fn send_draft(mailbox: &Mailbox, id: &str) -> Result<SentMessage, Gmai
         GmailError::NotFound { .. } => GmailError::not_found(format!("draft {id}")),
         other => other,
     })?;
-    Ok(m.into())
+    let sent: SentMessage = m.into();
+    mailbox
+        .audit(
+            "draft_send",
+            recipients,
+            vec![id.to_string(), sent.id.clone(), sent.thread_id.clone()],
+        )
+        .await;
+    Ok(sent)
 }
 
 #[tracing::instrument(skip_all, fields(draft = id))]
@@ -237,5 +302,8 @@ pub async fn delete_draft(mailbox: &Mailbox, id: &str) -> Result<(), GmailError>
         .doit()
         .await
         .map_err(|e| not_found_as(e, "draft", id))?;
+    mailbox
+        .audit("draft_delete", vec![], vec![id.to_string()])
+        .await;
     Ok(())
 }

@@ -151,6 +151,9 @@ pub async fn delete_filter(mailbox: &Mailbox, id: &str) -> Result<(), GmailError
             GmailError::NotFound { .. } => GmailError::not_found(format!("filter {id}")),
             other => other,
         })?;
+    mailbox
+        .audit("filter_delete", vec![], vec![id.to_string()])
+        .await;
     Ok(())
 }
 
@@ -160,6 +163,11 @@ pub async fn create_filter(
     criteria: &Criteria,
     action: &Action,
 ) -> Result<FilterInfo, GmailError> {
+    if let Some(to) = &action.forward {
+        if let Err(e) = mailbox.policy().check_forwarding_filter(to) {
+            return Err(mailbox.refused("filter_create", vec![to.clone()], e).await);
+        }
+    }
     let c = criteria;
     let has_criterion = c.from.is_some()
         || c.to.is_some()
@@ -240,7 +248,15 @@ pub async fn create_filter(
         .doit()
         .await
         .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
-    Ok(created.into())
+    let f: FilterInfo = created.into();
+    mailbox
+        .audit(
+            "filter_create",
+            action.forward.iter().cloned().collect(),
+            vec![f.id.clone()],
+        )
+        .await;
+    Ok(f)
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]

@@ -236,7 +236,11 @@ pub async fn create_label(
         .doit()
         .await?;
     mailbox.connection().labels.forget();
-    Ok(label.into())
+    let label: LabelInfo = label.into();
+    mailbox
+        .audit("label_create", vec![], vec![label.id.clone()])
+        .await;
+    Ok(label)
 }
 
 /// Changes only the given fields (labels.patch).
@@ -261,7 +265,11 @@ pub async fn update_label(
         .doit()
         .await?;
     mailbox.connection().labels.forget();
-    Ok(label.into())
+    let label: LabelInfo = label.into();
+    mailbox
+        .audit("label_update", vec![], vec![label.id.clone()])
+        .await;
+    Ok(label)
 }
 
 #[tracing::instrument(skip_all, fields(label = id))]
@@ -281,6 +289,9 @@ pub async fn delete_label(mailbox: &Mailbox, id: &str) -> Result<(), GmailError>
         .doit()
         .await?;
     mailbox.connection().labels.forget();
+    mailbox
+        .audit("label_delete", vec![], vec![id.to_string()])
+        .await;
     Ok(())
 }
 

@@ -258,7 +258,11 @@ async fn modify_resolved(
         .doit()
         .await
         .map_err(|e| not_found_as(e, "message", id))?;
-    Ok(m.into())
+    let after: LabelsAfter = m.into();
+    mailbox
+        .audit("modify", vec![], vec![after.id.clone()])
+        .await;
+    Ok(after)
 }
 
 /// A 404 from Gmail says "Requested entity was not found."; say which.
@@ -280,7 +284,9 @@ pub async fn trash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailErro
         .doit()
         .await
         .map_err(|e| not_found_as(e, "message", id))?;
-    Ok(m.into())
+    let after: LabelsAfter = m.into();
+    mailbox.audit("trash", vec![], vec![after.id.clone()]).await;
+    Ok(after)
 }
 
 #[tracing::instrument(skip_all, fields(message = id))]
@@ -294,7 +300,11 @@ pub async fn untrash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailEr
         .doit()
         .await
         .map_err(|e| not_found_as(e, "message", id))?;
-    Ok(m.into())
+    let after: LabelsAfter = m.into();
+    mailbox
+        .audit("untrash", vec![], vec![after.id.clone()])
+        .await;
+    Ok(after)
 }
 
 fn scope_hint(e: GmailError) -> GmailError {
@@ -320,6 +330,7 @@ pub async fn delete(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
         .doit()
         .await
         .map_err(|e| scope_hint(not_found_as(e, "message", id)))?;
+    mailbox.audit("delete", vec![], vec![id.to_string()]).await;
     Ok(())
 }
 
@@ -353,7 +364,7 @@ pub async fn batch_modify(
     let ids = check_ids("messageIds", ids)?;
     let (add, remove) = label_change(mailbox, add, remove).await?;
     let (add, remove) = (&add, &remove);
-    in_chunks(
+    let out = in_chunks(
         &ids,
         |chunk| async move {
             let request = BatchModifyMessagesRequest {
@@ -373,14 +384,18 @@ pub async fn batch_modify(
         },
         |id| async move { modify_resolved(mailbox, &id, add, remove).await.map(|_| ()) },
     )
-    .await
+    .await?;
+    mailbox
+        .audit("batch_modify", vec![], out.succeeded.clone())
+        .await;
+    Ok(out)
 }
 
 /// messages.batchDelete in chunks of 1000 ids (permanent; needs the full-mail scope).
 #[tracing::instrument(skip_all, fields(count = ids.len()))]
 pub async fn batch_delete(mailbox: &Mailbox, ids: &[String]) -> Result<BatchOutcome, GmailError> {
     let ids = check_ids("messageIds", ids)?;
-    in_chunks(
+    let out = in_chunks(
         &ids,
         |chunk| async move {
             let request = BatchDeleteMessagesRequest { ids: Some(chunk) };
@@ -397,7 +412,11 @@ pub async fn batch_delete(mailbox: &Mailbox, ids: &[String]) -> Result<BatchOutc
         |id| async move { delete(mailbox, &id).await },
     )
     .await
-    .map_err(scope_hint)
+    .map_err(scope_hint)?;
+    mailbox
+        .audit("batch_delete", vec![], out.succeeded.clone())
+        .await;
+    Ok(out)
 }
 
 /// One batch call per 1000 ids; when a chunk is refused (other than for auth or scope, which

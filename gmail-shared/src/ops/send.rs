@@ -15,13 +15,24 @@ use crate::mail::{
     OutgoingAttachment, OutgoingMessage, Recipient,
 };
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+/// What a send did: the message sent; or, in drafts-only mode, the draft saved instead; or, on
+/// a dry run, nothing (`rendered` shows what would have gone out).
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SentMessage {
     pub id: String,
     pub thread_id: String,
     pub label_ids: Vec<String>,
+    /// Drafts-only mode: the draft saved instead of sending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_id: Option<String>,
+    /// A dry run: nothing was sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    /// A dry run's message: its headers and text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<String>,
 }
 
 impl From<Message> for SentMessage {
@@ -30,7 +41,108 @@ impl From<Message> for SentMessage {
             id: m.id.unwrap_or_default(),
             thread_id: m.thread_id.unwrap_or_default(),
             label_ids: m.label_ids.unwrap_or_default(),
+            ..Default::default()
         }
+    }
+}
+
+/// Sends a finished message under the caller's rules: recipients on the allowlist, a dry run
+/// shows it, drafts-only mode saves it as a draft, the daily cap counts it; the audit log
+/// records what happened. `action` names it there (`send`, `reply`, `forward`).
+async fn deliver(
+    mailbox: &Mailbox,
+    action: &str,
+    msg: &OutgoingMessage,
+    thread_id: Option<&str>,
+    dry_run: bool,
+) -> Result<SentMessage, GmailError> {
+    let policy = mailbox.policy();
+    policy.check_message(msg)?;
+    let recipients = super::policy::SendPolicy::recipients_of(msg);
+    if let Err(e) = policy.check_recipients(recipients.iter().map(String::as_str)) {
+        return Err(mailbox.refused(action, recipients, e).await);
+    }
+    let raw = msg.to_rfc822()?;
+    if dry_run {
+        return Ok(SentMessage {
+            thread_id: thread_id.unwrap_or_default().to_string(),
+            dry_run: true,
+            rendered: Some(render(&raw)),
+            ..Default::default()
+        });
+    }
+    if policy.drafts_only {
+        let d = super::drafts::create_draft_raw(mailbox, raw, thread_id).await?;
+        mailbox
+            .audit(
+                "draft_create",
+                recipients,
+                vec![d.id.clone(), d.message_id.clone()],
+            )
+            .await;
+        return Ok(SentMessage {
+            id: d.message_id,
+            thread_id: d.thread_id,
+            label_ids: vec!["DRAFT".into()],
+            draft_id: Some(d.id),
+            ..Default::default()
+        });
+    }
+    let account = mailbox.account().unwrap_or("me").to_string();
+    if let Err(e) = policy.check_daily_cap(&account).await {
+        return Err(mailbox.refused(action, recipients, e).await);
+    }
+    let sent = send_raw(mailbox, raw, thread_id).await?;
+    mailbox
+        .audit(
+            action,
+            recipients,
+            vec![sent.id.clone(), sent.thread_id.clone()],
+        )
+        .await;
+    Ok(sent)
+}
+
+/// A built message as a person reads it: the headers that matter, the text, the attachments.
+pub fn render(raw: &[u8]) -> String {
+    match readable_from_raw(raw) {
+        Ok(m) => {
+            let list = |l: &[crate::mail::AddressInfo]| crate::mail::format_address_list(l);
+            let mut out = String::new();
+            if let Some(from) = &m.from {
+                out.push_str(&format!("From: {from}\n"));
+            }
+            for (name, value) in [
+                ("To", list(&m.to)),
+                ("Cc", list(&m.cc)),
+                ("Bcc", list(&m.bcc)),
+            ] {
+                if !value.is_empty() {
+                    out.push_str(&format!("{name}: {value}\n"));
+                }
+            }
+            out.push_str(&format!("Subject: {}\n", m.subject));
+            if let Some(irt) = &m.in_reply_to {
+                out.push_str(&format!("In-Reply-To: {irt}\n"));
+            }
+            if !m.references.is_empty() {
+                out.push_str(&format!("References: {}\n", m.references.join(" ")));
+            }
+            if let Some(id) = &m.message_id {
+                out.push_str(&format!("Message-ID: {id}\n"));
+            }
+            out.push('\n');
+            out.push_str(m.text.trim_end());
+            out.push('\n');
+            for a in &m.attachments {
+                out.push_str(&format!(
+                    "[attachment: {} ({}, {} bytes)]\n",
+                    a.filename, a.mime_type, a.size
+                ));
+            }
+            out
+        }
+        Err(_) => String::from_utf8_lossy(raw).into_owned(),
     }
 }
 
@@ -220,23 +332,24 @@ pub fn apply_reply_context(msg: &mut OutgoingMessage, ctx: &ReplyContext) {
 }
 
 /// Sends `msg`; with a thread id or in-reply-to, as a reply threaded for every recipient.
+/// A dry run builds it and sends nothing.
 pub async fn send(
     mailbox: &Mailbox,
     mut msg: OutgoingMessage,
     thread_id: Option<&str>,
     in_reply_to: Option<&str>,
+    dry_run: bool,
 ) -> Result<SentMessage, GmailError> {
     mailbox.policy().check_message(&msg)?;
     let ctx = reply_context(mailbox, thread_id, in_reply_to).await?;
     if let Some(ctx) = &ctx {
         apply_reply_context(&mut msg, ctx);
     }
-    let raw = msg.to_rfc822()?;
     let thread = ctx
         .as_ref()
         .and_then(|c| c.thread_id.clone())
         .or(thread_id.map(str::to_owned));
-    send_raw(mailbox, raw, thread.as_deref()).await
+    deliver(mailbox, "send", &msg, thread.as_deref(), dry_run).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -252,6 +365,8 @@ pub struct ReplyRequest {
     pub quote_original: bool,
     /// The Message-ID the sent message carries (see [`once_message_id`]); fresh when `None`.
     pub own_message_id: Option<String>,
+    /// Build it, send nothing.
+    pub dry_run: bool,
 }
 
 /// The account's own addresses (primary and send-as aliases), so replies never go to me.
@@ -297,16 +412,8 @@ pub async fn reply(mailbox: &Mailbox, req: ReplyRequest) -> Result<SentMessage, 
         message_id: req.own_message_id,
         ..Default::default()
     };
-    mailbox.policy().check_message(&msg)?;
-    let raw = msg.to_rfc822()?;
-    send_raw(
-        mailbox,
-        raw,
-        Some(&original.thread_id)
-            .filter(|t| !t.is_empty())
-            .map(String::as_str),
-    )
-    .await
+    let thread = Some(original.thread_id.as_str()).filter(|t| !t.is_empty());
+    deliver(mailbox, "reply", &msg, thread, req.dry_run).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -321,18 +428,28 @@ pub struct ForwardRequest {
     pub include_attachments: bool,
     /// The Message-ID the sent message carries (see [`once_message_id`]); fresh when `None`.
     pub own_message_id: Option<String>,
+    /// Build it, send nothing.
+    pub dry_run: bool,
 }
 
 /// Forwards a message with its attachments, as a new conversation.
 pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessage, GmailError> {
     let id = check_id("messageId", &req.message_id)?;
     // Checked before the original is fetched: a refusal costs no Gmail call.
-    mailbox.policy().check_message(&OutgoingMessage {
+    let early = OutgoingMessage {
         to: req.to.clone(),
         cc: req.cc.clone(),
         bcc: req.bcc.clone(),
         ..Default::default()
-    })?;
+    };
+    mailbox.policy().check_message(&early)?;
+    let recipients = super::policy::SendPolicy::recipients_of(&early);
+    if let Err(e) = mailbox
+        .policy()
+        .check_recipients(recipients.iter().map(String::as_str))
+    {
+        return Err(mailbox.refused("forward", recipients, e).await);
+    }
     let raw = read_raw(mailbox, id).await?;
     let original = readable_from_raw(&raw)?;
     let attachments = if req.include_attachments {
@@ -357,6 +474,5 @@ pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessa
         message_id: req.own_message_id,
         ..Default::default()
     };
-    let raw = msg.to_rfc822()?;
-    send_raw(mailbox, raw, None).await
+    deliver(mailbox, "forward", &msg, None, req.dry_run).await
 }

@@ -91,7 +91,9 @@ pub async fn set_vacation(mailbox: &Mailbox, v: &Vacation) -> Result<Vacation, G
         .doit()
         .await
         .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
-    Ok(saved.into())
+    let saved: Vacation = saved.into();
+    mailbox.audit("vacation_set", vec![], vec![]).await;
+    Ok(saved)
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -173,7 +173,11 @@ pub async fn modify_thread(
         .doit()
         .await
         .map_err(|e| not_found_as(e, "thread", id))?;
-    Ok(t.into())
+    let t: ThreadLabels = t.into();
+    mailbox
+        .audit("thread_modify", vec![], vec![t.id.clone()])
+        .await;
+    Ok(t)
 }
 
 #[tracing::instrument(skip_all, fields(thread = id))]
@@ -187,7 +191,11 @@ pub async fn trash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, G
         .doit()
         .await
         .map_err(|e| not_found_as(e, "thread", id))?;
-    Ok(t.into())
+    let t: ThreadLabels = t.into();
+    mailbox
+        .audit("thread_trash", vec![], vec![t.id.clone()])
+        .await;
+    Ok(t)
 }
 
 #[tracing::instrument(skip_all, fields(thread = id))]
@@ -201,5 +209,9 @@ pub async fn untrash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels,
         .doit()
         .await
         .map_err(|e| not_found_as(e, "thread", id))?;
-    Ok(t.into())
+    let t: ThreadLabels = t.into();
+    mailbox
+        .audit("thread_untrash", vec![], vec![t.id.clone()])
+        .await;
+    Ok(t)
 }

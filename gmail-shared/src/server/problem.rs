@@ -98,11 +98,12 @@ impl From<&GmailError> for Problem {
     fn from(e: &GmailError) -> Self {
         let mut p = Problem::new(e.status(), e.kind(), e.title(), e.to_string());
         p.details.field = e.field().map(str::to_owned);
-        if let GmailError::RateLimited {
-            retry_after: Some(d),
-        } = e
-        {
-            p = p.retry_after(d.as_secs());
+        match e {
+            GmailError::RateLimited {
+                retry_after: Some(d),
+            }
+            | GmailError::SendCapReached { retry_after: d, .. } => p = p.retry_after(d.as_secs()),
+            _ => {}
         }
         p
     }

@@ -17,7 +17,9 @@ use sqlx::{AnyPool, Row};
 
 use crate::error::GmailError;
 use crate::gmail::credentials::StoredTokens;
+use crate::ops::policy::CallerPolicy;
 
+mod audit;
 pub mod cipher;
 mod idempotency;
 mod oauth_states;
@@ -139,6 +141,13 @@ fn migrator() -> Migrator {
             sqlx::SqlStr::from_static(include_str!(
                 "../../migrations/0003_flows_bound_to_browsers.sql"
             )),
+            false,
+        ),
+        Migration::new(
+            4,
+            Cow::Borrowed("policies and audit"),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/0004_policies_and_audit.sql")),
             false,
         ),
     ])
@@ -309,18 +318,18 @@ impl Store {
         Ok(self
             .authenticate_key(presented)
             .await?
-            .map(|(user, _)| user))
+            .map(|(user, _, _)| user))
     }
 
-    /// The user a presented key belongs to, and the key's id; `None` for unknown or revoked
-    /// keys and disabled users.
+    /// The user a presented key belongs to, the key's id, and the user's and the key's rules
+    /// (in that order); `None` for unknown or revoked keys and disabled users.
     pub async fn authenticate_key(
         &self,
         presented: &str,
-    ) -> Result<Option<(User, String)>, GmailError> {
+    ) -> Result<Option<(User, String, Vec<CallerPolicy>)>, GmailError> {
         let hash = sha256_hex(presented.trim());
         let row = sqlx::query(
-            "SELECT k.id AS key_id, u.id, u.external_id, u.email FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
+            "SELECT k.id AS key_id, k.policy AS key_policy, u.policy AS user_policy, u.id, u.external_id, u.email FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
         )
         .bind(&hash)
         .fetch_optional(&self.pool)
@@ -334,7 +343,44 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(db_error)?;
-        Ok(Some((user_row(&row)?, key_id)))
+        let mut rules = Vec::new();
+        for column in ["user_policy", "key_policy"] {
+            let text: Option<String> = row.try_get(column).map_err(db_error)?;
+            if let Some(p) = text.and_then(|t| serde_json::from_str::<CallerPolicy>(&t).ok()) {
+                rules.push(p);
+            }
+        }
+        Ok(Some((user_row(&row)?, key_id, rules)))
+    }
+
+    /// Sets the rules of an API key (they narrow the user's and the server's).
+    pub async fn set_key_policy(
+        &self,
+        key_id: &str,
+        policy: &CallerPolicy,
+    ) -> Result<bool, GmailError> {
+        let done = sqlx::query("UPDATE api_keys SET policy = $1 WHERE id = $2")
+            .bind((!policy.is_empty()).then(|| serde_json::to_string(policy).unwrap_or_default()))
+            .bind(key_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets a user's rules (they narrow the server's, for every key of the user).
+    pub async fn set_user_policy(
+        &self,
+        user_id: &str,
+        policy: &CallerPolicy,
+    ) -> Result<bool, GmailError> {
+        let done = sqlx::query("UPDATE users SET policy = $1 WHERE id = $2")
+            .bind((!policy.is_empty()).then(|| serde_json::to_string(policy).unwrap_or_default()))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Keys revoked and users disabled at or after `since` (unix seconds): what a server

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::GmailError;
+use crate::ops::audit::CallInfo;
 use crate::ops::Mailbox;
 
 /// MCP tool annotations (hints for clients; never a security boundary).
@@ -125,11 +126,44 @@ pub trait MailboxProvider: Send + Sync {
 pub struct ToolContext {
     pub mailboxes: Arc<dyn MailboxProvider>,
     pub env: Arc<ToolEnv>,
+    /// Who is acting through what, for the audit log (set per call by the door it came in).
+    pub call: Arc<CallInfo>,
 }
 
 impl ToolContext {
+    pub fn new(mailboxes: Arc<dyn MailboxProvider>, env: Arc<ToolEnv>) -> Self {
+        let call = CallInfo {
+            user_id: mailboxes.caller().map(|(_, u)| u.to_string()),
+            key_id: mailboxes.key_id().map(str::to_owned),
+            ..Default::default()
+        };
+        ToolContext {
+            mailboxes,
+            env,
+            call: Arc::new(call),
+        }
+    }
+
+    /// The caller's mailbox (`account` picks one of theirs), acting for this call.
     pub async fn mailbox(&self, account: Option<&str>) -> Result<Mailbox, GmailError> {
-        self.mailboxes.mailbox(account).await
+        Ok(self
+            .mailboxes
+            .mailbox(account)
+            .await?
+            .with_call(self.call.clone()))
+    }
+
+    /// The same caller acting through `entry` (`tool:send_email`, `POST /api/v1/...`) in the
+    /// request `request_id`.
+    pub fn for_call(&self, entry: impl Into<String>, request_id: Option<String>) -> ToolContext {
+        let mut call = (*self.call).clone();
+        call.entry = entry.into();
+        call.request_id = request_id;
+        ToolContext {
+            mailboxes: self.mailboxes.clone(),
+            env: self.env.clone(),
+            call: Arc::new(call),
+        }
     }
 }
 
@@ -145,23 +179,49 @@ pub struct ToolEnv {
 }
 
 impl ToolEnv {
+    /// The server's rules, with an audit log of its own (in memory).
     pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        ToolEnv::with_audit(
+            settings,
+            Arc::new(crate::ops::audit::MemoryAudit::default()),
+        )
+    }
+
+    /// The server's rules, recording writes in `audit` (one per process, or the database).
+    pub fn with_audit(
+        settings: &crate::config::Settings,
+        audit: Arc<dyn crate::ops::audit::AuditSink>,
+    ) -> Self {
         ToolEnv {
             files: crate::ops::attachments::FileSpace::from_settings(&settings.tools),
             send: Arc::new(crate::ops::policy::SendPolicy::from_settings(
                 &settings.send,
+                audit,
             )),
             // Settings were validated when loaded; a policy that does not parse means all.
             tools: ToolPolicy::from_settings(settings).unwrap_or_default(),
         }
     }
 
-    /// Narrowed to one user of a multi-user server.
-    pub fn for_user(&self, user_id: &str) -> ToolEnv {
+    /// Narrowed to one user of a multi-user server, under their own and their key's rules.
+    pub fn for_user(&self, user_id: &str, rules: &[crate::ops::policy::CallerPolicy]) -> ToolEnv {
+        let mut send = (*self.send).clone();
+        let mut tools = self.tools.clone();
+        for r in rules {
+            send = send.narrowed(r);
+            if r.read_only.unwrap_or(false) || r.toolsets.is_some() {
+                let sets = r.toolsets.clone().unwrap_or_else(|| vec!["all".into()]);
+                if let Ok(narrower) =
+                    ToolPolicy::parse(&sets, &[], &[], r.read_only.unwrap_or(false))
+                {
+                    tools = tools.narrowed(narrower);
+                }
+            }
+        }
         ToolEnv {
             files: self.files.for_user(user_id),
-            send: self.send.clone(),
-            tools: self.tools.clone(),
+            send: Arc::new(send),
+            tools,
         }
     }
 }
@@ -174,6 +234,7 @@ impl ToolContext {
         ToolContext {
             mailboxes: self.mailboxes.clone(),
             env: Arc::new(env),
+            call: self.call.clone(),
         }
     }
 }
@@ -187,10 +248,10 @@ impl ToolContext {
     ) -> Result<ToolContext, GmailError> {
         let env = ToolEnv::from_settings(settings);
         let mailbox = Mailbox::new(factory.default_connection()?).with_policy(env.send.clone());
-        Ok(ToolContext {
-            mailboxes: Arc::new(crate::ops::SingleMailbox(mailbox)),
-            env: Arc::new(env),
-        })
+        Ok(ToolContext::new(
+            Arc::new(crate::ops::SingleMailbox(mailbox)),
+            Arc::new(env),
+        ))
     }
 }
 
@@ -427,6 +488,12 @@ impl Registry {
             .get(name)
             .filter(|t| ctx.env.tools.allows(&t.spec))
             .ok_or_else(|| ToolError::UnknownTool(name.to_string()))?;
+        let ctx = if ctx.call.entry.is_empty() {
+            let request_id = ctx.call.request_id.clone();
+            ctx.for_call(format!("tool:{name}"), request_id)
+        } else {
+            ctx
+        };
         let span = tracing::info_span!("tool_call", tool = name);
         let mut out = tracing::Instrument::instrument((tool.handler)(ctx, args), span).await?;
         cut_to_budget(&mut out.text, tool.spec.max_result_chars);

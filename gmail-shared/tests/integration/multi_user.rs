@@ -101,15 +101,15 @@ async fn connect(w: &World, user: &User, email: &str) -> String {
 }
 
 fn ctx(w: &World, user: &User) -> ToolContext {
-    ToolContext {
-        mailboxes: Arc::new(UserMailboxes {
+    ToolContext::new(
+        Arc::new(UserMailboxes {
             accounts: w.accounts.clone(),
             user_id: user.id.clone(),
             key_id: "test-key".into(),
             policy: Default::default(),
         }),
-        env: Arc::new(ToolEnv::from_settings(&w.settings)),
-    }
+        Arc::new(ToolEnv::from_settings(&w.settings)),
+    )
 }
 
 async fn tool_err(ctx: &ToolContext, tool: &str, args: serde_json::Value) -> String {

@@ -93,6 +93,8 @@ pub struct SendEmail {
     #[serde(default)]
     pub references: Option<Vec<String>>,
     #[serde(default)]
+    pub dry_run: Option<bool>,
+    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -196,11 +198,9 @@ pub fn bodies(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadEmail {
     pub message_id: String,
-    /// Body characters per call, default 20000, 0: all
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_length: Option<u32>,
-    /// Continue a long body here
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub offset: Option<u32>,
@@ -248,11 +248,9 @@ pub struct ReadEmailResult {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetThread {
     pub thread_id: String,
-    /// Characters per call, default 20000, 0: all
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_length: Option<u32>,
-    /// Continue here
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub offset: Option<u32>,
@@ -312,6 +310,8 @@ pub struct ReplyEmail {
     #[serde(default)]
     pub attachment_contents: Option<Vec<InlineAttachment>>,
     #[serde(default)]
+    pub dry_run: Option<bool>,
+    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -333,6 +333,8 @@ pub struct ForwardEmail {
     /// Send-as address
     #[serde(default)]
     pub from: Option<String>,
+    #[serde(default)]
+    pub dry_run: Option<bool>,
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -421,6 +423,18 @@ fn is_part_id(id: &str) -> bool {
 }
 
 fn sent_text(what: &str, s: &SentMessage) -> String {
+    if s.dry_run {
+        return format!(
+            "Dry run: nothing was sent. It would go out as:\n\n{}",
+            s.rendered.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(draft) = &s.draft_id {
+        return format!(
+            "Drafts-only mode: nothing was sent; saved as draft {draft} (message {}) for the user to send from Gmail.",
+            s.id
+        );
+    }
     format!(
         "{what} successfully with ID: {}\nThread ID: {}",
         s.id, s.thread_id
@@ -439,7 +453,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         |ctx, p: SendEmail| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let msg = p.message(&ctx)?;
-            let sent = send::send(&mailbox, msg, p.thread_id.as_deref(), p.in_reply_to.as_deref()).await?;
+            let sent = send::send(&mailbox, msg, p.thread_id.as_deref(), p.in_reply_to.as_deref(), p.dry_run.unwrap_or(false)).await?;
             Ok(ToolOutput::structured(sent_text("Email sent", &sent), &sent))
         },
     )
@@ -454,6 +468,9 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         |ctx, p: SendEmail| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
             let msg = p.message(&ctx)?;
+            if p.dry_run == Some(true) {
+                return Err(GmailError::invalid("dryRun", "a draft sends nothing; dryRun is for send_email, reply_email and forward_email"));
+            }
             let d = drafts::create_draft(&mailbox, msg, p.thread_id.as_deref(), p.in_reply_to.as_deref()).await?;
             Ok(ToolOutput::structured(format!("Email draft created successfully with ID: {}", d.id), &d))
         },
@@ -581,6 +598,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
                 attachments,
                 quote_original: p.quote_original.unwrap_or(false),
                 own_message_id: None,
+                dry_run: p.dry_run.unwrap_or(false),
             };
             let sent = send::reply(&mailbox, req).await?;
             Ok(ToolOutput::structured(sent_text("Reply sent", &sent), &sent))
@@ -605,6 +623,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
                 note: p.body,
                 include_attachments: p.include_attachments.unwrap_or(true),
                 own_message_id: None,
+                dry_run: p.dry_run.unwrap_or(false),
             };
             let sent = send::forward(&mailbox, req).await?;
             Ok(ToolOutput::structured(sent_text("Email forwarded", &sent), &sent))

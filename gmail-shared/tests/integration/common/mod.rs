@@ -81,10 +81,10 @@ impl Harness {
         Harness {
             sandbox: h.sandbox.clone(),
             registry: h.registry.clone(),
-            ctx: ToolContext {
-                mailboxes: Arc::new(SingleMailbox(Mailbox::new(conn))),
-                env: Arc::new(ToolEnv::from_settings(&s)),
-            },
+            ctx: ToolContext::new(
+                Arc::new(SingleMailbox(Mailbox::new(conn))),
+                Arc::new(ToolEnv::from_settings(&s)),
+            ),
             dir: h.dir.clone(),
             http: reqwest::Client::new(),
             token: h.token.clone(),
