@@ -53,7 +53,8 @@ after:2026/01/31, older_than:7d, OR, -word, \"phrase\". Spam and trash are left 
 - Search lines read: id date flags sender: subject; flags U unread, S starred, A attachment; thread:<id> when the conversation's id differs. \
 The last line gives the pageToken for more. maxResults is 1-500.\n\
 - Results are concise: responseFormat \"detailed\" adds every header, Gmail's long ids and snippets (snippets: true adds them to a search). \
-In a body, […] marks left-out quoted history, signature or list boilerplate.\n\
+Times are UTC. In a body, […] marks what was left out: quoted history, greeting and signature, list boilerplate, \
+and all but the opening paragraph of a bulk mailing (newsletter, promotion, notification).\n\
 - read_email and get_thread show long texts in windows: maxLength characters (default 20000, 0: all) from offset; the last line says where to continue. \
 read_email shows each attachment's short attachmentId for download_attachment. Label arguments take ids or names.\n\
 - dryRun: true on send_email, reply_email or forward_email shows the message and sends nothing.\n\

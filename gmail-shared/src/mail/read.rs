@@ -102,6 +102,24 @@ pub struct ReadableMessage {
     pub attachments: Vec<AttachmentInfo>,
     pub internal_date_ms: Option<i64>,
     pub size_estimate: Option<i64>,
+    /// How to unsubscribe (the List-Unsubscribe header), when the sender says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_unsubscribe: Option<String>,
+    /// A bulk mailing (newsletter, promotion, notification) rather than a letter or a
+    /// discussion list: it has List-Unsubscribe or `Precedence: bulk`, and no
+    /// `Precedence: list` or List-Post.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bulk: bool,
+}
+
+/// (List-Unsubscribe, bulk) from a header lookup; see [`ReadableMessage::bulk`].
+fn mailing<'a>(h: impl Fn(&'static str) -> Option<&'a str>) -> (Option<String>, bool) {
+    let unsubscribe = h("List-Unsubscribe").map(|v| flatten(v).trim().to_string());
+    let precedence = h("Precedence").map(|p| p.trim().to_ascii_lowercase());
+    let discussion = precedence.as_deref() == Some("list") || h("List-Post").is_some();
+    let bulk = !discussion
+        && (unsubscribe.is_some() || matches!(precedence.as_deref(), Some("bulk" | "junk")));
+    (unsubscribe, bulk)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,6 +411,7 @@ fn readable_from_payload(payload: &MessagePart) -> ReadableMessage {
         attachments: collected.attachments,
         ..Default::default()
     };
+    (r.list_unsubscribe, r.bulk) = mailing(h);
     set_bodies(&mut r, &collected.text, &collected.html);
     r
 }
@@ -484,6 +503,7 @@ pub fn readable_from_raw(raw: &[u8]) -> Result<ReadableMessage, GmailError> {
         size_estimate: Some(raw.len() as i64),
         ..Default::default()
     };
+    (r.list_unsubscribe, r.bulk) = mailing(|name| msg.header_raw(name));
     set_bodies(&mut r, &text, &html);
     Ok(r)
 }
@@ -554,6 +574,23 @@ fn is_inline(part: &mail_parser::MessagePart<'_>) -> bool {
 pub(crate) mod tests {
     use super::*;
     use google_gmail1::api::{MessagePartBody, MessagePartHeader};
+
+    #[test]
+    fn bulk_mailings_are_told_from_letters_and_discussion_lists() {
+        let read = |extra: &str| {
+            let raw =
+                format!("From: a@x.example\r\nTo: b@y.example\r\nSubject: s\r\n{extra}\r\nhi\r\n");
+            let m = readable_from_raw(raw.as_bytes()).unwrap();
+            (m.bulk, m.list_unsubscribe)
+        };
+        assert_eq!(read(""), (false, None));
+        let news = read("List-Unsubscribe: <https://x.example/u>\r\n");
+        assert_eq!(news, (true, Some("<https://x.example/u>".into())));
+        assert!(read("Precedence: bulk\r\n").0);
+        let list = "List-Unsubscribe: <mailto:l-leave@x.example>\r\nPrecedence: list\r\n";
+        assert!(!read(list).0);
+        assert!(!read("List-Unsubscribe: <u>\r\nList-Post: <mailto:l@x.example>\r\n").0);
+    }
 
     pub(crate) fn hdr(name: &str, value: &str) -> MessagePartHeader {
         MessagePartHeader {

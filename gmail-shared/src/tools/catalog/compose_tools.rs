@@ -495,17 +495,14 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
                 ResponseFormat::Concise => text::headers_concise(&m, &names, mailbox.account()),
                 ResponseFormat::Detailed => text::headers_detailed(&m, &names),
             };
-            if m.text_from_html {
-                text.push_str(match format {
-                    ResponseFormat::Concise => "(from HTML)\n",
-                    ResponseFormat::Detailed => "[Note: This email is HTML-formatted; the text below was converted from the HTML.]\n",
-                });
+            if m.text_from_html && format == ResponseFormat::Detailed {
+                text.push_str("[Note: This email is HTML-formatted; the text below was converted from the HTML.]\n");
             }
             text.push('\n');
             match format {
                 // The window runs over what is shown: the body without quotes and signature.
                 ResponseFormat::Concise => {
-                    text.push_str(&window(&text::concise_body(&m.text), offset, max).text_with_note())
+                    text.push_str(&window(&text::concise_body(&m.text, &m.subject, m.bulk), offset, max).text_with_note())
                 }
                 ResponseFormat::Detailed => text.push_str(&w.text_with_note()),
             }

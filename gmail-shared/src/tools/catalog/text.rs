@@ -43,16 +43,17 @@ pub fn header_date(date: &str) -> String {
         .unwrap_or_else(|_| date.trim().to_string())
 }
 
-/// A Date header as `Nov 19 13:30 +0000` (the year when it is not this one).
+/// A Date header in UTC, as search lines date messages: `Nov 19 13:30` (the year when it is
+/// not this one).
 pub fn short_header_date(date: &str) -> String {
     let Ok(d) = chrono::DateTime::parse_from_rfc2822(date.trim()) else {
         return date.trim().to_string();
     };
-    let this_year = chrono::Utc::now().format("%Y").to_string();
-    if d.format("%Y").to_string() == this_year {
-        d.format("%b %-d %H:%M %z").to_string()
+    let d = d.with_timezone(&chrono::Utc);
+    if d.format("%Y").to_string() == chrono::Utc::now().format("%Y").to_string() {
+        d.format("%b %-d %H:%M").to_string()
     } else {
-        d.format("%b %-d %Y %H:%M %z").to_string()
+        d.format("%b %-d %Y %H:%M").to_string()
     }
 }
 
@@ -212,7 +213,8 @@ pub fn headers_concise(
     let labels: Vec<String> = m
         .label_ids
         .iter()
-        .filter(|l| !matches!(l.as_str(), "UNREAD" | "STARRED"))
+        // Primary is where uncategorised mail is: saying so says nothing.
+        .filter(|l| !matches!(l.as_str(), "UNREAD" | "STARRED" | "CATEGORY_PERSONAL"))
         .map(|id| short_label(id, names))
         .collect();
     if !labels.is_empty() {
@@ -245,26 +247,49 @@ fn short_label(id: &str, names: &HashMap<String, String>) -> String {
 }
 
 /// The body a model needs: without quoted history (earlier messages of the thread), a
-/// signature after a `-- ` line, or a mailing list's closing boilerplate (why you get it, how
-/// to unsubscribe: `List-Unsubscribe` has that); blank lines dropped. `[…]` says something
-/// was left out; `responseFormat: detailed` shows the body as sent.
-pub fn concise_body(text: &str) -> String {
+/// signature (after a `-- ` line, or a sign-off such as `Thanks,` / `Lena` that the From line
+/// already says), or a mailing list's closing boilerplate (`List-Unsubscribe` has that); also
+/// without what the headers already say: an opening line that repeats the subject, a greeting
+/// such as `Hi Lena,`. Of a bulk mailing (newsletter, promotion, notification) only the
+/// opening paragraph, its gist. Blank lines dropped. `[…]` says something was left out;
+/// `responseFormat: detailed` shows the body as sent.
+pub fn concise_body(text: &str, subject: &str, bulk: bool) -> String {
     let trimmed = trim_quoted_history(text);
-    let mut lines: Vec<&str> = trimmed.lines().collect();
     let mut cut = trimmed.len() < text.trim_end().len();
-    if let Some(sig) = lines
-        .iter()
-        .rposition(|l| matches!(l.trim_end(), "--" | "-- " | "__"))
-    {
+    let mut lines: Vec<&str> = trimmed.lines().map(str::trim_end).collect();
+    if let Some(sig) = lines.iter().rposition(|l| matches!(l.trim(), "--" | "__")) {
         if sig > 0 {
             lines.truncate(sig);
             cut = true;
         }
     }
+    let blank = |l: &&str| l.trim().is_empty();
+    let opening = |lines: &[&str]| lines.iter().position(|l| !blank(l));
+    let more_after = |lines: &[&str], i: usize| lines[i + 1..].iter().any(|l| !blank(l));
+    for drop in [
+        &(|l: &str| repeats_subject(l, subject)) as &dyn Fn(&str) -> bool,
+        &is_greeting,
+    ] {
+        if let Some(i) = opening(&lines) {
+            if more_after(&lines, i) && drop(lines[i]) {
+                lines.drain(..=i);
+            }
+        }
+    }
+    if bulk {
+        if let Some(i) = opening(&lines) {
+            if let Some(end) = lines[i..].iter().position(blank).map(|e| e + i) {
+                if more_after(&lines, end) {
+                    lines.truncate(end);
+                    cut = true;
+                }
+            }
+        }
+    }
+    lines.retain(|l| !blank(l));
     while lines.len() > 1 {
         let last = lines[lines.len() - 1].trim().to_ascii_lowercase();
-        let boilerplate = last.is_empty()
-            || last.starts_with("unsubscribe")
+        let boilerplate = last.starts_with("unsubscribe")
             || last.starts_with("to unsubscribe")
             || last.starts_with("you are receiving this")
             || last.starts_with("you received this")
@@ -273,19 +298,108 @@ pub fn concise_body(text: &str) -> String {
         if !boilerplate {
             break;
         }
-        cut |= !last.is_empty();
+        cut = true;
         lines.pop();
     }
-    let mut out = lines
-        .iter()
-        .map(|l| l.trim_end())
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let signed_off = sign_off_lines(&lines);
+    if signed_off > 0 {
+        lines.truncate(lines.len() - signed_off);
+        cut = true;
+    }
+    let mut out = lines.join("\n");
     if cut {
         out.push_str(" […]");
     }
     out
+}
+
+/// Short words, as in a greeting or a signed name.
+fn words(line: &str) -> usize {
+    line.split_whitespace().count()
+}
+
+/// `Hi Lena,`, `Dear team,`, `Hello!`, `Lena,`: a first line that only addresses the reader.
+fn is_greeting(line: &str) -> bool {
+    let l = line.trim();
+    let Some(head) = l.strip_suffix(',').or_else(|| l.strip_suffix('!')) else {
+        return false;
+    };
+    let lower = head.to_lowercase();
+    let greeting = [
+        "hi",
+        "hey",
+        "hello",
+        "dear",
+        "good morning",
+        "good afternoon",
+        "good evening",
+    ]
+    .iter()
+    .any(|g| lower == *g || lower.starts_with(&format!("{g} ")));
+    let name = l.ends_with(',')
+        && words(head) == 1
+        && head.chars().all(char::is_alphabetic)
+        && !is_valediction(l);
+    (greeting && words(head) <= 4) || name
+}
+
+/// `Thanks,`, `Best regards,`: the line before a signed name.
+fn is_valediction(line: &str) -> bool {
+    let l = line.trim();
+    let lower = l.to_lowercase();
+    l.ends_with(',')
+        && words(l) <= 3
+        && [
+            "thanks",
+            "thank you",
+            "many thanks",
+            "cheers",
+            "best",
+            "regards",
+            "kind regards",
+            "best regards",
+            "warm regards",
+            "all the best",
+            "sincerely",
+            "talk soon",
+            "love",
+            "cordialement",
+            "saludos",
+            "grüße",
+            "viele grüße",
+        ]
+        .iter()
+        .any(|v| lower.trim_end_matches(',') == *v || lower.starts_with(&format!("{v} ")))
+}
+
+/// A first line that the subject already says (`Rust Weekly #611` under
+/// `Rust Weekly #611: Designing builder APIs`).
+fn repeats_subject(line: &str, subject: &str) -> bool {
+    let l = line.trim().trim_end_matches(['.', ':', '!']).to_lowercase();
+    l.len() >= 8 && subject.to_lowercase().contains(&l)
+}
+
+/// How many closing lines are a sign-off: `— Lena`, or a valediction (`Thanks,`, `Best
+/// regards,`) and the name under it.
+fn sign_off_lines(lines: &[&str]) -> usize {
+    let n = lines.len();
+    if n < 2 {
+        return 0;
+    }
+    let last = lines[n - 1].trim();
+    let is_name = |l: &str| {
+        words(l) <= 3
+            && l.chars().next().is_some_and(char::is_alphabetic)
+            && l.chars()
+                .all(|c| c.is_alphabetic() || c == ' ' || c == '.' || c == '-')
+    };
+    if let Some(name) = last.strip_prefix('—').or_else(|| last.strip_prefix("- ")) {
+        return usize::from(is_name(name.trim()));
+    }
+    if n >= 3 && is_name(last) && is_valediction(lines[n - 2]) {
+        return 2;
+    }
+    0
 }
 
 /// Every header as read, with Gmail's ids.
@@ -439,11 +553,45 @@ mod tests {
     #[test]
     fn concise_bodies_leave_out_quotes_and_signatures_and_say_so() {
         let body = "Perfect!\n\n\n\nSee you.\n\nOn Tue, Nov 17, 2026 at 9:42 PM, Demo <d@x.example> wrote:\n> earlier\n> text\n";
-        assert_eq!(concise_body(body), "Perfect!\nSee you. […]");
+        assert_eq!(concise_body(body, "s", false), "Perfect!\nSee you. […]");
         let list = "News.\n\nYou are receiving this because you subscribed.\nUnsubscribe: https://x.example/u\n";
-        assert_eq!(concise_body(list), "News. […]");
+        assert_eq!(concise_body(list, "s", false), "News. […]");
         let sig = "Released.\n\n--\nReply on CodeHub: https://x.example\n";
-        assert_eq!(concise_body(sig), "Released. […]");
-        assert_eq!(concise_body("Just this.\n"), "Just this.");
+        assert_eq!(concise_body(sig, "s", false), "Released. […]");
+        assert_eq!(concise_body("Just this.\n", "s", false), "Just this.");
+    }
+
+    #[test]
+    fn concise_bodies_leave_out_what_the_headers_say() {
+        let mail = "Hey Demo,\n\nThe deploy is done.\nRollback plan attached.\n\nThanks,\nLena\n";
+        assert_eq!(
+            concise_body(mail, "Deploy", false),
+            "The deploy is done.\nRollback plan attached. […]"
+        );
+        assert_eq!(concise_body("Lena,\nOK.\n— Kenji\n", "x", false), "OK. […]");
+        assert_eq!(concise_body("Hello!\nOK.\n", "x", false), "OK.");
+        let news = "Rust Weekly #611\nThis week: builders.\n";
+        assert_eq!(
+            concise_body(news, "Rust Weekly #611: builders", false),
+            "This week: builders."
+        );
+        // What is not a greeting or a sign-off stays.
+        let kept = "Perfect, see you then!\nThanks, that helps a lot,\nand more\n";
+        assert_eq!(concise_body(kept, "x", false), kept.trim_end());
+        assert_eq!(concise_body("Thanks,\nLena\n", "x", false), "Thanks,\nLena");
+    }
+
+    #[test]
+    fn a_bulk_mailing_is_its_opening_paragraph() {
+        let news = "Weekly #1\n\nThis week: builders\nand more.\n\n- one (https://x.example/1)\n";
+        assert_eq!(
+            concise_body(news, "Weekly #1", true),
+            "This week: builders\nand more. […]"
+        );
+        assert_eq!(
+            concise_body(news, "Weekly #1", false),
+            "This week: builders\nand more.\n- one (https://x.example/1)"
+        );
+        assert_eq!(concise_body("Only this.\n", "x", true), "Only this.");
     }
 }
