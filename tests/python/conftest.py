@@ -1,8 +1,10 @@
 """Fixtures for the official Python MCP client against a running gmail-mcp-server.
 
 scripts/test-python starts a sandbox and the server and passes their URLs in GMAIL_MCP_URL and
-GMAIL_SANDBOX_URL. `connect(transport)` opens an initialized ClientSession over "sse" (legacy
-HTTP+SSE, what Claude Code uses) or "streamable-http" (/mcp).
+GMAIL_SANDBOX_URL, plus a multi-user server (GMAIL_MU_MCP_URL) and its API keys (GMAIL_MU_*KEY).
+`connect(transport)` opens an initialized ClientSession over "sse" (legacy HTTP+SSE, what
+Claude Code uses) or "streamable-http" (/mcp); `headers`, `path` and `base` change what it sends
+and where.
 """
 
 import os
@@ -12,12 +14,21 @@ import pytest
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 
-try:  # mcp >= 1.20 / 2.x
-    from mcp.client.streamable_http import streamable_http_client as _streamable_client
+try:  # mcp >= 1.20 / 2.x: headers go on an HTTP client of one's own, which one closes oneself
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    @asynccontextmanager
+    async def _streamable_client(url, headers=None):
+        async with create_mcp_http_client(headers=headers) as http:
+            async with streamable_http_client(url, http_client=http) as streams:
+                yield streams
+
 except ImportError:  # older 1.x
     from mcp.client.streamable_http import streamablehttp_client as _streamable_client
 
 TRANSPORTS = ["sse", "streamable-http"]
+ENDPOINTS = {"sse": "/sse", "streamable-http": "/mcp"}
 
 
 def dump(model):
@@ -41,16 +52,33 @@ def sandbox_url():
     return os.environ.get("GMAIL_SANDBOX_URL", "http://127.0.0.1:8002/")
 
 
+@pytest.fixture(scope="session")
+def mu_url():
+    url = os.environ.get("GMAIL_MU_MCP_URL")
+    if not url:
+        pytest.skip("no multi-user server (scripts/test-python starts one)")
+    return url.rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def mu_auth(mu_url):
+    """The Authorization header of one of the multi-user server's API keys: "plain", "readonly"
+    (created --read-only) or "read" (--toolsets read)."""
+    env = {"plain": "GMAIL_MU_KEY", "readonly": "GMAIL_MU_READONLY_KEY", "read": "GMAIL_MU_READ_KEY"}
+    return lambda kind: {"Authorization": f"Bearer {os.environ[env[kind]]}"}
+
+
 @pytest.fixture
 def connect(mcp_url):
     @asynccontextmanager
-    async def _connect(transport):
+    async def _connect(transport, headers=None, path=None, base=None):
+        """`headers` go on every HTTP request (on SSE the GET /sse is what counts); `path`
+        replaces the transport's endpoint (e.g. /sse/readonly); `base` the server."""
+        url = f"{base or mcp_url}{path or ENDPOINTS[transport]}"
         if transport == "sse":
-            cm = sse_client(f"{mcp_url}/sse")
-        elif transport == "streamable-http":
-            cm = _streamable_client(f"{mcp_url}/mcp")
+            cm = sse_client(url, headers=headers)
         else:
-            raise ValueError(transport)
+            cm = _streamable_client(url, headers=headers)
         async with cm as streams:
             # (read, write) or (read, write, get_session_id) depending on the SDK version.
             read, write = streams[0], streams[1]

@@ -20,9 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct AuditQuery {
     /// Entries per page, 1 to 1000 (default 100).
     pub limit: Option<usize>,
-    /// Only entries before this time (unix seconds): the `at` of the last entry of the
-    /// previous page.
-    pub before: Option<i64>,
+    /// Only entries older than this one: the `id` of the last entry of the previous page.
+    pub before: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -48,7 +47,7 @@ pub async fn list(
         .env
         .send
         .audit
-        .list(ctx.call.user_id.as_deref(), limit, q.before)
+        .list(ctx.call.user_id.as_deref(), limit, q.before.as_deref())
         .await?;
     Ok(HttpResponse::Ok().json(AuditPage { entries }))
 }

@@ -4,9 +4,11 @@
 mod api;
 mod binary;
 mod common;
+mod guardrails;
 mod health;
 mod messages;
 mod multi_user;
+mod multi_user_rules;
 mod reliability;
 mod resources;
 mod security;

@@ -12,7 +12,7 @@ use gmail_shared::store::{cipher, Keyring, Store};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-fn database_urls() -> Vec<String> {
+pub(crate) fn database_urls() -> Vec<String> {
     let mut urls = vec![format!(
         "sqlite://{}/api-mu-{}.db",
         std::env::temp_dir().display(),
@@ -26,7 +26,7 @@ fn database_urls() -> Vec<String> {
     urls
 }
 
-fn settings(sandbox: &RunningSandbox, db: &str, key: &str) -> Settings {
+pub(crate) fn settings(sandbox: &RunningSandbox, db: &str, key: &str) -> Settings {
     let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
     Settings::load_from(
         &Overrides {
@@ -46,15 +46,15 @@ fn settings(sandbox: &RunningSandbox, db: &str, key: &str) -> Settings {
     .unwrap()
 }
 
-async fn spawn(s: Settings) -> String {
+pub(crate) async fn spawn(s: Settings) -> String {
     let app = Application::build(s).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     base
 }
 
-struct Caller {
-    key: String,
+pub(crate) struct Caller {
+    pub(crate) key: String,
 }
 
 async fn new_caller(store: &Store, name: &str) -> Caller {
@@ -68,14 +68,14 @@ async fn new_caller(store: &Store, name: &str) -> Caller {
     }
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
 }
 
-async fn get(base: &str, path: &str, c: &Caller) -> (u16, Value) {
+pub(crate) async fn get(base: &str, path: &str, c: &Caller) -> (u16, Value) {
     let r = http()
         .get(format!("{base}{path}"))
         .bearer_auth(&c.key)
@@ -132,7 +132,7 @@ pub async fn consent_at_google(consent_url: &str) -> String {
 /// Connects `email` for the caller as a browser would: start over REST, open the start link,
 /// consent at the sandbox, then come back to /oauth/callback with the binding cookie.
 /// Answers the callback's JSON.
-async fn connect(base: &str, c: &Caller, email: &str) -> Value {
+pub(crate) async fn connect(base: &str, c: &Caller, email: &str) -> Value {
     let r = http()
         .post(format!("{base}/api/v1/connections"))
         .bearer_auth(&c.key)

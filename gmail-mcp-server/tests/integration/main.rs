@@ -3,6 +3,7 @@
 
 mod binary;
 mod common;
+mod guardrails;
 mod health;
 mod limits;
 mod mcp;

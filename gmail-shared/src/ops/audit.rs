@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use schemars::JsonSchema;
@@ -34,6 +35,8 @@ pub struct CallInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
+    /// Sorts by time (newest last): the cursor for paging.
+    pub id: String,
     /// Unix seconds.
     pub at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,7 +52,8 @@ pub struct AuditEntry {
     pub ids: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    /// `ok`, or `refused` by a guardrail (the reason in `detail`).
+    /// `ok`; `refused` by a guardrail or `failed` at Gmail (the reason in `detail`);
+    /// `pending` while a send is under way.
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -58,24 +62,66 @@ pub struct AuditEntry {
 /// Actions that put mail on the wire (what the daily cap counts).
 pub const SENDING_ACTIONS: &[&str] = &["send", "reply", "forward", "draft_send"];
 
+/// A new entry id: microseconds since the epoch, strictly increasing in this process, and a
+/// random tail so instances sharing a database never collide. Ids sort as the entries happened.
+pub fn new_entry_id() -> String {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = chrono::Utc::now().timestamp_micros().max(0) as u64;
+    let prev = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last + 1))
+        })
+        .unwrap_or(now);
+    let micros = now.max(prev + 1);
+    format!("{micros:016x}{:08x}", rand::random::<u32>())
+}
+
+/// Where the daily cap stands when a send was refused: sends in the window, and when the
+/// oldest of them was (unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct CapFull {
+    pub sent: u32,
+    pub oldest: Option<i64>,
+}
+
 /// Where audit entries go besides the log.
 pub trait AuditSink: Send + Sync {
     fn record(&self, entry: AuditEntry) -> AuditFuture<'_, ()>;
 
-    /// A caller's own entries, newest first (`user_id` None: the single-user server's).
+    /// Records `entry` (a `pending` send) if fewer than `max` sends from its account are
+    /// pending or done since `since`; otherwise records nothing and answers where the cap
+    /// stands. Atomic per sink, so concurrent sends cannot all slip under the cap.
+    fn reserve(
+        &self,
+        entry: AuditEntry,
+        max: u32,
+        since: i64,
+    ) -> AuditFuture<'_, Result<Result<(), CapFull>, GmailError>>;
+
+    /// Completes a reserved entry: its outcome, ids and detail.
+    fn settle<'a>(
+        &'a self,
+        id: &'a str,
+        outcome: &'a str,
+        ids: Vec<String>,
+        detail: Option<String>,
+    ) -> AuditFuture<'a, ()>;
+
+    /// A caller's own entries, newest first (`user_id` None: the single-user server's), from
+    /// before the entry `before` when given.
     fn list<'a>(
         &'a self,
         user_id: Option<&'a str>,
         limit: usize,
-        before: Option<i64>,
+        before: Option<&'a str>,
     ) -> AuditFuture<'a, Result<Vec<AuditEntry>, GmailError>>;
+}
 
-    /// Sends from `account` at or after `since`, and when the oldest of them was.
-    fn sends_since<'a>(
-        &'a self,
-        account: &'a str,
-        since: i64,
-    ) -> AuditFuture<'a, Result<(u32, Option<i64>), GmailError>>;
+fn counts_against_cap(e: &AuditEntry, account: &str, since: i64) -> bool {
+    e.at >= since
+        && matches!(e.outcome.as_str(), "ok" | "pending")
+        && e.account.eq_ignore_ascii_case(account)
+        && SENDING_ACTIONS.contains(&e.action.as_str())
 }
 
 /// The single-user server's log: the most recent entries in memory (lost on restart, as is
@@ -110,49 +156,175 @@ impl AuditSink for MemoryAudit {
         Box::pin(async {})
     }
 
+    fn reserve(
+        &self,
+        entry: AuditEntry,
+        max: u32,
+        since: i64,
+    ) -> AuditFuture<'_, Result<Result<(), CapFull>, GmailError>> {
+        let mut entries = self.entries();
+        let counted: Vec<i64> = entries
+            .iter()
+            .filter(|e| counts_against_cap(e, &entry.account, since))
+            .map(|e| e.at)
+            .collect();
+        let out = if (counted.len() as u32) < max {
+            if entries.len() >= self.capacity {
+                entries.pop_front();
+            }
+            entries.push_back(entry);
+            Ok(())
+        } else {
+            Err(CapFull {
+                sent: counted.len() as u32,
+                oldest: counted.iter().min().copied(),
+            })
+        };
+        Box::pin(async move { Ok(out) })
+    }
+
+    fn settle<'a>(
+        &'a self,
+        id: &'a str,
+        outcome: &'a str,
+        ids: Vec<String>,
+        detail: Option<String>,
+    ) -> AuditFuture<'a, ()> {
+        if let Some(e) = self.entries().iter_mut().rev().find(|e| e.id == id) {
+            e.outcome = outcome.to_string();
+            e.ids = ids;
+            e.detail = detail;
+        }
+        Box::pin(async {})
+    }
+
     fn list<'a>(
         &'a self,
         user_id: Option<&'a str>,
         limit: usize,
-        before: Option<i64>,
+        before: Option<&'a str>,
     ) -> AuditFuture<'a, Result<Vec<AuditEntry>, GmailError>> {
         let rows = self
             .entries()
             .iter()
             .rev()
             .filter(|e| e.user_id.as_deref() == user_id)
-            .filter(|e| before.is_none_or(|b| e.at < b))
+            .filter(|e| before.is_none_or(|b| e.id.as_str() < b))
             .take(limit)
             .cloned()
             .collect();
         Box::pin(async move { Ok(rows) })
     }
+}
 
-    fn sends_since<'a>(
-        &'a self,
-        account: &'a str,
-        since: i64,
-    ) -> AuditFuture<'a, Result<(u32, Option<i64>), GmailError>> {
-        let entries = self.entries();
-        let sends: Vec<i64> = entries
-            .iter()
-            .filter(|e| {
-                e.at >= since
-                    && e.outcome == "ok"
-                    && e.account.eq_ignore_ascii_case(account)
-                    && SENDING_ACTIONS.contains(&e.action.as_str())
-            })
-            .map(|e| e.at)
-            .collect();
-        let out = (sends.len() as u32, sends.iter().min().copied());
-        Box::pin(async move { Ok(out) })
+/// A day, the daily cap's window.
+pub const DAY: i64 = 24 * 3600;
+
+/// Recording what a caller does on a mailbox.
+impl super::Mailbox {
+    fn audit_entry(
+        &self,
+        action: &str,
+        recipients: Vec<String>,
+        ids: Vec<String>,
+        outcome: &str,
+        detail: Option<String>,
+    ) -> AuditEntry {
+        let call = self.call();
+        let mut kept: Vec<String> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !id.is_empty() && !kept.contains(&id) {
+                kept.push(id);
+            }
+        }
+        AuditEntry {
+            id: new_entry_id(),
+            at: chrono::Utc::now().timestamp(),
+            user_id: call.user_id.clone(),
+            key_id: call.key_id.clone(),
+            entry: call.entry.clone(),
+            account: self.account().unwrap_or("me").to_string(),
+            action: action.to_string(),
+            recipients,
+            ids: kept,
+            request_id: call.request_id.clone(),
+            outcome: outcome.to_string(),
+            detail,
+        }
+    }
+
+    /// Records a write action in the audit log.
+    pub async fn audit(&self, action: &str, recipients: Vec<String>, ids: Vec<String>) {
+        let entry = self.audit_entry(action, recipients, ids, "ok", None);
+        record(self.policy().audit.as_ref(), entry).await;
+    }
+
+    /// Records a write action a guardrail refused, and answers the refusal.
+    pub async fn refused(
+        &self,
+        action: &str,
+        recipients: Vec<String>,
+        e: GmailError,
+    ) -> GmailError {
+        let entry = self.audit_entry(action, recipients, vec![], "refused", Some(e.to_string()));
+        record(self.policy().audit.as_ref(), entry).await;
+        e
+    }
+
+    /// Before a send: holds its place under the daily cap (a `pending` entry) or refuses it.
+    /// Answers the ticket [`Mailbox::end_send`] completes (none without a cap).
+    pub async fn begin_send(
+        &self,
+        action: &str,
+        recipients: &[String],
+    ) -> Result<Option<String>, GmailError> {
+        let policy = self.policy();
+        let Some(max) = policy.max_per_day else {
+            return Ok(None);
+        };
+        let entry = self.audit_entry(action, recipients.to_vec(), vec![], "pending", None);
+        let (id, at) = (entry.id.clone(), entry.at);
+        match policy.audit.reserve(entry, max, at - DAY).await? {
+            Ok(()) => Ok(Some(id)),
+            Err(full) => {
+                let account = self.account().unwrap_or("me").to_string();
+                let e = policy.cap_reached(&account, full, at);
+                Err(self.refused(action, recipients.to_vec(), e).await)
+            }
+        }
+    }
+
+    /// After a send: its outcome, on the ticket's entry or a new one.
+    pub async fn end_send(
+        &self,
+        ticket: Option<String>,
+        action: &str,
+        recipients: Vec<String>,
+        outcome: Result<Vec<String>, &GmailError>,
+    ) {
+        let (ids, status, detail) = match outcome {
+            Ok(ids) => (ids, "ok", None),
+            Err(e) => (vec![], "failed", Some(e.to_string())),
+        };
+        let mut entry = self.audit_entry(action, recipients, ids, status, detail);
+        let sink = self.policy().audit.as_ref();
+        match ticket {
+            Some(id) => {
+                entry.id = id;
+                log(&entry);
+                sink.settle(&entry.id, status, entry.ids.clone(), entry.detail.clone())
+                    .await;
+            }
+            None => record(sink, entry).await,
+        }
     }
 }
 
-/// Writes one entry to the log and the sink.
-pub async fn record(sink: &dyn AuditSink, entry: AuditEntry) {
+/// The structured log event of one action (target `audit`).
+pub fn log(entry: &AuditEntry) {
     tracing::info!(
         target: "audit",
+        id = %entry.id,
         user = entry.user_id.as_deref().unwrap_or("local"),
         key = entry.key_id.as_deref().unwrap_or("-"),
         entry = %entry.entry,
@@ -165,5 +337,10 @@ pub async fn record(sink: &dyn AuditSink, entry: AuditEntry) {
         detail = entry.detail.as_deref().unwrap_or(""),
         "audit"
     );
+}
+
+/// Writes one finished entry to the log and the sink.
+pub async fn record(sink: &dyn AuditSink, entry: AuditEntry) {
+    log(&entry);
     sink.record(entry).await;
 }

@@ -264,31 +264,25 @@ pub async fn send_draft(mailbox: &Mailbox, id: &str) -> Result<SentMessage, Gmai
     if let Err(e) = policy.check_recipients(recipients.iter().map(String::as_str)) {
         return Err(mailbox.refused("draft_send", recipients, e).await);
     }
-    if let Err(e) = policy
-        .check_daily_cap(mailbox.account().unwrap_or("me"))
-        .await
-    {
-        return Err(mailbox.refused("draft_send", recipients, e).await);
-    }
-    let m: Message = post_json(
+    let ticket = mailbox.begin_send("draft_send", &recipients).await?;
+    let sent = post_json::<Message>(
         mailbox.connection(),
         "gmail/v1/users/me/drafts/send",
         &serde_json::json!({ "id": id }),
     )
     .await
+    .map(SentMessage::from)
     .map_err(|e| match e {
         GmailError::NotFound { .. } => GmailError::not_found(format!("draft {id}")),
         other => other,
-    })?;
-    let sent: SentMessage = m.into();
+    });
+    let outcome = sent
+        .as_ref()
+        .map(|s| vec![id.to_string(), s.id.clone(), s.thread_id.clone()]);
     mailbox
-        .audit(
-            "draft_send",
-            recipients,
-            vec![id.to_string(), sent.id.clone(), sent.thread_id.clone()],
-        )
+        .end_send(ticket, "draft_send", recipients, outcome)
         .await;
-    Ok(sent)
+    sent
 }
 
 #[tracing::instrument(skip_all, fields(draft = id))]

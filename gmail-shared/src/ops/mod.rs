@@ -39,46 +39,8 @@ impl Mailbox {
         self
     }
 
-    /// Records a write action in the audit log.
-    pub async fn audit(&self, action: &str, recipients: Vec<String>, ids: Vec<String>) {
-        self.audit_outcome(action, recipients, ids, "ok", None)
-            .await;
-    }
-
-    /// Records a write action a guardrail refused, and answers the refusal.
-    pub async fn refused(
-        &self,
-        action: &str,
-        recipients: Vec<String>,
-        e: GmailError,
-    ) -> GmailError {
-        self.audit_outcome(action, recipients, vec![], "refused", Some(e.to_string()))
-            .await;
-        e
-    }
-
-    async fn audit_outcome(
-        &self,
-        action: &str,
-        recipients: Vec<String>,
-        ids: Vec<String>,
-        outcome: &str,
-        detail: Option<String>,
-    ) {
-        let entry = audit::AuditEntry {
-            at: chrono::Utc::now().timestamp(),
-            user_id: self.call.user_id.clone(),
-            key_id: self.call.key_id.clone(),
-            entry: self.call.entry.clone(),
-            account: self.account().unwrap_or("me").to_string(),
-            action: action.to_string(),
-            recipients,
-            ids: ids.into_iter().filter(|i| !i.is_empty()).collect(),
-            request_id: self.call.request_id.clone(),
-            outcome: outcome.to_string(),
-            detail,
-        };
-        audit::record(self.policy.audit.as_ref(), entry).await;
+    pub fn call(&self) -> &audit::CallInfo {
+        &self.call
     }
 
     /// The same mailbox under these send rules.

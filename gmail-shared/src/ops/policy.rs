@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{AuditSink, MemoryAudit};
+use super::audit::{AuditSink, CapFull, MemoryAudit, DAY};
 use crate::error::GmailError;
 use crate::mail::{OutgoingMessage, Recipient};
 
@@ -188,25 +188,18 @@ impl SendPolicy {
             .collect()
     }
 
-    /// Whether one more send from `account` fits the daily cap; when not, the error says when
-    /// the oldest send of the window ages out.
-    pub async fn check_daily_cap(&self, account: &str) -> Result<(), GmailError> {
-        let Some(max) = self.max_per_day else {
-            return Ok(());
-        };
-        let now = chrono::Utc::now().timestamp();
-        let (sent, oldest) = self.audit.sends_since(account, now - DAY).await?;
-        if sent < max {
-            return Ok(());
-        }
-        let wait = oldest.map_or(DAY, |o| (o + DAY - now).max(1));
-        Err(GmailError::SendCapReached {
+    /// The refusal of a send over the daily cap: how many went, and when the oldest of the
+    /// window ages out.
+    pub fn cap_reached(&self, account: &str, full: CapFull, now: i64) -> GmailError {
+        let wait = full.oldest.map_or(DAY, |o| (o + DAY - now).max(1));
+        GmailError::SendCapReached {
             message: format!(
-                "{account} has sent {sent} messages in the last 24 hours, the limit (send.max_per_day); the next send is possible in {} minutes",
+                "{account} has sent {} messages in the last 24 hours, the limit (send.max_per_day); the next send is possible in {} minutes",
+                full.sent,
                 (wait + 59) / 60
             ),
             retry_after: std::time::Duration::from_secs(wait as u64),
-        })
+        }
     }
 
     /// A filter that forwards mail leaks it for as long as it exists: refused unless allowed,
@@ -220,8 +213,6 @@ impl SendPolicy {
         self.check_recipients([forward_to])
     }
 }
-
-const DAY: i64 = 24 * 3600;
 
 #[cfg(test)]
 mod tests {

@@ -88,19 +88,13 @@ async fn deliver(
             ..Default::default()
         });
     }
-    let account = mailbox.account().unwrap_or("me").to_string();
-    if let Err(e) = policy.check_daily_cap(&account).await {
-        return Err(mailbox.refused(action, recipients, e).await);
-    }
-    let sent = send_raw(mailbox, raw, thread_id).await?;
-    mailbox
-        .audit(
-            action,
-            recipients,
-            vec![sent.id.clone(), sent.thread_id.clone()],
-        )
-        .await;
-    Ok(sent)
+    let ticket = mailbox.begin_send(action, &recipients).await?;
+    let sent = send_raw(mailbox, raw, thread_id).await;
+    let outcome = sent
+        .as_ref()
+        .map(|s| vec![s.id.clone(), s.thread_id.clone()]);
+    mailbox.end_send(ticket, action, recipients, outcome).await;
+    sent
 }
 
 /// A built message as a person reads it: the headers that matter, the text, the attachments.

@@ -4,9 +4,9 @@
 
 use sqlx::Row;
 
-use super::{db_error, new_id, Store};
+use super::{db_error, Store};
 use crate::error::GmailError;
-use crate::ops::audit::{AuditEntry, AuditFuture, AuditSink, SENDING_ACTIONS};
+use crate::ops::audit::{AuditEntry, AuditFuture, AuditSink, CapFull, SENDING_ACTIONS};
 
 fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
@@ -16,27 +16,104 @@ fn from_json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+async fn insert<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    entry: &AuditEntry,
+) -> Result<(), GmailError> {
+    sqlx::query("INSERT INTO audit_log (id, at, user_id, key_id, entry, account, action, recipients, ids, request_id, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+        .bind(&entry.id)
+        .bind(entry.at)
+        .bind(&entry.user_id)
+        .bind(&entry.key_id)
+        .bind(&entry.entry)
+        .bind(entry.account.to_ascii_lowercase())
+        .bind(&entry.action)
+        .bind(json_list(&entry.recipients))
+        .bind(json_list(&entry.ids))
+        .bind(&entry.request_id)
+        .bind(&entry.outcome)
+        .bind(&entry.detail)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 impl AuditSink for Store {
     fn record(&self, entry: AuditEntry) -> AuditFuture<'_, ()> {
         Box::pin(async move {
-            let done = sqlx::query("INSERT INTO audit_log (id, at, user_id, key_id, entry, account, action, recipients, ids, request_id, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-                .bind(new_id("aud"))
-                .bind(entry.at)
-                .bind(&entry.user_id)
-                .bind(&entry.key_id)
-                .bind(&entry.entry)
-                .bind(&entry.account)
-                .bind(&entry.action)
-                .bind(json_list(&entry.recipients))
-                .bind(json_list(&entry.ids))
-                .bind(&entry.request_id)
-                .bind(&entry.outcome)
-                .bind(&entry.detail)
-                .execute(&self.pool)
-                .await;
             // The log line was written already; a lost row must not fail the action.
-            if let Err(e) = done {
+            if let Err(e) = insert(&self.pool, &entry).await {
                 tracing::error!(error = %e, "cannot store an audit entry");
+            }
+        })
+    }
+
+    fn reserve(
+        &self,
+        entry: AuditEntry,
+        max: u32,
+        since: i64,
+    ) -> AuditFuture<'_, Result<Result<(), CapFull>, GmailError>> {
+        Box::pin(async move {
+            let account = entry.account.to_ascii_lowercase();
+            // Count and insert under one lock per mailbox, so concurrent sends on any
+            // instance cannot all see room: SQLite's write lock, a PostgreSQL advisory lock.
+            let mut tx = if self.kind == "sqlite" {
+                self.pool.begin_with("BEGIN IMMEDIATE").await
+            } else {
+                self.pool.begin().await
+            }
+            .map_err(db_error)?;
+            if self.kind != "sqlite" {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind(&account)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+            let row = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_log WHERE account = $1 AND at >= $2 AND outcome IN ('ok', 'pending') AND action IN ($3, $4, $5, $6)")
+                .bind(&account)
+                .bind(since)
+                .bind(SENDING_ACTIONS[0])
+                .bind(SENDING_ACTIONS[1])
+                .bind(SENDING_ACTIONS[2])
+                .bind(SENDING_ACTIONS[3])
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let n: i64 = row.try_get("n").map_err(db_error)?;
+            if n >= i64::from(max) {
+                return Ok(Err(CapFull {
+                    sent: n as u32,
+                    oldest: row.try_get("oldest").map_err(db_error)?,
+                }));
+            }
+            insert(&mut *tx, &entry).await?;
+            tx.commit().await.map_err(db_error)?;
+            Ok(Ok(()))
+        })
+    }
+
+    fn settle<'a>(
+        &'a self,
+        id: &'a str,
+        outcome: &'a str,
+        ids: Vec<String>,
+        detail: Option<String>,
+    ) -> AuditFuture<'a, ()> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE audit_log SET outcome = $2, ids = $3, detail = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(outcome)
+            .bind(json_list(&ids))
+            .bind(&detail)
+            .execute(&self.pool)
+            .await;
+            if let Err(e) = done {
+                tracing::error!(error = %e, "cannot complete an audit entry");
             }
         })
     }
@@ -45,12 +122,13 @@ impl AuditSink for Store {
         &'a self,
         user_id: Option<&'a str>,
         limit: usize,
-        before: Option<i64>,
+        before: Option<&'a str>,
     ) -> AuditFuture<'a, Result<Vec<AuditEntry>, GmailError>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT at, user_id, key_id, entry, account, action, recipients, ids, request_id, outcome, detail FROM audit_log WHERE user_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT $3")
+            // Ids are lowercase hex: "~" sorts after every one of them.
+            let rows = sqlx::query("SELECT id, at, user_id, key_id, entry, account, action, recipients, ids, request_id, outcome, detail FROM audit_log WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
                 .bind(user_id.unwrap_or(""))
-                .bind(before.unwrap_or(i64::MAX))
+                .bind(before.unwrap_or("~"))
                 .bind(limit.min(1000) as i64)
                 .fetch_all(&self.pool)
                 .await
@@ -58,6 +136,7 @@ impl AuditSink for Store {
             rows.iter()
                 .map(|r| {
                     Ok(AuditEntry {
+                        id: r.try_get("id").map_err(db_error)?,
                         at: r.try_get("at").map_err(db_error)?,
                         user_id: r.try_get("user_id").map_err(db_error)?,
                         key_id: r.try_get("key_id").map_err(db_error)?,
@@ -74,28 +153,6 @@ impl AuditSink for Store {
                     })
                 })
                 .collect()
-        })
-    }
-
-    fn sends_since<'a>(
-        &'a self,
-        account: &'a str,
-        since: i64,
-    ) -> AuditFuture<'a, Result<(u32, Option<i64>), GmailError>> {
-        Box::pin(async move {
-            let row = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_log WHERE account = $1 AND at >= $2 AND outcome = 'ok' AND action IN ($3, $4, $5, $6)")
-                .bind(account.to_ascii_lowercase())
-                .bind(since)
-                .bind(SENDING_ACTIONS[0])
-                .bind(SENDING_ACTIONS[1])
-                .bind(SENDING_ACTIONS[2])
-                .bind(SENDING_ACTIONS[3])
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_error)?;
-            let n: i64 = row.try_get("n").map_err(db_error)?;
-            let oldest: Option<i64> = row.try_get("oldest").map_err(db_error)?;
-            Ok((n as u32, oldest))
         })
     }
 }

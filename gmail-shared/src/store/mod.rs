@@ -118,39 +118,50 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
+const MIGRATIONS: [(i64, &str, &str); 5] = [
+    (
+        1,
+        "multi user",
+        include_str!("../../migrations/0001_multi_user.sql"),
+    ),
+    (
+        2,
+        "idempotency keys",
+        include_str!("../../migrations/0002_idempotency.sql"),
+    ),
+    (
+        3,
+        "flows bound to browsers",
+        include_str!("../../migrations/0003_flows_bound_to_browsers.sql"),
+    ),
+    (
+        4,
+        "policies and audit",
+        include_str!("../../migrations/0004_policies_and_audit.sql"),
+    ),
+    (
+        5,
+        "audit order",
+        include_str!("../../migrations/0005_audit_order.sql"),
+    ),
+];
+
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![
-        Migration::new(
-            1,
-            Cow::Borrowed("multi user"),
-            MigrationType::Simple,
-            sqlx::SqlStr::from_static(include_str!("../../migrations/0001_multi_user.sql")),
-            false,
-        ),
-        Migration::new(
-            2,
-            Cow::Borrowed("idempotency keys"),
-            MigrationType::Simple,
-            sqlx::SqlStr::from_static(include_str!("../../migrations/0002_idempotency.sql")),
-            false,
-        ),
-        Migration::new(
-            3,
-            Cow::Borrowed("flows bound to browsers"),
-            MigrationType::Simple,
-            sqlx::SqlStr::from_static(include_str!(
-                "../../migrations/0003_flows_bound_to_browsers.sql"
-            )),
-            false,
-        ),
-        Migration::new(
-            4,
-            Cow::Borrowed("policies and audit"),
-            MigrationType::Simple,
-            sqlx::SqlStr::from_static(include_str!("../../migrations/0004_policies_and_audit.sql")),
-            false,
-        ),
-    ])
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, name, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    sqlx::SqlStr::from_static(sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 impl Store {

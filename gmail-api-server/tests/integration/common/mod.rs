@@ -106,6 +106,13 @@ impl TestApp {
         self.sandbox.stats()["httpRequests"].as_u64().unwrap()
     }
 
+    /// Calls of one Gmail method (`users.messages.send`, ...) the sandbox has received.
+    pub fn gmail_calls(&self, method: &str) -> u64 {
+        self.sandbox.stats()["requests"][method]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     // ---- the mailbox as the sandbox sees it ----
 
     pub fn gmail_url(&self, path: &str) -> String {
