@@ -76,6 +76,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        settings.validate()?;
         check_bind(&settings, &settings.api.host).map_err(anyhow::Error::msg)?;
         let factory = GmailFactory::new(&settings.gmail)?;
         let auth = CallerAuth::from_settings(&settings, &factory).await?;

@@ -34,16 +34,7 @@ async fn main() -> ExitCode {
         }
     };
     if let Some(Command::Admin(command)) = cli.command {
-        return match gmail_shared::admin::run(&settings, command).await {
-            Ok(out) => {
-                println!("{out}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("gmail-api-server admin: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return gmail_shared::admin::main(&settings, command, "gmail-api-server").await;
     }
     if cli.common.check {
         println!("{}", summary(&settings, Role::Api));

@@ -27,14 +27,31 @@ pub fn instructions(policy: &ToolPolicy, registry: &Registry) -> String {
         .into_iter()
         .map(|t| t.as_str())
         .collect();
-    let off: Vec<&str> = Toolset::ALL
-        .into_iter()
-        .map(|t| t.as_str())
-        .filter(|t| !on.contains(t))
-        .collect();
+    // What the operator could turn on: only for a session the server's own configuration
+    // shapes (a key's or a request's narrowing is deliberate), and only toolsets with a tool
+    // that read-only mode would keep.
+    let off: Vec<&str> = if policy.is_narrowed() {
+        vec![]
+    } else {
+        Toolset::ALL
+            .into_iter()
+            .filter(|t| !on.contains(&t.as_str()))
+            .filter(|t| {
+                registry.list().any(|spec| {
+                    spec.toolset == *t
+                        && (!policy.is_read_only() || spec.annotations.read_only_hint)
+                })
+            })
+            .map(|t| t.as_str())
+            .collect()
+    };
     let mut text = format!(
         "Gmail tools. Toolsets on: {}{}.{}\n",
-        on.join(", "),
+        if on.is_empty() {
+            "none".to_string()
+        } else {
+            on.join(", ")
+        },
         if off.is_empty() {
             String::new()
         } else {
@@ -103,6 +120,9 @@ pub struct GmailMcp {
     shared: Shared,
     /// Lowest level the client asked to receive with `logging/setLevel`; none until it asks.
     log_level: Arc<Mutex<Option<LoggingLevel>>>,
+    /// The tools the session started with (its `initialize` request's headers and path):
+    /// later requests may narrow them further, never undo them.
+    session_tools: Arc<std::sync::OnceLock<ToolPolicy>>,
 }
 
 impl GmailMcp {
@@ -110,6 +130,7 @@ impl GmailMcp {
         GmailMcp {
             shared,
             log_level: Arc::default(),
+            session_tools: Arc::default(),
         }
     }
 
@@ -117,6 +138,14 @@ impl GmailMcp {
     /// the tools its headers leave on) rides in the request parts; SSE sessions were bound to
     /// theirs when they opened.
     fn context_of(&self, context: &RequestContext<RoleServer>) -> ToolContext {
+        let ctx = self.request_context(context);
+        match self.session_tools.get() {
+            Some(session) => ctx.narrowed(session.clone()),
+            None => ctx,
+        }
+    }
+
+    fn request_context(&self, context: &RequestContext<RoleServer>) -> ToolContext {
         context
             .extensions
             .get::<http::request::Parts>()
@@ -262,6 +291,7 @@ impl ServerHandler for GmailMcp {
         let mut result = self.negotiate_initialize(&request)?;
         // Streamable HTTP: the toolsets this request's caller, key and headers leave on.
         let ctx = self.context_of(&context);
+        let _ = self.session_tools.set(ctx.env.tools.clone());
         result.instructions = Some(instructions(&ctx.env.tools, &self.shared.registry));
         Ok(result)
     }

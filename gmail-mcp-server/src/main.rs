@@ -72,16 +72,7 @@ async fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Admin(command)) => {
-            return match gmail_shared::admin::run(&settings, command).await {
-                Ok(out) => {
-                    println!("{out}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("gmail-mcp-server admin: {e}");
-                    ExitCode::FAILURE
-                }
-            };
+            return gmail_shared::admin::main(&settings, command, "gmail-mcp-server").await;
         }
         Some(Command::Auth { no_browser }) => return auth(&settings, no_browser).await,
         None => {}

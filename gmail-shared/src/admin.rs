@@ -184,12 +184,17 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
                 .iter()
                 .map(|k| {
                     format!(
-                        "{} {} {}… created {}{}",
+                        "{} {} {}… created {}{}{}",
                         k.id,
                         k.name,
                         k.prefix,
                         k.created_at,
-                        if k.revoked { " REVOKED" } else { "" }
+                        if k.revoked { " REVOKED" } else { "" },
+                        k.rules
+                            .as_ref()
+                            .and_then(|r| serde_json::to_string(r).ok())
+                            .map(|r| format!(" rules {r}"))
+                            .unwrap_or_default()
                     )
                 })
                 .collect::<Vec<_>>()
@@ -226,4 +231,24 @@ async fn set_disabled(
         "{} {external_id}",
         if disabled { "disabled" } else { "enabled" }
     ))
+}
+
+/// Runs an admin command for `program`'s `admin` subcommand: its output on stdout (a reader
+/// that stops early, as `| head` does, is fine), an error on stderr and a failing exit code.
+pub async fn main(
+    settings: &Settings,
+    command: AdminCommand,
+    program: &str,
+) -> std::process::ExitCode {
+    use std::io::Write;
+    match run(settings, command).await {
+        Ok(out) => {
+            let _ = writeln!(std::io::stdout(), "{out}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{program} admin: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -229,7 +229,12 @@ pub async fn require_caller(
                 Ok(Some(narrower)) => ctx.narrowed(narrower),
                 Ok(None) => ctx,
                 Err(e) => {
-                    let response = crate::GmailError::invalid("X-MCP-Toolsets", e);
+                    let header = if e.starts_with("unknown tool ") {
+                        "X-MCP-Tools"
+                    } else {
+                        "X-MCP-Toolsets"
+                    };
+                    let response = crate::GmailError::invalid(header, e);
                     let response = actix_web::ResponseError::error_response(&response);
                     return Ok(req.into_response(response).map_into_right_body());
                 }

@@ -399,7 +399,8 @@ impl Settings {
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks settings as loaded, or as changed since (servers check again when they build).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         for (name, host) in [("mcp", &self.mcp.host), ("api", &self.api.host)] {
             if host.parse::<IpAddr>().is_err() && !is_hostname(host) {
                 return Err(ConfigError(format!(

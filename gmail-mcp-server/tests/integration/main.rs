@@ -8,3 +8,4 @@ mod health;
 mod limits;
 mod mcp;
 mod multi_user;
+mod toolsets;

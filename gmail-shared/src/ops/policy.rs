@@ -43,7 +43,8 @@ impl Allowlist {
 }
 
 /// Per user or per key (multi-user mode): these only narrow the server's rules.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct CallerPolicy {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -90,6 +90,8 @@ pub struct ApiKeyInfo {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked: bool,
+    /// The key's own rules, when it has any.
+    pub rules: Option<CallerPolicy>,
 }
 
 /// What a key rotation did.
@@ -319,6 +321,7 @@ impl Store {
                 created_at: created,
                 last_used_at: None,
                 revoked: false,
+                rules: None,
             },
             SecretString::from(plain),
         ))
@@ -445,7 +448,7 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyInfo>, GmailError> {
-        let rows = sqlx::query("SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE user_id = $1 ORDER BY created_at")
+        let rows = sqlx::query("SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at, policy FROM api_keys WHERE user_id = $1 ORDER BY created_at")
             .bind(user_id)
             .fetch_all(&self.pool)
             .await
@@ -463,6 +466,11 @@ impl Store {
                         .try_get::<Option<i64>, _>("revoked_at")
                         .map_err(db_error)?
                         .is_some(),
+                    rules: r
+                        .try_get::<Option<String>, _>("policy")
+                        .map_err(db_error)?
+                        .and_then(|t| serde_json::from_str::<CallerPolicy>(&t).ok())
+                        .filter(|p| !p.is_empty()),
                 })
             })
             .collect()

@@ -198,8 +198,9 @@ impl ToolEnv {
                 &settings.send,
                 audit,
             )),
-            // Settings were validated when loaded; a policy that does not parse means all.
-            tools: ToolPolicy::from_settings(settings).unwrap_or_default(),
+            // Servers validate settings before they build; should a policy still not parse,
+            // no tools rather than all.
+            tools: ToolPolicy::from_settings(settings).unwrap_or_else(|_| ToolPolicy::none()),
         }
     }
 

@@ -81,10 +81,24 @@ pub fn input<P: JsonSchema>() -> Value {
     schema
 }
 
+/// schemars' numeric `format`s (`uint64`, `int32`, `double`, ...) are not JSON Schema's:
+/// validators such as the TypeScript SDK's Ajv warn about each on every `tools/list`.
+fn standard_formats(schema: &mut Schema) {
+    if let Some(map) = schema.as_object_mut() {
+        let numeric = map.get("format").and_then(Value::as_str).is_some_and(|f| {
+            f.starts_with("int") || f.starts_with("uint") || f == "double" || f == "float"
+        });
+        if numeric {
+            map.remove("format");
+        }
+    }
+}
+
 /// The output schema of a tool returning `O`, when it is an object (MCP requires that).
 pub fn output<O: JsonSchema>() -> Option<Value> {
     let schema = SchemaSettings::draft2020_12()
         .with(|s| s.meta_schema = None)
+        .with_transform(RecursiveTransform(standard_formats))
         .into_generator()
         .into_root_schema_for::<O>()
         .to_value();
@@ -131,5 +145,19 @@ mod tests {
         assert_eq!(s["properties"]["nested"]["type"], "object");
         assert_eq!(s["required"], serde_json::json!(["query"]));
         assert_eq!(s["properties"]["query"]["description"], "The query");
+    }
+
+    #[derive(serde::Serialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Out {
+        size: u64,
+        at: Option<i32>,
+        ratio: f64,
+    }
+
+    #[test]
+    fn output_schemas_carry_only_standard_formats() {
+        let s = output::<Out>().unwrap().to_string();
+        assert!(!s.contains("format"), "{s}");
     }
 }

@@ -119,6 +119,14 @@ impl ToolPolicy {
         }
     }
 
+    /// No tool at all.
+    pub fn none() -> Self {
+        ToolPolicy {
+            toolsets: BTreeSet::new(),
+            ..ToolPolicy::all()
+        }
+    }
+
     /// Parses `toolsets` (names, `default`, `all`; empty means `default`), `tools` to add and
     /// `exclude` to remove, and read-only. Unknown toolset names are an error.
     pub fn parse(
@@ -166,6 +174,7 @@ impl ToolPolicy {
         let mcp = &settings.mcp;
         let mut policy =
             ToolPolicy::parse(&mcp.toolsets, &mcp.tools, &mcp.exclude_tools, mcp.read_only)?;
+        policy.check_names()?;
         let named = |name: &str| {
             mcp.toolsets
                 .iter()
@@ -219,10 +228,33 @@ impl ToolPolicy {
             toolsets
         };
         let mut policy = ToolPolicy::parse(&toolsets, &tools, &exclude, read_only)?;
+        policy.check_names()?;
         if toolsets.is_empty() {
             policy.toolsets.clear();
         }
         Ok(Some(policy))
+    }
+
+    /// Whether a key, a user or a request narrowed the server's configuration.
+    pub fn is_narrowed(&self) -> bool {
+        self.within.is_some()
+    }
+
+    /// Refuses tool names the registry does not have (a typo would silently hide a tool).
+    pub fn check_names(&self) -> Result<(), String> {
+        let known = super::catalog::names();
+        let unknown: Vec<&str> = self
+            .tools
+            .iter()
+            .chain(&self.excluded)
+            .map(String::as_str)
+            .filter(|name| !known.contains(name))
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("unknown tool {}", unknown.join(", ")))
+        }
     }
 
     pub fn is_read_only(&self) -> bool {

@@ -325,6 +325,12 @@ pub fn registry_for(settings: &crate::config::Settings) -> Registry {
 }
 
 /// The full catalog.
+/// Every tool's name, in catalog order.
+pub fn names() -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| registry().list().map(|s| s.name).collect())
+}
+
 pub fn registry() -> Registry {
     let builder = Registry::builder();
     let builder = compose_tools::add_compose_tools(builder);
