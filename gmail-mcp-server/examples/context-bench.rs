@@ -17,7 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{init_params, parse_block, Event, SseClient};
+use common::{init_params, parse_block, ping_round_trips, Event};
 use serde_json::{json, Value};
 
 const DEFINITIONS_BUDGET: usize = 10_000;
@@ -302,25 +302,12 @@ async fn main() {
     );
 
     // Latency on one reused connection.
-    let mut samples = Vec::with_capacity(args.pings);
-    for _ in 0..args.pings {
-        let started = Instant::now();
-        default.request("ping", json!({})).await;
-        samples.push(started.elapsed());
-    }
+    let samples = ping_round_trips(&args.url, args.pings, true).await;
     report.latency(
         "Streamable HTTP /mcp ping, one keep-alive connection",
         samples,
     );
-
-    let mut sse = SseClient::connect(&args.url).await;
-    sse.initialize().await;
-    let mut samples = Vec::with_capacity(args.pings);
-    for id in 0..args.pings as i64 {
-        let started = Instant::now();
-        sse.request(100 + id, "ping", json!({})).await;
-        samples.push(started.elapsed());
-    }
+    let samples = ping_round_trips(&args.url, args.pings, false).await;
     report.latency(
         "legacy SSE ping (POST /message, answer on the stream)",
         samples,

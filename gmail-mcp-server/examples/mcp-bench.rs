@@ -1,6 +1,8 @@
 //! Load benchmark for a running gmail-mcp-server over legacy SSE (scripts/bench-mcp starts the
 //! sandbox and the server and runs this). Prints numbers; asserts nothing beyond "it answered".
 //!
+//! 0. One client pinging sequentially on one keep-alive connection, over `/mcp` and `/sse`:
+//!    the per-request overhead (p50/p99).
 //! 1. `--sessions` SSE sessions, each calling `--tool` `--calls` times back to back, all at
 //!    once: tool-call latency (POST to reply on the stream) p50/p90/p99/max, throughput, and
 //!    the server's peak RSS (VmHWM).
@@ -14,7 +16,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::SseClient;
+use common::{ping_round_trips, SseClient};
 use serde_json::{json, Value};
 
 struct Args {
@@ -100,6 +102,17 @@ async fn main() {
         args.pid,
         before.map(|m| m.0)
     );
+
+    // Phase 0: one client, one keep-alive connection, sequential pings.
+    for (name, streamable) in [("Streamable HTTP /mcp", true), ("legacy SSE", false)] {
+        let mut samples = ping_round_trips(&args.url, 500, streamable).await;
+        samples.sort();
+        println!(
+            "{name} ping on one connection: p50 {}  p99 {}",
+            ms(percentile(&samples, 0.50)),
+            ms(percentile(&samples, 0.99))
+        );
+    }
 
     // Phase 1: concurrent tool calls.
     let connect_started = Instant::now();

@@ -398,3 +398,37 @@ pub fn stdio_get_profile(
         .unwrap();
     (lines, stderr, status)
 }
+
+/// `n` sequential `ping`s on one keep-alive connection (benchmarks): over legacy SSE, or over
+/// Streamable HTTP (`/mcp`) when `streamable`. Answers each round trip.
+pub async fn ping_round_trips(base: &str, n: usize, streamable: bool) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    if streamable {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap();
+        let sid = mcp_initialize(&http, base).await;
+        for id in 0..n as i64 {
+            let started = std::time::Instant::now();
+            let (_, _, msgs) = mcp_post(
+                &http,
+                base,
+                Some(&sid),
+                &json!({"jsonrpc": "2.0", "id": id + 1, "method": "ping"}),
+            )
+            .await;
+            assert!(msgs.iter().any(|m| m["id"] == json!(id + 1)), "{msgs:?}");
+            out.push(started.elapsed());
+        }
+    } else {
+        let mut c = SseClient::connect(base).await;
+        c.initialize().await;
+        for id in 0..n as i64 {
+            let started = std::time::Instant::now();
+            c.request(id + 1, "ping", json!({})).await;
+            out.push(started.elapsed());
+        }
+    }
+    out
+}
