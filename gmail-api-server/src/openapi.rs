@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::routes::{
-    attachments, audit, changes, connections, drafts, filters, labels, messages, profile, settings,
-    threads, tools,
+    attachments, audit, changes, compose, connections, drafts, filters, labels, messages, profile,
+    settings, threads, tools,
 };
 
 /// RFC 7807 problem details: every error answer, `application/problem+json`.
@@ -39,7 +39,7 @@ pub struct Problem {
     ),
     paths(
         crate::routes::health,
-        messages::list, messages::get, messages::send_message, messages::reply, messages::forward,
+        messages::list, messages::get, compose::send_message, compose::reply, compose::forward,
         messages::modify, messages::trash, messages::untrash, messages::delete,
         messages::batch_modify, messages::batch_delete,
         attachments::download,

@@ -7,7 +7,7 @@ use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::messages::{body_value, ComposeBody, ComposeForm, COMPOSE_FORM};
+use super::compose::{body_value, ComposeBody, ComposeForm, COMPOSE_FORM};
 use super::{from_json, no_content, page_size, resource, AccountQuery};
 use crate::app::AppState;
 

@@ -19,6 +19,7 @@ use utoipa::IntoParams;
 pub mod attachments;
 pub mod audit;
 pub mod changes;
+pub mod compose;
 pub mod connections;
 pub mod drafts;
 pub mod filters;
@@ -49,6 +50,7 @@ pub fn configure(
                 .wrap(cors)
                 .wrap(from_fn(browser_guard))
                 .configure(connections::configure)
+                .configure(compose::configure)
                 .configure(messages::configure)
                 .configure(attachments::configure)
                 .configure(threads::configure)

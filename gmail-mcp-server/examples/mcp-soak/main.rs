@@ -11,11 +11,10 @@
 //! cargo run --release -p gmail-mcp-server --example mcp-soak -- --url http://127.0.0.1:8001 \
 //!     --pid 1234 --sandbox-url http://127.0.0.1:8002 --sessions 100 --seconds 60
 
-#[path = "../tests/integration/common/mod.rs"]
+#[path = "../../tests/integration/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -93,183 +92,9 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-// ---- latency histogram: fixed size, so memory stays flat however long the run ----
+mod stats;
 
-/// Log buckets 2% wide from 1 µs up (far past any timeout); percentiles are a bucket's upper
-/// bound, so within 2% of the truth.
-const GROWTH: f64 = 1.02;
-const BUCKETS: usize = 1200;
-
-struct Hist {
-    counts: Box<[u64]>,
-    n: u64,
-    max_us: u64,
-}
-
-impl Hist {
-    fn new() -> Hist {
-        Hist {
-            counts: vec![0; BUCKETS].into_boxed_slice(),
-            n: 0,
-            max_us: 0,
-        }
-    }
-
-    fn add(&mut self, d: Duration) {
-        let us = d.as_micros().max(1) as u64;
-        let idx = ((us as f64).ln() / GROWTH.ln()).ceil() as usize;
-        self.counts[idx.min(BUCKETS - 1)] += 1;
-        self.n += 1;
-        self.max_us = self.max_us.max(us);
-    }
-
-    /// The p-quantile in ms (0 when empty).
-    fn quantile_ms(&self, p: f64) -> f64 {
-        if self.n == 0 {
-            return 0.0;
-        }
-        let rank = ((p * self.n as f64).ceil() as u64).clamp(1, self.n);
-        let mut seen = 0;
-        for (idx, c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                let upper = GROWTH.powi(idx as i32).min(self.max_us as f64);
-                return upper / 1000.0;
-            }
-        }
-        self.max_us as f64 / 1000.0
-    }
-
-    fn max_ms(&self) -> f64 {
-        self.max_us as f64 / 1000.0
-    }
-}
-
-// ---- what the sessions record ----
-
-const TOOLS: [&str; 6] = [
-    "search_emails",
-    "read_email",
-    "list_email_labels",
-    "get_profile",
-    "get_thread",
-    "list_drafts",
-];
-
-enum Outcome {
-    /// The reply (collect_ids reads it; the sessions drop it).
-    Ok(Value),
-    /// A tools/call result with `isError: true`.
-    ToolError(String),
-    /// A JSON-RPC `error` reply.
-    RpcError(String),
-    /// No reply within `--call-timeout-secs`.
-    Timeout,
-    /// The POST failed or was refused.
-    Transport(String),
-    /// The SSE stream ended or the server no longer knows the session (counted as transport;
-    /// the session reconnects).
-    SessionGone(String),
-}
-
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    calls: u64,
-    tool_errors: u64,
-    rpc_errors: u64,
-    timeouts: u64,
-    transport: u64,
-}
-
-impl Counts {
-    fn errors(&self) -> u64 {
-        self.tool_errors + self.rpc_errors + self.timeouts + self.transport
-    }
-}
-
-/// Distinct error texts kept (with counts); the rest are only counted.
-const ERROR_SAMPLES: usize = 20;
-
-struct ToolStats {
-    answered: Hist,
-    calls: u64,
-    errors: u64,
-}
-
-struct Stats {
-    counts: Counts,
-    interval: Hist,
-    total: Hist,
-    per_tool: Vec<ToolStats>,
-    samples: BTreeMap<String, u64>,
-    unsampled: u64,
-}
-
-impl Stats {
-    fn new() -> Stats {
-        Stats {
-            counts: Counts::default(),
-            interval: Hist::new(),
-            total: Hist::new(),
-            per_tool: TOOLS
-                .iter()
-                .map(|_| ToolStats {
-                    answered: Hist::new(),
-                    calls: 0,
-                    errors: 0,
-                })
-                .collect(),
-            samples: BTreeMap::new(),
-            unsampled: 0,
-        }
-    }
-
-    fn record(&mut self, tool: usize, latency: Option<Duration>, outcome: Outcome) {
-        self.counts.calls += 1;
-        self.per_tool[tool].calls += 1;
-        // Timeouts and transport failures have no reply, so no latency.
-        if let Some(d) = latency {
-            self.interval.add(d);
-            self.total.add(d);
-            self.per_tool[tool].answered.add(d);
-        }
-        let text = match outcome {
-            Outcome::Ok(_) => return,
-            Outcome::ToolError(t) => {
-                self.counts.tool_errors += 1;
-                format!("tool error: {t}")
-            }
-            Outcome::RpcError(t) => {
-                self.counts.rpc_errors += 1;
-                format!("JSON-RPC error: {t}")
-            }
-            Outcome::Timeout => {
-                self.counts.timeouts += 1;
-                "timeout".to_string()
-            }
-            Outcome::Transport(t) => {
-                self.counts.transport += 1;
-                format!("transport: {t}")
-            }
-            Outcome::SessionGone(t) => {
-                self.counts.transport += 1;
-                format!("session gone: {t}")
-            }
-        };
-        self.per_tool[tool].errors += 1;
-        let key: String = format!("{}: {}", TOOLS[tool], text.lines().next().unwrap_or(""))
-            .chars()
-            .take(160)
-            .collect();
-        if let Some(n) = self.samples.get_mut(&key) {
-            *n += 1;
-        } else if self.samples.len() < ERROR_SAMPLES {
-            self.samples.insert(key, 1);
-        } else {
-            self.unsampled += 1;
-        }
-    }
-}
+use stats::{Hist, Outcome, Stats, TOOLS};
 
 struct Ctx {
     url: String,

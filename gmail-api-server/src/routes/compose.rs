@@ -1,0 +1,541 @@
+//! Sending: a new message, a reply, a forward (JSON or multipart/form-data with files), each
+//! under an optional `Idempotency-Key`; and the body forms drafts share.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use futures_util::StreamExt;
+use gmail_shared::mail::{parse_recipient_items, OutgoingMessage, Recipient};
+use gmail_shared::ops::send::{self, ForwardRequest, ReplyRequest, SentMessage};
+use gmail_shared::ops::{check_id, Mailbox};
+use gmail_shared::tools::catalog::compose_tools::{
+    bodies, file_attachments, inline_attachments, recipients, InlineAttachment, MimeType,
+};
+use gmail_shared::tools::ToolContext;
+use gmail_shared::GmailError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::{from_json, max_body, read_body, resource, AccountQuery};
+use crate::app::AppState;
+use crate::idempotency::{fingerprint, Begin};
+
+/// Before `messages`: `/messages/send` must match ahead of `/messages/{id}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    resource(cfg, "/messages/send", [web::post().to(send_message)]);
+    resource(cfg, "/messages/{id}/reply", [web::post().to(reply)]);
+    resource(cfg, "/messages/{id}/forward", [web::post().to(forward)]);
+}
+
+/// A new message (send, drafts). The same fields as the MCP `send_email` tool.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"to": ["alice@example.com"], "subject": "Quarterly report", "body": "Hi Alice,\n\nthe report is attached.\n", "attachmentContents": [{"filename": "report.txt", "mimeType": "text/plain", "contentBase64": "SGVsbG8="}]}))]
+pub struct ComposeBody {
+    /// Recipients (each entry may be a comma-separated list; `Name <addr>` allowed).
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub subject: String,
+    /// Text body (HTML when `mimeType` is `text/html` and no `htmlBody` is given).
+    #[serde(default)]
+    pub body: String,
+    /// HTML body, sent with `body` as its text alternative.
+    pub html_body: Option<String>,
+    pub mime_type: Option<MimeType>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    #[serde(default)]
+    pub reply_to: Vec<String>,
+    /// Thread to reply in.
+    pub thread_id: Option<String>,
+    /// The message answered: Gmail message id or RFC Message-ID.
+    pub in_reply_to: Option<String>,
+    /// Send-as address, optionally with a display name.
+    pub from: Option<String>,
+    /// Extra References message ids.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Server file paths to attach (inside the configured attachment directories).
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    /// Attachments given inline as base64.
+    #[serde(default)]
+    pub attachment_contents: Vec<InlineAttachment>,
+    /// Send only: build the message and answer it; send nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl ComposeBody {
+    pub fn message(self, ctx: &ToolContext) -> Result<OutgoingMessage, GmailError> {
+        let (text, html) = bodies(&self.body, self.html_body.as_deref(), self.mime_type);
+        let mut attachments = file_attachments(ctx, &Some(self.attachments))?;
+        attachments.extend(inline_attachments(&Some(self.attachment_contents))?);
+        Ok(OutgoingMessage {
+            from: self
+                .from
+                .as_deref()
+                .map(|f| Recipient::parse("from", f))
+                .transpose()?,
+            to: parse_recipient_items("to", &self.to)?,
+            cc: parse_recipient_items("cc", &self.cc)?,
+            bcc: parse_recipient_items("bcc", &self.bcc)?,
+            reply_to: parse_recipient_items("replyTo", &self.reply_to)?,
+            subject: self.subject,
+            text_body: text,
+            html_body: html,
+            in_reply_to: None,
+            references: self.references,
+            attachments,
+            message_id: None,
+        })
+    }
+}
+
+/// The multipart/form-data form of [`ComposeBody`]: text fields by the same names (list
+/// fields repeated or comma-separated) and file parts named `attachments`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ComposeForm {
+    to: Vec<String>,
+    subject: Option<String>,
+    body: Option<String>,
+    #[schema(rename = "htmlBody")]
+    html_body: Option<String>,
+    #[schema(rename = "mimeType")]
+    mime_type: Option<MimeType>,
+    cc: Option<Vec<String>>,
+    bcc: Option<Vec<String>>,
+    #[schema(rename = "replyTo")]
+    reply_to: Option<Vec<String>>,
+    #[schema(rename = "threadId")]
+    thread_id: Option<String>,
+    #[schema(rename = "inReplyTo")]
+    in_reply_to: Option<String>,
+    from: Option<String>,
+    /// Files to attach.
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    attachments: Option<Vec<Vec<u8>>>,
+}
+
+/// How a multipart/form-data body maps onto the JSON body of the same endpoint: which text
+/// fields are lists (repeated or comma-separated), plain text, or booleans. File parts are
+/// named `attachments` and become `attachmentContents`.
+pub struct FormSpec {
+    lists: &'static [&'static str],
+    texts: &'static [&'static str],
+    bools: &'static [&'static str],
+}
+
+/// Send and drafts: the fields of [`ComposeBody`].
+pub const COMPOSE_FORM: FormSpec = FormSpec {
+    lists: &["to", "cc", "bcc", "replyTo", "references"],
+    texts: &[
+        "subject",
+        "body",
+        "htmlBody",
+        "mimeType",
+        "threadId",
+        "inReplyTo",
+        "from",
+    ],
+    bools: &["dryRun"],
+};
+
+/// Reply: the fields of [`ReplyBody`].
+pub const REPLY_FORM: FormSpec = FormSpec {
+    lists: &["cc", "bcc"],
+    texts: &["body", "htmlBody", "from"],
+    bools: &["replyAll", "quoteOriginal", "dryRun"],
+};
+
+/// Reads a request body, JSON or multipart/form-data, as the JSON object it stands for.
+pub async fn body_value(
+    req: &HttpRequest,
+    payload: web::Payload,
+    spec: &FormSpec,
+) -> Result<Value, GmailError> {
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let multipart = actix_multipart::Multipart::new(req.headers(), payload);
+        return form_value(multipart, spec, max_body(req)).await;
+    }
+    if !content_type.starts_with("application/json") && !content_type.is_empty() {
+        return Err(GmailError::invalid(
+            "body",
+            format!("Content-Type {content_type:?}: send application/json or multipart/form-data"),
+        ));
+    }
+    let bytes = read_body(req, payload).await?;
+    serde_json::from_slice(&bytes).map_err(|e| gmail_shared::server::json_error(&e))
+}
+
+async fn form_value(
+    mut form: actix_multipart::Multipart,
+    spec: &FormSpec,
+    max_bytes: usize,
+) -> Result<Value, GmailError> {
+    let mut obj = serde_json::Map::new();
+    let mut files = Vec::new();
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| GmailError::invalid("body", format!("multipart: {e}")))?;
+        let name = field.name().unwrap_or("").to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_owned);
+        let mime = field.content_type().map(|m| m.essence_str().to_string());
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| GmailError::invalid(name.clone(), format!("multipart: {e}")))?;
+            total += chunk.len();
+            if total > max_bytes {
+                return Err(GmailError::TooLarge {
+                    message: "the form is too large".into(),
+                    limit_bytes: max_bytes as u64,
+                });
+            }
+            data.extend_from_slice(&chunk);
+        }
+        if name == "attachments" || name == "attachments[]" {
+            files.push(json!({
+                "filename": filename.unwrap_or_else(|| "attachment".into()),
+                "mimeType": mime.filter(|m| m != "application/octet-stream"),
+                "contentBase64": base64::engine::general_purpose::STANDARD.encode(&data),
+            }));
+            continue;
+        }
+        let text = String::from_utf8(data)
+            .map_err(|_| GmailError::invalid(name.clone(), "must be UTF-8 text"))?;
+        if spec.lists.contains(&name.as_str()) {
+            let list = obj.entry(name).or_insert_with(|| Value::Array(vec![]));
+            if let Value::Array(items) = list {
+                items.push(Value::String(text));
+            }
+        } else if spec.texts.contains(&name.as_str()) {
+            obj.insert(name, Value::String(text));
+        } else if spec.bools.contains(&name.as_str()) {
+            let flag = match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "on" | "yes" => true,
+                "false" | "0" | "off" | "no" | "" => false,
+                _ => {
+                    return Err(GmailError::invalid(
+                        name,
+                        format!("{text:?} is not a boolean: send true or false"),
+                    ))
+                }
+            };
+            obj.insert(name, Value::Bool(flag));
+        } else {
+            return Err(GmailError::invalid(
+                name.clone(),
+                format!("unknown form field {name:?}; file parts are named `attachments`"),
+            ));
+        }
+    }
+    if !files.is_empty() {
+        obj.insert("attachmentContents".into(), Value::Array(files));
+    }
+    // Compose forms without any `to` get the same "give at least one recipient" answer as JSON.
+    if spec.lists.contains(&"to") {
+        obj.entry("to").or_insert_with(|| Value::Array(vec![]));
+    }
+    Ok(Value::Object(obj))
+}
+
+/// Runs a sending operation under the request's `Idempotency-Key`, if any. A keyed send
+/// carries a Message-ID derived from the key, and before it runs Gmail is asked whether a
+/// message with that id exists: a retry after this server died mid-send (its memory of the
+/// key gone) finds the first attempt's message and answers with it instead of sending again.
+async fn idempotent<F, Fut>(
+    req: &HttpRequest,
+    state: &AppState,
+    account: Option<&str>,
+    route: &str,
+    content: &Value,
+    run: F,
+) -> Result<HttpResponse, GmailError>
+where
+    F: FnOnce(Mailbox, Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
+{
+    // A dry run changes nothing: no key to claim, nothing to find in Gmail.
+    if content["message"]["dryRun"] == Value::Bool(true) {
+        let mailbox = state.mailbox(req, account).await?;
+        return Ok(HttpResponse::Ok().json(run(mailbox, None).await?));
+    }
+    let fp = fingerprint(route, content);
+    let claim = match state.idempotency.begin(req, fp).await? {
+        Begin::Replay(resp) => return Ok(resp),
+        Begin::Run(claim) => Some(claim),
+        Begin::NoKey => None,
+    };
+    let once_id = claim.as_ref().map(|c| send::once_message_id(&c.scope(&fp)));
+    let mut replayed = false;
+    let result = async {
+        let mailbox = state.mailbox(req, account).await?;
+        if let Some(id) = &once_id {
+            // Not knowing means not sending: an error here releases the key for a retry.
+            if let Some(sent) = send::already_sent(&mailbox, id).await? {
+                tracing::info!(message = %sent.id, "an earlier attempt with this Idempotency-Key was sent; answering with it");
+                replayed = true;
+                return Ok(sent);
+            }
+        }
+        run(mailbox, once_id).await
+    }
+    .await;
+    state
+        .idempotency
+        .finish(claim, StatusCode::OK, &result)
+        .await;
+    let mut response = HttpResponse::Ok();
+    if replayed {
+        response.insert_header((crate::idempotency::REPLAYED_HEADER, "true"));
+    }
+    Ok(response.json(result?))
+}
+
+/// Send a new message (JSON, or multipart/form-data with file parts named `attachments`).
+/// With `threadId` or `inReplyTo` it is sent as a reply that threads for every recipient.
+#[utoipa::path(post, path = "/api/v1/messages/send", tag = "messages",
+    params(AccountQuery, ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get the first answer; nothing is sent twice (kept 24 h)", example = "3f6c2b0e-order-1234")),
+    request_body(description = "The message", content((ComposeBody = "application/json"), (ComposeForm = "multipart/form-data"))),
+    responses((status = 200, description = "Sent", body = SentMessage)))]
+pub async fn send_message(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<AccountQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, GmailError> {
+    let value = body_value(&req, payload, &COMPOSE_FORM).await?;
+    let body: ComposeBody = from_json(value.clone())?;
+    let ctx = state.tool_context(&req);
+    let msg = body.into_parts(&ctx)?;
+    let content = json!({"account": q.account, "message": value});
+    let (mut msg, thread_id, in_reply_to) = msg;
+    let dry_run = content["message"]["dryRun"] == Value::Bool(true);
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        "send",
+        &content,
+        |mailbox, once_id| async move {
+            msg.message_id = once_id;
+            send::send(
+                &mailbox,
+                msg,
+                thread_id.as_deref(),
+                in_reply_to.as_deref(),
+                dry_run,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+impl ComposeBody {
+    /// The message plus where it threads (thread id, in-reply-to).
+    pub fn into_parts(
+        self,
+        ctx: &ToolContext,
+    ) -> Result<(OutgoingMessage, Option<String>, Option<String>), GmailError> {
+        let thread_id = self.thread_id.clone();
+        let in_reply_to = self.in_reply_to.clone();
+        Ok((self.message(ctx)?, thread_id, in_reply_to))
+    }
+}
+
+/// A reply; recipients, subject and threading headers come from the original.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"body": "Thanks, see you then.", "replyAll": true}))]
+pub struct ReplyBody {
+    /// Reply text.
+    pub body: String,
+    pub html_body: Option<String>,
+    /// Reply to everyone on the original except you, not only the sender.
+    #[serde(default)]
+    pub reply_all: bool,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    pub from: Option<String>,
+    /// Quote the original below the reply.
+    #[serde(default)]
+    pub quote_original: bool,
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    #[serde(default)]
+    pub attachment_contents: Vec<InlineAttachment>,
+    /// Build the reply and answer it; send nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The multipart/form-data form of [`ReplyBody`]: text fields by the same names (`cc`/`bcc`
+/// repeated or comma-separated, `replyAll`/`quoteOriginal` as true or false) and file parts
+/// named `attachments`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReplyForm {
+    body: String,
+    #[schema(rename = "htmlBody")]
+    html_body: Option<String>,
+    #[schema(rename = "replyAll")]
+    reply_all: Option<bool>,
+    cc: Option<Vec<String>>,
+    bcc: Option<Vec<String>>,
+    from: Option<String>,
+    #[schema(rename = "quoteOriginal")]
+    quote_original: Option<bool>,
+    /// Files to attach.
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    attachments: Option<Vec<Vec<u8>>>,
+}
+
+/// Reply to a message, in its thread (replyAll for everyone on it); JSON, or
+/// multipart/form-data with file parts named `attachments`.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/reply", tag = "messages",
+    params(("id" = String, Path, description = "Gmail id of the message answered"), AccountQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get the first answer; nothing is sent twice (kept 24 h)")),
+    request_body(description = "The reply", content((ReplyBody = "application/json"), (ReplyForm = "multipart/form-data"))),
+    responses((status = 200, description = "Reply sent", body = SentMessage)))]
+pub async fn reply(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<AccountQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, GmailError> {
+    let value = body_value(&req, payload, &REPLY_FORM).await?;
+    let p: ReplyBody = from_json(value.clone())?;
+    let ctx = state.tool_context(&req);
+    let mut attachments = file_attachments(&ctx, &Some(p.attachments))?;
+    attachments.extend(inline_attachments(&Some(p.attachment_contents))?);
+    let request = ReplyRequest {
+        message_id: check_id("id", &path)?.to_string(),
+        body: p.body,
+        html_body: p.html_body,
+        reply_all: p.reply_all,
+        cc: recipients("cc", &Some(p.cc))?,
+        bcc: recipients("bcc", &Some(p.bcc))?,
+        from: p
+            .from
+            .as_deref()
+            .map(|f| Recipient::parse("from", f))
+            .transpose()?,
+        attachments,
+        quote_original: p.quote_original,
+        own_message_id: None,
+        dry_run: p.dry_run,
+    };
+    let route = format!("reply/{}", request.message_id);
+    let content = json!({"account": q.account, "message": value});
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        &route,
+        &content,
+        |mailbox, once_id| async move {
+            send::reply(
+                &mailbox,
+                ReplyRequest {
+                    own_message_id: once_id,
+                    ..request
+                },
+            )
+            .await
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"to": ["bob@example.com"], "body": "FYI"}))]
+pub struct ForwardBody {
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    /// A note above the forwarded message.
+    pub body: Option<String>,
+    /// Keep the original's attachments (default true).
+    pub include_attachments: Option<bool>,
+    pub from: Option<String>,
+    /// Build the message and answer it; send nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Forward a message with its attachments to new recipients.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/forward", tag = "messages",
+    params(("id" = String, Path, description = "Gmail id of the message forwarded"), AccountQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get the first answer; nothing is sent twice (kept 24 h)")),
+    request_body = ForwardBody,
+    responses((status = 200, description = "Forwarded", body = SentMessage)))]
+pub async fn forward(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<AccountQuery>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, GmailError> {
+    let value = body.into_inner();
+    let p: ForwardBody = from_json(value.clone())?;
+    let request = ForwardRequest {
+        message_id: check_id("id", &path)?.to_string(),
+        to: parse_recipient_items("to", &p.to)?,
+        cc: parse_recipient_items("cc", &p.cc)?,
+        bcc: parse_recipient_items("bcc", &p.bcc)?,
+        from: p
+            .from
+            .as_deref()
+            .map(|f| Recipient::parse("from", f))
+            .transpose()?,
+        note: p.body,
+        include_attachments: p.include_attachments.unwrap_or(true),
+        own_message_id: None,
+        dry_run: p.dry_run,
+    };
+    if request.to.is_empty() {
+        return Err(GmailError::invalid("to", "give at least one recipient"));
+    }
+    let route = format!("forward/{}", request.message_id);
+    let content = json!({"account": q.account, "message": value});
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        &route,
+        &content,
+        |mailbox, once_id| async move {
+            send::forward(
+                &mailbox,
+                ForwardRequest {
+                    own_message_id: once_id,
+                    ..request
+                },
+            )
+            .await
+        },
+    )
+    .await
+}

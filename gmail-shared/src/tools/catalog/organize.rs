@@ -1,0 +1,564 @@
+//! Finding and organizing mail: search, conversations, labels on messages and threads, trash,
+//! delete, and the labels themselves.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::text::{self, ResponseFormat};
+use super::{count, render::*, AccountOnly};
+use crate::ops::labels::{
+    self, LabelChanges, LabelInfo, LabelListVisibility, MessageListVisibility,
+};
+use crate::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
+use crate::ops::threads::{self, ThreadLabels, ThreadPage};
+use crate::tools::{Annotations, Decl, RegistryBuilder, ToolOutput, Toolset};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SearchEmails {
+    /// Gmail query
+    pub query: String,
+    #[serde(default, deserialize_with = "count")]
+    #[schemars(with = "Option<f64>")]
+    pub max_results: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+    #[serde(default)]
+    pub label_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub include_spam_trash: Option<bool>,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
+    /// Add each message's snippet
+    #[serde(default)]
+    pub snippets: Option<bool>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListThreads {
+    /// Gmail query; empty: most recent
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default, deserialize_with = "count")]
+    #[schemars(with = "Option<f64>")]
+    pub max_results: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+    #[serde(default)]
+    pub label_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub include_spam_trash: Option<bool>,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModifyEmail {
+    pub message_id: String,
+    /// Same as addLabelIds
+    #[serde(default)]
+    pub label_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub add_label_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub remove_label_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageIdOnly {
+    pub message_id: String,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageIds {
+    pub message_ids: Vec<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchModifyEmails {
+    pub message_ids: Vec<String>,
+    #[serde(default)]
+    pub add_label_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub remove_label_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "count")]
+    #[schemars(with = "Option<f64>")]
+    pub batch_size: Option<u32>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchDeleteEmails {
+    pub message_ids: Vec<String>,
+    #[serde(default, deserialize_with = "count")]
+    #[schemars(with = "Option<f64>")]
+    pub batch_size: Option<u32>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateLabel {
+    /// Nested labels use '/'
+    pub name: String,
+    #[serde(default)]
+    pub message_list_visibility: Option<MessageListVisibility>,
+    #[serde(default)]
+    pub label_list_visibility: Option<LabelListVisibility>,
+    #[serde(default)]
+    pub color: Option<labels::LabelColor>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+impl CreateLabel {
+    fn changes(&self) -> LabelChanges {
+        LabelChanges {
+            name: Some(self.name.clone()),
+            message_list_visibility: self.message_list_visibility,
+            label_list_visibility: self.label_list_visibility,
+            color: self.color.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateLabel {
+    pub id: String,
+    /// New name
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub message_list_visibility: Option<MessageListVisibility>,
+    #[serde(default)]
+    pub label_list_visibility: Option<LabelListVisibility>,
+    #[serde(default)]
+    pub color: Option<labels::LabelColor>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelId {
+    pub id: String,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThreadLabelChange {
+    pub thread_id: String,
+    #[serde(default)]
+    pub add_label_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub remove_label_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThreadIdOnly {
+    pub thread_id: String,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+fn search_request(
+    query: Option<String>,
+    max: Option<u32>,
+    page_token: Option<String>,
+    labels: Option<Vec<String>>,
+    spam_trash: Option<bool>,
+) -> SearchRequest {
+    SearchRequest {
+        query: query.unwrap_or_default(),
+        label_ids: labels.unwrap_or_default(),
+        max_results: max.unwrap_or(10),
+        page_token,
+        include_spam_trash: spam_trash.unwrap_or(false),
+    }
+}
+
+pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
+    b.add::<SearchEmails, SearchPage, _, _>(
+        Decl {
+            name: "search_emails",
+            title: "Search emails",
+            description: "Searches emails (Gmail query syntax), newest first.",
+            annotations: Annotations::READ,
+            toolset: Toolset::Read,
+        },
+        |ctx, p: SearchEmails| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let req = search_request(
+                Some(p.query),
+                p.max_results,
+                p.page_token,
+                p.label_ids,
+                p.include_spam_trash,
+            );
+            let page = messages::search(&mailbox, &req).await?;
+            let text = match p.response_format.unwrap_or_default() {
+                ResponseFormat::Concise => text::search_concise(&page, p.snippets.unwrap_or(false)),
+                ResponseFormat::Detailed => text::search_detailed(&page),
+            };
+            Ok(ToolOutput::structured(text, &page))
+        },
+    )
+    .add::<ListThreads, ThreadPage, _, _>(
+        Decl {
+            name: "list_threads",
+            title: "List conversations",
+            description: "Lists conversations matching a Gmail query.",
+            annotations: Annotations::READ,
+            toolset: Toolset::Read,
+        },
+        |ctx, p: ListThreads| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let req = search_request(
+                p.query,
+                p.max_results,
+                p.page_token,
+                p.label_ids,
+                p.include_spam_trash,
+            );
+            let page = threads::list_threads(&mailbox, &req).await?;
+            Ok(ToolOutput::structured(
+                text::threads(&page, p.response_format.unwrap_or_default()),
+                &page,
+            ))
+        },
+    )
+    .add::<ModifyEmail, LabelsAfter, _, _>(
+        Decl {
+            name: "modify_email",
+            title: "Change an email's labels",
+            description: "Adds or removes an email's labels (archive: remove INBOX).",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: ModifyEmail| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            // The peer server treats labelIds as addLabelIds, with addLabelIds winning.
+            let add = p.add_label_ids.or(p.label_ids).unwrap_or_default();
+            let remove = p.remove_label_ids.unwrap_or_default();
+            let after = messages::modify(&mailbox, &p.message_id, &add, &remove).await?;
+            Ok(ToolOutput::structured(
+                format!(
+                    "Email {} labels updated successfully\nLabels now: {}",
+                    after.id,
+                    after.label_ids.join(", ")
+                ),
+                &after,
+            ))
+        },
+    )
+    .add::<MessageIdOnly, LabelsAfter, _, _>(
+        Decl {
+            name: "trash_email",
+            title: "Move an email to the trash",
+            description: "Moves an email to the trash.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: MessageIdOnly| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let after = messages::trash(&mailbox, &p.message_id).await?;
+            Ok(ToolOutput::structured(
+                format!("Email {} moved to trash", after.id),
+                &after,
+            ))
+        },
+    )
+    .add::<MessageIdOnly, LabelsAfter, _, _>(
+        Decl {
+            name: "untrash_email",
+            title: "Restore an email from the trash",
+            description: "Restores an email from the trash.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: MessageIdOnly| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let after = messages::untrash(&mailbox, &p.message_id).await?;
+            Ok(ToolOutput::structured(
+                format!("Email {} restored from trash", after.id),
+                &after,
+            ))
+        },
+    )
+    .add::<MessageIds, BatchOutcome, _, _>(
+        Decl {
+            name: "mark_as_read",
+            title: "Mark emails as read",
+            description: "Marks emails read.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: MessageIds| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let out =
+                messages::batch_modify(&mailbox, &p.message_ids, &[], &["UNREAD".into()]).await?;
+            Ok(ToolOutput::structured(
+                render_batch("Marked as read", &out),
+                &out,
+            ))
+        },
+    )
+    .add::<MessageIds, BatchOutcome, _, _>(
+        Decl {
+            name: "mark_as_unread",
+            title: "Mark emails as unread",
+            description: "Marks emails unread.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: MessageIds| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let out =
+                messages::batch_modify(&mailbox, &p.message_ids, &["UNREAD".into()], &[]).await?;
+            Ok(ToolOutput::structured(
+                render_batch("Marked as unread", &out),
+                &out,
+            ))
+        },
+    )
+    .add_text::<MessageIdOnly, _, _>(
+        Decl {
+            name: "delete_email",
+            title: "Delete an email permanently",
+            description:
+                "Deletes an email permanently (prefer trash_email; needs the full-mail scope).",
+            annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Delete,
+        },
+        |ctx, p: MessageIdOnly| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            messages::delete(&mailbox, &p.message_id).await?;
+            Ok(ToolOutput::text(format!(
+                "Email {} deleted successfully",
+                p.message_id
+            )))
+        },
+    )
+    .add::<BatchModifyEmails, BatchOutcome, _, _>(
+        Decl {
+            name: "batch_modify_emails",
+            title: "Change labels of many emails",
+            description: "Adds or removes labels on many emails.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: BatchModifyEmails| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let out = messages::batch_modify(
+                &mailbox,
+                &p.message_ids,
+                &p.add_label_ids.unwrap_or_default(),
+                &p.remove_label_ids.unwrap_or_default(),
+            )
+            .await?;
+            Ok(ToolOutput::structured(
+                render_batch("Batch label modification complete.", &out),
+                &out,
+            ))
+        },
+    )
+    .add::<BatchDeleteEmails, BatchOutcome, _, _>(
+        Decl {
+            name: "batch_delete_emails",
+            title: "Delete many emails permanently",
+            description: "Deletes many emails permanently (needs the full-mail scope).",
+            annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Delete,
+        },
+        |ctx, p: BatchDeleteEmails| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let out = messages::batch_delete(&mailbox, &p.message_ids).await?;
+            Ok(ToolOutput::structured(
+                render_batch("Batch delete operation complete.", &out),
+                &out,
+            ))
+        },
+    )
+    .add::<AccountOnly, LabelList, _, _>(
+        Decl {
+            name: "list_email_labels",
+            title: "List labels",
+            description: "Lists all labels with their ids.",
+            annotations: Annotations::READ,
+            toolset: Toolset::Labels,
+        },
+        |ctx, p: AccountOnly| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let list = LabelList {
+                labels: labels::list_labels(&mailbox).await?,
+            };
+            Ok(ToolOutput::structured(render_labels(&list.labels), &list))
+        },
+    )
+    .add::<CreateLabel, LabelInfo, _, _>(
+        Decl {
+            name: "create_label",
+            title: "Create a label",
+            description: "Creates a label; nested labels use '/' (Projects/Alpha).",
+            annotations: Annotations::WRITE,
+            toolset: Toolset::Labels,
+        },
+        |ctx, p: CreateLabel| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let label = labels::create_label(&mailbox, &p.changes()).await?;
+            Ok(ToolOutput::structured(
+                render_label("Label created successfully:", &label),
+                &label,
+            ))
+        },
+    )
+    .add::<UpdateLabel, LabelInfo, _, _>(
+        Decl {
+            name: "update_label",
+            title: "Update a label",
+            description: "Renames a label or changes its visibility or colour.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Labels,
+        },
+        |ctx, p: UpdateLabel| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let changes = LabelChanges {
+                name: p.name,
+                message_list_visibility: p.message_list_visibility,
+                label_list_visibility: p.label_list_visibility,
+                color: p.color,
+            };
+            let label = labels::update_label(&mailbox, &p.id, &changes).await?;
+            Ok(ToolOutput::structured(
+                render_label("Label updated successfully:", &label),
+                &label,
+            ))
+        },
+    )
+    .add_text::<LabelId, _, _>(
+        Decl {
+            name: "delete_label",
+            title: "Delete a label",
+            description: "Deletes a label (the messages stay).",
+            annotations: Annotations::DESTRUCTIVE,
+            toolset: Toolset::Labels,
+        },
+        |ctx, p: LabelId| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            labels::delete_label(&mailbox, &p.id).await?;
+            Ok(ToolOutput::text(format!(
+                "Label {} deleted successfully.",
+                p.id
+            )))
+        },
+    )
+    .add::<CreateLabel, LabelInfo, _, _>(
+        Decl {
+            name: "get_or_create_label",
+            title: "Get or create a label",
+            description: "Finds a label by name (case-insensitive) or creates it.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Labels,
+        },
+        |ctx, p: CreateLabel| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let (label, created) = labels::get_or_create_label(&mailbox, &p.changes()).await?;
+            let head = if created {
+                "Successfully created new label:"
+            } else {
+                "Successfully found existing label:"
+            };
+            Ok(ToolOutput::structured(render_label(head, &label), &label))
+        },
+    )
+    .add::<ThreadLabelChange, ThreadLabels, _, _>(
+        Decl {
+            name: "modify_thread",
+            title: "Change a conversation's labels",
+            description: "Adds or removes labels on a whole conversation.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: ThreadLabelChange| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let t = threads::modify_thread(
+                &mailbox,
+                &p.thread_id,
+                &p.add_label_ids.unwrap_or_default(),
+                &p.remove_label_ids.unwrap_or_default(),
+            )
+            .await?;
+            Ok(ToolOutput::structured(
+                format!(
+                    "Thread {} labels updated ({} messages)",
+                    t.id,
+                    t.messages.len()
+                ),
+                &t,
+            ))
+        },
+    )
+    .add::<ThreadIdOnly, ThreadLabels, _, _>(
+        Decl {
+            name: "trash_thread",
+            title: "Move a conversation to the trash",
+            description: "Moves a conversation to the trash.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: ThreadIdOnly| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let t = threads::trash_thread(&mailbox, &p.thread_id).await?;
+            Ok(ToolOutput::structured(
+                format!("Thread {} moved to trash", t.id),
+                &t,
+            ))
+        },
+    )
+    .add::<ThreadIdOnly, ThreadLabels, _, _>(
+        Decl {
+            name: "untrash_thread",
+            title: "Restore a conversation from the trash",
+            description: "Restores a conversation from the trash.",
+            annotations: Annotations::IDEMPOTENT_WRITE,
+            toolset: Toolset::Organize,
+        },
+        |ctx, p: ThreadIdOnly| async move {
+            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+            let t = threads::untrash_thread(&mailbox, &p.thread_id).await?;
+            Ok(ToolOutput::structured(
+                format!("Thread {} restored from trash", t.id),
+                &t,
+            ))
+        },
+    )
+}
+
+#[derive(Debug, serde::Serialize, JsonSchema)]
+pub struct LabelList {
+    pub labels: Vec<LabelInfo>,
+}
