@@ -76,7 +76,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        settings.validate()?;
+        gmail_shared::server::check_settings(&settings)?;
         check_bind(&settings, &settings.api.host).map_err(anyhow::Error::msg)?;
         let factory = GmailFactory::new(&settings.gmail)?;
         let auth = CallerAuth::from_settings(&settings, &factory).await?;

@@ -40,7 +40,7 @@ pub struct AppState {
 pub async fn shared_handler_state(
     settings: &Settings,
 ) -> anyhow::Result<(GmailFactory, CallerAuth, Shared)> {
-    settings.validate()?;
+    gmail_shared::server::check_settings(settings)?;
     let factory = GmailFactory::new(&settings.gmail)?;
     let auth = CallerAuth::from_settings(settings, &factory).await?;
     // Multi-user sessions get their caller's context; this one acts for nobody.

@@ -100,15 +100,16 @@ impl CallerAuth {
                 let (user, key_id, rules) =
                     self.user(authorization).await?.ok_or(AuthError::Invalid)?;
                 let env = env.for_user(&user.id, &rules);
-                Ok(ToolContext::new(
-                    Arc::new(UserMailboxes {
-                        accounts: accounts.clone(),
+                let mailboxes = UserMailboxes {
+                    accounts: accounts.clone(),
+                    caller: crate::mailbox::Caller {
                         user_id: user.id,
                         key_id,
-                        policy: env.send.clone(),
-                    }),
-                    Arc::new(env),
-                ))
+                    },
+                    policy: env.send.clone(),
+                };
+                Ok(ToolContext::new(Arc::new(mailboxes), Arc::new(env))
+                    .with_accounts(accounts.clone()))
             }
         }
     }
@@ -181,7 +182,7 @@ pub fn caller_id(req: &actix_web::HttpRequest) -> Option<String> {
     use actix_web::HttpMessage;
     req.extensions()
         .get::<ToolContext>()
-        .and_then(|c| c.mailboxes.caller().map(|(_, user)| user.to_string()))
+        .and_then(|c| c.mailboxes.caller().map(|c| c.user_id.clone()))
 }
 
 /// The caller's user id and API key id (multi-user mode).
@@ -189,8 +190,8 @@ pub fn caller_key(req: &actix_web::HttpRequest) -> Option<(String, String)> {
     use actix_web::HttpMessage;
     let ext = req.extensions();
     let ctx = ext.get::<ToolContext>()?;
-    let (_, user) = ctx.mailboxes.caller()?;
-    Some((user.to_string(), ctx.mailboxes.key_id()?.to_string()))
+    let caller = ctx.mailboxes.caller()?;
+    Some((caller.user_id.clone(), caller.key_id.clone()))
 }
 
 /// Middleware for routes that act for a caller: resolves the `Authorization` header to the

@@ -433,8 +433,6 @@ impl Settings {
                 "limits: max_body_bytes must be at least 1024 and body_memory_bytes at least max_body_bytes".into(),
             ));
         }
-        crate::tools::ToolPolicy::from_settings(self)
-            .map_err(|e| ConfigError(format!("mcp.toolsets: {e}")))?;
         if self.mcp.max_sessions == 0 || self.mcp.max_sessions_per_caller == 0 {
             return Err(ConfigError(
                 "mcp.max_sessions and mcp.max_sessions_per_caller must be at least 1".into(),

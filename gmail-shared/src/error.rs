@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GmailError {
@@ -133,33 +132,10 @@ impl GmailError {
         }
     }
 
-    /// The RFC 7807 body for this error.
-    pub fn problem(&self) -> ProblemDetails {
-        crate::server::problem::Problem::from(self)
-            .details()
-            .clone()
-    }
-
     /// The text of an MCP `isError` tool result: what happened and what the agent can do.
     pub fn tool_message(&self) -> String {
         format!("Error ({}): {}", self.kind(), self)
     }
-}
-
-/// RFC 7807 problem details.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct ProblemDetails {
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// The request field that was rejected, for invalid-argument problems.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(rename = "retryAfterSecs")]
-    pub retry_after_secs: Option<u64>,
 }
 
 #[cfg(test)]
@@ -206,7 +182,7 @@ mod tests {
         ];
         for (err, status) in cases {
             assert_eq!(err.status().as_u16(), status, "{err}");
-            assert_eq!(err.problem().status, status);
+            assert_eq!(err.status().as_u16(), status);
         }
     }
 

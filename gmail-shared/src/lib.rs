@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod gmail;
 pub mod mail;
+pub mod mailbox;
 pub mod oauth;
 pub mod ops;
 pub mod server;
@@ -16,4 +17,5 @@ pub mod testing;
 pub mod tools;
 
 pub use config::Settings;
-pub use error::{GmailError, ProblemDetails};
+pub use error::GmailError;
+pub use server::problem::ProblemDetails;

@@ -30,9 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn caller(req: &HttpRequest, state: &AppState) -> Result<(Arc<Accounts>, String), GmailError> {
     state
         .tool_context(req)
-        .mailboxes
-        .caller()
-        .map(|(a, u)| (a.clone(), u.to_string()))
+        .connections()
+        .map(|(accounts, caller)| (accounts, caller.user_id.clone()))
         .ok_or_else(|| {
             GmailError::invalid(
                 "Authorization",

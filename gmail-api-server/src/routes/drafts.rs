@@ -126,7 +126,7 @@ pub async fn send(
     q: web::Query<AccountQuery>,
 ) -> Result<HttpResponse, GmailError> {
     let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(drafts::send_draft(&mailbox, &path).await?))
+    Ok(HttpResponse::Ok().json(gmail_shared::ops::send::send_draft(&mailbox, &path).await?))
 }
 
 /// Delete a draft.

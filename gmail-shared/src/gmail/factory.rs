@@ -6,18 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use google_gmail1::Gmail;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use secrecy::SecretString;
 
 use super::credentials::{CredentialsFile, OAuthClient, StoredTokens};
+use super::http::http_client;
 use super::token::{RefreshingToken, TokenSink};
 use crate::config::{Backend, GmailSettings};
 use crate::error::GmailError;
 
-pub type Connector = HttpsConnector<HttpConnector>;
-pub type HttpClient = google_gmail1::common::Client<Connector>;
+pub use super::http::{Connector, HttpClient};
 pub type GmailHub = Gmail<Connector>;
 
 /// An authenticated connection to one mailbox.
@@ -202,23 +199,4 @@ pub fn sandbox_refresh_token(account: &str) -> String {
 fn has_google_credentials(settings: &GmailSettings) -> bool {
     Path::new(&settings.oauth_keys_path).is_file()
         && Path::new(&settings.credentials_path).is_file()
-}
-
-fn http_client() -> Result<HttpClient, GmailError> {
-    // One connector for real Gmail (TLS, webpki roots) and a plain-http sandbox. No Nagle:
-    // a request written as head then body would otherwise wait for the server's delayed ACK.
-    let mut tcp = HttpConnector::new();
-    tcp.set_nodelay(true);
-    tcp.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(tcp);
-    Ok(
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector),
-    )
 }

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod credentials;
 pub mod errors;
 pub mod factory;
+pub mod http;
 pub mod raw;
 pub mod retry;
 pub mod token;

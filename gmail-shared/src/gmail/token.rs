@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::credentials::{CredentialsFile, OAuthClient, StoredTokens};
-use super::factory::HttpClient;
+use super::http::HttpClient;
 use crate::error::GmailError;
 
 /// Where refreshed tokens are kept: the credentials file in single-user mode, the encrypted

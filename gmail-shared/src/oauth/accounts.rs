@@ -16,11 +16,10 @@ use crate::error::GmailError;
 use crate::gmail::credentials::{OAuthClient, StoredTokens};
 use crate::gmail::token::{SinkFuture, TokenSink};
 use crate::gmail::{Connection, GmailFactory};
+use crate::mailbox::{Caller, Mailbox, MailboxProvider};
 use crate::ops::profile::get_profile;
-use crate::ops::Mailbox;
 use crate::store::cipher::KEY_HINT;
 use crate::store::{ConnectionInfo, FlowBinding, Keyring, Store, User, NEEDS_REAUTH};
-use crate::tools::MailboxProvider;
 
 /// Where a user goes to connect an account.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -396,9 +395,7 @@ impl Accounts {
 /// The mailboxes of one authenticated caller.
 pub struct UserMailboxes {
     pub accounts: Arc<Accounts>,
-    pub user_id: String,
-    /// The API key the caller presented.
-    pub key_id: String,
+    pub caller: Caller,
     /// The caller's send rules, put on every mailbox it resolves.
     pub policy: Arc<crate::ops::policy::SendPolicy>,
 }
@@ -409,16 +406,12 @@ impl MailboxProvider for UserMailboxes {
         account: Option<&'a str>,
     ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>> {
         Box::pin(async move {
-            let mailbox = self.accounts.mailbox(&self.user_id, account).await?;
+            let mailbox = self.accounts.mailbox(&self.caller.user_id, account).await?;
             Ok(mailbox.with_policy(self.policy.clone()))
         })
     }
 
-    fn caller(&self) -> Option<(&Arc<Accounts>, &str)> {
-        Some((&self.accounts, &self.user_id))
-    }
-
-    fn key_id(&self) -> Option<&str> {
-        Some(&self.key_id)
+    fn caller(&self) -> Option<&Caller> {
+        Some(&self.caller)
     }
 }

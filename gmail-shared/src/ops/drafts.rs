@@ -1,16 +1,15 @@
-//! Drafts: list, get, create, update, send, delete.
+//! Drafts: list, get, create, update, delete (sending one is in `send`).
 
 use google_gmail1::api::{Draft, Message};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::messages::{header, not_found_as, unescape_snippet};
+use super::outgoing::{apply_reply_context, reply_context, rfc822};
 use super::policy::SendPolicy;
-use super::send::{apply_reply_context, reply_context, rfc822, SentMessage};
 use super::{check_id, Mailbox};
 use crate::error::GmailError;
 use crate::gmail::batch::batch_get;
-use crate::gmail::raw::post_json;
 use crate::mail::{readable_from_gmail, OutgoingMessage, ReadableMessage};
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -234,55 +233,6 @@ pub async fn update_draft(
         )
         .await;
     Ok(d)
-}
-
-/// Sends an existing draft as it is (one request, no re-upload), under the caller's rules: in
-/// drafts-only mode it stays a draft, its recipients must be on the allowlist, and the daily
-/// cap counts it.
-#[tracing::instrument(skip_all, fields(draft = id))]
-pub async fn send_draft(mailbox: &Mailbox, id: &str) -> Result<SentMessage, GmailError> {
-    let id = check_id("draftId", id)?;
-    let policy = mailbox.policy();
-    if policy.drafts_only {
-        let e = GmailError::Refused {
-            message: format!("drafts-only mode (send.drafts_only): draft {id} stays a draft; the user sends it from Gmail"),
-        };
-        return Err(mailbox.refused("draft_send", vec![], e).await);
-    }
-    // The recipients are the draft's own: read them when anything depends on them.
-    let recipients = if policy.allowlists.is_empty() {
-        vec![]
-    } else {
-        let d = get_draft(mailbox, id).await?;
-        let m = &d.message;
-        m.to.iter()
-            .chain(&m.cc)
-            .chain(&m.bcc)
-            .map(|a| a.email.clone())
-            .collect()
-    };
-    if let Err(e) = policy.check_recipients(recipients.iter().map(String::as_str)) {
-        return Err(mailbox.refused("draft_send", recipients, e).await);
-    }
-    let ticket = mailbox.begin_send("draft_send", &recipients).await?;
-    let sent = post_json::<Message>(
-        mailbox.connection(),
-        "gmail/v1/users/me/drafts/send",
-        &serde_json::json!({ "id": id }),
-    )
-    .await
-    .map(SentMessage::from)
-    .map_err(|e| match e {
-        GmailError::NotFound { .. } => GmailError::not_found(format!("draft {id}")),
-        other => other,
-    });
-    let outcome = sent
-        .as_ref()
-        .map(|s| vec![id.to_string(), s.id.clone(), s.thread_id.clone()]);
-    mailbox
-        .end_send(ticket, "draft_send", recipients, outcome)
-        .await;
-    sent
 }
 
 #[tracing::instrument(skip_all, fields(draft = id))]

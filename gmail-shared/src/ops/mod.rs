@@ -2,12 +2,8 @@
 //! returning a typed result or a [`GmailError`]. They know nothing of HTTP, JSON-RPC or
 //! sessions; MCP tools and REST handlers are thin adapters over them.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use crate::error::GmailError;
-use crate::gmail::{Connection, GmailHub};
-use crate::tools::MailboxProvider;
+pub use crate::mailbox::{Mailbox, SingleMailbox};
 
 pub mod audit;
 pub mod policy;
@@ -15,88 +11,13 @@ pub mod profile;
 pub mod read;
 pub mod send;
 
-/// One authenticated mailbox, the send rules its caller is held to, and who is acting (for
-/// the audit log).
-#[derive(Clone, Debug)]
-pub struct Mailbox {
-    conn: Connection,
-    policy: std::sync::Arc<policy::SendPolicy>,
-    call: std::sync::Arc<audit::CallInfo>,
-}
-
-impl Mailbox {
-    pub fn new(conn: Connection) -> Self {
-        Mailbox {
-            conn,
-            policy: Default::default(),
-            call: Default::default(),
-        }
-    }
-
-    /// The same mailbox acting for this call (who, through what, which request).
-    pub fn with_call(mut self, call: std::sync::Arc<audit::CallInfo>) -> Self {
-        self.call = call;
-        self
-    }
-
-    pub fn call(&self) -> &audit::CallInfo {
-        &self.call
-    }
-
-    /// The same mailbox under these send rules.
-    pub fn with_policy(mut self, policy: std::sync::Arc<policy::SendPolicy>) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    pub fn policy(&self) -> &policy::SendPolicy {
-        &self.policy
-    }
-
-    pub fn hub(&self) -> &GmailHub {
-        &self.conn.hub
-    }
-
-    /// The mailbox address, when known.
-    pub fn account(&self) -> Option<&str> {
-        self.conn.account.as_deref()
-    }
-
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// How calls on this mailbox retry transient failures.
-    pub fn retry(&self) -> crate::gmail::retry::RetryPolicy {
-        self.conn.retry
-    }
-}
-
-/// Single-user mode: every call acts on the one configured mailbox.
-pub struct SingleMailbox(pub Mailbox);
-
-impl MailboxProvider for SingleMailbox {
-    fn mailbox<'a>(
-        &'a self,
-        account: Option<&'a str>,
-    ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>> {
-        Box::pin(async move {
-            match (account, self.0.account()) {
-                (Some(asked), Some(ours)) if !asked.eq_ignore_ascii_case(ours) => {
-                    Err(GmailError::not_found(format!("connected account {asked}")))
-                }
-                _ => Ok(self.0.clone()),
-            }
-        })
-    }
-}
-
 pub mod attachments;
 pub mod drafts;
 pub mod filters;
 pub mod history;
 pub mod labels;
 pub mod messages;
+pub mod outgoing;
 pub mod settings;
 pub mod threads;
 

@@ -5,13 +5,16 @@ use google_gmail1::api::Message;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::messages::{header, not_found_as};
+use super::drafts::get_draft;
+use super::outgoing::rfc822;
+pub use super::outgoing::{apply_reply_context, reply_context, ReplyContext};
 use super::read::{read_message, read_raw};
 use super::{check_id, Mailbox};
 use crate::error::GmailError;
+use crate::gmail::raw::post_json;
 use crate::mail::{
-    forward_body, forward_subject, normalize_message_id, parse_message_ids, quote_for_reply,
-    raw_attachments, readable_from_raw, reply_headers, reply_recipients_excluding, reply_subject,
+    forward_body, forward_subject, normalize_message_id, quote_for_reply, raw_attachments,
+    readable_from_raw, reply_headers, reply_recipients_excluding, reply_subject,
     OutgoingAttachment, OutgoingMessage, Recipient,
 };
 
@@ -140,12 +143,6 @@ pub fn render(raw: &[u8]) -> String {
     }
 }
 
-pub(crate) fn rfc822() -> mime::Mime {
-    "message/rfc822"
-        .parse()
-        .unwrap_or(mime::APPLICATION_OCTET_STREAM)
-}
-
 /// Sends a built message (a multipart upload: Gmail's only send path in google-gmail1).
 #[tracing::instrument(skip_all)]
 pub async fn send_raw(
@@ -208,121 +205,6 @@ pub async fn already_sent(
         .doit()
         .await?;
     Ok(Some(m.into()))
-}
-
-/// Where a reply belongs: the thread and the headers that make every client thread it.
-#[derive(Debug, Clone, Default)]
-pub struct ReplyContext {
-    pub thread_id: Option<String>,
-    pub in_reply_to: Option<String>,
-    pub references: Vec<String>,
-    pub subject: Option<String>,
-}
-
-/// Resolves what a caller said about the message it answers: `in_reply_to` may be a Gmail
-/// message id (looked up for its real Message-ID) or an RFC Message-ID; with only a thread id,
-/// the reply answers the thread's newest message.
-pub async fn reply_context(
-    mailbox: &Mailbox,
-    thread_id: Option<&str>,
-    in_reply_to: Option<&str>,
-) -> Result<Option<ReplyContext>, GmailError> {
-    let thread_id = thread_id.map(str::trim).filter(|t| !t.is_empty());
-    let in_reply_to = in_reply_to.map(str::trim).filter(|t| !t.is_empty());
-    let users = mailbox.hub().users();
-    let original: Option<Message> = match (thread_id, in_reply_to) {
-        (_, Some(irt)) if !irt.contains('@') => {
-            let id = check_id("inReplyTo", irt)?;
-            let (_, m) = users
-                .messages_get("me", id)
-                .format("metadata")
-                .add_metadata_headers("Message-ID")
-                .add_metadata_headers("References")
-                .add_metadata_headers("Subject")
-                .delegate(&mut mailbox.retry().idempotent())
-                .doit()
-                .await
-                .map_err(|e| not_found_as(e, "message (inReplyTo)", id))?;
-            Some(m)
-        }
-        (Some(tid), irt) => {
-            let tid = check_id("threadId", tid)?;
-            let (_, t) = users
-                .threads_get("me", tid)
-                .format("metadata")
-                .add_metadata_headers("Message-ID")
-                .add_metadata_headers("References")
-                .add_metadata_headers("Subject")
-                .delegate(&mut mailbox.retry().idempotent())
-                .doit()
-                .await
-                .map_err(|e| not_found_as(e, "thread", tid))?;
-            let messages = t.messages.unwrap_or_default();
-            let wanted = irt
-                .map(|i| normalize_message_id("inReplyTo", i))
-                .transpose()?;
-            // The message named by its Message-ID, else the newest one.
-            messages
-                .iter()
-                .rev()
-                .find(|m| {
-                    wanted
-                        .as_deref()
-                        .is_none_or(|w| header(m, "Message-ID").trim().eq_ignore_ascii_case(w))
-                })
-                .or(messages.last())
-                .cloned()
-        }
-        (None, Some(irt)) => {
-            // Only an RFC Message-ID: thread by headers alone.
-            let id = normalize_message_id("inReplyTo", irt)?;
-            return Ok(Some(ReplyContext {
-                thread_id: None,
-                in_reply_to: Some(id.clone()),
-                references: vec![id],
-                subject: None,
-            }));
-        }
-        (None, None) => return Ok(None),
-    };
-    let Some(m) = original else {
-        return Ok(None);
-    };
-    let message_id = header(&m, "Message-ID");
-    let mut references = parse_message_ids(&header(&m, "References"));
-    let in_reply_to = if message_id.trim().is_empty() {
-        None
-    } else {
-        let id = normalize_message_id("inReplyTo", &message_id)?;
-        if !references.iter().any(|r| r.eq_ignore_ascii_case(&id)) {
-            references.push(id.clone());
-        }
-        Some(id)
-    };
-    Ok(Some(ReplyContext {
-        thread_id: m.thread_id.clone().or(thread_id.map(str::to_owned)),
-        in_reply_to,
-        references,
-        subject: Some(header(&m, "Subject")).filter(|s| !s.is_empty()),
-    }))
-}
-
-/// Applies a reply context to an outgoing message: headers, "Re:" subject when the subject
-/// does not already carry it.
-pub fn apply_reply_context(msg: &mut OutgoingMessage, ctx: &ReplyContext) {
-    if msg.in_reply_to.is_none() {
-        msg.in_reply_to = ctx.in_reply_to.clone();
-    }
-    if msg.references.is_empty() {
-        msg.references = ctx.references.clone();
-    }
-    if let Some(original) = &ctx.subject {
-        // Gmail threads only when the subject matches the original's.
-        let expected = reply_subject(original);
-        if msg.subject.trim().is_empty() || reply_subject(&msg.subject) == expected {
-            msg.subject = expected;
-        }
-    }
 }
 
 /// Sends `msg`; with a thread id or in-reply-to, as a reply threaded for every recipient.
@@ -469,4 +351,53 @@ pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessa
         ..Default::default()
     };
     deliver(mailbox, "forward", &msg, None, req.dry_run).await
+}
+
+/// Sends an existing draft as it is (one request, no re-upload), under the caller's rules: in
+/// drafts-only mode it stays a draft, its recipients must be on the allowlist, and the daily
+/// cap counts it.
+#[tracing::instrument(skip_all, fields(draft = id))]
+pub async fn send_draft(mailbox: &Mailbox, id: &str) -> Result<SentMessage, GmailError> {
+    let id = check_id("draftId", id)?;
+    let policy = mailbox.policy();
+    if policy.drafts_only {
+        let e = GmailError::Refused {
+            message: format!("drafts-only mode (send.drafts_only): draft {id} stays a draft; the user sends it from Gmail"),
+        };
+        return Err(mailbox.refused("draft_send", vec![], e).await);
+    }
+    // The recipients are the draft's own: read them when anything depends on them.
+    let recipients = if policy.allowlists.is_empty() {
+        vec![]
+    } else {
+        let d = get_draft(mailbox, id).await?;
+        let m = &d.message;
+        m.to.iter()
+            .chain(&m.cc)
+            .chain(&m.bcc)
+            .map(|a| a.email.clone())
+            .collect()
+    };
+    if let Err(e) = policy.check_recipients(recipients.iter().map(String::as_str)) {
+        return Err(mailbox.refused("draft_send", recipients, e).await);
+    }
+    let ticket = mailbox.begin_send("draft_send", &recipients).await?;
+    let sent = post_json::<Message>(
+        mailbox.connection(),
+        "gmail/v1/users/me/drafts/send",
+        &serde_json::json!({ "id": id }),
+    )
+    .await
+    .map(SentMessage::from)
+    .map_err(|e| match e {
+        GmailError::NotFound { .. } => GmailError::not_found(format!("draft {id}")),
+        other => other,
+    });
+    let outcome = sent
+        .as_ref()
+        .map(|s| vec![id.to_string(), s.id.clone(), s.thread_id.clone()]);
+    mailbox
+        .end_send(ticket, "draft_send", recipients, outcome)
+        .await;
+    sent
 }

@@ -70,11 +70,23 @@ impl CommonArgs {
         if let Some(level) = &self.log_level {
             values.push(("log.level".to_string(), level.clone()));
         }
-        Settings::load(&Overrides {
+        let settings = Settings::load(&Overrides {
             config_file: self.config.clone(),
             values,
-        })
+        })?;
+        check_settings(&settings)?;
+        Ok(settings)
     }
+}
+
+/// Settings as a server needs them: valid on their own ([`Settings::validate`]) and naming
+/// only toolsets and tools the catalog has. Servers check again when they build, since
+/// settings may have changed since they were loaded.
+pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
+    settings.validate()?;
+    crate::tools::ToolPolicy::from_settings(settings)
+        .map(|_| ())
+        .map_err(|e| ConfigError(format!("mcp.toolsets: {e}")))
 }
 
 /// Binds the listener; a port in use is reported with the address.

@@ -5,7 +5,25 @@ use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::error::{GmailError, ProblemDetails};
+use serde::Serialize;
+
+use crate::error::GmailError;
+
+/// RFC 7807 problem details.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ProblemDetails {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request field that was rejected, for invalid-argument problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "retryAfterSecs")]
+    pub retry_after_secs: Option<u64>,
+}
 
 /// Where problem types live: `{PROBLEM_BASE}{kind}`.
 pub const PROBLEM_BASE: &str = "https://gmail-servers.dev/problems/";

@@ -102,24 +102,7 @@ pub enum ToolError {
     Gmail(#[from] GmailError),
 }
 
-/// Finds the mailbox a call acts on. Single-user mode has one; multi-user mode resolves the
-/// caller's connection, optionally picked by the `account` argument.
-pub trait MailboxProvider: Send + Sync {
-    fn mailbox<'a>(
-        &'a self,
-        account: Option<&'a str>,
-    ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>>;
-
-    /// In multi-user mode, the caller and the accounts service (for the connection tools).
-    fn caller(&self) -> Option<(&Arc<crate::oauth::accounts::Accounts>, &str)> {
-        None
-    }
-
-    /// The API key the caller presented (multi-user mode).
-    fn key_id(&self) -> Option<&str> {
-        None
-    }
-}
+pub use crate::mailbox::{Caller, MailboxProvider};
 
 /// Everything a tool call may use besides its arguments.
 #[derive(Clone)]
@@ -128,20 +111,35 @@ pub struct ToolContext {
     pub env: Arc<ToolEnv>,
     /// Who is acting through what, for the audit log (set per call by the door it came in).
     pub call: Arc<CallInfo>,
+    /// The account service (multi-user mode), for the connection tools.
+    pub accounts: Option<Arc<crate::oauth::accounts::Accounts>>,
 }
 
 impl ToolContext {
     pub fn new(mailboxes: Arc<dyn MailboxProvider>, env: Arc<ToolEnv>) -> Self {
         let call = CallInfo {
-            user_id: mailboxes.caller().map(|(_, u)| u.to_string()),
-            key_id: mailboxes.key_id().map(str::to_owned),
+            user_id: mailboxes.caller().map(|c| c.user_id.clone()),
+            key_id: mailboxes.caller().map(|c| c.key_id.clone()),
             ..Default::default()
         };
         ToolContext {
             mailboxes,
             env,
             call: Arc::new(call),
+            accounts: None,
         }
+    }
+
+    /// With the account service its caller's connections are managed by (multi-user mode).
+    pub fn with_accounts(mut self, accounts: Arc<crate::oauth::accounts::Accounts>) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    /// The authenticated caller and the service managing their connections; `None` on a
+    /// single-user server.
+    pub fn connections(&self) -> Option<(Arc<crate::oauth::accounts::Accounts>, &Caller)> {
+        Some((self.accounts.clone()?, self.mailboxes.caller()?))
     }
 
     /// The caller's mailbox (`account` picks one of theirs), acting for this call.
@@ -160,9 +158,8 @@ impl ToolContext {
         call.entry = entry.into();
         call.request_id = request_id;
         ToolContext {
-            mailboxes: self.mailboxes.clone(),
-            env: self.env.clone(),
             call: Arc::new(call),
+            ..self.clone()
         }
     }
 }
@@ -233,9 +230,8 @@ impl ToolContext {
         let mut env = (*self.env).clone();
         env.tools = env.tools.narrowed(narrower);
         ToolContext {
-            mailboxes: self.mailboxes.clone(),
             env: Arc::new(env),
-            call: self.call.clone(),
+            ..self.clone()
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
 use gmail_shared::config::{Overrides, Settings};
 use gmail_shared::gmail::GmailFactory;
+use gmail_shared::mailbox::Caller;
 use gmail_shared::oauth::accounts::{Accounts, UserMailboxes};
 use gmail_shared::ops::profile::get_profile;
 use gmail_shared::store::{cipher, FlowBinding, Keyring, Store, User};
@@ -104,12 +105,15 @@ fn ctx(w: &World, user: &User) -> ToolContext {
     ToolContext::new(
         Arc::new(UserMailboxes {
             accounts: w.accounts.clone(),
-            user_id: user.id.clone(),
-            key_id: "test-key".into(),
+            caller: Caller {
+                user_id: user.id.clone(),
+                key_id: "test-key".into(),
+            },
             policy: Default::default(),
         }),
         Arc::new(ToolEnv::from_settings(&w.settings)),
     )
+    .with_accounts(w.accounts.clone())
 }
 
 async fn tool_err(ctx: &ToolContext, tool: &str, args: serde_json::Value) -> String {

@@ -749,7 +749,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         },
         |ctx, p: DraftId| async move {
             let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let sent = drafts::send_draft(&mailbox, &p.draft_id).await?;
+            let sent = send::send_draft(&mailbox, &p.draft_id).await?;
             Ok(ToolOutput::structured(sent_text("Draft sent", &sent), &sent))
         },
     )

@@ -12,9 +12,8 @@ use crate::oauth::accounts::{Accounts, AuthStart, ConnectionCheck};
 use crate::store::{ConnectionInfo, FlowBinding};
 
 fn caller(ctx: &ToolContext) -> Result<(Arc<Accounts>, String), GmailError> {
-    ctx.mailboxes
-        .caller()
-        .map(|(a, u)| (a.clone(), u.to_string()))
+    ctx.connections()
+        .map(|(accounts, caller)| (accounts, caller.user_id.clone()))
         .ok_or_else(|| {
             GmailError::invalid(
                 "account",

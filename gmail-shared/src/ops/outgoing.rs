@@ -1,0 +1,131 @@
+//! What outgoing mail shares, sent or drafted: where a reply threads (its thread and the
+//! headers every client threads by) and how a built message is uploaded.
+
+use google_gmail1::api::Message;
+
+use super::messages::{header, not_found_as};
+use super::{check_id, Mailbox};
+use crate::error::GmailError;
+use crate::mail::{normalize_message_id, parse_message_ids, reply_subject, OutgoingMessage};
+
+/// The upload type of a built message.
+pub(crate) fn rfc822() -> mime::Mime {
+    "message/rfc822"
+        .parse()
+        .unwrap_or(mime::APPLICATION_OCTET_STREAM)
+}
+
+/// Where a reply belongs: the thread and the headers that make every client thread it.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyContext {
+    pub thread_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub subject: Option<String>,
+}
+
+/// Resolves what a caller said about the message it answers: `in_reply_to` may be a Gmail
+/// message id (looked up for its real Message-ID) or an RFC Message-ID; with only a thread id,
+/// the reply answers the thread's newest message.
+pub async fn reply_context(
+    mailbox: &Mailbox,
+    thread_id: Option<&str>,
+    in_reply_to: Option<&str>,
+) -> Result<Option<ReplyContext>, GmailError> {
+    let thread_id = thread_id.map(str::trim).filter(|t| !t.is_empty());
+    let in_reply_to = in_reply_to.map(str::trim).filter(|t| !t.is_empty());
+    let users = mailbox.hub().users();
+    let original: Option<Message> = match (thread_id, in_reply_to) {
+        (_, Some(irt)) if !irt.contains('@') => {
+            let id = check_id("inReplyTo", irt)?;
+            let (_, m) = users
+                .messages_get("me", id)
+                .format("metadata")
+                .add_metadata_headers("Message-ID")
+                .add_metadata_headers("References")
+                .add_metadata_headers("Subject")
+                .delegate(&mut mailbox.retry().idempotent())
+                .doit()
+                .await
+                .map_err(|e| not_found_as(e, "message (inReplyTo)", id))?;
+            Some(m)
+        }
+        (Some(tid), irt) => {
+            let tid = check_id("threadId", tid)?;
+            let (_, t) = users
+                .threads_get("me", tid)
+                .format("metadata")
+                .add_metadata_headers("Message-ID")
+                .add_metadata_headers("References")
+                .add_metadata_headers("Subject")
+                .delegate(&mut mailbox.retry().idempotent())
+                .doit()
+                .await
+                .map_err(|e| not_found_as(e, "thread", tid))?;
+            let messages = t.messages.unwrap_or_default();
+            let wanted = irt
+                .map(|i| normalize_message_id("inReplyTo", i))
+                .transpose()?;
+            // The message named by its Message-ID, else the newest one.
+            messages
+                .iter()
+                .rev()
+                .find(|m| {
+                    wanted
+                        .as_deref()
+                        .is_none_or(|w| header(m, "Message-ID").trim().eq_ignore_ascii_case(w))
+                })
+                .or(messages.last())
+                .cloned()
+        }
+        (None, Some(irt)) => {
+            // Only an RFC Message-ID: thread by headers alone.
+            let id = normalize_message_id("inReplyTo", irt)?;
+            return Ok(Some(ReplyContext {
+                thread_id: None,
+                in_reply_to: Some(id.clone()),
+                references: vec![id],
+                subject: None,
+            }));
+        }
+        (None, None) => return Ok(None),
+    };
+    let Some(m) = original else {
+        return Ok(None);
+    };
+    let message_id = header(&m, "Message-ID");
+    let mut references = parse_message_ids(&header(&m, "References"));
+    let in_reply_to = if message_id.trim().is_empty() {
+        None
+    } else {
+        let id = normalize_message_id("inReplyTo", &message_id)?;
+        if !references.iter().any(|r| r.eq_ignore_ascii_case(&id)) {
+            references.push(id.clone());
+        }
+        Some(id)
+    };
+    Ok(Some(ReplyContext {
+        thread_id: m.thread_id.clone().or(thread_id.map(str::to_owned)),
+        in_reply_to,
+        references,
+        subject: Some(header(&m, "Subject")).filter(|s| !s.is_empty()),
+    }))
+}
+
+/// Applies a reply context to an outgoing message: headers, "Re:" subject when the subject
+/// does not already carry it.
+pub fn apply_reply_context(msg: &mut OutgoingMessage, ctx: &ReplyContext) {
+    if msg.in_reply_to.is_none() {
+        msg.in_reply_to = ctx.in_reply_to.clone();
+    }
+    if msg.references.is_empty() {
+        msg.references = ctx.references.clone();
+    }
+    if let Some(original) = &ctx.subject {
+        // Gmail threads only when the subject matches the original's.
+        let expected = reply_subject(original);
+        if msg.subject.trim().is_empty() || reply_subject(&msg.subject) == expected {
+            msg.subject = expected;
+        }
+    }
+}
