@@ -3,7 +3,7 @@
 use actix_web::http::header::{
     Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::mail::{guess_content_type, sanitize_filename};
 use gmail_shared::ops::{attachments, check_id, read};
 use gmail_shared::GmailError;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::resource;
-use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(
@@ -39,15 +39,13 @@ pub struct DownloadQuery {
         content((String = "*/*")),
         headers(("Content-Disposition" = String, description = "attachment; filename=\"…\"")))))]
 pub async fn download(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     q: web::Query<DownloadQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let (id, attachment_id) = path.into_inner();
     let id = check_id("id", &id)?;
     let attachment_id = check_id("attachmentId", &attachment_id)?;
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     // The name and type live in the message; real Gmail may hand out a different attachment
     // id per read, so fall back to the only attachment when the id does not match.
     let message = read::read_message(&mailbox, id).await?;

@@ -1,13 +1,13 @@
 //! Changes since a historyId, for polling.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::ops::history::{self, ChangeKind, Changes, ChangesRequest};
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{page_size, resource, split_list};
-use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/changes", [web::get().to(list)]);
@@ -38,9 +38,8 @@ pub struct ChangesQuery {
 #[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangesQuery),
     responses((status = 200, description = "The changes", body = Changes)))]
 pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     q: web::Query<ChangesQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let kinds = split_list(q.kinds.as_deref())
         .iter()
@@ -60,6 +59,5 @@ pub async fn list(
         max_results: Some(page_size(q.max_results, 100)?),
         page_token: q.page_token.clone(),
     };
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(history::list_changes(&mailbox, &request).await?))
 }

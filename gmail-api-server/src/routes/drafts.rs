@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use super::compose::{body_value, ComposeBody, ComposeForm, COMPOSE_FORM};
 use super::{from_json, no_content, page_size, resource, AccountQuery};
 use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(
@@ -48,12 +49,10 @@ pub struct DraftQuery {
 #[utoipa::path(get, path = "/api/v1/drafts", tag = "drafts", params(DraftQuery),
     responses((status = 200, description = "One page of drafts", body = DraftPage)))]
 pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     q: web::Query<DraftQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let max = page_size(q.max_results, 20)?;
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let page = drafts::list_drafts(&mailbox, q.q.as_deref(), max, q.page_token.as_deref()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -63,12 +62,9 @@ pub async fn list(
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 200, description = "The draft", body = DraftView)))]
 pub async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(drafts::get_draft(&mailbox, &path).await?))
 }
 
@@ -80,12 +76,11 @@ pub async fn get(
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
     payload: web::Payload,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let body = compose_body(&req, payload).await?;
     let (msg, thread_id, in_reply_to) = body.into_parts(&state.tool_context(&req))?;
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let d =
         drafts::create_draft(&mailbox, msg, thread_id.as_deref(), in_reply_to.as_deref()).await?;
     Ok(HttpResponse::Created().json(d))
@@ -101,12 +96,11 @@ pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
     payload: web::Payload,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let body = compose_body(&req, payload).await?;
     let (msg, thread_id, _) = body.into_parts(&state.tool_context(&req))?;
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let d = drafts::update_draft(&mailbox, &path, msg, thread_id.as_deref()).await?;
     Ok(HttpResponse::Ok().json(d))
 }
@@ -120,12 +114,9 @@ async fn compose_body(req: &HttpRequest, payload: web::Payload) -> Result<Compos
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 200, description = "Sent", body = SentMessage)))]
 pub async fn send(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(gmail_shared::ops::send::send_draft(&mailbox, &path).await?))
 }
 
@@ -134,12 +125,9 @@ pub async fn send(
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     drafts::delete_draft(&mailbox, &path).await?;
     Ok(no_content())
 }

@@ -1,6 +1,6 @@
 //! Filters: list, get, create (also from a template), delete. Gmail has no filter update.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::ops::filters::{
     self, Action, Criteria, FilterInfo, Template, TemplateParameters,
 };
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{no_content, resource, AccountQuery};
-use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(
@@ -53,12 +53,7 @@ pub struct TemplateFilter {
 /// Every filter with its criteria and actions.
 #[utoipa::path(get, path = "/api/v1/filters", tag = "filters", params(AccountQuery),
     responses((status = 200, description = "Every filter", body = FilterList)))]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
-) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+pub async fn list(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
     let filters = filters::list_filters(&mailbox).await?;
     Ok(HttpResponse::Ok().json(FilterList { filters }))
 }
@@ -68,12 +63,9 @@ pub async fn list(
     params(("id" = String, Path, description = "Filter id"), AccountQuery),
     responses((status = 200, description = "The filter", body = FilterInfo)))]
 pub async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(filters::get_filter(&mailbox, &path).await?))
 }
 
@@ -82,12 +74,9 @@ pub async fn get(
     request_body = NewFilter,
     responses((status = 201, description = "Created", body = FilterInfo)))]
 pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
     body: web::Json<NewFilter>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let f = filters::create_filter(&mailbox, &body.criteria, &body.action).await?;
     Ok(HttpResponse::Created().json(f))
 }
@@ -98,13 +87,10 @@ pub async fn create(
     request_body = TemplateFilter,
     responses((status = 201, description = "Created", body = FilterInfo)))]
 pub async fn from_template(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
     body: web::Json<TemplateFilter>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let (criteria, action) = filters::from_template(body.template, &body.parameters)?;
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let f = filters::create_filter(&mailbox, &criteria, &action).await?;
     Ok(HttpResponse::Created().json(f))
 }
@@ -114,12 +100,9 @@ pub async fn from_template(
     params(("id" = String, Path, description = "Filter id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     filters::delete_filter(&mailbox, &path).await?;
     Ok(no_content())
 }

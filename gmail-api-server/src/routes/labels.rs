@@ -1,6 +1,6 @@
 //! Labels: list, get, create, update, delete, get-or-create.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::ops::labels::{
     self, LabelChanges, LabelColor, LabelInfo, LabelListVisibility, MessageListVisibility,
 };
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{no_content, resource, AccountQuery};
-use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(
@@ -60,12 +60,7 @@ impl NewLabel {
 /// All labels, system and user.
 #[utoipa::path(get, path = "/api/v1/labels", tag = "labels", params(AccountQuery),
     responses((status = 200, description = "Every label", body = LabelList)))]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
-) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+pub async fn list(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
     let labels = labels::list_labels(&mailbox).await?;
     Ok(HttpResponse::Ok().json(LabelList { labels }))
 }
@@ -75,12 +70,9 @@ pub async fn list(
     params(("id" = String, Path, description = "Label id", example = "INBOX"), AccountQuery),
     responses((status = 200, description = "The label", body = LabelInfo)))]
 pub async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(labels::get_label(&mailbox, &path).await?))
 }
 
@@ -89,12 +81,9 @@ pub async fn get(
     request_body = NewLabel,
     responses((status = 201, description = "Created", body = LabelInfo)))]
 pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
     body: web::Json<NewLabel>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let label = labels::create_label(&mailbox, &body.into_inner().changes()).await?;
     Ok(HttpResponse::Created().json(label))
 }
@@ -105,12 +94,9 @@ pub async fn create(
     responses((status = 200, description = "It existed", body = LabelInfo),
         (status = 201, description = "It was created", body = LabelInfo)))]
 pub async fn get_or_create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
     body: web::Json<NewLabel>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let (label, created) =
         labels::get_or_create_label(&mailbox, &body.into_inner().changes()).await?;
     Ok(if created {
@@ -126,13 +112,10 @@ pub async fn get_or_create(
     request_body = LabelChanges,
     responses((status = 200, description = "The label after the change", body = LabelInfo)))]
 pub async fn update(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
     body: web::Json<LabelChanges>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(labels::update_label(&mailbox, &path, &body).await?))
 }
 
@@ -141,12 +124,9 @@ pub async fn update(
     params(("id" = String, Path, description = "Label id", example = "Label_1"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     labels::delete_label(&mailbox, &path).await?;
     Ok(no_content())
 }

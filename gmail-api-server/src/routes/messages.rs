@@ -1,7 +1,7 @@
 //! Messages: search, read (text, full structure, raw RFC 822), label changes, trash, delete
 //! and the batch forms. Sending is in `compose`.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::mail::ReadableMessage;
 use gmail_shared::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
 use gmail_shared::ops::{check_id, read, Mailbox};
@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{no_content, page_size, resource, split_list, AccountQuery};
-use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/messages", [web::get().to(list)]);
@@ -65,12 +65,10 @@ impl ListQuery {
 #[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(ListQuery),
     responses((status = 200, description = "One page of message summaries; pass `nextPageToken` back as `pageToken`", body = SearchPage)))]
 pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     q: web::Query<ListQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let search = q.request()?;
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(messages::search(&mailbox, &search).await?))
 }
 
@@ -134,13 +132,11 @@ pub enum MessageView {
     responses((status = 200, description = "The message: JSON for `text` and `full`, `message/rfc822` bytes for `raw`",
         content((MessageView = "application/json"), (String = "message/rfc822")))))]
 pub async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<GetQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let id = check_id("id", &path)?.to_string();
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     match q.format.unwrap_or_default() {
         MessageFormat::Text => {
             Ok(HttpResponse::Ok().json(read::read_message(&mailbox, &id).await?))
@@ -201,13 +197,10 @@ pub struct LabelChange {
     request_body = LabelChange,
     responses((status = 200, description = "The message's labels after the change", body = LabelsAfter)))]
 pub async fn modify(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
     body: web::Json<LabelChange>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let after =
         messages::modify(&mailbox, &path, &body.add_label_ids, &body.remove_label_ids).await?;
     Ok(HttpResponse::Ok().json(after))
@@ -218,12 +211,9 @@ pub async fn modify(
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 200, description = "Trashed; the labels now", body = LabelsAfter)))]
 pub async fn trash(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(messages::trash(&mailbox, &path).await?))
 }
 
@@ -232,12 +222,9 @@ pub async fn trash(
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 200, description = "Restored; the labels now", body = LabelsAfter)))]
 pub async fn untrash(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(messages::untrash(&mailbox, &path).await?))
 }
 
@@ -246,12 +233,9 @@ pub async fn untrash(
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     messages::delete(&mailbox, &path).await?;
     Ok(no_content())
 }
@@ -273,12 +257,9 @@ pub struct BatchModifyBody {
     params(AccountQuery), request_body = BatchModifyBody,
     responses((status = 200, description = "Which ids succeeded and which failed", body = BatchOutcome)))]
 pub async fn batch_modify(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
     body: web::Json<BatchModifyBody>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let out = messages::batch_modify(
         &mailbox,
         &body.ids,
@@ -302,11 +283,8 @@ pub struct BatchDeleteBody {
     params(AccountQuery), request_body = BatchDeleteBody,
     responses((status = 200, description = "Which ids were deleted and which failed", body = BatchOutcome)))]
 pub async fn batch_delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
     body: web::Json<BatchDeleteBody>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(messages::batch_delete(&mailbox, &body.ids).await?))
 }

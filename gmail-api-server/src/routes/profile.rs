@@ -1,12 +1,12 @@
 //! The mailbox profile.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::ops::profile::{self, Profile};
 use gmail_shared::GmailError;
 
 use super::resource;
 use super::AccountQuery;
-use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/profile", [web::get().to(get)]);
@@ -15,11 +15,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Address, totals and the current historyId (the starting point for /changes).
 #[utoipa::path(get, path = "/api/v1/profile", tag = "profile", params(AccountQuery),
     responses((status = 200, description = "The profile", body = Profile)))]
-pub async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
-) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+pub async fn get(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(profile::get_profile(&mailbox).await?))
 }

@@ -1,6 +1,6 @@
 //! Settings: the vacation responder and send-as identities.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::ops::settings::{self, SendAsIdentity, Vacation};
 use gmail_shared::GmailError;
 use serde::Serialize;
@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::resource;
 use super::AccountQuery;
-use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(
@@ -27,12 +27,7 @@ pub struct SendAsList {
 /// The vacation auto-reply settings.
 #[utoipa::path(get, path = "/api/v1/settings/vacation", tag = "settings", params(AccountQuery),
     responses((status = 200, description = "The vacation responder", body = Vacation)))]
-pub async fn get_vacation(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
-) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+pub async fn get_vacation(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(settings::get_vacation(&mailbox).await?))
 }
 
@@ -41,24 +36,16 @@ pub async fn get_vacation(
     request_body(content = Vacation, example = json!({"enableAutoReply": true, "responseSubject": "Away", "responseBodyPlainText": "Back on Monday."})),
     responses((status = 200, description = "The settings saved", body = Vacation)))]
 pub async fn set_vacation(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
     body: web::Json<Vacation>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(settings::set_vacation(&mailbox, &body).await?))
 }
 
 /// The addresses this mailbox can send as (use one as `from`).
 #[utoipa::path(get, path = "/api/v1/settings/sendAs", tag = "settings", params(AccountQuery),
     responses((status = 200, description = "Send-as identities", body = SendAsList)))]
-pub async fn send_as(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AccountQuery>,
-) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
+pub async fn send_as(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
     let identities = settings::list_send_as(&mailbox).await?;
     Ok(HttpResponse::Ok().json(SendAsList { identities }))
 }

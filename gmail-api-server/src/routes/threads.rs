@@ -1,6 +1,6 @@
 //! Threads (conversations): list, read, change labels, trash and untrash.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::ops::read::{self, ThreadView};
 use gmail_shared::ops::threads::{self, ThreadLabels, ThreadPage};
 use gmail_shared::GmailError;
@@ -8,7 +8,7 @@ use gmail_shared::GmailError;
 use super::messages::{LabelChange, ListQuery};
 use super::resource;
 use super::AccountQuery;
-use crate::app::AppState;
+use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/threads", [web::get().to(list)]);
@@ -22,12 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/threads", tag = "threads", params(ListQuery),
     responses((status = 200, description = "One page of thread summaries", body = ThreadPage)))]
 pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     q: web::Query<ListQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let search = q.request()?;
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(threads::list_threads(&mailbox, &search).await?))
 }
 
@@ -36,12 +34,9 @@ pub async fn list(
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "The conversation", body = ThreadView)))]
 pub async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(read::get_thread(&mailbox, &path).await?))
 }
 
@@ -51,13 +46,10 @@ pub async fn get(
     request_body = LabelChange,
     responses((status = 200, description = "Each message's labels after the change", body = ThreadLabels)))]
 pub async fn modify(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
     body: web::Json<LabelChange>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     let t = threads::modify_thread(&mailbox, &path, &body.add_label_ids, &body.remove_label_ids)
         .await?;
     Ok(HttpResponse::Ok().json(t))
@@ -68,12 +60,9 @@ pub async fn modify(
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "Trashed; each message's labels now", body = ThreadLabels)))]
 pub async fn trash(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(threads::trash_thread(&mailbox, &path).await?))
 }
 
@@ -82,11 +71,8 @@ pub async fn trash(
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "Restored; each message's labels now", body = ThreadLabels)))]
 pub async fn untrash(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let mailbox = state.mailbox(&req, q.account.as_deref()).await?;
     Ok(HttpResponse::Ok().json(threads::untrash_thread(&mailbox, &path).await?))
 }
