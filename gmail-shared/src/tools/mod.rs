@@ -323,7 +323,27 @@ impl RegistryBuilder {
         Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
     {
         let output_schema = schema::output::<O>();
-        self.add_raw::<P, F, Fut>(decl, output_schema, handler)
+        self.add_raw::<P, _, Fut>(decl, output_schema, move |ctx, _, p| handler(ctx, p))
+    }
+
+    /// As [`RegistryBuilder::add`], for a tool that acts on one mailbox: the handler gets it
+    /// resolved (the caller's, picked by the `account` argument), once the arguments are valid.
+    pub fn on_mailbox<P, O, F, Fut>(self, decl: Decl, handler: F) -> Self
+    where
+        P: DeserializeOwned + JsonSchema + Send + 'static,
+        O: JsonSchema,
+        F: Fn(ToolContext, Mailbox, P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
+    {
+        let output_schema = schema::output::<O>();
+        let handler = Arc::new(handler);
+        self.add_raw::<P, _, _>(decl, output_schema, move |ctx, account, p| {
+            let handler = handler.clone();
+            async move {
+                let mailbox = ctx.mailbox(account.as_deref()).await?;
+                handler(ctx, mailbox, p).await
+            }
+        })
     }
 
     /// Adds a tool that answers with text only.
@@ -333,13 +353,15 @@ impl RegistryBuilder {
         F: Fn(ToolContext, P) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
     {
-        self.add_raw::<P, F, Fut>(decl, None, handler)
+        self.add_raw::<P, _, Fut>(decl, None, move |ctx, _, p| handler(ctx, p))
     }
 
+    /// The one way a tool is added: the handler gets the context, the `account` argument
+    /// (read before the arguments become `P`, which may or may not name it) and `P`.
     fn add_raw<P, F, Fut>(mut self, decl: Decl, output_schema: Option<Value>, handler: F) -> Self
     where
         P: DeserializeOwned + JsonSchema + Send + 'static,
-        F: Fn(ToolContext, P) -> Fut + Send + Sync + 'static,
+        F: Fn(ToolContext, Option<String>, P) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
     {
         let name = decl.name;
@@ -364,6 +386,10 @@ impl RegistryBuilder {
                 fields
                     .check(&args)
                     .map_err(|(path, message)| invalid(path, message))?;
+                let account = args
+                    .get("account")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 // serde_path_to_error names the argument at fault (`maxResults: invalid
                 // type ...`), which serde_json alone leaves out for type errors.
                 let params: P = serde_path_to_error::deserialize(args).map_err(|e| {
@@ -371,7 +397,7 @@ impl RegistryBuilder {
                     let path = if path == "." { String::new() } else { path };
                     invalid(path, e.into_inner().to_string())
                 })?;
-                handler(ctx, params).await.map_err(ToolError::from)
+                handler(ctx, account, params).await.map_err(ToolError::from)
             })
         });
         let spec = ToolSpec {

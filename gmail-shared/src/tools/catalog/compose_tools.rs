@@ -442,7 +442,7 @@ fn sent_text(what: &str, s: &SentMessage) -> String {
 }
 
 pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
-    b.add::<SendEmail, SentMessage, _, _>(
+    b.on_mailbox::<SendEmail, SentMessage, _, _>(
         Decl {
             name: "send_email",
             title: "Send an email",
@@ -450,14 +450,13 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::WRITE,
             toolset: Toolset::Compose,
         },
-        |ctx, p: SendEmail| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |ctx, mailbox, p: SendEmail| async move {
             let msg = p.message(&ctx)?;
             let sent = send::send(&mailbox, msg, p.thread_id.as_deref(), p.in_reply_to.as_deref(), p.dry_run.unwrap_or(false)).await?;
             Ok(ToolOutput::structured(sent_text("Email sent", &sent), &sent))
         },
     )
-    .add::<SendEmail, DraftRef, _, _>(
+    .on_mailbox::<SendEmail, DraftRef, _, _>(
         Decl {
             name: "draft_email",
             title: "Draft an email",
@@ -465,8 +464,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::WRITE,
             toolset: Toolset::Compose,
         },
-        |ctx, p: SendEmail| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |ctx, mailbox, p: SendEmail| async move {
             let msg = p.message(&ctx)?;
             if p.dry_run == Some(true) {
                 return Err(GmailError::invalid("dryRun", "a draft sends nothing; dryRun is for send_email, reply_email and forward_email"));
@@ -475,7 +473,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(format!("Email draft created successfully with ID: {}", d.id), &d))
         },
     )
-    .add::<ReadEmail, ReadEmailResult, _, _>(
+    .on_mailbox::<ReadEmail, ReadEmailResult, _, _>(
         Decl {
             name: "read_email",
             title: "Read an email",
@@ -483,8 +481,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Read,
         },
-        |ctx, p: ReadEmail| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ReadEmail| async move {
             let mut m = read::read_message(&mailbox, &p.message_id).await?;
             let format = p.response_format.unwrap_or_default();
             let names = names_of_labels(&mailbox).await;
@@ -518,7 +515,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         },
     )
     .large_results(LARGE_RESULT_CHARS)
-    .add::<GetThread, ThreadResult, _, _>(
+    .on_mailbox::<GetThread, ThreadResult, _, _>(
         Decl {
             name: "get_thread",
             title: "Read a conversation",
@@ -526,8 +523,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Read,
         },
-        |ctx, p: GetThread| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: GetThread| async move {
             let t = read::get_thread(&mailbox, &p.thread_id).await?;
             let format = p.response_format.unwrap_or_default();
             let names = names_of_labels(&mailbox).await;
@@ -572,7 +568,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
         },
     )
     .large_results(LARGE_RESULT_CHARS)
-    .add::<ReplyEmail, SentMessage, _, _>(
+    .on_mailbox::<ReplyEmail, SentMessage, _, _>(
         Decl {
             name: "reply_email",
             title: "Reply to an email",
@@ -580,8 +576,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::WRITE,
             toolset: Toolset::Compose,
         },
-        |ctx, p: ReplyEmail| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |ctx, mailbox, p: ReplyEmail| async move {
             let mut attachments = file_attachments(&ctx, &p.attachments)?;
             attachments.extend(inline_attachments(&p.attachment_contents)?);
             let req = ReplyRequest {
@@ -601,7 +596,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(sent_text("Reply sent", &sent), &sent))
         },
     )
-    .add::<ForwardEmail, SentMessage, _, _>(
+    .on_mailbox::<ForwardEmail, SentMessage, _, _>(
         Decl {
             name: "forward_email",
             title: "Forward an email",
@@ -609,8 +604,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::WRITE,
             toolset: Toolset::Compose,
         },
-        |ctx, p: ForwardEmail| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ForwardEmail| async move {
             let req = ForwardRequest {
                 message_id: p.message_id,
                 to: parse_recipient_items("to", &p.to)?,
@@ -676,7 +670,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<ListDrafts, DraftPage, _, _>(
+    .on_mailbox::<ListDrafts, DraftPage, _, _>(
         Decl {
             name: "list_drafts",
             title: "List drafts",
@@ -684,8 +678,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Compose,
         },
-        |ctx, p: ListDrafts| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ListDrafts| async move {
             let page = drafts::list_drafts(&mailbox, p.query.as_deref(), p.max_results.unwrap_or(20), p.page_token.as_deref()).await?;
             Ok(ToolOutput::structured(text::drafts(&page, p.response_format.unwrap_or_default()), &page))
         },
@@ -711,7 +704,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(text, &d))
         },
     )
-    .add::<UpdateDraft, DraftRef, _, _>(
+    .on_mailbox::<UpdateDraft, DraftRef, _, _>(
         Decl {
             name: "update_draft",
             title: "Replace a draft",
@@ -719,8 +712,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Compose,
         },
-        |ctx, p: UpdateDraft| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |ctx, mailbox, p: UpdateDraft| async move {
             let (text, html) = bodies(&p.body, p.html_body.as_deref(), None);
             let mut attachments = file_attachments(&ctx, &p.attachments)?;
             attachments.extend(inline_attachments(&p.attachment_contents)?);
@@ -739,7 +731,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(format!("Draft {} updated", d.id), &d))
         },
     )
-    .add::<DraftId, SentMessage, _, _>(
+    .on_mailbox::<DraftId, SentMessage, _, _>(
         Decl {
             name: "send_draft",
             title: "Send a draft",
@@ -747,8 +739,7 @@ pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::WRITE,
             toolset: Toolset::Compose,
         },
-        |ctx, p: DraftId| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: DraftId| async move {
             let sent = send::send_draft(&mailbox, &p.draft_id).await?;
             Ok(ToolOutput::structured(sent_text("Draft sent", &sent), &sent))
         },

@@ -148,7 +148,7 @@ pub fn registry() -> Registry {
 }
 
 fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
-    b.add::<CreateFilter, FilterInfo, _, _>(
+    b.on_mailbox::<CreateFilter, FilterInfo, _, _>(
         Decl {
             name: "create_filter",
             title: "Create a filter",
@@ -156,13 +156,12 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::WRITE,
             toolset: Toolset::Filters,
         },
-        |ctx, p: CreateFilter| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: CreateFilter| async move {
             let f = filters::create_filter(&mailbox, &p.criteria, &p.action).await?;
             Ok(ToolOutput::structured(render_filter("Filter created successfully:", &f), &f))
         },
     )
-    .add::<AccountOnly, FilterList, _, _>(
+    .on_mailbox::<AccountOnly, FilterList, _, _>(
         Decl {
             name: "list_filters",
             title: "List filters",
@@ -170,13 +169,12 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Filters,
         },
-        |ctx, p: AccountOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, _p: AccountOnly| async move {
             let list = FilterList { filters: filters::list_filters(&mailbox).await? };
             Ok(ToolOutput::structured(render_filters(&list.filters), &list))
         },
     )
-    .add::<FilterId, FilterInfo, _, _>(
+    .on_mailbox::<FilterId, FilterInfo, _, _>(
         Decl {
             name: "get_filter",
             title: "Get a filter",
@@ -184,8 +182,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Filters,
         },
-        |ctx, p: FilterId| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: FilterId| async move {
             let f = filters::get_filter(&mailbox, &p.filter_id).await?;
             Ok(ToolOutput::structured(render_filter("Filter details:", &f), &f))
         },
@@ -204,7 +201,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::text(format!("Filter {} deleted successfully.", p.filter_id)))
         },
     )
-    .add::<CreateFilterFromTemplate, FilterInfo, _, _>(
+    .on_mailbox::<CreateFilterFromTemplate, FilterInfo, _, _>(
         Decl {
             name: "create_filter_from_template",
             title: "Create a filter from a template",
@@ -212,14 +209,13 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::WRITE,
             toolset: Toolset::Filters,
         },
-        |ctx, p: CreateFilterFromTemplate| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: CreateFilterFromTemplate| async move {
             let (criteria, action) = filters::from_template(p.template, &p.parameters)?;
             let f = filters::create_filter(&mailbox, &criteria, &action).await?;
             Ok(ToolOutput::structured(render_filter("Filter created successfully from template:", &f), &f))
         },
     )
-    .add::<AccountOnly, Profile, _, _>(
+    .on_mailbox::<AccountOnly, Profile, _, _>(
         Decl {
             name: "get_profile",
             title: "Get mailbox profile",
@@ -227,8 +223,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Read,
         },
-        |ctx, p: AccountOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, _p: AccountOnly| async move {
             let profile = profile::get_profile(&mailbox).await?;
             let text = format!(
                 "Email: {}\nMessages: {}\nThreads: {}\nHistory ID: {}",
@@ -237,7 +232,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(text, &profile))
         },
     )
-    .add::<ListChanges, Changes, _, _>(
+    .on_mailbox::<ListChanges, Changes, _, _>(
         Decl {
             name: "list_changes",
             title: "List mailbox changes",
@@ -245,8 +240,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::History,
         },
-        |ctx, p: ListChanges| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ListChanges| async move {
             let req = ChangesRequest {
                 start_history_id: p.start_history_id,
                 kinds: p.kinds.unwrap_or_default(),
@@ -258,7 +252,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(render_changes(&changes), &changes))
         },
     )
-    .add::<AccountOnly, Vacation, _, _>(
+    .on_mailbox::<AccountOnly, Vacation, _, _>(
         Decl {
             name: "get_vacation",
             title: "Get the vacation responder",
@@ -266,13 +260,12 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Settings,
         },
-        |ctx, p: AccountOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, _p: AccountOnly| async move {
             let v = settings::get_vacation(&mailbox).await?;
             Ok(ToolOutput::structured(render_vacation(&v), &v))
         },
     )
-    .add::<SetVacation, Vacation, _, _>(
+    .on_mailbox::<SetVacation, Vacation, _, _>(
         Decl {
             name: "set_vacation",
             title: "Set the vacation responder",
@@ -280,13 +273,12 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Settings,
         },
-        |ctx, p: SetVacation| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: SetVacation| async move {
             let v = settings::set_vacation(&mailbox, &p.vacation()).await?;
             Ok(ToolOutput::structured(render_vacation(&v), &v))
         },
     )
-    .add::<AccountOnly, SendAsList, _, _>(
+    .on_mailbox::<AccountOnly, SendAsList, _, _>(
         Decl {
             name: "list_send_as",
             title: "List send-as identities",
@@ -294,8 +286,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Settings,
         },
-        |ctx, p: AccountOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, _p: AccountOnly| async move {
             let list = SendAsList { identities: settings::list_send_as(&mailbox).await? };
             Ok(ToolOutput::structured(render_send_as(&list.identities), &list))
         },

@@ -202,7 +202,7 @@ fn search_request(
 }
 
 pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
-    b.add::<SearchEmails, SearchPage, _, _>(
+    b.on_mailbox::<SearchEmails, SearchPage, _, _>(
         Decl {
             name: "search_emails",
             title: "Search emails",
@@ -210,8 +210,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Read,
         },
-        |ctx, p: SearchEmails| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: SearchEmails| async move {
             let req = search_request(
                 Some(p.query),
                 p.max_results,
@@ -227,7 +226,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(text, &page))
         },
     )
-    .add::<ListThreads, ThreadPage, _, _>(
+    .on_mailbox::<ListThreads, ThreadPage, _, _>(
         Decl {
             name: "list_threads",
             title: "List conversations",
@@ -235,8 +234,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Read,
         },
-        |ctx, p: ListThreads| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ListThreads| async move {
             let req = search_request(
                 p.query,
                 p.max_results,
@@ -251,7 +249,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<ModifyEmail, LabelsAfter, _, _>(
+    .on_mailbox::<ModifyEmail, LabelsAfter, _, _>(
         Decl {
             name: "modify_email",
             title: "Change an email's labels",
@@ -259,8 +257,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: ModifyEmail| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ModifyEmail| async move {
             // The peer server treats labelIds as addLabelIds, with addLabelIds winning.
             let add = p.add_label_ids.or(p.label_ids).unwrap_or_default();
             let remove = p.remove_label_ids.unwrap_or_default();
@@ -275,7 +272,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<MessageIdOnly, LabelsAfter, _, _>(
+    .on_mailbox::<MessageIdOnly, LabelsAfter, _, _>(
         Decl {
             name: "trash_email",
             title: "Move an email to the trash",
@@ -283,8 +280,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: MessageIdOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: MessageIdOnly| async move {
             let after = messages::trash(&mailbox, &p.message_id).await?;
             Ok(ToolOutput::structured(
                 format!("Email {} moved to trash", after.id),
@@ -292,7 +288,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<MessageIdOnly, LabelsAfter, _, _>(
+    .on_mailbox::<MessageIdOnly, LabelsAfter, _, _>(
         Decl {
             name: "untrash_email",
             title: "Restore an email from the trash",
@@ -300,8 +296,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: MessageIdOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: MessageIdOnly| async move {
             let after = messages::untrash(&mailbox, &p.message_id).await?;
             Ok(ToolOutput::structured(
                 format!("Email {} restored from trash", after.id),
@@ -309,7 +304,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<MessageIds, BatchOutcome, _, _>(
+    .on_mailbox::<MessageIds, BatchOutcome, _, _>(
         Decl {
             name: "mark_as_read",
             title: "Mark emails as read",
@@ -317,8 +312,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: MessageIds| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: MessageIds| async move {
             let out =
                 messages::batch_modify(&mailbox, &p.message_ids, &[], &["UNREAD".into()]).await?;
             Ok(ToolOutput::structured(
@@ -327,7 +321,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<MessageIds, BatchOutcome, _, _>(
+    .on_mailbox::<MessageIds, BatchOutcome, _, _>(
         Decl {
             name: "mark_as_unread",
             title: "Mark emails as unread",
@@ -335,8 +329,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: MessageIds| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: MessageIds| async move {
             let out =
                 messages::batch_modify(&mailbox, &p.message_ids, &["UNREAD".into()], &[]).await?;
             Ok(ToolOutput::structured(
@@ -363,7 +356,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             )))
         },
     )
-    .add::<BatchModifyEmails, BatchOutcome, _, _>(
+    .on_mailbox::<BatchModifyEmails, BatchOutcome, _, _>(
         Decl {
             name: "batch_modify_emails",
             title: "Change labels of many emails",
@@ -371,8 +364,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: BatchModifyEmails| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: BatchModifyEmails| async move {
             let out = messages::batch_modify(
                 &mailbox,
                 &p.message_ids,
@@ -386,7 +378,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<BatchDeleteEmails, BatchOutcome, _, _>(
+    .on_mailbox::<BatchDeleteEmails, BatchOutcome, _, _>(
         Decl {
             name: "batch_delete_emails",
             title: "Delete many emails permanently",
@@ -394,8 +386,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::DESTRUCTIVE,
             toolset: Toolset::Delete,
         },
-        |ctx, p: BatchDeleteEmails| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: BatchDeleteEmails| async move {
             let out = messages::batch_delete(&mailbox, &p.message_ids).await?;
             Ok(ToolOutput::structured(
                 render_batch("Batch delete operation complete.", &out),
@@ -403,7 +394,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<AccountOnly, LabelList, _, _>(
+    .on_mailbox::<AccountOnly, LabelList, _, _>(
         Decl {
             name: "list_email_labels",
             title: "List labels",
@@ -411,15 +402,14 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::READ,
             toolset: Toolset::Labels,
         },
-        |ctx, p: AccountOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, _p: AccountOnly| async move {
             let list = LabelList {
                 labels: labels::list_labels(&mailbox).await?,
             };
             Ok(ToolOutput::structured(render_labels(&list.labels), &list))
         },
     )
-    .add::<CreateLabel, LabelInfo, _, _>(
+    .on_mailbox::<CreateLabel, LabelInfo, _, _>(
         Decl {
             name: "create_label",
             title: "Create a label",
@@ -427,8 +417,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::WRITE,
             toolset: Toolset::Labels,
         },
-        |ctx, p: CreateLabel| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: CreateLabel| async move {
             let label = labels::create_label(&mailbox, &p.changes()).await?;
             Ok(ToolOutput::structured(
                 render_label("Label created successfully:", &label),
@@ -436,7 +425,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<UpdateLabel, LabelInfo, _, _>(
+    .on_mailbox::<UpdateLabel, LabelInfo, _, _>(
         Decl {
             name: "update_label",
             title: "Update a label",
@@ -444,8 +433,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Labels,
         },
-        |ctx, p: UpdateLabel| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: UpdateLabel| async move {
             let changes = LabelChanges {
                 name: p.name,
                 message_list_visibility: p.message_list_visibility,
@@ -476,7 +464,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             )))
         },
     )
-    .add::<CreateLabel, LabelInfo, _, _>(
+    .on_mailbox::<CreateLabel, LabelInfo, _, _>(
         Decl {
             name: "get_or_create_label",
             title: "Get or create a label",
@@ -484,8 +472,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Labels,
         },
-        |ctx, p: CreateLabel| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: CreateLabel| async move {
             let (label, created) = labels::get_or_create_label(&mailbox, &p.changes()).await?;
             let head = if created {
                 "Successfully created new label:"
@@ -495,7 +482,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             Ok(ToolOutput::structured(render_label(head, &label), &label))
         },
     )
-    .add::<ThreadLabelChange, ThreadLabels, _, _>(
+    .on_mailbox::<ThreadLabelChange, ThreadLabels, _, _>(
         Decl {
             name: "modify_thread",
             title: "Change a conversation's labels",
@@ -503,8 +490,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: ThreadLabelChange| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ThreadLabelChange| async move {
             let t = threads::modify_thread(
                 &mailbox,
                 &p.thread_id,
@@ -522,7 +508,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<ThreadIdOnly, ThreadLabels, _, _>(
+    .on_mailbox::<ThreadIdOnly, ThreadLabels, _, _>(
         Decl {
             name: "trash_thread",
             title: "Move a conversation to the trash",
@@ -530,8 +516,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: ThreadIdOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ThreadIdOnly| async move {
             let t = threads::trash_thread(&mailbox, &p.thread_id).await?;
             Ok(ToolOutput::structured(
                 format!("Thread {} moved to trash", t.id),
@@ -539,7 +524,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             ))
         },
     )
-    .add::<ThreadIdOnly, ThreadLabels, _, _>(
+    .on_mailbox::<ThreadIdOnly, ThreadLabels, _, _>(
         Decl {
             name: "untrash_thread",
             title: "Restore a conversation from the trash",
@@ -547,8 +532,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             annotations: Annotations::IDEMPOTENT_WRITE,
             toolset: Toolset::Organize,
         },
-        |ctx, p: ThreadIdOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+        |_, mailbox, p: ThreadIdOnly| async move {
             let t = threads::untrash_thread(&mailbox, &p.thread_id).await?;
             Ok(ToolOutput::structured(
                 format!("Thread {} restored from trash", t.id),
