@@ -373,13 +373,12 @@ impl Store {
         key_id: &str,
         policy: &CallerPolicy,
     ) -> Result<bool, GmailError> {
-        let done = sqlx::query("UPDATE api_keys SET policy = $1 WHERE id = $2")
-            .bind((!policy.is_empty()).then(|| serde_json::to_string(policy).unwrap_or_default()))
-            .bind(key_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
+        self.set_policy(
+            "UPDATE api_keys SET policy = $1 WHERE id = $2",
+            key_id,
+            policy,
+        )
+        .await
     }
 
     /// Sets a user's rules (they narrow the server's, for every key of the user).
@@ -388,9 +387,25 @@ impl Store {
         user_id: &str,
         policy: &CallerPolicy,
     ) -> Result<bool, GmailError> {
-        let done = sqlx::query("UPDATE users SET policy = $1 WHERE id = $2")
-            .bind((!policy.is_empty()).then(|| serde_json::to_string(policy).unwrap_or_default()))
-            .bind(user_id)
+        self.set_policy(
+            "UPDATE users SET policy = $1 WHERE id = $2",
+            user_id,
+            policy,
+        )
+        .await
+    }
+
+    /// Stores `policy` (none when empty) on the row `id`; whether there was one.
+    async fn set_policy(
+        &self,
+        update: &'static str,
+        id: &str,
+        policy: &CallerPolicy,
+    ) -> Result<bool, GmailError> {
+        let text = (!policy.is_empty()).then(|| serde_json::to_string(policy).unwrap_or_default());
+        let done = sqlx::query(update)
+            .bind(text)
+            .bind(id)
             .execute(&self.pool)
             .await
             .map_err(db_error)?;
