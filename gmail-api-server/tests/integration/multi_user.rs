@@ -608,6 +608,41 @@ async fn users_never_share_files() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["field"], "savePath");
     assert!(!dir.path().join("downloads/users").join(&alice_id).exists());
+
+    // Names and paths that cannot be files are 400s naming the field, never 500s; a link out
+    // of bob's folder is refused before anything is created at its far end.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let bob_root = dir.path().join("downloads/users").join(&bob_id);
+    std::os::unix::fs::symlink(&outside, bob_root.join("bob@example.com/link")).unwrap();
+    for (args, field) in [
+        (serde_json::json!({"savePath": "a\u{0}b"}), "savePath"),
+        (
+            serde_json::json!({"savePath": "a/".repeat(2500)}),
+            "savePath",
+        ),
+        (serde_json::json!({"filename": "é".repeat(200)}), "filename"),
+        (
+            serde_json::json!({"savePath": "link/new/deeper"}),
+            "savePath",
+        ),
+    ] {
+        let mut call = serde_json::json!({"messageId": id, "attachmentId": att});
+        call.as_object_mut()
+            .unwrap()
+            .extend(args.as_object().unwrap().clone());
+        let (status, body) = tool(&base, &bob, "download_attachment", call).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some(field)),
+            "{args}: {body}"
+        );
+        assert!(!body.to_string().contains(&server_path), "{body}");
+    }
+    assert!(
+        std::fs::read_dir(&outside).unwrap().next().is_none(),
+        "something was created through the link"
+    );
 }
 
 #[tokio::test]

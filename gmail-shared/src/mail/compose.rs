@@ -55,7 +55,7 @@ impl OutgoingAttachment {
                     .to_ascii_lowercase()
             })
             .filter(|ct| !ct.is_empty())
-            .unwrap_or_else(|| guess_content_type(&self.filename).to_string())
+            .unwrap_or_else(|| guess_content_type(&self.filename))
     }
 }
 
@@ -301,26 +301,9 @@ fn normalize_newlines(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-/// A fresh `<unique@domain>` id. Unique enough without a RNG: time, process id, a counter and
-/// a per-process address mixed together.
+/// A fresh `<uuid@domain>` id: a random v4 UUID is unique without any coordination.
 pub fn new_message_id(domain: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let seed = std::ptr::addr_of!(COUNTER) as u64 ^ u64::from(std::process::id()).rotate_left(32);
-    let mix = splitmix(nanos ^ splitmix(seed.wrapping_add(count)));
-    format!("<{nanos:x}.{mix:016x}.{count}@{domain}>")
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    format!("<{}@{domain}>", uuid::Uuid::new_v4().simple())
 }
 
 fn check_content_type(ct: &str) -> Result<(), GmailError> {
@@ -364,55 +347,13 @@ pub fn sanitize_filename(name: &str) -> String {
     }
 }
 
-/// A content type from the file extension; `application/octet-stream` when unknown.
-pub fn guess_content_type(filename: &str) -> &'static str {
-    let ext = filename
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "pdf" => "application/pdf",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "bmp" => "image/bmp",
-        "tif" | "tiff" => "image/tiff",
-        "heic" => "image/heic",
-        "ico" => "image/x-icon",
-        "txt" | "log" => "text/plain",
-        "md" => "text/markdown",
-        "csv" => "text/csv",
-        "tsv" => "text/tab-separated-values",
-        "html" | "htm" => "text/html",
-        "css" => "text/css",
-        "xml" => "application/xml",
-        "ics" => "text/calendar",
-        "vcf" => "text/vcard",
-        "eml" => "message/rfc822",
-        "json" => "application/json",
-        "js" => "text/javascript",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "7z" => "application/x-7z-compressed",
-        "rar" => "application/vnd.rar",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "ppt" => "application/vnd.ms-powerpoint",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
-        "rtf" => "application/rtf",
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        "mp4" => "video/mp4",
-        "mov" => "video/quicktime",
-        _ => "application/octet-stream",
-    }
+/// A content type from the file extension (mime_guess's table); `application/octet-stream`
+/// when unknown.
+pub fn guess_content_type(filename: &str) -> String {
+    mime_guess::from_path(filename)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_string()
 }
 
 #[cfg(test)]

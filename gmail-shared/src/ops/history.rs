@@ -92,14 +92,18 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
     if let Some(token) = &req.page_token {
         call = call.page_token(token);
     }
-    let (_, list) = call.delegate(&mut mailbox.retry().idempotent()).doit().await.map_err(|e| match GmailError::from(e) {
+    // A 404 here means the cursor is too old: say what to do about it.
+    let too_old = |e: google_gmail1::Error| match GmailError::from(e) {
         GmailError::NotFound { .. } => GmailError::NotFound {
             what: format!(
-                "history since {start} (it is too old or unknown; take a fresh historyId from get_profile and re-read the mailbox)"
+                "history since {start} (it is too old or unknown; take a fresh historyId from \
+                 get_profile and re-read the mailbox)"
             ),
         },
         other => other,
-    })?;
+    };
+    let mut retry = mailbox.retry().idempotent();
+    let (_, list) = call.delegate(&mut retry).doit().await.map_err(too_old)?;
     let mut changes = Vec::new();
     for record in list.history.unwrap_or_default() {
         let history_id = record.id.map(|i| i.to_string()).unwrap_or_default();

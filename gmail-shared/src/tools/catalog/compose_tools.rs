@@ -14,9 +14,10 @@ use crate::mail::{
     ReadableMessage, Recipient, Window,
 };
 use crate::ops::attachments::{self, SavedFile};
-use crate::ops::drafts::{self, DraftPage, DraftRef};
+use crate::ops::drafts::{self, DraftRef};
 use crate::ops::read;
 use crate::ops::send::{self, ForwardRequest, ReplyRequest, SentMessage};
+use crate::ops::Mailbox;
 
 /// Default window of body text per call, so one huge email never floods an agent's context.
 const DEFAULT_MAX_LENGTH: u32 = 20_000;
@@ -26,7 +27,7 @@ const DEFAULT_MAX_LENGTH: u32 = 20_000;
 pub const LARGE_RESULT_CHARS: usize = 200_000;
 
 /// Label names by id, or none when the list cannot be had (results then show ids).
-async fn names_of_labels(
+pub(super) async fn names_of_labels(
     mailbox: &crate::ops::Mailbox,
 ) -> std::collections::HashMap<String, String> {
     crate::ops::labels::label_names(mailbox)
@@ -355,74 +356,12 @@ pub struct DownloadAttachment {
     pub account: Option<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ListDrafts {
-    /// Gmail query
-    #[serde(default)]
-    pub query: Option<String>,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub max_results: Option<u32>,
-    #[serde(default)]
-    pub page_token: Option<String>,
-    #[serde(default)]
-    pub response_format: Option<ResponseFormat>,
-    #[serde(default)]
-    pub account: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DraftId {
-    pub draft_id: String,
-    #[serde(default)]
-    pub account: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GetDraft {
-    pub draft_id: String,
-    #[serde(default)]
-    pub response_format: Option<ResponseFormat>,
-    #[serde(default)]
-    pub account: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateDraft {
-    pub draft_id: String,
-    #[serde(default)]
-    pub to: Option<Vec<String>>,
-    pub subject: String,
-    pub body: String,
-    #[serde(default)]
-    pub html_body: Option<String>,
-    #[serde(default)]
-    pub cc: Option<Vec<String>>,
-    #[serde(default)]
-    pub bcc: Option<Vec<String>>,
-    /// Keep it in this thread
-    #[serde(default)]
-    pub thread_id: Option<String>,
-    #[serde(default)]
-    pub attachments: Option<Vec<String>>,
-    #[serde(default)]
-    pub attachment_contents: Option<Vec<InlineAttachment>>,
-    #[serde(default)]
-    pub from: Option<String>,
-    #[serde(default)]
-    pub account: Option<String>,
-}
-
 /// A short attachment handle (a MIME part id such as `2` or `1.3`), not Gmail's long id.
 fn is_part_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 12 && id.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
-fn sent_text(what: &str, s: &SentMessage) -> String {
+pub(super) fn sent_text(what: &str, s: &SentMessage) -> String {
     if s.dry_run {
         return format!(
             "Dry run: nothing was sent. It would go out as:\n\n{}",
@@ -441,321 +380,334 @@ fn sent_text(what: &str, s: &SentMessage) -> String {
     )
 }
 
-pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
-    b.on_mailbox::<SendEmail, SentMessage, _, _>(
-        Decl {
-            name: "send_email",
-            title: "Send an email",
-            description: "Sends an email; with threadId or inReplyTo it is a threaded reply.",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Compose,
-        },
-        |ctx, mailbox, p: SendEmail| async move {
-            let msg = p.message(&ctx)?;
-            let sent = send::send(&mailbox, msg, p.thread_id.as_deref(), p.in_reply_to.as_deref(), p.dry_run.unwrap_or(false)).await?;
-            Ok(ToolOutput::structured(sent_text("Email sent", &sent), &sent))
-        },
+const SEND_EMAIL: Decl = Decl {
+    name: "send_email",
+    title: "Send an email",
+    description: "Sends an email; with threadId or inReplyTo it is a threaded reply.",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Compose,
+};
+
+async fn send_email(
+    ctx: ToolContext,
+    mailbox: Mailbox,
+    p: SendEmail,
+) -> Result<ToolOutput, GmailError> {
+    let msg = p.message(&ctx)?;
+    let sent = send::send(
+        &mailbox,
+        msg,
+        p.thread_id.as_deref(),
+        p.in_reply_to.as_deref(),
+        p.dry_run.unwrap_or(false),
     )
-    .on_mailbox::<SendEmail, DraftRef, _, _>(
-        Decl {
-            name: "draft_email",
-            title: "Draft an email",
-            description: "Saves a draft; fields as send_email.",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Compose,
-        },
-        |ctx, mailbox, p: SendEmail| async move {
-            let msg = p.message(&ctx)?;
-            if p.dry_run == Some(true) {
-                return Err(GmailError::invalid("dryRun", "a draft sends nothing; dryRun is for send_email, reply_email and forward_email"));
-            }
-            let d = drafts::create_draft(&mailbox, msg, p.thread_id.as_deref(), p.in_reply_to.as_deref()).await?;
-            Ok(ToolOutput::structured(format!("Email draft created successfully with ID: {}", d.id), &d))
-        },
+    .await?;
+    Ok(ToolOutput::structured(
+        sent_text("Email sent", &sent),
+        &sent,
+    ))
+}
+
+const DRAFT_EMAIL: Decl = Decl {
+    name: "draft_email",
+    title: "Draft an email",
+    description: "Saves a draft; fields as send_email.",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Compose,
+};
+
+async fn draft_email(
+    ctx: ToolContext,
+    mailbox: Mailbox,
+    p: SendEmail,
+) -> Result<ToolOutput, GmailError> {
+    let msg = p.message(&ctx)?;
+    if p.dry_run == Some(true) {
+        return Err(GmailError::invalid(
+            "dryRun",
+            "a draft sends nothing; dryRun is for send_email, reply_email and forward_email",
+        ));
+    }
+    let d = drafts::create_draft(
+        &mailbox,
+        msg,
+        p.thread_id.as_deref(),
+        p.in_reply_to.as_deref(),
     )
-    .on_mailbox::<ReadEmail, ReadEmailResult, _, _>(
-        Decl {
-            name: "read_email",
-            title: "Read an email",
-            description: "Reads an email: headers, labels, body text, attachments.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Read,
-        },
-        |_, mailbox, p: ReadEmail| async move {
-            let mut m = read::read_message(&mailbox, &p.message_id).await?;
-            let format = p.response_format.unwrap_or_default();
-            let names = names_of_labels(&mailbox).await;
-            let max = p.max_length.unwrap_or(DEFAULT_MAX_LENGTH) as usize;
-            let offset = p.offset.unwrap_or(0) as usize;
-            let w = window(&m.text, offset, max);
-            let mut text = match format {
-                ResponseFormat::Concise => text::headers_concise(&m, &names, mailbox.account()),
-                ResponseFormat::Detailed => text::headers_detailed(&m, &names),
-            };
-            if m.text_from_html && format == ResponseFormat::Detailed {
-                text.push_str("[Note: This email is HTML-formatted; the text below was converted from the HTML.]\n");
-            }
-            text.push('\n');
-            match format {
-                // The window runs over what is shown: the body without quotes and signature.
-                ResponseFormat::Concise => {
-                    text.push_str(&window(&text::concise_body(&m.text, &m.subject, m.bulk), offset, max).text_with_note())
-                }
-                ResponseFormat::Detailed => text.push_str(&w.text_with_note()),
-            }
-            text.push_str(&text::attachments(&m, format));
-            m.text = w.text.clone();
-            m.html = if p.include_html.unwrap_or(false) {
-                m.html.as_deref().map(|h| window(h, offset, max).text)
+    .await?;
+    Ok(ToolOutput::structured(
+        format!("Email draft created successfully with ID: {}", d.id),
+        &d,
+    ))
+}
+
+const READ_EMAIL: Decl = Decl {
+    name: "read_email",
+    title: "Read an email",
+    description: "Reads an email: headers, labels, body text, attachments.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Read,
+};
+
+async fn read_email(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ReadEmail,
+) -> Result<ToolOutput, GmailError> {
+    let mut m = read::read_message(&mailbox, &p.message_id).await?;
+    let format = p.response_format.unwrap_or_default();
+    let names = names_of_labels(&mailbox).await;
+    let max = p.max_length.unwrap_or(DEFAULT_MAX_LENGTH) as usize;
+    let offset = p.offset.unwrap_or(0) as usize;
+    let w = window(&m.text, offset, max);
+    let mut text = match format {
+        ResponseFormat::Concise => text::headers_concise(&m, &names, mailbox.account()),
+        ResponseFormat::Detailed => text::headers_detailed(&m, &names),
+    };
+    if m.text_from_html && format == ResponseFormat::Detailed {
+        text.push_str(
+            "[Note: This email is HTML-formatted; the text below was converted from the HTML.]\n",
+        );
+    }
+    text.push('\n');
+    match format {
+        // The window runs over what is shown: the body without quotes and signature.
+        ResponseFormat::Concise => text.push_str(
+            &window(
+                &text::concise_body(&m.text, &m.subject, m.bulk),
+                offset,
+                max,
+            )
+            .text_with_note(),
+        ),
+        ResponseFormat::Detailed => text.push_str(&w.text_with_note()),
+    }
+    text.push_str(&text::attachments(&m, format));
+    m.text = w.text.clone();
+    m.html = if p.include_html.unwrap_or(false) {
+        m.html.as_deref().map(|h| window(h, offset, max).text)
+    } else {
+        None
+    };
+    let result = ReadEmailResult {
+        message: m,
+        body_window: BodyWindow::from(&w),
+    };
+    Ok(ToolOutput::structured(text, &result))
+}
+
+const GET_THREAD: Decl = Decl {
+    name: "get_thread",
+    title: "Read a conversation",
+    description: "Reads a conversation, oldest first, quotes trimmed.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Read,
+};
+
+async fn get_thread(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: GetThread,
+) -> Result<ToolOutput, GmailError> {
+    let t = read::get_thread(&mailbox, &p.thread_id).await?;
+    let format = p.response_format.unwrap_or_default();
+    let names = names_of_labels(&mailbox).await;
+    let count = t.messages.len();
+    let mut full = String::new();
+    for (i, m) in t.messages.iter().enumerate() {
+        full.push_str(&match format {
+            ResponseFormat::Concise => format!("--- {} of {count}: {} ---\n", i + 1, m.id),
+            ResponseFormat::Detailed => format!("--- Message {} of {count} ---\n", i + 1),
+        });
+        full.push_str(&match format {
+            ResponseFormat::Concise => text::headers_concise(m, &names, mailbox.account()),
+            ResponseFormat::Detailed => text::headers_detailed(m, &names),
+        });
+        full.push('\n');
+        full.push_str(m.text.trim_end());
+        full.push_str(&text::attachments(m, format));
+        full.push_str("\n\n");
+    }
+    let w = window(
+        &full,
+        p.offset.unwrap_or(0) as usize,
+        p.max_length.unwrap_or(DEFAULT_MAX_LENGTH) as usize,
+    );
+    let result = ThreadResult {
+        id: t.id,
+        subject: t.subject,
+        message_count: count,
+        messages: t
+            .messages
+            .into_iter()
+            .map(|m| ThreadMessageInfo {
+                from: m.from.as_ref().map(ToString::to_string).unwrap_or_default(),
+                to: format_address_list(&m.to),
+                id: m.id,
+                message_id: m.message_id,
+                date: m.date,
+                label_ids: m.label_ids,
+                attachments: m.attachments,
+            })
+            .collect(),
+        text: w.text.clone(),
+        text_window: BodyWindow::from(&w),
+    };
+    Ok(ToolOutput::structured(w.text_with_note(), &result))
+}
+
+const REPLY_EMAIL: Decl = Decl {
+    name: "reply_email",
+    title: "Reply to an email",
+    description: "Replies in the thread (replyAll: to everyone), threading headers set.",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Compose,
+};
+
+async fn reply_email(
+    ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ReplyEmail,
+) -> Result<ToolOutput, GmailError> {
+    let mut attachments = file_attachments(&ctx, &p.attachments)?;
+    attachments.extend(inline_attachments(&p.attachment_contents)?);
+    let req = ReplyRequest {
+        message_id: p.message_id,
+        body: p.body,
+        html_body: p.html_body,
+        reply_all: p.reply_all.unwrap_or(false),
+        cc: recipients("cc", &p.cc)?,
+        bcc: recipients("bcc", &p.bcc)?,
+        from: p
+            .from
+            .as_deref()
+            .map(|f| Recipient::parse("from", f))
+            .transpose()?,
+        attachments,
+        quote_original: p.quote_original.unwrap_or(false),
+        own_message_id: None,
+        dry_run: p.dry_run.unwrap_or(false),
+    };
+    let sent = send::reply(&mailbox, req).await?;
+    Ok(ToolOutput::structured(
+        sent_text("Reply sent", &sent),
+        &sent,
+    ))
+}
+
+const FORWARD_EMAIL: Decl = Decl {
+    name: "forward_email",
+    title: "Forward an email",
+    description: "Forwards a message with its attachments.",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Compose,
+};
+
+async fn forward_email(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ForwardEmail,
+) -> Result<ToolOutput, GmailError> {
+    let req = ForwardRequest {
+        message_id: p.message_id,
+        to: parse_recipient_items("to", &p.to)?,
+        cc: recipients("cc", &p.cc)?,
+        bcc: recipients("bcc", &p.bcc)?,
+        from: p
+            .from
+            .as_deref()
+            .map(|f| Recipient::parse("from", f))
+            .transpose()?,
+        note: p.body,
+        include_attachments: p.include_attachments.unwrap_or(true),
+        own_message_id: None,
+        dry_run: p.dry_run.unwrap_or(false),
+    };
+    let sent = send::forward(&mailbox, req).await?;
+    Ok(ToolOutput::structured(
+        sent_text("Email forwarded", &sent),
+        &sent,
+    ))
+}
+
+const DOWNLOAD_ATTACHMENT: Decl = Decl {
+    name: "download_attachment",
+    title: "Download an attachment",
+    description: "Saves an attachment to the server's download folder.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Read,
+};
+
+async fn download_attachment(
+    ctx: ToolContext,
+    p: DownloadAttachment,
+) -> Result<ToolOutput, GmailError> {
+    attachments::check_download(p.save_path.as_deref(), p.filename.as_deref())?;
+    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+    let (root, shown_from) = ctx.env.files.download_root(&mailbox)?;
+    // read_email shows each attachment's part id as its handle; Gmail's own (long)
+    // attachment ids work too.
+    let handle = is_part_id(&p.attachment_id);
+    let message = if handle || p.filename.is_none() {
+        Some(read::read_message(&mailbox, &p.message_id).await?)
+    } else {
+        None
+    };
+    let found = message.as_ref().and_then(|m| {
+        m.attachments.iter().find(|a| {
+            if handle {
+                a.part_id.as_deref() == Some(p.attachment_id.as_str())
             } else {
-                None
-            };
-            let result = ReadEmailResult { message: m, body_window: BodyWindow::from(&w) };
-            Ok(ToolOutput::structured(text, &result))
-        },
-    )
-    .large_results(LARGE_RESULT_CHARS)
-    .on_mailbox::<GetThread, ThreadResult, _, _>(
-        Decl {
-            name: "get_thread",
-            title: "Read a conversation",
-            description: "Reads a conversation, oldest first, quotes trimmed.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Read,
-        },
-        |_, mailbox, p: GetThread| async move {
-            let t = read::get_thread(&mailbox, &p.thread_id).await?;
-            let format = p.response_format.unwrap_or_default();
-            let names = names_of_labels(&mailbox).await;
-            let count = t.messages.len();
-            let mut full = String::new();
-            for (i, m) in t.messages.iter().enumerate() {
-                full.push_str(&match format {
-                    ResponseFormat::Concise => format!("--- {} of {count}: {} ---\n", i + 1, m.id),
-                    ResponseFormat::Detailed => format!("--- Message {} of {count} ---\n", i + 1),
-                });
-                full.push_str(&match format {
-                    ResponseFormat::Concise => text::headers_concise(m, &names, mailbox.account()),
-                    ResponseFormat::Detailed => text::headers_detailed(m, &names),
-                });
-                full.push('\n');
-                full.push_str(m.text.trim_end());
-                full.push_str(&text::attachments(m, format));
-                full.push_str("\n\n");
+                a.attachment_id.as_deref() == Some(p.attachment_id.as_str())
             }
-            let w = window(&full, p.offset.unwrap_or(0) as usize, p.max_length.unwrap_or(DEFAULT_MAX_LENGTH) as usize);
-            let result = ThreadResult {
-                id: t.id,
-                subject: t.subject,
-                message_count: count,
-                messages: t
-                    .messages
-                    .into_iter()
-                    .map(|m| ThreadMessageInfo {
-                        from: m.from.as_ref().map(ToString::to_string).unwrap_or_default(),
-                        to: format_address_list(&m.to),
-                        id: m.id,
-                        message_id: m.message_id,
-                        date: m.date,
-                        label_ids: m.label_ids,
-                        attachments: m.attachments,
-                    })
-                    .collect(),
-                text: w.text.clone(),
-                text_window: BodyWindow::from(&w),
-            };
-            Ok(ToolOutput::structured(w.text_with_note(), &result))
-        },
-    )
-    .large_results(LARGE_RESULT_CHARS)
-    .on_mailbox::<ReplyEmail, SentMessage, _, _>(
-        Decl {
-            name: "reply_email",
-            title: "Reply to an email",
-            description: "Replies in the thread (replyAll: to everyone), threading headers set.",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Compose,
-        },
-        |ctx, mailbox, p: ReplyEmail| async move {
-            let mut attachments = file_attachments(&ctx, &p.attachments)?;
-            attachments.extend(inline_attachments(&p.attachment_contents)?);
-            let req = ReplyRequest {
-                message_id: p.message_id,
-                body: p.body,
-                html_body: p.html_body,
-                reply_all: p.reply_all.unwrap_or(false),
-                cc: recipients("cc", &p.cc)?,
-                bcc: recipients("bcc", &p.bcc)?,
-                from: p.from.as_deref().map(|f| Recipient::parse("from", f)).transpose()?,
-                attachments,
-                quote_original: p.quote_original.unwrap_or(false),
-                own_message_id: None,
-                dry_run: p.dry_run.unwrap_or(false),
-            };
-            let sent = send::reply(&mailbox, req).await?;
-            Ok(ToolOutput::structured(sent_text("Reply sent", &sent), &sent))
-        },
-    )
-    .on_mailbox::<ForwardEmail, SentMessage, _, _>(
-        Decl {
-            name: "forward_email",
-            title: "Forward an email",
-            description: "Forwards a message with its attachments.",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Compose,
-        },
-        |_, mailbox, p: ForwardEmail| async move {
-            let req = ForwardRequest {
-                message_id: p.message_id,
-                to: parse_recipient_items("to", &p.to)?,
-                cc: recipients("cc", &p.cc)?,
-                bcc: recipients("bcc", &p.bcc)?,
-                from: p.from.as_deref().map(|f| Recipient::parse("from", f)).transpose()?,
-                note: p.body,
-                include_attachments: p.include_attachments.unwrap_or(true),
-                own_message_id: None,
-                dry_run: p.dry_run.unwrap_or(false),
-            };
-            let sent = send::forward(&mailbox, req).await?;
-            Ok(ToolOutput::structured(sent_text("Email forwarded", &sent), &sent))
-        },
-    )
-    .add::<DownloadAttachment, SavedFile, _, _>(
-        Decl {
-            name: "download_attachment",
-            title: "Download an attachment",
-            description: "Saves an attachment to the server's download folder.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Read,
-        },
-        |ctx, p: DownloadAttachment| async move {
-            attachments::check_download(p.save_path.as_deref(), p.filename.as_deref())?;
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let (root, shown_from) = ctx.env.files.download_root(&mailbox)?;
-            // read_email shows each attachment's part id as its handle; Gmail's own (long)
-            // attachment ids work too.
-            let handle = is_part_id(&p.attachment_id);
-            let message = if handle || p.filename.is_none() {
-                Some(read::read_message(&mailbox, &p.message_id).await?)
-            } else {
-                None
-            };
-            let found = message.as_ref().and_then(|m| {
-                m.attachments.iter().find(|a| {
-                    if handle {
-                        a.part_id.as_deref() == Some(p.attachment_id.as_str())
-                    } else {
-                        a.attachment_id.as_deref() == Some(p.attachment_id.as_str())
-                    }
-                })
-            });
-            let attachment_id = if handle {
-                found
-                    .and_then(|a| a.attachment_id.clone())
-                    .ok_or_else(|| GmailError::not_found(format!("attachment {} of message {}", p.attachment_id, p.message_id)))?
-            } else {
-                p.attachment_id.clone()
-            };
-            let filename = match p.filename.clone() {
-                Some(f) => f,
-                None => found
-                    .and_then(|a| attachments::fitted_filename(&a.filename))
-                    .unwrap_or_else(|| format!("attachment-{}", &attachment_id.chars().take(12).collect::<String>())),
-            };
-            let bytes = attachments::fetch(&mailbox, &p.message_id, &attachment_id).await?;
-            let saved = attachments::save(&root, p.save_path.as_deref(), &filename, &bytes, shown_from.as_deref())?;
-            Ok(ToolOutput::structured(
-                format!("Attachment downloaded successfully:\nFile: {}\nSize: {} bytes\nSaved to: {}", saved.filename, saved.size, saved.path),
-                &saved,
+        })
+    });
+    let attachment_id = if handle {
+        found.and_then(|a| a.attachment_id.clone()).ok_or_else(|| {
+            GmailError::not_found(format!(
+                "attachment {} of message {}",
+                p.attachment_id, p.message_id
             ))
-        },
-    )
-    .on_mailbox::<ListDrafts, DraftPage, _, _>(
-        Decl {
-            name: "list_drafts",
-            title: "List drafts",
-            description: "Lists drafts, newest first.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Compose,
-        },
-        |_, mailbox, p: ListDrafts| async move {
-            let page = drafts::list_drafts(&mailbox, p.query.as_deref(), p.max_results.unwrap_or(20), p.page_token.as_deref()).await?;
-            Ok(ToolOutput::structured(text::drafts(&page, p.response_format.unwrap_or_default()), &page))
-        },
-    )
-    .add::<GetDraft, drafts::DraftView, _, _>(
-        Decl {
-            name: "get_draft",
-            title: "Read a draft",
-            description: "Reads a draft.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Compose,
-        },
-        |ctx, p: GetDraft| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            let d = drafts::get_draft(&mailbox, &p.draft_id).await?;
-            let format = p.response_format.unwrap_or_default();
-            let names = names_of_labels(&mailbox).await;
-            let headers = match format {
-                ResponseFormat::Concise => text::headers_concise(&d.message, &names, mailbox.account()),
-                ResponseFormat::Detailed => text::headers_detailed(&d.message, &names),
-            };
-            let text = format!("Draft {}\n{headers}\n{}{}", d.id, d.message.text, text::attachments(&d.message, format));
-            Ok(ToolOutput::structured(text, &d))
-        },
-    )
-    .on_mailbox::<UpdateDraft, DraftRef, _, _>(
-        Decl {
-            name: "update_draft",
-            title: "Replace a draft",
-            description: "Replaces a draft's content.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Compose,
-        },
-        |ctx, mailbox, p: UpdateDraft| async move {
-            let (text, html) = bodies(&p.body, p.html_body.as_deref(), None);
-            let mut attachments = file_attachments(&ctx, &p.attachments)?;
-            attachments.extend(inline_attachments(&p.attachment_contents)?);
-            let msg = OutgoingMessage {
-                from: p.from.as_deref().map(|f| Recipient::parse("from", f)).transpose()?,
-                to: recipients("to", &p.to)?,
-                cc: recipients("cc", &p.cc)?,
-                bcc: recipients("bcc", &p.bcc)?,
-                subject: p.subject,
-                text_body: text,
-                html_body: html,
-                attachments,
-                ..Default::default()
-            };
-            let d = drafts::update_draft(&mailbox, &p.draft_id, msg, p.thread_id.as_deref()).await?;
-            Ok(ToolOutput::structured(format!("Draft {} updated", d.id), &d))
-        },
-    )
-    .on_mailbox::<DraftId, SentMessage, _, _>(
-        Decl {
-            name: "send_draft",
-            title: "Send a draft",
-            description: "Sends an existing draft.",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Compose,
-        },
-        |_, mailbox, p: DraftId| async move {
-            let sent = send::send_draft(&mailbox, &p.draft_id).await?;
-            Ok(ToolOutput::structured(sent_text("Draft sent", &sent), &sent))
-        },
-    )
-    .add_text::<DraftId, _, _>(
-        Decl {
-            name: "delete_draft",
-            title: "Delete a draft",
-            description: "Deletes a draft.",
-            annotations: Annotations::DESTRUCTIVE,
-            toolset: Toolset::Compose,
-        },
-        |ctx, p: DraftId| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            drafts::delete_draft(&mailbox, &p.draft_id).await?;
-            Ok(ToolOutput::text(format!("Draft {} deleted successfully.", p.draft_id)))
-        },
-    )
+        })?
+    } else {
+        p.attachment_id.clone()
+    };
+    let filename = match p.filename.clone() {
+        Some(f) => f,
+        None => found
+            .and_then(|a| attachments::fitted_filename(&a.filename))
+            .unwrap_or_else(|| {
+                format!(
+                    "attachment-{}",
+                    &attachment_id.chars().take(12).collect::<String>()
+                )
+            }),
+    };
+    let bytes = attachments::fetch(&mailbox, &p.message_id, &attachment_id).await?;
+    let saved = attachments::save(
+        &root,
+        p.save_path.as_deref(),
+        &filename,
+        &bytes,
+        shown_from.as_deref(),
+    )?;
+    Ok(ToolOutput::structured(
+        format!(
+            "Attachment downloaded successfully:\nFile: {}\nSize: {} bytes\nSaved to: {}",
+            saved.filename, saved.size, saved.path
+        ),
+        &saved,
+    ))
+}
+
+pub fn add_compose_tools(b: RegistryBuilder) -> RegistryBuilder {
+    b.on_mailbox::<SendEmail, SentMessage, _, _>(SEND_EMAIL, send_email)
+        .on_mailbox::<SendEmail, DraftRef, _, _>(DRAFT_EMAIL, draft_email)
+        .on_mailbox::<ReadEmail, ReadEmailResult, _, _>(READ_EMAIL, read_email)
+        .large_results(LARGE_RESULT_CHARS)
+        .on_mailbox::<GetThread, ThreadResult, _, _>(GET_THREAD, get_thread)
+        .large_results(LARGE_RESULT_CHARS)
+        .on_mailbox::<ReplyEmail, SentMessage, _, _>(REPLY_EMAIL, reply_email)
+        .on_mailbox::<ForwardEmail, SentMessage, _, _>(FORWARD_EMAIL, forward_email)
+        .add::<DownloadAttachment, SavedFile, _, _>(DOWNLOAD_ATTACHMENT, download_attachment)
 }

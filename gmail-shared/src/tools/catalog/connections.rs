@@ -72,94 +72,124 @@ fn render(c: &ConnectionInfo) -> String {
     )
 }
 
+const GMAIL_GET_AUTH_URL: Decl = Decl {
+    name: "gmail_get_auth_url",
+    title: "Connect a Gmail account",
+    description:
+        "Starts connecting a Gmail account: returns a link for the user to open in their browser.",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Connections,
+};
+
+async fn gmail_get_auth_url(ctx: ToolContext, p: GetAuthUrl) -> Result<ToolOutput, GmailError> {
+    let (accounts, user_id) = caller(&ctx)?;
+    let user = accounts
+        .store()
+        .user(&user_id)
+        .await?
+        .ok_or_else(|| GmailError::not_found("the calling user"))?;
+    let start = accounts
+        .start(&user, p.return_to.as_deref(), p.login_hint.as_deref())
+        .await?;
+    Ok(ToolOutput::structured(
+        format!("Ask the user to open this link in their browser to connect a Gmail account (valid {} minutes, works in one browser only):\n{}", start.expires_in_secs / 60, start.auth_url),
+        &start,
+    ))
+}
+
+const GMAIL_HANDLE_OAUTH_CALLBACK: Decl = Decl {
+    name: "gmail_handle_oauth_callback",
+    title: "Finish connecting a Gmail account",
+    description: "Finishes a connection from the code and state Google redirected with (apps that receive the redirect themselves).",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Connections,
+};
+
+async fn gmail_handle_oauth_callback(
+    ctx: ToolContext,
+    p: HandleCallback,
+) -> Result<ToolOutput, GmailError> {
+    let (accounts, user_id) = caller(&ctx)?;
+    let (_, info, _) = accounts
+        .complete(&p.state, &p.code, FlowBinding::Owner(&user_id))
+        .await?;
+    Ok(ToolOutput::structured(
+        format!("Connected {}", render(&info)),
+        &info,
+    ))
+}
+
+const GMAIL_LIST_CONNECTIONS: Decl = Decl {
+    name: "gmail_list_connections",
+    title: "List connected Gmail accounts",
+    description: "Lists the connected Gmail accounts and their status; the primary one is the default account.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Connections,
+};
+
+async fn gmail_list_connections(
+    ctx: ToolContext,
+    _p: AccountArg,
+) -> Result<ToolOutput, GmailError> {
+    let (accounts, user_id) = caller(&ctx)?;
+    let connections = accounts.list(&user_id).await?;
+    let text = if connections.is_empty() {
+        "No Gmail account connected yet: call gmail_get_auth_url.".to_string()
+    } else {
+        connections
+            .iter()
+            .map(render)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Ok(ToolOutput::structured(
+        text,
+        &ConnectionList { connections },
+    ))
+}
+
+const GMAIL_CHECK_CONNECTION: Decl = Decl {
+    name: "gmail_check_connection",
+    title: "Check a Gmail connection",
+    description: "Checks that a connected account still works and says what to do if not.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Connections,
+};
+
+async fn gmail_check_connection(ctx: ToolContext, p: AccountArg) -> Result<ToolOutput, GmailError> {
+    let (accounts, user_id) = caller(&ctx)?;
+    let check = accounts.check(&user_id, p.account.as_deref()).await?;
+    let text = match &check.problem {
+        None => format!("{}: working", render(&check.connection)),
+        Some(problem) => format!("{}: NOT working: {problem}", render(&check.connection)),
+    };
+    Ok(ToolOutput::structured(text, &check))
+}
+
+const GMAIL_DISCONNECT: Decl = Decl {
+    name: "gmail_disconnect",
+    title: "Disconnect a Gmail account",
+    description: "Disconnects an account and revokes the server's access at Google.",
+    annotations: Annotations::DESTRUCTIVE,
+    toolset: Toolset::Connections,
+};
+
+async fn gmail_disconnect(ctx: ToolContext, p: DisconnectArg) -> Result<ToolOutput, GmailError> {
+    let (accounts, user_id) = caller(&ctx)?;
+    let info = accounts.disconnect(&user_id, &p.account).await?;
+    Ok(ToolOutput::structured(
+        format!("Disconnected {} and revoked access at Google", info.email),
+        &info,
+    ))
+}
+
 pub fn add_connection_tools(b: RegistryBuilder) -> RegistryBuilder {
-    b.add::<GetAuthUrl, AuthStart, _, _>(
-        Decl {
-            name: "gmail_get_auth_url",
-            title: "Connect a Gmail account",
-            description: "Starts connecting a Gmail account: returns a link for the user to open in their browser.",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Connections,
-        },
-        |ctx, p: GetAuthUrl| async move {
-            let (accounts, user_id) = caller(&ctx)?;
-            let user = accounts
-                .store()
-                .user(&user_id)
-                .await?
-                .ok_or_else(|| GmailError::not_found("the calling user"))?;
-            let start = accounts.start(&user, p.return_to.as_deref(), p.login_hint.as_deref()).await?;
-            Ok(ToolOutput::structured(
-                format!("Ask the user to open this link in their browser to connect a Gmail account (valid {} minutes, works in one browser only):\n{}", start.expires_in_secs / 60, start.auth_url),
-                &start,
-            ))
-        },
-    )
-    .add::<HandleCallback, ConnectionInfo, _, _>(
-        Decl {
-            name: "gmail_handle_oauth_callback",
-            title: "Finish connecting a Gmail account",
-            description: "Finishes a connection from the code and state Google redirected with (apps that receive the redirect themselves).",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Connections,
-        },
-        |ctx, p: HandleCallback| async move {
-            let (accounts, user_id) = caller(&ctx)?;
-            let (_, info, _) = accounts
-                .complete(&p.state, &p.code, FlowBinding::Owner(&user_id))
-                .await?;
-            Ok(ToolOutput::structured(format!("Connected {}", render(&info)), &info))
-        },
-    )
-    .add::<AccountArg, ConnectionList, _, _>(
-        Decl {
-            name: "gmail_list_connections",
-            title: "List connected Gmail accounts",
-            description: "Lists the connected Gmail accounts and their status; the primary one is the default account.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Connections,
-        },
-        |ctx, _p: AccountArg| async move {
-            let (accounts, user_id) = caller(&ctx)?;
-            let connections = accounts.list(&user_id).await?;
-            let text = if connections.is_empty() {
-                "No Gmail account connected yet: call gmail_get_auth_url.".to_string()
-            } else {
-                connections.iter().map(render).collect::<Vec<_>>().join("\n")
-            };
-            Ok(ToolOutput::structured(text, &ConnectionList { connections }))
-        },
-    )
-    .add::<AccountArg, ConnectionCheck, _, _>(
-        Decl {
-            name: "gmail_check_connection",
-            title: "Check a Gmail connection",
-            description: "Checks that a connected account still works and says what to do if not.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Connections,
-        },
-        |ctx, p: AccountArg| async move {
-            let (accounts, user_id) = caller(&ctx)?;
-            let check = accounts.check(&user_id, p.account.as_deref()).await?;
-            let text = match &check.problem {
-                None => format!("{}: working", render(&check.connection)),
-                Some(problem) => format!("{}: NOT working: {problem}", render(&check.connection)),
-            };
-            Ok(ToolOutput::structured(text, &check))
-        },
-    )
-    .add::<DisconnectArg, ConnectionInfo, _, _>(
-        Decl {
-            name: "gmail_disconnect",
-            title: "Disconnect a Gmail account",
-            description: "Disconnects an account and revokes the server's access at Google.",
-            annotations: Annotations::DESTRUCTIVE,
-            toolset: Toolset::Connections,
-        },
-        |ctx, p: DisconnectArg| async move {
-            let (accounts, user_id) = caller(&ctx)?;
-            let info = accounts.disconnect(&user_id, &p.account).await?;
-            Ok(ToolOutput::structured(format!("Disconnected {} and revoked access at Google", info.email), &info))
-        },
-    )
+    b.add::<GetAuthUrl, AuthStart, _, _>(GMAIL_GET_AUTH_URL, gmail_get_auth_url)
+        .add::<HandleCallback, ConnectionInfo, _, _>(
+            GMAIL_HANDLE_OAUTH_CALLBACK,
+            gmail_handle_oauth_callback,
+        )
+        .add::<AccountArg, ConnectionList, _, _>(GMAIL_LIST_CONNECTIONS, gmail_list_connections)
+        .add::<AccountArg, ConnectionCheck, _, _>(GMAIL_CHECK_CONNECTION, gmail_check_connection)
+        .add::<DisconnectArg, ConnectionInfo, _, _>(GMAIL_DISCONNECT, gmail_disconnect)
 }

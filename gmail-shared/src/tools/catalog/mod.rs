@@ -5,14 +5,17 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
-use super::{Annotations, Decl, Registry, RegistryBuilder, ToolOutput, Toolset};
+use super::{Annotations, Decl, Registry, RegistryBuilder, ToolContext, ToolOutput, Toolset};
+use crate::error::GmailError;
 use crate::ops::filters::{self, Action, Criteria, FilterInfo, Template, TemplateParameters};
 use crate::ops::history::{self, ChangeKind, Changes, ChangesRequest};
 use crate::ops::profile::{self, Profile};
 use crate::ops::settings::{self, SendAsIdentity, Vacation};
+use crate::ops::Mailbox;
 
 pub mod compose_tools;
 mod connections;
+pub mod drafts;
 pub mod organize;
 mod render;
 pub mod text;
@@ -142,155 +145,224 @@ pub fn names() -> &'static [&'static str] {
 pub fn registry() -> Registry {
     let builder = Registry::builder();
     let builder = compose_tools::add_compose_tools(builder);
+    let builder = drafts::add_draft_tools(builder);
     let builder = organize::add_organize_tools(builder);
     let builder = connections::add_connection_tools(builder);
     add_other_tools(builder).build()
 }
 
+const CREATE_FILTER: Decl = Decl {
+    name: "create_filter",
+    title: "Create a filter",
+    description: "Creates a filter for mail that arrives from now on: criteria (from, to, subject, query, hasAttachment, size) and actions (labels, forward).",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Filters,
+};
+
+async fn create_filter(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: CreateFilter,
+) -> Result<ToolOutput, GmailError> {
+    let f = filters::create_filter(&mailbox, &p.criteria, &p.action).await?;
+    Ok(ToolOutput::structured(
+        render_filter("Filter created successfully:", &f),
+        &f,
+    ))
+}
+
+const LIST_FILTERS: Decl = Decl {
+    name: "list_filters",
+    title: "List filters",
+    description: "Lists filters with their criteria and actions.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Filters,
+};
+
+async fn list_filters(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    _p: AccountOnly,
+) -> Result<ToolOutput, GmailError> {
+    let list = FilterList {
+        filters: filters::list_filters(&mailbox).await?,
+    };
+    Ok(ToolOutput::structured(render_filters(&list.filters), &list))
+}
+
+const GET_FILTER: Decl = Decl {
+    name: "get_filter",
+    title: "Get a filter",
+    description: "Reads one filter.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Filters,
+};
+
+async fn get_filter(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: FilterId,
+) -> Result<ToolOutput, GmailError> {
+    let f = filters::get_filter(&mailbox, &p.filter_id).await?;
+    Ok(ToolOutput::structured(
+        render_filter("Filter details:", &f),
+        &f,
+    ))
+}
+
+const DELETE_FILTER: Decl = Decl {
+    name: "delete_filter",
+    title: "Delete a filter",
+    description: "Deletes a filter.",
+    annotations: Annotations::DESTRUCTIVE,
+    toolset: Toolset::Filters,
+};
+
+async fn delete_filter(ctx: ToolContext, p: FilterId) -> Result<ToolOutput, GmailError> {
+    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+    filters::delete_filter(&mailbox, &p.filter_id).await?;
+    Ok(ToolOutput::text(format!(
+        "Filter {} deleted successfully.",
+        p.filter_id
+    )))
+}
+
+const CREATE_FILTER_FROM_TEMPLATE: Decl = Decl {
+    name: "create_filter_from_template",
+    title: "Create a filter from a template",
+    description: "Creates a filter from a template: fromSender, withSubject, withAttachments, largeEmails, containingText or mailingList.",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Filters,
+};
+
+async fn create_filter_from_template(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: CreateFilterFromTemplate,
+) -> Result<ToolOutput, GmailError> {
+    let (criteria, action) = filters::from_template(p.template, &p.parameters)?;
+    let f = filters::create_filter(&mailbox, &criteria, &action).await?;
+    Ok(ToolOutput::structured(
+        render_filter("Filter created successfully from template:", &f),
+        &f,
+    ))
+}
+
+const GET_PROFILE: Decl = Decl {
+    name: "get_profile",
+    title: "Get mailbox profile",
+    description: "Mailbox address, totals and current historyId.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Read,
+};
+
+async fn get_profile(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    _p: AccountOnly,
+) -> Result<ToolOutput, GmailError> {
+    let profile = profile::get_profile(&mailbox).await?;
+    let text = format!(
+        "Email: {}\nMessages: {}\nThreads: {}\nHistory ID: {}",
+        profile.email_address, profile.messages_total, profile.threads_total, profile.history_id
+    );
+    Ok(ToolOutput::structured(text, &profile))
+}
+
+const LIST_CHANGES: Decl = Decl {
+    name: "list_changes",
+    title: "List mailbox changes",
+    description: "Lists changes since a historyId, and the historyId to poll next.",
+    annotations: Annotations::READ,
+    toolset: Toolset::History,
+};
+
+async fn list_changes(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ListChanges,
+) -> Result<ToolOutput, GmailError> {
+    let req = ChangesRequest {
+        start_history_id: p.start_history_id,
+        kinds: p.kinds.unwrap_or_default(),
+        label_id: p.label_id,
+        max_results: p.max_results,
+        page_token: p.page_token,
+    };
+    let changes = history::list_changes(&mailbox, &req).await?;
+    Ok(ToolOutput::structured(render_changes(&changes), &changes))
+}
+
+const GET_VACATION: Decl = Decl {
+    name: "get_vacation",
+    title: "Get the vacation responder",
+    description: "Returns the vacation auto-reply settings.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Settings,
+};
+
+async fn get_vacation(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    _p: AccountOnly,
+) -> Result<ToolOutput, GmailError> {
+    let v = settings::get_vacation(&mailbox).await?;
+    Ok(ToolOutput::structured(render_vacation(&v), &v))
+}
+
+const SET_VACATION: Decl = Decl {
+    name: "set_vacation",
+    title: "Set the vacation responder",
+    description: "Turns the vacation auto-reply on or off and sets its text and dates.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Settings,
+};
+
+async fn set_vacation(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: SetVacation,
+) -> Result<ToolOutput, GmailError> {
+    let v = settings::set_vacation(&mailbox, &p.vacation()).await?;
+    Ok(ToolOutput::structured(render_vacation(&v), &v))
+}
+
+const LIST_SEND_AS: Decl = Decl {
+    name: "list_send_as",
+    title: "List send-as identities",
+    description: "Lists the addresses this mailbox can send as; pass one as `from`.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Settings,
+};
+
+async fn list_send_as(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    _p: AccountOnly,
+) -> Result<ToolOutput, GmailError> {
+    let list = SendAsList {
+        identities: settings::list_send_as(&mailbox).await?,
+    };
+    Ok(ToolOutput::structured(
+        render_send_as(&list.identities),
+        &list,
+    ))
+}
+
 fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
-    b.on_mailbox::<CreateFilter, FilterInfo, _, _>(
-        Decl {
-            name: "create_filter",
-            title: "Create a filter",
-            description: "Creates a filter for mail that arrives from now on: criteria (from, to, subject, query, hasAttachment, size) and actions (labels, forward).",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Filters,
-        },
-        |_, mailbox, p: CreateFilter| async move {
-            let f = filters::create_filter(&mailbox, &p.criteria, &p.action).await?;
-            Ok(ToolOutput::structured(render_filter("Filter created successfully:", &f), &f))
-        },
-    )
-    .on_mailbox::<AccountOnly, FilterList, _, _>(
-        Decl {
-            name: "list_filters",
-            title: "List filters",
-            description: "Lists filters with their criteria and actions.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Filters,
-        },
-        |_, mailbox, _p: AccountOnly| async move {
-            let list = FilterList { filters: filters::list_filters(&mailbox).await? };
-            Ok(ToolOutput::structured(render_filters(&list.filters), &list))
-        },
-    )
-    .on_mailbox::<FilterId, FilterInfo, _, _>(
-        Decl {
-            name: "get_filter",
-            title: "Get a filter",
-            description: "Reads one filter.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Filters,
-        },
-        |_, mailbox, p: FilterId| async move {
-            let f = filters::get_filter(&mailbox, &p.filter_id).await?;
-            Ok(ToolOutput::structured(render_filter("Filter details:", &f), &f))
-        },
-    )
-    .add_text::<FilterId, _, _>(
-        Decl {
-            name: "delete_filter",
-            title: "Delete a filter",
-            description: "Deletes a filter.",
-            annotations: Annotations::DESTRUCTIVE,
-            toolset: Toolset::Filters,
-        },
-        |ctx, p: FilterId| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            filters::delete_filter(&mailbox, &p.filter_id).await?;
-            Ok(ToolOutput::text(format!("Filter {} deleted successfully.", p.filter_id)))
-        },
-    )
-    .on_mailbox::<CreateFilterFromTemplate, FilterInfo, _, _>(
-        Decl {
-            name: "create_filter_from_template",
-            title: "Create a filter from a template",
-            description: "Creates a filter from a template: fromSender, withSubject, withAttachments, largeEmails, containingText or mailingList.",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Filters,
-        },
-        |_, mailbox, p: CreateFilterFromTemplate| async move {
-            let (criteria, action) = filters::from_template(p.template, &p.parameters)?;
-            let f = filters::create_filter(&mailbox, &criteria, &action).await?;
-            Ok(ToolOutput::structured(render_filter("Filter created successfully from template:", &f), &f))
-        },
-    )
-    .on_mailbox::<AccountOnly, Profile, _, _>(
-        Decl {
-            name: "get_profile",
-            title: "Get mailbox profile",
-            description: "Mailbox address, totals and current historyId.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Read,
-        },
-        |_, mailbox, _p: AccountOnly| async move {
-            let profile = profile::get_profile(&mailbox).await?;
-            let text = format!(
-                "Email: {}\nMessages: {}\nThreads: {}\nHistory ID: {}",
-                profile.email_address, profile.messages_total, profile.threads_total, profile.history_id
-            );
-            Ok(ToolOutput::structured(text, &profile))
-        },
-    )
-    .on_mailbox::<ListChanges, Changes, _, _>(
-        Decl {
-            name: "list_changes",
-            title: "List mailbox changes",
-            description: "Lists changes since a historyId, and the historyId to poll next.",
-            annotations: Annotations::READ,
-            toolset: Toolset::History,
-        },
-        |_, mailbox, p: ListChanges| async move {
-            let req = ChangesRequest {
-                start_history_id: p.start_history_id,
-                kinds: p.kinds.unwrap_or_default(),
-                label_id: p.label_id,
-                max_results: p.max_results,
-                page_token: p.page_token,
-            };
-            let changes = history::list_changes(&mailbox, &req).await?;
-            Ok(ToolOutput::structured(render_changes(&changes), &changes))
-        },
-    )
-    .on_mailbox::<AccountOnly, Vacation, _, _>(
-        Decl {
-            name: "get_vacation",
-            title: "Get the vacation responder",
-            description: "Returns the vacation auto-reply settings.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Settings,
-        },
-        |_, mailbox, _p: AccountOnly| async move {
-            let v = settings::get_vacation(&mailbox).await?;
-            Ok(ToolOutput::structured(render_vacation(&v), &v))
-        },
-    )
-    .on_mailbox::<SetVacation, Vacation, _, _>(
-        Decl {
-            name: "set_vacation",
-            title: "Set the vacation responder",
-            description: "Turns the vacation auto-reply on or off and sets its text and dates.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Settings,
-        },
-        |_, mailbox, p: SetVacation| async move {
-            let v = settings::set_vacation(&mailbox, &p.vacation()).await?;
-            Ok(ToolOutput::structured(render_vacation(&v), &v))
-        },
-    )
-    .on_mailbox::<AccountOnly, SendAsList, _, _>(
-        Decl {
-            name: "list_send_as",
-            title: "List send-as identities",
-            description: "Lists the addresses this mailbox can send as; pass one as `from`.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Settings,
-        },
-        |_, mailbox, _p: AccountOnly| async move {
-            let list = SendAsList { identities: settings::list_send_as(&mailbox).await? };
-            Ok(ToolOutput::structured(render_send_as(&list.identities), &list))
-        },
-    )
+    b.on_mailbox::<CreateFilter, FilterInfo, _, _>(CREATE_FILTER, create_filter)
+        .on_mailbox::<AccountOnly, FilterList, _, _>(LIST_FILTERS, list_filters)
+        .on_mailbox::<FilterId, FilterInfo, _, _>(GET_FILTER, get_filter)
+        .add_text::<FilterId, _, _>(DELETE_FILTER, delete_filter)
+        .on_mailbox::<CreateFilterFromTemplate, FilterInfo, _, _>(
+            CREATE_FILTER_FROM_TEMPLATE,
+            create_filter_from_template,
+        )
+        .on_mailbox::<AccountOnly, Profile, _, _>(GET_PROFILE, get_profile)
+        .on_mailbox::<ListChanges, Changes, _, _>(LIST_CHANGES, list_changes)
+        .on_mailbox::<AccountOnly, Vacation, _, _>(GET_VACATION, get_vacation)
+        .on_mailbox::<SetVacation, Vacation, _, _>(SET_VACATION, set_vacation)
+        .on_mailbox::<AccountOnly, SendAsList, _, _>(LIST_SEND_AS, list_send_as)
 }
 
 #[derive(Debug, serde::Serialize, JsonSchema)]

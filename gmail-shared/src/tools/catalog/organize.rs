@@ -6,12 +6,14 @@ use serde::Deserialize;
 
 use super::text::{self, ResponseFormat};
 use super::{count, render::*, AccountOnly};
+use crate::error::GmailError;
 use crate::ops::labels::{
     self, LabelChanges, LabelInfo, LabelListVisibility, MessageListVisibility,
 };
 use crate::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
 use crate::ops::threads::{self, ThreadLabels, ThreadPage};
-use crate::tools::{Annotations, Decl, RegistryBuilder, ToolOutput, Toolset};
+use crate::ops::Mailbox;
+use crate::tools::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -201,345 +203,430 @@ fn search_request(
     }
 }
 
+const SEARCH_EMAILS: Decl = Decl {
+    name: "search_emails",
+    title: "Search emails",
+    description: "Searches emails (Gmail query syntax), newest first.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Read,
+};
+
+async fn search_emails(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: SearchEmails,
+) -> Result<ToolOutput, GmailError> {
+    let req = search_request(
+        Some(p.query),
+        p.max_results,
+        p.page_token,
+        p.label_ids,
+        p.include_spam_trash,
+    );
+    let page = messages::search(&mailbox, &req).await?;
+    let text = match p.response_format.unwrap_or_default() {
+        ResponseFormat::Concise => text::search_concise(&page, p.snippets.unwrap_or(false)),
+        ResponseFormat::Detailed => text::search_detailed(&page),
+    };
+    Ok(ToolOutput::structured(text, &page))
+}
+
+const LIST_THREADS: Decl = Decl {
+    name: "list_threads",
+    title: "List conversations",
+    description: "Lists conversations matching a Gmail query.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Read,
+};
+
+async fn list_threads(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ListThreads,
+) -> Result<ToolOutput, GmailError> {
+    let req = search_request(
+        p.query,
+        p.max_results,
+        p.page_token,
+        p.label_ids,
+        p.include_spam_trash,
+    );
+    let page = threads::list_threads(&mailbox, &req).await?;
+    Ok(ToolOutput::structured(
+        text::threads(&page, p.response_format.unwrap_or_default()),
+        &page,
+    ))
+}
+
+const MODIFY_EMAIL: Decl = Decl {
+    name: "modify_email",
+    title: "Change an email's labels",
+    description: "Adds or removes an email's labels (archive: remove INBOX).",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn modify_email(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ModifyEmail,
+) -> Result<ToolOutput, GmailError> {
+    // The peer server treats labelIds as addLabelIds, with addLabelIds winning.
+    let add = p.add_label_ids.or(p.label_ids).unwrap_or_default();
+    let remove = p.remove_label_ids.unwrap_or_default();
+    let after = messages::modify(&mailbox, &p.message_id, &add, &remove).await?;
+    Ok(ToolOutput::structured(
+        format!(
+            "Email {} labels updated successfully\nLabels now: {}",
+            after.id,
+            after.label_ids.join(", ")
+        ),
+        &after,
+    ))
+}
+
+const TRASH_EMAIL: Decl = Decl {
+    name: "trash_email",
+    title: "Move an email to the trash",
+    description: "Moves an email to the trash.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn trash_email(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: MessageIdOnly,
+) -> Result<ToolOutput, GmailError> {
+    let after = messages::trash(&mailbox, &p.message_id).await?;
+    Ok(ToolOutput::structured(
+        format!("Email {} moved to trash", after.id),
+        &after,
+    ))
+}
+
+const UNTRASH_EMAIL: Decl = Decl {
+    name: "untrash_email",
+    title: "Restore an email from the trash",
+    description: "Restores an email from the trash.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn untrash_email(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: MessageIdOnly,
+) -> Result<ToolOutput, GmailError> {
+    let after = messages::untrash(&mailbox, &p.message_id).await?;
+    Ok(ToolOutput::structured(
+        format!("Email {} restored from trash", after.id),
+        &after,
+    ))
+}
+
+const MARK_AS_READ: Decl = Decl {
+    name: "mark_as_read",
+    title: "Mark emails as read",
+    description: "Marks emails read.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn mark_as_read(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: MessageIds,
+) -> Result<ToolOutput, GmailError> {
+    let out = messages::batch_modify(&mailbox, &p.message_ids, &[], &["UNREAD".into()]).await?;
+    Ok(ToolOutput::structured(
+        render_batch("Marked as read", &out),
+        &out,
+    ))
+}
+
+const MARK_AS_UNREAD: Decl = Decl {
+    name: "mark_as_unread",
+    title: "Mark emails as unread",
+    description: "Marks emails unread.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn mark_as_unread(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: MessageIds,
+) -> Result<ToolOutput, GmailError> {
+    let out = messages::batch_modify(&mailbox, &p.message_ids, &["UNREAD".into()], &[]).await?;
+    Ok(ToolOutput::structured(
+        render_batch("Marked as unread", &out),
+        &out,
+    ))
+}
+
+const DELETE_EMAIL: Decl = Decl {
+    name: "delete_email",
+    title: "Delete an email permanently",
+    description: "Deletes an email permanently (prefer trash_email; needs the full-mail scope).",
+    annotations: Annotations::DESTRUCTIVE,
+    toolset: Toolset::Delete,
+};
+
+async fn delete_email(ctx: ToolContext, p: MessageIdOnly) -> Result<ToolOutput, GmailError> {
+    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+    messages::delete(&mailbox, &p.message_id).await?;
+    Ok(ToolOutput::text(format!(
+        "Email {} deleted successfully",
+        p.message_id
+    )))
+}
+
+const BATCH_MODIFY_EMAILS: Decl = Decl {
+    name: "batch_modify_emails",
+    title: "Change labels of many emails",
+    description: "Adds or removes labels on many emails.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn batch_modify_emails(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: BatchModifyEmails,
+) -> Result<ToolOutput, GmailError> {
+    let out = messages::batch_modify(
+        &mailbox,
+        &p.message_ids,
+        &p.add_label_ids.unwrap_or_default(),
+        &p.remove_label_ids.unwrap_or_default(),
+    )
+    .await?;
+    Ok(ToolOutput::structured(
+        render_batch("Batch label modification complete.", &out),
+        &out,
+    ))
+}
+
+const BATCH_DELETE_EMAILS: Decl = Decl {
+    name: "batch_delete_emails",
+    title: "Delete many emails permanently",
+    description: "Deletes many emails permanently (needs the full-mail scope).",
+    annotations: Annotations::DESTRUCTIVE,
+    toolset: Toolset::Delete,
+};
+
+async fn batch_delete_emails(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: BatchDeleteEmails,
+) -> Result<ToolOutput, GmailError> {
+    let out = messages::batch_delete(&mailbox, &p.message_ids).await?;
+    Ok(ToolOutput::structured(
+        render_batch("Batch delete operation complete.", &out),
+        &out,
+    ))
+}
+
+const LIST_EMAIL_LABELS: Decl = Decl {
+    name: "list_email_labels",
+    title: "List labels",
+    description: "Lists all labels with their ids.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Labels,
+};
+
+async fn list_email_labels(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    _p: AccountOnly,
+) -> Result<ToolOutput, GmailError> {
+    let list = LabelList {
+        labels: labels::list_labels(&mailbox).await?,
+    };
+    Ok(ToolOutput::structured(render_labels(&list.labels), &list))
+}
+
+const CREATE_LABEL: Decl = Decl {
+    name: "create_label",
+    title: "Create a label",
+    description: "Creates a label; nested labels use '/' (Projects/Alpha).",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Labels,
+};
+
+async fn create_label(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: CreateLabel,
+) -> Result<ToolOutput, GmailError> {
+    let label = labels::create_label(&mailbox, &p.changes()).await?;
+    Ok(ToolOutput::structured(
+        render_label("Label created successfully:", &label),
+        &label,
+    ))
+}
+
+const UPDATE_LABEL: Decl = Decl {
+    name: "update_label",
+    title: "Update a label",
+    description: "Renames a label or changes its visibility or colour.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Labels,
+};
+
+async fn update_label(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: UpdateLabel,
+) -> Result<ToolOutput, GmailError> {
+    let changes = LabelChanges {
+        name: p.name,
+        message_list_visibility: p.message_list_visibility,
+        label_list_visibility: p.label_list_visibility,
+        color: p.color,
+    };
+    let label = labels::update_label(&mailbox, &p.id, &changes).await?;
+    Ok(ToolOutput::structured(
+        render_label("Label updated successfully:", &label),
+        &label,
+    ))
+}
+
+const DELETE_LABEL: Decl = Decl {
+    name: "delete_label",
+    title: "Delete a label",
+    description: "Deletes a label (the messages stay).",
+    annotations: Annotations::DESTRUCTIVE,
+    toolset: Toolset::Labels,
+};
+
+async fn delete_label(ctx: ToolContext, p: LabelId) -> Result<ToolOutput, GmailError> {
+    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+    labels::delete_label(&mailbox, &p.id).await?;
+    Ok(ToolOutput::text(format!(
+        "Label {} deleted successfully.",
+        p.id
+    )))
+}
+
+const GET_OR_CREATE_LABEL: Decl = Decl {
+    name: "get_or_create_label",
+    title: "Get or create a label",
+    description: "Finds a label by name (case-insensitive) or creates it.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Labels,
+};
+
+async fn get_or_create_label(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: CreateLabel,
+) -> Result<ToolOutput, GmailError> {
+    let (label, created) = labels::get_or_create_label(&mailbox, &p.changes()).await?;
+    let head = if created {
+        "Successfully created new label:"
+    } else {
+        "Successfully found existing label:"
+    };
+    Ok(ToolOutput::structured(render_label(head, &label), &label))
+}
+
+const MODIFY_THREAD: Decl = Decl {
+    name: "modify_thread",
+    title: "Change a conversation's labels",
+    description: "Adds or removes labels on a whole conversation.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn modify_thread(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ThreadLabelChange,
+) -> Result<ToolOutput, GmailError> {
+    let t = threads::modify_thread(
+        &mailbox,
+        &p.thread_id,
+        &p.add_label_ids.unwrap_or_default(),
+        &p.remove_label_ids.unwrap_or_default(),
+    )
+    .await?;
+    Ok(ToolOutput::structured(
+        format!(
+            "Thread {} labels updated ({} messages)",
+            t.id,
+            t.messages.len()
+        ),
+        &t,
+    ))
+}
+
+const TRASH_THREAD: Decl = Decl {
+    name: "trash_thread",
+    title: "Move a conversation to the trash",
+    description: "Moves a conversation to the trash.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn trash_thread(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ThreadIdOnly,
+) -> Result<ToolOutput, GmailError> {
+    let t = threads::trash_thread(&mailbox, &p.thread_id).await?;
+    Ok(ToolOutput::structured(
+        format!("Thread {} moved to trash", t.id),
+        &t,
+    ))
+}
+
+const UNTRASH_THREAD: Decl = Decl {
+    name: "untrash_thread",
+    title: "Restore a conversation from the trash",
+    description: "Restores a conversation from the trash.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Organize,
+};
+
+async fn untrash_thread(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ThreadIdOnly,
+) -> Result<ToolOutput, GmailError> {
+    let t = threads::untrash_thread(&mailbox, &p.thread_id).await?;
+    Ok(ToolOutput::structured(
+        format!("Thread {} restored from trash", t.id),
+        &t,
+    ))
+}
+
 pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
-    b.on_mailbox::<SearchEmails, SearchPage, _, _>(
-        Decl {
-            name: "search_emails",
-            title: "Search emails",
-            description: "Searches emails (Gmail query syntax), newest first.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Read,
-        },
-        |_, mailbox, p: SearchEmails| async move {
-            let req = search_request(
-                Some(p.query),
-                p.max_results,
-                p.page_token,
-                p.label_ids,
-                p.include_spam_trash,
-            );
-            let page = messages::search(&mailbox, &req).await?;
-            let text = match p.response_format.unwrap_or_default() {
-                ResponseFormat::Concise => text::search_concise(&page, p.snippets.unwrap_or(false)),
-                ResponseFormat::Detailed => text::search_detailed(&page),
-            };
-            Ok(ToolOutput::structured(text, &page))
-        },
-    )
-    .on_mailbox::<ListThreads, ThreadPage, _, _>(
-        Decl {
-            name: "list_threads",
-            title: "List conversations",
-            description: "Lists conversations matching a Gmail query.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Read,
-        },
-        |_, mailbox, p: ListThreads| async move {
-            let req = search_request(
-                p.query,
-                p.max_results,
-                p.page_token,
-                p.label_ids,
-                p.include_spam_trash,
-            );
-            let page = threads::list_threads(&mailbox, &req).await?;
-            Ok(ToolOutput::structured(
-                text::threads(&page, p.response_format.unwrap_or_default()),
-                &page,
-            ))
-        },
-    )
-    .on_mailbox::<ModifyEmail, LabelsAfter, _, _>(
-        Decl {
-            name: "modify_email",
-            title: "Change an email's labels",
-            description: "Adds or removes an email's labels (archive: remove INBOX).",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: ModifyEmail| async move {
-            // The peer server treats labelIds as addLabelIds, with addLabelIds winning.
-            let add = p.add_label_ids.or(p.label_ids).unwrap_or_default();
-            let remove = p.remove_label_ids.unwrap_or_default();
-            let after = messages::modify(&mailbox, &p.message_id, &add, &remove).await?;
-            Ok(ToolOutput::structured(
-                format!(
-                    "Email {} labels updated successfully\nLabels now: {}",
-                    after.id,
-                    after.label_ids.join(", ")
-                ),
-                &after,
-            ))
-        },
-    )
-    .on_mailbox::<MessageIdOnly, LabelsAfter, _, _>(
-        Decl {
-            name: "trash_email",
-            title: "Move an email to the trash",
-            description: "Moves an email to the trash.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: MessageIdOnly| async move {
-            let after = messages::trash(&mailbox, &p.message_id).await?;
-            Ok(ToolOutput::structured(
-                format!("Email {} moved to trash", after.id),
-                &after,
-            ))
-        },
-    )
-    .on_mailbox::<MessageIdOnly, LabelsAfter, _, _>(
-        Decl {
-            name: "untrash_email",
-            title: "Restore an email from the trash",
-            description: "Restores an email from the trash.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: MessageIdOnly| async move {
-            let after = messages::untrash(&mailbox, &p.message_id).await?;
-            Ok(ToolOutput::structured(
-                format!("Email {} restored from trash", after.id),
-                &after,
-            ))
-        },
-    )
-    .on_mailbox::<MessageIds, BatchOutcome, _, _>(
-        Decl {
-            name: "mark_as_read",
-            title: "Mark emails as read",
-            description: "Marks emails read.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: MessageIds| async move {
-            let out =
-                messages::batch_modify(&mailbox, &p.message_ids, &[], &["UNREAD".into()]).await?;
-            Ok(ToolOutput::structured(
-                render_batch("Marked as read", &out),
-                &out,
-            ))
-        },
-    )
-    .on_mailbox::<MessageIds, BatchOutcome, _, _>(
-        Decl {
-            name: "mark_as_unread",
-            title: "Mark emails as unread",
-            description: "Marks emails unread.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: MessageIds| async move {
-            let out =
-                messages::batch_modify(&mailbox, &p.message_ids, &["UNREAD".into()], &[]).await?;
-            Ok(ToolOutput::structured(
-                render_batch("Marked as unread", &out),
-                &out,
-            ))
-        },
-    )
-    .add_text::<MessageIdOnly, _, _>(
-        Decl {
-            name: "delete_email",
-            title: "Delete an email permanently",
-            description:
-                "Deletes an email permanently (prefer trash_email; needs the full-mail scope).",
-            annotations: Annotations::DESTRUCTIVE,
-            toolset: Toolset::Delete,
-        },
-        |ctx, p: MessageIdOnly| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            messages::delete(&mailbox, &p.message_id).await?;
-            Ok(ToolOutput::text(format!(
-                "Email {} deleted successfully",
-                p.message_id
-            )))
-        },
-    )
-    .on_mailbox::<BatchModifyEmails, BatchOutcome, _, _>(
-        Decl {
-            name: "batch_modify_emails",
-            title: "Change labels of many emails",
-            description: "Adds or removes labels on many emails.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: BatchModifyEmails| async move {
-            let out = messages::batch_modify(
-                &mailbox,
-                &p.message_ids,
-                &p.add_label_ids.unwrap_or_default(),
-                &p.remove_label_ids.unwrap_or_default(),
-            )
-            .await?;
-            Ok(ToolOutput::structured(
-                render_batch("Batch label modification complete.", &out),
-                &out,
-            ))
-        },
-    )
-    .on_mailbox::<BatchDeleteEmails, BatchOutcome, _, _>(
-        Decl {
-            name: "batch_delete_emails",
-            title: "Delete many emails permanently",
-            description: "Deletes many emails permanently (needs the full-mail scope).",
-            annotations: Annotations::DESTRUCTIVE,
-            toolset: Toolset::Delete,
-        },
-        |_, mailbox, p: BatchDeleteEmails| async move {
-            let out = messages::batch_delete(&mailbox, &p.message_ids).await?;
-            Ok(ToolOutput::structured(
-                render_batch("Batch delete operation complete.", &out),
-                &out,
-            ))
-        },
-    )
-    .on_mailbox::<AccountOnly, LabelList, _, _>(
-        Decl {
-            name: "list_email_labels",
-            title: "List labels",
-            description: "Lists all labels with their ids.",
-            annotations: Annotations::READ,
-            toolset: Toolset::Labels,
-        },
-        |_, mailbox, _p: AccountOnly| async move {
-            let list = LabelList {
-                labels: labels::list_labels(&mailbox).await?,
-            };
-            Ok(ToolOutput::structured(render_labels(&list.labels), &list))
-        },
-    )
-    .on_mailbox::<CreateLabel, LabelInfo, _, _>(
-        Decl {
-            name: "create_label",
-            title: "Create a label",
-            description: "Creates a label; nested labels use '/' (Projects/Alpha).",
-            annotations: Annotations::WRITE,
-            toolset: Toolset::Labels,
-        },
-        |_, mailbox, p: CreateLabel| async move {
-            let label = labels::create_label(&mailbox, &p.changes()).await?;
-            Ok(ToolOutput::structured(
-                render_label("Label created successfully:", &label),
-                &label,
-            ))
-        },
-    )
-    .on_mailbox::<UpdateLabel, LabelInfo, _, _>(
-        Decl {
-            name: "update_label",
-            title: "Update a label",
-            description: "Renames a label or changes its visibility or colour.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Labels,
-        },
-        |_, mailbox, p: UpdateLabel| async move {
-            let changes = LabelChanges {
-                name: p.name,
-                message_list_visibility: p.message_list_visibility,
-                label_list_visibility: p.label_list_visibility,
-                color: p.color,
-            };
-            let label = labels::update_label(&mailbox, &p.id, &changes).await?;
-            Ok(ToolOutput::structured(
-                render_label("Label updated successfully:", &label),
-                &label,
-            ))
-        },
-    )
-    .add_text::<LabelId, _, _>(
-        Decl {
-            name: "delete_label",
-            title: "Delete a label",
-            description: "Deletes a label (the messages stay).",
-            annotations: Annotations::DESTRUCTIVE,
-            toolset: Toolset::Labels,
-        },
-        |ctx, p: LabelId| async move {
-            let mailbox = ctx.mailbox(p.account.as_deref()).await?;
-            labels::delete_label(&mailbox, &p.id).await?;
-            Ok(ToolOutput::text(format!(
-                "Label {} deleted successfully.",
-                p.id
-            )))
-        },
-    )
-    .on_mailbox::<CreateLabel, LabelInfo, _, _>(
-        Decl {
-            name: "get_or_create_label",
-            title: "Get or create a label",
-            description: "Finds a label by name (case-insensitive) or creates it.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Labels,
-        },
-        |_, mailbox, p: CreateLabel| async move {
-            let (label, created) = labels::get_or_create_label(&mailbox, &p.changes()).await?;
-            let head = if created {
-                "Successfully created new label:"
-            } else {
-                "Successfully found existing label:"
-            };
-            Ok(ToolOutput::structured(render_label(head, &label), &label))
-        },
-    )
-    .on_mailbox::<ThreadLabelChange, ThreadLabels, _, _>(
-        Decl {
-            name: "modify_thread",
-            title: "Change a conversation's labels",
-            description: "Adds or removes labels on a whole conversation.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: ThreadLabelChange| async move {
-            let t = threads::modify_thread(
-                &mailbox,
-                &p.thread_id,
-                &p.add_label_ids.unwrap_or_default(),
-                &p.remove_label_ids.unwrap_or_default(),
-            )
-            .await?;
-            Ok(ToolOutput::structured(
-                format!(
-                    "Thread {} labels updated ({} messages)",
-                    t.id,
-                    t.messages.len()
-                ),
-                &t,
-            ))
-        },
-    )
-    .on_mailbox::<ThreadIdOnly, ThreadLabels, _, _>(
-        Decl {
-            name: "trash_thread",
-            title: "Move a conversation to the trash",
-            description: "Moves a conversation to the trash.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: ThreadIdOnly| async move {
-            let t = threads::trash_thread(&mailbox, &p.thread_id).await?;
-            Ok(ToolOutput::structured(
-                format!("Thread {} moved to trash", t.id),
-                &t,
-            ))
-        },
-    )
-    .on_mailbox::<ThreadIdOnly, ThreadLabels, _, _>(
-        Decl {
-            name: "untrash_thread",
-            title: "Restore a conversation from the trash",
-            description: "Restores a conversation from the trash.",
-            annotations: Annotations::IDEMPOTENT_WRITE,
-            toolset: Toolset::Organize,
-        },
-        |_, mailbox, p: ThreadIdOnly| async move {
-            let t = threads::untrash_thread(&mailbox, &p.thread_id).await?;
-            Ok(ToolOutput::structured(
-                format!("Thread {} restored from trash", t.id),
-                &t,
-            ))
-        },
-    )
+    b.on_mailbox::<SearchEmails, SearchPage, _, _>(SEARCH_EMAILS, search_emails)
+        .on_mailbox::<ListThreads, ThreadPage, _, _>(LIST_THREADS, list_threads)
+        .on_mailbox::<ModifyEmail, LabelsAfter, _, _>(MODIFY_EMAIL, modify_email)
+        .on_mailbox::<MessageIdOnly, LabelsAfter, _, _>(TRASH_EMAIL, trash_email)
+        .on_mailbox::<MessageIdOnly, LabelsAfter, _, _>(UNTRASH_EMAIL, untrash_email)
+        .on_mailbox::<MessageIds, BatchOutcome, _, _>(MARK_AS_READ, mark_as_read)
+        .on_mailbox::<MessageIds, BatchOutcome, _, _>(MARK_AS_UNREAD, mark_as_unread)
+        .add_text::<MessageIdOnly, _, _>(DELETE_EMAIL, delete_email)
+        .on_mailbox::<BatchModifyEmails, BatchOutcome, _, _>(
+            BATCH_MODIFY_EMAILS,
+            batch_modify_emails,
+        )
+        .on_mailbox::<BatchDeleteEmails, BatchOutcome, _, _>(
+            BATCH_DELETE_EMAILS,
+            batch_delete_emails,
+        )
+        .on_mailbox::<AccountOnly, LabelList, _, _>(LIST_EMAIL_LABELS, list_email_labels)
+        .on_mailbox::<CreateLabel, LabelInfo, _, _>(CREATE_LABEL, create_label)
+        .on_mailbox::<UpdateLabel, LabelInfo, _, _>(UPDATE_LABEL, update_label)
+        .add_text::<LabelId, _, _>(DELETE_LABEL, delete_label)
+        .on_mailbox::<CreateLabel, LabelInfo, _, _>(GET_OR_CREATE_LABEL, get_or_create_label)
+        .on_mailbox::<ThreadLabelChange, ThreadLabels, _, _>(MODIFY_THREAD, modify_thread)
+        .on_mailbox::<ThreadIdOnly, ThreadLabels, _, _>(TRASH_THREAD, trash_thread)
+        .on_mailbox::<ThreadIdOnly, ThreadLabels, _, _>(UNTRASH_THREAD, untrash_thread)
 }
 
 #[derive(Debug, serde::Serialize, JsonSchema)]

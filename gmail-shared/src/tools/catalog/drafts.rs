@@ -1,0 +1,215 @@
+//! The draft lifecycle: list_drafts, get_draft, update_draft, send_draft, delete_draft
+//! (draft_email, which creates one, sits with the other composing tools).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
+use super::compose_tools::{
+    bodies, file_attachments, inline_attachments, names_of_labels, recipients, sent_text,
+    InlineAttachment,
+};
+use super::count;
+use super::text::{self, ResponseFormat};
+use crate::error::GmailError;
+use crate::mail::{OutgoingMessage, Recipient};
+use crate::ops::drafts::{self, DraftPage, DraftRef};
+use crate::ops::send::{self, SentMessage};
+use crate::ops::Mailbox;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListDrafts {
+    /// Gmail query
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default, deserialize_with = "count")]
+    #[schemars(with = "Option<f64>")]
+    pub max_results: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DraftId {
+    pub draft_id: String,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetDraft {
+    pub draft_id: String,
+    #[serde(default)]
+    pub response_format: Option<ResponseFormat>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateDraft {
+    pub draft_id: String,
+    #[serde(default)]
+    pub to: Option<Vec<String>>,
+    pub subject: String,
+    pub body: String,
+    #[serde(default)]
+    pub html_body: Option<String>,
+    #[serde(default)]
+    pub cc: Option<Vec<String>>,
+    #[serde(default)]
+    pub bcc: Option<Vec<String>>,
+    /// Keep it in this thread
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    #[serde(default)]
+    pub attachments: Option<Vec<String>>,
+    #[serde(default)]
+    pub attachment_contents: Option<Vec<InlineAttachment>>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+const LIST_DRAFTS: Decl = Decl {
+    name: "list_drafts",
+    title: "List drafts",
+    description: "Lists drafts, newest first.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Compose,
+};
+
+async fn list_drafts(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: ListDrafts,
+) -> Result<ToolOutput, GmailError> {
+    let page = drafts::list_drafts(
+        &mailbox,
+        p.query.as_deref(),
+        p.max_results.unwrap_or(20),
+        p.page_token.as_deref(),
+    )
+    .await?;
+    Ok(ToolOutput::structured(
+        text::drafts(&page, p.response_format.unwrap_or_default()),
+        &page,
+    ))
+}
+
+const GET_DRAFT: Decl = Decl {
+    name: "get_draft",
+    title: "Read a draft",
+    description: "Reads a draft.",
+    annotations: Annotations::READ,
+    toolset: Toolset::Compose,
+};
+
+async fn get_draft(ctx: ToolContext, p: GetDraft) -> Result<ToolOutput, GmailError> {
+    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+    let d = drafts::get_draft(&mailbox, &p.draft_id).await?;
+    let format = p.response_format.unwrap_or_default();
+    let names = names_of_labels(&mailbox).await;
+    let headers = match format {
+        ResponseFormat::Concise => text::headers_concise(&d.message, &names, mailbox.account()),
+        ResponseFormat::Detailed => text::headers_detailed(&d.message, &names),
+    };
+    let text = format!(
+        "Draft {}\n{headers}\n{}{}",
+        d.id,
+        d.message.text,
+        text::attachments(&d.message, format)
+    );
+    Ok(ToolOutput::structured(text, &d))
+}
+
+const UPDATE_DRAFT: Decl = Decl {
+    name: "update_draft",
+    title: "Replace a draft",
+    description: "Replaces a draft's content.",
+    annotations: Annotations::IDEMPOTENT_WRITE,
+    toolset: Toolset::Compose,
+};
+
+async fn update_draft(
+    ctx: ToolContext,
+    mailbox: Mailbox,
+    p: UpdateDraft,
+) -> Result<ToolOutput, GmailError> {
+    let (text, html) = bodies(&p.body, p.html_body.as_deref(), None);
+    let mut attachments = file_attachments(&ctx, &p.attachments)?;
+    attachments.extend(inline_attachments(&p.attachment_contents)?);
+    let msg = OutgoingMessage {
+        from: p
+            .from
+            .as_deref()
+            .map(|f| Recipient::parse("from", f))
+            .transpose()?,
+        to: recipients("to", &p.to)?,
+        cc: recipients("cc", &p.cc)?,
+        bcc: recipients("bcc", &p.bcc)?,
+        subject: p.subject,
+        text_body: text,
+        html_body: html,
+        attachments,
+        ..Default::default()
+    };
+    let d = drafts::update_draft(&mailbox, &p.draft_id, msg, p.thread_id.as_deref()).await?;
+    Ok(ToolOutput::structured(
+        format!("Draft {} updated", d.id),
+        &d,
+    ))
+}
+
+const SEND_DRAFT: Decl = Decl {
+    name: "send_draft",
+    title: "Send a draft",
+    description: "Sends an existing draft.",
+    annotations: Annotations::WRITE,
+    toolset: Toolset::Compose,
+};
+
+async fn send_draft(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: DraftId,
+) -> Result<ToolOutput, GmailError> {
+    let sent = send::send_draft(&mailbox, &p.draft_id).await?;
+    Ok(ToolOutput::structured(
+        sent_text("Draft sent", &sent),
+        &sent,
+    ))
+}
+
+const DELETE_DRAFT: Decl = Decl {
+    name: "delete_draft",
+    title: "Delete a draft",
+    description: "Deletes a draft.",
+    annotations: Annotations::DESTRUCTIVE,
+    toolset: Toolset::Compose,
+};
+
+async fn delete_draft(ctx: ToolContext, p: DraftId) -> Result<ToolOutput, GmailError> {
+    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+    drafts::delete_draft(&mailbox, &p.draft_id).await?;
+    Ok(ToolOutput::text(format!(
+        "Draft {} deleted successfully.",
+        p.draft_id
+    )))
+}
+
+pub fn add_draft_tools(b: RegistryBuilder) -> RegistryBuilder {
+    b.on_mailbox::<ListDrafts, DraftPage, _, _>(LIST_DRAFTS, list_drafts)
+        .add::<GetDraft, drafts::DraftView, _, _>(GET_DRAFT, get_draft)
+        .on_mailbox::<UpdateDraft, DraftRef, _, _>(UPDATE_DRAFT, update_draft)
+        .on_mailbox::<DraftId, SentMessage, _, _>(SEND_DRAFT, send_draft)
+        .add_text::<DraftId, _, _>(DELETE_DRAFT, delete_draft)
+}
