@@ -13,7 +13,8 @@ pub mod ops;
 pub mod server;
 pub mod store;
 pub mod telemetry;
-pub mod testing;
+#[cfg(test)]
+mod testing;
 pub mod tools;
 
 pub use config::Settings;

@@ -1,5 +1,6 @@
-//! Helpers for the servers' integration tests: settings that bind port 0 and point at a
-//! given Gmail backend, independent of the machine's environment and files.
+//! Settings for the library's own unit tests, which point at a given Gmail backend and are
+//! independent of the machine's environment and files (the suites under `tests/` use
+//! gmail-test-support).
 
 use std::collections::HashMap;
 

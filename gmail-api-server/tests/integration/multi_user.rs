@@ -3,47 +3,19 @@
 //! isolation (also under 50 concurrent mixed calls), revoked keys, callback errors, and two
 //! server instances sharing one database.
 
-use std::collections::HashMap;
-
 use gmail_api_server::Application;
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use gmail_shared::config::{Overrides, Settings};
+use gmail_shared::config::Settings;
 use gmail_shared::store::{cipher, Keyring, Store};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 pub(crate) fn database_urls() -> Vec<String> {
-    let mut urls = vec![format!(
-        "sqlite://{}/api-mu-{}.db",
-        std::env::temp_dir().display(),
-        uuid::Uuid::new_v4().simple()
-    )];
-    if let Ok(pg) = std::env::var("GMAIL_TEST_DATABASE_URL") {
-        if !pg.is_empty() {
-            urls.push(pg);
-        }
-    }
-    urls
+    gmail_test_support::database_urls("api-mu")
 }
 
 pub(crate) fn settings(sandbox: &RunningSandbox, db: &str, key: &str) -> Settings {
-    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
-    Settings::load_from(
-        &Overrides {
-            config_file: None,
-            values: vec![
-                ("api.port".into(), "0".into()),
-                ("log.level".into(), "warn".into()),
-                ("gmail.backend".into(), "sandbox".into()),
-                ("gmail.sandbox_url".into(), sandbox.base_url()),
-                ("multi_user.enabled".into(), "true".into()),
-                ("multi_user.database_url".into(), db.into()),
-                ("multi_user.encryption_key".into(), key.into()),
-            ],
-        },
-        &env,
-    )
-    .unwrap()
+    gmail_test_support::multi_user_settings(&sandbox.base_url(), db, key)
 }
 
 pub(crate) async fn spawn(s: Settings) -> String {

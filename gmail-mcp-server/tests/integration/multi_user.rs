@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::*;
 use gmail_mcp_server::Application;
 use gmail_sandbox::{Sandbox, SandboxConfig};
-use gmail_shared::config::{Overrides, Settings};
+use gmail_shared::config::Settings;
 use gmail_shared::gmail::GmailFactory;
 use gmail_shared::oauth::accounts::Accounts;
 use gmail_shared::store::cipher;
@@ -28,17 +28,7 @@ struct World {
 
 /// SQLite always; PostgreSQL too when GMAIL_TEST_DATABASE_URL is set (CI sets it).
 fn database_urls() -> Vec<String> {
-    let mut urls = vec![format!(
-        "sqlite://{}/mcp-mu-{}.db",
-        std::env::temp_dir().display(),
-        uuid::Uuid::new_v4().simple()
-    )];
-    urls.extend(
-        std::env::var("GMAIL_TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty()),
-    );
-    urls
+    gmail_test_support::database_urls("mcp-mu")
 }
 
 async fn world(db_url: &str) -> World {
@@ -48,23 +38,8 @@ async fn world(db_url: &str) -> World {
 async fn world_with(db_url: &str, tweak: impl FnOnce(&mut Settings)) -> World {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let (db_url, encryption_key) = (db_url.to_string(), cipher::generate_key());
-    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
-    let mut settings = Settings::load_from(
-        &Overrides {
-            config_file: None,
-            values: vec![
-                ("mcp.port".into(), "0".into()),
-                ("log.level".into(), "warn".into()),
-                ("gmail.backend".into(), "sandbox".into()),
-                ("gmail.sandbox_url".into(), sandbox.base_url()),
-                ("multi_user.enabled".into(), "true".into()),
-                ("multi_user.database_url".into(), db_url.clone()),
-                ("multi_user.encryption_key".into(), encryption_key.clone()),
-            ],
-        },
-        &env,
-    )
-    .unwrap();
+    let mut settings =
+        gmail_test_support::multi_user_settings(&sandbox.base_url(), &db_url, &encryption_key);
     tweak(&mut settings);
     let accounts = Accounts::open(&settings, GmailFactory::new(&settings.gmail).unwrap())
         .await

@@ -137,7 +137,7 @@ async fn unknown_tool_names_are_refused_not_silently_empty() {
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("serach_emails"), "{body}");
     // The same typo in the configuration stops the server from starting.
-    let mut s = gmail_shared::testing::settings("http://127.0.0.1:9/");
+    let mut s = gmail_test_support::settings("http://127.0.0.1:9/");
     s.mcp.tools = vec!["serach_emails".into()];
     let err = gmail_mcp_server::Application::build(s)
         .await

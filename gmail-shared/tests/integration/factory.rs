@@ -2,10 +2,8 @@
 //! server's credential files pointed at the sandbox's token endpoint, single-flight refresh,
 //! write-back, and a revoked grant.
 
-use std::collections::HashMap;
-
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use gmail_shared::config::{Backend, Overrides, Settings};
+use gmail_shared::config::Backend;
 use gmail_shared::gmail::GmailFactory;
 
 async fn sandbox() -> RunningSandbox {
@@ -14,17 +12,7 @@ async fn sandbox() -> RunningSandbox {
         .expect("sandbox starts")
 }
 
-fn settings(values: &[(&str, &str)]) -> Settings {
-    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
-    let overrides = Overrides {
-        config_file: None,
-        values: values
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    };
-    Settings::load_from(&overrides, &env).unwrap()
-}
+use gmail_test_support::settings_from as settings;
 
 #[tokio::test]
 async fn sandbox_mode_refreshes_through_the_token_endpoint_and_reads_the_profile() {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use gmail_shared::config::{Overrides, Settings};
+use gmail_shared::config::Settings;
 use gmail_shared::gmail::GmailFactory;
 use gmail_shared::mailbox::Caller;
 use gmail_shared::oauth::accounts::{Accounts, UserMailboxes};
@@ -25,37 +25,13 @@ struct World {
 }
 
 fn database_urls() -> Vec<String> {
-    let mut urls = vec![format!(
-        "sqlite://{}/mu-{}.db",
-        std::env::temp_dir().display(),
-        uuid::Uuid::new_v4().simple()
-    )];
-    if let Ok(pg) = std::env::var("GMAIL_TEST_DATABASE_URL") {
-        if !pg.is_empty() {
-            urls.push(pg);
-        }
-    }
-    urls
+    gmail_test_support::database_urls("mu")
 }
 
 async fn world(url: &str) -> World {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let key = cipher::generate_key();
-    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
-    let settings = Settings::load_from(
-        &Overrides {
-            config_file: None,
-            values: vec![
-                ("gmail.backend".into(), "sandbox".into()),
-                ("gmail.sandbox_url".into(), sandbox.base_url()),
-                ("multi_user.enabled".into(), "true".into()),
-                ("multi_user.database_url".into(), url.into()),
-                ("multi_user.encryption_key".into(), key.clone()),
-            ],
-        },
-        &env,
-    )
-    .unwrap();
+    let settings = gmail_test_support::multi_user_settings(&sandbox.base_url(), url, &key);
     let factory = GmailFactory::new(&settings.gmail).unwrap();
     let accounts = Accounts::open(&settings, factory).await.unwrap();
     World {
@@ -564,15 +540,7 @@ async fn api_keys_and_key_rotation() {
 
 #[tokio::test]
 async fn multi_user_mode_refuses_to_start_without_a_key() {
-    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
-    let settings = Settings::load_from(
-        &Overrides {
-            config_file: None,
-            values: vec![("multi_user.enabled".into(), "true".into())],
-        },
-        &env,
-    )
-    .unwrap();
+    let settings = gmail_test_support::settings_from(&[("multi_user.enabled", "true")]);
     let err = Accounts::open(&settings, GmailFactory::new(&settings.gmail).unwrap())
         .await
         .unwrap_err();

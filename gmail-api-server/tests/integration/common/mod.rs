@@ -4,12 +4,11 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use gmail_api_server::Application;
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use gmail_shared::config::{Overrides, Settings};
+use gmail_shared::config::Settings;
 use serde_json::Value;
 
 pub struct TestApp {
@@ -21,28 +20,6 @@ pub struct TestApp {
     token: String,
 }
 
-fn settings(sandbox_url: &str, dir: &std::path::Path) -> Settings {
-    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
-    let attach = dir.join("attachments");
-    std::fs::create_dir_all(&attach).unwrap();
-    let overrides = Overrides {
-        config_file: None,
-        values: vec![
-            ("api.port".into(), "0".into()),
-            ("log.level".into(), "warn".into()),
-            ("gmail.backend".into(), "sandbox".into()),
-            ("gmail.sandbox_url".into(), sandbox_url.into()),
-            (
-                "tools.download_dir".into(),
-                dir.join("downloads").display().to_string(),
-            ),
-        ],
-    };
-    let mut s = Settings::load_from(&overrides, &env).unwrap();
-    s.tools.attachment_dirs = vec![attach];
-    s
-}
-
 impl TestApp {
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(|_| {}).await
@@ -52,7 +29,7 @@ impl TestApp {
     pub async fn spawn_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let mut s = settings(&sandbox.base_url(), dir.path());
+        let mut s = gmail_test_support::settings_in(&sandbox.base_url(), dir.path());
         change(&mut s);
         let app = Application::build(s).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -183,26 +160,7 @@ impl TestApp {
     }
 }
 
-pub fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use gmail_test_support::{strings, url_encode};
 
 /// Asserts an RFC 7807 answer with this status, and returns it.
 pub fn assert_problem(status: u16, body: &Value, expected: u16) {

@@ -32,7 +32,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let sandbox = Sandbox::start(SandboxConfig::for_tests())
         .await
         .expect("sandbox starts");
-    let mut settings = gmail_shared::testing::settings(&sandbox.base_url());
+    let mut settings = gmail_test_support::settings(&sandbox.base_url());
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
@@ -274,23 +274,7 @@ pub fn text_of(result: &Value) -> &str {
     result["content"][0]["text"].as_str().unwrap_or_default()
 }
 
-/// Polls until `check` holds or the time is up.
-pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use gmail_test_support::eventually;
 
 /// Streamable HTTP: POST one JSON-RPC message to /mcp; returns the response and the JSON-RPC
 /// messages it carried (JSON or SSE body).

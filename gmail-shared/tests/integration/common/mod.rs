@@ -3,11 +3,10 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use gmail_shared::config::{Overrides, Settings};
+use gmail_shared::config::Settings;
 use gmail_shared::gmail::GmailFactory;
 use gmail_shared::ops::{Mailbox, SingleMailbox};
 use gmail_shared::tools::{catalog, Registry, ToolContext, ToolEnv, ToolError, ToolOutput};
@@ -23,24 +22,11 @@ pub struct Harness {
 }
 
 pub fn settings(sandbox_url: &str, dir: &std::path::Path) -> Settings {
-    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
-    let attach = dir.join("attachments");
-    let downloads = dir.join("downloads");
-    std::fs::create_dir_all(&attach).unwrap();
-    let overrides = Overrides {
-        config_file: None,
-        values: vec![
-            ("gmail.backend".into(), "sandbox".into()),
-            ("gmail.sandbox_url".into(), sandbox_url.into()),
-            ("tools.download_dir".into(), downloads.display().to_string()),
-            // Tests that make Gmail fail for good should not wait the default 20 s.
-            ("gmail.retry_max_wait_secs".into(), "2".into()),
-            // These suites exercise every tool.
-            ("mcp.toolsets".into(), "all".into()),
-        ],
-    };
-    let mut s = Settings::load_from(&overrides, &env).unwrap();
-    s.tools.attachment_dirs = vec![attach];
+    let mut s = gmail_test_support::settings_in(sandbox_url, dir);
+    // Tests that make Gmail fail for good should not wait the default 20 s.
+    s.gmail.retry_max_wait_secs = 2;
+    // These suites exercise every tool.
+    s.mcp.toolsets = vec!["all".into()];
     s
 }
 

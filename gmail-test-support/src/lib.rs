@@ -1,0 +1,121 @@
+//! What the integration suites of gmail-shared and both servers share: settings that bind
+//! port 0 and point at a sandbox, independent of the machine's environment and files; the
+//! databases a multi-user test runs on; waiting for a condition; and the health contract both
+//! servers keep. A dev-dependency only: nothing here ships.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use gmail_shared::config::{Overrides, Settings};
+use serde_json::Value;
+
+pub mod health;
+
+/// Settings from these `key = value` overrides over the defaults. HOME points nowhere, so no
+/// file or credential of the machine running the tests leaks in.
+pub fn settings_from(values: &[(&str, &str)]) -> Settings {
+    let env: HashMap<String, String> = [("HOME".to_string(), "/nonexistent".to_string())].into();
+    let overrides = Overrides {
+        config_file: None,
+        values: values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    Settings::load_from(&overrides, &env).expect("test settings are valid")
+}
+
+/// Settings for a test app: both ports 0, quiet logs, the sandbox at `sandbox_url` (a URL
+/// nothing listens on is fine for tests that never reach Gmail).
+pub fn settings(sandbox_url: &str) -> Settings {
+    settings_from(&[
+        ("mcp.port", "0"),
+        ("api.port", "0"),
+        ("log.level", "warn"),
+        ("gmail.backend", "sandbox"),
+        ("gmail.sandbox_url", sandbox_url),
+    ])
+}
+
+/// As [`settings`], with attachments read from `dir/attachments` (created) and downloads
+/// saved under `dir/downloads`.
+pub fn settings_in(sandbox_url: &str, dir: &Path) -> Settings {
+    let attach = dir.join("attachments");
+    std::fs::create_dir_all(&attach).expect("the attachment folder can be made");
+    let mut s = settings(sandbox_url);
+    s.tools.download_dir = dir.join("downloads");
+    s.tools.attachment_dirs = vec![attach];
+    s
+}
+
+/// As [`settings`], in multi-user mode on the database at `db`, sealing tokens with `key`.
+pub fn multi_user_settings(sandbox_url: &str, db: &str, key: &str) -> Settings {
+    settings_from(&[
+        ("mcp.port", "0"),
+        ("api.port", "0"),
+        ("log.level", "warn"),
+        ("gmail.backend", "sandbox"),
+        ("gmail.sandbox_url", sandbox_url),
+        ("multi_user.enabled", "true"),
+        ("multi_user.database_url", db),
+        ("multi_user.encryption_key", key),
+    ])
+}
+
+/// The databases a multi-user test runs on: a fresh SQLite file (named after `prefix`), and
+/// PostgreSQL when `GMAIL_TEST_DATABASE_URL` names one (CI sets it).
+pub fn database_urls(prefix: &str) -> Vec<String> {
+    let mut urls = vec![format!(
+        "sqlite://{}/{prefix}-{}.db",
+        std::env::temp_dir().display(),
+        uuid::Uuid::new_v4().simple()
+    )];
+    urls.extend(
+        std::env::var("GMAIL_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty()),
+    );
+    urls
+}
+
+/// Polls `check` every 50 ms until it holds (true) or `within` has passed (false).
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The strings of a JSON array (none when it is not one).
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (a query value).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
