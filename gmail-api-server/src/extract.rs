@@ -17,9 +17,7 @@ use crate::routes::AccountQuery;
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, GmailError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| GmailError::Internal {
-            message: "application state missing".into(),
-        })
+        .ok_or_else(|| GmailError::internal("application state missing"))
 }
 
 /// The caller's tool context for this request: who, through which endpoint, under which

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 
+/// The underlying failure an error keeps (`std::error::Error::source`), for logs and callers
+/// that walk the chain; its text is also part of the message.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GmailError {
     #[error("{what} not found")]
@@ -23,8 +27,12 @@ pub enum GmailError {
     #[error("Gmail rate limit reached{}", retry_hint(.retry_after))]
     RateLimited { retry_after: Option<Duration> },
 
-    #[error("Gmail is unavailable: {message}")]
-    UpstreamUnavailable { message: String },
+    #[error("Gmail is unavailable: {message}{}", caused_by(.source))]
+    UpstreamUnavailable {
+        message: String,
+        #[source]
+        source: Option<Cause>,
+    },
 
     #[error(
         "the Gmail authorization has expired or was revoked; re-authorize the account ({message})"
@@ -46,8 +54,19 @@ pub enum GmailError {
         retry_after: Duration,
     },
 
-    #[error("internal error: {message}")]
-    Internal { message: String },
+    #[error("internal error: {message}{}", caused_by(.source))]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+fn caused_by(source: &Option<Cause>) -> String {
+    source
+        .as_ref()
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default()
 }
 
 fn retry_hint(retry_after: &Option<Duration>) -> String {
@@ -72,6 +91,30 @@ impl GmailError {
     pub fn internal(message: impl Into<String>) -> Self {
         GmailError::Internal {
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An internal failure caused by `source`: "internal error: {context}: {source}".
+    pub fn internal_from(context: impl Into<String>, source: impl Into<Cause>) -> Self {
+        GmailError::Internal {
+            message: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        GmailError::UpstreamUnavailable {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Gmail (or Google's OAuth) could not be reached or read, because of `source`.
+    pub fn unavailable_from(context: impl Into<String>, source: impl Into<Cause>) -> Self {
+        GmailError::UpstreamUnavailable {
+            message: context.into(),
+            source: Some(source.into()),
         }
     }
 
@@ -161,12 +204,7 @@ mod tests {
                 403,
             ),
             (GmailError::RateLimited { retry_after: None }, 429),
-            (
-                GmailError::UpstreamUnavailable {
-                    message: "503".into(),
-                },
-                502,
-            ),
+            (GmailError::unavailable("503"), 502),
             (
                 GmailError::AuthExpired {
                     message: "invalid_grant".into(),
@@ -184,6 +222,25 @@ mod tests {
             assert_eq!(err.status().as_u16(), status, "{err}");
             assert_eq!(err.status().as_u16(), status);
         }
+    }
+
+    #[test]
+    fn causes_are_kept_as_sources_and_named_in_the_message() {
+        use std::error::Error;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = GmailError::internal_from("cannot write the file", io);
+        assert_eq!(
+            e.to_string(),
+            "internal error: cannot write the file: denied"
+        );
+        let source = e.source().expect("the cause is kept");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("as its own type");
+        assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied);
+        let e = GmailError::unavailable("503");
+        assert!(e.source().is_none());
+        assert_eq!(e.to_string(), "Gmail is unavailable: 503");
     }
 
     #[test]

@@ -162,8 +162,8 @@ async fn full_message(mailbox: &Mailbox, id: &str) -> Result<Value, GmailError> 
             GmailError::NotFound { .. } => GmailError::not_found(format!("message {id}")),
             other => other,
         })?;
-    let mut value =
-        serde_json::to_value(m).map_err(|e| GmailError::internal(format!("message {id}: {e}")))?;
+    let mut value = serde_json::to_value(m)
+        .map_err(|e| GmailError::internal_from(format!("message {id}"), e))?;
     prune_nulls(&mut value);
     Ok(value)
 }

@@ -164,8 +164,8 @@ async fn guard(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             tracing::error!(panic = %what, "handler panicked");
-            let resp = GmailError::internal(format!("the request handler failed: {what}"))
-                .error_response();
+            let resp =
+                GmailError::internal_from("the request handler failed", what).error_response();
             Ok(ServiceResponse::new(http, resp).map_into_right_body())
         }
     }
@@ -198,18 +198,7 @@ pub fn split_list(value: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Checks `maxResults` against Gmail's page size.
-pub fn page_size(value: Option<u32>, default: u32) -> Result<u32, GmailError> {
-    let n = value.unwrap_or(default);
-    if (1..=500).contains(&n) {
-        Ok(n)
-    } else {
-        Err(GmailError::invalid(
-            "maxResults",
-            "must be between 1 and 500",
-        ))
-    }
-}
+pub use gmail_shared::ops::page_size;
 
 /// The largest request body this server takes (`limits.max_body_bytes`).
 pub fn max_body(req: &HttpRequest) -> usize {

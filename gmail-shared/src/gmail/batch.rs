@@ -60,11 +60,10 @@ pub async fn batch_get<T: DeserializeOwned>(
                     }
                     Err(e) => results[index] = Some(Err(e)),
                     Ok(body) => {
-                        results[index] = Some(serde_json::from_slice(&body).map_err(|e| {
-                            GmailError::UpstreamUnavailable {
-                                message: format!("unreadable batch part: {e}"),
-                            }
-                        }))
+                        results[index] =
+                            Some(serde_json::from_slice(&body).map_err(|e| {
+                                GmailError::unavailable_from("unreadable batch part", e)
+                            }))
                     }
                 }
             }
@@ -165,14 +164,12 @@ async fn send_batch<'a>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let boundary = boundary_of(&content_type).ok_or_else(|| GmailError::UpstreamUnavailable {
-        message: format!("batch response is not multipart: {content_type}"),
+    let boundary = boundary_of(&content_type).ok_or_else(|| {
+        GmailError::unavailable(format!("batch response is not multipart: {content_type}"))
     })?;
     let mut answers = parse_multipart_responses(&bytes, &boundary);
     answers.resize_with(count, || {
-        Err(GmailError::UpstreamUnavailable {
-            message: "batch response is missing a part".into(),
-        })
+        Err(GmailError::unavailable("batch response is missing a part"))
     });
     Ok(answers)
 }

@@ -27,13 +27,13 @@ impl OAuthClient {
     /// Reads a Google client file with an `installed` or a `web` client.
     pub fn from_file(path: &Path) -> Result<OAuthClient, GmailError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            GmailError::internal(format!("cannot read OAuth keys {}: {e}", path.display()))
+            GmailError::internal_from(format!("cannot read OAuth keys {}", path.display()), e)
         })?;
         let console: ConsoleApplicationSecret = serde_json::from_str(&text).map_err(|e| {
-            GmailError::internal(format!(
-                "OAuth keys {} are not a Google client file: {e}",
-                path.display()
-            ))
+            GmailError::internal_from(
+                format!("OAuth keys {} are not a Google client file", path.display()),
+                e,
+            )
         })?;
         let secret = console.installed.or(console.web).ok_or_else(|| {
             GmailError::internal(format!(
@@ -95,16 +95,16 @@ impl CredentialsFile {
 
     pub fn read(&self) -> Result<StoredTokens, GmailError> {
         let text = std::fs::read_to_string(&self.path).map_err(|e| {
-            GmailError::internal(format!(
-                "cannot read credentials {}: {e}",
-                self.path.display()
-            ))
+            GmailError::internal_from(
+                format!("cannot read credentials {}", self.path.display()),
+                e,
+            )
         })?;
         let file: TokensFile = serde_json::from_str(&text).map_err(|e| {
-            GmailError::internal(format!(
-                "credentials {} are not a token file: {e}",
-                self.path.display()
-            ))
+            GmailError::internal_from(
+                format!("credentials {} are not a token file", self.path.display()),
+                e,
+            )
         })?;
         let refresh_token = file.refresh_token.ok_or_else(|| GmailError::AuthExpired {
             message: format!(
@@ -139,12 +139,12 @@ impl CredentialsFile {
             other,
         };
         let json = serde_json::to_vec_pretty(&file)
-            .map_err(|e| GmailError::internal(format!("cannot encode credentials: {e}")))?;
+            .map_err(|e| GmailError::internal_from("cannot encode credentials", e))?;
         write_private(&self.path, &json).map_err(|e| {
-            GmailError::internal(format!(
-                "cannot write credentials {}: {e}",
-                self.path.display()
-            ))
+            GmailError::internal_from(
+                format!("cannot write credentials {}", self.path.display()),
+                e,
+            )
         })
     }
 }

@@ -19,19 +19,15 @@ impl From<google_gmail1::Error> for GmailError {
                     message: other.to_string(),
                 },
             },
-            E::HttpError(e) => GmailError::UpstreamUnavailable {
-                message: format!("connection to Gmail failed: {e}"),
-            },
-            E::Io(e) => GmailError::UpstreamUnavailable {
-                message: format!("I/O error talking to Gmail: {e}"),
-            },
+            E::HttpError(e) => GmailError::unavailable_from("connection to Gmail failed", e),
+            E::Io(e) => GmailError::unavailable_from("I/O error talking to Gmail", e),
             E::UploadSizeLimitExceeded(size, limit) => GmailError::TooLarge {
                 message: format!("the message is {size} bytes, over Gmail's upload limit"),
                 limit_bytes: limit,
             },
-            E::JsonDecodeError(_, e) => GmailError::UpstreamUnavailable {
-                message: format!("Gmail sent a response that could not be read: {e}"),
-            },
+            E::JsonDecodeError(_, e) => {
+                GmailError::unavailable_from("Gmail sent a response that could not be read", e)
+            }
             other => GmailError::internal(other.to_string()),
         }
     }
@@ -94,7 +90,7 @@ fn from_status(code: u16, message: &str) -> GmailError {
         429 => GmailError::RateLimited {
             retry_after: retry_after_from_message(&message),
         },
-        500..=599 => GmailError::UpstreamUnavailable { message },
+        500..=599 => GmailError::unavailable(message),
         _ => GmailError::internal(format!("unexpected Gmail answer {code}: {message}")),
     }
 }

@@ -30,18 +30,17 @@ pub async fn request(
     }
     let request = builder
         .body(Full::new(body).map_err(|e| match e {}).boxed())
-        .map_err(|e| GmailError::internal(format!("bad request to Gmail: {e}")))?;
-    let unavailable = |message: String| GmailError::UpstreamUnavailable { message };
+        .map_err(|e| GmailError::internal_from("bad request to Gmail", e))?;
     let response = conn
         .http
         .request(request)
         .await
-        .map_err(|e| unavailable(format!("request to Gmail failed: {e}")))?;
+        .map_err(|e| GmailError::unavailable_from("request to Gmail failed", e))?;
     let (parts, body) = response.into_parts();
     let bytes = body
         .collect()
         .await
-        .map_err(|e| unavailable(format!("reading Gmail's answer: {e}")))?
+        .map_err(|e| GmailError::unavailable_from("reading Gmail's answer", e))?
         .to_bytes();
     Ok((parts.status, parts.headers, bytes))
 }
@@ -85,7 +84,6 @@ pub async fn post_json<T: DeserializeOwned>(
         .retry
         .retry_raw_if(post, |e| matches!(e, GmailError::RateLimited { .. }))
         .await?;
-    serde_json::from_slice(&bytes).map_err(|e| GmailError::UpstreamUnavailable {
-        message: format!("Gmail sent an answer that could not be read: {e}"),
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| GmailError::unavailable_from("Gmail sent an answer that could not be read", e))
 }

@@ -308,9 +308,7 @@ mod tests {
                 let n = calls;
                 async move {
                     if n < 3 {
-                        Err(GmailError::UpstreamUnavailable {
-                            message: "503".into(),
-                        })
+                        Err(GmailError::unavailable("503"))
                     } else {
                         Ok(n)
                     }

@@ -166,21 +166,21 @@ impl RefreshingToken {
         let request = hyper::Request::post(&self.inner.client.token_uri)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Full::new(Bytes::from(form)).map_err(|e| match e {}).boxed())
-            .map_err(|e| GmailError::internal(format!("bad token endpoint URL: {e}")))?;
-        let unavailable = |message: String| GmailError::UpstreamUnavailable { message };
+            .map_err(|e| GmailError::internal_from("bad token endpoint URL", e))?;
+        let unavailable = |message: String| GmailError::unavailable(message);
         let response = tokio::time::timeout(self.inner.timeout, self.inner.http.request(request))
             .await
             .map_err(|_| unavailable("the token endpoint did not answer in time".into()))?
-            .map_err(|e| unavailable(format!("token endpoint unreachable: {e}")))?;
+            .map_err(|e| GmailError::unavailable_from("token endpoint unreachable", e))?;
         let status = response.status();
         let body = tokio::time::timeout(self.inner.timeout, response.into_body().collect())
             .await
             .map_err(|_| unavailable("the token endpoint did not answer in time".into()))?
-            .map_err(|e| unavailable(format!("token endpoint: {e}")))?
+            .map_err(|e| GmailError::unavailable_from("token endpoint", e))?
             .to_bytes();
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| {
-                unavailable(format!("token endpoint sent an unreadable answer: {e}"))
+                GmailError::unavailable_from("token endpoint sent an unreadable answer", e)
             });
         }
         let error: Option<TokenErrorResponse> = serde_json::from_slice(&body).ok();

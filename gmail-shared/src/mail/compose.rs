@@ -148,7 +148,7 @@ impl OutgoingMessage {
         builder = builder.body(self.body_tree()?);
         let raw = builder
             .write_to_vec()
-            .map_err(|e| GmailError::internal(format!("could not build the message: {e}")))?;
+            .map_err(|e| GmailError::internal_from("could not build the message", e))?;
         if raw.len() as u64 > MAX_MESSAGE_BYTES {
             return Err(GmailError::TooLarge {
                 message: format!(

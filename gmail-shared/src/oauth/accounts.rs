@@ -185,7 +185,7 @@ impl Accounts {
             )
             .await?;
         let mut link = url::Url::parse(&self.start_uri)
-            .map_err(|e| GmailError::internal(format!("start URL: {e}")))?;
+            .map_err(|e| GmailError::internal_from("start URL", e))?;
         link.query_pairs_mut().append_pair("state", &state);
         Ok(AuthStart {
             auth_url: link.to_string(),

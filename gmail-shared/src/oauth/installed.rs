@@ -23,7 +23,7 @@ pub async fn authorize(
     let client = factory.oauth_client()?;
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
-        .map_err(|e| GmailError::internal(format!("cannot listen for the OAuth redirect: {e}")))?;
+        .map_err(|e| GmailError::internal_from("cannot listen for the OAuth redirect", e))?;
     let port = listener
         .local_addr()
         .map_err(|e| GmailError::internal(e.to_string()))?
@@ -45,7 +45,7 @@ pub async fn authorize(
         let (mut socket, _) = listener
             .accept()
             .await
-            .map_err(|e| GmailError::internal(format!("OAuth redirect: {e}")))?;
+            .map_err(|e| GmailError::internal_from("OAuth redirect", e))?;
         let mut buf = vec![0u8; 8192];
         let n = socket.read(&mut buf).await.unwrap_or(0);
         let request = String::from_utf8_lossy(&buf[..n]).to_string();

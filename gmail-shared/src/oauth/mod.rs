@@ -131,18 +131,17 @@ async fn post_form(http: &HttpClient, url: &str, form: String) -> Result<(u16, B
     let request = hyper::Request::post(url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from(form)).map_err(|e| match e {}).boxed())
-        .map_err(|e| GmailError::internal(format!("bad OAuth endpoint URL: {e}")))?;
-    let unavailable = |message: String| GmailError::UpstreamUnavailable { message };
+        .map_err(|e| GmailError::internal_from("bad OAuth endpoint URL", e))?;
     let response = http
         .request(request)
         .await
-        .map_err(|e| unavailable(format!("OAuth endpoint unreachable: {e}")))?;
+        .map_err(|e| GmailError::unavailable_from("OAuth endpoint unreachable", e))?;
     let status = response.status().as_u16();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| unavailable(format!("OAuth endpoint: {e}")))?
+        .map_err(|e| GmailError::unavailable_from("OAuth endpoint", e))?
         .to_bytes();
     Ok((status, body))
 }
@@ -166,8 +165,8 @@ pub async fn exchange_code(
         .finish();
     let (status, body) = post_form(http, &client.token_uri, form).await?;
     if (200..300).contains(&status) {
-        return serde_json::from_slice(&body).map_err(|e| GmailError::UpstreamUnavailable {
-            message: format!("the token endpoint sent an unreadable answer: {e}"),
+        return serde_json::from_slice(&body).map_err(|e| {
+            GmailError::unavailable_from("the token endpoint sent an unreadable answer", e)
         });
     }
     match serde_json::from_slice::<OAuthErrorBody>(&body) {
@@ -182,9 +181,9 @@ pub async fn exchange_code(
             "the token endpoint refused the exchange ({status} {}: {})",
             e.error, e.error_description
         ))),
-        Err(_) => Err(GmailError::UpstreamUnavailable {
-            message: format!("the token endpoint answered {status}"),
-        }),
+        Err(_) => Err(GmailError::unavailable(format!(
+            "the token endpoint answered {status}"
+        ))),
     }
 }
 
@@ -201,9 +200,9 @@ pub async fn revoke(
     let (status, _) = post_form(http, revoke_uri, form).await?;
     match status {
         200..=299 | 400 => Ok(()),
-        s => Err(GmailError::UpstreamUnavailable {
-            message: format!("the revoke endpoint answered {s}"),
-        }),
+        s => Err(GmailError::unavailable(format!(
+            "the revoke endpoint answered {s}"
+        ))),
     }
 }
 

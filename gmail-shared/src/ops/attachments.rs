@@ -21,20 +21,18 @@ pub async fn fetch(
 ) -> Result<Vec<u8>, GmailError> {
     let message_id = check_id("messageId", message_id)?;
     let attachment_id = check_id("attachmentId", attachment_id)?;
-    let (_, body) = mailbox
-        .hub()
-        .users()
-        .messages_attachments_get("me", message_id, attachment_id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
-        .map_err(|e| {
-            super::messages::not_found_as(
-                e,
-                "attachment",
-                &format!("{attachment_id} of message {message_id}"),
-            )
-        })?;
+    let (_, body) = gmail_call!(mailbox, idempotent, |u| u.messages_attachments_get(
+        "me",
+        message_id,
+        attachment_id
+    ))
+    .map_err(|e| {
+        super::messages::not_found_as(
+            e,
+            "attachment",
+            &format!("{attachment_id} of message {message_id}"),
+        )
+    })?;
     Ok(body.data.unwrap_or_default())
 }
 
@@ -202,7 +200,7 @@ fn outside(field: &str, given: &str) -> GmailError {
 /// The folder `relative` names under `root`, created one level at a time and never through
 /// a symlink that leads out: nothing is created outside `root`, even on refusal.
 fn confined_dir(root: &Path, relative: &str, field: &str) -> Result<PathBuf, GmailError> {
-    let io = |e: std::io::Error| GmailError::internal(format!("cannot create the folder: {e}"));
+    let io = |e: std::io::Error| GmailError::internal_from("cannot create the folder", e);
     let rel = Path::new(relative);
     let rel = rel.strip_prefix(root).unwrap_or(rel);
     let mut dir = root.to_path_buf();
@@ -261,7 +259,7 @@ pub fn save(
     let save_path = save_path.unwrap_or("");
     check_path_text("savePath", save_path)?;
     let filename = safe_filename(filename, "filename")?;
-    let io = |what: &str, e: std::io::Error| GmailError::internal(format!("{what}: {e}"));
+    let io = |what: &str, e: std::io::Error| GmailError::internal_from(what, e);
     std::fs::create_dir_all(root).map_err(|e| io("cannot create the download directory", e))?;
     let root = root
         .canonicalize()

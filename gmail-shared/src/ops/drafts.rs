@@ -69,12 +69,7 @@ pub async fn list_drafts(
     max_results: u32,
     page_token: Option<&str>,
 ) -> Result<DraftPage, GmailError> {
-    if !(1..=500).contains(&max_results) {
-        return Err(GmailError::invalid(
-            "maxResults",
-            "must be between 1 and 500",
-        ));
-    }
+    let max_results = super::page_size(Some(max_results), max_results)?;
     let users = mailbox.hub().users();
     let mut call = users.drafts_list("me").max_results(max_results);
     if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
@@ -83,10 +78,7 @@ pub async fn list_drafts(
     if let Some(t) = page_token.filter(|t| !t.is_empty()) {
         call = call.page_token(t);
     }
-    let (_, list) = call
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let (_, list) = gmail_call!(mailbox, idempotent, call)?;
     let listed = list.drafts.unwrap_or_default();
     let paths: Vec<String> = listed
         .iter()
@@ -132,15 +124,10 @@ pub async fn list_drafts(
 #[tracing::instrument(skip_all, fields(draft = id))]
 pub async fn get_draft(mailbox: &Mailbox, id: &str) -> Result<DraftView, GmailError> {
     let id = check_id("draftId", id)?;
-    let (_, d) = mailbox
-        .hub()
-        .users()
+    let (_, d) = gmail_call!(mailbox, idempotent, |u| u
         .drafts_get("me", id)
-        .format("full")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
-        .map_err(|e| not_found_as(e, "draft", id))?;
+        .format("full"))
+    .map_err(|e| not_found_as(e, "draft", id))?;
     Ok(DraftView {
         id: d.id.clone().unwrap_or_default(),
         message: readable_from_gmail(&d.message.unwrap_or_default()),
@@ -238,13 +225,7 @@ pub async fn update_draft(
 #[tracing::instrument(skip_all, fields(draft = id))]
 pub async fn delete_draft(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
     let id = check_id("draftId", id)?;
-    mailbox
-        .hub()
-        .users()
-        .drafts_delete("me", id)
-        .delegate(&mut mailbox.retry().once())
-        .doit()
-        .await
+    gmail_call!(mailbox, once, |u| u.drafts_delete("me", id))
         .map_err(|e| not_found_as(e, "draft", id))?;
     mailbox
         .audit("draft_delete", vec![], vec![id.to_string()])

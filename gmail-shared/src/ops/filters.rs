@@ -108,13 +108,7 @@ impl From<Filter> for FilterInfo {
 
 #[tracing::instrument(skip_all)]
 pub async fn list_filters(mailbox: &Mailbox) -> Result<Vec<FilterInfo>, GmailError> {
-    let (_, list) = mailbox
-        .hub()
-        .users()
-        .settings_filters_list("me")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let (_, list) = gmail_call!(mailbox, idempotent, |u| u.settings_filters_list("me"))?;
     Ok(list
         .filter
         .unwrap_or_default()
@@ -126,13 +120,7 @@ pub async fn list_filters(mailbox: &Mailbox) -> Result<Vec<FilterInfo>, GmailErr
 #[tracing::instrument(skip_all, fields(filter = id))]
 pub async fn get_filter(mailbox: &Mailbox, id: &str) -> Result<FilterInfo, GmailError> {
     let id = check_id("filterId", id)?;
-    let (_, f) = mailbox
-        .hub()
-        .users()
-        .settings_filters_get("me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
+    let (_, f) = gmail_call!(mailbox, idempotent, |u| u.settings_filters_get("me", id))
         .map_err(|e| super::messages::not_found_as(e, "filter", id))?;
     Ok(f.into())
 }
@@ -140,17 +128,12 @@ pub async fn get_filter(mailbox: &Mailbox, id: &str) -> Result<FilterInfo, Gmail
 #[tracing::instrument(skip_all, fields(filter = id))]
 pub async fn delete_filter(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
     let id = check_id("filterId", id)?;
-    mailbox
-        .hub()
-        .users()
-        .settings_filters_delete("me", id)
-        .delegate(&mut mailbox.retry().once())
-        .doit()
-        .await
-        .map_err(|e| match scope_needed(SETTINGS_BASIC_SCOPE)(e) {
+    gmail_call!(mailbox, once, |u| u.settings_filters_delete("me", id)).map_err(|e| {
+        match scope_needed(SETTINGS_BASIC_SCOPE)(e) {
             GmailError::NotFound { .. } => GmailError::not_found(format!("filter {id}")),
             other => other,
-        })?;
+        }
+    })?;
     mailbox
         .audit("filter_delete", vec![], vec![id.to_string()])
         .await;
@@ -240,13 +223,7 @@ pub async fn create_filter(
         }),
         id: None,
     };
-    let (_, created) = mailbox
-        .hub()
-        .users()
-        .settings_filters_create(filter, "me")
-        .delegate(&mut mailbox.retry().once())
-        .doit()
-        .await
+    let (_, created) = gmail_call!(mailbox, once, |u| u.settings_filters_create(filter, "me"))
         .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
     let f: FilterInfo = created.into();
     mailbox

@@ -71,13 +71,7 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
             ),
         )
     })?;
-    let max = req.max_results.unwrap_or(100);
-    if !(1..=500).contains(&max) {
-        return Err(GmailError::invalid(
-            "maxResults",
-            "must be between 1 and 500",
-        ));
-    }
+    let max = super::page_size(req.max_results, 100)?;
     let users = mailbox.hub().users();
     let mut call = users
         .history_list("me")
@@ -102,8 +96,7 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
         },
         other => other,
     };
-    let mut retry = mailbox.retry().idempotent();
-    let (_, list) = call.delegate(&mut retry).doit().await.map_err(too_old)?;
+    let (_, list) = gmail_call!(mailbox, idempotent, call).map_err(too_old)?;
     let mut changes = Vec::new();
     for record in list.history.unwrap_or_default() {
         let history_id = record.id.map(|i| i.to_string()).unwrap_or_default();

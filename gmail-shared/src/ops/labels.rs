@@ -172,13 +172,7 @@ fn check_label_name(name: &str) -> Result<String, GmailError> {
 
 #[tracing::instrument(skip_all)]
 pub async fn list_labels(mailbox: &Mailbox) -> Result<Vec<LabelInfo>, GmailError> {
-    let (_, list) = mailbox
-        .hub()
-        .users()
-        .labels_list("me")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let (_, list) = gmail_call!(mailbox, idempotent, |u| u.labels_list("me"))?;
     Ok(list
         .labels
         .unwrap_or_default()
@@ -210,13 +204,7 @@ pub async fn label_names(
 #[tracing::instrument(skip_all, fields(label = id))]
 pub async fn get_label(mailbox: &Mailbox, id: &str) -> Result<LabelInfo, GmailError> {
     let id = check_id("id", id)?;
-    let (_, label) = mailbox
-        .hub()
-        .users()
-        .labels_get("me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let (_, label) = gmail_call!(mailbox, idempotent, |u| u.labels_get("me", id))?;
     Ok(label.into())
 }
 
@@ -228,13 +216,8 @@ pub async fn create_label(
     if changes.name.is_none() {
         return Err(GmailError::invalid("name", "a new label needs a name"));
     }
-    let (_, label) = mailbox
-        .hub()
-        .users()
-        .labels_create(changes.to_label()?, "me")
-        .delegate(&mut mailbox.retry().once())
-        .doit()
-        .await?;
+    let (_, label) = gmail_call!(mailbox, once, |u| u
+        .labels_create(changes.to_label()?, "me"))?;
     mailbox.connection().labels.forget();
     let label: LabelInfo = label.into();
     mailbox
@@ -257,13 +240,11 @@ pub async fn update_label(
             format!("{id} is a system label; system labels cannot be changed"),
         ));
     }
-    let (_, label) = mailbox
-        .hub()
-        .users()
-        .labels_patch(changes.to_label()?, "me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let (_, label) = gmail_call!(mailbox, idempotent, |u| u.labels_patch(
+        changes.to_label()?,
+        "me",
+        id
+    ))?;
     mailbox.connection().labels.forget();
     let label: LabelInfo = label.into();
     mailbox
@@ -281,13 +262,7 @@ pub async fn delete_label(mailbox: &Mailbox, id: &str) -> Result<(), GmailError>
             format!("{id} is a system label; system labels cannot be deleted"),
         ));
     }
-    mailbox
-        .hub()
-        .users()
-        .labels_delete("me", id)
-        .delegate(&mut mailbox.retry().once())
-        .doit()
-        .await?;
+    gmail_call!(mailbox, once, |u| u.labels_delete("me", id))?;
     mailbox.connection().labels.forget();
     mailbox
         .audit("label_delete", vec![], vec![id.to_string()])

@@ -29,6 +29,20 @@ pub struct SearchRequest {
     pub include_spam_trash: bool,
 }
 
+impl SearchRequest {
+    /// Gmail's limits on a search: the page size, and a query of at most 2000 characters.
+    pub fn check(&self) -> Result<(), GmailError> {
+        super::page_size(Some(self.max_results), self.max_results)?;
+        if self.query.len() > 2000 {
+            return Err(GmailError::invalid(
+                "query",
+                "is longer than 2000 characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -110,37 +124,11 @@ pub(crate) fn unescape_snippet(s: &str) -> String {
 /// endpoint: 2 upstream requests for up to 50 results, never one per message.
 #[tracing::instrument(skip_all, fields(query = %req.query))]
 pub async fn search(mailbox: &Mailbox, req: &SearchRequest) -> Result<SearchPage, GmailError> {
-    if !(1..=500).contains(&req.max_results) {
-        return Err(GmailError::invalid(
-            "maxResults",
-            "must be between 1 and 500",
-        ));
-    }
-    if req.query.len() > 2000 {
-        return Err(GmailError::invalid(
-            "query",
-            "is longer than 2000 characters",
-        ));
-    }
+    req.check()?;
     let label_ids = resolve_label_ids(mailbox, "labelIds", &req.label_ids).await?;
     let users = mailbox.hub().users();
-    let mut call = users
-        .messages_list("me")
-        .max_results(req.max_results)
-        .include_spam_trash(req.include_spam_trash);
-    if !req.query.trim().is_empty() {
-        call = call.q(&req.query);
-    }
-    for label in &label_ids {
-        call = call.add_label_ids(label);
-    }
-    if let Some(token) = req.page_token.as_deref().filter(|t| !t.is_empty()) {
-        call = call.page_token(token);
-    }
-    let (_, list) = call
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let call = with_search!(users.messages_list("me"), req, &label_ids);
+    let (_, list) = gmail_call!(mailbox, idempotent, call)?;
     let ids: Vec<String> = list
         .messages
         .unwrap_or_default()
@@ -250,14 +238,9 @@ async fn modify_resolved(
         add_label_ids: Some(add.to_vec()),
         remove_label_ids: Some(remove.to_vec()),
     };
-    let (_, m) = mailbox
-        .hub()
-        .users()
-        .messages_modify(request, "me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
-        .map_err(|e| not_found_as(e, "message", id))?;
+    let (_, m) = gmail_call!(mailbox, idempotent, |u| u
+        .messages_modify(request, "me", id))
+    .map_err(|e| not_found_as(e, "message", id))?;
     let after: LabelsAfter = m.into();
     mailbox
         .audit("modify", vec![], vec![after.id.clone()])
@@ -276,13 +259,7 @@ pub(crate) fn not_found_as(e: google_gmail1::Error, what: &str, id: &str) -> Gma
 #[tracing::instrument(skip_all, fields(message = id))]
 pub async fn trash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailError> {
     let id = check_id("messageId", id)?;
-    let (_, m) = mailbox
-        .hub()
-        .users()
-        .messages_trash("me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
+    let (_, m) = gmail_call!(mailbox, idempotent, |u| u.messages_trash("me", id))
         .map_err(|e| not_found_as(e, "message", id))?;
     let after: LabelsAfter = m.into();
     mailbox.audit("trash", vec![], vec![after.id.clone()]).await;
@@ -292,13 +269,7 @@ pub async fn trash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailErro
 #[tracing::instrument(skip_all, fields(message = id))]
 pub async fn untrash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailError> {
     let id = check_id("messageId", id)?;
-    let (_, m) = mailbox
-        .hub()
-        .users()
-        .messages_untrash("me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
+    let (_, m) = gmail_call!(mailbox, idempotent, |u| u.messages_untrash("me", id))
         .map_err(|e| not_found_as(e, "message", id))?;
     let after: LabelsAfter = m.into();
     mailbox
@@ -322,13 +293,7 @@ fn scope_hint(e: GmailError) -> GmailError {
 #[tracing::instrument(skip_all, fields(message = id))]
 pub async fn delete(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
     let id = check_id("messageId", id)?;
-    mailbox
-        .hub()
-        .users()
-        .messages_delete("me", id)
-        .delegate(&mut mailbox.retry().once())
-        .doit()
-        .await
+    gmail_call!(mailbox, once, |u| u.messages_delete("me", id))
         .map_err(|e| scope_hint(not_found_as(e, "message", id)))?;
     mailbox.audit("delete", vec![], vec![id.to_string()]).await;
     Ok(())
@@ -372,15 +337,10 @@ pub async fn batch_modify(
                 add_label_ids: Some(add.clone()),
                 remove_label_ids: Some(remove.clone()),
             };
-            mailbox
-                .hub()
-                .users()
-                .messages_batch_modify(request, "me")
-                .delegate(&mut mailbox.retry().idempotent())
-                .doit()
-                .await
-                .map(|_| ())
-                .map_err(GmailError::from)
+            gmail_call!(mailbox, idempotent, |u| u
+                .messages_batch_modify(request, "me"))
+            .map(|_| ())
+            .map_err(GmailError::from)
         },
         |id| async move { modify_resolved(mailbox, &id, add, remove).await.map(|_| ()) },
     )
@@ -399,13 +359,7 @@ pub async fn batch_delete(mailbox: &Mailbox, ids: &[String]) -> Result<BatchOutc
         &ids,
         |chunk| async move {
             let request = BatchDeleteMessagesRequest { ids: Some(chunk) };
-            mailbox
-                .hub()
-                .users()
-                .messages_batch_delete(request, "me")
-                .delegate(&mut mailbox.retry().once())
-                .doit()
-                .await
+            gmail_call!(mailbox, once, |u| u.messages_batch_delete(request, "me"))
                 .map(|_| ())
                 .map_err(GmailError::from)
         },

@@ -5,6 +5,42 @@
 use crate::error::GmailError;
 pub use crate::mailbox::{Mailbox, SingleMailbox};
 
+/// One Gmail call on `$mailbox` under its retry policy: `idempotent` (retried on transient
+/// failures) or `once` (retried only when Gmail refused it). The closure form builds the call
+/// from `users()`. A macro, because each google-gmail1 call builder is its own type and no
+/// trait carries `delegate` and `doit`. Defined before the `mod` lines below, so every
+/// operation module sees it.
+macro_rules! gmail_call {
+    ($mailbox:expr, $policy:ident, |$users:ident| $call:expr) => {{
+        let $users = $mailbox.hub().users();
+        $call.delegate(&mut $mailbox.retry().$policy()).doit().await
+    }};
+    ($mailbox:expr, $policy:ident, $call:expr) => {
+        $call.delegate(&mut $mailbox.retry().$policy()).doit().await
+    };
+}
+
+/// messages.list and threads.list take the same search parameters (query, labels, page);
+/// as with [`gmail_call`], their builders share no trait.
+macro_rules! with_search {
+    ($call:expr, $req:expr, $label_ids:expr) => {{
+        let req = $req;
+        let mut call = $call
+            .max_results(req.max_results)
+            .include_spam_trash(req.include_spam_trash);
+        if !req.query.trim().is_empty() {
+            call = call.q(&req.query);
+        }
+        for label in $label_ids {
+            call = call.add_label_ids(label);
+        }
+        if let Some(token) = req.page_token.as_deref().filter(|t| !t.is_empty()) {
+            call = call.page_token(token);
+        }
+        call
+    }};
+}
+
 pub mod audit;
 pub mod policy;
 pub mod profile;
@@ -39,6 +75,20 @@ pub fn check_id<'a>(field: &str, id: &'a str) -> Result<&'a str, GmailError> {
         ));
     }
     Ok(id)
+}
+
+/// The largest page Gmail's list calls return.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// Checks `maxResults` (or its default) against Gmail's page size, 1 to [`MAX_PAGE_SIZE`].
+pub fn page_size(value: Option<u32>, default: u32) -> Result<u32, GmailError> {
+    match value.unwrap_or(default) {
+        n @ 1..=MAX_PAGE_SIZE => Ok(n),
+        _ => Err(GmailError::invalid(
+            "maxResults",
+            format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        )),
+    }
 }
 
 /// Checks every id of a list; an empty list is refused.

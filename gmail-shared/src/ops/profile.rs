@@ -19,13 +19,7 @@ pub struct Profile {
 
 #[tracing::instrument(skip_all)]
 pub async fn get_profile(mailbox: &Mailbox) -> Result<Profile, GmailError> {
-    let (_, p) = mailbox
-        .hub()
-        .users()
-        .get_profile("me")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let (_, p) = gmail_call!(mailbox, idempotent, |u| u.get_profile("me"))?;
     Ok(Profile {
         email_address: p.email_address.unwrap_or_default(),
         messages_total: p.messages_total.unwrap_or(0),

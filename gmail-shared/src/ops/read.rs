@@ -12,15 +12,10 @@ use crate::mail::{readable_from_gmail, trim_quoted_history, ReadableMessage};
 #[tracing::instrument(skip_all, fields(message = id))]
 pub async fn read_message(mailbox: &Mailbox, id: &str) -> Result<ReadableMessage, GmailError> {
     let id = check_id("messageId", id)?;
-    let (_, m) = mailbox
-        .hub()
-        .users()
+    let (_, m) = gmail_call!(mailbox, idempotent, |u| u
         .messages_get("me", id)
-        .format("full")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
-        .map_err(|e| not_found_as(e, "message", id))?;
+        .format("full"))
+    .map_err(|e| not_found_as(e, "message", id))?;
     Ok(readable_from_gmail(&m))
 }
 
@@ -28,15 +23,10 @@ pub async fn read_message(mailbox: &Mailbox, id: &str) -> Result<ReadableMessage
 #[tracing::instrument(skip_all, fields(message = id))]
 pub async fn read_raw(mailbox: &Mailbox, id: &str) -> Result<Vec<u8>, GmailError> {
     let id = check_id("messageId", id)?;
-    let (_, m) = mailbox
-        .hub()
-        .users()
+    let (_, m) = gmail_call!(mailbox, idempotent, |u| u
         .messages_get("me", id)
-        .format("raw")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
-        .map_err(|e| not_found_as(e, "message", id))?;
+        .format("raw"))
+    .map_err(|e| not_found_as(e, "message", id))?;
     Ok(m.raw.unwrap_or_default())
 }
 
@@ -55,15 +45,10 @@ pub struct ThreadView {
 #[tracing::instrument(skip_all, fields(thread = id))]
 pub async fn get_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadView, GmailError> {
     let id = check_id("threadId", id)?;
-    let (_, t): (_, Thread) = mailbox
-        .hub()
-        .users()
+    let (_, t): (_, Thread) = gmail_call!(mailbox, idempotent, |u| u
         .threads_get("me", id)
-        .format("full")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
-        .map_err(|e| not_found_as(e, "thread", id))?;
+        .format("full"))
+    .map_err(|e| not_found_as(e, "thread", id))?;
     let messages: Vec<ReadableMessage> = t
         .messages
         .unwrap_or_default()

@@ -182,28 +182,18 @@ pub async fn already_sent(
 ) -> Result<Option<SentMessage>, GmailError> {
     let id = normalize_message_id("messageId", message_id)?;
     let query = format!("rfc822msgid:{}", id.trim_matches(['<', '>']));
-    let (_, list) = mailbox
-        .hub()
-        .users()
+    let (_, list) = gmail_call!(mailbox, idempotent, |u| u
         .messages_list("me")
         .q(&query)
         .include_spam_trash(true)
-        .max_results(1)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+        .max_results(1))?;
     let Some(found) = list.messages.unwrap_or_default().into_iter().next() else {
         return Ok(None);
     };
     let gid = found.id.unwrap_or_default();
-    let (_, m) = mailbox
-        .hub()
-        .users()
+    let (_, m) = gmail_call!(mailbox, idempotent, |u| u
         .messages_get("me", &gid)
-        .format("minimal")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+        .format("minimal"))?;
     Ok(Some(m.into()))
 }
 

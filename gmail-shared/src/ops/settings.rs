@@ -47,13 +47,7 @@ impl From<VacationSettings> for Vacation {
 
 #[tracing::instrument(skip_all)]
 pub async fn get_vacation(mailbox: &Mailbox) -> Result<Vacation, GmailError> {
-    let (_, v) = mailbox
-        .hub()
-        .users()
-        .settings_get_vacation("me")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let (_, v) = gmail_call!(mailbox, idempotent, |u| u.settings_get_vacation("me"))?;
     Ok(v.into())
 }
 
@@ -83,14 +77,9 @@ pub async fn set_vacation(mailbox: &Mailbox, v: &Vacation) -> Result<Vacation, G
         start_time: v.start_time,
         end_time: v.end_time,
     };
-    let (_, saved) = mailbox
-        .hub()
-        .users()
-        .settings_update_vacation(settings, "me")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
-        .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
+    let (_, saved) = gmail_call!(mailbox, idempotent, |u| u
+        .settings_update_vacation(settings, "me"))
+    .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
     let saved: Vacation = saved.into();
     mailbox.audit("vacation_set", vec![], vec![]).await;
     Ok(saved)
@@ -115,13 +104,7 @@ pub struct SendAsIdentity {
 
 #[tracing::instrument(skip_all)]
 pub async fn list_send_as(mailbox: &Mailbox) -> Result<Vec<SendAsIdentity>, GmailError> {
-    let (_, list) = mailbox
-        .hub()
-        .users()
-        .settings_send_as_list("me")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let (_, list) = gmail_call!(mailbox, idempotent, |u| u.settings_send_as_list("me"))?;
     Ok(list
         .send_as
         .unwrap_or_default()

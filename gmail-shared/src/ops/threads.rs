@@ -74,31 +74,11 @@ pub async fn list_threads(
     mailbox: &Mailbox,
     req: &SearchRequest,
 ) -> Result<ThreadPage, GmailError> {
-    if !(1..=500).contains(&req.max_results) {
-        return Err(GmailError::invalid(
-            "maxResults",
-            "must be between 1 and 500",
-        ));
-    }
+    req.check()?;
     let label_ids = resolve_label_ids(mailbox, "labelIds", &req.label_ids).await?;
     let users = mailbox.hub().users();
-    let mut call = users
-        .threads_list("me")
-        .max_results(req.max_results)
-        .include_spam_trash(req.include_spam_trash);
-    if !req.query.trim().is_empty() {
-        call = call.q(&req.query);
-    }
-    for label in &label_ids {
-        call = call.add_label_ids(label);
-    }
-    if let Some(token) = req.page_token.as_deref().filter(|t| !t.is_empty()) {
-        call = call.page_token(token);
-    }
-    let (_, list) = call
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await?;
+    let call = with_search!(users.threads_list("me"), req, &label_ids);
+    let (_, list) = gmail_call!(mailbox, idempotent, call)?;
     let listed = list.threads.unwrap_or_default();
     let paths: Vec<String> = listed
         .iter()
@@ -165,13 +145,7 @@ pub async fn modify_thread(
         add_label_ids: Some(add),
         remove_label_ids: Some(remove),
     };
-    let (_, t) = mailbox
-        .hub()
-        .users()
-        .threads_modify(request, "me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
+    let (_, t) = gmail_call!(mailbox, idempotent, |u| u.threads_modify(request, "me", id))
         .map_err(|e| not_found_as(e, "thread", id))?;
     let t: ThreadLabels = t.into();
     mailbox
@@ -183,13 +157,7 @@ pub async fn modify_thread(
 #[tracing::instrument(skip_all, fields(thread = id))]
 pub async fn trash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, GmailError> {
     let id = check_id("threadId", id)?;
-    let (_, t) = mailbox
-        .hub()
-        .users()
-        .threads_trash("me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
+    let (_, t) = gmail_call!(mailbox, idempotent, |u| u.threads_trash("me", id))
         .map_err(|e| not_found_as(e, "thread", id))?;
     let t: ThreadLabels = t.into();
     mailbox
@@ -201,13 +169,7 @@ pub async fn trash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, G
 #[tracing::instrument(skip_all, fields(thread = id))]
 pub async fn untrash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, GmailError> {
     let id = check_id("threadId", id)?;
-    let (_, t) = mailbox
-        .hub()
-        .users()
-        .threads_untrash("me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
+    let (_, t) = gmail_call!(mailbox, idempotent, |u| u.threads_untrash("me", id))
         .map_err(|e| not_found_as(e, "thread", id))?;
     let t: ThreadLabels = t.into();
     mailbox

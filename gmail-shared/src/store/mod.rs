@@ -30,7 +30,7 @@ pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
 pub use cipher::Keyring;
 
 fn db_error(e: sqlx::Error) -> GmailError {
-    GmailError::internal(format!("database: {e}"))
+    GmailError::internal_from("database", e)
 }
 
 fn now() -> i64 {
@@ -192,7 +192,7 @@ impl Store {
             if let Some(dir) = std::path::Path::new(&path).parent() {
                 if !dir.as_os_str().is_empty() {
                     std::fs::create_dir_all(dir).map_err(|e| {
-                        GmailError::internal(format!("cannot create {}: {e}", dir.display()))
+                        GmailError::internal_from(format!("cannot create {}", dir.display()), e)
                     })?;
                 }
             }
@@ -210,7 +210,7 @@ impl Store {
             .max_connections(if url.contains(":memory:") { 1 } else { 10 })
             .connect(&url)
             .await
-            .map_err(|e| GmailError::internal(format!("cannot open the database: {e}")))?;
+            .map_err(|e| GmailError::internal_from("cannot open the database", e))?;
         if kind == "sqlite" {
             sqlx::query("PRAGMA foreign_keys = ON")
                 .execute(&pool)
@@ -220,7 +220,7 @@ impl Store {
         migrator()
             .run(&pool)
             .await
-            .map_err(|e| GmailError::internal(format!("database migration failed: {e}")))?;
+            .map_err(|e| GmailError::internal_from("database migration failed", e))?;
         Ok(Store {
             pool,
             keys: Arc::new(keys),
@@ -738,7 +738,7 @@ fn owner_only(path: &std::path::Path) -> Result<(), GmailError> {
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let io = |e: std::io::Error| {
-            GmailError::internal(format!("cannot secure {}: {e}", path.display()))
+            GmailError::internal_from(format!("cannot secure {}", path.display()), e)
         };
         std::fs::OpenOptions::new()
             .create(true)
