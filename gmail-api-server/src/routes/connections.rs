@@ -44,10 +44,8 @@ fn caller(req: &HttpRequest, state: &AppState) -> Result<(Arc<Accounts>, String)
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartConnection {
     /// The Gmail address to suggest on Google's consent page.
-    #[serde(default)]
     pub login_hint: Option<String>,
     /// Where to send the browser after a successful connection.
-    #[serde(default)]
     pub return_to: Option<String>,
 }
 

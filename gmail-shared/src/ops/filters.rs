@@ -253,32 +253,23 @@ pub enum Template {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateParameters {
     /// Sender email (for fromSender template)
-    #[serde(default)]
     pub sender_email: Option<String>,
     /// Subject text (for withSubject template)
-    #[serde(default)]
     pub subject_text: Option<String>,
     /// Text to search for (for containingText template)
-    #[serde(default)]
     pub search_text: Option<String>,
     /// Mailing list identifier (for mailingList template)
-    #[serde(default)]
     pub list_identifier: Option<String>,
     /// Size threshold in bytes (for largeEmails template)
-    #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub size_in_bytes: Option<i32>,
     /// Label IDs to apply
-    #[serde(default)]
     pub label_ids: Option<Vec<String>>,
     /// Whether to archive (skip inbox)
-    #[serde(default)]
     pub archive: Option<bool>,
     /// Whether to mark as read
-    #[serde(default)]
     pub mark_as_read: Option<bool>,
     /// Whether to mark as important
-    #[serde(default)]
     pub mark_important: Option<bool>,
 }
 

@@ -52,7 +52,6 @@ pub enum MimeType {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InlineAttachment {
     pub filename: String,
-    #[serde(default)]
     pub mime_type: Option<String>,
     /// Base64 bytes
     pub content_base64: String,
@@ -66,36 +65,23 @@ pub struct SendEmail {
     /// Text body
     pub body: String,
     /// HTML body (body is its text version)
-    #[serde(default)]
     pub html_body: Option<String>,
-    #[serde(default)]
     pub mime_type: Option<MimeType>,
-    #[serde(default)]
     pub cc: Option<Vec<String>>,
-    #[serde(default)]
     pub bcc: Option<Vec<String>>,
     /// Reply within this thread
-    #[serde(default)]
     pub thread_id: Option<String>,
     /// Gmail id or Message-ID answered
-    #[serde(default)]
     pub in_reply_to: Option<String>,
     /// Server file paths
-    #[serde(default)]
     pub attachments: Option<Vec<String>>,
     /// Inline files
-    #[serde(default)]
     pub attachment_contents: Option<Vec<InlineAttachment>>,
     /// Send-as address
-    #[serde(default)]
     pub from: Option<String>,
-    #[serde(default)]
     pub reply_to: Option<Vec<String>>,
-    #[serde(default)]
     pub references: Option<Vec<String>>,
-    #[serde(default)]
     pub dry_run: Option<bool>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -205,11 +191,8 @@ pub struct ReadEmail {
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub offset: Option<u32>,
-    #[serde(default)]
     pub include_html: Option<bool>,
-    #[serde(default)]
     pub response_format: Option<ResponseFormat>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -255,9 +238,7 @@ pub struct GetThread {
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub offset: Option<u32>,
-    #[serde(default)]
     pub response_format: Option<ResponseFormat>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -290,29 +271,19 @@ pub struct ThreadResult {
 pub struct ReplyEmail {
     pub message_id: String,
     pub body: String,
-    #[serde(default)]
     pub html_body: Option<String>,
     /// Reply to everyone on it
-    #[serde(default)]
     pub reply_all: Option<bool>,
-    #[serde(default)]
     pub cc: Option<Vec<String>>,
-    #[serde(default)]
     pub bcc: Option<Vec<String>>,
     /// Send-as address
-    #[serde(default)]
     pub from: Option<String>,
-    #[serde(default)]
     pub quote_original: Option<bool>,
     /// Server file paths
-    #[serde(default)]
     pub attachments: Option<Vec<String>>,
     /// Inline files
-    #[serde(default)]
     pub attachment_contents: Option<Vec<InlineAttachment>>,
-    #[serde(default)]
     pub dry_run: Option<bool>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -321,22 +292,15 @@ pub struct ReplyEmail {
 pub struct ForwardEmail {
     pub message_id: String,
     pub to: Vec<String>,
-    #[serde(default)]
     pub cc: Option<Vec<String>>,
-    #[serde(default)]
     pub bcc: Option<Vec<String>>,
     /// Note above the forwarded message
-    #[serde(default)]
     pub body: Option<String>,
     /// Default true
-    #[serde(default)]
     pub include_attachments: Option<bool>,
     /// Send-as address
-    #[serde(default)]
     pub from: Option<String>,
-    #[serde(default)]
     pub dry_run: Option<bool>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -347,12 +311,9 @@ pub struct DownloadAttachment {
     /// Handle from read_email
     pub attachment_id: String,
     /// Default: its own name
-    #[serde(default)]
     pub filename: Option<String>,
     /// Folder inside the download folder
-    #[serde(default)]
     pub save_path: Option<String>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 

@@ -26,10 +26,8 @@ fn caller(ctx: &ToolContext) -> Result<(Arc<Accounts>, String), GmailError> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetAuthUrl {
     /// Address to suggest on Google's page
-    #[serde(default)]
     pub login_hint: Option<String>,
     /// Path or allowed URL to land on afterwards
-    #[serde(default)]
     pub return_to: Option<String>,
 }
 
@@ -46,7 +44,6 @@ pub struct HandleCallback {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountArg {
     /// Address or connection id
-    #[serde(default)]
     pub account: Option<String>,
 }
 

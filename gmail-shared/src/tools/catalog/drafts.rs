@@ -21,16 +21,12 @@ use crate::ops::Mailbox;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListDrafts {
     /// Gmail query
-    #[serde(default)]
     pub query: Option<String>,
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_results: Option<u32>,
-    #[serde(default)]
     pub page_token: Option<String>,
-    #[serde(default)]
     pub response_format: Option<ResponseFormat>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -38,7 +34,6 @@ pub struct ListDrafts {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DraftId {
     pub draft_id: String,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -46,9 +41,7 @@ pub struct DraftId {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetDraft {
     pub draft_id: String,
-    #[serde(default)]
     pub response_format: Option<ResponseFormat>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -56,26 +49,17 @@ pub struct GetDraft {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateDraft {
     pub draft_id: String,
-    #[serde(default)]
     pub to: Option<Vec<String>>,
     pub subject: String,
     pub body: String,
-    #[serde(default)]
     pub html_body: Option<String>,
-    #[serde(default)]
     pub cc: Option<Vec<String>>,
-    #[serde(default)]
     pub bcc: Option<Vec<String>>,
     /// Keep it in this thread
-    #[serde(default)]
     pub thread_id: Option<String>,
-    #[serde(default)]
     pub attachments: Option<Vec<String>>,
-    #[serde(default)]
     pub attachment_contents: Option<Vec<InlineAttachment>>,
-    #[serde(default)]
     pub from: Option<String>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 

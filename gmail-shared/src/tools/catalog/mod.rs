@@ -39,7 +39,6 @@ pub(crate) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::E
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountOnly {
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -48,7 +47,6 @@ pub struct AccountOnly {
 pub struct CreateFilter {
     pub criteria: Criteria,
     pub action: Action,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -56,7 +54,6 @@ pub struct CreateFilter {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilterId {
     pub filter_id: String,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -65,7 +62,6 @@ pub struct FilterId {
 pub struct CreateFilterFromTemplate {
     pub template: Template,
     pub parameters: TemplateParameters,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -74,16 +70,12 @@ pub struct CreateFilterFromTemplate {
 pub struct ListChanges {
     /// From get_profile or the last list_changes
     pub start_history_id: String,
-    #[serde(default)]
     pub kinds: Option<Vec<ChangeKind>>,
-    #[serde(default)]
     pub label_id: Option<String>,
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_results: Option<u32>,
-    #[serde(default)]
     pub page_token: Option<String>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -91,23 +83,15 @@ pub struct ListChanges {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetVacation {
     pub enable_auto_reply: bool,
-    #[serde(default)]
     pub response_subject: Option<String>,
-    #[serde(default)]
     pub response_body_plain_text: Option<String>,
-    #[serde(default)]
     pub response_body_html: Option<String>,
-    #[serde(default)]
     pub restrict_to_contacts: Option<bool>,
-    #[serde(default)]
     pub restrict_to_domain: Option<bool>,
     /// Epoch ms
-    #[serde(default)]
     pub start_time: Option<i64>,
     /// Epoch ms
-    #[serde(default)]
     pub end_time: Option<i64>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 

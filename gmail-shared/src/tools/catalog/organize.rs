@@ -23,18 +23,12 @@ pub struct SearchEmails {
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_results: Option<u32>,
-    #[serde(default)]
     pub page_token: Option<String>,
-    #[serde(default)]
     pub label_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub include_spam_trash: Option<bool>,
-    #[serde(default)]
     pub response_format: Option<ResponseFormat>,
     /// Add each message's snippet
-    #[serde(default)]
     pub snippets: Option<bool>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -42,20 +36,14 @@ pub struct SearchEmails {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListThreads {
     /// Gmail query; empty: most recent
-    #[serde(default)]
     pub query: Option<String>,
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub max_results: Option<u32>,
-    #[serde(default)]
     pub page_token: Option<String>,
-    #[serde(default)]
     pub label_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub include_spam_trash: Option<bool>,
-    #[serde(default)]
     pub response_format: Option<ResponseFormat>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -64,13 +52,9 @@ pub struct ListThreads {
 pub struct ModifyEmail {
     pub message_id: String,
     /// Same as addLabelIds
-    #[serde(default)]
     pub label_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub add_label_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub remove_label_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -78,7 +62,6 @@ pub struct ModifyEmail {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageIdOnly {
     pub message_id: String,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -86,7 +69,6 @@ pub struct MessageIdOnly {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageIds {
     pub message_ids: Vec<String>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -94,14 +76,11 @@ pub struct MessageIds {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchModifyEmails {
     pub message_ids: Vec<String>,
-    #[serde(default)]
     pub add_label_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub remove_label_ids: Option<Vec<String>>,
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub batch_size: Option<u32>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -112,7 +91,6 @@ pub struct BatchDeleteEmails {
     #[serde(default, deserialize_with = "count")]
     #[schemars(with = "Option<f64>")]
     pub batch_size: Option<u32>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -121,13 +99,9 @@ pub struct BatchDeleteEmails {
 pub struct CreateLabel {
     /// Nested labels use '/'
     pub name: String,
-    #[serde(default)]
     pub message_list_visibility: Option<MessageListVisibility>,
-    #[serde(default)]
     pub label_list_visibility: Option<LabelListVisibility>,
-    #[serde(default)]
     pub color: Option<labels::LabelColor>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -147,15 +121,10 @@ impl CreateLabel {
 pub struct UpdateLabel {
     pub id: String,
     /// New name
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub message_list_visibility: Option<MessageListVisibility>,
-    #[serde(default)]
     pub label_list_visibility: Option<LabelListVisibility>,
-    #[serde(default)]
     pub color: Option<labels::LabelColor>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -163,7 +132,6 @@ pub struct UpdateLabel {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelId {
     pub id: String,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -171,11 +139,8 @@ pub struct LabelId {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadLabelChange {
     pub thread_id: String,
-    #[serde(default)]
     pub add_label_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub remove_label_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -183,7 +148,6 @@ pub struct ThreadLabelChange {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadIdOnly {
     pub thread_id: String,
-    #[serde(default)]
     pub account: Option<String>,
 }
 
