@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::routes::{
-    attachments, audit, changes, compose, connections, drafts, filters, labels, messages, profile,
-    settings, threads, tools,
+    attachments, audit, changes, compose, connections, drafts, filters, labels, members, messages,
+    profile, settings, threads, tools,
 };
 
 /// RFC 7807 problem details: every error answer, `application/problem+json`.
@@ -53,6 +53,9 @@ pub struct Problem {
         tools::list, tools::get, tools::call,
         connections::list, connections::start, connections::check, connections::disconnect,
         audit::list,
+        members::me, members::my_keys, members::create_key, members::revoke_my_key,
+        members::users, members::user_keys, members::disable, members::enable,
+        members::revoke_any_key,
     ),
     components(schemas(Problem)),
     modifiers(&ErrorResponses),
@@ -69,6 +72,8 @@ pub struct Problem {
         (name = "tools", description = "The MCP tool registry"),
         (name = "connections", description = "Your connected Gmail accounts (multi-user mode)"),
         (name = "audit", description = "Your write actions, as the audit log recorded them"),
+        (name = "members", description = "You and your API keys (multi-user mode)"),
+        (name = "admin", description = "Users and keys, for the admins named in multi_user.admins"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -80,7 +85,7 @@ struct ErrorResponses;
 const ERRORS: &[(&str, &str)] = &[
     ("400", "Invalid request: `field` names what was rejected"),
     ("401", "The Gmail authorization expired or was revoked"),
-    ("403", "The connection lacks the OAuth scope this needs, or a guardrail refused it (allowlist, drafts-only, read-only, forwarding filters)"),
+    ("403", "The connection lacks the OAuth scope this needs, a guardrail refused it (allowlist, drafts-only, read-only, forwarding filters), or an admin endpoint was called by a member"),
     ("404", "No such message, thread, label, draft, filter, tool or path"),
     ("409", "Conflict: e.g. a label with that name exists, or an Idempotency-Key reused for another request"),
     ("413", "The request is over the size limit stated in `detail`"),

@@ -1,7 +1,5 @@
 //! Admin commands both binaries offer (`<binary> admin ...`): users, API keys, encryption keys.
 
-use secrecy::ExposeSecret;
-
 use crate::config::Settings;
 use crate::error::GmailError;
 use crate::ops::policy::CallerPolicy;
@@ -135,15 +133,14 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
                         "user {external_id} (create it with admin create-user)"
                     ))
                 })?;
-            let (info, key) = store.create_api_key(&u.id, &name).await?;
-            store.set_key_policy(&info.id, &policy).await?;
+            // Expires after multi_user.key_ttl_days, as keys made over REST do.
+            let made = crate::members::Members::new(settings, store.clone())
+                .create_key(&u.id, &name, None)
+                .await?;
+            store.set_key_policy(&made.info.id, &policy).await?;
             Ok(format!(
-                "API key {} for {} (shown once, store it now):\n{}\n\nConnect Claude Code:\nclaude mcp add --transport sse gmail {}/sse --header \"Authorization: Bearer {}\"",
-                info.id,
-                external_id,
-                key.expose_secret(),
-                settings.multi_user.public_mcp_url.trim_end_matches('/'),
-                key.expose_secret()
+                "API key {} for {} (shown once, store it now):\n{}\n\nConnect Claude Code:\n{}",
+                made.info.id, external_id, made.key, made.claude_command
             ))
         }
         AdminCommand::SetUserPolicy { external_id, rules } => {
@@ -184,11 +181,14 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
                 .iter()
                 .map(|k| {
                     format!(
-                        "{} {} {}… created {}{}{}",
+                        "{} {} {}… created {}{}{}{}",
                         k.id,
                         k.name,
                         k.prefix,
                         k.created_at,
+                        k.expires_at
+                            .map(|e| format!(" expires {e}"))
+                            .unwrap_or_default(),
                         if k.revoked { " REVOKED" } else { "" },
                         k.rules
                             .as_ref()

@@ -29,6 +29,7 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("GMAIL_MULTI_USER", "multi_user.enabled"),
     ("GMAIL_DATABASE_URL", "multi_user.database_url"),
     ("GMAIL_ENCRYPTION_KEY", "multi_user.encryption_key"),
+    ("GMAIL_ADMINS", "multi_user.admins"),
     ("GMAIL_TOOLSETS", "mcp.toolsets"),
     ("GMAIL_TOOLS", "mcp.tools"),
     ("GMAIL_EXCLUDE_TOOLS", "mcp.exclude_tools"),
@@ -85,6 +86,11 @@ pub struct MultiUserSettings {
     pub oauth_state_ttl_secs: i64,
     /// Public base URLs shown in the Claude Code connection line.
     pub public_mcp_url: String,
+    /// Users (by the email their account was made with) who may use the admin endpoints.
+    #[serde(deserialize_with = "string_or_list")]
+    pub admins: Vec<String>,
+    /// Days an API key made by a member or an admin works; 0: keys never expire.
+    pub key_ttl_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -548,6 +554,8 @@ oauth_redirect_url = "http://127.0.0.1:8000/oauth/callback"
 allowed_return_origins = []
 oauth_state_ttl_secs = 600
 public_mcp_url = "http://127.0.0.1:8001"
+admins = []
+key_ttl_days = 90
 "#;
 
 #[cfg(test)]

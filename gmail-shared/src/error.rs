@@ -47,6 +47,10 @@ pub enum GmailError {
     #[error("refused: {message}")]
     Refused { message: String },
 
+    /// The caller may not do this at all (an admin action asked for by a member).
+    #[error("forbidden: {message}")]
+    Forbidden { message: String },
+
     /// The daily send cap of this mailbox is reached.
     #[error("{message}")]
     SendCapReached {
@@ -130,6 +134,7 @@ impl GmailError {
             GmailError::AuthExpired { .. } => "auth-expired",
             GmailError::Conflict { .. } => "conflict",
             GmailError::Refused { .. } => "refused",
+            GmailError::Forbidden { .. } => "forbidden",
             GmailError::SendCapReached { .. } => "send-cap",
             GmailError::Internal { .. } => "internal",
         }
@@ -146,6 +151,7 @@ impl GmailError {
             GmailError::AuthExpired { .. } => StatusCode::UNAUTHORIZED,
             GmailError::Conflict { .. } => StatusCode::CONFLICT,
             GmailError::Refused { .. } => StatusCode::FORBIDDEN,
+            GmailError::Forbidden { .. } => StatusCode::FORBIDDEN,
             GmailError::SendCapReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             GmailError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -162,6 +168,7 @@ impl GmailError {
             GmailError::AuthExpired { .. } => "Gmail authorization expired",
             GmailError::Conflict { .. } => "Conflict",
             GmailError::Refused { .. } => "Refused by policy",
+            GmailError::Forbidden { .. } => "Forbidden",
             GmailError::SendCapReached { .. } => "Daily send cap reached",
             GmailError::Internal { .. } => "Internal error",
         }

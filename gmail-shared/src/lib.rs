@@ -8,6 +8,7 @@ pub mod error;
 pub mod gmail;
 pub mod mail;
 pub mod mailbox;
+pub mod members;
 pub mod oauth;
 pub mod ops;
 pub mod server;

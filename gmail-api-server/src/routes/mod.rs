@@ -25,6 +25,7 @@ pub mod drafts;
 pub mod filters;
 mod health;
 pub mod labels;
+pub mod members;
 pub mod messages;
 pub mod oauth;
 pub mod profile;
@@ -61,7 +62,8 @@ pub fn configure(
                 .configure(changes::configure)
                 .configure(settings::configure)
                 .configure(tools::configure)
-                .configure(audit::configure),
+                .configure(audit::configure)
+                .configure(members::configure),
         )
         .service(
             // Last: an empty-prefix scope takes every path not matched above.

@@ -6,6 +6,7 @@ mod binary;
 mod common;
 mod guardrails;
 mod health;
+mod members;
 mod messages;
 mod multi_user;
 mod multi_user_rules;

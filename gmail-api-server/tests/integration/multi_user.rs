@@ -29,7 +29,7 @@ pub(crate) struct Caller {
     pub(crate) key: String,
 }
 
-async fn new_caller(store: &Store, name: &str) -> Caller {
+pub(crate) async fn new_caller(store: &Store, name: &str) -> Caller {
     let u = store
         .ensure_user(&format!("{name}-{}", uuid::Uuid::new_v4().simple()), None)
         .await

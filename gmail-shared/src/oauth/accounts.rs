@@ -67,6 +67,7 @@ pub struct Accounts {
     scopes: Vec<String>,
     /// Live connections by id, so every call on a connection shares one token source.
     live: tokio::sync::Mutex<HashMap<String, Connection>>,
+    members: crate::members::Members,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -144,6 +145,7 @@ impl Accounts {
                 )
             })?;
         Ok(Arc::new(Accounts {
+            members: crate::members::Members::new(settings, store.clone()),
             store,
             factory,
             client,
@@ -158,6 +160,11 @@ impl Accounts {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The members and their keys.
+    pub fn members(&self) -> &crate::members::Members {
+        &self.members
     }
 
     /// Starts connecting an account for `user`: a single-use state (PKCE verifier kept sealed)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use base64::Engine;
 use rand::RngCore;
 use schemars::JsonSchema;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -17,14 +17,15 @@ use sqlx::{AnyPool, Row};
 
 use crate::error::GmailError;
 use crate::gmail::credentials::StoredTokens;
-use crate::ops::policy::CallerPolicy;
 
 mod audit;
 pub mod cipher;
 mod idempotency;
+mod members;
 mod oauth_states;
 
 pub use idempotency::IdempotencyClaim;
+pub use members::{ApiKeyInfo, UserSummary};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
 
 pub use cipher::Keyring;
@@ -52,6 +53,7 @@ fn sha256_hex(s: &str) -> String {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: String,
@@ -77,21 +79,6 @@ pub struct ConnectionInfo {
 pub struct ConnectionSecrets {
     pub info: ConnectionInfo,
     pub tokens: StoredTokens,
-}
-
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyInfo {
-    pub id: String,
-    pub user_id: String,
-    pub name: String,
-    /// The first characters, to tell keys apart.
-    pub prefix: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
-    pub revoked: bool,
-    /// The key's own rules, when it has any.
-    pub rules: Option<CallerPolicy>,
 }
 
 /// What a key rotation did.
@@ -121,7 +108,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (
         1,
         "multi user",
@@ -146,6 +133,11 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         5,
         "audit order",
         include_str!("../../migrations/0005_audit_order.sql"),
+    ),
+    (
+        6,
+        "key expiry",
+        include_str!("../../migrations/0006_key_expiry.sql"),
     ),
 ];
 
@@ -235,260 +227,6 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
-    }
-
-    // ---------------------------------------------------------------- users
-
-    /// The user with this external id, created when new.
-    pub async fn ensure_user(
-        &self,
-        external_id: &str,
-        email: Option<&str>,
-    ) -> Result<User, GmailError> {
-        let external_id = external_id.trim();
-        if external_id.is_empty()
-            || external_id.len() > 200
-            || external_id.chars().any(char::is_control)
-        {
-            return Err(GmailError::invalid(
-                "externalId",
-                "must be 1 to 200 printable characters",
-            ));
-        }
-        if let Some(u) = self.user_by_external_id(external_id).await? {
-            return Ok(u);
-        }
-        let id = new_id("usr");
-        sqlx::query("INSERT INTO users (id, external_id, email, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (external_id) DO NOTHING")
-            .bind(&id)
-            .bind(external_id)
-            .bind(email)
-            .bind(now())
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        self.user_by_external_id(external_id)
-            .await?
-            .ok_or_else(|| GmailError::internal("user vanished after insert"))
-    }
-
-    pub async fn user_by_external_id(&self, external_id: &str) -> Result<Option<User>, GmailError> {
-        let row = sqlx::query("SELECT id, external_id, email FROM users WHERE external_id = $1")
-            .bind(external_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.map(|r| user_row(&r)).transpose()
-    }
-
-    pub async fn user(&self, id: &str) -> Result<Option<User>, GmailError> {
-        let row = sqlx::query("SELECT id, external_id, email FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.map(|r| user_row(&r)).transpose()
-    }
-
-    // ---------------------------------------------------------------- API keys
-
-    /// A new key for the user; the plaintext is returned once and stored only as a hash.
-    pub async fn create_api_key(
-        &self,
-        user_id: &str,
-        name: &str,
-    ) -> Result<(ApiKeyInfo, SecretString), GmailError> {
-        let plain = format!("gms_{}", random_token(32));
-        let id = new_id("key");
-        let prefix: String = plain.chars().take(10).collect();
-        let created = now();
-        sqlx::query("INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&id)
-            .bind(user_id)
-            .bind(name)
-            .bind(sha256_hex(&plain))
-            .bind(&prefix)
-            .bind(created)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok((
-            ApiKeyInfo {
-                id,
-                user_id: user_id.to_string(),
-                name: name.to_string(),
-                prefix,
-                created_at: created,
-                last_used_at: None,
-                revoked: false,
-                rules: None,
-            },
-            SecretString::from(plain),
-        ))
-    }
-
-    /// The user a presented key belongs to; `None` for unknown or revoked keys.
-    pub async fn authenticate(&self, presented: &str) -> Result<Option<User>, GmailError> {
-        Ok(self
-            .authenticate_key(presented)
-            .await?
-            .map(|(user, _, _)| user))
-    }
-
-    /// The user a presented key belongs to, the key's id, and the user's and the key's rules
-    /// (in that order); `None` for unknown or revoked keys and disabled users.
-    pub async fn authenticate_key(
-        &self,
-        presented: &str,
-    ) -> Result<Option<(User, String, Vec<CallerPolicy>)>, GmailError> {
-        let hash = sha256_hex(presented.trim());
-        let row = sqlx::query(
-            "SELECT k.id AS key_id, k.policy AS key_policy, u.policy AS user_policy, u.id, u.external_id, u.email FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
-        )
-        .bind(&hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let Some(row) = row else { return Ok(None) };
-        let key_id: String = row.try_get("key_id").map_err(db_error)?;
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(&key_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let mut rules = Vec::new();
-        for column in ["user_policy", "key_policy"] {
-            let text: Option<String> = row.try_get(column).map_err(db_error)?;
-            if let Some(p) = text.and_then(|t| serde_json::from_str::<CallerPolicy>(&t).ok()) {
-                rules.push(p);
-            }
-        }
-        Ok(Some((user_row(&row)?, key_id, rules)))
-    }
-
-    /// Sets the rules of an API key (they narrow the user's and the server's).
-    pub async fn set_key_policy(
-        &self,
-        key_id: &str,
-        policy: &CallerPolicy,
-    ) -> Result<bool, GmailError> {
-        self.set_policy(
-            "UPDATE api_keys SET policy = $1 WHERE id = $2",
-            key_id,
-            policy,
-        )
-        .await
-    }
-
-    /// Sets a user's rules (they narrow the server's, for every key of the user).
-    pub async fn set_user_policy(
-        &self,
-        user_id: &str,
-        policy: &CallerPolicy,
-    ) -> Result<bool, GmailError> {
-        self.set_policy(
-            "UPDATE users SET policy = $1 WHERE id = $2",
-            user_id,
-            policy,
-        )
-        .await
-    }
-
-    /// Stores `policy` (none when empty) on the row `id`; whether there was one.
-    async fn set_policy(
-        &self,
-        update: &'static str,
-        id: &str,
-        policy: &CallerPolicy,
-    ) -> Result<bool, GmailError> {
-        let text = (!policy.is_empty()).then(|| serde_json::to_string(policy).unwrap_or_default());
-        let done = sqlx::query(update)
-            .bind(text)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Keys revoked and users disabled at or after `since` (unix seconds): what a server
-    /// polls to close the sessions they opened.
-    pub async fn revocations_since(
-        &self,
-        since: i64,
-    ) -> Result<(Vec<String>, Vec<String>), GmailError> {
-        let keys = sqlx::query("SELECT id FROM api_keys WHERE revoked_at >= $1")
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let users = sqlx::query("SELECT id FROM users WHERE disabled_at >= $1")
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let ids = |rows: Vec<AnyRow>| -> Result<Vec<String>, GmailError> {
-            rows.iter()
-                .map(|r| r.try_get::<String, _>("id").map_err(db_error))
-                .collect()
-        };
-        Ok((ids(keys)?, ids(users)?))
-    }
-
-    /// Disables (or enables again) a user: their keys stop working at once.
-    pub async fn set_user_disabled(
-        &self,
-        user_id: &str,
-        disabled: bool,
-    ) -> Result<bool, GmailError> {
-        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-            .bind(disabled.then(now))
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub async fn revoke_api_key(&self, key_id: &str) -> Result<bool, GmailError> {
-        let done =
-            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(now())
-                .bind(key_id)
-                .execute(&self.pool)
-                .await
-                .map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyInfo>, GmailError> {
-        let rows = sqlx::query("SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at, policy FROM api_keys WHERE user_id = $1 ORDER BY created_at")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiKeyInfo {
-                    id: r.try_get("id").map_err(db_error)?,
-                    user_id: r.try_get("user_id").map_err(db_error)?,
-                    name: r.try_get("name").map_err(db_error)?,
-                    prefix: r.try_get("prefix").map_err(db_error)?,
-                    created_at: r.try_get("created_at").map_err(db_error)?,
-                    last_used_at: r.try_get("last_used_at").map_err(db_error)?,
-                    revoked: r
-                        .try_get::<Option<i64>, _>("revoked_at")
-                        .map_err(db_error)?
-                        .is_some(),
-                    rules: r
-                        .try_get::<Option<String>, _>("policy")
-                        .map_err(db_error)?
-                        .and_then(|t| serde_json::from_str::<CallerPolicy>(&t).ok())
-                        .filter(|p| !p.is_empty()),
-                })
-            })
-            .collect()
     }
 
     // ---------------------------------------------------------------- connections

@@ -1,0 +1,166 @@
+//! Members and admins (multi-user mode): who am I, my API keys (list, create, revoke), and for
+//! the admins named in `multi_user.admins`: every user, disabling and enabling them, their
+//! keys, and revoking any key. Members get 403 on every admin endpoint.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use gmail_shared::members::{Me, Members, NewKey};
+use gmail_shared::store::{ApiKeyInfo, UserSummary};
+use gmail_shared::GmailError;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::resource;
+use crate::app::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    resource(cfg, "/me", [web::get().to(me)]);
+    resource(
+        cfg,
+        "/me/keys",
+        [web::get().to(my_keys), web::post().to(create_key)],
+    );
+    resource(cfg, "/me/keys/{id}", [web::delete().to(revoke_my_key)]);
+    resource(cfg, "/admin/users", [web::get().to(users)]);
+    resource(cfg, "/admin/users/{id}/keys", [web::get().to(user_keys)]);
+    resource(cfg, "/admin/users/{id}/disable", [web::post().to(disable)]);
+    resource(cfg, "/admin/users/{id}/enable", [web::post().to(enable)]);
+    resource(cfg, "/admin/keys/{id}", [web::delete().to(revoke_any_key)]);
+}
+
+/// The members service and the caller's user and key ids.
+fn caller<'a>(
+    req: &HttpRequest,
+    state: &'a AppState,
+) -> Result<(&'a Members, String, String), GmailError> {
+    let members = state.auth.accounts().map(|a| a.members());
+    match (members, gmail_shared::auth::caller_key(req)) {
+        (Some(members), Some((user, key))) => Ok((members, user, key)),
+        _ => Err(GmailError::invalid(
+            "Authorization",
+            "members and keys need multi-user mode (GMAIL_MULTI_USER=true) and an API key",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateKey {
+    /// What the key is for (a device, a service), 1 to 100 characters.
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct IdPath {
+    /// A key id (`key_...`) or a user id (`usr_...`).
+    pub id: String,
+}
+
+/// Who you are, and whether the admin endpoints are yours.
+#[utoipa::path(get, path = "/api/v1/me", tag = "members",
+    responses((status = 200, description = "You", body = Me)))]
+pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, GmailError> {
+    let (members, user, _) = caller(&req, &state)?;
+    Ok(HttpResponse::Ok().json(members.me(&user).await?))
+}
+
+/// Your API keys (never the keys themselves): name, created, last used, expiry, rules.
+#[utoipa::path(get, path = "/api/v1/me/keys", tag = "members",
+    responses((status = 200, description = "Oldest first", body = Vec<ApiKeyInfo>)))]
+pub async fn my_keys(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, GmailError> {
+    let (members, user, _) = caller(&req, &state)?;
+    Ok(HttpResponse::Ok().json(members.keys(&user).await?))
+}
+
+/// A new API key for you, shown once with the line that connects Claude Code. It expires
+/// after `multi_user.key_ttl_days` and carries the rules of the key that made it.
+#[utoipa::path(post, path = "/api/v1/me/keys", tag = "members", request_body = CreateKey,
+    responses((status = 201, description = "The key, shown this once", body = NewKey)))]
+pub async fn create_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CreateKey>,
+) -> Result<HttpResponse, GmailError> {
+    let (members, user, key) = caller(&req, &state)?;
+    let made = members.create_key(&user, &body.name, Some(&key)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(made))
+}
+
+/// Revoke one of your keys; sessions opened with it close within a second.
+#[utoipa::path(delete, path = "/api/v1/me/keys/{id}", tag = "members", params(IdPath),
+    responses((status = 204, description = "Revoked")))]
+pub async fn revoke_my_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<IdPath>,
+) -> Result<HttpResponse, GmailError> {
+    let (members, user, _) = caller(&req, &state)?;
+    members.revoke_own_key(&user, &path.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every user: email, created, last active, connection count, disabled (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+    responses((status = 200, description = "Oldest first", body = Vec<UserSummary>)))]
+pub async fn users(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, GmailError> {
+    let (members, admin, _) = caller(&req, &state)?;
+    Ok(HttpResponse::Ok().json(members.users(&admin).await?))
+}
+
+/// A user's API keys (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}/keys", tag = "admin", params(IdPath),
+    responses((status = 200, description = "Oldest first", body = Vec<ApiKeyInfo>)))]
+pub async fn user_keys(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<IdPath>,
+) -> Result<HttpResponse, GmailError> {
+    let (members, admin, _) = caller(&req, &state)?;
+    Ok(HttpResponse::Ok().json(members.user_keys(&admin, &path.id).await?))
+}
+
+/// Disable a user: all their keys stop at once and their open sessions close (admins only).
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", params(IdPath),
+    responses((status = 204, description = "Disabled")))]
+pub async fn disable(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<IdPath>,
+) -> Result<HttpResponse, GmailError> {
+    let (members, admin, _) = caller(&req, &state)?;
+    members.set_disabled(&admin, &path.id, true).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Enable a disabled user again (admins only).
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin", params(IdPath),
+    responses((status = 204, description = "Enabled")))]
+pub async fn enable(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<IdPath>,
+) -> Result<HttpResponse, GmailError> {
+    let (members, admin, _) = caller(&req, &state)?;
+    members.set_disabled(&admin, &path.id, false).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revoke any user's key (admins only).
+#[utoipa::path(delete, path = "/api/v1/admin/keys/{id}", tag = "admin", params(IdPath),
+    responses((status = 204, description = "Revoked")))]
+pub async fn revoke_any_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<IdPath>,
+) -> Result<HttpResponse, GmailError> {
+    let (members, admin, _) = caller(&req, &state)?;
+    members.revoke_any_key(&admin, &path.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,318 @@
+//! Members and admins over REST, on SQLite and (with GMAIL_TEST_DATABASE_URL) PostgreSQL:
+//! a member makes, lists and revokes their own keys (never another's); keys expire; a
+//! narrowed key makes only keys as narrow; only the admins named in multi_user.admins reach
+//! the admin endpoints, which list users, disable and enable them, and revoke any key.
+
+use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use gmail_shared::ops::policy::CallerPolicy;
+use gmail_shared::store::{cipher, Keyring, Store};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+
+use crate::multi_user::{connect, database_urls, get, http, new_caller, settings, spawn, Caller};
+
+async fn send(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    c: &Caller,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut rb = http()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(&c.key);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+struct World {
+    base: String,
+    store: Store,
+    _sandbox: RunningSandbox,
+}
+
+async fn world(db: &str, admins: &str) -> World {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let key = cipher::generate_key();
+    let mut s = settings(&sandbox, db, &key);
+    s.multi_user.admins = admins.split(',').map(str::to_owned).collect();
+    s.multi_user.key_ttl_days = 30;
+    let base = spawn(s).await;
+    let store = Store::connect(db, Keyring::new(&SecretString::from(key), None).unwrap())
+        .await
+        .unwrap();
+    World {
+        base,
+        store,
+        _sandbox: sandbox,
+    }
+}
+
+/// A user made with an email (what admins are named by) and a first key.
+async fn member(store: &Store, email: &str) -> (Caller, String) {
+    let u = store
+        .ensure_user(
+            &format!("{email}-{}", uuid::Uuid::new_v4().simple()),
+            Some(email),
+        )
+        .await
+        .unwrap();
+    let (_, key) = store.create_api_key(&u.id, "first").await.unwrap();
+    (
+        Caller {
+            key: key.expose_secret().to_string(),
+        },
+        u.id,
+    )
+}
+
+#[tokio::test]
+async fn members_make_list_and_revoke_only_their_own_keys() {
+    use reqwest::Method;
+    for db in database_urls() {
+        let w = world(&db, "").await;
+        let base = &w.base;
+        let (alice, alice_id) = member(&w.store, "alice@example.com").await;
+        let bob = new_caller(&w.store, "bob").await;
+        connect(base, &alice, "demo@example.com").await;
+
+        let (status, me) = get(base, "/api/v1/me", &alice).await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(
+            (me["id"].as_str(), me["admin"].as_bool()),
+            (Some(alice_id.as_str()), Some(false))
+        );
+
+        let r = http()
+            .post(format!("{base}/api/v1/me/keys"))
+            .bearer_auth(&alice.key)
+            .json(&json!({"name": "laptop"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let made: Value = r.json().await.unwrap();
+        let laptop = Caller {
+            key: made["key"].as_str().unwrap().to_string(),
+        };
+        assert!(laptop.key.starts_with("gms_"), "{made}");
+        let command = made["claudeCommand"].as_str().unwrap();
+        assert!(
+            command.starts_with("claude mcp add --transport sse gmail "),
+            "{command}"
+        );
+        assert!(
+            command.contains(&format!("Authorization: Bearer {}", laptop.key)),
+            "{command}"
+        );
+        // Expires after key_ttl_days (30 here).
+        let ttl = made["expiresAt"].as_i64().unwrap() - made["createdAt"].as_i64().unwrap();
+        assert_eq!(ttl, 30 * 86_400, "{made}");
+
+        // The new key works, and the listing never shows a key.
+        assert_eq!(
+            get(base, "/api/v1/profile", &laptop).await.1["emailAddress"],
+            "demo@example.com"
+        );
+        let (_, keys) = get(base, "/api/v1/me/keys", &alice).await;
+        let names: Vec<&str> = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["first", "laptop"]);
+        assert!(!keys.to_string().contains(&laptop.key) && !keys.to_string().contains(&alice.key));
+        assert!(keys[0]["lastUsedAt"].is_i64(), "{keys}");
+
+        // Bob neither sees nor revokes alice's key: the same 404 as a key that does not exist.
+        let id = made["id"].as_str().unwrap();
+        let (_, bobs) = get(base, "/api/v1/me/keys", &bob).await;
+        assert!(!bobs.to_string().contains(id), "{bobs}");
+        let path = format!("/api/v1/me/keys/{id}");
+        let (status, body) = send(base, Method::DELETE, &path, &bob, None).await;
+        assert_eq!(status, 404, "{body}");
+        let (missing, _) = send(base, Method::DELETE, "/api/v1/me/keys/key_nope", &bob, None).await;
+        assert_eq!(missing, 404);
+        assert_eq!(get(base, "/api/v1/profile", &laptop).await.0, 200);
+
+        // Alice revokes it: the next call with it is 401.
+        assert_eq!(send(base, Method::DELETE, &path, &alice, None).await.0, 204);
+        assert_eq!(get(base, "/api/v1/profile", &laptop).await.0, 401);
+        assert_eq!(send(base, Method::DELETE, &path, &alice, None).await.0, 404);
+
+        // Bad names are 400s naming the field.
+        let (status, body) = send(
+            base,
+            Method::POST,
+            "/api/v1/me/keys",
+            &alice,
+            Some(json!({"name": " "})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some("name")),
+            "{body}"
+        );
+
+        // A drafts-only key makes only drafts-only keys; a read-only key makes none.
+        let narrow = CallerPolicy {
+            drafts_only: Some(true),
+            ..Default::default()
+        };
+        let (info, key) = w
+            .store
+            .create_api_key_with(&alice_id, "narrow", None, Some(&narrow))
+            .await
+            .unwrap();
+        let narrow_caller = Caller {
+            key: key.expose_secret().to_string(),
+        };
+        let (status, made) = send(
+            base,
+            Method::POST,
+            "/api/v1/me/keys",
+            &narrow_caller,
+            Some(json!({"name": "child"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{made}");
+        assert_eq!(made["rules"]["draftsOnly"], true, "{made}");
+        assert_eq!(info.rules.as_ref().and_then(|r| r.drafts_only), Some(true));
+        let read_only = CallerPolicy {
+            read_only: Some(true),
+            ..Default::default()
+        };
+        let (_, key) = w
+            .store
+            .create_api_key_with(&alice_id, "ro", None, Some(&read_only))
+            .await
+            .unwrap();
+        let ro = Caller {
+            key: key.expose_secret().to_string(),
+        };
+        let (status, body) = send(
+            base,
+            Method::POST,
+            "/api/v1/me/keys",
+            &ro,
+            Some(json!({"name": "x"})),
+        )
+        .await;
+        assert_eq!(status, 403, "{body}");
+
+        // An expired key is refused like a revoked one.
+        let past = chrono::Utc::now().timestamp() - 1;
+        let (_, key) = w
+            .store
+            .create_api_key_with(&alice_id, "old", Some(past), None)
+            .await
+            .unwrap();
+        let old = Caller {
+            key: key.expose_secret().to_string(),
+        };
+        assert_eq!(get(base, "/api/v1/profile", &old).await.0, 401);
+    }
+}
+
+#[tokio::test]
+async fn only_admins_reach_the_admin_endpoints() {
+    use reqwest::Method;
+    for db in database_urls() {
+        let w = world(&db, "Ops@Example.com").await;
+        let base = &w.base;
+        let (admin, admin_id) = member(&w.store, "ops@example.com").await;
+        let (alice, alice_id) = member(&w.store, "alice@example.com").await;
+        connect(base, &alice, "demo@example.com").await;
+        assert_eq!(get(base, "/api/v1/me", &admin).await.1["admin"], true);
+
+        // A member gets 403 on every admin endpoint, and changes nothing.
+        let alice_key = w.store.list_api_keys(&alice_id).await.unwrap()[0]
+            .id
+            .clone();
+        let admin_key = w.store.list_api_keys(&admin_id).await.unwrap()[0]
+            .id
+            .clone();
+        let calls = [
+            (Method::GET, "/api/v1/admin/users".to_string()),
+            (Method::GET, format!("/api/v1/admin/users/{admin_id}/keys")),
+            (
+                Method::POST,
+                format!("/api/v1/admin/users/{admin_id}/disable"),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/admin/users/{alice_id}/enable"),
+            ),
+            (Method::DELETE, format!("/api/v1/admin/keys/{admin_key}")),
+        ];
+        for (method, path) in &calls {
+            let (status, body) = send(base, method.clone(), path, &alice, None).await;
+            assert_eq!(status, 403, "{method} {path}: {body}");
+            assert_eq!(
+                body["type"].as_str().map(|t| t.ends_with("/forbidden")),
+                Some(true),
+                "{body}"
+            );
+        }
+        assert_eq!(get(base, "/api/v1/me", &admin).await.0, 200);
+
+        // The admin sees every user, with connection counts and no secret.
+        let (status, users) = get(base, "/api/v1/admin/users", &admin).await;
+        assert_eq!(status, 200, "{users}");
+        let row = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == alice_id.as_str())
+            .unwrap();
+        assert_eq!(
+            (row["email"].as_str(), row["connectionCount"].as_i64()),
+            (Some("alice@example.com"), Some(1))
+        );
+        assert_eq!(row["disabled"], false);
+        assert!(!users.to_string().contains("gms_"), "{users}");
+        let (_, keys) = get(
+            base,
+            &format!("/api/v1/admin/users/{alice_id}/keys"),
+            &admin,
+        )
+        .await;
+        assert_eq!(keys[0]["id"], alice_key.as_str());
+
+        // Disable: alice's keys stop at once; enable: they work again.
+        let disable = format!("/api/v1/admin/users/{alice_id}/disable");
+        assert_eq!(
+            send(base, Method::POST, &disable, &admin, None).await.0,
+            204
+        );
+        assert_eq!(get(base, "/api/v1/profile", &alice).await.0, 401);
+        let (_, users) = get(base, "/api/v1/admin/users", &admin).await;
+        assert!(users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == alice_id.as_str() && u["disabled"] == true));
+        let enable = format!("/api/v1/admin/users/{alice_id}/enable");
+        assert_eq!(send(base, Method::POST, &enable, &admin, None).await.0, 204);
+        assert_eq!(get(base, "/api/v1/profile", &alice).await.0, 200);
+        // An admin cannot lock themselves out.
+        let own = format!("/api/v1/admin/users/{admin_id}/disable");
+        assert_eq!(send(base, Method::POST, &own, &admin, None).await.0, 409);
+        let missing = "/api/v1/admin/users/usr_nope/disable";
+        assert_eq!(send(base, Method::POST, missing, &admin, None).await.0, 404);
+
+        // Revoke any key.
+        let revoke = format!("/api/v1/admin/keys/{alice_key}");
+        assert_eq!(
+            send(base, Method::DELETE, &revoke, &admin, None).await.0,
+            204
+        );
+        assert_eq!(get(base, "/api/v1/profile", &alice).await.0, 401);
+    }
+}
