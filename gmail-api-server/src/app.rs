@@ -113,11 +113,26 @@ impl Application {
                 .with_multipart(),
         );
         let options = HttpOptions::new(settings.api.shutdown_timeout_secs, &settings.limits);
+        // The team site's session cookie: encrypted, HttpOnly, SameSite=Lax, Secure behind https.
+        let session_key = routes::site::session_key(&settings);
+        let https = settings
+            .multi_user
+            .oauth_redirect_url
+            .starts_with("https://");
         let service = http_service(listener, &options, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(policy.clone());
-            routes::configure(cfg, cors(&cors_origins), doc.clone());
+            let session = actix_session::SessionMiddleware::builder(
+                actix_session::storage::CookieSessionStore::default(),
+                session_key.clone(),
+            )
+            .cookie_name("gmail_session".into())
+            .cookie_http_only(true)
+            .cookie_same_site(actix_web::cookie::SameSite::Lax)
+            .cookie_secure(https)
+            .build();
+            routes::configure(cfg, cors(&cors_origins), doc.clone(), session);
         })?;
         tracing::info!(port = service.port, backend = %backend, "gmail-api-server listening");
         Ok(Application {

@@ -91,6 +91,9 @@ pub struct MultiUserSettings {
     pub admins: Vec<String>,
     /// Days an API key made by a member or an admin works; 0: keys never expire.
     pub key_ttl_days: u32,
+    /// Email domains whose people may sign up with "Sign in with Google"; empty: anyone.
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -556,6 +559,7 @@ oauth_state_ttl_secs = 600
 public_mcp_url = "http://127.0.0.1:8001"
 admins = []
 key_ttl_days = 90
+allowed_domains = []
 "#;
 
 #[cfg(test)]

@@ -119,3 +119,46 @@ pub fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// As [`database_urls`], with PostgreSQL in a database of its own, made for this test: for
+/// tests whose rows would collide with other tests' on the shared database (the sandbox's
+/// Google accounts keep their `sub` from run to run). Drop it with [`drop_database`].
+pub async fn fresh_database_urls(prefix: &str) -> Vec<String> {
+    use sqlx::Connection;
+    let mut urls = database_urls(prefix);
+    if let Some(pg) = urls.get_mut(1) {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(pg)
+            .await
+            .expect("GMAIL_TEST_DATABASE_URL answers");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("the test may create a database");
+        let mut url = url::Url::parse(pg).expect("GMAIL_TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        *pg = url.to_string();
+    }
+    urls
+}
+
+/// Drops a database [`fresh_database_urls`] made (SQLite files are left in the temp dir).
+pub async fn drop_database(db: &str) {
+    use sqlx::Connection;
+    let (Some(admin), Ok(url)) = (
+        std::env::var("GMAIL_TEST_DATABASE_URL").ok(),
+        url::Url::parse(db),
+    ) else {
+        return;
+    };
+    if url.scheme() != "postgres" {
+        return;
+    }
+    let name = url.path().trim_start_matches('/').to_string();
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await;
+    }
+}

@@ -2,6 +2,8 @@
 
 use std::panic::AssertUnwindSafe;
 
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::RETRY_AFTER;
@@ -30,6 +32,7 @@ pub mod messages;
 pub mod oauth;
 pub mod profile;
 pub mod settings;
+pub mod site;
 pub mod threads;
 pub mod tools;
 
@@ -42,6 +45,7 @@ pub fn configure(
     cfg: &mut web::ServiceConfig,
     cors: actix_web::middleware::Condition<actix_cors::Cors>,
     doc: utoipa::openapi::OpenApi,
+    session: SessionMiddleware<CookieSessionStore>,
 ) {
     cfg.service(health::health)
         .service(
@@ -68,7 +72,9 @@ pub fn configure(
         .service(
             // Last: an empty-prefix scope takes every path not matched above.
             web::scope("")
+                .wrap(session)
                 .wrap(from_fn(host_guard))
+                .configure(site::configure)
                 .service(oauth::start_page)
                 .service(oauth::start)
                 .service(oauth::callback)

@@ -32,21 +32,21 @@ pub struct StartQuery {
     state: Option<String>,
 }
 
-fn wants_json(req: &HttpRequest) -> bool {
+pub(crate) fn wants_json(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn page(status: StatusCode, title: &str, body_html: &str) -> HttpResponse {
+pub(crate) fn page(status: StatusCode, title: &str, body_html: &str) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -142,15 +142,9 @@ pub struct StartForm {
     state: String,
 }
 
-/// The button: binds the authorization to this browser and goes to Google.
-#[post("/oauth/start")]
-pub async fn start(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    policy: web::Data<HostPolicy>,
-    form: web::Form<StartForm>,
-) -> HttpResponse {
-    // A form post from another site (CSRF) carries that site's Origin.
+/// Whether a form post came from another site (CSRF): it carries that site's Origin, or,
+/// without one, a Sec-Fetch-Site other than same-origin.
+pub(crate) fn cross_site(req: &HttpRequest, policy: &HostPolicy) -> bool {
     let origin = req
         .headers()
         .get(header::ORIGIN)
@@ -160,10 +154,21 @@ pub async fn start(
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let cross_site = match &origin {
+    match &origin {
         Some(o) => !policy.origin_allowed(o),
         None => fetch_site.is_some_and(|s| s != "same-origin" && s != "none"),
-    };
+    }
+}
+
+/// The button: binds the authorization to this browser and goes to Google.
+#[post("/oauth/start")]
+pub async fn start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    policy: web::Data<HostPolicy>,
+    form: web::Form<StartForm>,
+) -> HttpResponse {
+    let cross_site = cross_site(&req, &policy);
     if cross_site {
         return failure(
             &req,
@@ -208,12 +213,17 @@ pub async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
+    session: actix_session::Session,
 ) -> HttpResponse {
     let accounts = match accounts(&state) {
         Ok(a) => a,
         Err(e) => return failure(&req, e, "Connections are not enabled"),
     };
     let q = query.into_inner();
+    // A sign-in this browser started ("Sign in with Google" on the site).
+    if let Some(pending) = super::site::pending_sign_in(&session, q.state.as_deref()) {
+        return super::site::finish_sign_in(accounts, &session, pending, q.code, q.error).await;
+    }
     let Some(st) = q.state else {
         return failure(
             &req,

@@ -13,3 +13,4 @@ mod multi_user_rules;
 mod reliability;
 mod resources;
 mod security;
+mod site;

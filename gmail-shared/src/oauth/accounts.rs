@@ -55,10 +55,10 @@ pub struct ConnectionCheck {
 }
 
 pub struct Accounts {
-    store: Store,
-    factory: GmailFactory,
-    client: OAuthClient,
-    redirect_uri: String,
+    pub(super) store: Store,
+    pub(super) factory: GmailFactory,
+    pub(super) client: OAuthClient,
+    pub(super) redirect_uri: String,
     /// The REST server's `/oauth/start`, beside the callback.
     start_uri: String,
     /// Absolute `returnTo` URLs may point only at these origins (and the server's own).
@@ -68,6 +68,8 @@ pub struct Accounts {
     /// Live connections by id, so every call on a connection shares one token source.
     live: tokio::sync::Mutex<HashMap<String, Connection>>,
     members: crate::members::Members,
+    /// Who may sign up by signing in with Google (email domains; empty: anyone).
+    pub(super) allowed_domains: Vec<String>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -146,6 +148,12 @@ impl Accounts {
             })?;
         Ok(Arc::new(Accounts {
             members: crate::members::Members::new(settings, store.clone()),
+            allowed_domains: settings
+                .multi_user
+                .allowed_domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+                .collect(),
             store,
             factory,
             client,
@@ -268,6 +276,18 @@ impl Accounts {
             &st.redirect_uri,
         )
         .await?;
+        let info = self.connect_grant(&user.id, &grant, &st.scopes).await?;
+        Ok((user, info, st.return_to))
+    }
+
+    /// Stores the Gmail connection a grant gives `user_id` (its address read from Gmail
+    /// itself, not from anything the caller said).
+    pub(crate) async fn connect_grant(
+        &self,
+        user_id: &str,
+        grant: &super::TokenGrant,
+        asked_scopes: &[String],
+    ) -> Result<ConnectionInfo, GmailError> {
         let refresh = grant.refresh_token.clone().ok_or_else(|| {
             GmailError::invalid("code", "Google returned no refresh token; revoke the app's access in your Google account and connect again")
         })?;
@@ -279,7 +299,6 @@ impl Accounts {
                 .expires_in
                 .map(|s| chrono::Utc::now().timestamp_millis() + s * 1000),
         };
-        // The address comes from Gmail itself, not from anything the caller said.
         let probe = self
             .factory
             .connection(None, self.client.clone(), tokens.clone(), None);
@@ -288,13 +307,13 @@ impl Accounts {
             .scope
             .as_deref()
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_else(|| st.scopes.clone());
+            .unwrap_or_else(|| asked_scopes.to_vec());
         let info = self
             .store
-            .upsert_connection(&user.id, &profile.email_address, &tokens, &scopes)
+            .upsert_connection(user_id, &profile.email_address, &tokens, &scopes)
             .await?;
         self.live.lock().await.remove(&info.id);
-        Ok((user, info, st.return_to))
+        Ok(info)
     }
 
     /// The caller's mailbox: their primary connection, or the one named by id or address.

@@ -17,6 +17,7 @@ use crate::gmail::HttpClient;
 pub mod accounts;
 pub mod installed;
 pub mod return_to;
+pub mod sign_in;
 
 /// What the product asks for: all of Gmail (permanent delete needs it) plus the settings
 /// scopes filters, vacation and send-as need.
@@ -109,6 +110,8 @@ pub struct TokenGrant {
     pub expires_in: Option<i64>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    /// OpenID Connect: who signed in (when `openid` was asked for).
+    pub id_token: Option<String>,
 }
 
 impl std::fmt::Debug for TokenGrant {

@@ -339,6 +339,18 @@ impl Store {
         rows.iter().map(key_row).collect()
     }
 
+    /// The user with this id, unless disabled (what a signed-in web session checks).
+    pub async fn active_user(&self, id: &str) -> Result<Option<User>, GmailError> {
+        let row = sqlx::query(
+            "SELECT id, external_id, email FROM users WHERE id = $1 AND disabled_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.map(|r| user_row(&r)).transpose()
+    }
+
     /// Every user, oldest first, with what an admin page shows of them.
     pub async fn list_users(&self) -> Result<Vec<UserSummary>, GmailError> {
         let rows = sqlx::query(
