@@ -53,6 +53,63 @@ pub struct Members {
     public_mcp_url: String,
 }
 
+/// How long a device may wait for its approval, and how often it should ask.
+pub const DEVICE_TTL_SECS: i64 = 600;
+pub const DEVICE_POLL_SECS: u64 = 2;
+/// Device grants waiting at once, across all devices (anyone may start one).
+const MAX_PENDING_DEVICES: i64 = 1000;
+/// User codes avoid vowels (no words) and look-alike characters.
+const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
+
+/// A device's request for a key (RFC 8628's device authorization response).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceStart {
+    /// The device's secret: it polls with this.
+    pub device_code: String,
+    /// What the user checks on both sides, `XXXX-XXXX`.
+    pub user_code: String,
+    /// The page where a signed-in user approves it.
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    /// Seconds between polls.
+    pub interval: u64,
+}
+
+/// Where a device's request stands.
+pub enum DevicePoll {
+    Pending,
+    Denied,
+    /// Expired, unknown, or its key was already issued.
+    Expired,
+    Issued(Box<NewKey>),
+}
+
+fn user_code() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let mut code: String = (0..8)
+        .map(|_| USER_CODE_ALPHABET[rng.random_range(0..USER_CODE_ALPHABET.len())] as char)
+        .collect();
+    code.insert(4, '-');
+    code
+}
+
+/// A user code as typed (any case, with or without the dash), in its stored form.
+pub fn normalize_user_code(code: &str) -> String {
+    let mut c: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if c.len() == 8 {
+        c.insert(4, '-');
+    }
+    c
+}
+
 impl Members {
     pub fn new(settings: &Settings, store: Store) -> Members {
         let mu = &settings.multi_user;
@@ -62,6 +119,11 @@ impl Members {
             key_ttl_days: mu.key_ttl_days,
             public_mcp_url: mu.public_mcp_url.clone(),
         }
+    }
+
+    /// The MCP server's public base URL (in the `claude mcp add` line).
+    pub fn public_mcp_url(&self) -> &str {
+        self.public_mcp_url.trim_end_matches('/')
     }
 
     fn is_admin(&self, user: &User) -> bool {
@@ -176,6 +238,97 @@ impl Members {
         } else {
             Err(GmailError::not_found(format!("user {user_id}")))
         }
+    }
+
+    /// A device asks for a key (the one-line setup); `site` is this server's base URL.
+    pub async fn device_start(&self, name: &str, site: &str) -> Result<DeviceStart, GmailError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(GmailError::invalid(
+                "name",
+                "must be 1 to 100 printable characters",
+            ));
+        }
+        let mut secret = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+        let device_code = crate::store::cipher::hex(&secret);
+        let user_code = user_code();
+        self.store
+            .create_device_grant(
+                &device_code,
+                &user_code,
+                name,
+                DEVICE_TTL_SECS,
+                MAX_PENDING_DEVICES,
+            )
+            .await?;
+        let site = site.trim_end_matches('/');
+        Ok(DeviceStart {
+            verification_uri: format!("{site}/device"),
+            verification_uri_complete: format!("{site}/device?code={user_code}"),
+            device_code,
+            user_code,
+            expires_in: DEVICE_TTL_SECS,
+            interval: DEVICE_POLL_SECS,
+        })
+    }
+
+    /// The pending device request a user is looking at, by its user code.
+    pub async fn device_request(
+        &self,
+        user_code: &str,
+    ) -> Result<crate::store::DeviceGrant, GmailError> {
+        self.store
+            .device_grant_by_user_code(&normalize_user_code(user_code))
+            .await?
+            .filter(|g| g.approved_by.is_none() && !g.denied)
+            .ok_or_else(|| {
+                GmailError::not_found(format!(
+                    "pending device request {user_code} (it may have expired: run the setup again)"
+                ))
+            })
+    }
+
+    /// A signed-in user approves (or denies) a device's request.
+    pub async fn device_decide(
+        &self,
+        user_id: &str,
+        user_code: &str,
+        approve: bool,
+    ) -> Result<(), GmailError> {
+        let code = normalize_user_code(user_code);
+        if self
+            .store
+            .decide_device_grant(&code, user_id, approve)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(GmailError::not_found(format!(
+                "pending device request {user_code}"
+            )))
+        }
+    }
+
+    /// A device polls: once approved, its key is made and answered, once.
+    pub async fn device_poll(&self, device_code: &str) -> Result<DevicePoll, GmailError> {
+        let Some(grant) = self.store.device_grant(device_code).await? else {
+            return Ok(DevicePoll::Expired);
+        };
+        if grant.issued || grant.expires_at < chrono::Utc::now().timestamp() {
+            return Ok(DevicePoll::Expired);
+        }
+        if grant.denied {
+            return Ok(DevicePoll::Denied);
+        }
+        let Some(user_id) = grant.approved_by else {
+            return Ok(DevicePoll::Pending);
+        };
+        if !self.store.issue_device_grant(device_code).await? {
+            return Ok(DevicePoll::Expired);
+        }
+        let key = self.create_key(&user_id, &grant.name, None).await?;
+        Ok(DevicePoll::Issued(Box::new(key)))
     }
 
     pub async fn revoke_any_key(&self, admin_id: &str, key_id: &str) -> Result<(), GmailError> {

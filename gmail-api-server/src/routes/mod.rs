@@ -23,6 +23,7 @@ pub mod audit;
 pub mod changes;
 pub mod compose;
 pub mod connections;
+pub mod device;
 pub mod drafts;
 pub mod filters;
 mod health;
@@ -75,6 +76,7 @@ pub fn configure(
                 .wrap(session)
                 .wrap(from_fn(host_guard))
                 .configure(site::configure)
+                .configure(device::configure)
                 .service(oauth::start_page)
                 .service(oauth::start)
                 .service(oauth::callback)

@@ -26,6 +26,7 @@ const USER: &str = "user_id";
 const CSRF: &str = "csrf";
 const SIGN_IN_STATE: &str = "sign_in_state";
 const SIGN_IN_VERIFIER: &str = "sign_in_verifier";
+const AFTER_SIGN_IN: &str = "after_sign_in";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
@@ -53,7 +54,7 @@ pub fn session_key(settings: &gmail_shared::Settings) -> actix_web::cookie::Key 
     }
 }
 
-fn accounts(state: &AppState) -> Result<&Accounts, GmailError> {
+pub(crate) fn accounts(state: &AppState) -> Result<&Accounts, GmailError> {
     state.accounts().map(|a| a.as_ref()).ok_or_else(|| {
         GmailError::invalid(
             "mode",
@@ -62,7 +63,7 @@ fn accounts(state: &AppState) -> Result<&Accounts, GmailError> {
     })
 }
 
-fn error_page(err: &GmailError) -> HttpResponse {
+pub(crate) fn error_page(err: &GmailError) -> HttpResponse {
     page(
         err.status(),
         "Something went wrong",
@@ -86,7 +87,10 @@ fn random_token() -> String {
 }
 
 /// The signed-in, enabled user of this session, if any.
-async fn signed_in(session: &Session, accounts: &Accounts) -> Result<Option<User>, GmailError> {
+pub(crate) async fn signed_in(
+    session: &Session,
+    accounts: &Accounts,
+) -> Result<Option<User>, GmailError> {
     let Ok(Some(id)) = session.get::<String>(USER) else {
         return Ok(None);
     };
@@ -98,7 +102,7 @@ async fn signed_in(session: &Session, accounts: &Accounts) -> Result<Option<User
 }
 
 /// The CSRF token forms carry (made with the session).
-fn csrf_token(session: &Session) -> String {
+pub(crate) fn csrf_token(session: &Session) -> String {
     match session.get::<String>(CSRF) {
         Ok(Some(t)) => t,
         _ => {
@@ -114,7 +118,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The user a form post acts for: same origin, the session's CSRF token, signed in.
-async fn form_caller(
+pub(crate) async fn form_caller(
     req: &HttpRequest,
     session: &Session,
     accounts: &Accounts,
@@ -140,7 +144,7 @@ async fn form_caller(
         .ok_or_else(|| forbidden("sign in first"))
 }
 
-fn hidden_csrf(token: &str) -> String {
+pub(crate) fn hidden_csrf(token: &str) -> String {
     format!(
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
         escape(token)
@@ -256,12 +260,19 @@ async fn home(
     Ok(page(StatusCode::OK, "Your Gmail for agents", &html))
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct SignInForm {
+    /// A path on this server to come back to (the device approval page).
+    next: Option<String>,
+}
+
 /// "Sign in with Google": the flow's state and PKCE verifier go into this browser's session.
 async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
     policy: web::Data<HostPolicy>,
     session: Session,
+    form: Option<web::Form<SignInForm>>,
 ) -> HttpResponse {
     if cross_site(&req, &policy) {
         return error_page(&GmailError::Forbidden {
@@ -272,6 +283,13 @@ async fn sign_in(
         Ok(a) => a,
         Err(e) => return error_page(&e),
     };
+    // Only a path on this server (never `//host` or a URL): no open redirect.
+    let next = form
+        .and_then(|f| f.into_inner().next)
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'));
+    if let Some(next) = next {
+        let _ = session.insert(AFTER_SIGN_IN, next);
+    }
     let start = accounts.sign_in_start(None);
     let stored = session
         .insert(SIGN_IN_STATE, &start.state)
@@ -324,8 +342,16 @@ pub(crate) async fn finish_sign_in(
             if let Err(e) = session.insert(USER, &user.id) {
                 return error_page(&GmailError::internal_from("session", e.to_string()));
             }
+            let next = session
+                .remove_as::<String>(AFTER_SIGN_IN)
+                .and_then(Result::ok);
             let _ = session.insert(CSRF, random_token());
-            go_home()
+            match next {
+                Some(to) => HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, to))
+                    .finish(),
+                None => go_home(),
+            }
         }
         Err(e) => page(
             e.status(),

@@ -4,6 +4,7 @@
 mod api;
 mod binary;
 mod common;
+mod device;
 mod guardrails;
 mod health;
 mod members;

@@ -12,13 +12,13 @@ use gmail_test_support::{drop_database, fresh_database_urls};
 
 use crate::multi_user::{settings, spawn};
 
-struct Site {
-    base: String,
-    store: Store,
+pub(crate) struct Site {
+    pub(crate) base: String,
+    pub(crate) store: Store,
     _sandbox: RunningSandbox,
 }
 
-async fn site(db: &str, tweak: impl FnOnce(&mut gmail_shared::Settings)) -> Site {
+pub(crate) async fn site(db: &str, tweak: impl FnOnce(&mut gmail_shared::Settings)) -> Site {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let key = cipher::generate_key();
     let mut s = settings(&sandbox, db, &key);
@@ -34,7 +34,7 @@ async fn site(db: &str, tweak: impl FnOnce(&mut gmail_shared::Settings)) -> Site
     }
 }
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -42,12 +42,12 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
 /// The value of the first `name="csrf"` field on a page.
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let at = html
         .find("name=\"csrf\" value=\"")
         .expect("a form with a CSRF token")
@@ -55,12 +55,12 @@ fn csrf(html: &str) -> String {
     html[at..].split('"').next().unwrap().to_string()
 }
 
-async fn page(b: &reqwest::Client, url: String) -> (u16, String) {
+pub(crate) async fn page(b: &reqwest::Client, url: String) -> (u16, String) {
     let r = b.get(url).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-async fn post(
+pub(crate) async fn post(
     b: &reqwest::Client,
     base: &str,
     path: &str,
@@ -75,7 +75,7 @@ async fn post(
 }
 
 /// Signs in as `account` at the sandbox's Google; answers the callback's response.
-async fn sign_in(b: &reqwest::Client, base: &str, account: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(b: &reqwest::Client, base: &str, account: &str) -> reqwest::Response {
     let r = post(b, base, "/signin", &[]).await;
     assert_eq!(r.status(), 303);
     let consent = format!("{}&authuser_email={account}", location(&r));

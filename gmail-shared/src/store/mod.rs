@@ -20,10 +20,12 @@ use crate::gmail::credentials::StoredTokens;
 
 mod audit;
 pub mod cipher;
+mod device;
 mod idempotency;
 mod members;
 mod oauth_states;
 
+pub use device::DeviceGrant;
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
@@ -108,7 +110,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (
         1,
         "multi user",
@@ -138,6 +140,11 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
         6,
         "key expiry",
         include_str!("../../migrations/0006_key_expiry.sql"),
+    ),
+    (
+        7,
+        "device grants",
+        include_str!("../../migrations/0007_device_grants.sql"),
     ),
 ];
 

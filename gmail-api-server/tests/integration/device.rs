@@ -1,0 +1,241 @@
+//! The one-line setup, end to end: `curl -sSL $BASE/install.sh | bash` runs for real (with a
+//! temporary HOME and a fake `claude` on PATH that records its arguments) while a browser
+//! signs in at the sandbox's Google and approves the code the script printed; the script
+//! gets its own key (once) and hands Claude Code the line with it.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use gmail_test_support::{drop_database, fresh_database_urls};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::site::{browser, csrf, page, post, sign_in, site};
+
+#[tokio::test]
+async fn install_sh_gets_an_approved_key_and_connects_claude() {
+    for db in fresh_database_urls("device").await {
+        let s = site(&db, |_| {}).await;
+        let base = s.base.clone();
+        let home = tempfile::tempdir().unwrap();
+        let bin = home.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let args_file = home.path().join("claude-args");
+        let fake = bin.join("claude");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
+                args_file.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        let mut script = tokio::process::Command::new("bash")
+            .args([
+                "-c",
+                &format!("curl -sSL {base}/install.sh | bash -s -- --desktop"),
+            ])
+            .env("HOME", home.path())
+            .env("PATH", path)
+            .env("GMAIL_SERVERS_NO_BROWSER", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
+        let mut printed = Vec::new();
+        let code = loop {
+            let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+                .await
+                .expect("the script prints its code")
+                .unwrap()
+                .expect("the script is still running");
+            printed.push(line.clone());
+            if let Some(code) = line.strip_prefix("Check that the page shows the code: ") {
+                break code.to_string();
+            }
+        };
+        assert!(
+            printed[0].contains(&format!("{base}/device?code={code}")),
+            "{printed:?}"
+        );
+
+        // Nothing is issued before approval: a poll now is pending.
+        let b = browser();
+        let (status, html) = page(&b, format!("{base}/device?code={code}")).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("Sign in to approve"), "{html}");
+        // Sign in from the approval page, and come back to it.
+        let r = post(
+            &b,
+            &base,
+            "/signin",
+            &[("next", &format!("/device?code={code}"))],
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+        let r = sign_in(&b, &base, "demo@example.com").await;
+        assert_eq!(
+            r.headers()["location"],
+            format!("/device?code={code}").as_str()
+        );
+        let (_, html) = page(&b, format!("{base}/device?code={code}")).await;
+        assert!(html.contains(&code) && html.contains("Approve"), "{html}");
+        let token = csrf(&html);
+        let r = post(
+            &b,
+            &base,
+            "/device",
+            &[
+                ("csrf", token.as_str()),
+                ("code", &code),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+
+        let status = tokio::time::timeout(Duration::from_secs(30), script.wait())
+            .await
+            .expect("the script finishes once approved")
+            .unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            printed.push(line);
+        }
+        assert!(status.success(), "{printed:?}");
+        let args = std::fs::read_to_string(&args_file).expect("claude was run");
+        let args: Vec<&str> = args.lines().collect();
+        assert_eq!(
+            &args[..5],
+            ["mcp", "add", "--transport", "sse", "gmail"],
+            "{args:?}"
+        );
+        assert_eq!(args[5], "http://127.0.0.1:8001/sse");
+        assert_eq!(args[6], "--header");
+        let key = args[7].strip_prefix("Authorization: Bearer ").unwrap();
+        let r = reqwest::Client::new()
+            .get(format!("{base}/api/v1/profile"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        // Claude Desktop's config, written because there was none, readable only by the user.
+        let desktop = home
+            .path()
+            .join(".config/Claude/claude_desktop_config.json");
+        let config = std::fs::read_to_string(&desktop).unwrap();
+        assert!(
+            config.contains(key) && config.contains("mcp-remote"),
+            "{config}"
+        );
+        let mode = std::fs::metadata(&desktop).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+
+        // The key was the user's, and the code works once: a second approval finds nothing.
+        let users = s.store.list_users().await.unwrap();
+        assert_eq!(users.len(), 1);
+        let keys = s.store.list_api_keys(&users[0].user.id).await.unwrap();
+        assert_eq!(keys.len(), 1, "one key, for this device");
+        assert!(keys[0].name.starts_with("setup on "), "{:?}", keys[0]);
+        let r = post(
+            &b,
+            &base,
+            "/device",
+            &[
+                ("csrf", token.as_str()),
+                ("code", &code),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 404);
+        drop_database(&db).await;
+    }
+}
+
+#[tokio::test]
+async fn device_codes_poll_pending_then_denied_and_strangers_cannot_approve() {
+    for db in fresh_database_urls("device_deny").await {
+        let s = site(&db, |_| {}).await;
+        let base = &s.base;
+        let http = reqwest::Client::new();
+        let start: serde_json::Value = http
+            .post(format!("{base}/device/code"))
+            .json(&serde_json::json!({"name": "ci box"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let device_code = start["deviceCode"].as_str().unwrap().to_string();
+        let code = start["userCode"].as_str().unwrap().to_string();
+        assert_eq!(code.len(), 9, "{start}");
+        let poll = || {
+            let http = http.clone();
+            let url = format!("{base}/device/token");
+            let device_code = device_code.clone();
+            async move {
+                let r = http
+                    .post(url)
+                    .json(&serde_json::json!({"deviceCode": device_code}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let body: serde_json::Value = r.json().await.unwrap();
+                (status, body)
+            }
+        };
+        assert_eq!(poll().await.1["error"], "authorization_pending");
+        // A form post without the session's CSRF token decides nothing.
+        let b = browser();
+        assert_eq!(sign_in(&b, base, "bob@example.com").await.status(), 303);
+        let r = post(
+            &b,
+            base,
+            "/device",
+            &[("csrf", "forged"), ("code", &code), ("decision", "approve")],
+        )
+        .await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(poll().await.1["error"], "authorization_pending");
+        // JSON only as application/json.
+        let r = http
+            .post(format!("{base}/device/code"))
+            .header("content-type", "text/plain")
+            .body("{\"name\":\"x\"}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        // Denied (typed in lower case, without the dash): the device gets no key.
+        let (_, html) = page(&b, format!("{base}/")).await;
+        let token = csrf(&html);
+        let typed = code.replace('-', "").to_lowercase();
+        let r = post(
+            &b,
+            base,
+            "/device",
+            &[
+                ("csrf", token.as_str()),
+                ("code", &typed),
+                ("decision", "deny"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(poll().await.1["error"], "access_denied");
+        let (status, body) = poll().await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("access_denied"))
+        );
+        drop_database(&db).await;
+    }
+}

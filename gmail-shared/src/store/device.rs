@@ -1,0 +1,134 @@
+//! Device grants for the one-line setup: created by a device, approved (or denied) by a
+//! signed-in user who sees the same user code, then issued once to the device that holds the
+//! device code.
+
+use sqlx::Row;
+
+use super::{db_error, now, sha256_hex, Store};
+use crate::error::GmailError;
+
+/// A device grant as its states need it.
+#[derive(Debug, Clone)]
+pub struct DeviceGrant {
+    pub user_code: String,
+    pub name: String,
+    pub expires_at: i64,
+    pub approved_by: Option<String>,
+    pub denied: bool,
+    pub issued: bool,
+}
+
+fn grant_row(r: &sqlx::any::AnyRow) -> Result<DeviceGrant, GmailError> {
+    Ok(DeviceGrant {
+        user_code: r.try_get("user_code").map_err(db_error)?,
+        name: r.try_get("name").map_err(db_error)?,
+        expires_at: r.try_get("expires_at").map_err(db_error)?,
+        approved_by: r.try_get("approved_by").map_err(db_error)?,
+        denied: r.try_get::<i64, _>("denied").map_err(db_error)? != 0,
+        issued: r.try_get::<i64, _>("issued").map_err(db_error)? != 0,
+    })
+}
+
+impl Store {
+    /// Stores a new grant, after forgetting expired ones; refused when `max_pending` grants
+    /// are already waiting (what anyone can make the server hold is bounded).
+    pub async fn create_device_grant(
+        &self,
+        device_code: &str,
+        user_code: &str,
+        name: &str,
+        ttl_secs: i64,
+        max_pending: i64,
+    ) -> Result<(), GmailError> {
+        let t = now();
+        sqlx::query("DELETE FROM device_grants WHERE expires_at < $1")
+            .bind(t)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let pending: i64 = sqlx::query("SELECT COUNT(*) AS n FROM device_grants")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?
+            .try_get("n")
+            .map_err(db_error)?;
+        if pending >= max_pending {
+            return Err(GmailError::RateLimited {
+                retry_after: Some(std::time::Duration::from_secs(60)),
+            });
+        }
+        sqlx::query(
+            "INSERT INTO device_grants (device_hash, user_code, name, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(sha256_hex(device_code))
+        .bind(user_code)
+        .bind(name)
+        .bind(t)
+        .bind(t + ttl_secs)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// The live grant with this user code.
+    pub async fn device_grant_by_user_code(
+        &self,
+        user_code: &str,
+    ) -> Result<Option<DeviceGrant>, GmailError> {
+        let row =
+            sqlx::query("SELECT * FROM device_grants WHERE user_code = $1 AND expires_at >= $2")
+                .bind(user_code)
+                .bind(now())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+        row.map(|r| grant_row(&r)).transpose()
+    }
+
+    /// Approves (for `user_id`) or denies a live, undecided grant; whether there was one.
+    pub async fn decide_device_grant(
+        &self,
+        user_code: &str,
+        user_id: &str,
+        approve: bool,
+    ) -> Result<bool, GmailError> {
+        let done = sqlx::query(
+            "UPDATE device_grants SET approved_by = $1, denied = $2 WHERE user_code = $3 \
+             AND expires_at >= $4 AND approved_by IS NULL AND denied = 0",
+        )
+        .bind(approve.then_some(user_id))
+        .bind(i64::from(!approve))
+        .bind(user_code)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The grant of a device code, if any.
+    pub async fn device_grant(&self, device_code: &str) -> Result<Option<DeviceGrant>, GmailError> {
+        let row = sqlx::query("SELECT * FROM device_grants WHERE device_hash = $1")
+            .bind(sha256_hex(device_code))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|r| grant_row(&r)).transpose()
+    }
+
+    /// Marks an approved grant issued; only the first caller wins (racing polls get one key).
+    pub async fn issue_device_grant(&self, device_code: &str) -> Result<bool, GmailError> {
+        let done = sqlx::query(
+            "UPDATE device_grants SET issued = 1 WHERE device_hash = $1 AND issued = 0 \
+             AND approved_by IS NOT NULL AND expires_at >= $2",
+        )
+        .bind(sha256_hex(device_code))
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
