@@ -56,11 +56,17 @@ pub(crate) fn page(status: StatusCode, title: &str, body_html: &str) -> HttpResp
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on this
+        // page's own form posts, which the CSRF check must then refuse.
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .body(format!(
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
-             <style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem}}\
-             button{{font-size:1rem;padding:.5rem 1rem}}</style>\
+             <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;\
+             color:#222;line-height:1.5}}h1{{font-weight:600}}h2{{font-size:1.15rem;margin-top:2rem}}\
+             table{{border-collapse:collapse;width:100%;margin:.5rem 0}}\
+             th,td{{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e4e4e4;vertical-align:middle}}\
+             th{{font-weight:500;color:#666}}code,pre{{background:#f5f5f5;padding:.1rem .3rem;word-break:break-all;\
+             white-space:pre-wrap}}button{{font-size:.95rem;padding:.35rem .8rem;margin:.1rem}}</style>\
              </head><body><h1>{t}</h1>{body_html}</body></html>",
             t = escape(title)
         ))

@@ -1,0 +1,121 @@
+"""The team site in headless Chromium (scripts/test-browser starts everything):
+sign in with Google -> connect a second account -> create a key -> use it over MCP with the
+official SDK -> revoke it on the page -> the next MCP request is refused (401).
+A screenshot of every page goes to $GMAIL_SCREENSHOTS/site-*.png."""
+
+import os
+import re
+
+import anyio
+import httpx
+import pytest
+from mcp import ClientSession
+from mcp.client.sse import sse_client
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+SITE = os.environ.get("GMAIL_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+MCP = os.environ.get("GMAIL_MCP_URL", "http://127.0.0.1:8001").rstrip("/")
+SHOTS = os.environ.get("GMAIL_SCREENSHOTS", "target")
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1100,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    driver.save_screenshot(os.path.join(SHOTS, f"site-{name}.png"))
+
+
+def click(driver, text):
+    WebDriverWait(driver, 15).until(
+        ec.element_to_be_clickable((By.XPATH, f"//button[normalize-space()='{text}']"))
+    ).click()
+
+
+def wait_text(driver, text):
+    WebDriverWait(driver, 15).until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+
+def consent_as(driver, email, screenshot):
+    """Google's (the sandbox's) consent page: pick the account, allow."""
+    wait_text(driver, "wants access to your account")
+    Select(driver.find_element(By.NAME, "authuser_email")).select_by_value(email)
+    shot(driver, screenshot)
+    click(driver, "Allow")
+
+
+async def mcp_profile(key):
+    """get_profile over legacy SSE with the key, through the official SDK."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with sse_client(f"{MCP}/sse", headers=headers) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool("get_profile", {})
+            return result.content[0].text
+
+
+def test_sign_in_connect_key_mcp_revoke(browser):
+    d = browser
+    d.get(f"{SITE}/")
+    wait_text(d, "Sign in with Google")
+    shot(d, "1-signed-out")
+    click(d, "Sign in with Google")
+    consent_as(d, "demo@example.com", "2-google-consent")
+    wait_text(d, "Signed in as demo@example.com")
+    shot(d, "3-member-page")
+
+    # Connect another account: the start page, Google, and back.
+    click(d, "Connect another account")
+    wait_text(d, "Continue to Google")
+    shot(d, "4-connect-start")
+    click(d, "Continue to Google")
+    consent_as(d, "bob@example.com", "5-google-consent-bob")
+    wait_text(d, "bob@example.com")
+    assert "demo@example.com (primary)" in d.find_element(By.TAG_NAME, "body").text
+    shot(d, "6-two-connections")
+
+    # A key, shown once with the claude line.
+    name = d.find_element(By.NAME, "name")
+    name.clear()
+    name.send_keys("browser test")
+    click(d, "Create a key")
+    wait_text(d, "shown only this once")
+    page = d.find_element(By.TAG_NAME, "body").text
+    key = re.search(r"gms_[A-Za-z0-9_-]+", page).group(0)
+    assert f"Authorization: Bearer {key}" in page
+    shot(d, "7-new-key")
+
+    # The key works over MCP, for the signed-in user's primary mailbox.
+    text = anyio.run(mcp_profile, key)
+    assert "demo@example.com" in text, text
+
+    # Revoke it on the page; the next MCP request is refused.
+    d.get(f"{SITE}/")
+    wait_text(d, "browser test")
+    shot(d, "8-keys")
+    row = d.find_element(By.XPATH, "//tr[td[normalize-space()='browser test']]")
+    row.find_element(By.XPATH, ".//button[normalize-space()='Revoke']").click()
+    wait_text(d, "API keys")
+    assert "browser test" not in d.find_element(By.TAG_NAME, "body").text
+    shot(d, "9-revoked")
+    r = httpx.get(f"{MCP}/sse", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert r.status_code == 401, r.text
+
+    # The admin page (this user is named in multi_user.admins).
+    d.get(f"{SITE}/admin")
+    wait_text(d, "demo@example.com")
+    shot(d, "10-admin")
