@@ -8,12 +8,13 @@ use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gmail_shared::members::DevicePoll;
-use gmail_shared::server::guard::HostPolicy;
+use gmail_shared::oauth::accounts::Accounts;
+use gmail_shared::store::User;
 use gmail_shared::GmailError;
 use serde::Deserialize;
 
 use super::oauth::{escape, page};
-use super::site::{accounts, error_page, form_caller, hidden_csrf, signed_in};
+use super::site::{accounts, error_page, hidden_csrf, signed_in, SiteRequest};
 use crate::app::AppState;
 
 const SCRIPT: &str = include_str!("assets/install.sh");
@@ -160,34 +161,23 @@ struct DecisionForm {
     decision: String,
 }
 
-async fn decide(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    policy: web::Data<HostPolicy>,
-    session: Session,
-    form: web::Form<DecisionForm>,
-) -> HttpResponse {
+async fn decide(site: SiteRequest, form: web::Form<DecisionForm>) -> HttpResponse {
     let approve = form.decision == "approve";
-    let done = async {
-        let accounts = accounts(&state)?;
-        let user = form_caller(&req, &session, accounts, &policy, &form.csrf).await?;
-        accounts
-            .members()
-            .device_decide(&user.id, &form.code, approve)
-            .await
-    }
-    .await;
-    match done {
-        Ok(()) if approve => page(
+    let decide = async |accounts: &Accounts, user: User| {
+        let members = accounts.members();
+        members.device_decide(&user.id, &form.code, approve).await
+    };
+    site.act(&form.csrf, decide, |()| match approve {
+        true => page(
             StatusCode::OK,
             "Device approved",
             "<p>Go back to your terminal: the setup finishes there.</p>",
         ),
-        Ok(()) => page(
+        false => page(
             StatusCode::OK,
             "Device denied",
             "<p>The device gets no key.</p>",
         ),
-        Err(e) => error_page(&e),
-    }
+    })
+    .await
 }

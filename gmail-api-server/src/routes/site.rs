@@ -118,7 +118,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The user a form post acts for: same origin, the session's CSRF token, signed in.
-pub(crate) async fn form_caller(
+async fn form_caller(
     req: &HttpRequest,
     session: &Session,
     accounts: &Accounts,
@@ -369,24 +369,70 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn sign_out(
+/// What a site form handler needs: the request, the app, the browser guard's policy and the
+/// session.
+pub(crate) struct SiteRequest {
     req: HttpRequest,
     state: web::Data<AppState>,
     policy: web::Data<HostPolicy>,
-    session: Session,
-    form: web::Form<CsrfForm>,
-) -> HttpResponse {
-    let accounts = match accounts(&state) {
-        Ok(a) => a,
-        Err(e) => return error_page(&e),
-    };
-    match form_caller(&req, &session, accounts, &policy, &form.csrf).await {
-        Ok(_) => {
-            session.purge();
-            go_home()
-        }
-        Err(e) => error_page(&e),
+    pub(crate) session: Session,
+}
+
+impl actix_web::FromRequest for SiteRequest {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let missing = || actix_web::error::ErrorInternalServerError("site state missing");
+        std::future::ready((|| {
+            Ok(SiteRequest {
+                req: req.clone(),
+                state: req
+                    .app_data::<web::Data<AppState>>()
+                    .cloned()
+                    .ok_or_else(missing)?,
+                policy: req
+                    .app_data::<web::Data<HostPolicy>>()
+                    .cloned()
+                    .ok_or_else(missing)?,
+                session: Session::from_request(req, payload).into_inner()?,
+            })
+        })())
     }
+}
+
+impl SiteRequest {
+    /// Runs a form's action for the signed-in user, once the post is same-origin and carries
+    /// the session's CSRF token; answers its page, or the error's.
+    pub(crate) async fn act<T>(
+        &self,
+        csrf: &str,
+        action: impl AsyncFnOnce(&Accounts, User) -> Result<T, GmailError>,
+        answer: impl FnOnce(T) -> HttpResponse,
+    ) -> HttpResponse {
+        let done = async {
+            let accounts = accounts(&self.state)?;
+            let user = form_caller(&self.req, &self.session, accounts, &self.policy, csrf).await?;
+            action(accounts, user).await
+        }
+        .await;
+        match done {
+            Ok(v) => answer(v),
+            Err(e) => error_page(&e),
+        }
+    }
+}
+
+async fn sign_out(site: SiteRequest, form: web::Form<CsrfForm>) -> HttpResponse {
+    site.act(
+        &form.csrf,
+        async |_, _| Ok(()),
+        |()| {
+            site.session.purge();
+            go_home()
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -396,24 +442,15 @@ struct KeyForm {
 }
 
 /// A new key, shown this once with the line that connects Claude Code.
-async fn create_key(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    policy: web::Data<HostPolicy>,
-    session: Session,
-    form: web::Form<KeyForm>,
-) -> HttpResponse {
-    let made = async {
-        let accounts = accounts(&state)?;
-        let user = form_caller(&req, &session, accounts, &policy, &form.csrf).await?;
+async fn create_key(site: SiteRequest, form: web::Form<KeyForm>) -> HttpResponse {
+    let make = async |accounts: &Accounts, user: User| {
         accounts
             .members()
             .create_key(&user.id, &form.name, None)
             .await
-    }
-    .await;
-    match made {
-        Ok(k) => page(
+    };
+    site.act(&form.csrf, make, |k| {
+        page(
             StatusCode::CREATED,
             "Your new API key",
             &format!(
@@ -423,29 +460,20 @@ async fn create_key(
                 escape(&k.claude_command),
                 when(k.info.expires_at)
             ),
-        ),
-        Err(e) => error_page(&e),
-    }
+        )
+    })
+    .await
 }
 
 async fn revoke_key(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    policy: web::Data<HostPolicy>,
-    session: Session,
+    site: SiteRequest,
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let done = async {
-        let accounts = accounts(&state)?;
-        let user = form_caller(&req, &session, accounts, &policy, &form.csrf).await?;
+    let revoke = async |accounts: &Accounts, user: User| {
         accounts.members().revoke_own_key(&user.id, &path).await
-    }
-    .await;
-    match done {
-        Ok(()) => go_home(),
-        Err(e) => error_page(&e),
-    }
+    };
+    site.act(&form.csrf, revoke, |()| go_home()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -456,47 +484,27 @@ struct ConnectForm {
 }
 
 /// Reconnect, or connect another account: the usual start page, then back here.
-async fn connect(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    policy: web::Data<HostPolicy>,
-    session: Session,
-    form: web::Form<ConnectForm>,
-) -> HttpResponse {
-    let started = async {
-        let accounts = accounts(&state)?;
-        let user = form_caller(&req, &session, accounts, &policy, &form.csrf).await?;
-        accounts
-            .start(&user, Some("/"), form.login_hint.as_deref())
-            .await
-    }
-    .await;
-    match started {
-        Ok(s) => HttpResponse::SeeOther()
+async fn connect(site: SiteRequest, form: web::Form<ConnectForm>) -> HttpResponse {
+    let start = async |accounts: &Accounts, user: User| {
+        let hint = form.login_hint.as_deref();
+        accounts.start(&user, Some("/"), hint).await
+    };
+    site.act(&form.csrf, start, |s| {
+        HttpResponse::SeeOther()
             .insert_header((header::LOCATION, s.auth_url))
-            .finish(),
-        Err(e) => error_page(&e),
-    }
+            .finish()
+    })
+    .await
 }
 
 async fn disconnect(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    policy: web::Data<HostPolicy>,
-    session: Session,
+    site: SiteRequest,
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let done = async {
-        let accounts = accounts(&state)?;
-        let user = form_caller(&req, &session, accounts, &policy, &form.csrf).await?;
-        accounts.disconnect(&user.id, &path).await
-    }
-    .await;
-    match done {
-        Ok(_) => go_home(),
-        Err(e) => error_page(&e),
-    }
+    let disconnect =
+        async |accounts: &Accounts, user: User| accounts.disconnect(&user.id, &path).await;
+    site.act(&form.csrf, disconnect, |_| go_home()).await
 }
 
 /// Every user, for admins: disable and enable.
@@ -544,17 +552,12 @@ async fn admin(state: web::Data<AppState>, session: Session) -> HttpResponse {
 }
 
 async fn admin_action(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    policy: web::Data<HostPolicy>,
-    session: Session,
+    site: SiteRequest,
     path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
     let (id, action) = path.into_inner();
-    let done = async {
-        let accounts = accounts(&state)?;
-        let user = form_caller(&req, &session, accounts, &policy, &form.csrf).await?;
+    let decide = async |accounts: &Accounts, user: User| {
         let disabled = match action.as_str() {
             "disable" => true,
             "enable" => false,
@@ -564,12 +567,11 @@ async fn admin_action(
             .members()
             .set_disabled(&user.id, &id, disabled)
             .await
-    }
-    .await;
-    match done {
-        Ok(()) => HttpResponse::SeeOther()
+    };
+    site.act(&form.csrf, decide, |()| {
+        HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/admin"))
-            .finish(),
-        Err(e) => error_page(&e),
-    }
+            .finish()
+    })
+    .await
 }
