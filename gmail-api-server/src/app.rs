@@ -71,6 +71,7 @@ impl AppState {
 
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: actix_web::dev::Server,
 }
 
@@ -112,7 +113,13 @@ impl Application {
                 .section("api")
                 .with_multipart(),
         );
-        let options = HttpOptions::new(settings.api.shutdown_timeout_secs, &settings.limits);
+        let options = HttpOptions::new(settings.api.shutdown_timeout_secs, &settings.limits)
+            .named("gmail-api-server");
+        let store = auth.accounts().map(|a| a.store().clone());
+        let metrics_port = gmail_shared::metrics::start(
+            &settings.metrics,
+            std::sync::Arc::new(gmail_shared::metrics::pool_gauges(store)),
+        )?;
         // The team site's session cookie: encrypted, HttpOnly, SameSite=Lax, Secure behind https.
         let session_key = routes::site::session_key(&settings);
         let https = settings
@@ -137,12 +144,18 @@ impl Application {
         tracing::info!(port = service.port, backend = %backend, "gmail-api-server listening");
         Ok(Application {
             port: service.port,
+            metrics_port,
             server: service.server,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `GET /metrics`, when `metrics.listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// Serves until SIGTERM/SIGINT, then stops within the configured shutdown timeout.

@@ -54,6 +54,7 @@ pub async fn shared_handler_state(
 
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: actix_web::dev::Server,
     /// Cancelled on shutdown: closes every session, so open streams do not hold the stop.
     shutdown: CancellationToken,
@@ -67,7 +68,9 @@ impl Application {
         let mcp = &settings.mcp;
         let listener = bind(&mcp.host, mcp.port)?;
 
-        let options = HttpOptions::new(mcp.shutdown_timeout_secs, &settings.limits);
+        let options =
+            HttpOptions::new(mcp.shutdown_timeout_secs, &settings.limits).named("gmail-mcp-server");
+        let store = auth.accounts().map(|a| a.store().clone());
         let shutdown = CancellationToken::new();
         // Every SSE stream holds a descriptor: the cap stays below the open-files limit, with
         // a reserve so /health and new connections keep answering at the cap.
@@ -151,8 +154,22 @@ impl Application {
                 );
         })?;
         tracing::info!(port = service.port, %backend, "gmail-mcp-server listening");
+        let metrics_port = {
+            let sessions = sessions.clone();
+            let pool = gmail_shared::metrics::pool_gauges(store);
+            gmail_shared::metrics::start(
+                &settings.metrics,
+                Arc::new(move || {
+                    for (transport, open) in sessions.counts() {
+                        gmail_shared::metrics::sessions(transport, open);
+                    }
+                    pool();
+                }),
+            )?
+        };
         Ok(Application {
             port: service.port,
+            metrics_port,
             server: service.server,
             shutdown,
             sessions,
@@ -161,6 +178,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `GET /metrics`, when `metrics.listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn sessions(&self) -> Arc<Sessions> {

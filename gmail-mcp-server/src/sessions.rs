@@ -188,6 +188,7 @@ pub enum Refusal {
 impl Refusal {
     pub fn problem(&self) -> gmail_shared::server::problem::Problem {
         use actix_web::http::StatusCode;
+        gmail_shared::metrics::rejection("sessions");
         use gmail_shared::server::problem::Problem;
         match self {
             Refusal::Full { cap } => Problem::new(

@@ -30,6 +30,7 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("GMAIL_DATABASE_URL", "multi_user.database_url"),
     ("GMAIL_ENCRYPTION_KEY", "multi_user.encryption_key"),
     ("GMAIL_ADMINS", "multi_user.admins"),
+    ("GMAIL_METRICS_LISTEN", "metrics.listen"),
     ("GMAIL_TOOLSETS", "mcp.toolsets"),
     ("GMAIL_TOOLS", "mcp.tools"),
     ("GMAIL_EXCLUDE_TOOLS", "mcp.exclude_tools"),
@@ -61,6 +62,16 @@ pub struct Settings {
     pub gmail: GmailSettings,
     pub tools: ToolSettings,
     pub multi_user: MultiUserSettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `host:port` of this process's own `GET /metrics` listener (Prometheus text); empty,
+    /// the default: no metrics. Never the public port. Set it per program (each server needs
+    /// its own port), e.g. `GMAIL_METRICS_LISTEN=127.0.0.1:9464`.
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -525,6 +536,9 @@ allowed_recipients = []
 drafts_only = false
 max_per_day = 0
 allow_forwarding_filters = false
+
+[metrics]
+listen = ""
 
 [limits]
 max_body_bytes = 37748736

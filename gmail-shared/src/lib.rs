@@ -9,6 +9,7 @@ pub mod gmail;
 pub mod mail;
 pub mod mailbox;
 pub mod members;
+pub mod metrics;
 pub mod oauth;
 pub mod ops;
 pub mod server;

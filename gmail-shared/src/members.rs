@@ -302,6 +302,7 @@ impl Members {
             .decide_device_grant(&code, user_id, approve)
             .await?
         {
+            crate::metrics::oauth_flow("device", if approve { "ok" } else { "denied" });
             Ok(())
         } else {
             Err(GmailError::not_found(format!(

@@ -7,5 +7,6 @@ mod guardrails;
 mod health;
 mod limits;
 mod mcp;
+mod metrics;
 mod multi_user;
 mod toolsets;

@@ -31,11 +31,19 @@ pub async fn request(
     let request = builder
         .body(Full::new(body).map_err(|e| match e {}).boxed())
         .map_err(|e| GmailError::internal_from("bad request to Gmail", e))?;
-    let response = conn
-        .http
-        .request(request)
-        .await
-        .map_err(|e| GmailError::unavailable_from("request to Gmail failed", e))?;
+    // Bounded labels: the batch endpoint, or any other call made outside google-gmail1.
+    let metric = if path.contains("batch") {
+        "gmail.batch"
+    } else {
+        "gmail.raw"
+    };
+    let started = std::time::Instant::now();
+    let response = conn.http.request(request).await.map_err(|e| {
+        crate::metrics::upstream(metric, "error".into(), started.elapsed());
+        GmailError::unavailable_from("request to Gmail failed", e)
+    })?;
+    let status = response.status().as_u16().to_string();
+    crate::metrics::upstream(metric, status, started.elapsed());
     let (parts, body) = response.into_parts();
     let bytes = body
         .collect()

@@ -117,6 +117,10 @@ pub struct Retrying {
     max_wait: Duration,
     started: Instant,
     retries: u32,
+    /// The Gmail method (`gmail.users.messages.get`) and when its current attempt began,
+    /// for the upstream metrics.
+    method: &'static str,
+    attempt: Instant,
 }
 
 impl Retrying {
@@ -127,7 +131,13 @@ impl Retrying {
             max_wait: policy.max_wait,
             started: Instant::now(),
             retries: 0,
+            method: "unknown",
+            attempt: Instant::now(),
         }
+    }
+
+    fn record(&self, status: String) {
+        crate::metrics::upstream(self.method, status, self.attempt.elapsed());
     }
 
     fn next_wait(&mut self, told: Option<Duration>) -> Retry {
@@ -139,6 +149,7 @@ impl Retrying {
             return Retry::Abort;
         }
         self.retries += 1;
+        crate::metrics::upstream_retry(self.method);
         tracing::debug!(
             retry = self.retries,
             wait_ms = wait.as_millis() as u64,
@@ -149,7 +160,23 @@ impl Retrying {
 }
 
 impl Delegate for Retrying {
+    fn begin(&mut self, info: google_gmail1::common::MethodInfo) {
+        self.method = info.id;
+    }
+
+    fn pre_request(&mut self) {
+        self.attempt = Instant::now();
+    }
+
+    fn finished(&mut self, is_success: bool) {
+        // Failures were recorded with their status as they happened.
+        if is_success {
+            self.record("2xx".into());
+        }
+    }
+
     fn http_error(&mut self, err: &hyper_util::client::legacy::Error) -> Retry {
+        self.record("error".into());
         // A connection that was never made carried nothing; anything later might have.
         if self.repeat == Repeat::Idempotent || err.is_connect() {
             self.next_wait(None)
@@ -160,6 +187,7 @@ impl Delegate for Retrying {
 
     fn http_failure(&mut self, response: &Response, body: Option<&serde_json::Value>) -> Retry {
         let status = response.status().as_u16();
+        self.record(status.to_string());
         let rate_limited = status == 429 || (status == 403 && rate_limit_reason(body));
         let transient = rate_limited || matches!(status, 500 | 502 | 503 | 504);
         let may = match self.repeat {

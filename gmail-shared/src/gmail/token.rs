@@ -154,6 +154,19 @@ impl RefreshingToken {
     #[tracing::instrument(name = "oauth_refresh", skip_all, fields(token_uri = %self.inner.client.token_uri))]
     async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenResponse, GmailError> {
         self.inner.refreshes.fetch_add(1, Ordering::Relaxed);
+        let result = self.ask_token_endpoint(refresh_token).await;
+        crate::metrics::token_refresh(match &result {
+            Ok(_) => "ok",
+            Err(GmailError::AuthExpired { .. }) => "invalid_grant",
+            Err(_) => "failed",
+        });
+        result
+    }
+
+    async fn ask_token_endpoint(
+        &self,
+        refresh_token: &SecretString,
+    ) -> Result<TokenResponse, GmailError> {
         let form = form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "refresh_token")
             .append_pair("refresh_token", refresh_token.expose_secret())

@@ -246,6 +246,7 @@ impl Accounts {
 
     /// Ends an authorization Google refused (denied consent), if `binding` may.
     pub async fn abandon(&self, state: &str, binding: FlowBinding<'_>) -> Result<(), GmailError> {
+        crate::metrics::oauth_flow("connect", "denied");
         self.store
             .take_oauth_state(state, binding)
             .await
@@ -256,6 +257,17 @@ impl Accounts {
     /// exchanges the code, reads the account's address and stores the connection. Answers the
     /// user, the connection and where to go.
     pub async fn complete(
+        &self,
+        state: &str,
+        code: &str,
+        binding: FlowBinding<'_>,
+    ) -> Result<(User, ConnectionInfo, Option<String>), GmailError> {
+        let result = self.finish_connection(state, code, binding).await;
+        crate::metrics::oauth_flow("connect", if result.is_ok() { "ok" } else { "failed" });
+        result
+    }
+
+    async fn finish_connection(
         &self,
         state: &str,
         code: &str,

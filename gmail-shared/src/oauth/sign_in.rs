@@ -97,6 +97,21 @@ impl Accounts {
         code: &str,
         verifier: &SecretString,
     ) -> Result<(User, ConnectionInfo), GmailError> {
+        let result = self.sign_in_finish(code, verifier).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(GmailError::Forbidden { .. }) => "denied",
+            Err(_) => "failed",
+        };
+        crate::metrics::oauth_flow("sign_in", outcome);
+        result
+    }
+
+    async fn sign_in_finish(
+        &self,
+        code: &str,
+        verifier: &SecretString,
+    ) -> Result<(User, ConnectionInfo), GmailError> {
         let grant = exchange_code(
             self.factory.http(),
             &self.client,

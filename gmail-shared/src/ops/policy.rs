@@ -193,6 +193,7 @@ impl SendPolicy {
     /// window ages out.
     pub fn cap_reached(&self, account: &str, full: CapFull, now: i64) -> GmailError {
         let wait = full.oldest.map_or(DAY, |o| (o + DAY - now).max(1));
+        crate::metrics::rejection("send_cap");
         GmailError::SendCapReached {
             message: format!(
                 "{account} has sent {} messages in the last 24 hours, the limit (send.max_per_day); the next send is possible in {} minutes",

@@ -109,13 +109,16 @@ pub async fn body_limits(
                 limits.timeout.as_secs()
             ),
         ),
-        Some(Failure::Busy) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "Server busy",
-            "too many large request bodies are being received right now; retry shortly",
-        )
-        .retry_after(2),
+        Some(Failure::Busy) => {
+            crate::metrics::rejection("body_memory");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Server busy",
+                "too many large request bodies are being received right now; retry shortly",
+            )
+            .retry_after(2)
+        }
         None => return Ok(res.map_into_left_body()),
     };
     let (http, _) = res.into_parts();

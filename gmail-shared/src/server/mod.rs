@@ -136,6 +136,8 @@ pub struct HttpService {
 /// below the open-files limit so accepting never fails for want of a descriptor).
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
+    /// The program, as the HTTP metrics name it.
+    pub service: &'static str,
     pub shutdown_timeout_secs: u64,
     pub limits: limits::BodyLimits,
     /// The open-files limit after raising it.
@@ -145,6 +147,7 @@ pub struct HttpOptions {
 impl HttpOptions {
     pub fn new(shutdown_timeout_secs: u64, settings: &crate::config::LimitSettings) -> Self {
         HttpOptions {
+            service: "gmail",
             shutdown_timeout_secs,
             limits: limits::BodyLimits::new(settings),
             fd_limit: limits::raise_fd_limit(),
@@ -180,6 +183,7 @@ where
         .unwrap_or(1);
     let limits = web::Data::new(options.limits.clone());
     let max_body = options.limits.max_bytes;
+    let service = options.service;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(limits.clone())
@@ -189,6 +193,7 @@ where
             .configure(configure.clone())
             .default_service(web::to(unknown_path))
             .wrap(from_fn(limits::body_limits))
+            .wrap(from_fn(move |req, next| record_request(service, req, next)))
             .wrap(from_fn(echo_request_id))
             .wrap(TracingLogger::<CorrelatedRootSpan>::new())
     })
@@ -201,6 +206,42 @@ where
     .shutdown_timeout(options.shutdown_timeout_secs)
     .run();
     Ok(HttpService { port, server })
+}
+
+impl HttpOptions {
+    /// Names the program in the HTTP metrics.
+    pub fn named(mut self, service: &'static str) -> Self {
+        self.service = service;
+        self
+    }
+}
+
+/// Counts and times every answer by its route pattern (never the path itself, which holds
+/// ids) and status. A stream counts when its head is sent.
+async fn record_request(
+    service: &'static str,
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    // Clients may send any method token: only the standard ones become label values.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_string(),
+        _ => "other".to_string(),
+    };
+    let res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    crate::metrics::http_request(
+        service,
+        route,
+        method,
+        res.status().as_u16(),
+        started.elapsed(),
+    );
+    Ok(res)
 }
 
 async fn unknown_path(req: actix_web::HttpRequest) -> actix_web::HttpResponse {

@@ -518,7 +518,15 @@ impl Registry {
             ctx
         };
         let span = tracing::info_span!("tool_call", tool = name);
-        let mut out = tracing::Instrument::instrument((tool.handler)(ctx, args), span).await?;
+        let started = std::time::Instant::now();
+        let result = tracing::Instrument::instrument((tool.handler)(ctx, args), span).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(ToolError::InvalidArguments { .. }) => "invalid",
+            Err(_) => "error",
+        };
+        crate::metrics::tool_call(tool.spec.name, outcome, started.elapsed());
+        let mut out = result?;
         cut_to_budget(&mut out.text, tool.spec.max_result_chars);
         Ok(out)
     }
