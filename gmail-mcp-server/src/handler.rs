@@ -337,7 +337,12 @@ impl ServerHandler for GmailMcp {
         let ctx = self
             .context_of(&context)
             .for_call(format!("tool:{name}"), Some(request_id));
-        let result = self.shared.registry.call(ctx, name, args).await;
+        // The caller's rate is taken at this edge: an over-rate call is an isError result
+        // that says when to retry, and reaches neither the tool nor Gmail.
+        let result = match ctx.check_rate() {
+            Ok(()) => self.shared.registry.call(ctx, name, args).await,
+            Err(e) => Err(ToolError::Gmail(e)),
+        };
         let result = match result {
             Ok(output) => {
                 let mut result = CallToolResult::success(vec![ContentBlock::text(output.text)]);

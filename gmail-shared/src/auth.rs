@@ -61,6 +61,14 @@ impl CallerAuth {
         }
     }
 
+    /// The server's request rates.
+    pub fn rate(&self) -> &crate::server::rate::RateLimits {
+        match self {
+            CallerAuth::SingleUser(ctx) => &ctx.env.rate,
+            CallerAuth::MultiUser { env, .. } => &env.rate,
+        }
+    }
+
     pub fn accounts(&self) -> Option<&Arc<Accounts>> {
         match self {
             CallerAuth::MultiUser { accounts, .. } => Some(accounts),
@@ -244,7 +252,14 @@ pub async fn require_caller(
             next.call(req).await.map(|r| r.map_into_left_body())
         }
         Err(e) => {
-            let response = e.response();
+            // Guessing keys at speed meets a per-address limit: 429 instead of 401.
+            let over = req
+                .peer_addr()
+                .and_then(|peer| auth.rate().failed_auth(peer.ip()).err());
+            let response = match over {
+                Some(limited) => actix_web::ResponseError::error_response(&limited),
+                None => e.response(),
+            };
             Ok(req.into_response(response).map_into_right_body())
         }
     }

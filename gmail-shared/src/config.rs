@@ -180,6 +180,14 @@ pub struct LimitSettings {
     /// Request bodies of all requests together may hold this much memory; beyond it new
     /// bodies wait, then get 503.
     pub body_memory_bytes: u64,
+    /// Requests (REST) and tool calls (MCP) per minute for one caller (API key; the one local
+    /// caller in single-user mode), with bursts of `caller_burst`; 0: no limit.
+    pub caller_per_minute: u32,
+    pub caller_burst: u32,
+    /// Failed authentications per minute from one address, with bursts of
+    /// `failed_auth_burst`; past it, 429 instead of 401. 0: no limit.
+    pub failed_auth_per_minute: u32,
+    pub failed_auth_burst: u32,
 }
 
 /// The MCP server: where it listens, plus its transports' and sessions' knobs.
@@ -544,6 +552,10 @@ listen = ""
 max_body_bytes = 37748736
 body_timeout_secs = 30
 body_memory_bytes = 104857600
+caller_per_minute = 3000
+caller_burst = 1000
+failed_auth_per_minute = 60
+failed_auth_burst = 30
 
 [log]
 level = "info"

@@ -51,6 +51,13 @@ pub enum GmailError {
     #[error("forbidden: {message}")]
     Forbidden { message: String },
 
+    /// This caller (or address) is over its request rate on this server (`limits.*`).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: Duration,
+    },
+
     /// The daily send cap of this mailbox is reached.
     #[error("{message}")]
     SendCapReached {
@@ -136,6 +143,7 @@ impl GmailError {
             GmailError::Refused { .. } => "refused",
             GmailError::Forbidden { .. } => "forbidden",
             GmailError::SendCapReached { .. } => "send-cap",
+            GmailError::TooManyRequests { .. } => "too-many-requests",
             GmailError::Internal { .. } => "internal",
         }
     }
@@ -153,6 +161,7 @@ impl GmailError {
             GmailError::Refused { .. } => StatusCode::FORBIDDEN,
             GmailError::Forbidden { .. } => StatusCode::FORBIDDEN,
             GmailError::SendCapReached { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GmailError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             GmailError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -170,6 +179,7 @@ impl GmailError {
             GmailError::Refused { .. } => "Refused by policy",
             GmailError::Forbidden { .. } => "Forbidden",
             GmailError::SendCapReached { .. } => "Daily send cap reached",
+            GmailError::TooManyRequests { .. } => "Too many requests",
             GmailError::Internal { .. } => "Internal error",
         }
     }

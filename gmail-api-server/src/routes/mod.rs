@@ -52,6 +52,7 @@ pub fn configure(
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(read_only_guard))
+                .wrap(from_fn(caller_rate))
                 .wrap(from_fn(gmail_shared::auth::require_caller))
                 .wrap(cors)
                 .wrap(from_fn(browser_guard))
@@ -82,6 +83,24 @@ pub fn configure(
                 .service(oauth::callback)
                 .configure(|cfg| crate::openapi::configure(cfg, doc)),
         );
+}
+
+/// Takes one request from the caller's rate (limits.caller_per_minute): 429 with Retry-After
+/// when over it, before anything runs.
+async fn caller_rate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let refused = req
+        .extensions()
+        .get::<gmail_shared::tools::ToolContext>()
+        .and_then(|ctx| ctx.check_rate().err());
+    if let Some(e) = refused {
+        let response = actix_web::ResponseError::error_response(&e);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req).await.map(|r| r.map_into_left_body())
 }
 
 /// A read-only caller (server, key or request) may only read: every other method on a

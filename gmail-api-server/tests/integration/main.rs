@@ -11,6 +11,7 @@ mod members;
 mod messages;
 mod multi_user;
 mod multi_user_rules;
+mod rate;
 mod reliability;
 mod resources;
 mod security;

@@ -186,3 +186,35 @@ async fn the_daily_cap_and_forwarding_filters_are_tool_errors_that_say_why() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_caller_over_its_rate_gets_an_error_result_that_says_when_to_retry() {
+    let app = spawn_app_with(|s| {
+        s.limits.caller_per_minute = 60;
+        s.limits.caller_burst = 2;
+    })
+    .await;
+    let mut c = app.sse().await;
+    c.initialize().await;
+    for id in 1..=2 {
+        let r = call(&mut c, id, "get_profile", json!({})).await;
+        assert_eq!(r["isError"], false, "{r}");
+    }
+    let before = app.sandbox.stats()["requests"]["users.getProfile"]
+        .as_u64()
+        .unwrap_or(0);
+    let r = call(&mut c, 3, "get_profile", json!({})).await;
+    assert_eq!(r["isError"], true, "{r}");
+    let text = text_of(&r);
+    assert!(
+        text.contains("too-many-requests")
+            && text.contains("limits.caller_per_minute")
+            && text.contains("retry after"),
+        "{r}"
+    );
+    // Refused at the edge: Gmail never saw it.
+    let after = app.sandbox.stats()["requests"]["users.getProfile"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(before, after);
+}

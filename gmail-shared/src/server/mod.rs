@@ -4,6 +4,7 @@
 pub mod guard;
 pub mod limits;
 pub mod problem;
+pub mod rate;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

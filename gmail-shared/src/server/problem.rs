@@ -120,7 +120,10 @@ impl From<&GmailError> for Problem {
             GmailError::RateLimited {
                 retry_after: Some(d),
             }
-            | GmailError::SendCapReached { retry_after: d, .. } => p = p.retry_after(d.as_secs()),
+            | GmailError::SendCapReached { retry_after: d, .. }
+            | GmailError::TooManyRequests { retry_after: d, .. } => {
+                p = p.retry_after(d.as_secs().max(1))
+            }
             _ => {}
         }
         p

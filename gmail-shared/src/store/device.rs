@@ -53,8 +53,11 @@ impl Store {
             .try_get("n")
             .map_err(db_error)?;
         if pending >= max_pending {
-            return Err(GmailError::RateLimited {
-                retry_after: Some(std::time::Duration::from_secs(60)),
+            return Err(GmailError::TooManyRequests {
+                message: format!(
+                    "{max_pending} device requests are waiting for approval, the limit; retry in a minute"
+                ),
+                retry_after: std::time::Duration::from_secs(60),
             });
         }
         sqlx::query(

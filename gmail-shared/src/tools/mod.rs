@@ -173,6 +173,8 @@ pub struct ToolEnv {
     pub send: Arc<crate::ops::policy::SendPolicy>,
     /// The tools the caller may list and call.
     pub tools: ToolPolicy,
+    /// Request rates (one set per process, shared by every caller's env).
+    pub rate: Arc<crate::server::rate::RateLimits>,
 }
 
 impl ToolEnv {
@@ -198,6 +200,9 @@ impl ToolEnv {
             // Servers validate settings before they build; should a policy still not parse,
             // no tools rather than all.
             tools: ToolPolicy::from_settings(settings).unwrap_or_else(|_| ToolPolicy::none()),
+            rate: Arc::new(crate::server::rate::RateLimits::from_settings(
+                &settings.limits,
+            )),
         }
     }
 
@@ -220,6 +225,7 @@ impl ToolEnv {
             files: self.files.for_user(user_id),
             send: Arc::new(send),
             tools,
+            rate: self.rate.clone(),
         }
     }
 }
@@ -611,3 +617,11 @@ pub mod schema;
 mod toolset;
 
 pub use toolset::{ToolPolicy, Toolset};
+
+impl ToolContext {
+    /// Takes one request from this caller's rate (its API key, or the one local caller).
+    pub fn check_rate(&self) -> Result<(), GmailError> {
+        let key = self.mailboxes.caller().map(|c| c.key_id.as_str());
+        self.env.rate.check_caller(key.unwrap_or("local"))
+    }
+}

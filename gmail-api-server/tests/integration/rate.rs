@@ -1,0 +1,84 @@
+//! Request rates: a caller over limits.caller_per_minute gets 429 problem+json with
+//! Retry-After before anything runs; an address that keeps failing to authenticate gets 429
+//! instead of 401, while a valid key from it still works.
+
+use gmail_sandbox::{Sandbox, SandboxConfig};
+use gmail_shared::store::{cipher, Keyring, Store};
+use secrecy::SecretString;
+
+use crate::common::{assert_problem, TestApp};
+use crate::multi_user::{get, new_caller, settings, spawn, Caller};
+
+#[tokio::test]
+async fn a_caller_over_its_rate_gets_429_with_retry_after() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.caller_per_minute = 60;
+        s.limits.caller_burst = 3;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/labels").await.0, 200);
+    }
+    let upstream = app.upstream_requests();
+    let r = app
+        .http
+        .get(app.url("/api/v1/labels"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_problem(429, &body, 429);
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/too-many-requests"),
+        "{body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("limits.caller_per_minute"),
+        "{body}"
+    );
+    assert_eq!(app.upstream_requests(), upstream, "refused before Gmail");
+}
+
+#[tokio::test]
+async fn guessing_keys_meets_a_per_address_limit() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let key = cipher::generate_key();
+    let db = gmail_test_support::database_urls("api-rate").remove(0);
+    let mut s = settings(&sandbox, &db, &key);
+    s.limits.failed_auth_per_minute = 60;
+    s.limits.failed_auth_burst = 2;
+    let base = spawn(s).await;
+    let store = Store::connect(&db, Keyring::new(&SecretString::from(key), None).unwrap())
+        .await
+        .unwrap();
+    let real = new_caller(&store, "alice").await;
+    let wrong = Caller {
+        key: "gms_guess".into(),
+    };
+    assert_eq!(get(&base, "/api/v1/me", &wrong).await.0, 401);
+    assert_eq!(get(&base, "/api/v1/me", &wrong).await.0, 401);
+    let (status, body) = get(&base, "/api/v1/me", &wrong).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("failed authentications"),
+        "{body}"
+    );
+    // A real key is not held back by the guesses.
+    assert_eq!(get(&base, "/api/v1/me", &real).await.0, 200);
+}
