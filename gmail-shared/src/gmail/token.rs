@@ -24,6 +24,19 @@ pub trait TokenSink: Send + Sync {
     fn revoked(&self) -> SinkFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// Holds this token's refresh lock across processes, when the store has one (dropping
+    /// the guard releases it), and answers the tokens as stored now: another process may
+    /// have refreshed them while this one waited.
+    fn lock_and_reload(&self) -> SinkFuture<'_, Result<Option<RefreshGuard>, GmailError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A cross-process refresh lock and the tokens read under it.
+pub struct RefreshGuard {
+    pub hold: Box<dyn Send>,
+    pub stored: StoredTokens,
 }
 
 pub type SinkFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -111,15 +124,29 @@ impl RefreshingToken {
         // and then find the fresh token.
         let mut tokens = self.inner.tokens.lock().await;
         let margin_ms = self.inner.margin.as_millis() as i64;
-        if let Some(access) = &tokens.access_token {
-            let fresh = match tokens.expiry_date {
-                Some(expiry) => expiry - margin_ms > now_ms(),
-                None => true,
-            };
-            if fresh {
-                return Ok(access.clone());
-            }
+        let fresh = |t: &StoredTokens| match (&t.access_token, t.expiry_date) {
+            (Some(access), Some(expiry)) if expiry - margin_ms > now_ms() => Some(access.clone()),
+            (Some(access), None) => Some(access.clone()),
+            _ => None,
+        };
+        if let Some(access) = fresh(&tokens) {
+            return Ok(access);
         }
+        // Across processes too: under the store's lock, a token another instance has just
+        // refreshed is taken as it is (one refresh for all of them).
+        let _held = match &self.inner.sink {
+            Some(sink) => match sink.lock_and_reload().await? {
+                Some(guard) => {
+                    if let Some(access) = fresh(&guard.stored) {
+                        *tokens = guard.stored;
+                        return Ok(access);
+                    }
+                    Some(guard.hold)
+                }
+                None => None,
+            },
+            None => None,
+        };
         let refreshed = match self.refresh(&tokens.refresh_token).await {
             Ok(r) => r,
             Err(e) => {

@@ -99,6 +99,21 @@ impl TokenSink for StoreSink {
             }
         })
     }
+
+    fn lock_and_reload(
+        &self,
+    ) -> SinkFuture<'_, Result<Option<crate::gmail::token::RefreshGuard>, GmailError>> {
+        Box::pin(async move {
+            let Some(tx) = self.store.refresh_lock(&self.connection_id).await? else {
+                return Ok(None);
+            };
+            let stored = self.store.stored_tokens(&self.connection_id).await?;
+            Ok(Some(crate::gmail::token::RefreshGuard {
+                hold: Box::new(tx),
+                stored,
+            }))
+        })
+    }
 }
 
 fn revoke_uri(token_uri: &str) -> String {

@@ -97,6 +97,9 @@ pub const ACTIVE: &str = "active";
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// PostgreSQL only: connections that hold refresh locks, apart from the main pool, so
+    /// lock holders can always write their result back.
+    locks: Option<AnyPool>,
     keys: Arc<Keyring>,
     kind: &'static str,
 }
@@ -220,8 +223,13 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| GmailError::internal_from("database migration failed", e))?;
+        let locks = (kind != "sqlite")
+            .then(|| AnyPoolOptions::new().max_connections(4).connect_lazy(&url))
+            .transpose()
+            .map_err(|e| GmailError::internal_from("cannot open the database", e))?;
         Ok(Store {
             pool,
+            locks,
             keys: Arc::new(keys),
             kind,
         })
@@ -319,6 +327,49 @@ impl Store {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+
+    /// The lock that makes one connection's token refresh single-flight across every
+    /// instance sharing this PostgreSQL database: a transaction holding an advisory lock,
+    /// released when it is dropped. None on SQLite (one machine; each process refreshes alone).
+    pub async fn refresh_lock(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<sqlx::Transaction<'static, sqlx::Any>>, GmailError> {
+        let Some(locks) = &self.locks else {
+            return Ok(None);
+        };
+        let mut tx = locks.begin().await.map_err(db_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(format!("refresh:{connection_id}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        Ok(Some(tx))
+    }
+
+    /// A connection's tokens as stored now (another instance may have refreshed them).
+    pub async fn stored_tokens(&self, connection_id: &str) -> Result<StoredTokens, GmailError> {
+        let row = sqlx::query(
+            "SELECT access_token, refresh_token, expires_at, scopes FROM connections WHERE id = $1",
+        )
+        .bind(connection_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let access: Option<String> = row.try_get("access_token").map_err(db_error)?;
+        let refresh: String = row.try_get("refresh_token").map_err(db_error)?;
+        let scopes: String = row.try_get("scopes").map_err(db_error)?;
+        Ok(StoredTokens {
+            access_token: access
+                .map(|a| self.keys.open(&format!("{connection_id}:access"), &a))
+                .transpose()?,
+            refresh_token: self
+                .keys
+                .open(&format!("{connection_id}:refresh"), &refresh)?,
+            scope: Some(scopes),
+            expiry_date: row.try_get("expires_at").map_err(db_error)?,
+        })
     }
 
     pub async fn mark_needs_reauth(&self, connection_id: &str) -> Result<(), GmailError> {

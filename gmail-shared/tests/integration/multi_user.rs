@@ -383,6 +383,66 @@ async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
     }
 }
 
+/// Two instances sharing PostgreSQL, 50 concurrent calls each on an expired token: one
+/// refresh in all (issue 13's target). The second instance waits on the advisory lock, then
+/// finds the token the first one stored. (SQLite is one machine: not run there.)
+#[tokio::test]
+async fn instances_sharing_postgres_refresh_a_token_once() {
+    let Some(url) = database_urls()
+        .into_iter()
+        .find(|u| u.starts_with("postgres"))
+    else {
+        return;
+    };
+    let w = world(&url).await;
+    let u = w
+        .accounts
+        .store()
+        .ensure_user(&unique("u"), None)
+        .await
+        .unwrap();
+    let conn_id = connect(&w, &u, "demo@example.com").await;
+    let mut tokens = w
+        .accounts
+        .store()
+        .connection_for(&u.id, None)
+        .await
+        .unwrap()
+        .tokens;
+    tokens.expiry_date = Some(1_000);
+    w.accounts
+        .store()
+        .store_tokens(&conn_id, &tokens)
+        .await
+        .unwrap();
+    let instance = || async {
+        Accounts::open(&w.settings, GmailFactory::new(&w.settings.gmail).unwrap())
+            .await
+            .unwrap()
+    };
+    let (one, two) = (instance().await, instance().await);
+    reqwest::Client::new()
+        .post(format!("{}__sandbox/stats/reset", w.sandbox.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let calls = (0..100).map(|i| {
+        let accounts = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let uid = u.id.clone();
+        async move { get_profile(&accounts.mailbox(&uid, None).await?).await }
+    });
+    for r in futures::future::join_all(calls).await {
+        r.unwrap();
+    }
+    let stats: serde_json::Value = reqwest::get(format!("{}__sandbox/stats", w.sandbox.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["tokenGrants"]["refresh_token"], 1, "{stats}");
+}
+
 #[tokio::test]
 async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
     for url in database_urls() {
