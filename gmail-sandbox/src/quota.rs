@@ -261,6 +261,7 @@ pub struct Stats {
     methods: RwLock<HashMap<String, AtomicU64>>,
     grants: RwLock<HashMap<String, AtomicU64>>,
     http: AtomicU64,
+    quota_rejections: AtomicU64,
 }
 
 fn bump(map: &RwLock<HashMap<String, AtomicU64>>, key: &str) {
@@ -294,6 +295,11 @@ impl Stats {
         self.http.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A call refused because its user's quota was spent.
+    pub fn quota_rejection(&self) {
+        self.quota_rejections.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn json(&self) -> serde_json::Value {
         let methods = snapshot(&self.methods);
         let total: u64 = methods.values().sum();
@@ -302,6 +308,7 @@ impl Stats {
             "totalRequests": total,
             "httpRequests": self.http.load(Ordering::Relaxed),
             "tokenGrants": snapshot(&self.grants),
+            "quotaRejections": self.quota_rejections.load(Ordering::Relaxed),
         })
     }
 
@@ -309,5 +316,6 @@ impl Stats {
         self.methods.write().clear();
         self.grants.write().clear();
         self.http.store(0, Ordering::Relaxed);
+        self.quota_rejections.store(0, Ordering::Relaxed);
     }
 }

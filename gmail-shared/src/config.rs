@@ -328,6 +328,10 @@ pub struct GmailSettings {
     /// Transient Gmail failures (429, 5xx, dropped connections) are retried with backoff for
     /// at most this long in all per call.
     pub retry_max_wait_secs: u64,
+    /// Gmail's per-user quota, budgeted before Google refuses: units per minute per mailbox
+    /// (Google allows 15,000) and the largest burst; 0: no budget.
+    pub quota_units_per_minute: u32,
+    pub quota_burst_units: u32,
 }
 
 /// A configuration problem, phrased for a one-line exit message.
@@ -571,6 +575,8 @@ sandbox_client_secret = "sandbox-client-secret"
 refresh_margin_secs = 60
 request_timeout_secs = 30
 retry_max_wait_secs = 20
+quota_units_per_minute = 15000
+quota_burst_units = 250
 
 [tools]
 attachment_dirs = ["data/attachments"]

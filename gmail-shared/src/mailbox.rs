@@ -84,6 +84,12 @@ impl Mailbox {
     }
 
     /// How calls on this mailbox retry transient failures.
+    /// Waits until this mailbox's quota budget has `units`, then spends them.
+    pub async fn spend_quota(&self, units: u32) {
+        let account = self.account().unwrap_or("me");
+        self.connection().quota.spend(account, units).await;
+    }
+
     pub fn retry(&self) -> crate::gmail::retry::RetryPolicy {
         self.conn.retry
     }

@@ -82,3 +82,46 @@ async fn guessing_keys_meets_a_per_address_limit() {
     // A real key is not held back by the guesses.
     assert_eq!(get(&base, "/api/v1/me", &real).await.0, 200);
 }
+
+/// 40 reads at once against a sandbox that enforces Gmail's per-user quota (50 units/s,
+/// bursts of 150): with the budget set a little under it, Google refuses nothing (the calls
+/// wait their turn); without the budget the same burst is refused in part (and retried).
+#[tokio::test]
+async fn the_quota_budget_keeps_gmail_from_refusing_a_burst() {
+    for (budget, refused) in [(3000, false), (0, true)] {
+        let app = TestApp::spawn_with(|s| {
+            s.gmail.quota_units_per_minute = budget;
+            s.gmail.quota_burst_units = 100;
+        })
+        .await;
+        let (_, list) = app.get("/api/v1/messages?maxResults=40").await;
+        let ids: Vec<String> = list["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids.len(), 40);
+        app.sandbox.set_quota(gmail_sandbox::QuotaConfig {
+            enabled: true,
+            units_per_second: 50.0,
+            burst_units: 150.0,
+            exceeded_status: 429,
+        });
+        app.sandbox.reset_stats();
+        let app = &app;
+        let reads = ids.iter().map(|id| async move {
+            let path = format!("/api/v1/messages/{id}");
+            app.get(&path).await
+        });
+        for (status, body) in futures::future::join_all(reads).await {
+            assert_eq!(status, 200, "{body}");
+        }
+        let rejections = app.sandbox.stats()["quotaRejections"].as_u64().unwrap();
+        assert_eq!(
+            rejections > 0,
+            refused,
+            "budget {budget}: {rejections} refused"
+        );
+    }
+}

@@ -177,7 +177,10 @@ fn run_inner(
         let req: Vec<&str> = req.iter().map(String::as_str).collect();
         return Err(ApiError::insufficient_scope(&req));
     }
-    state.quota.charge(&grant.email, route.method)?;
+    if let Err(e) = state.quota.charge(&grant.email, route.method) {
+        state.stats.quota_rejection();
+        return Err(e);
+    }
     if let Some(e) = state.faults.roll(route.method) {
         return Err(e);
     }

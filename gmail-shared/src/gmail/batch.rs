@@ -108,6 +108,10 @@ async fn fetch_chunk(conn: &Connection, paths: Vec<String>) -> Vec<Result<Vec<u8
 
 /// One GET of a batch part's path on its own.
 async fn get_one(conn: &Connection, path: &str) -> Result<Vec<u8>, GmailError> {
+    let account = conn.account.as_deref().unwrap_or("me");
+    conn.quota
+        .spend(account, super::quota::MESSAGE_GET_UNITS)
+        .await;
     let (status, headers, bytes) =
         super::raw::request(conn, hyper::Method::GET, path, None, Bytes::new()).await?;
     if status.is_success() {
@@ -145,6 +149,11 @@ async fn send_batch<'a>(
         count += 1;
     }
     body.push_str(&format!("--{boundary}--\r\n"));
+    // Google charges each part of a batch as the call it holds.
+    let account = conn.account.as_deref().unwrap_or("me");
+    conn.quota
+        .spend(account, super::quota::MESSAGE_GET_UNITS * count as u32)
+        .await;
     let (status, headers, bytes) = super::raw::request(
         conn,
         hyper::Method::POST,

@@ -32,6 +32,8 @@ pub struct Connection {
     pub retry: super::retry::RetryPolicy,
     /// Label ids and names, kept briefly so results can show names without a call each.
     pub labels: Arc<LabelNames>,
+    /// The process's per-mailbox quota budget.
+    pub quota: Arc<super::quota::QuotaBudget>,
 }
 
 /// Label ids and names, and when they were fetched.
@@ -81,6 +83,7 @@ pub struct GmailFactory {
     backend: Backend,
     api_root: String,
     settings: GmailSettings,
+    quota: Arc<super::quota::QuotaBudget>,
 }
 
 impl GmailFactory {
@@ -101,6 +104,10 @@ impl GmailFactory {
             backend,
             api_root,
             settings: settings.clone(),
+            quota: Arc::new(super::quota::QuotaBudget::new(
+                settings.quota_units_per_minute,
+                settings.quota_burst_units,
+            )),
         })
     }
 
@@ -186,6 +193,7 @@ impl GmailFactory {
                 max_wait: Duration::from_secs(self.settings.retry_max_wait_secs),
             },
             labels: Arc::default(),
+            quota: self.quota.clone(),
         }
     }
 }

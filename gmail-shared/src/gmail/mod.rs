@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod errors;
 pub mod factory;
 pub mod http;
+pub mod quota;
 pub mod raw;
 pub mod retry;
 pub mod token;

@@ -175,6 +175,7 @@ pub(crate) async fn create_draft_raw(
             ..Default::default()
         }),
     };
+    mailbox.spend_quota(10).await;
     let (_, d) = mailbox
         .hub()
         .users()
@@ -203,6 +204,7 @@ pub async fn update_draft(
             ..Default::default()
         }),
     };
+    mailbox.spend_quota(15).await;
     let (_, d) = mailbox
         .hub()
         .users()

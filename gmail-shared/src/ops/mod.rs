@@ -13,11 +13,15 @@ pub use crate::mailbox::{Mailbox, SingleMailbox};
 macro_rules! gmail_call {
     ($mailbox:expr, $policy:ident, |$users:ident| $call:expr) => {{
         let $users = $mailbox.hub().users();
-        $call.delegate(&mut $mailbox.retry().$policy()).doit().await
+        gmail_call!($mailbox, $policy, $call)
     }};
-    ($mailbox:expr, $policy:ident, $call:expr) => {
-        $call.delegate(&mut $mailbox.retry().$policy()).doit().await
-    };
+    ($mailbox:expr, $policy:ident, $call:expr) => {{
+        let call = $call;
+        // The mailbox's quota budget first: what Google charges, by the call's type.
+        let units = crate::gmail::quota::units_of_call(std::any::type_name_of_val(&call));
+        $mailbox.spend_quota(units).await;
+        call.delegate(&mut $mailbox.retry().$policy()).doit().await
+    }};
 }
 
 /// messages.list and threads.list take the same search parameters (query, labels, page);

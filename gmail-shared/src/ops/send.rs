@@ -154,6 +154,7 @@ pub async fn send_raw(
         thread_id: thread_id.map(str::to_owned),
         ..Default::default()
     };
+    mailbox.spend_quota(100).await;
     let (_, sent) = mailbox
         .hub()
         .users()
