@@ -23,8 +23,8 @@ pub struct Me {
     pub admin: bool,
 }
 
-/// A key just made: the only time its secret is shown.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+/// A key just made: the only time its secret is shown (its Debug leaves the secret out).
+#[derive(Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewKey {
@@ -34,6 +34,18 @@ pub struct NewKey {
     pub info: ApiKeyInfo,
     /// The line that connects Claude Code with this key.
     pub claude_command: String,
+}
+
+/// A key's or device's name: 1 to 100 printable characters, trimmed.
+fn check_name(name: &str) -> Result<&str, GmailError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(GmailError::invalid(
+            "name",
+            "must be 1 to 100 printable characters",
+        ));
+    }
+    Ok(name)
 }
 
 /// The line that connects Claude Code to this deployment's MCP server with `key`.
@@ -61,8 +73,9 @@ const MAX_PENDING_DEVICES: i64 = 1000;
 /// User codes avoid vowels (no words) and look-alike characters.
 const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 
-/// A device's request for a key (RFC 8628's device authorization response).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+/// A device's request for a key (RFC 8628's device authorization response); its Debug
+/// leaves the device code, the device's secret, out.
+#[derive(Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceStart {
@@ -76,6 +89,23 @@ pub struct DeviceStart {
     pub expires_in: i64,
     /// Seconds between polls.
     pub interval: u64,
+}
+
+impl std::fmt::Debug for NewKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKey")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for DeviceStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceStart")
+            .field("user_code", &self.user_code)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a device's request stands.
@@ -140,9 +170,13 @@ impl Members {
     }
 
     pub async fn me(&self, user_id: &str) -> Result<Me, GmailError> {
-        let user = self.user(user_id).await?;
+        Ok(self.describe(self.user(user_id).await?))
+    }
+
+    /// A user already loaded, as [`Members::me`] answers.
+    pub fn describe(&self, user: User) -> Me {
         let admin = self.is_admin(&user);
-        Ok(Me { user, admin })
+        Me { user, admin }
     }
 
     /// The acting user, when they are an admin; 403 for everyone else.
@@ -165,13 +199,7 @@ impl Members {
         name: &str,
         from_key: Option<&str>,
     ) -> Result<NewKey, GmailError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(GmailError::invalid(
-                "name",
-                "must be 1 to 100 printable characters",
-            ));
-        }
+        let name = check_name(name)?;
         let rules = match from_key {
             Some(id) => self.store.api_key(id).await?.and_then(|k| k.rules),
             None => None,
@@ -242,13 +270,7 @@ impl Members {
 
     /// A device asks for a key (the one-line setup); `site` is this server's base URL.
     pub async fn device_start(&self, name: &str, site: &str) -> Result<DeviceStart, GmailError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(GmailError::invalid(
-                "name",
-                "must be 1 to 100 printable characters",
-            ));
-        }
+        let name = check_name(name)?;
         let mut secret = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
         let device_code = crate::store::cipher::hex(&secret);
@@ -339,5 +361,46 @@ impl Members {
         } else {
             Err(GmailError::not_found(format!("live API key {key_id}")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_keys_and_device_codes_out() {
+        let made = NewKey {
+            key: "gms_secret".into(),
+            info: ApiKeyInfo {
+                id: "key_1".into(),
+                user_id: "usr_1".into(),
+                name: "laptop".into(),
+                prefix: "gms_secre".into(),
+                created_at: 0,
+                last_used_at: None,
+                expires_at: None,
+                revoked: false,
+                rules: None,
+            },
+            claude_command: claude_command("http://127.0.0.1:8001", "gms_secret"),
+        };
+        let start = DeviceStart {
+            device_code: "device-secret".into(),
+            user_code: "BCDF-GHJK".into(),
+            verification_uri: "http://x/device".into(),
+            verification_uri_complete: "http://x/device?code=BCDF-GHJK".into(),
+            expires_in: 600,
+            interval: 2,
+        };
+        let shown = format!("{made:?} {start:?}");
+        assert!(
+            shown.contains("laptop") && shown.contains("BCDF-GHJK"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("gms_secret") && !shown.contains("device-secret"),
+            "{shown}"
+        );
     }
 }

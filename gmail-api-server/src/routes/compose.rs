@@ -75,11 +75,7 @@ impl ComposeBody {
         let mut attachments = file_attachments(ctx, &Some(self.attachments))?;
         attachments.extend(inline_attachments(&Some(self.attachment_contents))?);
         Ok(OutgoingMessage {
-            from: self
-                .from
-                .as_deref()
-                .map(|f| Recipient::parse("from", f))
-                .transpose()?,
+            from: Recipient::parse_optional("from", self.from.as_deref())?,
             to: parse_recipient_items("to", &self.to)?,
             cc: parse_recipient_items("cc", &self.cc)?,
             bcc: parse_recipient_items("bcc", &self.bcc)?,
@@ -434,11 +430,7 @@ pub async fn reply(
         reply_all: p.reply_all,
         cc: recipients("cc", &Some(p.cc))?,
         bcc: recipients("bcc", &Some(p.bcc))?,
-        from: p
-            .from
-            .as_deref()
-            .map(|f| Recipient::parse("from", f))
-            .transpose()?,
+        from: Recipient::parse_optional("from", p.from.as_deref())?,
         attachments,
         quote_original: p.quote_original,
         own_message_id: None,
@@ -505,11 +497,7 @@ pub async fn forward(
         to: parse_recipient_items("to", &p.to)?,
         cc: parse_recipient_items("cc", &p.cc)?,
         bcc: parse_recipient_items("bcc", &p.bcc)?,
-        from: p
-            .from
-            .as_deref()
-            .map(|f| Recipient::parse("from", f))
-            .transpose()?,
+        from: Recipient::parse_optional("from", p.from.as_deref())?,
         note: p.body,
         include_attachments: p.include_attachments.unwrap_or(true),
         own_message_id: None,

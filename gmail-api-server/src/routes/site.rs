@@ -192,14 +192,12 @@ async fn home(
     };
     let csrf = csrf_token(&session);
     let members = accounts.members();
-    let (me, connections, keys) = match tokio::try_join!(
-        members.me(&user.id),
-        accounts.list(&user.id),
-        members.keys(&user.id)
-    ) {
-        Ok(v) => v,
-        Err(e) => return Ok(error_page(&e)),
-    };
+    let (connections, keys) =
+        match tokio::try_join!(accounts.list(&user.id), members.keys(&user.id)) {
+            Ok(v) => v,
+            Err(e) => return Ok(error_page(&e)),
+        };
+    let me = members.describe(user);
     let mut html = format!(
         "<p>Signed in as <b>{}</b>{}. {}</p>",
         escape(me.user.email.as_deref().unwrap_or(&me.user.external_id)),

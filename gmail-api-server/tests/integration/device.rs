@@ -11,6 +11,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::site::{browser, csrf, page, post, sign_in, site};
 
+/// Approves or denies a device code from the approval page's form; answers the status.
+async fn decide(b: &reqwest::Client, base: &str, csrf: &str, code: &str, decision: &str) -> u16 {
+    let form = [("csrf", csrf), ("code", code), ("decision", decision)];
+    post(b, base, "/device", &form).await.status().as_u16()
+}
+
 #[tokio::test]
 async fn install_sh_gets_an_approved_key_and_connects_claude() {
     for db in fresh_database_urls("device").await {
@@ -86,18 +92,10 @@ async fn install_sh_gets_an_approved_key_and_connects_claude() {
         let (_, html) = page(&b, format!("{base}/device?code={code}")).await;
         assert!(html.contains(&code) && html.contains("Approve"), "{html}");
         let token = csrf(&html);
-        let r = post(
-            &b,
-            &base,
-            "/device",
-            &[
-                ("csrf", token.as_str()),
-                ("code", &code),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
-        assert_eq!(r.status(), 200);
+        assert_eq!(
+            decide(&b, &base, token.as_str(), &code, "approve").await,
+            200
+        );
 
         let status = tokio::time::timeout(Duration::from_secs(30), script.wait())
             .await
@@ -142,18 +140,10 @@ async fn install_sh_gets_an_approved_key_and_connects_claude() {
         let keys = s.store.list_api_keys(&users[0].user.id).await.unwrap();
         assert_eq!(keys.len(), 1, "one key, for this device");
         assert!(keys[0].name.starts_with("setup on "), "{:?}", keys[0]);
-        let r = post(
-            &b,
-            &base,
-            "/device",
-            &[
-                ("csrf", token.as_str()),
-                ("code", &code),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
-        assert_eq!(r.status(), 404);
+        assert_eq!(
+            decide(&b, &base, token.as_str(), &code, "approve").await,
+            404
+        );
         drop_database(&db).await;
     }
 }
@@ -196,14 +186,7 @@ async fn device_codes_poll_pending_then_denied_and_strangers_cannot_approve() {
         // A form post without the session's CSRF token decides nothing.
         let b = browser();
         assert_eq!(sign_in(&b, base, "bob@example.com").await.status(), 303);
-        let r = post(
-            &b,
-            base,
-            "/device",
-            &[("csrf", "forged"), ("code", &code), ("decision", "approve")],
-        )
-        .await;
-        assert_eq!(r.status(), 403);
+        assert_eq!(decide(&b, base, "forged", &code, "approve").await, 403);
         assert_eq!(poll().await.1["error"], "authorization_pending");
         // JSON only as application/json.
         let r = http
@@ -218,18 +201,7 @@ async fn device_codes_poll_pending_then_denied_and_strangers_cannot_approve() {
         let (_, html) = page(&b, format!("{base}/")).await;
         let token = csrf(&html);
         let typed = code.replace('-', "").to_lowercase();
-        let r = post(
-            &b,
-            base,
-            "/device",
-            &[
-                ("csrf", token.as_str()),
-                ("code", &typed),
-                ("decision", "deny"),
-            ],
-        )
-        .await;
-        assert_eq!(r.status(), 200);
+        assert_eq!(decide(&b, base, token.as_str(), &typed, "deny").await, 200);
         assert_eq!(poll().await.1["error"], "access_denied");
         let (status, body) = poll().await;
         assert_eq!(

@@ -216,6 +216,11 @@ impl Recipient {
         Recipient { name, email }
     }
 
+    /// [`Recipient::parse`] for an optional field (a send-as `from`): absent stays absent.
+    pub fn parse_optional(field: &str, input: Option<&str>) -> Result<Option<Self>, GmailError> {
+        input.map(|i| Recipient::parse(field, i)).transpose()
+    }
+
     /// Parses one of `user@example.com`, `<user@example.com>`, `Name <user@example.com>`,
     /// `"Last, First" <user@example.com>` or `user@example.com (Name)`.
     pub fn parse(field: &str, input: &str) -> Result<Self, GmailError> {

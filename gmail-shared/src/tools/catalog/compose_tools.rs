@@ -146,11 +146,7 @@ impl SendEmail {
         let mut attachments = file_attachments(ctx, &self.attachments)?;
         attachments.extend(inline_attachments(&self.attachment_contents)?);
         Ok(OutgoingMessage {
-            from: self
-                .from
-                .as_deref()
-                .map(|f| Recipient::parse("from", f))
-                .transpose()?,
+            from: Recipient::parse_optional("from", self.from.as_deref())?,
             to: parse_recipient_items("to", &self.to)?,
             cc: recipients("cc", &self.cc)?,
             bcc: recipients("bcc", &self.bcc)?,
@@ -539,11 +535,7 @@ async fn reply_email(
         reply_all: p.reply_all.unwrap_or(false),
         cc: recipients("cc", &p.cc)?,
         bcc: recipients("bcc", &p.bcc)?,
-        from: p
-            .from
-            .as_deref()
-            .map(|f| Recipient::parse("from", f))
-            .transpose()?,
+        from: Recipient::parse_optional("from", p.from.as_deref())?,
         attachments,
         quote_original: p.quote_original.unwrap_or(false),
         own_message_id: None,
@@ -574,11 +566,7 @@ async fn forward_email(
         to: parse_recipient_items("to", &p.to)?,
         cc: recipients("cc", &p.cc)?,
         bcc: recipients("bcc", &p.bcc)?,
-        from: p
-            .from
-            .as_deref()
-            .map(|f| Recipient::parse("from", f))
-            .transpose()?,
+        from: Recipient::parse_optional("from", p.from.as_deref())?,
         note: p.body,
         include_attachments: p.include_attachments.unwrap_or(true),
         own_message_id: None,

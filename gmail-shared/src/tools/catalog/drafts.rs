@@ -132,11 +132,7 @@ async fn update_draft(
     let mut attachments = file_attachments(&ctx, &p.attachments)?;
     attachments.extend(inline_attachments(&p.attachment_contents)?);
     let msg = OutgoingMessage {
-        from: p
-            .from
-            .as_deref()
-            .map(|f| Recipient::parse("from", f))
-            .transpose()?,
+        from: Recipient::parse_optional("from", p.from.as_deref())?,
         to: recipients("to", &p.to)?,
         cc: recipients("cc", &p.cc)?,
         bcc: recipients("bcc", &p.bcc)?,
