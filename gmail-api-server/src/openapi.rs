@@ -54,6 +54,7 @@ pub struct Problem {
         connections::list, connections::start, connections::check, connections::disconnect,
         audit::list,
         members::me, members::my_keys, members::create_key, members::revoke_my_key,
+        members::my_clients, members::revoke_my_client,
         members::users, members::user_keys, members::disable, members::enable,
         members::revoke_any_key,
     ),

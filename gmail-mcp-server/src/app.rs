@@ -65,6 +65,13 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         check_bind(&settings, &settings.mcp.host).map_err(anyhow::Error::msg)?;
         let (factory, auth, shared) = shared_handler_state(&settings).await?;
+        // Remote clients connect with OAuth access tokens as well as API keys.
+        let auth = auth.accepting_oauth(&settings);
+        let resource_metadata = auth.accounts().map(|_| {
+            web::Data::new(routes::protected_resource::ResourceMetadata(Arc::new(
+                settings.clone(),
+            )))
+        });
         let mcp = &settings.mcp;
         let listener = bind(&mcp.host, mcp.port)?;
 
@@ -121,10 +128,14 @@ impl Application {
         });
         let policy = web::Data::new(policy);
         let service = http_service(listener, &options, move |cfg| {
+            if let Some(docs) = &resource_metadata {
+                cfg.app_data(docs.clone());
+            }
             cfg.app_data(state.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(policy.clone())
                 .service(routes::health::health)
+                .service(routes::protected_resource::metadata)
                 .service(
                     // Everything but /health answers only to allowed Host and Origin values.
                     web::scope("")

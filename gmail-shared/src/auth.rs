@@ -18,15 +18,62 @@ pub enum CallerAuth {
     MultiUser {
         accounts: Arc<Accounts>,
         env: Arc<ToolEnv>,
+        /// Set on the MCP server: it also takes OAuth access tokens issued for it.
+        resource: Option<Arc<ProtectedResource>>,
     },
+}
+
+/// The MCP server as an OAuth protected resource: the audiences its tokens must carry, and
+/// where its metadata is (named in every 401, RFC 9728 §5.1).
+#[derive(Debug, Clone)]
+pub struct ProtectedResource {
+    audiences: Vec<String>,
+    base: String,
+}
+
+impl ProtectedResource {
+    pub fn new(settings: &Settings) -> ProtectedResource {
+        ProtectedResource {
+            audiences: crate::authorization::resources(settings),
+            base: settings
+                .multi_user
+                .public_mcp_url
+                .trim_end_matches('/')
+                .to_string(),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge for a request to `path`: its endpoint's metadata
+    /// URL, and the scope that endpoint needs.
+    pub fn challenge(&self, path: &str, error: Option<&str>) -> String {
+        let endpoint = if path.starts_with("/sse") || path.starts_with("/message") {
+            "/sse"
+        } else {
+            "/mcp"
+        };
+        let readonly = path.ends_with("/readonly");
+        let suffix = if readonly { "/readonly" } else { "" };
+        let scope = if readonly {
+            crate::authorization::SCOPE_READONLY
+        } else {
+            crate::authorization::SCOPE_FULL
+        };
+        let error = error
+            .map(|e| format!(", error=\"{e}\""))
+            .unwrap_or_default();
+        format!(
+            "Bearer realm=\"gmail-servers\", resource_metadata=\"{}/.well-known/oauth-protected-resource{endpoint}{suffix}\", scope=\"{scope}\"{error}",
+            self.base
+        )
+    }
 }
 
 /// Why a request was not let in (answered 401 with `WWW-Authenticate: Bearer`).
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("missing API key: send `Authorization: Bearer <key>`")]
+    #[error("missing credentials: send `Authorization: Bearer <API key or OAuth access token>`")]
     Missing,
-    #[error("invalid or revoked API key")]
+    #[error("invalid, expired or revoked API key or access token")]
     Invalid,
     #[error(transparent)]
     Other(#[from] GmailError),
@@ -44,11 +91,32 @@ impl CallerAuth {
             Ok(CallerAuth::MultiUser {
                 env: Arc::new(ToolEnv::with_audit(settings, audit)),
                 accounts,
+                resource: None,
             })
         } else {
             Ok(CallerAuth::SingleUser(ToolContext::single_user(
                 factory, settings,
             )?))
+        }
+    }
+
+    /// The same, taking OAuth access tokens issued for this MCP server as well as API keys.
+    pub fn accepting_oauth(self, settings: &Settings) -> CallerAuth {
+        match self {
+            CallerAuth::MultiUser { accounts, env, .. } => CallerAuth::MultiUser {
+                accounts,
+                env,
+                resource: Some(Arc::new(ProtectedResource::new(settings))),
+            },
+            single => single,
+        }
+    }
+
+    /// The protected resource this server is, when it takes OAuth tokens.
+    pub fn protected_resource(&self) -> Option<&ProtectedResource> {
+        match self {
+            CallerAuth::MultiUser { resource, .. } => resource.as_deref(),
+            CallerAuth::SingleUser(_) => None,
         }
     }
 
@@ -81,7 +149,10 @@ impl CallerAuth {
         &self,
         authorization: Option<&str>,
     ) -> Result<Option<(User, String, Vec<crate::ops::policy::CallerPolicy>)>, AuthError> {
-        let CallerAuth::MultiUser { accounts, .. } = self else {
+        let CallerAuth::MultiUser {
+            accounts, resource, ..
+        } = self
+        else {
             return Ok(None);
         };
         let key = authorization
@@ -92,6 +163,17 @@ impl CallerAuth {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or(AuthError::Missing)?;
+        if key.starts_with(crate::authorization::ACCESS_PREFIX) {
+            // Only a protected resource takes access tokens, and only ones issued for it.
+            let Some(resource) = resource else {
+                return Err(AuthError::Invalid);
+            };
+            let caller =
+                crate::authorization::authenticate(accounts.store(), key, &resource.audiences)
+                    .await?
+                    .ok_or(AuthError::Invalid)?;
+            return Ok(Some((caller.user, caller.grant_id, caller.rules)));
+        }
         accounts
             .store()
             .authenticate_key(key)
@@ -104,7 +186,7 @@ impl CallerAuth {
     pub async fn context(&self, authorization: Option<&str>) -> Result<ToolContext, AuthError> {
         match self {
             CallerAuth::SingleUser(ctx) => Ok(ctx.clone()),
-            CallerAuth::MultiUser { accounts, env } => {
+            CallerAuth::MultiUser { accounts, env, .. } => {
                 let (user, key_id, rules) =
                     self.user(authorization).await?.ok_or(AuthError::Invalid)?;
                 let env = env.for_user(&user.id, &rules);
@@ -165,7 +247,21 @@ pub fn check_bind(settings: &Settings, host: &str) -> Result<(), String> {
 impl AuthError {
     /// 401 problem+json with `WWW-Authenticate: Bearer`, or the underlying error.
     pub fn response(&self) -> actix_web::HttpResponse {
+        self.response_for(None, "")
+    }
+
+    /// The same; a protected resource's challenge names its metadata (for `path`).
+    pub fn response_for(
+        &self,
+        resource: Option<&ProtectedResource>,
+        path: &str,
+    ) -> actix_web::HttpResponse {
         use actix_web::ResponseError;
+        let challenge = match (resource, self) {
+            (Some(r), AuthError::Invalid) => r.challenge(path, Some("invalid_token")),
+            (Some(r), _) => r.challenge(path, None),
+            (None, _) => "Bearer realm=\"gmail-servers\"".to_string(),
+        };
         match self {
             AuthError::Other(e) => e.error_response(),
             other => crate::server::problem::Problem::new(
@@ -175,10 +271,7 @@ impl AuthError {
                 other.to_string(),
             )
             .field("Authorization")
-            .header(
-                actix_web::http::header::WWW_AUTHENTICATE,
-                "Bearer realm=\"gmail-servers\"",
-            )
+            .header(actix_web::http::header::WWW_AUTHENTICATE, &challenge)
             .response(),
         }
     }
@@ -258,7 +351,7 @@ pub async fn require_caller(
                 .and_then(|peer| auth.rate().failed_auth(peer.ip()).err());
             let response = match over {
                 Some(limited) => actix_web::ResponseError::error_response(&limited),
-                None => e.response(),
+                None => e.response_for(auth.protected_resource(), req.path()),
             };
             Ok(req.into_response(response).map_into_right_body())
         }

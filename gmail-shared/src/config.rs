@@ -95,8 +95,14 @@ pub struct MultiUserSettings {
     pub allowed_return_origins: Vec<String>,
     /// How long an authorization may take.
     pub oauth_state_ttl_secs: i64,
-    /// Public base URLs shown in the Claude Code connection line.
+    /// The MCP server's public base URL: shown in the Claude Code connection line, and the
+    /// resource its OAuth tokens are bound to.
     pub public_mcp_url: String,
+    /// The REST server's public base URL: the OAuth issuer remote MCP clients are sent to.
+    pub public_api_url: String,
+    /// Fetch Client ID Metadata Documents from http and private addresses too (tests and
+    /// private networks; otherwise https on public addresses only, against SSRF).
+    pub allow_private_client_metadata: bool,
     /// Users (by the email their account was made with) who may use the admin endpoints.
     #[serde(deserialize_with = "string_or_list")]
     pub admins: Vec<String>,
@@ -589,6 +595,8 @@ oauth_redirect_url = "http://127.0.0.1:8000/oauth/callback"
 allowed_return_origins = []
 oauth_state_ttl_secs = 600
 public_mcp_url = "http://127.0.0.1:8001"
+public_api_url = "http://127.0.0.1:8000"
+allow_private_client_metadata = false
 admins = []
 key_ttl_days = 90
 allowed_domains = []

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod authorization;
 pub mod config;
 pub mod error;
 pub mod gmail;

@@ -1,6 +1,9 @@
 """The team site in headless Chromium (scripts/test-browser starts everything):
 sign in with Google -> connect a second account -> create a key -> use it over MCP with the
-official SDK -> revoke it on the page -> the next MCP request is refused (401).
+official SDK -> revoke it on the page -> the next MCP request is refused (401). And a remote
+MCP client connecting with OAuth: the SDK's OAuth client sends Chromium to the consent page,
+which signs in with Google, names the client, and is allowed; the app is listed on the
+member's page and disconnected there.
 A screenshot of every page goes to $GMAIL_SCREENSHOTS/site-*.png."""
 
 import os
@@ -10,7 +13,9 @@ import anyio
 import httpx
 import pytest
 from mcp import ClientSession
+from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.sse import sse_client
+from mcp.shared.auth import OAuthClientMetadata
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -119,3 +124,94 @@ def test_sign_in_connect_key_mcp_revoke(browser):
     d.get(f"{SITE}/admin")
     wait_text(d, "demo@example.com")
     shot(d, "10-admin")
+
+
+class Memory(TokenStorage):
+    def __init__(self):
+        self.tokens = None
+        self.client = None
+
+    async def get_tokens(self):
+        return self.tokens
+
+    async def set_tokens(self, tokens):
+        self.tokens = tokens
+
+    async def get_client_info(self):
+        return self.client
+
+    async def set_client_info(self, client_info):
+        self.client = client_info
+
+
+REDIRECT = "http://127.0.0.1:9/callback"  # nothing listens: the address bar keeps the code
+
+
+def test_an_oauth_client_is_approved_listed_and_disconnected(browser):
+    d = browser
+    returned = {}
+
+    def approve(url):
+        d.get(url)
+        wait_text(d, "asks to use your Gmail")
+        shot(d, "11-oauth-consent-signed-out")
+        click(d, "Sign in with Google")
+        consent_as(d, "demo@example.com", "12-oauth-google-consent")
+        wait_text(d, "Allow only if you started this")
+        assert "Browser OAuth client" in d.page_source and REDIRECT in d.page_source
+        shot(d, "13-oauth-consent")
+        click(d, "Allow")
+        WebDriverWait(d, 15).until(lambda drv: drv.current_url.startswith(REDIRECT))
+        returned["url"] = d.current_url
+
+    async def redirect_handler(url):
+        await anyio.to_thread.run_sync(approve, url)
+
+    async def callback_handler():
+        from urllib.parse import parse_qsl, urlparse
+
+        q = dict(parse_qsl(urlparse(returned["url"]).query))
+        try:
+            from mcp.client.auth import AuthorizationCodeResult
+        except ImportError:  # 1.x
+            return q["code"], q.get("state")
+        return AuthorizationCodeResult(code=q["code"], state=q.get("state"), iss=q.get("iss"))
+
+    storage = Memory()
+    provider = OAuthClientProvider(
+        server_url=f"{MCP}/sse",
+        client_metadata=OAuthClientMetadata(
+            client_name="Browser OAuth client",
+            redirect_uris=[REDIRECT],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method="none",
+        ),
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
+    )
+
+    async def profile():
+        async with sse_client(f"{MCP}/sse", auth=provider) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                result = await session.call_tool("get_profile", {})
+                return result.content[0].text
+
+    assert "demo@example.com" in anyio.run(profile)
+    access = storage.tokens.access_token
+
+    # The member's page lists the app; disconnecting it stops its token.
+    d.get(f"{SITE}/")
+    wait_text(d, "Connected apps")
+    assert "Browser OAuth client" in d.find_element(By.TAG_NAME, "body").text
+    shot(d, "14-connected-apps")
+    row = d.find_element(By.XPATH, "//tr[td[normalize-space()='Browser OAuth client']]")
+    row.find_element(By.XPATH, ".//button[normalize-space()='Disconnect']").click()
+    wait_text(d, "Connected apps")
+    assert "Browser OAuth client" not in d.find_element(By.TAG_NAME, "body").text
+    shot(d, "15-app-disconnected")
+    r = httpx.get(f"{MCP}/sse", headers={"Authorization": f"Bearer {access}"}, timeout=10)
+    assert r.status_code == 401, r.text
+    assert "resource_metadata=" in r.headers["www-authenticate"]

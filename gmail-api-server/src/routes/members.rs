@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use gmail_shared::members::{Me, Members, NewKey};
-use gmail_shared::store::{ApiKeyInfo, UserSummary};
+use gmail_shared::store::{ApiKeyInfo, GrantInfo, UserSummary};
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -20,6 +20,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         [web::get().to(my_keys), web::post().to(create_key)],
     );
     resource(cfg, "/me/keys/{id}", [web::delete().to(revoke_my_key)]);
+    resource(cfg, "/me/clients", [web::get().to(my_clients)]);
+    resource(
+        cfg,
+        "/me/clients/{id}",
+        [web::delete().to(revoke_my_client)],
+    );
     resource(cfg, "/admin/users", [web::get().to(users)]);
     resource(cfg, "/admin/users/{id}/keys", [web::get().to(user_keys)]);
     resource(cfg, "/admin/users/{id}/disable", [web::post().to(disable)]);
@@ -51,7 +57,7 @@ pub struct CreateKey {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct IdPath {
-    /// A key id (`key_...`) or a user id (`usr_...`).
+    /// A key id (`key_...`), a user id (`usr_...`) or a connected app's id (`grant_...`).
     pub id: String,
 }
 
@@ -101,6 +107,43 @@ pub async fn revoke_my_key(
     let (members, user, _) = caller(&req, &state)?;
     members.revoke_own_key(&user, &path.id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The apps you connected with OAuth (Claude Desktop, claude.ai connectors, other remote MCP
+/// clients): client, redirect URI, scope, created, last used.
+#[utoipa::path(get, path = "/api/v1/me/clients", tag = "members",
+    responses((status = 200, description = "Newest first", body = Vec<GrantInfo>)))]
+pub async fn my_clients(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, GmailError> {
+    let (_, user, _) = caller(&req, &state)?;
+    let server = authorization(&state)?;
+    Ok(HttpResponse::Ok().json(server.grants(&user).await?))
+}
+
+/// Disconnect an app: every token it holds stops at once and its sessions close within a
+/// second. `id` is the connection's id (`grant_...`).
+#[utoipa::path(delete, path = "/api/v1/me/clients/{id}", tag = "members", params(IdPath),
+    responses((status = 204, description = "Disconnected")))]
+pub async fn revoke_my_client(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<IdPath>,
+) -> Result<HttpResponse, GmailError> {
+    let (_, user, _) = caller(&req, &state)?;
+    authorization(&state)?.revoke_grant(&user, &path.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn authorization(
+    state: &AppState,
+) -> Result<&gmail_shared::authorization::AuthorizationServer, GmailError> {
+    state
+        .auth
+        .accounts()
+        .map(|a| a.authorization())
+        .ok_or_else(|| GmailError::invalid("mode", "connected apps need multi-user mode"))
 }
 
 /// Every user: email, created, last active, connection count, disabled (admins only).

@@ -20,6 +20,7 @@ use utoipa::IntoParams;
 
 pub mod attachments;
 pub mod audit;
+pub mod authorization;
 pub mod changes;
 pub mod compose;
 pub mod connections;
@@ -78,6 +79,7 @@ pub fn configure(
                 .wrap(from_fn(host_guard))
                 .configure(site::configure)
                 .configure(device::configure)
+                .configure(authorization::configure)
                 .service(oauth::start_page)
                 .service(oauth::start)
                 .service(oauth::callback)

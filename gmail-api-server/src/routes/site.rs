@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/signout", web::post().to(sign_out))
         .route("/keys", web::post().to(create_key))
         .route("/keys/{id}/revoke", web::post().to(revoke_key))
+        .route("/clients/{id}/revoke", web::post().to(revoke_client))
         .route("/connections/start", web::post().to(connect))
         .route("/connections/{id}/disconnect", web::post().to(disconnect))
         .route("/admin", web::get().to(admin))
@@ -192,11 +193,14 @@ async fn home(
     };
     let csrf = csrf_token(&session);
     let members = accounts.members();
-    let (connections, keys) =
-        match tokio::try_join!(accounts.list(&user.id), members.keys(&user.id)) {
-            Ok(v) => v,
-            Err(e) => return Ok(error_page(&e)),
-        };
+    let (connections, keys, clients) = match tokio::try_join!(
+        accounts.list(&user.id),
+        members.keys(&user.id),
+        accounts.authorization().grants(&user.id)
+    ) {
+        Ok(v) => v,
+        Err(e) => return Ok(error_page(&e)),
+    };
     let me = members.describe(user);
     let mut html = format!(
         "<p>Signed in as <b>{}</b>{}. {}</p>",
@@ -255,6 +259,26 @@ async fn home(
         "</table><form method=\"post\" action=\"/keys\">{}<label>Name <input name=\"name\" required maxlength=\"100\" value=\"laptop\"></label> <button type=\"submit\">Create a key</button></form>",
         hidden_csrf(&csrf)
     ));
+    html.push_str("<h2>Connected apps</h2>");
+    if clients.is_empty() {
+        html.push_str("<p>None yet. Apps such as Claude Desktop connect with OAuth: give them this server's MCP URL and approve them here.</p>");
+    } else {
+        html.push_str("<table><tr><th>App</th><th>Sent back to</th><th>Access</th><th>Connected</th><th>Last used</th><th></th></tr>");
+    }
+    for c in &clients {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&c.client_name),
+            escape(&c.redirect_uri),
+            escape(&c.scope),
+            when(Some(c.created_at)),
+            when(c.last_used_at),
+            post_button(&format!("/clients/{}/revoke", c.id), "Disconnect", &csrf)
+        ));
+    }
+    if !clients.is_empty() {
+        html.push_str("</table>");
+    }
     Ok(page(StatusCode::OK, "Your Gmail for agents", &html))
 }
 
@@ -262,6 +286,8 @@ async fn home(
 struct SignInForm {
     /// A path on this server to come back to (the device approval page).
     next: Option<String>,
+    /// The Google account to suggest (an OAuth client's `login_hint`).
+    login_hint: Option<String>,
 }
 
 /// "Sign in with Google": the flow's state and PKCE verifier go into this browser's session.
@@ -281,14 +307,16 @@ async fn sign_in(
         Ok(a) => a,
         Err(e) => return error_page(&e),
     };
+    let form = form.map(|f| f.into_inner()).unwrap_or_default();
     // Only a path on this server (never `//host` or a URL): no open redirect.
     let next = form
-        .and_then(|f| f.into_inner().next)
+        .next
         .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'));
     if let Some(next) = next {
         let _ = session.insert(AFTER_SIGN_IN, next);
     }
-    let start = accounts.sign_in_start(None);
+    let hint = form.login_hint.filter(|h| !h.trim().is_empty());
+    let start = accounts.sign_in_start(hint.as_deref());
     let stored = session
         .insert(SIGN_IN_STATE, &start.state)
         .and_then(|_| session.insert(SIGN_IN_VERIFIER, start.verifier.expose_secret()));
@@ -470,6 +498,17 @@ async fn revoke_key(
 ) -> HttpResponse {
     let revoke = async |accounts: &Accounts, user: User| {
         accounts.members().revoke_own_key(&user.id, &path).await
+    };
+    site.act(&form.csrf, revoke, |()| go_home()).await
+}
+
+async fn revoke_client(
+    site: SiteRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let revoke = async |accounts: &Accounts, user: User| {
+        accounts.authorization().revoke_grant(&user.id, &path).await
     };
     site.act(&form.csrf, revoke, |()| go_home()).await
 }

@@ -2,6 +2,7 @@
 //! which keeps build time and target/ size down.
 
 mod api;
+mod authorization;
 mod binary;
 mod common;
 mod device;

@@ -1,3 +1,4 @@
 //! One file per resource.
 
 pub mod health;
+pub mod protected_resource;

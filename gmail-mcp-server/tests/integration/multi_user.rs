@@ -373,7 +373,7 @@ async fn stdio_acts_for_the_user_whose_key_is_in_its_environment_on(w: World) {
     let (lines, stderr, status) = run(command(Some(&wrong))).await.unwrap();
     assert!(!status.success() && lines.is_empty());
     assert!(
-        stderr.contains("GMAIL_API_KEY: invalid or revoked API key"),
+        stderr.contains("GMAIL_API_KEY: invalid, expired or revoked API key"),
         "{stderr}"
     );
     assert!(!stderr.contains(&wrong));

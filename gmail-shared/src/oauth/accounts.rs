@@ -56,6 +56,7 @@ pub struct ConnectionCheck {
 
 pub struct Accounts {
     pub(super) store: Store,
+    authorization: crate::authorization::AuthorizationServer,
     pub(super) factory: GmailFactory,
     pub(super) client: OAuthClient,
     pub(super) redirect_uri: String,
@@ -163,6 +164,11 @@ impl Accounts {
             })?;
         Ok(Arc::new(Accounts {
             members: crate::members::Members::new(settings, store.clone()),
+            authorization: crate::authorization::AuthorizationServer::new(
+                settings,
+                store.clone(),
+                factory.http().clone(),
+            ),
             allowed_domains: settings
                 .multi_user
                 .allowed_domains
@@ -183,6 +189,11 @@ impl Accounts {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The OAuth authorization server for remote MCP clients.
+    pub fn authorization(&self) -> &crate::authorization::AuthorizationServer {
+        &self.authorization
     }
 
     /// The members and their keys.

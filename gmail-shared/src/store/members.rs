@@ -289,7 +289,10 @@ impl Store {
                 .map(|r| r.try_get::<String, _>("id").map_err(db_error))
                 .collect()
         };
-        Ok((ids(keys)?, ids(users)?))
+        // A revoked grant ends its client's sessions like a revoked key (its id is the key id).
+        let mut keys = ids(keys)?;
+        keys.extend(self.grants_revoked_since(since).await?);
+        Ok((keys, ids(users)?))
     }
 
     /// Disables (or enables again) a user: their keys stop working at once.

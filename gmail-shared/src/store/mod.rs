@@ -21,11 +21,13 @@ use crate::gmail::credentials::StoredTokens;
 mod audit;
 pub mod cipher;
 mod device;
+mod grants;
 mod idempotency;
 mod members;
 mod oauth_states;
 
 pub use device::DeviceGrant;
+pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Redeemed, TokenOwner};
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
@@ -113,7 +115,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
-const MIGRATIONS: [(i64, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str); 8] = [
     (
         1,
         "multi user",
@@ -148,6 +150,11 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
         7,
         "device grants",
         include_str!("../../migrations/0007_device_grants.sql"),
+    ),
+    (
+        8,
+        "oauth server",
+        include_str!("../../migrations/0008_oauth_server.sql"),
     ),
 ];
 
@@ -219,10 +226,21 @@ impl Store {
                 .await
                 .map_err(db_error)?;
         }
-        migrator()
-            .run(&pool)
-            .await
-            .map_err(|e| GmailError::internal_from("database migration failed", e))?;
+        // SQLite has no migration lock (PostgreSQL takes an advisory one): when both servers
+        // start at once on a fresh file, one of them loses the race on `_sqlx_migrations`.
+        // The winner finishes in milliseconds; the loser retries and finds the work done.
+        let mut attempt = 0;
+        loop {
+            match migrator().run(&pool).await {
+                Ok(()) => break,
+                Err(e) if attempt < 10 && kind == "sqlite" => {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %e, "migration raced another process; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                Err(e) => return Err(GmailError::internal_from("database migration failed", e)),
+            }
+        }
         let locks = (kind != "sqlite")
             .then(|| AnyPoolOptions::new().max_connections(4).connect_lazy(&url))
             .transpose()

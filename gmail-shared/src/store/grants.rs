@@ -1,0 +1,472 @@
+//! The authorization server's records: registered clients, grants (a user's consent to one
+//! client, and the family of every token issued under it), authorization codes and tokens.
+//! Codes and tokens are stored as SHA-256 hashes only.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{db_error, new_id, now, sha256_hex, user_row, Store, User};
+use crate::error::GmailError;
+
+/// A client as the authorization server knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    /// `none`, `client_secret_post` or `client_secret_basic`.
+    pub auth_method: String,
+    pub created_at: i64,
+}
+
+/// A grant as a code or a refresh token leads to it.
+#[derive(Debug, Clone)]
+pub struct GrantRecord {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub resource: String,
+}
+
+/// What a user consented to.
+#[derive(Debug, Clone, Copy)]
+pub struct NewGrant<'a> {
+    pub user_id: &'a str,
+    pub client: &'a ClientRecord,
+    pub redirect_uri: &'a str,
+    pub scope: &'a str,
+    pub resource: &'a str,
+    pub code_challenge: &'a str,
+}
+
+/// A connected client as its user (and the site) sees it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct GrantInfo {
+    /// The grant's id: revoke it to disconnect the client.
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uri: String,
+    /// `gmail.full` or `gmail.readonly`.
+    pub scope: String,
+    /// The MCP server the tokens are for.
+    pub resource: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// Who an access token acts for.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub user: User,
+    pub grant_id: String,
+    pub scope: String,
+    /// The user's own rules (JSON), which narrow every token of theirs.
+    pub user_policy: Option<String>,
+}
+
+/// What presenting a code or a refresh token came to.
+#[derive(Debug)]
+pub enum Redeemed {
+    /// Valid, and now spent: the grant, and (for codes) the PKCE challenge.
+    Granted(GrantRecord, Option<String>),
+    /// Spent before: the grant it belonged to is revoked now.
+    Replayed,
+    /// Unknown, expired, revoked, or another client's.
+    Invalid,
+}
+
+fn client_row(r: &AnyRow) -> Result<ClientRecord, GmailError> {
+    let uris: String = r.try_get("redirect_uris").map_err(db_error)?;
+    Ok(ClientRecord {
+        id: r.try_get("id").map_err(db_error)?,
+        name: r.try_get("name").map_err(db_error)?,
+        redirect_uris: serde_json::from_str(&uris).unwrap_or_default(),
+        auth_method: r.try_get("auth_method").map_err(db_error)?,
+        created_at: r.try_get("created_at").map_err(db_error)?,
+    })
+}
+
+fn grant_row(r: &AnyRow) -> Result<GrantRecord, GmailError> {
+    Ok(GrantRecord {
+        id: r.try_get("grant_id").map_err(db_error)?,
+        user_id: r.try_get("user_id").map_err(db_error)?,
+        client_id: r.try_get("client_id").map_err(db_error)?,
+        redirect_uri: r.try_get("redirect_uri").map_err(db_error)?,
+        scope: r.try_get("scope").map_err(db_error)?,
+        resource: r.try_get("resource").map_err(db_error)?,
+    })
+}
+
+/// Registered clients that never got a grant are forgotten after a day.
+const UNUSED_CLIENT_SECS: i64 = 86_400;
+
+impl Store {
+    /// Stores a dynamically registered client (its secret as a hash), after forgetting
+    /// day-old clients nobody granted anything; refused when `max_unused` such clients are
+    /// already waiting (anyone may register).
+    pub async fn register_oauth_client(
+        &self,
+        client: &ClientRecord,
+        secret: Option<&str>,
+        max_unused: i64,
+    ) -> Result<(), GmailError> {
+        // Written out twice: sqlx takes static SQL only.
+        sqlx::query(
+            "DELETE FROM oauth_clients WHERE created_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
+        )
+        .bind(now() - UNUSED_CLIENT_SECS)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let waiting: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM oauth_clients WHERE NOT EXISTS \
+             (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?
+        .try_get("n")
+        .map_err(db_error)?;
+        if waiting >= max_unused {
+            return Err(GmailError::TooManyRequests {
+                message: format!(
+                    "{max_unused} registered clients have not been used yet, the limit; retry later"
+                ),
+                retry_after: std::time::Duration::from_secs(3600),
+            });
+        }
+        self.put_oauth_client(client, secret).await
+    }
+
+    /// Stores (or refreshes) a client: a registration, or a metadata document just read.
+    pub async fn put_oauth_client(
+        &self,
+        client: &ClientRecord,
+        secret: Option<&str>,
+    ) -> Result<(), GmailError> {
+        sqlx::query(
+            "INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, auth_method, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = $3, \
+             redirect_uris = $4, auth_method = $5",
+        )
+        .bind(&client.id)
+        .bind(secret.map(sha256_hex))
+        .bind(&client.name)
+        .bind(serde_json::to_string(&client.redirect_uris).unwrap_or_default())
+        .bind(&client.auth_method)
+        .bind(client.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// A stored client and the hash of its secret, if it has one.
+    pub async fn oauth_client(
+        &self,
+        id: &str,
+    ) -> Result<Option<(ClientRecord, Option<String>)>, GmailError> {
+        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|r| Ok((client_row(&r)?, r.try_get("secret_hash").map_err(db_error)?)))
+            .transpose()
+    }
+
+    /// Records a user's consent to a client and its first authorization code (hashed);
+    /// answers the grant's id.
+    pub async fn create_oauth_grant(
+        &self,
+        grant: &NewGrant<'_>,
+        code: &str,
+        code_ttl_secs: i64,
+    ) -> Result<String, GmailError> {
+        let NewGrant {
+            user_id,
+            client,
+            redirect_uri,
+            scope,
+            resource,
+            code_challenge,
+        } = *grant;
+        let id = new_id("grant");
+        let t = now();
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO oauth_grants (id, user_id, client_id, client_name, redirect_uri, scope, \
+             resource, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(&client.id)
+        .bind(&client.name)
+        .bind(redirect_uri)
+        .bind(scope)
+        .bind(resource)
+        .bind(t)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO oauth_codes (code_hash, grant_id, code_challenge, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(sha256_hex(code))
+        .bind(&id)
+        .bind(code_challenge)
+        .bind(t + code_ttl_secs)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(id)
+    }
+
+    /// Spends an authorization code of `client_id`. A code presented twice revokes its grant
+    /// and every token issued from it (RFC 6749 §4.1.2).
+    pub async fn redeem_oauth_code(
+        &self,
+        code: &str,
+        client_id: &str,
+    ) -> Result<Redeemed, GmailError> {
+        let hash = sha256_hex(code);
+        let row = sqlx::query(
+            "SELECT c.code_challenge, c.expires_at, c.used, g.id AS grant_id, g.user_id, \
+             g.client_id, g.redirect_uri, g.scope, g.resource, g.revoked_at \
+             FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = $1",
+        )
+        .bind(&hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else {
+            return Ok(Redeemed::Invalid);
+        };
+        let grant = grant_row(&row)?;
+        if grant.client_id != client_id {
+            return Ok(Redeemed::Invalid);
+        }
+        let used: i64 = row.try_get("used").map_err(db_error)?;
+        let spent = used == 0
+            && sqlx::query("UPDATE oauth_codes SET used = 1 WHERE code_hash = $1 AND used = 0")
+                .bind(&hash)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+                == 1;
+        if !spent {
+            self.revoke_oauth_grant_of(None, &grant.id).await?;
+            return Ok(Redeemed::Replayed);
+        }
+        let expires_at: i64 = row.try_get("expires_at").map_err(db_error)?;
+        let revoked: Option<i64> = row.try_get("revoked_at").map_err(db_error)?;
+        if expires_at < now() || revoked.is_some() {
+            return Ok(Redeemed::Invalid);
+        }
+        let challenge: String = row.try_get("code_challenge").map_err(db_error)?;
+        Ok(Redeemed::Granted(grant, Some(challenge)))
+    }
+
+    /// Stores a token of a grant (its hash), forgetting tokens a day past their expiry.
+    pub async fn store_oauth_token(
+        &self,
+        grant_id: &str,
+        token: &str,
+        kind: &str,
+        ttl_secs: i64,
+    ) -> Result<(), GmailError> {
+        let t = now();
+        sqlx::query("DELETE FROM oauth_tokens WHERE expires_at < $1")
+            .bind(t - 86_400)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO oauth_tokens (token_hash, grant_id, kind, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(sha256_hex(token))
+        .bind(grant_id)
+        .bind(kind)
+        .bind(t + ttl_secs)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Spends a refresh token of `client_id` (they rotate). One presented a second time was
+    /// stolen or replayed: its whole family (the grant) is revoked.
+    pub async fn rotate_oauth_refresh(
+        &self,
+        token: &str,
+        client_id: &str,
+    ) -> Result<Redeemed, GmailError> {
+        let hash = sha256_hex(token);
+        let row = sqlx::query(
+            "SELECT t.expires_at, t.rotated_at, g.id AS grant_id, g.user_id, g.client_id, \
+             g.redirect_uri, g.scope, g.resource, g.revoked_at FROM oauth_tokens t \
+             JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh'",
+        )
+        .bind(&hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else {
+            return Ok(Redeemed::Invalid);
+        };
+        let grant = grant_row(&row)?;
+        let revoked: Option<i64> = row.try_get("revoked_at").map_err(db_error)?;
+        if grant.client_id != client_id || revoked.is_some() {
+            return Ok(Redeemed::Invalid);
+        }
+        let rotated: Option<i64> = row.try_get("rotated_at").map_err(db_error)?;
+        let spent = rotated.is_none()
+            && sqlx::query(
+                "UPDATE oauth_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
+            )
+            .bind(now())
+            .bind(&hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+                == 1;
+        if !spent {
+            self.revoke_oauth_grant_of(None, &grant.id).await?;
+            return Ok(Redeemed::Replayed);
+        }
+        let expires_at: i64 = row.try_get("expires_at").map_err(db_error)?;
+        if expires_at < now() {
+            return Ok(Redeemed::Invalid);
+        }
+        Ok(Redeemed::Granted(grant, None))
+    }
+
+    /// The owner of a live access token issued for one of `audiences`, for an enabled user.
+    pub async fn authenticate_oauth_token(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<Option<TokenOwner>, GmailError> {
+        let row = sqlx::query(
+            "SELECT g.id AS grant_id, g.scope, g.resource, u.id, u.external_id, u.email, \
+             u.policy FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+             JOIN users u ON u.id = g.user_id WHERE t.token_hash = $1 AND t.kind = 'access' \
+             AND t.expires_at > $2 AND g.revoked_at IS NULL AND u.disabled_at IS NULL",
+        )
+        .bind(sha256_hex(token.trim()))
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let resource: String = row.try_get("resource").map_err(db_error)?;
+        // A token for another resource is refused here (RFC 8707 audience binding).
+        if !audiences.contains(&resource) {
+            return Ok(None);
+        }
+        let grant_id: String = row.try_get("grant_id").map_err(db_error)?;
+        sqlx::query("UPDATE oauth_grants SET last_used_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(&grant_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(Some(TokenOwner {
+            user: user_row(&row)?,
+            grant_id,
+            scope: row.try_get("scope").map_err(db_error)?,
+            user_policy: row.try_get("policy").map_err(db_error)?,
+        }))
+    }
+
+    /// A user's connected clients: grants not revoked whose tokens can still be refreshed.
+    pub async fn user_oauth_grants(&self, user_id: &str) -> Result<Vec<GrantInfo>, GmailError> {
+        let rows = sqlx::query(
+            "SELECT id, client_id, client_name, redirect_uri, scope, resource, created_at, \
+             last_used_at FROM oauth_grants g WHERE user_id = $1 AND revoked_at IS NULL AND \
+             EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.grant_id = g.id AND t.expires_at > $2) \
+             ORDER BY created_at DESC, id",
+        )
+        .bind(user_id)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(GrantInfo {
+                    id: r.try_get("id").map_err(db_error)?,
+                    client_id: r.try_get("client_id").map_err(db_error)?,
+                    client_name: r.try_get("client_name").map_err(db_error)?,
+                    redirect_uri: r.try_get("redirect_uri").map_err(db_error)?,
+                    scope: r.try_get("scope").map_err(db_error)?,
+                    resource: r.try_get("resource").map_err(db_error)?,
+                    created_at: r.try_get("created_at").map_err(db_error)?,
+                    last_used_at: r.try_get("last_used_at").map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a grant (of `owner` only, when given) and so every token of it; whether there
+    /// was such a live grant.
+    pub async fn revoke_oauth_grant_of(
+        &self,
+        owner: Option<&str>,
+        grant_id: &str,
+    ) -> Result<bool, GmailError> {
+        let done = sqlx::query(
+            "UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             AND ($3 IS NULL OR user_id = $3)",
+        )
+        .bind(now())
+        .bind(grant_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The grant a token of `client_id` belongs to (RFC 7009 revocation), if any.
+    pub async fn oauth_grant_of_token(
+        &self,
+        token: &str,
+        client_id: &str,
+    ) -> Result<Option<String>, GmailError> {
+        let row = sqlx::query(
+            "SELECT g.id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+             WHERE t.token_hash = $1 AND g.client_id = $2",
+        )
+        .bind(sha256_hex(token.trim()))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.map(|r| r.try_get("id").map_err(db_error)).transpose()
+    }
+
+    /// Grants revoked at or after `since`: their sessions close like a revoked key's.
+    pub(super) async fn grants_revoked_since(&self, since: i64) -> Result<Vec<String>, GmailError> {
+        let rows = sqlx::query("SELECT id FROM oauth_grants WHERE revoked_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|r| r.try_get("id").map_err(db_error))
+            .collect()
+    }
+}
