@@ -684,3 +684,124 @@ async fn a_confidential_client_proves_its_secret() {
         drop_database(&db).await;
     }
 }
+
+/// Calls get_profile on /mcp with a bearer token; answers the mailbox address.
+async fn profile_address(mcp: &str, bearer: &str) -> String {
+    let http = reqwest::Client::new();
+    let post = |session: Option<&str>, body: Value| {
+        let mut req = http
+            .post(format!("{mcp}/mcp"))
+            .bearer_auth(bearer)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(s) = session {
+            req = req
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        req.send()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "oauth-test", "version": "0"}}});
+    let r = post(None, init).await.unwrap();
+    let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": "get_profile", "arguments": {}}});
+    let text = post(Some(&sid), call).await.unwrap().text().await.unwrap();
+    let body = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or(&text);
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
+    v["result"]["structuredContent"]["emailAddress"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
+    for db in fresh_database_urls("oauth_two_users").await {
+        let d = deploy(&db).await;
+        let http = crate::multi_user::http();
+        let (_, client) = register(
+            &http,
+            &d.rest,
+            json!({"redirect_uris": [REDIRECT], "client_name": "Shared Agent",
+                   "token_endpoint_auth_method": "none"}),
+        )
+        .await;
+        let client_id = client["client_id"].as_str().unwrap().to_string();
+        let resource = format!("{}/mcp", d.mcp);
+        let mut tokens = Vec::new();
+        for account in ["demo@example.com", "bob@example.com"] {
+            let (verifier, challenge) = pkce();
+            let url = authorize_url(&d, &client_id, &challenge, &[("resource", &resource)]);
+            let back = consent(&browser(), &d, &url, account).await;
+            let (status, t) = token(
+                &http,
+                &d.rest,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &query_of(&back)["code"]),
+                    ("redirect_uri", REDIRECT),
+                    ("client_id", &client_id),
+                    ("code_verifier", &verifier),
+                ],
+            )
+            .await;
+            assert_eq!(status, 200, "{t}");
+            tokens.push(t["access_token"].as_str().unwrap().to_string());
+        }
+        // The same client, two users: each token acts on its own user's mailbox.
+        assert_eq!(
+            profile_address(&d.mcp, &tokens[0]).await,
+            "demo@example.com"
+        );
+        assert_eq!(profile_address(&d.mcp, &tokens[1]).await, "bob@example.com");
+
+        // Bob cannot see or disconnect the app alice connected.
+        let users = d.store.list_users().await.unwrap();
+        let key_of = async |email: &str| {
+            let u = users
+                .iter()
+                .find(|u| u.user.email.as_deref() == Some(email))
+                .unwrap();
+            let (_, key) = d.store.create_api_key(&u.user.id, "t").await.unwrap();
+            key.expose_secret().to_string()
+        };
+        let (alice_key, bob_key) = (
+            key_of("demo@example.com").await,
+            key_of("bob@example.com").await,
+        );
+        let list = async |key: &str| -> Vec<Value> {
+            http.get(format!("{}/api/v1/me/clients", d.rest))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        };
+        let alices = list(&alice_key).await;
+        assert_eq!(alices.len(), 1);
+        assert_eq!(list(&bob_key).await.len(), 1);
+        let alice_grant = alices[0]["id"].as_str().unwrap();
+        let r = http
+            .delete(format!("{}/api/v1/me/clients/{alice_grant}", d.rest))
+            .bearer_auth(&bob_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert_eq!(
+            profile_address(&d.mcp, &tokens[0]).await,
+            "demo@example.com"
+        );
+        drop_database(&db).await;
+    }
+}
