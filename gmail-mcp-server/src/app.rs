@@ -33,6 +33,8 @@ pub struct AppState {
     pub sse: sse::SseSessions,
     pub sse_ping_interval: Duration,
     pub auth: CallerAuth,
+    /// Multi-user mode: this instance among others on the same database.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// The single-user mailbox, the tool context over it, and the registry: what every session's
@@ -108,6 +110,9 @@ impl Application {
         }
         let policy: HostPolicy = mcp.host_policy();
         let ping = Duration::from_secs(mcp.sse_ping_interval_secs.max(1));
+        let cluster = auth
+            .accounts()
+            .map(|a| crate::cluster::Cluster::new(a.store().clone()));
         let mcp_http = streamable::service(
             shared.clone(),
             sessions.clone(),
@@ -115,6 +120,7 @@ impl Application {
             ping,
             options.limits.max_bytes,
             shutdown.child_token(),
+            cluster.as_ref().map(|c| c.store().clone()),
         );
         let backend = factory.backend();
         let state = web::Data::new(AppState {
@@ -125,7 +131,11 @@ impl Application {
             sse: sse::SseSessions::default(),
             sse_ping_interval: ping,
             auth: auth.clone(),
+            cluster: cluster.clone(),
         });
+        if let Some(cluster) = &cluster {
+            cluster.spawn(state.clone(), shutdown.child_token());
+        }
         let policy = web::Data::new(policy);
         let service = http_service(listener, &options, move |cfg| {
             if let Some(docs) = &resource_metadata {

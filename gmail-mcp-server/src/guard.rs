@@ -17,9 +17,9 @@ pub async fn session_owner_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
-    let Some(sessions) = req
+    let Some((sessions, cluster)) = req
         .app_data::<web::Data<AppState>>()
-        .map(|state| state.sessions.clone())
+        .map(|state| (state.sessions.clone(), state.cluster.clone()))
     else {
         return next.call(req).await.map(|r| r.map_into_left_body());
     };
@@ -29,11 +29,20 @@ pub async fn session_owner_guard(
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let caller_user = caller.as_ref().map(|(u, _)| u.as_str());
+    // A session made on another instance is restored here for its own user only.
+    let restoring = match (&named, &cluster) {
+        (Some(id), Some(cluster)) if sessions.get(id).is_none() => Some(cluster.owner(id).await),
+        _ => None,
+    };
     if let Some(id) = &named {
-        if sessions
-            .get(id)
-            .is_some_and(|s| !s.belongs_to(caller.as_ref().map(|(u, _)| u.as_str())))
-        {
+        let foreign = match &restoring {
+            Some(owner) => owner
+                .as_ref()
+                .is_some_and(|o| o.user_id.as_deref() != caller_user),
+            None => sessions.get(id).is_some_and(|s| !s.belongs_to(caller_user)),
+        };
+        if foreign {
             let reason = format!("MCP session {id} belongs to another caller");
             tracing::warn!(session_id = %id, "refused request for another caller's session");
             let response = Problem::forbidden(reason).jsonrpc(-32600).response();
@@ -41,15 +50,26 @@ pub async fn session_owner_guard(
         }
     }
     let res = next.call(req).await?;
-    if let (None, Some((user_id, key_id))) = (named, caller) {
-        let created = res
+    let Some((user_id, key_id)) = caller else {
+        return Ok(res.map_into_left_body());
+    };
+    // The session this request created (or restored here) belongs to its caller.
+    let new_id = match (&named, &restoring) {
+        (None, _) => res
             .headers()
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|id| sessions.get(id));
-        if let Some(session) = created {
-            session.set_owner(crate::sessions::Owner { user_id, key_id });
+            .map(str::to_owned),
+        (Some(id), Some(_)) => Some(id.clone()),
+        (Some(_), None) => None,
+    };
+    if let Some(session) = new_id.as_deref().and_then(|id| sessions.get(id)) {
+        if let (Some(cluster), None) = (&cluster, &named) {
+            cluster
+                .register(&session.id, "streamable_http", Some((&user_id, &key_id)))
+                .await;
         }
+        session.set_owner(crate::sessions::Owner { user_id, key_id });
     }
     Ok(res.map_into_left_body())
 }

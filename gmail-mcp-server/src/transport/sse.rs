@@ -108,6 +108,12 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
     }
     let id = uuid::Uuid::new_v4().to_string();
     let session = state.sessions.register(id.clone(), TransportKind::Sse);
+    if let Some(cluster) = &state.cluster {
+        let owner = owner
+            .as_ref()
+            .map(|o| (o.user_id.as_str(), o.key_id.as_str()));
+        cluster.register(&id, "sse", owner).await;
+    }
     if let Some(owner) = owner {
         session.set_owner(owner);
     }
@@ -140,6 +146,9 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
             }
         }
         serve_state.sse.remove(&serve_id);
+        if let Some(cluster) = &serve_state.cluster {
+            cluster.forget(&serve_id);
+        }
         // Also cancels the token, which ends the response stream.
         serve_state.sessions.remove(&serve_id);
     });
@@ -263,7 +272,7 @@ pub async fn post_message(
         );
     };
     let Some(session) = state.sse.get(&id) else {
-        return Problem::not_found(format!("no SSE session {id}")).response();
+        return relay(&req, &state, &limits, &id, payload).await;
     };
     // A session acts for the user who opened it; another key cannot post into it.
     if !session.session.belongs_to(caller_id(&req).as_deref()) {
@@ -303,22 +312,37 @@ pub async fn post_message(
             .response();
         }
     };
-    let value: Value = match serde_json::from_slice(&body) {
+    match deliver(&session, &body, &id).await {
+        Ok(()) => HttpResponse::Accepted().finish(),
+        Err(response) => response,
+    }
+}
+
+/// Hands a posted body to its session: each message to the handler; a request this layer
+/// cannot parse is answered on the stream, where the client waits for it. `Err` is the
+/// HTTP answer for what has no id to answer on the stream.
+async fn deliver(session: &SseSession, body: &[u8], id: &str) -> Result<(), HttpResponse> {
+    let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(e) => {
             session.session.touch(Activity::Other);
-            return json_rpc_error(
+            return Err(json_rpc_error(
                 400,
                 None,
                 ErrorCode::PARSE_ERROR,
                 &format!("Parse error: {e}"),
-            );
+            ));
         }
     };
     // JSON-RPC batches (MCP 2025-03-26) are accepted and taken apart.
     let items = match value {
         Value::Array(items) if items.is_empty() => {
-            return json_rpc_error(400, None, ErrorCode::INVALID_REQUEST, "empty batch");
+            return Err(json_rpc_error(
+                400,
+                None,
+                ErrorCode::INVALID_REQUEST,
+                "empty batch",
+            ));
         }
         Value::Array(items) => items,
         single => vec![single],
@@ -329,7 +353,7 @@ pub async fn post_message(
             Ok(msg) => {
                 session.session.touch(activity_of(&msg));
                 if session.inbox.send(Box::new(msg)).await.is_err() {
-                    return ended(&id);
+                    return Err(ended(id));
                 }
             }
             Err(e) => {
@@ -347,15 +371,95 @@ pub async fn post_message(
                             Some(rid),
                         );
                         if session.outbox.send(Box::new(reply)).await.is_err() {
-                            return ended(&id);
+                            return Err(ended(id));
                         }
                     }
-                    None => return json_rpc_error(400, None, ErrorCode::INVALID_REQUEST, &message),
+                    None => {
+                        return Err(json_rpc_error(
+                            400,
+                            None,
+                            ErrorCode::INVALID_REQUEST,
+                            &message,
+                        ))
+                    }
                 }
             }
         }
     }
-    HttpResponse::Accepted().finish()
+    Ok(())
+}
+
+/// A message another instance queued for a stream held here (see `cluster`). The poster
+/// was answered 202 already; what cannot be answered on the stream is dropped.
+pub async fn deliver_relayed(state: &AppState, id: &str, body: Vec<u8>) {
+    match state.sse.get(id) {
+        Some(session) => {
+            if deliver(&session, &body, id).await.is_err() {
+                tracing::debug!(session_id = %id, "a relayed message could not be delivered");
+            }
+        }
+        None => tracing::debug!(session_id = %id, "a relayed message's session has ended"),
+    }
+}
+
+/// A post for a stream this instance does not hold: queued for the instance that does, for
+/// the stream's own user only.
+async fn relay(
+    req: &actix_web::HttpRequest,
+    state: &AppState,
+    limits: &BodyLimits,
+    id: &str,
+    payload: web::Payload,
+) -> HttpResponse {
+    let owner = match &state.cluster {
+        Some(cluster) => cluster.owner(id).await,
+        None => None,
+    };
+    let (Some(cluster), Some(owner)) = (&state.cluster, owner) else {
+        return Problem::not_found(format!("no SSE session {id}")).response();
+    };
+    let Some(instance) = owner.instance.filter(|i| i != cluster.instance()) else {
+        return ended(id);
+    };
+    if owner.user_id.as_deref() != caller_id(req).as_deref() {
+        return Problem::forbidden(format!("SSE session {id} belongs to another caller"))
+            .response();
+    }
+    let body = match limits::read_body(payload.into_inner(), limits.max_bytes).await {
+        Ok(body) => body,
+        Err(over) => {
+            return Problem::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Payload too large",
+                format!(
+                    "the request body is {} bytes; the limit is {} (limits.max_body_bytes)",
+                    over.seen,
+                    limits.describe_max()
+                ),
+            )
+            .jsonrpc(ErrorCode::INVALID_REQUEST.0)
+            .response();
+        }
+    };
+    let text = match std::str::from_utf8(&body)
+        .ok()
+        .filter(|t| serde_json::from_str::<Value>(t).is_ok())
+    {
+        Some(text) => text,
+        None => {
+            return json_rpc_error(
+                400,
+                None,
+                ErrorCode::PARSE_ERROR,
+                "Parse error: the body is not JSON",
+            )
+        }
+    };
+    match cluster.store().relay_message(&instance, id, text).await {
+        Ok(()) => HttpResponse::Accepted().finish(),
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
 }
 
 fn request_id(value: &Value) -> Option<RequestId> {

@@ -49,6 +49,22 @@ impl TrackingSessionManager {
         }
     }
 
+    /// Registers a session rmcp holds; closing it from outside (DELETE /sessions, reaper,
+    /// shutdown) ends rmcp's session too, and when rmcp ends it first, `close_session`
+    /// cancels this and it exits.
+    fn track(&self, id: &SessionId) {
+        let session = self
+            .sessions
+            .register(id.to_string(), TransportKind::StreamableHttp);
+        let inner = self.inner.clone();
+        let closer = session.closer().clone();
+        let sid = id.clone();
+        tokio::spawn(async move {
+            closer.cancelled().await;
+            let _ = inner.close_session(&sid).await;
+        });
+    }
+
     fn touch(&self, id: &SessionId, activity: Activity) {
         if let Some(session) = self.sessions.get(id) {
             session.touch(activity);
@@ -62,18 +78,7 @@ impl SessionManager for TrackingSessionManager {
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
         let (id, transport) = self.inner.create_session().await?;
-        let session = self
-            .sessions
-            .register(id.to_string(), TransportKind::StreamableHttp);
-        // Closing from outside (DELETE /sessions, reaper, shutdown) ends rmcp's session too;
-        // when rmcp ends it first, `close_session` below cancels this and it exits.
-        let inner = self.inner.clone();
-        let closer = session.closer().clone();
-        let sid = id.clone();
-        tokio::spawn(async move {
-            closer.cancelled().await;
-            let _ = inner.close_session(&sid).await;
-        });
+        self.track(&id);
         Ok((id, transport))
     }
 
@@ -134,7 +139,12 @@ impl SessionManager for TrackingSessionManager {
         &self,
         id: SessionId,
     ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
-        self.inner.restore_session(id).await
+        let outcome = self.inner.restore_session(id.clone()).await?;
+        if matches!(outcome, RestoreOutcome::Restored(_)) {
+            // Another instance made it; from now on it is served here like one made here.
+            self.track(&id);
+        }
+        Ok(outcome)
     }
 
     fn event_store(
@@ -155,8 +165,15 @@ pub fn service(
     keep_alive: Duration,
     max_body_bytes: usize,
     shutdown: CancellationToken,
+    shared_store: Option<gmail_shared::store::Store>,
 ) -> McpHttpService {
+    // With a database, any instance can restore a session from its initialize parameters.
+    let session_store = shared_store.map(|s| {
+        Arc::new(crate::cluster::DbSessionStore(s))
+            as Arc<dyn rmcp::transport::streamable_http_server::session::store::SessionStore>
+    });
     StreamableHttpService::builder()
+        .maybe_session_store(session_store)
         .max_request_body_bytes(max_body_bytes)
         .service_factory(Arc::new(move || Ok(GmailMcp::new(shared.clone()))))
         .session_manager(Arc::new(TrackingSessionManager::new(sessions)))

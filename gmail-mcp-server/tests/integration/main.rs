@@ -2,6 +2,7 @@
 //! which keeps build time and target/ size down.
 
 mod binary;
+mod cluster;
 mod common;
 mod guardrails;
 mod health;

@@ -17,12 +17,12 @@ use gmail_shared::store::cipher;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-struct World {
-    base: String,
-    db_url: String,
-    encryption_key: String,
-    sandbox_url: String,
-    accounts: Arc<Accounts>,
+pub(crate) struct World {
+    pub(crate) base: String,
+    pub(crate) db_url: String,
+    pub(crate) encryption_key: String,
+    pub(crate) sandbox_url: String,
+    pub(crate) accounts: Arc<Accounts>,
     _sandbox: gmail_sandbox::RunningSandbox,
 }
 
@@ -35,7 +35,7 @@ async fn world(db_url: &str) -> World {
     world_with(db_url, |_| {}).await
 }
 
-async fn world_with(db_url: &str, tweak: impl FnOnce(&mut Settings)) -> World {
+pub(crate) async fn world_with(db_url: &str, tweak: impl FnOnce(&mut Settings)) -> World {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let (db_url, encryption_key) = (db_url.to_string(), cipher::generate_key());
     let mut settings =
@@ -59,7 +59,7 @@ async fn world_with(db_url: &str, tweak: impl FnOnce(&mut Settings)) -> World {
 
 /// A user with one connected mailbox and an API key: a client that sends the key, the key's
 /// id, and the key.
-async fn user_with(w: &World, email: &str) -> (reqwest::Client, String, String) {
+pub(crate) async fn user_with(w: &World, email: &str) -> (reqwest::Client, String, String) {
     let store = w.accounts.store();
     let u = store
         .ensure_user(&format!("u-{}", uuid::Uuid::new_v4().simple()), None)

@@ -25,12 +25,14 @@ mod grants;
 mod idempotency;
 mod members;
 mod oauth_states;
+mod sessions;
 
 pub use device::DeviceGrant;
 pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Redeemed, TokenOwner};
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
+pub use sessions::{RelayedMessage, SessionOwner};
 
 pub use cipher::Keyring;
 
@@ -104,6 +106,8 @@ pub struct Store {
     locks: Option<AnyPool>,
     keys: Arc<Keyring>,
     kind: &'static str,
+    /// PostgreSQL only: where LISTEN connections go (it may carry a password).
+    listen_url: Option<Arc<secrecy::SecretString>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -115,7 +119,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (
         1,
         "multi user",
@@ -155,6 +159,11 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
         8,
         "oauth server",
         include_str!("../../migrations/0008_oauth_server.sql"),
+    ),
+    (
+        9,
+        "shared sessions",
+        include_str!("../../migrations/0009_shared_sessions.sql"),
     ),
 ];
 
@@ -250,6 +259,8 @@ impl Store {
             locks,
             keys: Arc::new(keys),
             kind,
+            listen_url: (kind != "sqlite")
+                .then(|| Arc::new(secrecy::SecretString::from(url.clone()))),
         })
     }
 

@@ -1,0 +1,160 @@
+//! Several instances behind a round-robin load balancer, on one database (multi-user mode).
+//! Any instance serves any request:
+//!
+//! - Streamable HTTP: rmcp persists each session's `initialize` parameters through
+//!   [`DbSessionStore`]; an instance that gets a request for a session it does not hold
+//!   restores it from there and replays the handshake, for the session's own user only.
+//! - Legacy SSE: the stream stays on the instance that holds it. A `POST /message` that lands
+//!   elsewhere is queued in the database for that instance and acknowledged (202) once stored;
+//!   the holder is woken by PostgreSQL NOTIFY, and also drains its queue every second.
+//! - Each instance writes a heartbeat; the streams of one that stopped are known to be gone.
+//! - Revocations already reach every instance: each polls the database (see `sessions`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use gmail_shared::store::{SessionOwner, Store};
+use rmcp::transport::streamable_http_server::session::store::{
+    SessionState, SessionStore, SessionStoreError,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// The safety net under NOTIFY (and the only wake-up on SQLite).
+const RELAY_POLL: Duration = Duration::from_secs(1);
+
+/// This instance among the others on the same database.
+pub struct Cluster {
+    store: Store,
+    instance: String,
+}
+
+impl Cluster {
+    pub fn new(store: Store) -> Arc<Cluster> {
+        Arc::new(Cluster {
+            store,
+            instance: format!("mcp-{}", uuid::Uuid::new_v4().simple()),
+        })
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Records a session this instance holds (SSE: with the instance, so posts find it).
+    pub async fn register(&self, id: &str, transport: &str, owner: Option<(&str, &str)>) {
+        let instance = (transport == "sse").then_some(self.instance.as_str());
+        if let Err(e) = self
+            .store
+            .put_session_owner(id, transport, instance, owner)
+            .await
+        {
+            tracing::warn!(session_id = %id, error = %e, "cannot record the session; other instances will not find it");
+        }
+    }
+
+    pub fn forget(self: &Arc<Self>, id: &str) {
+        let (me, id) = (self.clone(), id.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = me.store.delete_session_record(&id).await {
+                tracing::debug!(session_id = %id, error = %e, "cannot forget the session record");
+            }
+        });
+    }
+
+    pub async fn owner(&self, id: &str) -> Option<SessionOwner> {
+        self.store.session_owner(id).await.unwrap_or_else(|e| {
+            tracing::warn!(session_id = %id, error = %e, "cannot look up the session");
+            None
+        })
+    }
+
+    /// Heartbeats, and the relay queue drained into this instance's SSE sessions.
+    pub fn spawn(self: &Arc<Self>, state: web::Data<AppState>, shutdown: CancellationToken) {
+        let me = self.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HEARTBEAT);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tick.tick() => {
+                        if let Err(e) = me.store.instance_heartbeat(&me.instance).await {
+                            tracing::warn!(error = %e, "instance heartbeat failed");
+                        }
+                    }
+                }
+            }
+        });
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut listener = me.store.relay_listener().await;
+            let mut poll = tokio::time::interval(RELAY_POLL);
+            poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = poll.tick() => {}
+                    note = async {
+                        match listener.as_mut() {
+                            Some(l) => l.recv().await.map(|n| n.payload() == me.instance),
+                            None => std::future::pending().await,
+                        }
+                    } => match note {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "LISTEN connection lost; polling until it is back");
+                            listener = None;
+                        }
+                    }
+                }
+                if listener.is_none() {
+                    listener = me.store.relay_listener().await;
+                }
+                match me.store.take_relayed(&me.instance).await {
+                    Ok(messages) => {
+                        for m in messages {
+                            crate::transport::sse::deliver_relayed(
+                                &state,
+                                &m.session_id,
+                                m.body.into_bytes(),
+                            )
+                            .await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot take relayed messages"),
+                }
+            }
+        });
+    }
+}
+
+/// rmcp's session store over the shared database.
+pub struct DbSessionStore(pub Store);
+
+#[async_trait::async_trait]
+impl SessionStore for DbSessionStore {
+    async fn load(&self, session_id: &str) -> Result<Option<SessionState>, SessionStoreError> {
+        match self.0.session_state(session_id).await? {
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn store(&self, session_id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
+        let json = serde_json::to_string(state)?;
+        Ok(self.0.put_session_state(session_id, &json).await?)
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
+        Ok(self.0.delete_session_record(session_id).await?)
+    }
+}

@@ -1,0 +1,236 @@
+//! MCP sessions shared by every instance on one database: the records that let any instance
+//! restore a Streamable HTTP session, the owners of legacy SSE streams, the queue that relays
+//! a `POST /message` to the instance holding its stream, and instance heartbeats.
+
+use secrecy::ExposeSecret;
+use sqlx::Row;
+
+use super::{db_error, now, Store};
+use crate::error::GmailError;
+
+/// The NOTIFY channel that wakes the instance a message was queued for.
+pub const RELAY_CHANNEL: &str = "gmail_mcp_relay";
+/// An instance not seen for this long is gone, and so are its SSE streams.
+pub const INSTANCE_TIMEOUT_SECS: i64 = 15;
+/// Session records live at most this long unused (a client that comes back later starts anew).
+const SESSION_RECORD_SECS: i64 = 7 * 86_400;
+/// Relayed messages nobody took within this long are dropped (their stream is gone).
+const RELAY_TTL_US: i64 = 60_000_000;
+
+/// Who a session belongs to, and (SSE) which live instance holds its stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOwner {
+    pub user_id: Option<String>,
+    pub key_id: Option<String>,
+    pub instance: Option<String>,
+}
+
+/// A message queued for a session held by this instance.
+#[derive(Debug, Clone)]
+pub struct RelayedMessage {
+    pub session_id: String,
+    pub body: String,
+}
+
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+impl Store {
+    /// Records a session: its transport, the instance holding it (SSE), and its owner.
+    /// Upserts, so the owner and the state may arrive in either order.
+    pub async fn put_session_owner(
+        &self,
+        id: &str,
+        transport: &str,
+        instance: Option<&str>,
+        owner: Option<(&str, &str)>,
+    ) -> Result<(), GmailError> {
+        sqlx::query(
+            "INSERT INTO mcp_sessions (id, transport, instance, user_id, key_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+             instance = COALESCE($3, mcp_sessions.instance), user_id = $4, key_id = $5",
+        )
+        .bind(id)
+        .bind(transport)
+        .bind(instance)
+        .bind(owner.map(|o| o.0))
+        .bind(owner.map(|o| o.1))
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Stores a Streamable HTTP session's state (its `initialize` parameters, as JSON),
+    /// forgetting records older than a week.
+    pub async fn put_session_state(&self, id: &str, state: &str) -> Result<(), GmailError> {
+        sqlx::query("DELETE FROM mcp_sessions WHERE created_at < $1")
+            .bind(now() - SESSION_RECORD_SECS)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO mcp_sessions (id, transport, state, created_at) VALUES ($1, 'streamable_http', $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET state = $2",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub async fn session_state(&self, id: &str) -> Result<Option<String>, GmailError> {
+        let row = sqlx::query("SELECT state FROM mcp_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.and_then(|r| r.try_get::<Option<String>, _>("state").ok().flatten()))
+    }
+
+    /// The owner of a session; for a stream held by an instance, only while it is alive.
+    pub async fn session_owner(&self, id: &str) -> Result<Option<SessionOwner>, GmailError> {
+        let row = sqlx::query(
+            "SELECT s.user_id, s.key_id, s.instance, i.seen_at FROM mcp_sessions s \
+             LEFT JOIN mcp_instances i ON i.id = s.instance WHERE s.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let instance: Option<String> = row.try_get("instance").map_err(db_error)?;
+        let seen: Option<i64> = row.try_get("seen_at").map_err(db_error)?;
+        if instance.is_some() && seen.is_none_or(|t| t < now() - INSTANCE_TIMEOUT_SECS) {
+            return Ok(None);
+        }
+        Ok(Some(SessionOwner {
+            user_id: row.try_get("user_id").map_err(db_error)?,
+            key_id: row.try_get("key_id").map_err(db_error)?,
+            instance,
+        }))
+    }
+
+    pub async fn delete_session_record(&self, id: &str) -> Result<(), GmailError> {
+        sqlx::query("DELETE FROM mcp_sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// This instance is alive; the records of instances gone for a minute are removed.
+    pub async fn instance_heartbeat(&self, instance: &str) -> Result<(), GmailError> {
+        let t = now();
+        sqlx::query(
+            "INSERT INTO mcp_instances (id, seen_at) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET seen_at = $2",
+        )
+        .bind(instance)
+        .bind(t)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        sqlx::query(
+            "DELETE FROM mcp_sessions WHERE instance IN (SELECT id FROM mcp_instances WHERE seen_at < $1)",
+        )
+        .bind(t - 60)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        sqlx::query("DELETE FROM mcp_instances WHERE seen_at < $1")
+            .bind(t - 60)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Queues a message for the session `session_id` held by `instance`, and wakes that
+    /// instance (PostgreSQL NOTIFY; it also polls).
+    pub async fn relay_message(
+        &self,
+        instance: &str,
+        session_id: &str,
+        body: &str,
+    ) -> Result<(), GmailError> {
+        sqlx::query(
+            "INSERT INTO mcp_relay (id, instance, session_id, body, created_us) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().simple().to_string())
+        .bind(instance)
+        .bind(session_id)
+        .bind(body)
+        .bind(now_us())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        if self.kind == "postgres" {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(RELAY_CHANNEL)
+                .bind(instance)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    /// Takes (removes) the messages queued for this instance, oldest first; drops the ones
+    /// that waited too long for anybody.
+    pub async fn take_relayed(&self, instance: &str) -> Result<Vec<RelayedMessage>, GmailError> {
+        sqlx::query("DELETE FROM mcp_relay WHERE created_us < $1")
+            .bind(now_us() - RELAY_TTL_US)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let rows = sqlx::query(
+            "DELETE FROM mcp_relay WHERE instance = $1 RETURNING session_id, body, created_us, id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let mut taken = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("created_us").map_err(db_error)?,
+                    r.try_get::<String, _>("id").map_err(db_error)?,
+                    RelayedMessage {
+                        session_id: r.try_get("session_id").map_err(db_error)?,
+                        body: r.try_get("body").map_err(db_error)?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, GmailError>>()?;
+        // One client's posts wait for each other's 202, so their times order them.
+        taken.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Ok(taken.into_iter().map(|(_, _, m)| m).collect())
+    }
+
+    /// A connection listening on the relay channel (PostgreSQL only).
+    pub async fn relay_listener(&self) -> Option<sqlx::postgres::PgListener> {
+        let url = self.listen_url.as_ref()?;
+        let mut listener = sqlx::postgres::PgListener::connect(url.expose_secret())
+            .await
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "cannot LISTEN for relayed messages; polling"),
+            )
+            .ok()?;
+        listener
+            .listen(RELAY_CHANNEL)
+            .await
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "cannot LISTEN for relayed messages; polling"),
+            )
+            .ok()?;
+        Some(listener)
+    }
+}
