@@ -88,7 +88,11 @@ def sign_in_and_make_key(account):
 
 @pytest.fixture(scope="module")
 def keys():
-    return {a: sign_in_and_make_key(a) for a in ("demo@example.com", "bob@example.com")}
+    made = {a: sign_in_and_make_key(a) for a in ("demo@example.com", "bob@example.com")}
+    # scripts/test-cluster's TypeScript run makes its own key with this one.
+    with open(os.environ["GMAIL_CLUSTER_KEY_FILE"], "w") as f:
+        f.write(made["demo@example.com"])
+    return made
 
 
 def auth(key):
@@ -154,12 +158,16 @@ async def test_200_sessions_make_mixed_calls_through_the_balancer(keys):
             release.set()
 
     async def watch():
-        async with httpx.AsyncClient(timeout=5) as http:
-            while not release.is_set():
-                counts = [(await http.get(f"{b}/health")).json()["sessions"] for b in MCP]
-                for n, c in enumerate(counts):
-                    seen_on[n] = max(seen_on[n], sum(c.values()))
-                await asyncio.sleep(0.2)
+        # Each instance's /health, from a thread (a slow answer under load must not stall
+        # the sessions, nor end the watch).
+        while not release.is_set():
+            for n, b in enumerate(MCP):
+                try:
+                    counts = await asyncio.to_thread(health_sessions, b)
+                    seen_on[n] = max(seen_on[n], sum(counts.values()))
+                except (httpx.HTTPError, ValueError, KeyError):
+                    pass
+            await asyncio.sleep(0.2)
 
     started = time.monotonic()
     watcher = asyncio.create_task(watch())
@@ -195,15 +203,9 @@ async def test_kill_9_of_one_instance_fails_only_its_sessions(keys):
         failures = 0
         while time.monotonic() < stop:
             try:
-                async with open_session(transport, key) as streams:
-                    async with ClientSession(streams[0], streams[1]) as s:
-                        await s.initialize()
-                        while time.monotonic() < stop:
-                            assert await profile_of(s) == "demo@example.com"
-                            stats["ok"] += 1
-                            if killed.is_set():
-                                stats["ok_after_kill"] += 1
-                            await asyncio.sleep(0.05)
+                # Nothing (a call, or closing a session whose instance died) waits forever.
+                async with asyncio.timeout(max(1.0, stop - time.monotonic()) + 30):
+                    await use_session(transport)
                 return failures
             except BaseException as e:  # noqa: BLE001 - the SDK raises groups
                 if isinstance(e, asyncio.CancelledError):
@@ -213,6 +215,18 @@ async def test_kill_9_of_one_instance_fails_only_its_sessions(keys):
                 stats["reconnects"] += 1
                 await asyncio.sleep(0.2)
         return failures
+
+    async def use_session(transport):
+        async with open_session(transport, key) as streams:
+            async with ClientSession(streams[0], streams[1]) as s:
+                await asyncio.wait_for(s.initialize(), 30)
+                while time.monotonic() < stop:
+                    # A call whose instance died mid-way must not wait forever.
+                    assert await asyncio.wait_for(profile_of(s), 30) == "demo@example.com"
+                    stats["ok"] += 1
+                    if killed.is_set():
+                        stats["ok_after_kill"] += 1
+                    await asyncio.sleep(0.05)
 
     async def kill_one():
         await asyncio.sleep(3)
