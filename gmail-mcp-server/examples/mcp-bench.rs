@@ -8,6 +8,11 @@
 //!    the server's peak RSS (VmHWM).
 //! 2. `--idle` SSE sessions opened and initialized, then left idle: RSS delta per session.
 //!
+//! Multi-user servers and clusters: `--key` sends an API key on every request (and skips
+//! phase 0); `--mixed` rotates get_profile, search_emails and list_threads; `--relay URL`
+//! measures pings on a stream held at `--url` posted there and posted to URL (another
+//! instance, which relays them through the database).
+//!
 //! cargo run --release -p gmail-mcp-server --example mcp-bench -- --url http://127.0.0.1:8001 --pid 1234
 
 #[path = "../tests/integration/common/mod.rs"]
@@ -27,6 +32,9 @@ struct Args {
     tool: String,
     arguments: Value,
     idle: usize,
+    key: Option<String>,
+    mixed: bool,
+    relay: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -38,6 +46,9 @@ fn parse_args() -> Result<Args, String> {
         tool: "get_profile".into(),
         arguments: json!({}),
         idle: 2000,
+        key: None,
+        mixed: false,
+        relay: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -55,6 +66,9 @@ fn parse_args() -> Result<Args, String> {
                     serde_json::from_str(&value()?).map_err(|e| format!("--arguments: {e}"))?
             }
             "--idle" => args.idle = value()?.parse().map_err(|e| format!("--idle: {e}"))?,
+            "--key" => args.key = Some(value()?),
+            "--mixed" => args.mixed = true,
+            "--relay" => args.relay = Some(value()?.trim_end_matches('/').to_string()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -82,6 +96,51 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// An HTTP client that sends the API key, when there is one.
+fn http_client(key: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = key {
+        headers.insert(
+            "authorization",
+            format!("Bearer {key}").parse().expect("a header value"),
+        );
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
+}
+
+/// The call number `n` of a session: the one tool, or (`--mixed`) one of three reads.
+fn call_of(args: &Args, n: usize) -> (String, Value) {
+    if !args.mixed {
+        return (args.tool.clone(), args.arguments.clone());
+    }
+    match n % 3 {
+        0 => ("get_profile".into(), json!({})),
+        1 => (
+            "search_emails".into(),
+            json!({"query": "in:inbox", "maxResults": 3}),
+        ),
+        _ => ("list_threads".into(), json!({"query": "in:inbox"})),
+    }
+}
+
+/// Sequential pings on one SSE stream held at `url`, posted to `post_base`.
+async fn stream_pings(url: &str, post_base: &str, key: Option<&str>, n: usize) -> Vec<Duration> {
+    let mut c = SseClient::connect_with(url, http_client(key)).await;
+    c.initialize().await;
+    c.endpoint = format!("{post_base}/message?sessionId={}", c.session_id);
+    let mut out = Vec::with_capacity(n);
+    for id in 0..n as i64 {
+        let started = Instant::now();
+        c.request(id + 100, "ping", json!({})).await;
+        out.push(started.elapsed());
+    }
+    out.sort();
+    out
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -103,8 +162,31 @@ async fn main() {
         before.map(|m| m.0)
     );
 
+    if let Some(relay) = &args.relay {
+        let key = args.key.as_deref();
+        let direct = stream_pings(&args.url, &args.url, key, 300).await;
+        let relayed = stream_pings(&args.url, relay, key, 300).await;
+        println!(
+            "SSE ping posted to the instance holding the stream: p50 {}  p99 {}",
+            ms(percentile(&direct, 0.50)),
+            ms(percentile(&direct, 0.99))
+        );
+        println!(
+            "SSE ping posted to another instance (relayed): p50 {}  p99 {}  (added p50 {})",
+            ms(percentile(&relayed, 0.50)),
+            ms(percentile(&relayed, 0.99)),
+            ms(percentile(&relayed, 0.50).saturating_sub(percentile(&direct, 0.50)))
+        );
+        return;
+    }
+
     // Phase 0: one client, one keep-alive connection, sequential pings.
-    for (name, streamable) in [("Streamable HTTP /mcp", true), ("legacy SSE", false)] {
+    let pings: &[(&str, bool)] = if args.key.is_some() {
+        &[]
+    } else {
+        &[("Streamable HTTP /mcp", true), ("legacy SSE", false)]
+    };
+    for &(name, streamable) in pings {
         let mut samples = ping_round_trips(&args.url, 500, streamable).await;
         samples.sort();
         println!(
@@ -119,8 +201,9 @@ async fn main() {
     let mut opening = Vec::new();
     for _ in 0..args.sessions {
         let url = args.url.clone();
+        let http = http_client(args.key.as_deref());
         opening.push(tokio::spawn(async move {
-            let mut c = SseClient::connect(&url).await;
+            let mut c = SseClient::connect_with(&url, http).await;
             c.initialize().await;
             c
         }));
@@ -137,14 +220,13 @@ async fn main() {
 
     let calls_started = Instant::now();
     let mut running = Vec::new();
-    for mut c in clients {
-        let tool = args.tool.clone();
-        let arguments = args.arguments.clone();
+    for (i, mut c) in clients.into_iter().enumerate() {
+        let plan: Vec<(String, Value)> = (0..args.calls).map(|n| call_of(&args, i + n)).collect();
         let calls = args.calls;
         running.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(calls);
             let mut errors = 0usize;
-            for id in 1..=calls as i64 {
+            for (id, (tool, arguments)) in (1..=calls as i64).zip(plan) {
                 let started = Instant::now();
                 let reply = c
                     .request(
@@ -178,7 +260,11 @@ async fn main() {
     println!(
         "{} calls of {} over {} sessions in {}: {:.0} calls/s, {} tool errors",
         latencies.len(),
-        args.tool,
+        if args.mixed {
+            "mixed tools"
+        } else {
+            &args.tool
+        },
         clients.len(),
         ms(elapsed),
         latencies.len() as f64 / elapsed.as_secs_f64(),
@@ -209,8 +295,9 @@ async fn main() {
         let mut opening = Vec::new();
         for _ in wave {
             let url = args.url.clone();
+            let http = http_client(args.key.as_deref());
             opening.push(tokio::spawn(async move {
-                let mut c = SseClient::connect(&url).await;
+                let mut c = SseClient::connect_with(&url, http).await;
                 c.initialize().await;
                 c
             }));

@@ -30,6 +30,8 @@ const RELAY_POLL: Duration = Duration::from_secs(1);
 pub struct Cluster {
     store: Store,
     instance: String,
+    /// Held while a request restores a session made elsewhere (see `guard`).
+    pub restoring: tokio::sync::Mutex<()>,
 }
 
 impl Cluster {
@@ -37,6 +39,7 @@ impl Cluster {
         Arc::new(Cluster {
             store,
             instance: format!("mcp-{}", uuid::Uuid::new_v4().simple()),
+            restoring: tokio::sync::Mutex::new(()),
         })
     }
 

@@ -30,9 +30,19 @@ pub async fn session_owner_guard(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let caller_user = caller.as_ref().map(|(u, _)| u.as_str());
-    // A session made on another instance is restored here for its own user only.
-    let restoring = match (&named, &cluster) {
-        (Some(id), Some(cluster)) if sessions.get(id).is_none() => Some(cluster.owner(id).await),
+    // A session made on another instance is restored here, for its own user only, one
+    // restore at a time: rmcp checks for the session and restores it in two steps, and a
+    // request between them would find it restored already and fail.
+    let serial = match (&named, &cluster) {
+        (Some(id), Some(cluster)) if sessions.get(id).is_none() => {
+            Some(cluster.restoring.lock().await)
+        }
+        _ => None,
+    };
+    let restoring = match (&named, &cluster, &serial) {
+        (Some(id), Some(cluster), Some(_)) if sessions.get(id).is_none() => {
+            Some(cluster.owner(id).await)
+        }
         _ => None,
     };
     if let Some(id) = &named {
@@ -50,6 +60,7 @@ pub async fn session_owner_guard(
         }
     }
     let res = next.call(req).await?;
+    drop(serial);
     let Some((user_id, key_id)) = caller else {
         return Ok(res.map_into_left_body());
     };

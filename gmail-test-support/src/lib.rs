@@ -162,3 +162,12 @@ pub async fn drop_database(db: &str) {
             .await;
     }
 }
+
+/// A port nobody listens on right now (for a server that must know its port before it binds).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -8,12 +8,13 @@ A screenshot of every page goes to $GMAIL_SCREENSHOTS/site-*.png."""
 
 import os
 import re
+import sys
 
 import anyio
 import httpx
 import pytest
 from mcp import ClientSession
-from mcp.client.auth import OAuthClientProvider, TokenStorage
+from mcp.client.auth import OAuthClientProvider
 from mcp.client.sse import sse_client
 from mcp.shared.auth import OAuthClientMetadata
 from selenium import webdriver
@@ -21,6 +22,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+# The token storage of the SDK OAuth suite (tests/python), not a copy of it.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+from test_mcp_oauth import Memory  # noqa: E402
 
 SITE = os.environ.get("GMAIL_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 MCP = os.environ.get("GMAIL_MCP_URL", "http://127.0.0.1:8001").rstrip("/")
@@ -124,24 +129,6 @@ def test_sign_in_connect_key_mcp_revoke(browser):
     d.get(f"{SITE}/admin")
     wait_text(d, "demo@example.com")
     shot(d, "10-admin")
-
-
-class Memory(TokenStorage):
-    def __init__(self):
-        self.tokens = None
-        self.client = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client
-
-    async def set_client_info(self, client_info):
-        self.client = client_info
 
 
 REDIRECT = "http://127.0.0.1:9/callback"  # nothing listens: the address bar keeps the code

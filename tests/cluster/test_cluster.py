@@ -204,7 +204,7 @@ async def test_kill_9_of_one_instance_fails_only_its_sessions(keys):
         while time.monotonic() < stop:
             try:
                 # Nothing (a call, or closing a session whose instance died) waits forever.
-                async with asyncio.timeout(max(1.0, stop - time.monotonic()) + 30):
+                async with asyncio.timeout(max(1.0, stop - time.monotonic()) + 15):
                     await use_session(transport)
                 return failures
             except BaseException as e:  # noqa: BLE001 - the SDK raises groups
@@ -222,7 +222,7 @@ async def test_kill_9_of_one_instance_fails_only_its_sessions(keys):
                 await asyncio.wait_for(s.initialize(), 30)
                 while time.monotonic() < stop:
                     # A call whose instance died mid-way must not wait forever.
-                    assert await asyncio.wait_for(profile_of(s), 30) == "demo@example.com"
+                    assert await asyncio.wait_for(profile_of(s), 10) == "demo@example.com"
                     stats["ok"] += 1
                     if killed.is_set():
                         stats["ok_after_kill"] += 1

@@ -27,13 +27,7 @@ struct Deployment {
     _sandbox: RunningSandbox,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use gmail_test_support::free_port;
 
 /// The sandbox, the REST server and the MCP server, each knowing the others' public URLs.
 async fn deploy(db: &str) -> Deployment {
@@ -190,14 +184,27 @@ async fn token(http: &reqwest::Client, rest: &str, form: &[(&str, &str)]) -> (u1
     (status, r.json().await.unwrap())
 }
 
-/// initialize + tools/list on /mcp with a bearer token: the status of initialize, and the
-/// tool names when it worked.
-async fn mcp_tools(mcp: &str, bearer: &str) -> (u16, Vec<String>) {
-    let http = reqwest::Client::new();
-    let call = |session: Option<String>, body: Value| {
-        let mut req = http
-            .post(format!("{mcp}/mcp"))
-            .bearer_auth(bearer)
+/// JSON-RPC over /mcp with a bearer token.
+struct Mcp<'a> {
+    http: reqwest::Client,
+    url: String,
+    bearer: &'a str,
+}
+
+impl<'a> Mcp<'a> {
+    fn new(mcp: &str, bearer: &'a str) -> Mcp<'a> {
+        Mcp {
+            http: reqwest::Client::new(),
+            url: format!("{mcp}/mcp"),
+            bearer,
+        }
+    }
+
+    async fn post(&self, session: Option<&str>, body: Value) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .bearer_auth(self.bearer)
             .header("accept", "application/json, text/event-stream")
             .json(&body);
         if let Some(s) = session {
@@ -205,44 +212,66 @@ async fn mcp_tools(mcp: &str, bearer: &str) -> (u16, Vec<String>) {
                 .header("mcp-session-id", s)
                 .header("mcp-protocol-version", "2025-06-18");
         }
-        req.send()
-    };
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "oauth-test", "version": "0"}}});
-    let r = call(None, init).await.unwrap();
-    let status = r.status().as_u16();
-    if status != 200 {
-        return (status, vec![]);
+        req.send().await.unwrap()
     }
-    let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
-    call(
-        Some(sid.clone()),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    )
-    .await
-    .unwrap();
-    let r = call(
-        Some(sid),
-        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-    )
-    .await
-    .unwrap();
-    let text = r.text().await.unwrap();
-    let body = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or(&text);
-    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
+
+    /// initialize: the status, and the session id when it worked.
+    async fn initialize(&self) -> (u16, Option<String>) {
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "oauth-test", "version": "0"}}});
+        let r = self.post(None, init).await;
+        let sid = r
+            .headers()
+            .get("mcp-session-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), sid)
+    }
+
+    /// A request on a session; its answer (a JSON body or the first SSE data line).
+    async fn call(&self, sid: &str, method: &str, params: Value) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let text = self.post(Some(sid), body).await.text().await.unwrap();
+        let data = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or(&text);
+        serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+}
+
+/// initialize + tools/list on /mcp with a bearer token: the status of initialize, and the
+/// tool names when it worked.
+async fn mcp_tools(mcp: &str, bearer: &str) -> (u16, Vec<String>) {
+    let client = Mcp::new(mcp, bearer);
+    let (status, sid) = client.initialize().await;
+    let Some(sid) = sid.filter(|_| status == 200) else {
+        return (status, vec![]);
+    };
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    client.post(Some(&sid), initialized).await;
+    let v = client.call(&sid, "tools/list", json!({})).await;
     let names = v["result"]["tools"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{v}"))
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_string())
         .collect();
     (status, names)
+}
+
+/// Calls get_profile on /mcp with a bearer token; answers the mailbox address.
+async fn profile_address(mcp: &str, bearer: &str) -> String {
+    let client = Mcp::new(mcp, bearer);
+    let (_, sid) = client.initialize().await;
+    let params = json!({"name": "get_profile", "arguments": {}});
+    let v = client.call(&sid.unwrap(), "tools/call", params).await;
+    v["result"]["structuredContent"]["emailAddress"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -683,43 +712,6 @@ async fn a_confidential_client_proves_its_secret() {
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
         drop_database(&db).await;
     }
-}
-
-/// Calls get_profile on /mcp with a bearer token; answers the mailbox address.
-async fn profile_address(mcp: &str, bearer: &str) -> String {
-    let http = reqwest::Client::new();
-    let post = |session: Option<&str>, body: Value| {
-        let mut req = http
-            .post(format!("{mcp}/mcp"))
-            .bearer_auth(bearer)
-            .header("accept", "application/json, text/event-stream")
-            .json(&body);
-        if let Some(s) = session {
-            req = req
-                .header("mcp-session-id", s)
-                .header("mcp-protocol-version", "2025-06-18");
-        }
-        req.send()
-    };
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "oauth-test", "version": "0"}}});
-    let r = post(None, init).await.unwrap();
-    let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
-    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                      "params": {"name": "get_profile", "arguments": {}}});
-    let text = post(Some(&sid), call).await.unwrap().text().await.unwrap();
-    let body = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or(&text);
-    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
-    v["result"]["structuredContent"]["emailAddress"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
 }
 
 #[tokio::test]

@@ -8,13 +8,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gmail-api-server");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use gmail_test_support::free_port;
 
 #[test]
 fn bad_configuration_exits_with_one_line_naming_the_key() {

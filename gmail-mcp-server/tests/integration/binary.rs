@@ -21,13 +21,7 @@ fn command(sandbox_url: &str) -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use gmail_test_support::free_port;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdio_serves_one_session_with_only_json_rpc_on_stdout() {

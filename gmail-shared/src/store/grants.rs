@@ -257,16 +257,10 @@ impl Store {
             return Ok(Redeemed::Invalid);
         }
         let used: i64 = row.try_get("used").map_err(db_error)?;
-        let spent = used == 0
-            && sqlx::query("UPDATE oauth_codes SET used = 1 WHERE code_hash = $1 AND used = 0")
-                .bind(&hash)
-                .execute(&self.pool)
-                .await
-                .map_err(db_error)?
-                .rows_affected()
-                == 1;
-        if !spent {
-            self.revoke_oauth_grant_of(None, &grant.id).await?;
+        let spend =
+            sqlx::query("UPDATE oauth_codes SET used = 1 WHERE code_hash = $1 AND used = 0")
+                .bind(&hash);
+        if !self.spend_once(used == 0, spend, &grant.id).await? {
             return Ok(Redeemed::Replayed);
         }
         let expires_at: i64 = row.try_get("expires_at").map_err(db_error)?;
@@ -276,6 +270,28 @@ impl Store {
         }
         let challenge: String = row.try_get("code_challenge").map_err(db_error)?;
         Ok(Redeemed::Granted(grant, Some(challenge)))
+    }
+
+    /// Spends a single-use code or token: `spend` marks it used only if it was not (so of two
+    /// racing presenters one wins). A second presentation means it leaked: the grant, and
+    /// every token of it, is revoked. Whether this presentation spent it.
+    async fn spend_once(
+        &self,
+        unspent: bool,
+        spend: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+        grant_id: &str,
+    ) -> Result<bool, GmailError> {
+        let spent = unspent
+            && spend
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+                == 1;
+        if !spent {
+            self.revoke_oauth_grant_of(None, grant_id).await?;
+        }
+        Ok(spent)
     }
 
     /// Stores a token of a grant (its hash), forgetting tokens a day past their expiry.
@@ -331,19 +347,12 @@ impl Store {
             return Ok(Redeemed::Invalid);
         }
         let rotated: Option<i64> = row.try_get("rotated_at").map_err(db_error)?;
-        let spent = rotated.is_none()
-            && sqlx::query(
-                "UPDATE oauth_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
-            )
-            .bind(now())
-            .bind(&hash)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected()
-                == 1;
-        if !spent {
-            self.revoke_oauth_grant_of(None, &grant.id).await?;
+        let spend = sqlx::query(
+            "UPDATE oauth_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
+        )
+        .bind(now())
+        .bind(&hash);
+        if !self.spend_once(rotated.is_none(), spend, &grant.id).await? {
             return Ok(Redeemed::Replayed);
         }
         let expires_at: i64 = row.try_get("expires_at").map_err(db_error)?;
