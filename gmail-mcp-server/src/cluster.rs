@@ -79,6 +79,22 @@ impl Cluster {
         })
     }
 
+    /// The owner of a session made elsewhere. rmcp records a new session while answering its
+    /// initialize, and the instance that made it records the owner just after: a client's
+    /// next request can land here in between, so an owner not recorded yet is waited for
+    /// (briefly).
+    pub async fn settled_owner(&self, id: &str) -> Option<SessionOwner> {
+        for _ in 0..50 {
+            match self.owner(id).await {
+                Some(o) if o.user_id.is_none() => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                other => return other,
+            }
+        }
+        self.owner(id).await
+    }
+
     /// Heartbeats, and the relay queue drained into this instance's SSE sessions.
     pub fn spawn(self: &Arc<Self>, state: web::Data<AppState>, shutdown: CancellationToken) {
         let me = self.clone();

@@ -41,7 +41,7 @@ pub async fn session_owner_guard(
     };
     let restoring = match (&named, &cluster, &serial) {
         (Some(id), Some(cluster), Some(_)) if sessions.get(id).is_none() => {
-            Some(cluster.owner(id).await)
+            Some(cluster.settled_owner(id).await)
         }
         _ => None,
     };
