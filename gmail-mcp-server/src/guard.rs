@@ -50,7 +50,15 @@ pub async fn session_owner_guard(
             Some(owner) => owner
                 .as_ref()
                 .is_some_and(|o| o.user_id.as_deref() != caller_user),
-            None => sessions.get(id).is_some_and(|s| !s.belongs_to(caller_user)),
+            None => match sessions.get(id) {
+                Some(session) => {
+                    if cluster.is_some() {
+                        owner_settled(&session).await;
+                    }
+                    !session.belongs_to(caller_user)
+                }
+                None => false,
+            },
         };
         if foreign {
             let reason = format!("MCP session {id} belongs to another caller");
@@ -60,7 +68,6 @@ pub async fn session_owner_guard(
         }
     }
     let res = next.call(req).await?;
-    drop(serial);
     let Some((user_id, key_id)) = caller else {
         return Ok(res.map_into_left_body());
     };
@@ -82,5 +89,18 @@ pub async fn session_owner_guard(
         }
         session.set_owner(crate::sessions::Owner { user_id, key_id });
     }
+    // Released only now: the next request for a session restored here finds its owner.
+    drop(serial);
     Ok(res.map_into_left_body())
+}
+
+/// A session restored here by a request still in flight gets its owner when that request
+/// returns; a concurrent request for it waits for that (briefly) rather than being refused.
+async fn owner_settled(session: &crate::sessions::Session) {
+    for _ in 0..100 {
+        if session.owner().is_some() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
