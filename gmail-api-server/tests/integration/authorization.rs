@@ -184,6 +184,28 @@ async fn token(http: &reqwest::Client, rest: &str, form: &[(&str, &str)]) -> (u1
     (status, r.json().await.unwrap())
 }
 
+/// The token endpoint's answer to a code (a public client, PKCE verifier).
+async fn redeem(
+    http: &reqwest::Client,
+    rest: &str,
+    client_id: &str,
+    code: &str,
+    verifier: &str,
+) -> (u16, Value) {
+    token(
+        http,
+        rest,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client_id),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
 /// JSON-RPC over /mcp with a bearer token.
 struct Mcp<'a> {
     http: reqwest::Client,
@@ -634,18 +656,8 @@ async fn a_client_named_by_its_metadata_document_is_shown_by_that_name() {
         assert!(html.contains("Docs Agent"), "{html}");
         let back = consent(&b, &d, &authorize, "demo@example.com").await;
         let http = crate::multi_user::http();
-        let (status, tokens) = token(
-            &http,
-            &d.rest,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &query_of(&back)["code"]),
-                ("redirect_uri", REDIRECT),
-                ("client_id", &url),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+        let code = query_of(&back)["code"].clone();
+        let (status, tokens) = redeem(&http, &d.rest, &url, &code, &verifier).await;
         assert_eq!(status, 200, "{tokens}");
         // Issued for /sse, the token works on the same server's /mcp too.
         assert_eq!(
@@ -733,18 +745,8 @@ async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
             let (verifier, challenge) = pkce();
             let url = authorize_url(&d, &client_id, &challenge, &[("resource", &resource)]);
             let back = consent(&browser(), &d, &url, account).await;
-            let (status, t) = token(
-                &http,
-                &d.rest,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &query_of(&back)["code"]),
-                    ("redirect_uri", REDIRECT),
-                    ("client_id", &client_id),
-                    ("code_verifier", &verifier),
-                ],
-            )
-            .await;
+            let code = query_of(&back)["code"].clone();
+            let (status, t) = redeem(&http, &d.rest, &client_id, &code, &verifier).await;
             assert_eq!(status, 200, "{t}");
             tokens.push(t["access_token"].as_str().unwrap().to_string());
         }

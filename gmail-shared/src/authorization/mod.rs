@@ -162,13 +162,9 @@ pub struct TokenCaller {
     pub rules: Vec<CallerPolicy>,
 }
 
+/// A new code, token or secret: 32 random bytes after its kind's prefix.
 fn random(prefix: &str) -> String {
-    let mut b = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-    )
+    format!("{prefix}{}", crate::store::random_token(32))
 }
 
 /// Constant-time in what matters: both sides are hashed first.
@@ -176,9 +172,7 @@ fn same(a: &str, b: &str) -> bool {
     Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
 }
 
-fn sha256_hex(s: &str) -> String {
-    crate::store::cipher::hex(&Sha256::digest(s.as_bytes()))
-}
+use crate::store::sha256_hex;
 
 /// The scope a request asks for, made canonical: `gmail.full` unless only `gmail.readonly`
 /// is named. `offline_access` (some clients add it) is accepted and implied.
