@@ -102,6 +102,10 @@ impl Application {
                 .oauth_redirect_url
                 .starts_with("https://"),
         });
+        // The change feed and webhook deliveries run in the background of this process.
+        if let Some(events) = auth.events() {
+            events.start(std::sync::Arc::new(auth.clone()));
+        }
         // Built once: the document is the same for every request.
         let doc = openapi::document();
         let cors_origins = settings.api.cors_allowed_origins.clone();

@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::routes::{
-    attachments, audit, changes, compose, connections, drafts, filters, labels, members, messages,
-    profile, settings, threads, tools,
+    attachments, audit, changes, compose, connections, drafts, events, filters, labels, members,
+    messages, profile, settings, threads, tools, webhooks,
 };
 
 /// RFC 7807 problem details: every error answer, `application/problem+json`.
@@ -48,7 +48,9 @@ pub struct Problem {
         labels::delete,
         drafts::list, drafts::get, drafts::create, drafts::update, drafts::send, drafts::delete,
         filters::list, filters::get, filters::create, filters::from_template, filters::delete,
-        profile::get, changes::list,
+        profile::get, changes::list, events::stream,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::test,
+        webhooks::deliveries,
         settings::get_vacation, settings::set_vacation, settings::send_as,
         tools::list, tools::get, tools::call,
         connections::list, connections::start, connections::check, connections::disconnect,
@@ -69,6 +71,7 @@ pub struct Problem {
         (name = "filters", description = "Incoming-mail filters"),
         (name = "profile", description = "The mailbox"),
         (name = "changes", description = "Polling for changes"),
+        (name = "events", description = "New mail as events: webhooks signed per Standard Webhooks, and a Server-Sent Events stream resumable with Last-Event-ID"),
         (name = "settings", description = "Vacation responder, send-as identities"),
         (name = "tools", description = "The MCP tool registry"),
         (name = "connections", description = "Your connected Gmail accounts (multi-user mode)"),

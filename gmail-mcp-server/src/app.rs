@@ -45,6 +45,10 @@ pub async fn shared_handler_state(
     gmail_shared::server::check_settings(settings)?;
     let factory = GmailFactory::new(&settings.gmail)?;
     let auth = CallerAuth::from_settings(settings, &factory).await?;
+    // The change feed (what wait_for_email reads) runs in the background of this process.
+    if let Some(events) = auth.events() {
+        events.start(Arc::new(auth.clone()));
+    }
     // Multi-user sessions get their caller's context; this one acts for nobody.
     let ctx = auth.fallback_context();
     Ok((

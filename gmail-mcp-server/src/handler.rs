@@ -8,12 +8,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use gmail_shared::tools::resources::{self, GmailResource};
 use gmail_shared::tools::{Registry, ToolContext, ToolError, ToolPolicy, ToolSpec, Toolset};
+use gmail_shared::GmailError;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    JsonObject, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
-    ToolAnnotations,
+    JsonObject, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams, Tool,
+    ToolAnnotations, UnsubscribeRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -123,6 +127,24 @@ pub struct GmailMcp {
     /// The tools the session started with (its `initialize` request's headers and path):
     /// later requests may narrow them further, never undo them.
     session_tools: Arc<std::sync::OnceLock<ToolPolicy>>,
+    /// Resource subscriptions of this session: uri → the task that notifies it.
+    subscriptions: Arc<Mutex<std::collections::HashMap<String, tokio::task::AbortHandle>>>,
+}
+
+impl Drop for GmailMcp {
+    fn drop(&mut self) {
+        // The last handle of a session: its subscriptions end with it.
+        if Arc::strong_count(&self.subscriptions) == 1 {
+            for (_, task) in self
+                .subscriptions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain()
+            {
+                task.abort();
+            }
+        }
+    }
 }
 
 impl GmailMcp {
@@ -131,6 +153,7 @@ impl GmailMcp {
             shared,
             log_level: Arc::default(),
             session_tools: Arc::default(),
+            subscriptions: Arc::default(),
         }
     }
 
@@ -219,6 +242,16 @@ impl GmailMcp {
     }
 }
 
+/// A resource request that failed: bad URIs and unknown accounts are the caller's to fix.
+fn resource_error(e: GmailError) -> McpError {
+    match e {
+        GmailError::InvalidArgument { .. } | GmailError::NotFound { .. } => {
+            McpError::invalid_params(e.to_string(), None)
+        }
+        other => McpError::internal_error(other.tool_message(), None),
+    }
+}
+
 /// rmcp's levels are declared in severity order; compare by position.
 fn severity(level: LoggingLevel) -> u8 {
     match level {
@@ -270,6 +303,8 @@ impl ServerHandler for GmailMcp {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_logging()
+                .enable_resources()
+                .enable_resources_subscribe()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -334,9 +369,23 @@ impl ServerHandler for GmailMcp {
         let name = request.name.as_ref();
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let request_id = self.request_id_of(&context);
-        let ctx = self
+        let mut ctx = self
             .context_of(&context)
             .for_call(format!("tool:{name}"), Some(request_id));
+        // A client that sent a progress token hears from long calls (wait_for_email).
+        if let Some(token) = context.meta.get_progress_token() {
+            let peer = context.peer.clone();
+            ctx = ctx.with_progress(Arc::new(move |progress, total, message| {
+                let peer = peer.clone();
+                let token = token.clone();
+                Box::pin(async move {
+                    let mut param = rmcp::model::ProgressNotificationParam::new(token, progress);
+                    param.total = total;
+                    param.message = Some(message);
+                    let _ = peer.notify_progress(param).await;
+                })
+            }));
+        }
         // The caller's rate is taken at this edge: an over-rate call is an isError result
         // that says when to retry, and reaches neither the tool nor Gmail.
         let result = match ctx.check_rate() {
@@ -371,6 +420,189 @@ impl ServerHandler for GmailMcp {
             }
         };
         Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let ctx = self.context_of(&context);
+        let list = resources::list(&ctx).await.map_err(resource_error)?;
+        Ok(ListResourcesResult::with_all_items(
+            list.into_iter()
+                .map(|(uri, name)| {
+                    Resource::new(uri, name)
+                        .with_mime_type("text/plain")
+                        .with_description("The latest inbox messages, one line each; subscribe to hear when mail arrives")
+                })
+                .collect(),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new(resources::INBOX_TEMPLATE, "inbox")
+                .with_title("Inbox")
+                .with_description("The latest inbox messages of a connected address, one line each")
+                .with_mime_type("text/plain"),
+            ResourceTemplate::new(resources::MESSAGE_TEMPLATE, "message")
+                .with_title("Message")
+                .with_description("One message: headers and its text, concise")
+                .with_mime_type("text/plain"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let ctx = self.context_of(&context);
+        let resource = GmailResource::parse(&request.uri).map_err(resource_error)?;
+        let text = resources::read(&ctx, &resource)
+            .await
+            .map_err(resource_error)?;
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, request.uri)]).into())
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let ctx = self.context_of(&context);
+        let resource = GmailResource::parse(&request.uri).map_err(resource_error)?;
+        let GmailResource::Inbox { account } = resource else {
+            return Err(McpError::invalid_params(
+                "only gmail://{account}/inbox resources change; subscribe to those",
+                None,
+            ));
+        };
+        let Some(events) = ctx.env.events.clone() else {
+            return Err(McpError::invalid_params(
+                "events are turned off on this server (events.enabled = false)",
+                None,
+            ));
+        };
+        // The account must be the caller's.
+        ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
+        let user = gmail_shared::events::wait::user_of(&ctx).map_err(resource_error)?;
+        let mut after = events
+            .store()
+            .last_event_seq(&user)
+            .await
+            .map_err(resource_error)?;
+        let peer = context.peer.clone();
+        let uri = request.uri.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                if let Err(e) = events.next_inbox_change(&user, &account, &mut after).await {
+                    tracing::warn!(error = %e, "resource subscription stopped");
+                    return;
+                }
+                let note = rmcp::model::ResourceUpdatedNotificationParam::new(uri.clone());
+                if peer.notify_resource_updated(note).await.is_err() {
+                    return; // the client went away
+                }
+            }
+        });
+        if let Some(old) = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(request.uri, task.abort_handle())
+        {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    /// Protocol 2026-07-28 subscribes with `subscriptions/listen`: inbox resources are taken.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        let mut accepted = rmcp::model::SubscriptionFilter::new();
+        accepted.resource_subscriptions = requested.resource_subscriptions.as_ref().map(|uris| {
+            uris.iter()
+                .filter(|u| matches!(GmailResource::parse(u), Ok(GmailResource::Inbox { .. })))
+                .cloned()
+                .collect()
+        });
+        Some(accepted)
+    }
+
+    async fn listen(&self, context: rmcp::service::SubscriptionContext) -> Result<(), McpError> {
+        let ctx = self.context_of(context.request_context());
+        let Some(events) = ctx.env.events.clone() else {
+            return Err(McpError::invalid_params(
+                "events are turned off on this server (events.enabled = false)",
+                None,
+            ));
+        };
+        let user = gmail_shared::events::wait::user_of(&ctx).map_err(resource_error)?;
+        let uris = context
+            .accepted()
+            .resource_subscriptions
+            .clone()
+            .unwrap_or_default();
+        let mut watches = Vec::new();
+        for uri in uris {
+            let Ok(GmailResource::Inbox { account }) = GmailResource::parse(&uri) else {
+                continue;
+            };
+            // The account must be the caller's.
+            ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
+            let mut after = events
+                .store()
+                .last_event_seq(&user)
+                .await
+                .map_err(resource_error)?;
+            let (events, user, sink) = (events.clone(), user.clone(), context.sink().clone());
+            watches.push(async move {
+                while events
+                    .next_inbox_change(&user, &account, &mut after)
+                    .await
+                    .is_ok()
+                {
+                    let note = rmcp::model::ResourceUpdatedNotification::new(
+                        rmcp::model::ResourceUpdatedNotificationParam::new(uri.clone()),
+                    );
+                    let sent = sink
+                        .send(rmcp::model::ServerNotification::ResourceUpdatedNotification(note))
+                        .await;
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        tokio::select! {
+            _ = context.cancelled() => {}
+            _ = futures::future::join_all(watches) => {}
+        }
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if let Some(task) = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&request.uri)
+        {
+            task.abort();
+        }
+        Ok(())
     }
 
     async fn set_level(

@@ -1,9 +1,10 @@
-//! Sandbox-only endpoints: health, request statistics, fault and quota knobs.
+//! Sandbox-only endpoints: health, request statistics, fault and quota knobs, Pub/Sub push
+//! subscriptions.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::config::{FaultConfig, QuotaConfig};
+use crate::config::{FaultConfig, PushSubscription, QuotaConfig};
 use crate::state::AppState;
 
 fn ok_json(v: serde_json::Value) -> HttpResponse {
@@ -12,13 +13,17 @@ fn ok_json(v: serde_json::Value) -> HttpResponse {
         .body(v.to_string())
 }
 
-fn bad(msg: String) -> HttpResponse {
-    HttpResponse::BadRequest()
+/// The admin endpoints' error shape: `{"error":{"code","message","status"}}`.
+pub fn error(code: u16, status: &str, msg: String) -> HttpResponse {
+    let code_ = actix_web::http::StatusCode::from_u16(code)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(code_)
         .content_type("application/json; charset=UTF-8")
-        .body(
-            json!({"error": {"code": 400, "message": msg, "status": "INVALID_ARGUMENT"}})
-                .to_string(),
-        )
+        .body(json!({"error": {"code": code, "message": msg, "status": status}}).to_string())
+}
+
+pub fn bad(msg: String) -> HttpResponse {
+    error(400, "INVALID_ARGUMENT", msg)
 }
 
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
@@ -63,5 +68,67 @@ pub async fn quota_set(state: web::Data<AppState>, body: web::Bytes) -> HttpResp
             ok_json(serde_json::to_value(state.quota.config()).unwrap_or_default())
         }
         Err(e) => bad(format!("invalid quota config: {e}")),
+    }
+}
+
+fn subscriptions(state: &AppState) -> HttpResponse {
+    ok_json(json!({"subscriptions": state.pubsub.subscriptions()}))
+}
+
+pub async fn pubsub_list(state: web::Data<AppState>) -> HttpResponse {
+    subscriptions(&state)
+}
+
+/// `{"topic","pushEndpoint"}`: add (or keep) the subscription, answer the whole list.
+pub async fn pubsub_add(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    match serde_json::from_slice::<PushSubscription>(&body) {
+        Ok(sub) => match state.pubsub.subscribe(&sub) {
+            Ok(_) => subscriptions(&state),
+            Err(e) => bad(e),
+        },
+        Err(e) => bad(format!(
+            "invalid subscription (want {{\"topic\",\"pushEndpoint\"}}): {e}"
+        )),
+    }
+}
+
+pub async fn pubsub_clear(state: web::Data<AppState>) -> HttpResponse {
+    state.pubsub.clear();
+    subscriptions(&state)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewMailbox {
+    email: String,
+    display_name: Option<String>,
+}
+
+/// `POST /__sandbox/mailboxes {email, displayName?}`: an empty mailbox (for load tests with
+/// many users); an existing one is left as it is.
+pub async fn mailbox_create(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let req = match serde_json::from_slice::<NewMailbox>(&body) {
+        Ok(r) => r,
+        Err(e) => return bad(format!("invalid mailbox: {e}")),
+    };
+    let email = req.email.trim().to_ascii_lowercase();
+    let valid = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+    });
+    if !valid || email.len() > 254 {
+        return bad(format!("{:?} is not an email address", req.email));
+    }
+    let created = state.store.get(&email).is_none();
+    if created {
+        let name = req.display_name.unwrap_or_else(|| email.clone());
+        state.store.create_mailbox(&email, &name);
+    }
+    let v = json!({"email": email, "created": created});
+    if created {
+        HttpResponse::Created()
+            .content_type("application/json; charset=UTF-8")
+            .body(v.to_string())
+    } else {
+        ok_json(v)
     }
 }

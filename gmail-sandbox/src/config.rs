@@ -65,6 +65,31 @@ pub struct FaultConfig {
     pub retry_after_secs: Option<u64>,
 }
 
+/// A Pub/Sub push subscription: every message published to `topic` is POSTed to
+/// `push_endpoint` (an `http://` URL; the sandbox speaks no TLS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscription {
+    /// `projects/{project}/topics/{topic}`.
+    pub topic: String,
+    #[serde(rename = "pushEndpoint")]
+    pub push_endpoint: String,
+}
+
+impl PushSubscription {
+    /// Parse the CLI form `TOPIC=URL` (the URL may itself contain `=`).
+    pub fn parse(spec: &str) -> Result<PushSubscription, String> {
+        let (topic, url) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("expected TOPIC=URL, got {spec:?}"))?;
+        let sub = PushSubscription {
+            topic: topic.trim().to_string(),
+            push_endpoint: url.trim().to_string(),
+        };
+        crate::pubsub::validate(&sub)?;
+        Ok(sub)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     pub host: String,
@@ -77,6 +102,8 @@ pub struct SandboxConfig {
     pub auto_approve: bool,
     pub quota: QuotaConfig,
     pub faults: FaultConfig,
+    /// Push subscriptions present at start (more via `/__sandbox/pubsub/subscriptions`).
+    pub pubsub_push: Vec<PushSubscription>,
 }
 
 impl Default for SandboxConfig {
@@ -90,6 +117,7 @@ impl Default for SandboxConfig {
             auto_approve: true,
             quota: QuotaConfig::default(),
             faults: FaultConfig::default(),
+            pubsub_push: Vec::new(),
         }
     }
 }

@@ -13,12 +13,14 @@
 
 pub mod admin;
 pub mod config;
+pub mod deliver;
 pub mod error;
 pub mod form;
 pub mod grants;
 pub mod methods;
 pub mod mime;
 pub mod oauth;
+pub mod pubsub;
 pub mod quota;
 pub mod render;
 pub mod routes;
@@ -35,10 +37,11 @@ use actix_web::dev::ServerHandle;
 use actix_web::{middleware, web, App, HttpServer};
 use parking_lot::Mutex;
 
-pub use config::{DatabaseLocation, FaultConfig, QuotaConfig, SandboxConfig};
+pub use config::{DatabaseLocation, FaultConfig, PushSubscription, QuotaConfig, SandboxConfig};
 pub use grants::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
 
 use crate::grants::OAuthState;
+use crate::pubsub::Pubsub;
 use crate::quota::{Faults, Quota, Stats};
 use crate::state::AppState;
 use crate::store::db::{self, DbTx};
@@ -235,9 +238,16 @@ pub async fn reseed(location: &DatabaseLocation) -> anyhow::Result<Vec<String>> 
 impl Sandbox {
     /// Open the database, seed it if asked and empty, bind, and serve on the current runtime.
     pub async fn start(cfg: SandboxConfig) -> anyhow::Result<RunningSandbox> {
+        let stats = Stats::default();
+        let pubsub = Pubsub::new(stats.push.clone());
+        for sub in &cfg.pubsub_push {
+            pubsub
+                .subscribe(sub)
+                .map_err(|e| anyhow::anyhow!("push subscription: {e}"))?;
+        }
         let pool = db::open(&cfg.database).await?;
         let tx = db::spawn_writer(pool.clone());
-        let store = Store::new(tx.clone());
+        let store = Store::with_push(tx.clone(), pubsub.spawn());
         store.load(&pool).await?;
         let oauth = OAuthState::new(cfg.access_token_ttl_secs, tx.clone());
         oauth.load(&pool).await?;
@@ -251,8 +261,9 @@ impl Sandbox {
         let state = web::Data::new(AppState {
             quota: Quota::new(cfg.quota.clone()),
             faults: Faults::new(cfg.faults.clone()),
-            stats: Stats::default(),
+            stats,
             uploads: Mutex::new(HashMap::new()),
+            pubsub,
             store,
             oauth,
             cfg: cfg.clone(),
@@ -298,7 +309,7 @@ impl Sandbox {
 
 /// Every route the sandbox serves.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use actix_web::web::{get, post};
+    use actix_web::web::{delete, get, post};
     cfg.route("/health", get().to(admin::health))
         .route("/__sandbox/stats", get().to(admin::stats))
         .route("/__sandbox/stats/reset", post().to(admin::stats_reset))
@@ -306,6 +317,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/__sandbox/faults", post().to(admin::faults_set))
         .route("/__sandbox/quota", get().to(admin::quota_get))
         .route("/__sandbox/quota", post().to(admin::quota_set))
+        .route(
+            "/__sandbox/pubsub/subscriptions",
+            get().to(admin::pubsub_list),
+        )
+        .route(
+            "/__sandbox/pubsub/subscriptions",
+            post().to(admin::pubsub_add),
+        )
+        .route(
+            "/__sandbox/pubsub/subscriptions",
+            delete().to(admin::pubsub_clear),
+        )
+        .route("/__sandbox/deliver", post().to(deliver::deliver))
+        .route("/__sandbox/mailboxes", post().to(admin::mailbox_create))
         .route("/o/oauth2/v2/auth", get().to(oauth::authorize))
         .route("/o/oauth2/auth", get().to(oauth::authorize))
         .route("/o/oauth2/approve", post().to(oauth::approve))
@@ -397,8 +422,9 @@ impl RunningSandbox {
         self.state.clone().into_inner()
     }
 
-    /// Stop serving and flush pending writes to SQLite.
+    /// Stop serving and pushing, and flush pending writes to SQLite.
     pub async fn stop(self) {
+        self.state.pubsub.shutdown();
         self.handle.stop(true).await;
         let _ = self.join.await;
         self.db.flush().await;

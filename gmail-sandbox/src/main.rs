@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use gmail_sandbox::{
-    DatabaseLocation, Sandbox, SandboxConfig, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET,
+    DatabaseLocation, PushSubscription, Sandbox, SandboxConfig, SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
 };
 
 #[derive(Parser)]
@@ -36,6 +37,17 @@ enum Command {
         /// Enable per-user quota (Gmail's unit costs, 250 units/s).
         #[arg(long)]
         quota: bool,
+        /// Push subscription: POST users.watch notifications published on TOPIC
+        /// (`projects/P/topics/T`) to URL (http only). Repeatable; the environment variable
+        /// takes comma-separated pairs.
+        #[arg(
+            long = "pubsub-push",
+            value_name = "TOPIC=URL",
+            env = "GMAIL_SANDBOX_PUBSUB_PUSH",
+            value_delimiter = ',',
+            value_parser = PushSubscription::parse
+        )]
+        pubsub_push: Vec<PushSubscription>,
     },
     /// Re-create the demo mailboxes (drops all mail in the database).
     Seed {
@@ -92,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
             token_ttl,
             consent,
             quota,
+            pubsub_push,
         } => {
             let mut cfg = SandboxConfig {
                 host,
@@ -99,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 database: location(&db),
                 access_token_ttl_secs: token_ttl,
                 auto_approve: !consent,
+                pubsub_push,
                 ..SandboxConfig::default()
             };
             cfg.quota.enabled = quota;
@@ -109,6 +123,14 @@ async fn main() -> anyhow::Result<()> {
                 "OAuth client: client_id={SANDBOX_CLIENT_ID} client_secret={SANDBOX_CLIENT_SECRET}"
             );
             tracing::info!("token endpoint: {base}token, auth endpoint: {base}o/oauth2/v2/auth");
+            for s in sb.state().pubsub.subscriptions() {
+                tracing::info!(
+                    "push subscription {}: {} -> {}",
+                    s.name,
+                    s.topic,
+                    s.push_config.push_endpoint
+                );
+            }
             for email in sb.state().store.emails() {
                 tracing::info!(
                     "mailbox {email}: refresh_token={} (sandbox credential)",

@@ -253,15 +253,27 @@ fn applies_opt(cfg: &FaultConfig, method: Option<&str>) -> bool {
     }
 }
 
+/// Pub/Sub push counters, shared with the push task (which must not keep the whole state alive).
+#[derive(Default)]
+pub struct PushStats {
+    /// Push requests the endpoint acknowledged (2xx).
+    pub sent: AtomicU64,
+    /// Push attempts that failed (non-2xx, connection error, timeout, https endpoint).
+    pub failures: AtomicU64,
+    /// Notifications given up after the last retry.
+    pub dropped: AtomicU64,
+}
+
 /// Request counters: per Gmail method (batch parts included), HTTP requests received on the
-/// Gmail API paths (a batch counts once: what a client's upstream cost is), and token-endpoint
-/// grants by type.
+/// Gmail API paths (a batch counts once: what a client's upstream cost is), token-endpoint
+/// grants by type, and Pub/Sub pushes.
 #[derive(Default)]
 pub struct Stats {
     methods: RwLock<HashMap<String, AtomicU64>>,
     grants: RwLock<HashMap<String, AtomicU64>>,
     http: AtomicU64,
     quota_rejections: AtomicU64,
+    pub push: Arc<PushStats>,
 }
 
 fn bump(map: &RwLock<HashMap<String, AtomicU64>>, key: &str) {
@@ -309,6 +321,9 @@ impl Stats {
             "httpRequests": self.http.load(Ordering::Relaxed),
             "tokenGrants": snapshot(&self.grants),
             "quotaRejections": self.quota_rejections.load(Ordering::Relaxed),
+            "pubsubPushes": self.push.sent.load(Ordering::Relaxed),
+            "pubsubPushFailures": self.push.failures.load(Ordering::Relaxed),
+            "pubsubPushesDropped": self.push.dropped.load(Ordering::Relaxed),
         })
     }
 
@@ -317,5 +332,8 @@ impl Stats {
         self.grants.write().clear();
         self.http.store(0, Ordering::Relaxed);
         self.quota_rejections.store(0, Ordering::Relaxed);
+        self.push.sent.store(0, Ordering::Relaxed);
+        self.push.failures.store(0, Ordering::Relaxed);
+        self.push.dropped.store(0, Ordering::Relaxed);
     }
 }

@@ -84,19 +84,31 @@ impl CallerAuth {
         settings: &Settings,
         factory: &GmailFactory,
     ) -> Result<CallerAuth, GmailError> {
+        let events = |store: crate::store::Store| {
+            crate::events::Events::new(store, settings, factory.http().clone())
+        };
         if settings.multi_user.enabled {
             let accounts = Accounts::open(settings, factory.clone()).await?;
             // The audit log and the daily send cap live in the shared database.
             let audit = Arc::new(accounts.store().clone());
+            let mut env = ToolEnv::with_audit(settings, audit);
+            if settings.events.enabled {
+                env.events = Some(events(accounts.store().clone()));
+            }
             Ok(CallerAuth::MultiUser {
-                env: Arc::new(ToolEnv::with_audit(settings, audit)),
+                env: Arc::new(env),
                 accounts,
                 resource: None,
             })
         } else {
-            Ok(CallerAuth::SingleUser(ToolContext::single_user(
-                factory, settings,
-            )?))
+            let mut ctx = ToolContext::single_user(factory, settings)?;
+            if settings.events.enabled {
+                let store = crate::events::Events::single_user_store(settings).await?;
+                let mut env = (*ctx.env).clone();
+                env.events = Some(events(store));
+                ctx.env = Arc::new(env);
+            }
+            Ok(CallerAuth::SingleUser(ctx))
         }
     }
 
@@ -134,6 +146,14 @@ impl CallerAuth {
         match self {
             CallerAuth::SingleUser(ctx) => &ctx.env.rate,
             CallerAuth::MultiUser { env, .. } => &env.rate,
+        }
+    }
+
+    /// The event layer, when `events.enabled`.
+    pub fn events(&self) -> Option<&crate::events::Events> {
+        match self {
+            CallerAuth::SingleUser(ctx) => ctx.env.events.as_ref(),
+            CallerAuth::MultiUser { env, .. } => env.events.as_ref(),
         }
     }
 

@@ -31,6 +31,13 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("GMAIL_ENCRYPTION_KEY", "multi_user.encryption_key"),
     ("GMAIL_ADMINS", "multi_user.admins"),
     ("GMAIL_METRICS_LISTEN", "metrics.listen"),
+    ("GMAIL_EVENTS_POLL_SECS", "events.poll_interval_secs"),
+    ("GMAIL_PUBSUB_TOPIC", "events.pubsub_topic"),
+    ("GMAIL_PUBSUB_TOKEN", "events.pubsub_token"),
+    (
+        "GMAIL_ALLOW_PRIVATE_WEBHOOKS",
+        "events.allow_private_webhooks",
+    ),
     ("GMAIL_TOOLSETS", "mcp.toolsets"),
     ("GMAIL_TOOLS", "mcp.tools"),
     ("GMAIL_EXCLUDE_TOOLS", "mcp.exclude_tools"),
@@ -63,6 +70,39 @@ pub struct Settings {
     pub tools: ToolSettings,
     pub multi_user: MultiUserSettings,
     pub metrics: MetricsSettings,
+    pub events: EventSettings,
+}
+
+/// New mail as events: the change feed, Gmail push, webhooks, the event stream, waiting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// Run the change feed and deliver webhooks in this process.
+    pub enabled: bool,
+    /// Seconds between polls of each mailbox's history when there is no Pub/Sub push.
+    pub poll_interval_secs: u64,
+    /// Seconds between safety-net polls when push is on (notifications can be late or lost).
+    pub safety_poll_secs: u64,
+    /// `projects/{project}/topics/{topic}`: mailboxes are watched (`users.watch`) and
+    /// Gmail's Pub/Sub pushes reach `POST /hooks/gmail/pubsub`. Empty: polling only.
+    pub pubsub_topic: String,
+    /// The token a push must carry (`?token=` on the push endpoint URL).
+    pub pubsub_token: Option<SecretString>,
+    /// Let webhooks point at loopback, private and link-local addresses (tests, private
+    /// networks); otherwise refused, against SSRF.
+    pub allow_private_webhooks: bool,
+    /// How long failing deliveries are retried before the webhook is disabled.
+    pub webhook_retry_secs: u64,
+    /// The longest pause between two attempts (they double from 1 s up to this).
+    pub webhook_backoff_max_secs: u64,
+    /// Webhooks one user may have.
+    pub max_webhooks_per_user: u32,
+    /// Event streams (`GET /api/v1/events`) one user may hold open at once.
+    pub max_streams_per_user: u32,
+    /// The longest `wait_for_email` may wait.
+    pub wait_max_secs: u64,
+    /// How long events are kept for streams to resume from.
+    pub retention_hours: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -557,6 +597,19 @@ allow_forwarding_filters = false
 
 [metrics]
 listen = ""
+
+[events]
+enabled = true
+poll_interval_secs = 30
+safety_poll_secs = 300
+pubsub_topic = ""
+allow_private_webhooks = false
+webhook_retry_secs = 86400
+webhook_backoff_max_secs = 600
+max_webhooks_per_user = 20
+max_streams_per_user = 10
+wait_max_secs = 600
+retention_hours = 168
 
 [limits]
 max_body_bytes = 37748736

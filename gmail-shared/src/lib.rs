@@ -6,6 +6,7 @@ pub mod auth;
 pub mod authorization;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod gmail;
 pub mod mail;
 pub mod mailbox;

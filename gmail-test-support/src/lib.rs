@@ -35,6 +35,8 @@ pub fn settings(sandbox_url: &str) -> Settings {
         ("log.level", "warn"),
         ("gmail.backend", "sandbox"),
         ("gmail.sandbox_url", sandbox_url),
+        // No change feed unless a test turns it on (it opens a database and polls).
+        ("events.enabled", "false"),
     ])
 }
 
@@ -60,6 +62,7 @@ pub fn multi_user_settings(sandbox_url: &str, db: &str, key: &str) -> Settings {
         ("multi_user.enabled", "true"),
         ("multi_user.database_url", db),
         ("multi_user.encryption_key", key),
+        ("events.enabled", "false"),
     ])
 }
 

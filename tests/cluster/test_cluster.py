@@ -304,7 +304,14 @@ async def test_a_revoked_key_closes_its_sessions_on_every_instance(keys):
     made = httpx.post(f"{LB_API}/api/v1/me/keys", json={"name": "short-lived"}, headers=auth(owner), timeout=10)
     assert made.status_code == 201, made.text
     key, key_id = made.json()["key"], made.json()["id"]
+    # Sessions of the earlier tests may still be closing: measure once the counts hold.
     before = [sum(health_sessions(b).values()) for b in MCP]
+    for _ in range(40):
+        await asyncio.sleep(0.5)
+        now = [sum(health_sessions(b).values()) for b in MCP]
+        if now == before:
+            break
+        before = now
     streams = []
     async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client:
         for _ in range(6):

@@ -26,6 +26,7 @@ pub mod compose;
 pub mod connections;
 pub mod device;
 pub mod drafts;
+pub mod events;
 pub mod filters;
 mod health;
 pub mod labels;
@@ -37,6 +38,7 @@ pub mod settings;
 pub mod site;
 pub mod threads;
 pub mod tools;
+pub mod webhooks;
 
 pub use health::__path_health;
 
@@ -67,11 +69,15 @@ pub fn configure(
                 .configure(filters::configure)
                 .configure(profile::configure)
                 .configure(changes::configure)
+                .configure(events::configure)
+                .configure(webhooks::configure)
                 .configure(settings::configure)
                 .configure(tools::configure)
                 .configure(audit::configure)
                 .configure(members::configure),
         )
+        // Gmail's Pub/Sub pushes: machine to machine, authenticated by their token.
+        .route("/hooks/gmail/pubsub", web::post().to(events::pubsub))
         .service(
             // Last: an empty-prefix scope takes every path not matched above.
             web::scope("")

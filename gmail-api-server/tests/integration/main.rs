@@ -6,6 +6,7 @@ mod authorization;
 mod binary;
 mod common;
 mod device;
+mod events;
 mod guardrails;
 mod health;
 mod members;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::request::{ApiRequest, ApiResponse, Ctx, Reply, UploadInput};
 use super::upload::{self, Chunk, Upload};
-use super::{drafts, fields, history, labels, messages, profile, settings, threads};
+use super::{drafts, fields, history, labels, messages, profile, settings, threads, watch};
 use crate::error::{ApiError, ApiResult};
 use crate::grants::AccessGrant;
 use crate::methods::{parse_route, scope_url, scopes_for, Route};
@@ -199,8 +199,8 @@ fn run_inner(
     };
     match route.method {
         "users.getProfile" => profile::get(&ctx),
-        "users.watch" => profile::watch(&ctx),
-        "users.stop" => Ok(Reply::NoContent),
+        "users.watch" => watch::watch(&ctx),
+        "users.stop" => watch::stop(&ctx),
         "users.messages.list" => messages::list(&ctx),
         "users.messages.get" => messages::get(&ctx),
         "users.messages.insert" => messages::insert(&ctx, false),

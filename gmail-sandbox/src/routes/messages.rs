@@ -8,7 +8,7 @@ use super::request::{check_id, normalize_id, Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render::{self, Format};
 use crate::search::Query;
-use crate::store::MailboxData;
+use crate::store::{Mailbox, MailboxData, Store};
 
 /// A string array field of a JSON body (`null`/absent → empty).
 pub fn str_array(v: &Value, key: &str) -> ApiResult<Vec<String>> {
@@ -289,7 +289,7 @@ fn sender_aliases(data: &MailboxData) -> Vec<String> {
     v
 }
 
-fn random_message_id() -> String {
+pub fn random_message_id() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     let s: String = (0..32)
@@ -368,38 +368,82 @@ pub fn send_raw(ctx: &Ctx<'_>, raw: Vec<u8>, hint: Option<&str>) -> ApiResult<Va
         }
         seen.push(r.clone());
         if let Some(mb) = ctx.state.store.get(r) {
-            let reply = {
-                let mut data = mb.data.write();
-                let mut labels = vec!["INBOX".to_string(), "UNREAD".to_string()];
-                super::settings::apply_filters(
-                    &data,
-                    &delivered,
-                    ctx.now_ms,
-                    &mut labels,
-                    ctx.now_ms,
-                );
-                data.add_message(delivered.clone(), labels, ctx.now_ms, None);
-                vacation_reply(
-                    &mut data,
-                    &me,
-                    &parsed.subject,
-                    final_msgid.as_deref(),
-                    ctx.now_ms,
-                )
+            let incoming = Incoming {
+                raw: &delivered,
+                sender: Some(&me),
+                subject: &parsed.subject,
+                message_id: final_msgid.as_deref(),
             };
-            // The auto-reply reaches the sender like any other sandbox delivery.
-            if let Some(reply) = reply {
-                let mut data = ctx.mailbox.data.write();
-                data.add_message(
-                    reply,
-                    vec!["INBOX".into(), "UNREAD".into()],
-                    ctx.now_ms,
-                    None,
-                );
-            }
+            deliver_incoming(
+                &ctx.state.store,
+                &mb,
+                incoming,
+                vec!["INBOX".to_string(), "UNREAD".to_string()],
+                ctx.now_ms,
+            );
         }
     }
     Ok(result)
+}
+
+/// Mail arriving in a sandbox mailbox.
+pub struct Incoming<'a> {
+    pub raw: &'a [u8],
+    /// Envelope sender: whom the vacation responder answers.
+    pub sender: Option<&'a str>,
+    /// The original subject, for the responder's `Re:`.
+    pub subject: &'a str,
+    /// Normalised Message-ID, for the responder's In-Reply-To.
+    pub message_id: Option<&'a str>,
+}
+
+/// Where a delivered message ended up.
+pub struct Delivered {
+    pub id: String,
+    pub thread_id: String,
+    pub history_id: u64,
+}
+
+/// Deliver mail into `mb` as its owner receives it: the mailbox's filters adjust `labels`,
+/// the message is stored (a `messageAdded` record, so a watch pushes), and the vacation
+/// responder may answer; the answer reaches the sender when that is a sandbox mailbox.
+pub fn deliver_incoming(
+    store: &Store,
+    mb: &Mailbox,
+    incoming: Incoming<'_>,
+    mut labels: Vec<String>,
+    now_ms: i64,
+) -> Delivered {
+    let (delivered, reply) = {
+        let mut data = mb.data.write();
+        super::settings::apply_filters(&data, incoming.raw, now_ms, &mut labels, now_ms);
+        let id = data.add_message(incoming.raw.to_vec(), labels, now_ms, None);
+        let delivered = match data.messages.get(&id) {
+            Some(m) => Delivered {
+                id: m.id.clone(),
+                thread_id: m.thread_id.clone(),
+                history_id: m.history_id,
+            },
+            None => Delivered {
+                thread_id: id.clone(),
+                id,
+                history_id: data.meta.history_id,
+            },
+        };
+        let reply = incoming.sender.and_then(|s| {
+            vacation_reply(&mut data, s, incoming.subject, incoming.message_id, now_ms)
+        });
+        (delivered, reply)
+    };
+    // The auto-reply reaches the sender like any other sandbox delivery (after the
+    // recipient's lock is released: never two mailbox locks at once).
+    if let (Some(reply), Some(sender)) = (reply, incoming.sender.and_then(|s| store.get(s))) {
+        sender
+            .data
+            .write()
+            .add_message(reply, vec!["INBOX".into(), "UNREAD".into()], now_ms, None);
+    }
+    delivered
 }
 
 /// Gmail answers at most once every four days per sender while a vacation responder is on.

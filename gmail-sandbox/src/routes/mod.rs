@@ -13,3 +13,4 @@ pub mod request;
 pub mod settings;
 pub mod threads;
 pub mod upload;
+pub mod watch;

@@ -11,6 +11,7 @@ use parking_lot::RwLock;
 use rand::Rng;
 use sqlx::sqlite::SqlitePool;
 
+use crate::pubsub::{PushEvent, PushTx};
 use crate::render::{self, Parsed};
 use crate::search::{Query, SearchContext, SearchDoc};
 use db::{DbOp, DbTx, Table};
@@ -22,6 +23,7 @@ const HISTORY_RETENTION: usize = 50_000;
 pub struct Store {
     mailboxes: RwLock<HashMap<String, Arc<Mailbox>>>,
     pub db: DbTx,
+    push: PushTx,
 }
 
 pub struct Mailbox {
@@ -51,7 +53,10 @@ pub struct MailboxData {
     pub other_settings: HashMap<String, serde_json::Value>,
     /// Sender → when the vacation responder last answered them (not persisted).
     pub vacation_replied: HashMap<String, i64>,
+    /// users.watch: changes matching it are published to its Pub/Sub topic.
+    pub watch: Option<Watch>,
     db: DbTx,
+    push: PushTx,
 }
 
 /// What changed in a label modification.
@@ -62,10 +67,17 @@ pub struct LabelChange {
 }
 
 impl Store {
+    /// A store whose watches publish nothing (re-seeding, unit tests).
     pub fn new(db: DbTx) -> Store {
+        Store::with_push(db, PushTx::detached())
+    }
+
+    /// A store whose watched mailboxes publish their changes on `push`.
+    pub fn with_push(db: DbTx, push: PushTx) -> Store {
         Store {
             mailboxes: RwLock::new(HashMap::new()),
             db,
+            push,
         }
     }
 
@@ -89,7 +101,7 @@ impl Store {
     /// Create (or replace) an empty mailbox.
     pub fn create_mailbox(&self, email: &str, display_name: &str) -> Arc<Mailbox> {
         let email = email.to_ascii_lowercase();
-        let mut data = MailboxData::empty(&email, display_name, self.db.clone());
+        let mut data = MailboxData::empty(&email, display_name, self.db.clone(), self.push.clone());
         data.meta.history_id = rand::rng().random_range(1000..5000);
         data.meta.history_floor = data.meta.history_id;
         data.meta.next_label = 1;
@@ -120,7 +132,12 @@ impl Store {
     pub async fn load(&self, pool: &SqlitePool) -> anyhow::Result<()> {
         for row in db::load_mailboxes(pool).await? {
             let meta: Meta = serde_json::from_str(&row.meta).unwrap_or_default();
-            let mut data = MailboxData::empty(&row.email, &row.display_name, self.db.clone());
+            let mut data = MailboxData::empty(
+                &row.email,
+                &row.display_name,
+                self.db.clone(),
+                self.push.clone(),
+            );
             data.meta = meta;
             data.labels = db::load_kv(pool, Table::Labels, &row.email)
                 .await?
@@ -161,6 +178,7 @@ impl Store {
                 let v: serde_json::Value = serde_json::from_str(&d).unwrap_or_default();
                 match id.as_str() {
                     "vacation" => data.vacation = v,
+                    "watch" => data.watch = serde_json::from_value(v).ok(),
                     "sendAs" => {
                         data.send_as = serde_json::from_value(v).unwrap_or_default();
                     }
@@ -193,7 +211,7 @@ fn new_hex_id(date_ms: i64, taken: impl Fn(&str) -> bool) -> String {
 }
 
 impl MailboxData {
-    fn empty(email: &str, display_name: &str, db: DbTx) -> MailboxData {
+    fn empty(email: &str, display_name: &str, db: DbTx, push: PushTx) -> MailboxData {
         MailboxData {
             email: email.to_string(),
             display_name: display_name.to_string(),
@@ -216,7 +234,9 @@ impl MailboxData {
             send_as: Vec::new(),
             other_settings: HashMap::new(),
             vacation_replied: HashMap::new(),
+            watch: None,
             db,
+            push,
         }
     }
 
@@ -236,6 +256,7 @@ impl MailboxData {
     }
 
     fn push_history(&mut self, rec: HistoryRecord) {
+        self.notify_watch(&rec);
         self.db.put(
             Table::History,
             &self.email,
@@ -253,6 +274,29 @@ impl MailboxData {
                 self.save_meta();
             }
         }
+    }
+
+    /// Hand a change to the push task (never waits: the caller holds the mailbox lock).
+    fn notify_watch(&self, rec: &HistoryRecord) {
+        let Some(w) = &self.watch else {
+            return;
+        };
+        if w.wants(rec, chrono::Utc::now().timestamp_millis()) {
+            self.push.send(PushEvent {
+                email: self.email.clone(),
+                topic: w.topic.clone(),
+                history_id: rec.id,
+            });
+        }
+    }
+
+    /// Replace (or with `None` remove) the mailbox's watch, persisted with its settings.
+    pub fn set_watch(&mut self, watch: Option<Watch>) {
+        match &watch {
+            Some(w) => self.save_setting("watch", &serde_json::to_value(w).unwrap_or_default()),
+            None => self.db.delete(Table::Settings, &self.email, "watch"),
+        }
+        self.watch = watch;
     }
 
     pub fn label_pairs(&self) -> Vec<(String, String)> {

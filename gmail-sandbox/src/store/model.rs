@@ -103,6 +103,40 @@ pub struct Filter {
     pub action: serde_json::Value,
 }
 
+/// A users.watch registration, saved with the mailbox's settings (key `watch`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Watch {
+    #[serde(rename = "topicName")]
+    pub topic: String,
+    #[serde(rename = "labelIds", default)]
+    pub label_ids: Vec<String>,
+    /// `labelFilterBehavior`: true = exclude, false = include (Gmail's default).
+    #[serde(default)]
+    pub exclude: bool,
+    /// Epoch ms after which nothing is pushed any more.
+    pub expiration: i64,
+}
+
+impl Watch {
+    /// Whether a change is pushed: a change "relates to" a label when the message carries it
+    /// afterwards or the change added or removed it.
+    pub fn wants(&self, rec: &HistoryRecord, now_ms: i64) -> bool {
+        if now_ms >= self.expiration {
+            return false;
+        }
+        if self.label_ids.is_empty() {
+            return true;
+        }
+        let relates = rec
+            .labels
+            .iter()
+            .chain(&rec.labels_added)
+            .chain(&rec.labels_removed)
+            .any(|l| self.label_ids.contains(l));
+        relates != self.exclude
+    }
+}
+
 /// Per-mailbox counters and settings saved in the `mailboxes.meta` column.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Meta {

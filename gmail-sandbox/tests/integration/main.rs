@@ -2,6 +2,7 @@
 //! which keeps build time and target/ size down.
 
 mod common;
+mod deliver;
 mod drafts;
 mod errors;
 mod faults;
@@ -11,6 +12,7 @@ mod messages_read;
 mod messages_write;
 mod oauth;
 mod persistence;
+mod push;
 mod runtimes;
 mod settings;
 mod transport;

@@ -317,7 +317,7 @@ impl AuthorizationServer {
 
 /// Whether an address is on the public internet (not loopback, private, link-local — where
 /// cloud metadata lives — unspecified, or multicast).
-fn is_public(ip: IpAddr) -> bool {
+pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             !(v4.is_loopback()

@@ -130,3 +130,105 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
         next_page_token: list.next_page_token,
     })
 }
+
+/// What `users.watch` answered.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    pub history_id: String,
+    /// Epoch milliseconds; watch again before then.
+    pub expiration: Option<i64>,
+}
+
+/// Asks Gmail to publish this mailbox's changes to a Pub/Sub topic (`users.watch`).
+#[tracing::instrument(skip_all)]
+pub async fn watch(mailbox: &Mailbox, topic: &str) -> Result<Watch, GmailError> {
+    let request = google_gmail1::api::WatchRequest {
+        topic_name: Some(topic.to_string()),
+        ..Default::default()
+    };
+    let (_, answer) = gmail_call!(mailbox, idempotent, |u| u.watch(request, "me"))?;
+    Ok(Watch {
+        history_id: answer.history_id.map(|h| h.to_string()).unwrap_or_default(),
+        expiration: answer.expiration,
+    })
+}
+
+/// Stops Gmail's pushes for this mailbox (`users.stop`).
+#[tracing::instrument(skip_all)]
+pub async fn stop_watch(mailbox: &Mailbox) -> Result<(), GmailError> {
+    gmail_call!(mailbox, idempotent, |u| u.stop("me"))?;
+    Ok(())
+}
+
+/// A message that just arrived, as events describe it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Arrived {
+    pub id: String,
+    pub thread_id: String,
+    pub label_ids: Vec<String>,
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub date: String,
+    pub snippet: String,
+    /// When Gmail received it (epoch milliseconds).
+    pub internal_date: i64,
+}
+
+/// The headers and snippets of messages that just arrived, in one batch request; messages
+/// deleted meanwhile are left out.
+pub async fn arrived(mailbox: &Mailbox, ids: &[String]) -> Result<Vec<Arrived>, GmailError> {
+    use super::messages::{header, unescape_snippet};
+    let found =
+        super::messages::get_metadata(mailbox, ids, &["From", "To", "Subject", "Date"]).await?;
+    Ok(found
+        .into_iter()
+        .map(|m| Arrived {
+            from: header(&m, "From"),
+            to: header(&m, "To"),
+            subject: header(&m, "Subject"),
+            date: header(&m, "Date"),
+            snippet: m
+                .snippet
+                .as_deref()
+                .map(unescape_snippet)
+                .unwrap_or_default(),
+            internal_date: m.internal_date.unwrap_or(0),
+            id: m.id.unwrap_or_default(),
+            thread_id: m.thread_id.unwrap_or_default(),
+            label_ids: m.label_ids.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Which of `candidates` (messages that just arrived) a Gmail search matches: one
+/// messages.list, since new mail is at the top of Gmail's order (by receipt).
+pub async fn matching(
+    mailbox: &Mailbox,
+    query: &str,
+    candidates: &[String],
+) -> Result<Vec<String>, GmailError> {
+    if candidates.is_empty() {
+        return Ok(vec![]);
+    }
+    if query.trim().is_empty() {
+        return Ok(candidates.to_vec());
+    }
+    let max = (candidates.len() as u32 + 20).min(500);
+    let (_, list) = gmail_call!(mailbox, idempotent, |u| u
+        .messages_list("me")
+        .q(query)
+        .max_results(max))?;
+    let hits: std::collections::HashSet<String> = list
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.id)
+        .collect();
+    Ok(candidates
+        .iter()
+        .filter(|id| hits.contains(*id))
+        .cloned()
+        .collect())
+}

@@ -21,6 +21,7 @@ use crate::gmail::credentials::StoredTokens;
 mod audit;
 pub mod cipher;
 mod device;
+mod events;
 mod grants;
 mod idempotency;
 mod members;
@@ -28,6 +29,7 @@ mod oauth_states;
 mod sessions;
 
 pub use device::DeviceGrant;
+pub use events::{now_ms, AttemptOutcome, CursorRow, DeliveryRow, EventRow, NewEvent, WebhookRow};
 pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Redeemed, TokenOwner};
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
@@ -119,7 +121,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 10] = [
     (
         1,
         "multi user",
@@ -164,6 +166,11 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
         9,
         "shared sessions",
         include_str!("../../migrations/0009_shared_sessions.sql"),
+    ),
+    (
+        10,
+        "events",
+        include_str!("../../migrations/0010_events.sql"),
     ),
 ];
 

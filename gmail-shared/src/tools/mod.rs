@@ -113,7 +113,13 @@ pub struct ToolContext {
     pub call: Arc<CallInfo>,
     /// The account service (multi-user mode), for the connection tools.
     pub accounts: Option<Arc<crate::oauth::accounts::Accounts>>,
+    /// Where a long call reports progress (an MCP client that sent a progress token).
+    pub progress: Option<ProgressFn>,
 }
+
+/// Reports (progress, total, message) to the caller.
+pub type ProgressFn =
+    Arc<dyn Fn(f64, Option<f64>, String) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 impl ToolContext {
     pub fn new(mailboxes: Arc<dyn MailboxProvider>, env: Arc<ToolEnv>) -> Self {
@@ -127,7 +133,14 @@ impl ToolContext {
             env,
             call: Arc::new(call),
             accounts: None,
+            progress: None,
         }
+    }
+
+    /// The same call, reporting progress through `report`.
+    pub fn with_progress(mut self, report: ProgressFn) -> Self {
+        self.progress = Some(report);
+        self
     }
 
     /// With the account service its caller's connections are managed by (multi-user mode).
@@ -175,6 +188,10 @@ pub struct ToolEnv {
     pub tools: ToolPolicy,
     /// Request rates (one set per process, shared by every caller's env).
     pub rate: Arc<crate::server::rate::RateLimits>,
+    /// The event layer (the change feed, waiting for mail), when it is on.
+    pub events: Option<crate::events::Events>,
+    /// Callers are users with API keys (events are filed per user).
+    pub multi_user: bool,
 }
 
 impl ToolEnv {
@@ -203,6 +220,8 @@ impl ToolEnv {
             rate: Arc::new(crate::server::rate::RateLimits::from_settings(
                 &settings.limits,
             )),
+            events: None,
+            multi_user: settings.multi_user.enabled,
         }
     }
 
@@ -226,6 +245,8 @@ impl ToolEnv {
             send: Arc::new(send),
             tools,
             rate: self.rate.clone(),
+            events: self.events.clone(),
+            multi_user: self.multi_user,
         }
     }
 }
@@ -613,6 +634,7 @@ pub struct NoOutput;
 
 pub mod budget;
 pub mod catalog;
+pub mod resources;
 pub mod schema;
 mod toolset;
 

@@ -28,7 +28,7 @@ pub enum Toolset {
     Filters,
     /// Vacation responder, send-as identities.
     Settings,
-    /// The mailbox's history: what changed since a point (for syncing).
+    /// The mailbox's history: what changed since a point, and waiting for new mail.
     History,
     /// Connected Gmail accounts (multi-user mode).
     Connections,

@@ -16,6 +16,7 @@ use crate::ops::Mailbox;
 pub mod compose_tools;
 mod connections;
 pub mod drafts;
+pub mod events;
 pub mod organize;
 mod render;
 pub mod text;
@@ -132,6 +133,7 @@ pub fn registry() -> Registry {
     let builder = drafts::add_draft_tools(builder);
     let builder = organize::add_organize_tools(builder);
     let builder = connections::add_connection_tools(builder);
+    let builder = events::add_event_tools(builder);
     add_other_tools(builder).build()
 }
 

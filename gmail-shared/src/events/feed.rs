@@ -1,0 +1,317 @@
+//! One mailbox's change feed: Gmail's history since the stored cursor, as events.
+//!
+//! The cursor makes the feed idempotent: a duplicated, late or out-of-order push only asks
+//! for a sync, and a sync reads from where the last one stopped. A cursor Gmail no longer
+//! knows (404) is reset to the mailbox's current historyId, and the reset is itself an event.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::json;
+
+use super::{Events, LABELS_CHANGED, MAILBOX_RESYNCED, MESSAGE_ADDED, MESSAGE_DELETED};
+use crate::error::GmailError;
+use crate::ops::history::{self, ChangeKind, ChangesRequest};
+use crate::ops::Mailbox;
+use crate::store::{now_ms, NewEvent, WebhookRow};
+
+/// History pages read per sync; a bigger backlog continues in the next sync.
+const MAX_PAGES: usize = 20;
+/// How long a sync may hold its mailbox before another process may take over.
+const LEASE_MS: i64 = 60_000;
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// False when another sync held the mailbox (nothing was done).
+    pub ran: bool,
+    pub events: usize,
+    pub resynced: bool,
+}
+
+impl Events {
+    /// Syncs one mailbox now, unless another sync (in any process) holds it.
+    pub async fn sync(
+        &self,
+        user_id: &str,
+        account: &str,
+        mailbox: &Mailbox,
+    ) -> Result<SyncReport, GmailError> {
+        let account = account.to_ascii_lowercase();
+        let store = self.store();
+        store.ensure_cursor(user_id, &account).await?;
+        let started = now_ms();
+        if !store
+            .lease_cursor(
+                user_id,
+                &account,
+                &self.inner.instance,
+                started,
+                started + LEASE_MS,
+            )
+            .await?
+        {
+            return Ok(SyncReport::default());
+        }
+        let outcome = self.sync_leased(user_id, &account, mailbox).await;
+        let error = outcome.as_ref().err().map(|e| e.to_string());
+        store
+            .release_cursor(
+                user_id,
+                &account,
+                &self.inner.instance,
+                Some(started),
+                error.as_deref(),
+            )
+            .await?;
+        let report = outcome?;
+        if report.events > 0 {
+            self.announce();
+        }
+        Ok(report)
+    }
+
+    async fn sync_leased(
+        &self,
+        user_id: &str,
+        account: &str,
+        mailbox: &Mailbox,
+    ) -> Result<SyncReport, GmailError> {
+        let store = self.store();
+        let cursor = store
+            .cursor(user_id, account)
+            .await?
+            .ok_or_else(|| GmailError::internal("cursor vanished"))?;
+        let Some(from) = cursor.history_id else {
+            // First sync: start from now; what is already in the mailbox is no event.
+            let profile = crate::ops::profile::get_profile(mailbox).await?;
+            store
+                .start_cursor(user_id, account, &profile.history_id)
+                .await?;
+            return Ok(SyncReport {
+                ran: true,
+                ..Default::default()
+            });
+        };
+        let (to, events, resynced) = match read_history(mailbox, &from).await {
+            Ok((to, changes)) => {
+                let webhooks = store.webhooks(user_id).await?;
+                let events = self
+                    .events_of(mailbox, account, &changes, &webhooks)
+                    .await?;
+                (to, events, false)
+            }
+            Err(GmailError::NotFound { .. }) => {
+                let profile = crate::ops::profile::get_profile(mailbox).await?;
+                tracing::warn!(
+                    account,
+                    from = %from,
+                    to = %profile.history_id,
+                    "history cursor too old; resynced, changes in between are not reported"
+                );
+                let data = json!({
+                    "account": account,
+                    "fromHistoryId": from,
+                    "historyId": profile.history_id,
+                    "reason": "Gmail no longer has the history since the last sync; re-read the mailbox",
+                });
+                let webhooks = store.webhooks(user_id).await?;
+                let targets = webhooks
+                    .iter()
+                    .filter(|w| wants(w, MAILBOX_RESYNCED, account, &[]) && w.query.is_none())
+                    .map(|w| w.id.clone())
+                    .collect();
+                let event = NewEvent {
+                    kind: MAILBOX_RESYNCED.into(),
+                    data,
+                    webhooks: targets,
+                };
+                (profile.history_id, vec![event], true)
+            }
+            Err(e) => return Err(e),
+        };
+        let count = events.len();
+        let stored = store
+            .commit_sync(user_id, account, &from, &to, resynced, events)
+            .await?;
+        Ok(SyncReport {
+            ran: stored.is_some(),
+            events: if stored.is_some() { count } else { 0 },
+            resynced,
+        })
+    }
+
+    /// Turns history records into events, fetching what `message.added` shows in one batch
+    /// and deciding which webhooks each event goes to.
+    async fn events_of(
+        &self,
+        mailbox: &Mailbox,
+        account: &str,
+        changes: &[history::Change],
+        webhooks: &[WebhookRow],
+    ) -> Result<Vec<NewEvent>, GmailError> {
+        let mut added_ids: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        for c in changes {
+            // A draft is not mail arriving or leaving.
+            if c.kind == ChangeKind::MessageAdded
+                && !c.label_ids.iter().any(|l| l == "DRAFT")
+                && seen.insert(c.message_id.clone())
+            {
+                added_ids.push(c.message_id.clone());
+            }
+        }
+        let arrived: HashMap<String, history::Arrived> = history::arrived(mailbox, &added_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        // Webhooks with a search: one messages.list per distinct query.
+        let mut matched: HashMap<&str, HashSet<String>> = HashMap::new();
+        let present: Vec<String> = added_ids
+            .iter()
+            .filter(|id| arrived.contains_key(*id))
+            .cloned()
+            .collect();
+        for w in webhooks.iter().filter(|w| w.enabled) {
+            if let Some(q) = w.query.as_deref() {
+                if !matched.contains_key(q) && !present.is_empty() {
+                    let hits = history::matching(mailbox, q, &present).await?;
+                    matched.insert(q, hits.into_iter().collect());
+                }
+            }
+        }
+        let targets = |kind: &str, id: &str, labels: &[String]| -> Vec<String> {
+            webhooks
+                .iter()
+                .filter(|w| w.enabled && wants(w, kind, account, labels))
+                .filter(|w| match w.query.as_deref() {
+                    None => true,
+                    Some(q) => matched.get(q).is_some_and(|hits| hits.contains(id)),
+                })
+                .map(|w| w.id.clone())
+                .collect()
+        };
+        let mut events = Vec::new();
+        let mut labels_by_message: Vec<(String, String, Vec<String>, Vec<String>)> = Vec::new();
+        for c in changes {
+            match c.kind {
+                ChangeKind::MessageAdded => {
+                    if let Some(a) = arrived.get(&c.message_id) {
+                        if added_ids.contains(&a.id) && !events_has(&events, MESSAGE_ADDED, &a.id) {
+                            events.push(NewEvent {
+                                kind: MESSAGE_ADDED.into(),
+                                webhooks: targets(MESSAGE_ADDED, &a.id, &a.label_ids),
+                                data: serde_json::to_value(a).unwrap_or_default(),
+                            });
+                        }
+                    }
+                }
+                ChangeKind::MessageDeleted => events.push(NewEvent {
+                    kind: MESSAGE_DELETED.into(),
+                    webhooks: targets(MESSAGE_DELETED, &c.message_id, &[]),
+                    data: json!({"id": c.message_id, "threadId": c.thread_id}),
+                }),
+                ChangeKind::LabelAdded | ChangeKind::LabelRemoved => {
+                    // Merged per message within the sync: one labels.changed each.
+                    let entry = match labels_by_message
+                        .iter_mut()
+                        .find(|(id, ..)| *id == c.message_id)
+                    {
+                        Some(e) => e,
+                        None => {
+                            labels_by_message.push((
+                                c.message_id.clone(),
+                                c.thread_id.clone(),
+                                vec![],
+                                vec![],
+                            ));
+                            labels_by_message.last_mut().expect("just pushed")
+                        }
+                    };
+                    let (added, removed) = (&mut entry.2, &mut entry.3);
+                    for l in &c.label_ids {
+                        if c.kind == ChangeKind::LabelAdded {
+                            removed.retain(|x| x != l);
+                            if !added.contains(l) {
+                                added.push(l.clone());
+                            }
+                        } else {
+                            added.retain(|x| x != l);
+                            if !removed.contains(l) {
+                                removed.push(l.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (id, thread_id, added, removed) in labels_by_message {
+            if added.is_empty() && removed.is_empty() {
+                continue;
+            }
+            let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();
+            events.push(NewEvent {
+                kind: LABELS_CHANGED.into(),
+                webhooks: targets(LABELS_CHANGED, &id, &touched),
+                data: json!({"id": id, "threadId": thread_id, "labelsAdded": added, "labelsRemoved": removed}),
+            });
+        }
+        Ok(events)
+    }
+}
+
+fn events_has(events: &[NewEvent], kind: &str, id: &str) -> bool {
+    events
+        .iter()
+        .any(|e| e.kind == kind && e.data.get("id").and_then(|v| v.as_str()) == Some(id))
+}
+
+/// Whether a webhook takes this kind of event on this account with these labels (its
+/// search, if any, is checked separately).
+pub fn wants(w: &WebhookRow, kind: &str, account: &str, labels: &[String]) -> bool {
+    (w.events.is_empty() || w.events.iter().any(|e| e == kind))
+        && w.account
+            .as_deref()
+            .is_none_or(|a| a.eq_ignore_ascii_case(account))
+        && (w.label_ids.is_empty() || labels.iter().any(|l| w.label_ids.contains(l)))
+}
+
+/// The mailbox's address, which names its cursor (asked of Gmail when the connection does
+/// not know it).
+pub async fn address_of(mailbox: &Mailbox) -> Result<String, GmailError> {
+    match mailbox.account() {
+        Some(a) => Ok(a.to_ascii_lowercase()),
+        None => Ok(crate::ops::profile::get_profile(mailbox)
+            .await?
+            .email_address
+            .to_ascii_lowercase()),
+    }
+}
+
+/// Every history record since `from`, up to [`MAX_PAGES`] pages, and where the next sync
+/// starts.
+async fn read_history(
+    mailbox: &Mailbox,
+    from: &str,
+) -> Result<(String, Vec<history::Change>), GmailError> {
+    let mut request = ChangesRequest {
+        start_history_id: from.to_string(),
+        max_results: Some(500),
+        ..Default::default()
+    };
+    let mut changes = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let page = history::list_changes(mailbox, &request).await?;
+        changes.extend(page.changes);
+        match page.next_page_token {
+            Some(token) => request.page_token = Some(token),
+            None => return Ok((page.history_id, changes)),
+        }
+    }
+    // Stopped early: continue after the last record read.
+    let last = changes
+        .last()
+        .map(|c| c.history_id.clone())
+        .unwrap_or_else(|| from.to_string());
+    Ok((last, changes))
+}

@@ -1,0 +1,372 @@
+//! Webhook subscriptions: who may point the server where, and how a delivery is signed and
+//! sent (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use schemars::JsonSchema;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::{Event, Events, EVENT_TYPES};
+use crate::error::GmailError;
+use crate::store::{DeliveryRow, WebhookRow};
+
+/// A delivery attempt gives up on an answer after this long.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest webhook URL accepted.
+const MAX_URL: usize = 2048;
+
+/// `POST /api/v1/webhooks`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewWebhook {
+    /// Where deliveries are POSTed (https, or http on private networks when allowed).
+    pub url: String,
+    /// Event types to deliver: message.added, message.deleted, labels.changed,
+    /// mailbox.resynced. Empty or absent: all.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Only events about messages with one of these label ids.
+    #[serde(default)]
+    pub label_ids: Vec<String>,
+    /// Only new messages this Gmail search matches (`from:alerts@ subject:invoice`).
+    pub query: Option<String>,
+    /// Only events of this connected address; absent: all of the caller's.
+    pub account: Option<String>,
+}
+
+/// A webhook as its owner sees it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub label_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub enabled: bool,
+    /// Why it was turned off (deliveries kept failing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+}
+
+/// A new webhook with its signing secret, shown this once.
+#[derive(Debug, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub webhook: Webhook,
+    /// `whsec_…`: verify each delivery's `webhook-signature` with it. Not shown again.
+    pub secret: String,
+}
+
+/// One delivery, as its webhook's owner sees it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    /// The event's id: the `webhook-id` header of every attempt.
+    pub event_id: String,
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<i64>,
+}
+
+impl From<WebhookRow> for Webhook {
+    fn from(w: WebhookRow) -> Self {
+        Webhook {
+            id: w.id,
+            url: w.url,
+            events: w.events,
+            label_ids: w.label_ids,
+            query: w.query,
+            account: w.account,
+            enabled: w.enabled,
+            disabled_reason: w.disabled_reason,
+            created_at: w.created_at,
+        }
+    }
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(d: DeliveryRow) -> Self {
+        Delivery {
+            next_attempt_at: (d.status == "pending").then_some(d.next_attempt_at),
+            id: d.id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            status: d.status,
+            attempts: d.attempts,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            created_at: d.created_at,
+            delivered_at: d.delivered_at,
+        }
+    }
+}
+
+fn not_found(id: &str) -> GmailError {
+    GmailError::not_found(format!("webhook {id}"))
+}
+
+impl Events {
+    /// Subscribes `user_id` to events; the secret is returned once.
+    pub async fn create_webhook(
+        &self,
+        user_id: &str,
+        req: &NewWebhook,
+    ) -> Result<CreatedWebhook, GmailError> {
+        self.check_url(&req.url).await?;
+        for e in &req.events {
+            if !EVENT_TYPES.contains(&e.as_str()) {
+                return Err(GmailError::invalid(
+                    "events",
+                    format!("{e:?} is not one of {}", EVENT_TYPES.join(", ")),
+                ));
+            }
+        }
+        for l in &req.label_ids {
+            crate::ops::check_id("labelIds", l)?;
+        }
+        if let Some(q) = &req.query {
+            if q.len() > 2000 {
+                return Err(GmailError::invalid(
+                    "query",
+                    "is longer than 2000 characters",
+                ));
+            }
+        }
+        let max = self.settings().max_webhooks_per_user as usize;
+        if self.store().webhooks(user_id).await?.len() >= max {
+            return Err(GmailError::invalid(
+                "webhooks",
+                format!("at most {max} webhooks per user; delete one first"),
+            ));
+        }
+        let secret = SecretString::from(format!(
+            "whsec_{}",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                rand::random::<[u8; 32]>()
+            )
+        ));
+        let query = req
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty());
+        let account = req
+            .account
+            .as_deref()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .filter(|a| !a.is_empty());
+        let row = self
+            .store()
+            .insert_webhook(
+                user_id,
+                req.url.trim(),
+                &req.events,
+                &req.label_ids,
+                query,
+                account.as_deref(),
+                &secret,
+            )
+            .await?;
+        Ok(CreatedWebhook {
+            webhook: row.into(),
+            secret: secret.expose_secret().to_string(),
+        })
+    }
+
+    pub async fn webhooks(&self, user_id: &str) -> Result<Vec<Webhook>, GmailError> {
+        Ok(self
+            .store()
+            .webhooks(user_id)
+            .await?
+            .into_iter()
+            .map(Webhook::from)
+            .collect())
+    }
+
+    pub async fn webhook(&self, user_id: &str, id: &str) -> Result<Webhook, GmailError> {
+        self.store()
+            .webhook(user_id, id)
+            .await?
+            .map(Webhook::from)
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub async fn delete_webhook(&self, user_id: &str, id: &str) -> Result<(), GmailError> {
+        if self.store().delete_webhook(user_id, id).await? {
+            Ok(())
+        } else {
+            Err(not_found(id))
+        }
+    }
+
+    /// Queues a `webhook.test` delivery to one webhook; returns its event id.
+    pub async fn test_webhook(&self, user_id: &str, id: &str) -> Result<String, GmailError> {
+        let row = self
+            .store()
+            .webhook(user_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let event = self
+            .store()
+            .insert_test_delivery(&row, serde_json::json!({"webhookId": row.id}))
+            .await?;
+        self.wake_dispatcher();
+        Ok(event)
+    }
+
+    /// The latest deliveries of one of the caller's webhooks, newest first.
+    pub async fn deliveries(
+        &self,
+        user_id: &str,
+        id: &str,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, GmailError> {
+        self.store()
+            .webhook(user_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        Ok(self
+            .store()
+            .deliveries(id, i64::from(limit.clamp(1, 100)))
+            .await?
+            .into_iter()
+            .map(Delivery::from)
+            .collect())
+    }
+
+    /// Refuses URLs that are not http(s), carry credentials, or (unless private webhooks are
+    /// allowed) resolve to loopback, private, link-local or metadata addresses.
+    pub async fn check_url(&self, url: &str) -> Result<(), GmailError> {
+        let refuse = |why: String| GmailError::invalid("url", why);
+        let url = url.trim();
+        if url.len() > MAX_URL {
+            return Err(refuse(format!("is longer than {MAX_URL} characters")));
+        }
+        let parsed = url::Url::parse(url).map_err(|e| refuse(format!("{url:?}: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(refuse(format!("{url:?} is not an http or https URL")));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(refuse("must not carry credentials".into()));
+        }
+        if self.settings().allow_private_webhooks {
+            return Ok(());
+        }
+        let addrs = resolve(&parsed).await.map_err(refuse)?;
+        if let Some(ip) = addrs.iter().find(|ip| !is_public(**ip)) {
+            return Err(refuse(format!(
+                "{} resolves to {ip}, a loopback, private, link-local or metadata address \
+                 (set events.allow_private_webhooks to allow it)",
+                parsed.host_str().unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends one signed delivery; Ok(status) on any HTTP answer, Err on no answer.
+    pub(super) async fn send(
+        &self,
+        url: &str,
+        event: &Event,
+        secret: &SecretString,
+    ) -> Result<u16, String> {
+        // Checked again at send time: the name may resolve elsewhere now.
+        if !self.settings().allow_private_webhooks {
+            self.check_url(url).await.map_err(|e| e.to_string())?;
+        }
+        let body = serde_json::to_vec(&serde_json::json!({
+            "type": event.kind,
+            "timestamp": event.timestamp,
+            "data": serde_json::json!({"account": event.account, "seq": event.seq})
+                .as_object()
+                .into_iter()
+                .flatten()
+                .chain(event.data.as_object().into_iter().flatten())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<serde_json::Map<_, _>>(),
+        }))
+        .map_err(|e| e.to_string())?;
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = standardwebhooks::Webhook::new(secret.expose_secret())
+            .and_then(|w| w.sign(&event.id, timestamp, &body))
+            .map_err(|e| format!("cannot sign: {e}"))?;
+        let request = hyper::Request::post(url)
+            .header("content-type", "application/json")
+            .header(
+                "user-agent",
+                concat!("gmail-servers/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(standardwebhooks::HEADER_WEBHOOK_ID, &event.id)
+            .header(
+                standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
+                timestamp.to_string(),
+            )
+            .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
+            .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed())
+            .map_err(|e| e.to_string())?;
+        let answer = tokio::time::timeout(SEND_TIMEOUT, async {
+            let response = self.inner.http.request(request).await.map_err(|e| {
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    text = format!("{text}: {s}");
+                    source = s.source();
+                }
+                text
+            })?;
+            let status = response.status().as_u16();
+            // Read (a bounded amount of) the answer so the connection can be reused.
+            let _ = http_body_util::Limited::new(response.into_body(), 64 * 1024)
+                .collect()
+                .await;
+            Ok::<u16, String>(status)
+        })
+        .await
+        .map_err(|_| format!("no answer within {} s", SEND_TIMEOUT.as_secs()))?;
+        answer
+    }
+}
+
+async fn resolve(url: &url::Url) -> Result<Vec<IpAddr>, String> {
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(443);
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    tokio::net::lookup_host((host, port))
+        .await
+        .map(|addrs| addrs.map(|a| a.ip()).collect())
+        .map_err(|e| format!("cannot resolve {host}: {e}"))
+}
+
+/// Whether an address is on the public internet (the same rule as client metadata fetches).
+fn is_public(ip: IpAddr) -> bool {
+    crate::authorization::is_public_address(ip)
+}

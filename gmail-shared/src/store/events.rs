@@ -1,0 +1,781 @@
+//! Events: mailbox cursors, the outbox of events, webhooks and their deliveries (migration
+//! 0010). Times here are Unix milliseconds.
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{db_error, new_id, Store};
+use crate::error::GmailError;
+
+/// A mailbox's place in its Gmail history.
+#[derive(Debug, Clone)]
+pub struct CursorRow {
+    pub user_id: String,
+    pub account: String,
+    pub history_id: Option<String>,
+    pub synced_at: i64,
+    pub hinted_at: i64,
+    pub watch_expires_at: Option<i64>,
+    pub watch_renewed_at: i64,
+    pub resyncs: i64,
+    pub last_resync_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// An event about to be stored, with the webhooks it goes to.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub webhooks: Vec<String>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub id: String,
+    pub user_id: String,
+    pub seq: i64,
+    pub account: String,
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub created_at: i64,
+}
+
+/// A webhook subscription (its secret opened only where a delivery is signed).
+#[derive(Debug, Clone)]
+pub struct WebhookRow {
+    pub id: String,
+    pub user_id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub label_ids: Vec<String>,
+    pub query: Option<String>,
+    pub account: Option<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+}
+
+/// One delivery of one event to one webhook.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<i64>,
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn cursor_row(r: &AnyRow) -> Result<CursorRow, GmailError> {
+    Ok(CursorRow {
+        user_id: r.try_get("user_id").map_err(db_error)?,
+        account: r.try_get("account").map_err(db_error)?,
+        history_id: r.try_get("history_id").map_err(db_error)?,
+        synced_at: r.try_get("synced_at").map_err(db_error)?,
+        hinted_at: r.try_get("hinted_at").map_err(db_error)?,
+        watch_expires_at: r.try_get("watch_expires_at").map_err(db_error)?,
+        watch_renewed_at: r.try_get("watch_renewed_at").map_err(db_error)?,
+        resyncs: r.try_get("resyncs").map_err(db_error)?,
+        last_resync_at: r.try_get("last_resync_at").map_err(db_error)?,
+        last_error: r.try_get("last_error").map_err(db_error)?,
+    })
+}
+
+fn event_row(r: &AnyRow) -> Result<EventRow, GmailError> {
+    let data: String = r.try_get("data").map_err(db_error)?;
+    Ok(EventRow {
+        id: r.try_get("id").map_err(db_error)?,
+        user_id: r.try_get("user_id").map_err(db_error)?,
+        seq: r.try_get("seq").map_err(db_error)?,
+        account: r.try_get("account").map_err(db_error)?,
+        kind: r.try_get("type").map_err(db_error)?,
+        data: serde_json::from_str(&data).unwrap_or_default(),
+        created_at: r.try_get("created_at").map_err(db_error)?,
+    })
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn webhook_row(r: &AnyRow) -> Result<WebhookRow, GmailError> {
+    Ok(WebhookRow {
+        id: r.try_get("id").map_err(db_error)?,
+        user_id: r.try_get("user_id").map_err(db_error)?,
+        url: r.try_get("url").map_err(db_error)?,
+        events: list(&r.try_get::<String, _>("events").map_err(db_error)?),
+        label_ids: list(&r.try_get::<String, _>("label_ids").map_err(db_error)?),
+        query: r.try_get("query").map_err(db_error)?,
+        account: r.try_get("account").map_err(db_error)?,
+        enabled: r.try_get::<i64, _>("enabled").map_err(db_error)? != 0,
+        disabled_reason: r.try_get("disabled_reason").map_err(db_error)?,
+        created_at: r.try_get("created_at").map_err(db_error)?,
+    })
+}
+
+fn delivery_row(r: &AnyRow) -> Result<DeliveryRow, GmailError> {
+    Ok(DeliveryRow {
+        id: r.try_get("id").map_err(db_error)?,
+        webhook_id: r.try_get("webhook_id").map_err(db_error)?,
+        event_id: r.try_get("event_id").map_err(db_error)?,
+        event_type: r.try_get("type").map_err(db_error)?,
+        status: r.try_get("status").map_err(db_error)?,
+        attempts: r.try_get("attempts").map_err(db_error)?,
+        next_attempt_at: r.try_get("next_attempt_at").map_err(db_error)?,
+        created_at: r.try_get("created_at").map_err(db_error)?,
+        last_status: r.try_get("last_status").map_err(db_error)?,
+        last_error: r.try_get("last_error").map_err(db_error)?,
+        delivered_at: r.try_get("delivered_at").map_err(db_error)?,
+    })
+}
+
+const WEBHOOK_COLUMNS: &str =
+    "id, user_id, url, events, label_ids, query, account, enabled, disabled_reason, created_at";
+const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.event_id, e.type, d.status, d.attempts, \
+     d.next_attempt_at, d.created_at, d.last_status, d.last_error, d.delivered_at";
+
+impl Store {
+    // ------------------------------------------------------------------ cursors
+
+    /// Makes sure a mailbox has a cursor (a new one starts at no history: the first sync
+    /// takes the mailbox's current historyId and reports nothing from before).
+    pub async fn ensure_cursor(&self, user_id: &str, account: &str) -> Result<(), GmailError> {
+        sqlx::query(
+            "INSERT INTO event_cursors (user_id, account) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(account.to_ascii_lowercase())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub async fn cursor(
+        &self,
+        user_id: &str,
+        account: &str,
+    ) -> Result<Option<CursorRow>, GmailError> {
+        sqlx::query("SELECT * FROM event_cursors WHERE user_id = $1 AND account = $2")
+            .bind(user_id)
+            .bind(account.to_ascii_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(cursor_row)
+            .transpose()
+    }
+
+    /// Every mailbox with a cursor.
+    pub async fn cursors(&self) -> Result<Vec<CursorRow>, GmailError> {
+        sqlx::query("SELECT * FROM event_cursors ORDER BY user_id, account")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(cursor_row)
+            .collect()
+    }
+
+    /// Cursors whose mailbox should be synced now: hinted since their last sync, or not
+    /// synced for `every_ms`; none leased by a sync in progress.
+    pub async fn due_cursors(
+        &self,
+        now: i64,
+        every_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<CursorRow>, GmailError> {
+        sqlx::query(
+            "SELECT * FROM event_cursors WHERE lease_until < $1 AND (hinted_at >= synced_at OR synced_at < $2) \
+             ORDER BY hinted_at DESC, synced_at LIMIT $3",
+        )
+        .bind(now)
+        .bind(now - every_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(cursor_row)
+        .collect()
+    }
+
+    /// Takes the right to sync a mailbox until `until` (one sync per mailbox across every
+    /// process sharing the database). True when taken.
+    pub async fn lease_cursor(
+        &self,
+        user_id: &str,
+        account: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, GmailError> {
+        let done = sqlx::query(
+            "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 \
+             WHERE user_id = $3 AND account = $4 AND (lease_until < $5 OR lease_owner = $1)",
+        )
+        .bind(owner)
+        .bind(until)
+        .bind(user_id)
+        .bind(account)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends a lease, noting when the sync started (hints after it ask for another) and what
+    /// went wrong, if anything.
+    pub async fn release_cursor(
+        &self,
+        user_id: &str,
+        account: &str,
+        owner: &str,
+        synced_at: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<(), GmailError> {
+        sqlx::query(
+            "UPDATE event_cursors SET lease_until = 0, lease_owner = NULL, \
+             synced_at = COALESCE($1, synced_at), last_error = $2 \
+             WHERE user_id = $3 AND account = $4 AND lease_owner = $5",
+        )
+        .bind(synced_at)
+        .bind(error)
+        .bind(user_id)
+        .bind(account)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// A push or a waiting call asks for a sync of every cursor on this address. Returns how
+    /// many mailboxes were hinted.
+    pub async fn hint_account(&self, account: &str) -> Result<u64, GmailError> {
+        let done = sqlx::query("UPDATE event_cursors SET hinted_at = $1 WHERE account = $2")
+            .bind(now_ms())
+            .bind(account.to_ascii_lowercase())
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    /// The first sync of a mailbox: its current historyId, no events.
+    pub async fn start_cursor(
+        &self,
+        user_id: &str,
+        account: &str,
+        history_id: &str,
+    ) -> Result<(), GmailError> {
+        sqlx::query(
+            "UPDATE event_cursors SET history_id = $1 WHERE user_id = $2 AND account = $3 AND history_id IS NULL",
+        )
+        .bind(history_id)
+        .bind(user_id)
+        .bind(account)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub async fn set_watch(
+        &self,
+        user_id: &str,
+        account: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(), GmailError> {
+        sqlx::query(
+            "UPDATE event_cursors SET watch_expires_at = $1, watch_renewed_at = $2 WHERE user_id = $3 AND account = $4",
+        )
+        .bind(expires_at)
+        .bind(now_ms())
+        .bind(user_id)
+        .bind(account)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Forgets the cursors of mailboxes no longer connected.
+    pub async fn drop_cursor(&self, user_id: &str, account: &str) -> Result<(), GmailError> {
+        sqlx::query("DELETE FROM event_cursors WHERE user_id = $1 AND account = $2")
+            .bind(user_id)
+            .bind(account)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Stores a sync's events, their deliveries and the new cursor in one transaction, if the
+    /// cursor is still at `from` (otherwise another sync got there first: nothing is stored
+    /// and None comes back). `resync` records that the history since `from` was lost.
+    pub async fn commit_sync(
+        &self,
+        user_id: &str,
+        account: &str,
+        from: &str,
+        to: &str,
+        resync: bool,
+        events: Vec<NewEvent>,
+    ) -> Result<Option<Vec<EventRow>>, GmailError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let moved = sqlx::query(
+            "UPDATE event_cursors SET history_id = $1, resyncs = resyncs + $2, \
+             last_resync_at = CASE WHEN $2 > 0 THEN $3 ELSE last_resync_at END \
+             WHERE user_id = $4 AND account = $5 AND history_id = $6",
+        )
+        .bind(to)
+        .bind(i64::from(resync))
+        .bind(now)
+        .bind(user_id)
+        .bind(account)
+        .bind(from)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if moved.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let mut stored = Vec::with_capacity(events.len());
+        for event in events {
+            let seq = next_seq(&mut tx, user_id).await?;
+            let id = new_id("evt");
+            sqlx::query(
+                "INSERT INTO events (id, user_id, seq, account, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&id)
+            .bind(user_id)
+            .bind(seq)
+            .bind(account)
+            .bind(&event.kind)
+            .bind(event.data.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            for webhook in &event.webhooks {
+                insert_delivery(&mut tx, webhook, &id, user_id, now).await?;
+            }
+            stored.push(EventRow {
+                id,
+                user_id: user_id.to_string(),
+                seq,
+                account: account.to_string(),
+                kind: event.kind,
+                data: event.data,
+                created_at: now,
+            });
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(stored))
+    }
+
+    /// (user id, address) of every connection in good standing: the mailboxes the change
+    /// feed follows.
+    pub async fn active_connections(&self) -> Result<Vec<(String, String)>, GmailError> {
+        sqlx::query(
+            "SELECT user_id, email FROM connections WHERE status = $1 ORDER BY user_id, email",
+        )
+        .bind(super::ACTIVE)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("user_id").map_err(db_error)?,
+                r.try_get("email").map_err(db_error)?,
+            ))
+        })
+        .collect()
+    }
+
+    // ------------------------------------------------------------------ events
+
+    /// A user's events after `seq`, oldest first.
+    pub async fn events_after(
+        &self,
+        user_id: &str,
+        seq: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, GmailError> {
+        sqlx::query("SELECT * FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(user_id)
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(event_row)
+            .collect()
+    }
+
+    /// The number of a user's latest event (0 before the first).
+    pub async fn last_event_seq(&self, user_id: &str) -> Result<i64, GmailError> {
+        let row = sqlx::query("SELECT seq FROM event_seqs WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(match row {
+            Some(r) => r.try_get("seq").map_err(db_error)?,
+            None => 0,
+        })
+    }
+
+    /// Forgets events (and finished deliveries) older than `before`.
+    pub async fn purge_events(&self, before: i64) -> Result<u64, GmailError> {
+        sqlx::query("DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending'")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let done = sqlx::query(
+            "DELETE FROM events WHERE created_at < $1 AND id NOT IN \
+             (SELECT event_id FROM webhook_deliveries WHERE status = 'pending')",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    // ------------------------------------------------------------------ webhooks
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_webhook(
+        &self,
+        user_id: &str,
+        url: &str,
+        events: &[String],
+        label_ids: &[String],
+        query: Option<&str>,
+        account: Option<&str>,
+        secret: &SecretString,
+    ) -> Result<WebhookRow, GmailError> {
+        let id = new_id("wh");
+        sqlx::query(
+            "INSERT INTO webhooks (id, user_id, url, events, label_ids, query, account, secret, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(url)
+        .bind(events.join(","))
+        .bind(label_ids.join(","))
+        .bind(query)
+        .bind(account)
+        .bind(self.keys.seal(&format!("{id}:webhook"), secret.expose_secret())?)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        self.webhook(user_id, &id)
+            .await?
+            .ok_or_else(|| GmailError::internal("webhook vanished after insert"))
+    }
+
+    pub async fn webhooks(&self, user_id: &str) -> Result<Vec<WebhookRow>, GmailError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(webhook_row)
+        .collect()
+    }
+
+    pub async fn webhook(&self, user_id: &str, id: &str) -> Result<Option<WebhookRow>, GmailError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 AND id = $2"
+        )))
+        .bind(user_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .as_ref()
+        .map(webhook_row)
+        .transpose()
+    }
+
+    /// A webhook's signing secret, opened to sign a delivery.
+    pub async fn webhook_secret(&self, id: &str) -> Result<SecretString, GmailError> {
+        let row = sqlx::query("SELECT secret FROM webhooks WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let sealed: String = row.try_get("secret").map_err(db_error)?;
+        self.keys.open(&format!("{id}:webhook"), &sealed)
+    }
+
+    /// Deletes a webhook and its deliveries; false when the user has no such webhook.
+    pub async fn delete_webhook(&self, user_id: &str, id: &str) -> Result<bool, GmailError> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(true)
+    }
+
+    /// Turns a webhook off with the reason shown to its owner; its pending deliveries stop.
+    pub async fn disable_webhook(&self, id: &str, reason: &str) -> Result<(), GmailError> {
+        sqlx::query("UPDATE webhooks SET enabled = 0, disabled_reason = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'failed', last_error = COALESCE(last_error, $1) \
+             WHERE webhook_id = $2 AND status = 'pending'",
+        )
+        .bind(reason)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Stores a test event for one webhook (not part of any stream) and its delivery.
+    pub async fn insert_test_delivery(
+        &self,
+        webhook: &WebhookRow,
+        data: serde_json::Value,
+    ) -> Result<String, GmailError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let id = new_id("evt");
+        // Numbered below zero so no stream ever shows it.
+        sqlx::query(
+            "INSERT INTO events (id, user_id, seq, account, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(&webhook.user_id)
+        .bind(-now)
+        .bind(webhook.account.as_deref().unwrap_or(""))
+        .bind("webhook.test")
+        .bind(data.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        insert_delivery(&mut tx, &webhook.id, &id, &webhook.user_id, now).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(id)
+    }
+
+    // ------------------------------------------------------------------ deliveries
+
+    /// Claims up to `limit` due deliveries until `until` (so no other process sends them
+    /// meanwhile), with what is needed to send them.
+    pub async fn claim_deliveries(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<(DeliveryRow, EventRow, String)>, GmailError> {
+        // A read first: most ticks find nothing due, and should not take SQLite's write lock.
+        let due = sqlx::query(
+            "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 AND claimed_until < $1 LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        if due.is_none() {
+            return Ok(vec![]);
+        }
+        let claim = new_id("claim");
+        // The outer conditions repeat the inner ones: PostgreSQL re-checks them on rows
+        // another claimer changed meanwhile, so no delivery is claimed twice.
+        sqlx::query(
+            "UPDATE webhook_deliveries SET claimed_until = $1, claim = $2 \
+             WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
+                          AND claimed_until < $3 ORDER BY next_attempt_at LIMIT $4) \
+             AND status = 'pending' AND claimed_until < $3",
+        )
+        .bind(until)
+        .bind(&claim)
+        .bind(now)
+        .bind(limit)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS}, e.user_id AS e_user, e.seq, e.account, e.data, e.created_at AS e_created, w.url \
+             FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status = 'pending' AND d.claim = $1 AND w.enabled = 1"
+        )))
+        .bind(&claim)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                let delivery = delivery_row(r)?;
+                let data: String = r.try_get("data").map_err(db_error)?;
+                let event = EventRow {
+                    id: delivery.event_id.clone(),
+                    user_id: r.try_get("e_user").map_err(db_error)?,
+                    seq: r.try_get("seq").map_err(db_error)?,
+                    account: r.try_get("account").map_err(db_error)?,
+                    kind: delivery.event_type.clone(),
+                    data: serde_json::from_str(&data).unwrap_or_default(),
+                    created_at: r.try_get("e_created").map_err(db_error)?,
+                };
+                Ok((delivery, event, r.try_get("url").map_err(db_error)?))
+            })
+            .collect()
+    }
+
+    /// Records an attempt: delivered (2xx), to be retried at `retry_at`, or given up.
+    pub async fn record_attempt(
+        &self,
+        id: &str,
+        outcome: AttemptOutcome<'_>,
+    ) -> Result<(), GmailError> {
+        let now = now_ms();
+        let (status, next, code, error) = match outcome {
+            AttemptOutcome::Delivered { status } => ("delivered", now, Some(status), None),
+            AttemptOutcome::Retry {
+                status,
+                error,
+                retry_at,
+            } => ("pending", retry_at, status, Some(error)),
+            AttemptOutcome::GaveUp { status, error } => ("failed", now, status, Some(error)),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
+             claimed_until = 0, last_status = $3, last_error = $4, \
+             delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $6",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(code)
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// A webhook's latest deliveries, newest first.
+    pub async fn deliveries(
+        &self,
+        webhook_id: &str,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, GmailError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
+             WHERE d.webhook_id = $1 ORDER BY d.created_at DESC, d.id DESC LIMIT $2"
+        )))
+        .bind(webhook_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(delivery_row)
+        .collect()
+    }
+}
+
+/// What one delivery attempt came to.
+pub enum AttemptOutcome<'a> {
+    Delivered {
+        status: i64,
+    },
+    Retry {
+        status: Option<i64>,
+        error: &'a str,
+        retry_at: i64,
+    },
+    GaveUp {
+        status: Option<i64>,
+        error: &'a str,
+    },
+}
+
+async fn insert_delivery(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    webhook_id: &str,
+    event_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<(), GmailError> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event_id, user_id, status, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+    )
+    .bind(new_id("dlv"))
+    .bind(webhook_id)
+    .bind(event_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// The user's next event number. The row stays locked (PostgreSQL) until the transaction
+/// ends, so a user's events commit in number order and a stream never skips one.
+async fn next_seq(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+) -> Result<i64, GmailError> {
+    sqlx::query("INSERT INTO event_seqs (user_id, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    let row = sqlx::query("UPDATE event_seqs SET seq = seq + 1 WHERE user_id = $1 RETURNING seq")
+        .bind(user_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    row.try_get("seq").map_err(db_error)
+}
