@@ -25,6 +25,7 @@ fn bad_configuration_exits_with_one_line_naming_the_key() {
         let out = Command::new(BIN)
             .env(key, value)
             .env("HOME", "/nonexistent")
+            .env("GMAIL_EVENTS__ENABLED", "false")
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{key}={value}");
@@ -40,6 +41,7 @@ fn flags_override_the_environment() {
         .args(["--check", "--port", "9123", "--host", "127.0.0.2"])
         .env("GMAIL_API_PORT", "9999")
         .env("HOME", "/nonexistent")
+        .env("GMAIL_EVENTS__ENABLED", "false")
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -62,6 +64,7 @@ fn sigterm_stops_within_five_seconds_with_a_connection_open() {
     let mut child = Command::new(BIN)
         .args(["--port", &port.to_string()])
         .env("HOME", "/nonexistent")
+        .env("GMAIL_EVENTS__ENABLED", "false")
         .env("GMAIL_BACKEND", "sandbox")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -105,6 +108,7 @@ fn single_user_mode_refuses_a_public_bind() {
     let out = Command::new(BIN)
         .args(["--host", "0.0.0.0", "--port", &free_port().to_string()])
         .env("HOME", "/nonexistent")
+        .env("GMAIL_EVENTS__ENABLED", "false")
         .env("GMAIL_BACKEND", "sandbox")
         .output()
         .unwrap();
@@ -126,6 +130,7 @@ async fn a_send_cut_off_by_kill_9_happens_once_when_retried_after_restart() {
         Command::new(BIN)
             .args(["--port", &port.to_string()])
             .env("HOME", home.path())
+            .env("GMAIL_EVENTS__ENABLED", "false")
             .env("GMAIL_CONFIG", "/dev/null")
             .env("GMAIL_BACKEND", "sandbox")
             .env("GMAIL_SANDBOX_URL", sandbox.base_url())

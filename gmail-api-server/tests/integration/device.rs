@@ -45,6 +45,7 @@ async fn install_sh_gets_an_approved_key_and_connects_claude() {
                 &format!("curl -sSL {base}/install.sh | bash -s -- --desktop"),
             ])
             .env("HOME", home.path())
+            .env("GMAIL_EVENTS__ENABLED", "false")
             .env("PATH", path)
             .env("GMAIL_SERVERS_NO_BROWSER", "1")
             .stdout(Stdio::piped())

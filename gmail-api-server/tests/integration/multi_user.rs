@@ -632,6 +632,7 @@ async fn debug_logs_carry_no_secret() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gmail-api-server"))
         .args(["--port", &port.to_string(), "--log-level", "debug"])
         .env("HOME", dir.path())
+        .env("GMAIL_EVENTS__ENABLED", "false")
         .env("GMAIL_CONFIG", "/dev/null")
         .env("GMAIL_LOG_FORMAT", "json")
         .env("GMAIL_BACKEND", "sandbox")

@@ -14,6 +14,7 @@ fn command(sandbox_url: &str) -> Command {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", "/nonexistent")
+        .env("GMAIL_EVENTS__ENABLED", "false")
         .env("GMAIL_BACKEND", "sandbox")
         .env("GMAIL_SANDBOX_URL", sandbox_url)
         .env("GMAIL_LOG_LEVEL", "info")

@@ -270,6 +270,7 @@ async fn at_the_descriptor_cap_health_still_answers() {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmail-mcp-server"));
     cmd.args(["--port", &port.to_string()])
         .env("HOME", dir.path())
+        .env("GMAIL_EVENTS__ENABLED", "false")
         .env("GMAIL_CONFIG", "/dev/null")
         .env("GMAIL_BACKEND", "sandbox")
         .env("GMAIL_SANDBOX_URL", sandbox.base_url())

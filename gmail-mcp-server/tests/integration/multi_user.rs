@@ -343,6 +343,7 @@ async fn stdio_acts_for_the_user_whose_key_is_in_its_environment_on(w: World) {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmail-mcp-server"));
         cmd.env_clear()
             .env("HOME", "/nonexistent")
+            .env("GMAIL_EVENTS__ENABLED", "false")
             .env("GMAIL_BACKEND", "sandbox")
             .env("GMAIL_SANDBOX_URL", &w.sandbox_url)
             .env("GMAIL_MULTI_USER", "true")
