@@ -71,7 +71,7 @@ def mu_auth(mu_url):
 @pytest.fixture
 def connect(mcp_url):
     @asynccontextmanager
-    async def _connect(transport, headers=None, path=None, base=None):
+    async def _connect(transport, headers=None, path=None, base=None, message_handler=None):
         """`headers` go on every HTTP request (on SSE the GET /sse is what counts); `path`
         replaces the transport's endpoint (e.g. /sse/readonly); `base` the server."""
         url = f"{base or mcp_url}{path or ENDPOINTS[transport]}"
@@ -82,7 +82,7 @@ def connect(mcp_url):
         async with cm as streams:
             # (read, write) or (read, write, get_session_id) depending on the SDK version.
             read, write = streams[0], streams[1]
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, message_handler=message_handler) as session:
                 init = await session.initialize()
                 yield session, init
 

@@ -96,7 +96,15 @@ async def test_wait_for_email_times_out_and_ignores_other_mail(connect, sandbox_
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_inbox_resource_lists_reads_and_notifies_when_mail_arrives(connect, sandbox_url, transport):
     inbox = "gmail://demo@example.com/inbox"
-    async with connect(transport) as (session, _):
+    notified = asyncio.Queue()
+
+    async def on_message(message):
+        # resources/subscribe (protocols before 2026-07-28) notifies the session itself.
+        params = getattr(getattr(message, "root", message), "params", None)
+        if params is not None and str(getattr(params, "uri", "")) == inbox:
+            notified.put_nowait(params)
+
+    async with connect(transport, message_handler=on_message) as (session, _):
         listed = [str(r.uri) for r in (await session.list_resources()).resources]
         assert inbox in listed, listed
         templates = [t.uri_template if hasattr(t, "uri_template") else t.uriTemplate
@@ -114,7 +122,9 @@ async def test_inbox_resource_lists_reads_and_notifies_when_mail_arrives(connect
                 event = await asyncio.wait_for(sub.__anext__(), 15)
                 assert inbox in json.dumps(dump(event)), dump(event)
         else:
-            pytest.skip(f"protocol {session.protocol_version}: resources/subscribe is covered by the Node SDK")
+            await session.subscribe_resource(inbox)
+            message_id = await asyncio.to_thread(deliver, sandbox_url, subject)
+            await asyncio.wait_for(notified.get(), 15)
         text = (await session.read_resource(inbox)).contents[0].text
         assert subject in text, text
         one = (await session.read_resource(f"gmail://demo@example.com/messages/{message_id}")).contents[0].text

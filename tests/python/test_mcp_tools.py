@@ -243,9 +243,13 @@ async def test_filters(connect, transport, gmail):
 async def test_changes_vacation_send_as(connect, transport, gmail):
     async with connect(transport) as (s, _):
         start = (await call(s, transport, "get_profile", {}))["structuredContent"]["historyId"]
-        mid, _ = gmail.insert(original(f"h{uuid.uuid4().hex[:8]}"))
+        tag = f"h{uuid.uuid4().hex[:8]}"
+        mid, _ = gmail.insert(original(tag))
         r = await call(s, transport, "list_changes", {"startHistoryId": start})
         assert any(c["messageId"] == mid and c["kind"] == "messageAdded" for c in r["structuredContent"]["changes"])
+        # It came just before the wait: lookbackSecs takes it (test_events.py waits for real).
+        r = await call(s, transport, "wait_for_email", {"query": tag, "lookbackSecs": 120, "timeoutSecs": 5})
+        assert r["structuredContent"]["found"] and r["structuredContent"]["message"]["id"] == mid, r
         await call(s, transport, "set_vacation", {"enableAutoReply": True, "responseSubject": "Away", "responseBodyPlainText": "Back Monday"})
         assert gmail.get("settings/vacation")[1]["enableAutoReply"] is True
         r = await call(s, transport, "get_vacation", {})
