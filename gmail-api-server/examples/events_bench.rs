@@ -151,8 +151,15 @@ async fn main() -> anyhow::Result<()> {
             break;
         }
         anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(120),
-            "mailboxes not followed"
+            ready.elapsed() < Duration::from_secs(30),
+            "mailboxes not followed: {} cursors, {} started, {} watched, errors {:?}",
+            c.len(),
+            c.iter().filter(|c| c.history_id.is_some()).count(),
+            c.iter().filter(|c| c.watch_expires_at.is_some()).count(),
+            c.iter()
+                .filter_map(|c| c.last_error.clone())
+                .take(3)
+                .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -105,7 +105,8 @@ struct NewMailbox {
 }
 
 /// `POST /__sandbox/mailboxes {email, displayName?}`: an empty mailbox (for load tests with
-/// many users); an existing one is left as it is.
+/// many users), whose refresh token is `grants::well_known_refresh_token(email)`; an existing
+/// one is left as it is.
 pub async fn mailbox_create(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let req = match serde_json::from_slice::<NewMailbox>(&body) {
         Ok(r) => r,
@@ -123,6 +124,8 @@ pub async fn mailbox_create(state: web::Data<AppState>, body: web::Bytes) -> Htt
         let name = req.display_name.unwrap_or_else(|| email.clone());
         state.store.create_mailbox(&email, &name);
     }
+    // Like the seeded mailboxes, it takes its well-known refresh token (tests sign in with it).
+    state.oauth.ensure_well_known_refresh(&email);
     let v = json!({"email": email, "created": created});
     if created {
         HttpResponse::Created()

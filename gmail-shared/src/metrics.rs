@@ -76,6 +76,18 @@ fn describe() {
         "rate_limit_rejections_total",
         "Callers held back by a limit, by reason"
     );
+    describe_counter!(
+        "events_syncs_total",
+        "Mailbox history syncs of the change feed, by outcome (ok, resynced, failed)"
+    );
+    describe_counter!(
+        "events_stored_total",
+        "Events stored in the outbox, by type"
+    );
+    describe_counter!(
+        "webhook_attempts_total",
+        "Webhook delivery attempts, by outcome (delivered, retry, gave_up)"
+    );
     describe_gauge!("mcp_sessions_open", "Open MCP sessions, by transport");
     describe_gauge!(
         "db_pool_connections",
@@ -128,6 +140,19 @@ pub fn token_refresh(outcome: &'static str) {
 /// `denied` or `failed`.
 pub fn oauth_flow(kind: &'static str, outcome: &'static str) {
     counter!("oauth_flows_total", "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// A change-feed sync of one mailbox: `ok`, `resynced` or `failed`; and the events it stored.
+pub fn feed_sync(outcome: &'static str, stored: &[String]) {
+    counter!("events_syncs_total", "outcome" => outcome).increment(1);
+    for kind in stored {
+        counter!("events_stored_total", "type" => kind.clone()).increment(1);
+    }
+}
+
+/// One webhook delivery attempt: `delivered`, `retry` or `gave_up`.
+pub fn webhook_attempt(outcome: &'static str) {
+    counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
 }
 
 /// A caller held back by a limit: `sessions`, `send_cap`, ...

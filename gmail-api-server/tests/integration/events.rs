@@ -16,7 +16,54 @@ use gmail_shared::store::{cipher, Keyring, Store};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::multi_user::{connect, database_urls, http, new_caller, settings, spawn, Caller};
+use crate::multi_user::{connect, http, new_caller, settings, spawn, Caller};
+
+/// A fresh SQLite file, and a fresh PostgreSQL database when GMAIL_TEST_DATABASE_URL names a
+/// server: each app's change feed follows every connection in its database, so tests running
+/// at once must not share one (another test's connections live in another sandbox).
+async fn database_urls() -> Vec<String> {
+    let mut urls = gmail_test_support::database_urls("events");
+    if let Some(base) = urls.get_mut(1) {
+        sqlx::any::install_default_drivers();
+        let name = format!("events_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::AnyPool::connect(base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let (server, _) = base.rsplit_once('/').unwrap();
+        *base = format!("{server}/{name}");
+    }
+    urls
+}
+
+/// Drops a database made by [`database_urls`] (the servers still hold connections).
+async fn drop_database(url: &str) {
+    let Some((server, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if !url.starts_with("postgres") || !name.starts_with("events_") {
+        return;
+    }
+    let base =
+        std::env::var("GMAIL_TEST_DATABASE_URL").unwrap_or_else(|_| format!("{server}/postgres"));
+    let Ok(admin) = sqlx::AnyPool::connect(&base).await else {
+        return;
+    };
+    // The apps' pools may reconnect between the terminate and the drop: try a few times.
+    for _ in 0..5 {
+        let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
+        match dropped {
+            Ok(_) => return,
+            Err(e) => eprintln!("drop {name}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 /// A webhook receiver on a free port: records every request, answers `status`.
 #[derive(Clone)]
@@ -209,7 +256,7 @@ async fn open_stream(
 
 #[tokio::test]
 async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
-    for db in database_urls() {
+    for db in database_urls().await {
         let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
         let key = cipher::generate_key();
         let mut s = settings(&sandbox, &db, &key);
@@ -421,6 +468,32 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         // The search-filtered webhook matched nothing, so nothing was sent to it.
         assert!(dead.seen.lock().unwrap().is_empty());
 
+        // A cursor Gmail no longer knows (404): the feed resyncs, and says so on the stream.
+        sqlx::query("UPDATE event_cursors SET history_id = '1', synced_at = 0 WHERE account = 'demo@example.com'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let resynced = loop {
+            let e = read_events(&mut stream, &mut buf, 1).await.remove(0);
+            if e.1 == "mailbox.resynced" {
+                break e;
+            }
+        };
+        assert_eq!(resynced.2["data"]["fromHistoryId"], "1");
+        assert!(resynced.2["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("re-read"));
+        let cursor = store
+            .cursors()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.account == "demo@example.com")
+            .unwrap();
+        assert_eq!(cursor.resyncs, 1, "{:?}", store.cursors().await.unwrap());
+        assert_ne!(cursor.history_id.as_deref(), Some("1"));
+
         // A test delivery reaches a receiver that keeps failing; the webhook is disabled after
         // webhook_retry_secs (6 s here), with the reason shown to its owner.
         let dead_id = dead_hook["id"].as_str().unwrap();
@@ -458,12 +531,13 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         )
         .await;
         assert_eq!(log["deliveries"][0]["status"], "failed");
+        drop_database(&db).await;
     }
 }
 
 #[tokio::test]
 async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
-    for db in database_urls() {
+    for db in database_urls().await {
         let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
         let key = cipher::generate_key();
         let mut s = settings(&sandbox, &db, &key);
@@ -534,6 +608,7 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
             .await
             .unwrap();
         assert_eq!(r.status(), 400);
+        drop_database(&db).await;
     }
 }
 
@@ -541,7 +616,7 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
 async fn webhooks_to_private_addresses_are_refused_by_default() {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let key = cipher::generate_key();
-    let db = database_urls().remove(0);
+    let db = gmail_test_support::database_urls("events").remove(0);
     let mut s = settings(&sandbox, &db, &key);
     s.events.enabled = true;
     let base = spawn(s).await;

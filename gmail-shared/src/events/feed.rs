@@ -26,6 +26,8 @@ pub struct SyncReport {
     pub ran: bool,
     pub events: usize,
     pub resynced: bool,
+    /// The types of the events stored.
+    pub kinds: Vec<String>,
 }
 
 impl Events {
@@ -63,6 +65,16 @@ impl Events {
                 error.as_deref(),
             )
             .await?;
+        let stored: Vec<String> = match &outcome {
+            Ok(r) => r.kinds.clone(),
+            Err(_) => vec![],
+        };
+        let label = match &outcome {
+            Ok(r) if r.resynced => "resynced",
+            Ok(_) => "ok",
+            Err(_) => "failed",
+        };
+        crate::metrics::feed_sync(label, &stored);
         let report = outcome?;
         if report.events > 0 {
             self.announce();
@@ -129,14 +141,15 @@ impl Events {
             }
             Err(e) => return Err(e),
         };
-        let count = events.len();
         let stored = store
             .commit_sync(user_id, account, &from, &to, resynced, events)
             .await?;
+        let kinds: Vec<String> = stored.iter().flatten().map(|e| e.kind.clone()).collect();
         Ok(SyncReport {
             ran: stored.is_some(),
-            events: if stored.is_some() { count } else { 0 },
-            resynced,
+            events: kinds.len(),
+            resynced: resynced && stored.is_some(),
+            kinds,
         })
     }
 

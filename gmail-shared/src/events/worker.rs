@@ -263,6 +263,7 @@ impl Events {
         let answer = self.send(url, &event, &secret).await;
         let (status, error) = match answer {
             Ok(code) if (200..300).contains(&code) => {
+                crate::metrics::webhook_attempt("delivered");
                 return self
                     .store()
                     .record_attempt(
@@ -282,6 +283,7 @@ impl Events {
             .min(settings.webhook_backoff_max_secs.max(1) as i64 * 1000);
         let now = now_ms();
         if now + pause - delivery.created_at > settings.webhook_retry_secs as i64 * 1000 {
+            crate::metrics::webhook_attempt("gave_up");
             self.store()
                 .record_attempt(
                     &delivery.id,
@@ -301,6 +303,7 @@ impl Events {
                 .disable_webhook(&delivery.webhook_id, &reason)
                 .await;
         }
+        crate::metrics::webhook_attempt("retry");
         self.store()
             .record_attempt(
                 &delivery.id,

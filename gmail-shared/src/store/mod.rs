@@ -230,14 +230,29 @@ impl Store {
                 });
             }
         }
-        let pool = AnyPoolOptions::new()
+        let mut options = AnyPoolOptions::new()
             // One connection for in-memory SQLite, or each would see its own database.
-            .max_connections(if url.contains(":memory:") { 1 } else { 10 })
+            .max_connections(if url.contains(":memory:") { 1 } else { 10 });
+        if kind == "sqlite" {
+            // Per connection: foreign keys on; with WAL (below), a commit need not wait for
+            // a checkpoint's fsync (what the event outbox's many small writes need).
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options
             .connect(&url)
             .await
             .map_err(|e| GmailError::internal_from("cannot open the database", e))?;
-        if kind == "sqlite" {
-            sqlx::query("PRAGMA foreign_keys = ON")
+        if kind == "sqlite" && !url.contains(":memory:") {
+            // Readers no longer wait for writers (both servers share the file). The WAL file
+            // takes the database file's owner-only permissions (SQLite copies them).
+            sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await
                 .map_err(db_error)?;
