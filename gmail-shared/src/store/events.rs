@@ -361,33 +361,20 @@ impl Store {
         }
         let mut stored = Vec::with_capacity(events.len());
         for event in events {
-            let seq = next_seq(&mut tx, user_id).await?;
-            let id = new_id("evt");
-            sqlx::query(
-                "INSERT INTO events (id, user_id, seq, account, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&id)
-            .bind(user_id)
-            .bind(seq)
-            .bind(account)
-            .bind(&event.kind)
-            .bind(event.data.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            for webhook in &event.webhooks {
-                insert_delivery(&mut tx, webhook, &id, user_id, now).await?;
-            }
-            stored.push(EventRow {
-                id,
+            let row = EventRow {
+                id: new_id("evt"),
                 user_id: user_id.to_string(),
-                seq,
+                seq: next_seq(&mut tx, user_id).await?,
                 account: account.to_string(),
                 kind: event.kind,
                 data: event.data,
                 created_at: now,
-            });
+            };
+            insert_event(&mut tx, &row).await?;
+            for webhook in &event.webhooks {
+                insert_delivery(&mut tx, webhook, &row.id, user_id, now).await?;
+            }
+            stored.push(row);
         }
         tx.commit().await.map_err(db_error)?;
         Ok(Some(stored))
@@ -585,24 +572,20 @@ impl Store {
     ) -> Result<String, GmailError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let id = new_id("evt");
-        // Numbered below zero so no stream ever shows it.
-        sqlx::query(
-            "INSERT INTO events (id, user_id, seq, account, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(&webhook.user_id)
-        .bind(-now)
-        .bind(webhook.account.as_deref().unwrap_or(""))
-        .bind("webhook.test")
-        .bind(data.to_string())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        insert_delivery(&mut tx, &webhook.id, &id, &webhook.user_id, now).await?;
+        let row = EventRow {
+            id: new_id("evt"),
+            user_id: webhook.user_id.clone(),
+            // Numbered below zero so no stream ever shows it.
+            seq: -now,
+            account: webhook.account.clone().unwrap_or_default(),
+            kind: "webhook.test".into(),
+            data,
+            created_at: now,
+        };
+        insert_event(&mut tx, &row).await?;
+        insert_delivery(&mut tx, &webhook.id, &row.id, &webhook.user_id, now).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(id)
+        Ok(row.id)
     }
 
     // ------------------------------------------------------------------ deliveries
@@ -737,6 +720,26 @@ pub enum AttemptOutcome<'a> {
         status: Option<i64>,
         error: &'a str,
     },
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    e: &EventRow,
+) -> Result<(), GmailError> {
+    sqlx::query(
+        "INSERT INTO events (id, user_id, seq, account, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&e.id)
+    .bind(&e.user_id)
+    .bind(e.seq)
+    .bind(&e.account)
+    .bind(&e.kind)
+    .bind(e.data.to_string())
+    .bind(e.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
 }
 
 async fn insert_delivery(

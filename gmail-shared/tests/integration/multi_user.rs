@@ -320,6 +320,10 @@ async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "the database file is {mode:o}");
+            // The write-ahead log holds the same secrets: SQLite gives it the file's mode.
+            let wal = std::fs::metadata(format!("{path}-wal")).expect("WAL mode");
+            let mode = wal.permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the write-ahead log is {mode:o}");
         }
         let u = w
             .accounts
