@@ -44,6 +44,7 @@ except ImportError:  # older 1.x
 
 
 LB_MCP = os.environ["GMAIL_LB_MCP_URL"]
+ANSWER_TIMEOUT = 60.0  # seconds (mcp 2.x takes a number)
 LB_API = os.environ["GMAIL_LB_API_URL"]
 MCP = [os.environ["GMAIL_MCP_1"], os.environ["GMAIL_MCP_2"]]
 API = [os.environ["GMAIL_API_1"], os.environ["GMAIL_API_2"]]
@@ -137,7 +138,8 @@ async def test_200_sessions_make_mixed_calls_through_the_balancer(keys):
         await asyncio.sleep(i * 0.01)
         try:
             async with open_session(transport, keys[account]) as streams:
-                async with ClientSession(streams[0], streams[1]) as s:
+                # A lost answer fails the session in a minute instead of hanging the suite.
+                async with ClientSession(streams[0], streams[1], read_timeout_seconds=ANSWER_TIMEOUT) as s:
                     await s.initialize()
                     names = {t.name for t in (await s.list_tools()).tools}
                     assert "search_emails" in names
