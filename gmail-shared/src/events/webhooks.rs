@@ -298,19 +298,15 @@ impl Events {
         secret: &SecretString,
     ) -> Result<u16, String> {
         // Checked again at send time: the name may resolve elsewhere now.
-        if !self.settings().allow_private_webhooks {
-            self.check_url(url).await.map_err(|e| e.to_string())?;
-        }
+        self.check_url(url).await.map_err(|e| e.to_string())?;
+        // The event's own fields, plus where and which one it is.
+        let mut data = event.data.as_object().cloned().unwrap_or_default();
+        data.insert("account".into(), event.account.clone().into());
+        data.insert("seq".into(), event.seq.into());
         let body = serde_json::to_vec(&serde_json::json!({
             "type": event.kind,
             "timestamp": event.timestamp,
-            "data": serde_json::json!({"account": event.account, "seq": event.seq})
-                .as_object()
-                .into_iter()
-                .flatten()
-                .chain(event.data.as_object().into_iter().flatten())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<serde_json::Map<_, _>>(),
+            "data": data,
         }))
         .map_err(|e| e.to_string())?;
         let timestamp = chrono::Utc::now().timestamp();
@@ -354,6 +350,22 @@ impl Events {
     }
 }
 
+/// A URL as logs and reasons show it: scheme, host and path, never its query (receivers
+/// often put a token there) or credentials.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => {
+            format!(
+                "{}://{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or_default(),
+                u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            ) + u.path()
+        }
+        Err(_) => "(unparsable URL)".into(),
+    }
+}
+
 async fn resolve(url: &url::Url) -> Result<Vec<IpAddr>, String> {
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(443);
@@ -369,4 +381,16 @@ async fn resolve(url: &url::Url) -> Result<Vec<IpAddr>, String> {
 /// Whether an address is on the public internet (the same rule as client metadata fetches).
 fn is_public(ip: IpAddr) -> bool {
     crate::authorization::is_public_address(ip)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_in_reasons_keep_no_query_or_credentials() {
+        assert_eq!(
+            super::redacted("https://user:pw@hooks.example:8443/in?token=secret"),
+            "https://hooks.example:8443/in"
+        );
+        assert_eq!(super::redacted("not a url"), "(unparsable URL)");
+    }
 }

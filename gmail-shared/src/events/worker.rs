@@ -227,10 +227,10 @@ async fn dispatch_loop(weak: Weak<Inner>) {
         {
             Ok(claimed) => {
                 futures::stream::iter(claimed)
-                    .for_each_concurrent(SEND_CONCURRENCY, |(delivery, row, url)| {
+                    .for_each_concurrent(SEND_CONCURRENCY, |(delivery, row, url, secret)| {
                         let events = events.clone();
                         async move {
-                            if let Err(e) = events.attempt(&delivery, &row, &url).await {
+                            if let Err(e) = events.attempt(&delivery, &row, &url, &secret).await {
                                 tracing::warn!(delivery = %delivery.id, error = %e, "cannot record a delivery attempt");
                             }
                         }
@@ -257,10 +257,10 @@ impl Events {
         delivery: &crate::store::DeliveryRow,
         row: &crate::store::EventRow,
         url: &str,
+        secret: &secrecy::SecretString,
     ) -> Result<(), GmailError> {
-        let secret = self.store().webhook_secret(&delivery.webhook_id).await?;
         let event = Event::from(row);
-        let answer = self.send(url, &event, &secret).await;
+        let answer = self.send(url, &event, secret).await;
         let (status, error) = match answer {
             Ok(code) if (200..300).contains(&code) => {
                 crate::metrics::webhook_attempt("delivered");
@@ -294,7 +294,8 @@ impl Events {
                 )
                 .await?;
             let reason = format!(
-                "deliveries to {url} failed for {} s (last: {error}); fix the receiver and create the webhook again",
+                "deliveries to {} failed for {} s (last: {error}); fix the receiver and create the webhook again",
+                super::webhooks::redacted(url),
                 settings.webhook_retry_secs
             );
             tracing::warn!(webhook = %delivery.webhook_id, %reason, "webhook disabled");

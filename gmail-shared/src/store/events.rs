@@ -514,17 +514,6 @@ impl Store {
         .transpose()
     }
 
-    /// A webhook's signing secret, opened to sign a delivery.
-    pub async fn webhook_secret(&self, id: &str) -> Result<SecretString, GmailError> {
-        let row = sqlx::query("SELECT secret FROM webhooks WHERE id = $1")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let sealed: String = row.try_get("secret").map_err(db_error)?;
-        self.keys.open(&format!("{id}:webhook"), &sealed)
-    }
-
     /// Deletes a webhook and its deliveries; false when the user has no such webhook.
     pub async fn delete_webhook(&self, user_id: &str, id: &str) -> Result<bool, GmailError> {
         let done = sqlx::query("DELETE FROM webhooks WHERE user_id = $1 AND id = $2")
@@ -597,7 +586,7 @@ impl Store {
         now: i64,
         until: i64,
         limit: i64,
-    ) -> Result<Vec<(DeliveryRow, EventRow, String)>, GmailError> {
+    ) -> Result<Vec<(DeliveryRow, EventRow, String, SecretString)>, GmailError> {
         // A read first: most ticks find nothing due, and should not take SQLite's write lock.
         let due = sqlx::query(
             "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 AND claimed_until < $1 LIMIT 1",
@@ -626,7 +615,7 @@ impl Store {
         .await
         .map_err(db_error)?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DELIVERY_COLUMNS}, e.user_id AS e_user, e.seq, e.account, e.data, e.created_at AS e_created, w.url \
+            "SELECT {DELIVERY_COLUMNS}, e.user_id AS e_user, e.seq, e.account, e.data, e.created_at AS e_created, w.url, w.secret \
              FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.status = 'pending' AND d.claim = $1 AND w.enabled = 1"
         )))
@@ -647,7 +636,12 @@ impl Store {
                     data: serde_json::from_str(&data).unwrap_or_default(),
                     created_at: r.try_get("e_created").map_err(db_error)?,
                 };
-                Ok((delivery, event, r.try_get("url").map_err(db_error)?))
+                // The signing secret comes with the claim: no read per attempt.
+                let sealed: String = r.try_get("secret").map_err(db_error)?;
+                let secret = self
+                    .keys
+                    .open(&format!("{}:webhook", delivery.webhook_id), &sealed)?;
+                Ok((delivery, event, r.try_get("url").map_err(db_error)?, secret))
             })
             .collect()
     }
