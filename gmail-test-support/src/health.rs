@@ -1,5 +1,35 @@
 //! The contract both servers keep on `/health` and on unknown paths; each server's suite runs
-//! these against its own app.
+//! these against its own app, through [`health_suite!`](crate::health_suite).
+
+/// The health tests for one server's `Application` (both servers build, report their port and
+/// run alike), named after `service`. Expands to a `spawn_app` and three `#[tokio::test]`s.
+#[macro_export]
+macro_rules! health_suite {
+    ($application:ty, $service:literal) => {
+        async fn spawn_app() -> String {
+            let settings = $crate::settings("http://127.0.0.1:9/");
+            let app = <$application>::build(settings).await.expect("app builds");
+            let port = app.port();
+            tokio::spawn(app.run_until_stopped());
+            format!("http://127.0.0.1:{port}")
+        }
+
+        #[tokio::test]
+        async fn health_reports_status_version_and_uptime() {
+            $crate::health::reports_status_version_and_uptime(&spawn_app().await, $service).await;
+        }
+
+        #[tokio::test]
+        async fn a_callers_request_id_is_echoed() {
+            $crate::health::echoes_the_callers_request_id(&spawn_app().await).await;
+        }
+
+        #[tokio::test]
+        async fn unknown_paths_get_problem_json() {
+            $crate::health::unknown_paths_get_problem_json(&spawn_app().await).await;
+        }
+    };
+}
 
 /// `/health` answers 200 with the service name, version, uptime and backend, and a request id.
 pub async fn reports_status_version_and_uptime(base: &str, service: &str) {

@@ -1,7 +1,9 @@
 //! What the integration suites of gmail-shared and both servers share: settings that bind
 //! port 0 and point at a sandbox, independent of the machine's environment and files; the
-//! databases a multi-user test runs on; waiting for a condition; and the health contract both
-//! servers keep. A dev-dependency only: nothing here ships.
+//! databases a multi-user test runs on; waiting for a condition; requests answered with a
+//! status and JSON; the server binaries run against a sandbox; the sandbox's view of a
+//! mailbox; and the health contract both servers keep. A dev-dependency only: nothing here
+//! ships.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,6 +13,9 @@ use gmail_shared::config::{Overrides, Settings};
 use serde_json::Value;
 
 pub mod health;
+pub mod mailbox;
+
+pub use mailbox::SandboxMailbox;
 
 /// Settings from these `key = value` overrides over the defaults. HOME points nowhere, so no
 /// file or credential of the machine running the tests leaks in.
@@ -29,7 +34,12 @@ pub fn settings_from(values: &[(&str, &str)]) -> Settings {
 /// Settings for a test app: both ports 0, quiet logs, the sandbox at `sandbox_url` (a URL
 /// nothing listens on is fine for tests that never reach Gmail).
 pub fn settings(sandbox_url: &str) -> Settings {
-    settings_from(&[
+    settings_from(&test_values(sandbox_url, &[]))
+}
+
+/// The overrides of [`settings`], then `more`.
+fn test_values<'a>(sandbox_url: &'a str, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut values = vec![
         ("mcp.port", "0"),
         ("api.port", "0"),
         ("log.level", "warn"),
@@ -37,7 +47,9 @@ pub fn settings(sandbox_url: &str) -> Settings {
         ("gmail.sandbox_url", sandbox_url),
         // No change feed unless a test turns it on (it opens a database and polls).
         ("events.enabled", "false"),
-    ])
+    ];
+    values.extend_from_slice(more);
+    values
 }
 
 /// As [`settings`], with attachments read from `dir/attachments` (created) and downloads
@@ -53,17 +65,14 @@ pub fn settings_in(sandbox_url: &str, dir: &Path) -> Settings {
 
 /// As [`settings`], in multi-user mode on the database at `db`, sealing tokens with `key`.
 pub fn multi_user_settings(sandbox_url: &str, db: &str, key: &str) -> Settings {
-    settings_from(&[
-        ("mcp.port", "0"),
-        ("api.port", "0"),
-        ("log.level", "warn"),
-        ("gmail.backend", "sandbox"),
-        ("gmail.sandbox_url", sandbox_url),
-        ("multi_user.enabled", "true"),
-        ("multi_user.database_url", db),
-        ("multi_user.encryption_key", key),
-        ("events.enabled", "false"),
-    ])
+    settings_from(&test_values(
+        sandbox_url,
+        &[
+            ("multi_user.enabled", "true"),
+            ("multi_user.database_url", db),
+            ("multi_user.encryption_key", key),
+        ],
+    ))
 }
 
 /// The databases a multi-user test runs on: a fresh SQLite file (named after `prefix`), and
@@ -158,11 +167,21 @@ pub async fn drop_database(db: &str) {
         return;
     }
     let name = url.path().trim_start_matches('/').to_string();
-    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+    let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
+        return;
+    };
+    // The apps under test may still hold pools that reconnect between the terminate and the
+    // drop: try a few times.
+    for _ in 0..5 {
         let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut conn)
-            .await;
+            .await
+        {
+            Ok(_) => return,
+            Err(e) => eprintln!("drop {name}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -173,4 +192,57 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Sends a request: its status and JSON body (Null when the body is not JSON).
+pub async fn status_json(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = req.send().await.expect("the request is answered");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Sends a request whose answer must be JSON: the body.
+pub async fn json_body(req: reqwest::RequestBuilder) -> Value {
+    let r = req.send().await.expect("the request is answered");
+    r.json().await.expect("the answer is JSON")
+}
+
+/// A client that follows no redirect (so a test sees each 302/303 and where it points).
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A server binary (`bin`) on `port` against the sandbox at `sandbox_url`, as a test runs it:
+/// HOME at `home`, no config file, no change feed, quiet logs, output discarded. Callers add
+/// or override what they test.
+pub fn server_command(
+    bin: &str,
+    port: u16,
+    home: &Path,
+    sandbox_url: &str,
+) -> std::process::Command {
+    use std::process::Stdio;
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(["--port", &port.to_string()])
+        .env("HOME", home)
+        .env("GMAIL_EVENTS__ENABLED", "false")
+        .env("GMAIL_CONFIG", "/dev/null")
+        .env("GMAIL_BACKEND", "sandbox")
+        .env("GMAIL_SANDBOX_URL", sandbox_url)
+        .env("GMAIL_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// Waits until `base`/health answers (a server process just started); panics after 10 s.
+pub async fn wait_until_up(base: &str) {
+    let up = eventually(Duration::from_secs(10), || async {
+        reqwest::get(format!("{base}/health")).await.is_ok()
+    })
+    .await;
+    assert!(up, "{base} did not come up");
 }

@@ -10,297 +10,20 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use gmail_shared::store::{cipher, Keyring, Store};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use gmail_test_support::{drop_database, fresh_database_urls};
 
-use crate::multi_user::settings;
-use crate::site::{browser, csrf, location, page, post};
-
-struct Deployment {
-    rest: String,
-    mcp: String,
-    store: Store,
-    _sandbox: RunningSandbox,
-}
-
-use gmail_test_support::free_port;
-
-/// The sandbox, the REST server and the MCP server, each knowing the others' public URLs.
-async fn deploy(db: &str) -> Deployment {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
-    let (mcp_port, api_port) = (free_port(), free_port());
-    let mcp = format!("http://127.0.0.1:{mcp_port}");
-    let rest = format!("http://127.0.0.1:{api_port}");
-    let mut s = settings(&sandbox, db, &key);
-    s.multi_user.public_mcp_url = mcp.clone();
-    s.multi_user.public_api_url = rest.clone();
-    s.api.port = api_port;
-    s.mcp.port = mcp_port;
-    // Client metadata documents in this test are served from loopback.
-    s.multi_user.allow_private_client_metadata = true;
-    let api = gmail_api_server::app::Application::build(s.clone())
-        .await
-        .unwrap();
-    tokio::spawn(api.run_until_stopped());
-    let app = gmail_mcp_server::app::Application::build(s).await.unwrap();
-    tokio::spawn(app.run_until_stopped());
-    let store = Store::connect(db, Keyring::new(&SecretString::from(key), None).unwrap())
-        .await
-        .unwrap();
-    Deployment {
-        rest,
-        mcp,
-        store,
-        _sandbox: sandbox,
-    }
-}
-
-/// A PKCE verifier and its S256 challenge.
-fn pkce() -> (String, String) {
-    use base64::Engine;
-    use sha2::Digest;
-    let verifier = format!("v{}", uuid::Uuid::new_v4().simple()).repeat(2);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-fn query_of(url: &str) -> std::collections::HashMap<String, String> {
-    reqwest::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-async fn register(http: &reqwest::Client, rest: &str, body: Value) -> (u16, Value) {
-    let r = http
-        .post(format!("{rest}/oauth2/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
-fn authorize_url(
-    d: &Deployment,
-    client_id: &str,
-    challenge: &str,
-    extra: &[(&str, &str)],
-) -> String {
-    let mut url = reqwest::Url::parse(&format!("{}/oauth2/authorize", d.rest)).unwrap();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", REDIRECT)
-            .append_pair("state", "st-123")
-            .append_pair("code_challenge", challenge)
-            .append_pair("code_challenge_method", "S256");
-        for (k, v) in extra {
-            q.append_pair(k, v);
-        }
-    }
-    url.to_string()
-}
-
-/// A browser goes through authorize → consent (signing in as `account` when it has to) →
-/// allow; answers where the client was sent back to.
-async fn consent(b: &reqwest::Client, d: &Deployment, url: &str, account: &str) -> String {
-    let r = b.get(url).send().await.unwrap();
-    assert_eq!(r.status(), 303, "{:?}", r.text().await);
-    assert_eq!(location(&r), "/oauth2/consent");
-    let (status, html) = page(b, format!("{}/oauth2/consent", d.rest)).await;
-    assert_eq!(status, 200, "{html}");
-    if html.contains("Sign in with Google") {
-        let r = post(
-            b,
-            &d.rest,
-            "/signin",
-            &[("next", "/oauth2/consent"), ("login_hint", account)],
-        )
-        .await;
-        assert_eq!(r.status(), 303);
-        let google = location(&r);
-        assert!(
-            google.contains(&format!("login_hint={}", account.replace('@', "%40"))),
-            "the client's login_hint reaches Google: {google}"
-        );
-        let r = b
-            .get(format!("{google}&authuser_email={account}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 302, "{:?}", r.text().await);
-        let back = reqwest::Url::parse(&location(&r)).unwrap();
-        let r = b
-            .get(format!(
-                "{}/oauth/callback?{}",
-                d.rest,
-                back.query().unwrap()
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            (r.status().as_u16(), location(&r)),
-            (303, "/oauth2/consent".into())
-        );
-    }
-    let (status, html) = page(b, format!("{}/oauth2/consent", d.rest)).await;
-    assert_eq!(status, 200, "{html}");
-    assert!(html.contains("Allow") && html.contains(REDIRECT), "{html}");
-    let token = csrf(&html);
-    let r = post(
-        b,
-        &d.rest,
-        "/oauth2/consent",
-        &[("csrf", &token), ("decision", "allow")],
-    )
-    .await;
-    assert_eq!(r.status(), 303, "{:?}", r.text().await);
-    location(&r)
-}
-
-async fn token(http: &reqwest::Client, rest: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = http
-        .post(format!("{rest}/oauth2/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    if status == 200 {
-        assert_eq!(r.headers()["cache-control"], "no-store");
-    }
-    (status, r.json().await.unwrap())
-}
-
-/// The token endpoint's answer to a code (a public client, PKCE verifier).
-async fn redeem(
-    http: &reqwest::Client,
-    rest: &str,
-    client_id: &str,
-    code: &str,
-    verifier: &str,
-) -> (u16, Value) {
-    token(
-        http,
-        rest,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", client_id),
-            ("code_verifier", verifier),
-        ],
-    )
-    .await
-}
-
-/// JSON-RPC over /mcp with a bearer token.
-struct Mcp<'a> {
-    http: reqwest::Client,
-    url: String,
-    bearer: &'a str,
-}
-
-impl<'a> Mcp<'a> {
-    fn new(mcp: &str, bearer: &'a str) -> Mcp<'a> {
-        Mcp {
-            http: reqwest::Client::new(),
-            url: format!("{mcp}/mcp"),
-            bearer,
-        }
-    }
-
-    async fn post(&self, session: Option<&str>, body: Value) -> reqwest::Response {
-        let mut req = self
-            .http
-            .post(&self.url)
-            .bearer_auth(self.bearer)
-            .header("accept", "application/json, text/event-stream")
-            .json(&body);
-        if let Some(s) = session {
-            req = req
-                .header("mcp-session-id", s)
-                .header("mcp-protocol-version", "2025-06-18");
-        }
-        req.send().await.unwrap()
-    }
-
-    /// initialize: the status, and the session id when it worked.
-    async fn initialize(&self) -> (u16, Option<String>) {
-        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "oauth-test", "version": "0"}}});
-        let r = self.post(None, init).await;
-        let sid = r
-            .headers()
-            .get("mcp-session-id")
-            .map(|v| v.to_str().unwrap().to_string());
-        (r.status().as_u16(), sid)
-    }
-
-    /// A request on a session; its answer (a JSON body or the first SSE data line).
-    async fn call(&self, sid: &str, method: &str, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let text = self.post(Some(sid), body).await.text().await.unwrap();
-        let data = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or(&text);
-        serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {text}"))
-    }
-}
-
-/// initialize + tools/list on /mcp with a bearer token: the status of initialize, and the
-/// tool names when it worked.
-async fn mcp_tools(mcp: &str, bearer: &str) -> (u16, Vec<String>) {
-    let client = Mcp::new(mcp, bearer);
-    let (status, sid) = client.initialize().await;
-    let Some(sid) = sid.filter(|_| status == 200) else {
-        return (status, vec![]);
-    };
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    client.post(Some(&sid), initialized).await;
-    let v = client.call(&sid, "tools/list", json!({})).await;
-    let names = v["result"]["tools"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{v}"))
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect();
-    (status, names)
-}
-
-/// Calls get_profile on /mcp with a bearer token; answers the mailbox address.
-async fn profile_address(mcp: &str, bearer: &str) -> String {
-    let client = Mcp::new(mcp, bearer);
-    let (_, sid) = client.initialize().await;
-    let params = json!({"name": "get_profile", "arguments": {}});
-    let v = client.call(&sid.unwrap(), "tools/call", params).await;
-    v["result"]["structuredContent"]["emailAddress"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
-}
+use crate::common::multi_user::http;
+use crate::common::oauth::*;
+use crate::site::{browser, location, page};
 
 #[tokio::test]
 async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
     for db in fresh_database_urls("oauth_as").await {
         let d = deploy(&db).await;
-        let http = crate::multi_user::http();
+        let http = http();
 
         // 1. Discovery: the 401 names the metadata, which names the authorization server.
         let r = http.post(format!("{}/mcp", d.mcp)).send().await.unwrap();
@@ -562,8 +285,13 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
 
         // 11. The member sees the connected app and disconnects it: an open SSE stream
         // made with its token closes within a second.
-        let user = d.store.list_users().await.unwrap().remove(0).user;
-        let (_, key) = d.store.create_api_key(&user.id, "test").await.unwrap();
+        let user = d.servers.store.list_users().await.unwrap().remove(0).user;
+        let (_, key) = d
+            .servers
+            .store
+            .create_api_key(&user.id, "test")
+            .await
+            .unwrap();
         let listed: Value = http
             .get(format!("{}/api/v1/me/clients", d.rest))
             .bearer_auth(key.expose_secret())
@@ -616,31 +344,6 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
     }
 }
 
-/// Serves one Client ID Metadata Document at `/client.json`, whose `client_id` is its own
-/// URL; answers that URL.
-async fn metadata_document(name: &str) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/client.json", listener.local_addr().unwrap());
-    let doc = json!({"client_id": url, "client_name": name, "redirect_uris": [REDIRECT],
-                     "token_endpoint_auth_method": "none"});
-    let server = actix_web::HttpServer::new(move || {
-        let doc = doc.clone();
-        actix_web::App::new().route(
-            "/client.json",
-            actix_web::web::get().to(move || {
-                let doc = doc.clone();
-                async move { actix_web::HttpResponse::Ok().json(doc) }
-            }),
-        )
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    url
-}
-
 #[tokio::test]
 async fn a_client_named_by_its_metadata_document_is_shown_by_that_name() {
     for db in fresh_database_urls("oauth_cimd").await {
@@ -655,7 +358,7 @@ async fn a_client_named_by_its_metadata_document_is_shown_by_that_name() {
         let (_, html) = page(&b, format!("{}/oauth2/consent", d.rest)).await;
         assert!(html.contains("Docs Agent"), "{html}");
         let back = consent(&b, &d, &authorize, "demo@example.com").await;
-        let http = crate::multi_user::http();
+        let http = http();
         let code = query_of(&back)["code"].clone();
         let (status, tokens) = redeem(&http, &d.rest, &url, &code, &verifier).await;
         assert_eq!(status, 200, "{tokens}");
@@ -684,7 +387,7 @@ async fn a_client_named_by_its_metadata_document_is_shown_by_that_name() {
 async fn a_confidential_client_proves_its_secret() {
     for db in fresh_database_urls("oauth_secret").await {
         let d = deploy(&db).await;
-        let http = crate::multi_user::http();
+        let http = http();
         let (status, client) = register(
             &http,
             &d.rest,
@@ -730,7 +433,7 @@ async fn a_confidential_client_proves_its_secret() {
 async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
     for db in fresh_database_urls("oauth_two_users").await {
         let d = deploy(&db).await;
-        let http = crate::multi_user::http();
+        let http = http();
         let (_, client) = register(
             &http,
             &d.rest,
@@ -758,13 +461,18 @@ async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
         assert_eq!(profile_address(&d.mcp, &tokens[1]).await, "bob@example.com");
 
         // Bob cannot see or disconnect the app alice connected.
-        let users = d.store.list_users().await.unwrap();
+        let users = d.servers.store.list_users().await.unwrap();
         let key_of = async |email: &str| {
             let u = users
                 .iter()
                 .find(|u| u.user.email.as_deref() == Some(email))
                 .unwrap();
-            let (_, key) = d.store.create_api_key(&u.user.id, "t").await.unwrap();
+            let (_, key) = d
+                .servers
+                .store
+                .create_api_key(&u.user.id, "t")
+                .await
+                .unwrap();
             key.expose_secret().to_string()
         };
         let (alice_key, bob_key) = (

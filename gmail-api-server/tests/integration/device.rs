@@ -9,7 +9,8 @@ use std::time::Duration;
 use gmail_test_support::{drop_database, fresh_database_urls};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::site::{browser, csrf, page, post, sign_in, site};
+use crate::common::multi_user::Deployment;
+use crate::site::{browser, csrf, page, post, sign_in};
 
 /// Approves or denies a device code from the approval page's form; answers the status.
 async fn decide(b: &reqwest::Client, base: &str, csrf: &str, code: &str, decision: &str) -> u16 {
@@ -20,7 +21,7 @@ async fn decide(b: &reqwest::Client, base: &str, csrf: &str, code: &str, decisio
 #[tokio::test]
 async fn install_sh_gets_an_approved_key_and_connects_claude() {
     for db in fresh_database_urls("device").await {
-        let s = site(&db, |_| {}).await;
+        let s = Deployment::start(&db).await;
         let base = s.base.clone();
         let home = tempfile::tempdir().unwrap();
         let bin = home.path().join("bin");
@@ -152,7 +153,7 @@ async fn install_sh_gets_an_approved_key_and_connects_claude() {
 #[tokio::test]
 async fn device_codes_poll_pending_then_denied_and_strangers_cannot_approve() {
     for db in fresh_database_urls("device_deny").await {
-        let s = site(&db, |_| {}).await;
+        let s = Deployment::start(&db).await;
         let base = &s.base;
         let http = reqwest::Client::new();
         let start: serde_json::Value = http

@@ -10,59 +10,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use gmail_sandbox::RunningSandbox;
 use gmail_shared::config::Settings;
-use gmail_shared::store::{cipher, Keyring, Store};
+use gmail_shared::store::Store;
+use gmail_test_support::{drop_database, fresh_database_urls};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::multi_user::{connect, http, new_caller, settings, spawn, Caller};
+use crate::common::multi_user::{connect, get, http, new_caller, post, Caller, Deployment};
 
 /// A fresh SQLite file, and a fresh PostgreSQL database when GMAIL_TEST_DATABASE_URL names a
 /// server: each app's change feed follows every connection in its database, so tests running
 /// at once must not share one (another test's connections live in another sandbox).
 async fn database_urls() -> Vec<String> {
-    let mut urls = gmail_test_support::database_urls("events");
-    if let Some(base) = urls.get_mut(1) {
-        sqlx::any::install_default_drivers();
-        let name = format!("events_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::AnyPool::connect(base).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let (server, _) = base.rsplit_once('/').unwrap();
-        *base = format!("{server}/{name}");
-    }
-    urls
-}
-
-/// Drops a database made by [`database_urls`] (the servers still hold connections).
-async fn drop_database(url: &str) {
-    let Some((server, name)) = url.rsplit_once('/') else {
-        return;
-    };
-    if !url.starts_with("postgres") || !name.starts_with("events_") {
-        return;
-    }
-    let base =
-        std::env::var("GMAIL_TEST_DATABASE_URL").unwrap_or_else(|_| format!("{server}/postgres"));
-    let Ok(admin) = sqlx::AnyPool::connect(&base).await else {
-        return;
-    };
-    // The apps' pools may reconnect between the terminate and the drop: try a few times.
-    for _ in 0..5 {
-        let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&admin)
-        .await;
-        match dropped {
-            Ok(_) => return,
-            Err(e) => eprintln!("drop {name}: {e}"),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    fresh_database_urls("events").await
 }
 
 /// A webhook receiver on a free port: records every request, answers `status`.
@@ -187,17 +148,6 @@ async fn cursors_ready(store: &Store, n: usize) {
     }
 }
 
-async fn post(base: &str, path: &str, c: &Caller, body: Value) -> (u16, Value) {
-    let r = http()
-        .post(format!("{base}{path}"))
-        .bearer_auth(&c.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
 /// Reads SSE events from a stream until `n` events came (or 10 s passed).
 async fn read_events(
     stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
@@ -257,26 +207,20 @@ async fn open_stream(
 #[tokio::test]
 async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
     for db in database_urls().await {
-        let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-        let key = cipher::generate_key();
-        let mut s = settings(&sandbox, &db, &key);
-        event_settings(&mut s);
-        let base = spawn(s).await;
-        let store = Store::connect(&db, Keyring::new(&SecretString::from(key), None).unwrap())
-            .await
-            .unwrap();
+        let d = Deployment::start_with(&db, event_settings).await;
+        let (base, store, sandbox) = (&d.base, &d.store, &d.sandbox);
         let (alice, bob) = (
-            new_caller(&store, "alice").await,
-            new_caller(&store, "bob").await,
+            new_caller(store, "alice").await,
+            new_caller(store, "bob").await,
         );
-        connect(&base, &alice, "demo@example.com").await;
-        connect(&base, &bob, "bob@example.com").await;
+        connect(base, &alice, "demo@example.com").await;
+        connect(base, &bob, "bob@example.com").await;
         let (rx_alice, rx_bob, dead) = (receiver().await, receiver().await, receiver().await);
         dead.status.store(503, Ordering::SeqCst);
 
         // Subscriptions: the secret once, then never again.
         let (status, hook) = post(
-            &base,
+            base,
             "/api/v1/webhooks",
             &alice,
             json!({"url": rx_alice.url, "events": ["message.added"]}),
@@ -286,17 +230,17 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         let secret = hook["secret"].as_str().unwrap().to_string();
         assert!(secret.starts_with("whsec_"));
         let hook_id = hook["id"].as_str().unwrap().to_string();
-        let (_, listed) = crate::multi_user::get(&base, "/api/v1/webhooks", &alice).await;
+        let (_, listed) = get(base, "/api/v1/webhooks", &alice).await;
         assert_eq!(listed["webhooks"].as_array().unwrap().len(), 1);
         assert!(
             !listed.to_string().contains(&secret),
             "the secret is shown once"
         );
         let (status, bob_hook) =
-            post(&base, "/api/v1/webhooks", &bob, json!({"url": rx_bob.url})).await;
+            post(base, "/api/v1/webhooks", &bob, json!({"url": rx_bob.url})).await;
         assert_eq!(status, 201);
         let (status, dead_hook) = post(
-            &base,
+            base,
             "/api/v1/webhooks",
             &alice,
             json!({"url": dead.url, "query": "subject:never-matches-anything-xyz"}),
@@ -304,7 +248,7 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         .await;
         assert_eq!(status, 201);
         let (status, bad) = post(
-            &base,
+            base,
             "/api/v1/webhooks",
             &alice,
             json!({"url": rx_alice.url, "events": ["mail.arrived"]}),
@@ -313,11 +257,10 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         assert_eq!(status, 400, "{bad}");
         assert!(bad["detail"].as_str().unwrap().contains("message.added"));
         // Bob sees none of Alice's webhooks.
-        let (status, _) =
-            crate::multi_user::get(&base, &format!("/api/v1/webhooks/{hook_id}"), &bob).await;
+        let (status, _) = get(base, &format!("/api/v1/webhooks/{hook_id}"), &bob).await;
         assert_eq!(status, 404);
-        let (status, _) = crate::multi_user::get(
-            &base,
+        let (status, _) = get(
+            base,
             &format!("/api/v1/webhooks/{hook_id}/deliveries"),
             &bob,
         )
@@ -331,13 +274,13 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
             .unwrap();
         assert_eq!(r.status(), 404);
 
-        cursors_ready(&store, 2).await;
-        let mut stream = open_stream(&base, &alice, None).await;
+        cursors_ready(store, 2).await;
+        let mut stream = open_stream(base, &alice, None).await;
         let mut buf = String::new();
 
         // One delivery: webhook within one poll interval (1 s), and the stream.
         let sent = Instant::now();
-        let id = deliver(&sandbox, "demo@example.com", "Welcome 1").await;
+        let id = deliver(sandbox, "demo@example.com", "Welcome 1").await;
         let took = wait_until("alice's webhook", Duration::from_secs(5), || {
             rx_alice
                 .accepted()
@@ -368,10 +311,10 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         let first_seq = events[0].0;
 
         // Two more while a second stream is away: resuming gets exactly those.
-        let id2 = deliver(&sandbox, "demo@example.com", "Welcome 2").await;
-        let id3 = deliver(&sandbox, "demo@example.com", "Welcome 3").await;
+        let id2 = deliver(sandbox, "demo@example.com", "Welcome 2").await;
+        let id3 = deliver(sandbox, "demo@example.com", "Welcome 3").await;
         let live = read_events(&mut stream, &mut buf, 2).await;
-        let mut resumed_stream = open_stream(&base, &alice, Some(first_seq)).await;
+        let mut resumed_stream = open_stream(base, &alice, Some(first_seq)).await;
         let mut buf2 = String::new();
         let resumed = read_events(&mut resumed_stream, &mut buf2, 2).await;
         assert_eq!(
@@ -389,7 +332,7 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         rx_alice.status.store(500, Ordering::SeqCst);
         let down: Vec<String> = futures::future::join_all((4..7).map(|i| {
             deliver(
-                &sandbox,
+                sandbox,
                 "demo@example.com",
                 Box::leak(format!("Welcome {i}").into_boxed_str()),
             )
@@ -436,8 +379,8 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
             .collect();
         assert!(retried.iter().all(|id| ids.contains(&id)));
         rx_alice.verify_all(&secret);
-        let (_, log) = crate::multi_user::get(
-            &base,
+        let (_, log) = get(
+            base,
             &format!("/api/v1/webhooks/{hook_id}/deliveries"),
             &alice,
         )
@@ -451,7 +394,7 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
 
         // Bob's receiver got nothing of Alice's; his own mailbox's mail reaches him only.
         assert!(rx_bob.seen.lock().unwrap().is_empty());
-        let bob_id = deliver(&sandbox, "bob@example.com", "For Bob").await;
+        let bob_id = deliver(sandbox, "bob@example.com", "For Bob").await;
         wait_until("bob's webhook", Duration::from_secs(5), || {
             rx_bob
                 .accepted()
@@ -498,7 +441,7 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         // webhook_retry_secs (6 s here), with the reason shown to its owner.
         let dead_id = dead_hook["id"].as_str().unwrap();
         let (status, _) = post(
-            &base,
+            base,
             &format!("/api/v1/webhooks/{dead_id}/test"),
             &alice,
             json!({}),
@@ -507,8 +450,7 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         assert_eq!(status, 202);
         let start = Instant::now();
         loop {
-            let (_, w) =
-                crate::multi_user::get(&base, &format!("/api/v1/webhooks/{dead_id}"), &alice).await;
+            let (_, w) = get(base, &format!("/api/v1/webhooks/{dead_id}"), &alice).await;
             if w["enabled"] == false {
                 let reason = w["disabledReason"].as_str().unwrap();
                 assert!(reason.contains("503"), "{reason}");
@@ -524,8 +466,8 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
             dead.seen.lock().unwrap().len() >= 2,
             "retried before giving up"
         );
-        let (_, log) = crate::multi_user::get(
-            &base,
+        let (_, log) = get(
+            base,
             &format!("/api/v1/webhooks/{dead_id}/deliveries"),
             &alice,
         )
@@ -538,16 +480,16 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
 #[tokio::test]
 async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
     for db in database_urls().await {
-        let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-        let key = cipher::generate_key();
-        let mut s = settings(&sandbox, &db, &key);
-        event_settings(&mut s);
-        // Push only: the safety-net poll is far away, so only a push can be this quick.
-        s.events.poll_interval_secs = 300;
-        s.events.safety_poll_secs = 300;
-        s.events.pubsub_topic = "projects/sandbox/topics/gmail".into();
-        s.events.pubsub_token = Some(SecretString::from("push-token-123"));
-        let base = spawn(s).await;
+        let d = Deployment::start_with(&db, |s| {
+            event_settings(s);
+            // Push only: the safety-net poll is far away, so only a push can be this quick.
+            s.events.poll_interval_secs = 300;
+            s.events.safety_poll_secs = 300;
+            s.events.pubsub_topic = "projects/sandbox/topics/gmail".into();
+            s.events.pubsub_token = Some(SecretString::from("push-token-123"));
+        })
+        .await;
+        let (base, store, sandbox) = (&d.base, &d.store, &d.sandbox);
         let r = http()
             .post(format!("{}__sandbox/pubsub/subscriptions", sandbox.base_url()))
             .json(&json!({"topic": "projects/sandbox/topics/gmail", "pushEndpoint": format!("{base}/hooks/gmail/pubsub?token=push-token-123")}))
@@ -555,15 +497,12 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let store = Store::connect(&db, Keyring::new(&SecretString::from(key), None).unwrap())
-            .await
-            .unwrap();
-        let alice = new_caller(&store, "alice").await;
-        connect(&base, &alice, "demo@example.com").await;
+        let alice = new_caller(store, "alice").await;
+        connect(base, &alice, "demo@example.com").await;
         let rx = receiver().await;
-        let (status, _) = post(&base, "/api/v1/webhooks", &alice, json!({"url": rx.url})).await;
+        let (status, _) = post(base, "/api/v1/webhooks", &alice, json!({"url": rx.url})).await;
         assert_eq!(status, 201);
-        cursors_ready(&store, 1).await;
+        cursors_ready(store, 1).await;
         // The watch is made at start-up.
         let start = Instant::now();
         while store.cursors().await.unwrap()[0].watch_expires_at.is_none() {
@@ -573,7 +512,7 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
         let mut took = Vec::new();
         for i in 0..3 {
             let sent = Instant::now();
-            let id = deliver(&sandbox, "demo@example.com", &format!("Pushed {i}")).await;
+            let id = deliver(sandbox, "demo@example.com", &format!("Pushed {i}")).await;
             wait_until("pushed delivery", Duration::from_secs(5), || {
                 rx.accepted()
                     .iter()
@@ -614,16 +553,10 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
 
 #[tokio::test]
 async fn webhooks_to_private_addresses_are_refused_by_default() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
     let db = gmail_test_support::database_urls("events").remove(0);
-    let mut s = settings(&sandbox, &db, &key);
-    s.events.enabled = true;
-    let base = spawn(s).await;
-    let store = Store::connect(&db, Keyring::new(&SecretString::from(key), None).unwrap())
-        .await
-        .unwrap();
-    let alice = new_caller(&store, "alice").await;
+    let d = Deployment::start_with(&db, |s| s.events.enabled = true).await;
+    let (base, store) = (&d.base, &d.store);
+    let alice = new_caller(store, "alice").await;
     for url in [
         "http://127.0.0.1:9/hook",
         "http://localhost:9/hook",
@@ -633,10 +566,10 @@ async fn webhooks_to_private_addresses_are_refused_by_default() {
         "ftp://example.com/hook",
         "https://user:pw@example.com/hook",
     ] {
-        let (status, body) = post(&base, "/api/v1/webhooks", &alice, json!({"url": url})).await;
+        let (status, body) = post(base, "/api/v1/webhooks", &alice, json!({"url": url})).await;
         assert_eq!(status, 400, "{url}: {body}");
         assert_eq!(body["field"], "url", "{body}");
     }
-    let (_, listed) = crate::multi_user::get(&base, "/api/v1/webhooks", &alice).await;
+    let (_, listed) = get(base, "/api/v1/webhooks", &alice).await;
     assert_eq!(listed["webhooks"], json!([]));
 }

@@ -3,70 +3,26 @@
 //! narrowed key makes only keys as narrow; only the admins named in multi_user.admins reach
 //! the admin endpoints, which list users, disable and enable them, and revoke any key.
 
-use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
 use gmail_shared::ops::policy::CallerPolicy;
-use gmail_shared::store::{cipher, Keyring, Store};
-use secrecy::{ExposeSecret, SecretString};
+use gmail_shared::store::Store;
 use serde_json::{json, Value};
 
-use crate::multi_user::{connect, database_urls, get, http, new_caller, settings, spawn, Caller};
+use crate::common::multi_user::{
+    call as send, connect, database_urls, get, http, new_caller, user_with_key, Caller, Deployment,
+};
 
-async fn send(
-    base: &str,
-    method: reqwest::Method,
-    path: &str,
-    c: &Caller,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut rb = http()
-        .request(method, format!("{base}{path}"))
-        .bearer_auth(&c.key);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-struct World {
-    base: String,
-    store: Store,
-    _sandbox: RunningSandbox,
-}
-
-async fn world(db: &str, admins: &str) -> World {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
-    let mut s = settings(&sandbox, db, &key);
-    s.multi_user.admins = admins.split(',').map(str::to_owned).collect();
-    s.multi_user.key_ttl_days = 30;
-    let base = spawn(s).await;
-    let store = Store::connect(db, Keyring::new(&SecretString::from(key), None).unwrap())
-        .await
-        .unwrap();
-    World {
-        base,
-        store,
-        _sandbox: sandbox,
-    }
+async fn world(db: &str, admins: &str) -> Deployment {
+    Deployment::start_with(db, |s| {
+        s.multi_user.admins = admins.split(',').map(str::to_owned).collect();
+        s.multi_user.key_ttl_days = 30;
+    })
+    .await
 }
 
 /// A user made with an email (what admins are named by) and a first key.
 async fn member(store: &Store, email: &str) -> (Caller, String) {
-    let u = store
-        .ensure_user(
-            &format!("{email}-{}", uuid::Uuid::new_v4().simple()),
-            Some(email),
-        )
-        .await
-        .unwrap();
-    let (_, key) = store.create_api_key(&u.id, "first").await.unwrap();
-    (
-        Caller {
-            key: key.expose_secret().to_string(),
-        },
-        u.id,
-    )
+    let (caller, key) = user_with_key(store, email, Some(email), "first").await;
+    (caller, key.user_id)
 }
 
 #[tokio::test]
@@ -177,9 +133,7 @@ async fn members_make_list_and_revoke_only_their_own_keys() {
             .create_api_key_with(&alice_id, "narrow", None, Some(&narrow))
             .await
             .unwrap();
-        let narrow_caller = Caller {
-            key: key.expose_secret().to_string(),
-        };
+        let narrow_caller = Caller::new(&key);
         let (status, made) = send(
             base,
             Method::POST,
@@ -200,9 +154,7 @@ async fn members_make_list_and_revoke_only_their_own_keys() {
             .create_api_key_with(&alice_id, "ro", None, Some(&read_only))
             .await
             .unwrap();
-        let ro = Caller {
-            key: key.expose_secret().to_string(),
-        };
+        let ro = Caller::new(&key);
         let (status, body) = send(
             base,
             Method::POST,
@@ -220,9 +172,7 @@ async fn members_make_list_and_revoke_only_their_own_keys() {
             .create_api_key_with(&alice_id, "old", Some(past), None)
             .await
             .unwrap();
-        let old = Caller {
-            key: key.expose_secret().to_string(),
-        };
+        let old = Caller::new(&key);
         assert_eq!(get(base, "/api/v1/profile", &old).await.0, 401);
     }
 }

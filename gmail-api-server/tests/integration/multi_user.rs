@@ -3,144 +3,18 @@
 //! isolation (also under 50 concurrent mixed calls), revoked keys, callback errors, and two
 //! server instances sharing one database.
 
-use gmail_api_server::Application;
-use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use gmail_shared::config::Settings;
-use gmail_shared::store::{cipher, Keyring, Store};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
-pub(crate) fn database_urls() -> Vec<String> {
-    gmail_test_support::database_urls("api-mu")
-}
-
-pub(crate) fn settings(sandbox: &RunningSandbox, db: &str, key: &str) -> Settings {
-    gmail_test_support::multi_user_settings(&sandbox.base_url(), db, key)
-}
-
-pub(crate) async fn spawn(s: Settings) -> String {
-    let app = Application::build(s).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    base
-}
-
-pub(crate) struct Caller {
-    pub(crate) key: String,
-}
-
-pub(crate) async fn new_caller(store: &Store, name: &str) -> Caller {
-    let u = store
-        .ensure_user(&format!("{name}-{}", uuid::Uuid::new_v4().simple()), None)
-        .await
-        .unwrap();
-    let (_, key) = store.create_api_key(&u.id, "test").await.unwrap();
-    Caller {
-        key: key.expose_secret().to_string(),
-    }
-}
-
-pub(crate) fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-pub(crate) async fn get(base: &str, path: &str, c: &Caller) -> (u16, Value) {
-    let r = http()
-        .get(format!("{base}{path}"))
-        .bearer_auth(&c.key)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-/// A browser's first steps on a start link: the page, then its button. Answers the cookie
-/// that binds the flow to this browser and Google's (the sandbox's) consent URL.
-pub async fn open_start_link(base: &str, auth_url: &str) -> (String, String) {
-    // The configured redirect URL names port 8000; the server under test is on another.
-    let link = reqwest::Url::parse(auth_url).unwrap();
-    assert_eq!(link.path(), "/oauth/start");
-    let auth_url = format!("{base}/oauth/start?{}", link.query().unwrap());
-    let page = http().get(&auth_url).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert_eq!(page.headers()["x-frame-options"], "DENY");
-    let html = page.text().await.unwrap();
-    assert!(html.contains("Continue to Google"), "{html}");
-    let state = link
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    let r = http()
-        .post(format!("{base}/oauth/start"))
-        .header("origin", base)
-        .form(&[("state", state.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "{:?}", r.text().await);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
-    let cookie = cookie.split(';').next().unwrap().to_string();
-    let consent = r.headers()["location"].to_str().unwrap().to_string();
-    (cookie, consent)
-}
-
-/// Consent at the sandbox: answers the callback query Google would redirect with.
-pub async fn consent_at_google(consent_url: &str) -> String {
-    let consent = http().get(consent_url).send().await.unwrap();
-    assert_eq!(consent.status(), 302);
-    let location = consent.headers()["location"].to_str().unwrap().to_string();
-    location.split_once('?').unwrap().1.to_string()
-}
-
-/// Connects `email` for the caller as a browser would: start over REST, open the start link,
-/// consent at the sandbox, then come back to /oauth/callback with the binding cookie.
-/// Answers the callback's JSON.
-pub(crate) async fn connect(base: &str, c: &Caller, email: &str) -> Value {
-    let r = http()
-        .post(format!("{base}/api/v1/connections"))
-        .bearer_auth(&c.key)
-        .json(&serde_json::json!({"loginHint": email}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let start: Value = r.json().await.unwrap();
-    let (cookie, consent) = open_start_link(base, start["authUrl"].as_str().unwrap()).await;
-    let query = consent_at_google(&consent).await;
-    let cb = http()
-        .get(format!("{base}/oauth/callback?{query}"))
-        .header("accept", "application/json")
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cb.status(), 200, "{:?}", cb.text().await);
-    cb.json().await.unwrap()
-}
+use crate::common::multi_user::*;
 
 #[tokio::test]
 async fn callers_authenticate_connect_and_see_only_their_own_mail() {
     for db in database_urls() {
-        let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-        let key = cipher::generate_key();
-        let base = spawn(settings(&sandbox, &db, &key)).await;
-        let store = Store::connect(
-            &db,
-            Keyring::new(&SecretString::from(key.clone()), None).unwrap(),
-        )
-        .await
-        .unwrap();
-        let a = new_caller(&store, "alice").await;
-        let b = new_caller(&store, "bob").await;
+        let d = Deployment::start(&db).await;
+        let (base, store) = (&d.base, &d.store);
+        let a = new_caller(store, "alice").await;
+        let b = new_caller(store, "bob").await;
 
         // No key, a wrong key: 401 with a Bearer challenge.
         let r = http()
@@ -156,31 +30,31 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
         let wrong = Caller {
             key: "gms_nope".into(),
         };
-        assert_eq!(get(&base, "/api/v1/profile", &wrong).await.0, 401);
+        assert_eq!(get(base, "/api/v1/profile", &wrong).await.0, 401);
         // Authenticated, but nothing connected yet.
-        let (status, body) = get(&base, "/api/v1/profile", &a).await;
+        let (status, body) = get(base, "/api/v1/profile", &a).await;
         assert_eq!(status, 404, "{body}");
 
-        let done = connect(&base, &a, "demo@example.com").await;
+        let done = connect(base, &a, "demo@example.com").await;
         assert_eq!(done["connected"], "demo@example.com");
         // The callback shows no key: keys come only from an authenticated action.
         assert!(!done.to_string().contains("gms_"), "{done}");
-        connect(&base, &b, "bob@example.com").await;
+        connect(base, &b, "bob@example.com").await;
 
         assert_eq!(
-            get(&base, "/api/v1/profile", &a).await.1["emailAddress"],
+            get(base, "/api/v1/profile", &a).await.1["emailAddress"],
             "demo@example.com"
         );
         assert_eq!(
-            get(&base, "/api/v1/profile", &b).await.1["emailAddress"],
+            get(base, "/api/v1/profile", &b).await.1["emailAddress"],
             "bob@example.com"
         );
-        let (_, conns) = get(&base, "/api/v1/connections", &b).await;
+        let (_, conns) = get(base, "/api/v1/connections", &b).await;
         let b_conn = conns[0]["id"].as_str().unwrap().to_string();
         for other in ["bob@example.com", b_conn.as_str()] {
-            let (status, _) = get(&base, &format!("/api/v1/profile?account={other}"), &a).await;
+            let (status, _) = get(base, &format!("/api/v1/profile?account={other}"), &a).await;
             assert_eq!(status, 404, "A reached B's {other}");
-            let (status, _) = get(&base, &format!("/api/v1/connections/{other}/check"), &a).await;
+            let (status, _) = get(base, &format!("/api/v1/connections/{other}/check"), &a).await;
             assert_eq!(status, 404);
         }
         // The tools endpoint is per caller too.
@@ -222,7 +96,7 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
         futures::future::join_all(calls).await;
 
         // A second instance on the same database serves the same users.
-        let base2 = spawn(settings(&sandbox, &db, &key)).await;
+        let base2 = d.another_instance().await;
         assert_eq!(
             get(&base2, "/api/v1/profile", &b).await.1["emailAddress"],
             "bob@example.com"
@@ -241,7 +115,7 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
                 .json(body)
                 .send()
         };
-        let first = send(&base, &b, &msg).await.unwrap();
+        let first = send(base, &b, &msg).await.unwrap();
         assert_eq!(first.status(), 200);
         let first: Value = first.json().await.unwrap();
         let again = send(&base2, &b, &msg).await.unwrap();
@@ -253,7 +127,7 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
             serde_json::json!({"to": ["carol@example.com"], "subject": subject, "body": "twice"});
         assert_eq!(send(&base2, &b, &changed).await.unwrap().status(), 409);
         let q = format!("/api/v1/messages?q=subject:{}", subject.replace(' ', "+"));
-        let (_, found) = get(&base, &q, &b).await;
+        let (_, found) = get(base, &q, &b).await;
         assert_eq!(found["messages"].as_array().unwrap().len(), 1, "{found}");
         // Another caller's identical key is another request: it runs.
         let r = send(&base2, &a, &msg).await.unwrap();
@@ -265,17 +139,15 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
         for k in store.list_api_keys(&info.id).await.unwrap() {
             store.revoke_api_key(&k.id).await.unwrap();
         }
-        assert_eq!(get(&base, "/api/v1/profile", &a).await.0, 401);
+        assert_eq!(get(base, "/api/v1/profile", &a).await.0, 401);
         assert_eq!(get(&base2, "/api/v1/profile", &a).await.0, 401);
     }
 }
 
 #[tokio::test]
 async fn the_callback_explains_what_went_wrong() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
-    let db = database_urls().remove(0);
-    let base = spawn(settings(&sandbox, &db, &key)).await;
+    let d = Deployment::start(&database_urls().remove(0)).await;
+    let base = &d.base;
     let json = |path: String| async move {
         let r = http()
             .get(path)
@@ -321,18 +193,10 @@ async fn the_callback_explains_what_went_wrong() {
 /// an attacker's link (login CSRF), states burnt by others, and open redirects.
 #[tokio::test]
 async fn authorizations_belong_to_the_browser_that_started_them() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
-    let db = database_urls().remove(0);
-    let base = spawn(settings(&sandbox, &db, &key)).await;
-    let store = Store::connect(
-        &db,
-        Keyring::new(&SecretString::from(key.clone()), None).unwrap(),
-    )
-    .await
-    .unwrap();
-    let alice = new_caller(&store, "alice").await;
-    let bob = new_caller(&store, "bob").await;
+    let d = Deployment::start(&database_urls().remove(0)).await;
+    let base = &d.base;
+    let alice = new_caller(&d.store, "alice").await;
+    let bob = new_caller(&d.store, "bob").await;
     let start = |c: &Caller, body: Value| {
         http()
             .post(format!("{base}/api/v1/connections"))
@@ -361,7 +225,7 @@ async fn authorizations_belong_to_the_browser_that_started_them() {
     assert!(r.headers().get("set-cookie").is_none());
 
     // Alice's browser opens the link; a second browser holding it gets nothing.
-    let (cookie, consent_url) = open_start_link(&base, &auth_url).await;
+    let (cookie, consent_url) = open_start_link(base, &auth_url).await;
     let r = http()
         .post(format!("{base}/oauth/start"))
         .header("origin", base.as_str())
@@ -424,12 +288,12 @@ async fn authorizations_belong_to_the_browser_that_started_them() {
         "{html}"
     );
     assert!(!html.contains("gms_") && !html.contains("Bearer"), "{html}");
-    let (status, profile) = get(&base, "/api/v1/profile", &alice).await;
+    let (status, profile) = get(base, "/api/v1/profile", &alice).await;
     assert_eq!(
         (status, profile["emailAddress"].as_str()),
         (200, Some("demo@example.com"))
     );
-    assert_eq!(get(&base, "/api/v1/profile", &bob).await.0, 404);
+    assert_eq!(get(base, "/api/v1/profile", &bob).await.0, 404);
 
     // returnTo: paths and configured origins only.
     for bad in [
@@ -452,38 +316,24 @@ async fn authorizations_belong_to_the_browser_that_started_them() {
 }
 
 async fn tool(base: &str, c: &Caller, name: &str, args: Value) -> (u16, Value) {
-    let r = http()
-        .post(format!("{base}/api/v1/tools/{name}"))
-        .bearer_auth(&c.key)
-        .json(&args)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    post(base, &format!("/api/v1/tools/{name}"), c, args).await
 }
 
 /// Each user has their own attachment and download folders: nobody attaches, overwrites or
 /// even detects another's files, and no answer shows a server path.
 #[tokio::test]
 async fn users_never_share_files() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
-    let db = database_urls().remove(0);
     let dir = tempfile::tempdir().unwrap();
-    let mut s = settings(&sandbox, &db, &key);
-    s.tools.attachment_dirs = vec![dir.path().join("attach")];
-    s.tools.download_dir = dir.path().join("downloads");
-    let base = spawn(s).await;
-    let store = Store::connect(
-        &db,
-        Keyring::new(&SecretString::from(key.clone()), None).unwrap(),
-    )
-    .await
-    .unwrap();
-    let alice = new_caller(&store, "alice").await;
-    let bob = new_caller(&store, "bob").await;
-    connect(&base, &alice, "demo@example.com").await;
-    connect(&base, &bob, "bob@example.com").await;
+    let d = Deployment::start_with(&database_urls().remove(0), |s| {
+        s.tools.attachment_dirs = vec![dir.path().join("attach")];
+        s.tools.download_dir = dir.path().join("downloads");
+    })
+    .await;
+    let (base, store) = (&d.base, &d.store);
+    let alice = new_caller(store, "alice").await;
+    let bob = new_caller(store, "bob").await;
+    connect(base, &alice, "demo@example.com").await;
+    connect(base, &bob, "bob@example.com").await;
     let alice_id = store.authenticate(&alice.key).await.unwrap().unwrap().id;
     let mine = dir.path().join("attach/users").join(&alice_id);
     std::fs::create_dir_all(&mine).unwrap();
@@ -496,13 +346,7 @@ async fn users_never_share_files() {
         serde_json::json!({"to": ["bob@example.com"], "subject": "payroll", "body": "attached",
             "attachments": [file]})
     };
-    let (status, sent) = tool(
-        &base,
-        &alice,
-        "send_email",
-        send("alice-payroll.csv".into()),
-    )
-    .await;
+    let (status, sent) = tool(base, &alice, "send_email", send("alice-payroll.csv".into())).await;
     assert_eq!(status, 200, "{sent}");
     let absolute = mine.join("alice-payroll.csv").display().to_string();
     let mut answers = Vec::new();
@@ -513,7 +357,7 @@ async fn users_never_share_files() {
         "/etc/passwd".to_string(),
         "no-such-file.csv".to_string(),
     ] {
-        let (status, body) = tool(&base, &bob, "send_email", send(probe.clone())).await;
+        let (status, body) = tool(base, &bob, "send_email", send(probe.clone())).await;
         assert_eq!(status, 400, "{probe}: {body}");
         assert_eq!(body["field"], "attachments", "{body}");
         let detail = body["detail"].as_str().unwrap().replace(&probe, "P");
@@ -527,7 +371,7 @@ async fn users_never_share_files() {
 
     // Downloads land in each caller's own folder (per connected account), shown relative.
     let (_, found) = tool(
-        &base,
+        base,
         &bob,
         "search_emails",
         serde_json::json!({"query": "subject:payroll"}),
@@ -538,7 +382,7 @@ async fn users_never_share_files() {
         .unwrap()
         .to_string();
     let (_, read) = tool(
-        &base,
+        base,
         &bob,
         "read_email",
         serde_json::json!({"messageId": id}),
@@ -549,7 +393,7 @@ async fn users_never_share_files() {
         .unwrap()
         .to_string();
     let (status, saved) = tool(
-        &base,
+        base,
         &bob,
         "download_attachment",
         serde_json::json!({"messageId": id, "attachmentId": att, "savePath": "in"}),
@@ -570,7 +414,7 @@ async fn users_never_share_files() {
     assert!(on_disk.is_file(), "{}", on_disk.display());
     // Bob cannot write into alice's folder by climbing out of his.
     let (status, body) = tool(
-        &base,
+        base,
         &bob,
         "download_attachment",
         serde_json::json!({"messageId": id, "attachmentId": att,
@@ -603,7 +447,7 @@ async fn users_never_share_files() {
         call.as_object_mut()
             .unwrap()
             .extend(args.as_object().unwrap().clone());
-        let (status, body) = tool(&base, &bob, "download_attachment", call).await;
+        let (status, body) = tool(base, &bob, "download_attachment", call).await;
         assert_eq!(
             (status, body["field"].as_str()),
             (400, Some(field)),
@@ -619,44 +463,27 @@ async fn users_never_share_files() {
 
 #[tokio::test]
 async fn debug_logs_carry_no_secret() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
+    let sandbox = gmail_sandbox::Sandbox::start(gmail_sandbox::SandboxConfig::for_tests())
+        .await
+        .unwrap();
+    let key = gmail_shared::store::cipher::generate_key();
     let db = database_urls().remove(0);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = gmail_test_support::free_port();
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("api.log");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gmail-api-server"))
-        .args(["--port", &port.to_string(), "--log-level", "debug"])
-        .env("HOME", dir.path())
-        .env("GMAIL_EVENTS__ENABLED", "false")
-        .env("GMAIL_CONFIG", "/dev/null")
+    let bin = env!("CARGO_BIN_EXE_gmail-api-server");
+    let mut child = gmail_test_support::server_command(bin, port, dir.path(), &sandbox.base_url())
+        .args(["--log-level", "debug"])
         .env("GMAIL_LOG_FORMAT", "json")
-        .env("GMAIL_BACKEND", "sandbox")
-        .env("GMAIL_SANDBOX_URL", sandbox.base_url())
         .env("GMAIL_MULTI_USER", "true")
         .env("GMAIL_DATABASE_URL", &db)
         .env("GMAIL_ENCRYPTION_KEY", &key)
         .stdout(std::fs::File::create(&log_path).unwrap())
-        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/health")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let store = Store::connect(
-        &db,
-        Keyring::new(&SecretString::from(key.clone()), None).unwrap(),
-    )
-    .await
-    .unwrap();
+    gmail_test_support::wait_until_up(&base).await;
+    let store = store_for(&db, &key).await;
     let c = new_caller(&store, "logs").await;
     connect(&base, &c, "demo@example.com").await;
     get(&base, "/api/v1/profile", &c).await;

@@ -3,13 +3,13 @@
 //! drafts-only, read-only); every write and refusal is in the shared audit table, which each
 //! caller reads only their own part of; bodies are never stored.
 
-use gmail_sandbox::{Sandbox, SandboxConfig};
 use gmail_shared::ops::policy::CallerPolicy;
-use gmail_shared::store::{cipher, Keyring, Store};
-use secrecy::{ExposeSecret, SecretString};
+use gmail_shared::store::Store;
 use serde_json::{json, Value};
 
-use crate::multi_user::{connect, database_urls, get, http, settings, spawn, Caller};
+use crate::common::multi_user::{
+    connect, database_urls, get, http, user_with_key, Caller, Deployment,
+};
 
 const BODY: &str = "Confidential: the merger closes Friday.";
 
@@ -34,16 +34,9 @@ async fn post(base: &str, path: &str, c: &Caller, body: Value) -> (u16, Value, O
 
 /// A user with one key under `key_rules`; answers the caller and the user's id.
 async fn caller(store: &Store, name: &str, key_rules: CallerPolicy) -> (Caller, String) {
-    let u = store
-        .ensure_user(&format!("{name}-{}", uuid::Uuid::new_v4().simple()), None)
-        .await
-        .unwrap();
-    let (info, key) = store.create_api_key(&u.id, "test").await.unwrap();
+    let (c, info) = user_with_key(store, name, None, "test").await;
     store.set_key_policy(&info.id, &key_rules).await.unwrap();
-    let c = Caller {
-        key: key.expose_secret().to_string(),
-    };
-    (c, u.id)
+    (c, info.user_id)
 }
 
 /// A fresh sandbox mailbox: the daily cap counts per mailbox, and PostgreSQL keeps the
@@ -61,12 +54,8 @@ fn mail(to: &str) -> Value {
 #[tokio::test]
 async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
     for db in database_urls() {
-        let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-        let key = cipher::generate_key();
-        let base = spawn(settings(&sandbox, &db, &key)).await;
-        let store = Store::connect(&db, Keyring::new(&SecretString::from(key), None).unwrap())
-            .await
-            .unwrap();
+        let d = Deployment::start(&db).await;
+        let (base, store, sandbox) = (&d.base, &d.store, &d.sandbox);
         let sends = || {
             sandbox.stats()["requests"]["users.messages.send"]
                 .as_u64()
@@ -75,7 +64,7 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
 
         // Alice's key: only @example.com, one send a day.
         let (alice, alice_id) = caller(
-            &store,
+            store,
             "alice",
             CallerPolicy {
                 allowed_recipients: Some(vec!["@example.com".into()]),
@@ -85,7 +74,7 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
         )
         .await;
         // Bob: drafts only, set on the user (every key of his).
-        let (bob, bob_id) = caller(&store, "bob", CallerPolicy::default()).await;
+        let (bob, bob_id) = caller(store, "bob", CallerPolicy::default()).await;
         store
             .set_user_policy(
                 &bob_id,
@@ -96,12 +85,12 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
             )
             .await
             .unwrap();
-        let alice_mail = mailbox(&sandbox, "alice");
-        connect(&base, &alice, &alice_mail).await;
-        connect(&base, &bob, &mailbox(&sandbox, "bob")).await;
+        let alice_mail = mailbox(sandbox, "alice");
+        connect(base, &alice, &alice_mail).await;
+        connect(base, &bob, &mailbox(sandbox, "bob")).await;
 
         let (status, body, _) = post(
-            &base,
+            base,
             "/api/v1/messages/send",
             &alice,
             mail("out@evil.example"),
@@ -115,27 +104,17 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
                 .contains("out@evil.example"),
             "{body}"
         );
-        let (status, sent, _) = post(
-            &base,
-            "/api/v1/messages/send",
-            &alice,
-            mail("x@example.com"),
-        )
-        .await;
+        let (status, sent, _) =
+            post(base, "/api/v1/messages/send", &alice, mail("x@example.com")).await;
         assert_eq!(status, 200, "{sent}");
-        let (status, body, retry) = post(
-            &base,
-            "/api/v1/messages/send",
-            &alice,
-            mail("y@example.com"),
-        )
-        .await;
+        let (status, body, retry) =
+            post(base, "/api/v1/messages/send", &alice, mail("y@example.com")).await;
         assert_eq!(status, 429, "{body}");
         assert!(retry.unwrap().parse::<u64>().unwrap() > 3600);
         assert_eq!(sends(), 1);
 
         let (status, drafted, _) = post(
-            &base,
+            base,
             "/api/v1/messages/send",
             &bob,
             mail("anyone@evil.example"),
@@ -146,25 +125,20 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
         assert_eq!(sends(), 1, "drafts-only sent nothing");
 
         // A read-only key of Alice's reads and writes nothing.
-        let (ro, _) = {
+        let ro = {
             let (info, k) = store.create_api_key(&alice_id, "ro").await.unwrap();
             let rules = CallerPolicy {
                 read_only: Some(true),
                 ..Default::default()
             };
             store.set_key_policy(&info.id, &rules).await.unwrap();
-            (
-                Caller {
-                    key: k.expose_secret().to_string(),
-                },
-                info.id,
-            )
+            Caller::new(&k)
         };
-        assert_eq!(get(&base, "/api/v1/profile", &ro).await.0, 200);
+        assert_eq!(get(base, "/api/v1/profile", &ro).await.0, 200);
         let (status, body, _) =
-            post(&base, "/api/v1/messages/send", &ro, mail("x@example.com")).await;
+            post(base, "/api/v1/messages/send", &ro, mail("x@example.com")).await;
         assert_eq!(status, 403, "{body}");
-        let (_, tools) = get(&base, "/api/v1/tools", &ro).await;
+        let (_, tools) = get(base, "/api/v1/tools", &ro).await;
         let names = tools.to_string();
         assert!(
             names.contains("search_emails") && !names.contains("send_email"),
@@ -172,7 +146,7 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
         );
 
         // The audit log: each caller sees their own entries, the refusals included.
-        let (status, a) = get(&base, "/api/v1/audit", &alice).await;
+        let (status, a) = get(base, "/api/v1/audit", &alice).await;
         assert_eq!(status, 200, "{a}");
         let entries = a["entries"].as_array().unwrap();
         assert_eq!(entries.len(), 3, "{a}");
@@ -188,7 +162,7 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
         assert_eq!(entries[1]["recipients"], json!(["x@example.com"]));
         assert!(entries[1]["ids"].as_array().unwrap().contains(&sent["id"]));
         assert_eq!(entries[1]["account"], alice_mail.as_str());
-        let (_, b) = get(&base, "/api/v1/audit", &bob).await;
+        let (_, b) = get(base, "/api/v1/audit", &bob).await;
         let b_entries = b["entries"].as_array().unwrap();
         assert_eq!(b_entries.len(), 1, "{b}");
         assert_eq!(b_entries[0]["userId"], bob_id.as_str());
@@ -200,10 +174,10 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
             "{b}"
         );
         // Paged by id.
-        let (_, page) = get(&base, "/api/v1/audit?limit=1", &alice).await;
+        let (_, page) = get(base, "/api/v1/audit?limit=1", &alice).await;
         let last = page["entries"][0]["id"].as_str().unwrap();
         assert_eq!(last, entries[0]["id"].as_str().unwrap());
-        let (_, rest) = get(&base, &format!("/api/v1/audit?before={last}"), &alice).await;
+        let (_, rest) = get(base, &format!("/api/v1/audit?before={last}"), &alice).await;
         assert_eq!(rest["entries"].as_array().unwrap()[..], entries[1..]);
         for log in [&a, &b] {
             assert!(
@@ -233,22 +207,18 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
 #[tokio::test]
 async fn concurrent_sends_cannot_slip_past_the_daily_cap() {
     for db in database_urls() {
-        let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-        let key = cipher::generate_key();
-        let base = spawn(settings(&sandbox, &db, &key)).await;
+        let d = Deployment::start(&db).await;
+        let (base, store, sandbox) = (&d.base, &d.store, &d.sandbox);
         // A second instance on the same database: the cap holds across them.
-        let base2 = spawn(settings(&sandbox, &db, &key)).await;
-        let store = Store::connect(&db, Keyring::new(&SecretString::from(key), None).unwrap())
-            .await
-            .unwrap();
+        let base2 = d.another_instance().await;
         let rules = CallerPolicy {
             max_sends_per_day: Some(2),
             ..Default::default()
         };
-        let (carol, _) = caller(&store, "carol", rules).await;
-        connect(&base, &carol, &mailbox(&sandbox, "carol")).await;
+        let (carol, _) = caller(store, "carol", rules).await;
+        connect(base, &carol, &mailbox(sandbox, "carol")).await;
         let attempts = (0..8).map(|i| {
-            let base = if i % 2 == 0 { &base } else { &base2 };
+            let base = if i % 2 == 0 { base } else { &base2 };
             post(
                 base,
                 "/api/v1/messages/send",

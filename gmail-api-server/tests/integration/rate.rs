@@ -2,12 +2,8 @@
 //! Retry-After before anything runs; an address that keeps failing to authenticate gets 429
 //! instead of 401, while a valid key from it still works.
 
-use gmail_sandbox::{Sandbox, SandboxConfig};
-use gmail_shared::store::{cipher, Keyring, Store};
-use secrecy::SecretString;
-
+use crate::common::multi_user::{get, new_caller, Caller, Deployment};
 use crate::common::{assert_problem, TestApp};
-use crate::multi_user::{get, new_caller, settings, spawn, Caller};
 
 #[tokio::test]
 async fn a_caller_over_its_rate_gets_429_with_retry_after() {
@@ -54,23 +50,20 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after() {
 
 #[tokio::test]
 async fn guessing_keys_meets_a_per_address_limit() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
     let db = gmail_test_support::database_urls("api-rate").remove(0);
-    let mut s = settings(&sandbox, &db, &key);
-    s.limits.failed_auth_per_minute = 60;
-    s.limits.failed_auth_burst = 2;
-    let base = spawn(s).await;
-    let store = Store::connect(&db, Keyring::new(&SecretString::from(key), None).unwrap())
-        .await
-        .unwrap();
-    let real = new_caller(&store, "alice").await;
+    let d = Deployment::start_with(&db, |s| {
+        s.limits.failed_auth_per_minute = 60;
+        s.limits.failed_auth_burst = 2;
+    })
+    .await;
+    let base = &d.base;
+    let real = new_caller(&d.store, "alice").await;
     let wrong = Caller {
         key: "gms_guess".into(),
     };
-    assert_eq!(get(&base, "/api/v1/me", &wrong).await.0, 401);
-    assert_eq!(get(&base, "/api/v1/me", &wrong).await.0, 401);
-    let (status, body) = get(&base, "/api/v1/me", &wrong).await;
+    assert_eq!(get(base, "/api/v1/me", &wrong).await.0, 401);
+    assert_eq!(get(base, "/api/v1/me", &wrong).await.0, 401);
+    let (status, body) = get(base, "/api/v1/me", &wrong).await;
     assert_eq!(status, 429, "{body}");
     assert!(
         body["detail"]
@@ -80,7 +73,7 @@ async fn guessing_keys_meets_a_per_address_limit() {
         "{body}"
     );
     // A real key is not held back by the guesses.
-    assert_eq!(get(&base, "/api/v1/me", &real).await.0, 200);
+    assert_eq!(get(base, "/api/v1/me", &real).await.0, 200);
 }
 
 /// 40 reads at once against a sandbox that enforces Gmail's per-user quota (50 units/s,

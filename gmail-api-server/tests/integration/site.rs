@@ -4,35 +4,9 @@
 //! page makes and revokes keys behind CSRF tokens; allowed_domains keeps strangers out; an
 //! admin disables a member, whose session and keys stop at once.
 
-use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use gmail_shared::store::{cipher, Keyring, Store};
-use secrecy::SecretString;
-
 use gmail_test_support::{drop_database, fresh_database_urls};
 
-use crate::multi_user::{settings, spawn};
-
-pub(crate) struct Site {
-    pub(crate) base: String,
-    pub(crate) store: Store,
-    _sandbox: RunningSandbox,
-}
-
-pub(crate) async fn site(db: &str, tweak: impl FnOnce(&mut gmail_shared::Settings)) -> Site {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
-    let key = cipher::generate_key();
-    let mut s = settings(&sandbox, db, &key);
-    tweak(&mut s);
-    let base = spawn(s).await;
-    let store = Store::connect(db, Keyring::new(&SecretString::from(key), None).unwrap())
-        .await
-        .unwrap();
-    Site {
-        base,
-        store,
-        _sandbox: sandbox,
-    }
-}
+use crate::common::multi_user::Deployment;
 
 pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -94,7 +68,7 @@ pub(crate) async fn sign_in(b: &reqwest::Client, base: &str, account: &str) -> r
 #[tokio::test]
 async fn signing_in_creates_the_account_and_the_page_manages_keys() {
     for db in fresh_database_urls("site_keys").await {
-        let s = site(&db, |s| {
+        let s = Deployment::start_with(&db, |s| {
             s.multi_user.allowed_domains = vec!["example.com".into()]
         })
         .await;
@@ -208,7 +182,7 @@ async fn signing_in_creates_the_account_and_the_page_manages_keys() {
 async fn strangers_stay_out_and_admins_disable_members() {
     for db in fresh_database_urls("site_admin").await {
         // Nobody from example.com may sign up here.
-        let s = site(&db, |s| {
+        let s = Deployment::start_with(&db, |s| {
             s.multi_user.allowed_domains = vec!["elsewhere.example".into()]
         })
         .await;
@@ -217,7 +191,7 @@ async fn strangers_stay_out_and_admins_disable_members() {
         assert!(r.text().await.unwrap().contains("may not sign up here"));
         assert!(s.store.list_users().await.unwrap().is_empty());
 
-        let s = site(&db, |s| {
+        let s = Deployment::start_with(&db, |s| {
             s.multi_user.admins = vec!["bob@example.com".into()]
         })
         .await;

@@ -4,11 +4,15 @@
 
 #![allow(dead_code)]
 
+pub mod multi_user;
+pub mod oauth;
+
 use std::sync::Arc;
 
 use gmail_api_server::Application;
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
 use gmail_shared::config::Settings;
+use gmail_test_support::SandboxMailbox;
 use serde_json::Value;
 
 pub struct TestApp {
@@ -17,7 +21,17 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
-    token: String,
+    /// The mailbox as the sandbox sees it (ids, labels_of, raw, ...; see the Deref below).
+    pub mailbox: SandboxMailbox,
+}
+
+/// The sandbox's readers (`app.ids(..)`, `app.raw(..)`) straight from the app; the app's own
+/// `get`/`url` (the REST server) come first.
+impl std::ops::Deref for TestApp {
+    type Target = SandboxMailbox;
+    fn deref(&self) -> &SandboxMailbox {
+        &self.mailbox
+    }
 }
 
 impl TestApp {
@@ -36,11 +50,11 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         let token = sandbox.issue_access_token("demo@example.com", &["https://mail.google.com/"]);
         TestApp {
+            mailbox: SandboxMailbox::new(&sandbox.base_url(), token),
             sandbox: Arc::new(sandbox),
             base,
             http: reqwest::Client::new(),
             dir,
-            token,
         }
     }
 
@@ -50,9 +64,7 @@ impl TestApp {
 
     /// GET on the REST server: status and JSON body (Null when not JSON).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(self.url(path)).send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        status_json(self.http.get(self.url(path))).await
     }
 
     pub async fn send(
@@ -65,9 +77,7 @@ impl TestApp {
         if let Some(b) = body {
             rb = rb.json(&b);
         }
-        let r = rb.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        status_json(rb).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -90,60 +100,6 @@ impl TestApp {
             .unwrap_or(0)
     }
 
-    // ---- the mailbox as the sandbox sees it ----
-
-    pub fn gmail_url(&self, path: &str) -> String {
-        format!("{}gmail/v1/users/me/{path}", self.sandbox.base_url())
-    }
-
-    pub async fn gmail(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(self.gmail_url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn ids(&self, q: &str, n: usize) -> Vec<String> {
-        let q: String = url_encode(q);
-        let (_, v) = self.gmail(&format!("messages?maxResults={n}&q={q}")).await;
-        v["messages"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|m| m["id"].as_str().unwrap().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    pub async fn first_id(&self, q: &str) -> String {
-        self.ids(q, 1).await.remove(0)
-    }
-
-    pub async fn labels_of(&self, id: &str) -> Vec<String> {
-        let (_, v) = self.gmail(&format!("messages/{id}?format=minimal")).await;
-        strings(&v["labelIds"])
-    }
-
-    pub async fn exists(&self, id: &str) -> bool {
-        self.gmail(&format!("messages/{id}?format=minimal")).await.0 == 200
-    }
-
-    /// The raw RFC 822 text of a stored message.
-    pub async fn raw(&self, id: &str) -> String {
-        use base64::Engine;
-        let (_, v) = self.gmail(&format!("messages/{id}?format=raw")).await;
-        let bytes = base64::engine::general_purpose::URL_SAFE
-            .decode(v["raw"].as_str().unwrap())
-            .unwrap();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
     /// A message with an attachment: (message id, attachment id, filename).
     pub async fn with_attachment(&self) -> (String, String, String) {
         for id in self.ids("has:attachment", 10).await {
@@ -160,7 +116,7 @@ impl TestApp {
     }
 }
 
-pub use gmail_test_support::{strings, url_encode};
+pub use gmail_test_support::{status_json, strings, url_encode};
 
 /// Asserts an RFC 7807 answer with this status, and returns it.
 pub fn assert_problem(status: u16, body: &Value, expected: u16) {

@@ -10,6 +10,7 @@ use gmail_shared::config::Settings;
 use gmail_shared::gmail::GmailFactory;
 use gmail_shared::ops::{Mailbox, SingleMailbox};
 use gmail_shared::tools::{catalog, Registry, ToolContext, ToolEnv, ToolError, ToolOutput};
+use gmail_test_support::{json_body, strings, SandboxMailbox};
 use serde_json::Value;
 
 pub struct Harness {
@@ -17,8 +18,17 @@ pub struct Harness {
     pub registry: Registry,
     pub ctx: ToolContext,
     pub dir: Arc<tempfile::TempDir>,
+    /// The mailbox as the sandbox sees it (ids, labels_of, raw, ...; see the Deref below).
+    pub mailbox: SandboxMailbox,
     http: reqwest::Client,
-    token: String,
+}
+
+/// The sandbox's readers (`h.ids(..)`, `h.raw(..)`) straight from the harness.
+impl std::ops::Deref for Harness {
+    type Target = SandboxMailbox;
+    fn deref(&self) -> &SandboxMailbox {
+        &self.mailbox
+    }
 }
 
 pub fn settings(sandbox_url: &str, dir: &std::path::Path) -> Settings {
@@ -30,6 +40,12 @@ pub fn settings(sandbox_url: &str, dir: &std::path::Path) -> Settings {
     s
 }
 
+/// The demo mailbox as the sandbox shows it, read with full scope.
+fn reader(sandbox: &RunningSandbox) -> SandboxMailbox {
+    let token = sandbox.issue_access_token("demo@example.com", &["https://mail.google.com/"]);
+    SandboxMailbox::new(&sandbox.base_url(), token)
+}
+
 impl Harness {
     pub async fn start() -> Harness {
         let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
@@ -37,14 +53,13 @@ impl Harness {
         let s = settings(&sandbox.base_url(), dir.path());
         let factory = GmailFactory::new(&s.gmail).unwrap();
         let ctx = ToolContext::single_user(&factory, &s).unwrap();
-        let token = sandbox.issue_access_token("demo@example.com", &["https://mail.google.com/"]);
         Harness {
+            mailbox: reader(&sandbox),
             sandbox: Arc::new(sandbox),
             registry: catalog::registry(),
             ctx,
             dir: Arc::new(dir),
             http: reqwest::Client::new(),
-            token,
         }
     }
 
@@ -72,83 +87,32 @@ impl Harness {
                 Arc::new(ToolEnv::from_settings(&s)),
             ),
             dir: h.dir.clone(),
+            // Reads back with full scope: only the tools run with `scopes`.
+            mailbox: reader(&h.sandbox),
             http: reqwest::Client::new(),
-            token: h.token.clone(),
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}gmail/v1/users/me/{path}", self.sandbox.base_url())
-    }
-
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn ids(&self, q: &str, n: usize) -> Vec<String> {
-        let (_, v) = self
-            .get(&format!("messages?maxResults={n}&q={}", urlencode(q)))
-            .await;
-        v["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    pub async fn first_id(&self, q: &str) -> String {
-        self.ids(q, 1).await.remove(0)
-    }
-
-    pub async fn labels_of(&self, id: &str) -> Vec<String> {
-        let (_, v) = self.get(&format!("messages/{id}?format=minimal")).await;
-        v["labelIds"]
-            .as_array()
-            .map(|a| a.iter().map(|l| l.as_str().unwrap().to_string()).collect())
-            .unwrap_or_default()
-    }
-
-    pub async fn message(&self, id: &str, format: &str) -> Value {
-        self.get(&format!("messages/{id}?format={format}")).await.1
-    }
-
     pub async fn is_gone(&self, id: &str) -> bool {
-        self.get(&format!("messages/{id}?format=minimal")).await.0 == 404
+        self.gmail(&format!("messages/{id}?format=minimal")).await.0 == 404
     }
 
     pub async fn thread_labels(&self, id: &str) -> Vec<Vec<String>> {
-        let (_, v) = self.get(&format!("threads/{id}?format=minimal")).await;
+        let (_, v) = self.gmail(&format!("threads/{id}?format=minimal")).await;
         v["messages"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|m| {
-                m["labelIds"]
-                    .as_array()
-                    .map(|a| a.iter().map(|l| l.as_str().unwrap().to_string()).collect())
-                    .unwrap_or_default()
-            })
+            .map(|m| strings(&m["labelIds"]))
             .collect()
     }
 
     pub async fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}__sandbox/stats", self.sandbox.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_body(
+            self.http
+                .get(format!("{}__sandbox/stats", self.sandbox.base_url())),
+        )
+        .await
     }
 
     pub async fn reset_stats(&self) {
@@ -178,21 +142,6 @@ impl Harness {
     }
 }
 
-fn urlencode(s: &str) -> String {
-    form_urlencoded_byte_serialize(s)
-}
-
-fn form_urlencoded_byte_serialize(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 pub async fn call(h: &Harness, tool: &str, args: Value) -> ToolOutput {
     match h.registry.call(h.ctx.clone(), tool, args.clone()).await {
         Ok(out) => out,
@@ -210,39 +159,6 @@ pub async fn call_err(h: &Harness, tool: &str, args: Value) -> String {
 }
 
 impl Harness {
-    /// Puts a message into the mailbox (messages.insert), as if it had arrived.
-    pub async fn insert(&self, raw: &str, labels: &[&str]) -> (String, String) {
-        use base64::Engine;
-        let body = serde_json::json!({
-            "raw": base64::engine::general_purpose::URL_SAFE.encode(raw.replace('\n', "\r\n")),
-            "labelIds": labels,
-        });
-        let r = self
-            .http
-            .post(self.url("messages"))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "insert: {}", r.status());
-        let v: Value = r.json().await.unwrap();
-        (
-            v["id"].as_str().unwrap().to_string(),
-            v["threadId"].as_str().unwrap().to_string(),
-        )
-    }
-
-    /// The raw RFC 822 text of a stored message.
-    pub async fn raw(&self, id: &str) -> String {
-        use base64::Engine;
-        let v = self.message(id, "raw").await;
-        let bytes = base64::engine::general_purpose::URL_SAFE
-            .decode(v["raw"].as_str().unwrap())
-            .unwrap();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
     /// A header of a stored message, from the metadata view.
     pub async fn header(&self, id: &str, name: &str) -> String {
         let v = self.message(id, "metadata").await;
