@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::common;
-use crate::push::{deliver, subscribe, TOPIC};
+use crate::push::{deliver, delivered, subscribe, SUBSCRIPTIONS, TOPIC};
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,7 +41,7 @@ async fn deliver_rejects_bad_requests() {
         assert_eq!(r.status, 400, "{bad} → {}", r.text());
         error_of(&r, 400, "INVALID_ARGUMENT");
     }
-    let r = http(&sb, "POST", "__sandbox/deliver", &[JSON_CT], b"{".to_vec()).await;
+    let r = post_json(&sb, "__sandbox/deliver", "{").await;
     assert_eq!(r.status, 400);
     sb.stop().await;
 }
@@ -52,20 +52,9 @@ async fn deliver_raw_and_defaults() {
     let hub = hub(&sb, DEMO);
     // Raw: an MTA adds the Date and Message-ID a bare message lacks.
     let raw = b"From: Carol <carol@outside.example>\r\nTo: demo@example.com\r\nSubject: Raw one\r\n\r\nbody\r\n";
-    let r = deliver(
-        &sb,
-        json!({"to": "Demo@Example.com", "raw": b64url(raw), "labelIds": ["INBOX"]}),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let (_, m) = hub
-        .users()
-        .messages_get("me", &id)
-        .format("raw")
-        .doit()
-        .await
-        .unwrap();
+    let body = json!({"to": "Demo@Example.com", "raw": b64url(raw), "labelIds": ["INBOX"]});
+    let id = id_of(&delivered(&sb, body).await);
+    let m = get_message(&hub, &id, "raw").await;
     let text = String::from_utf8(m.raw.unwrap()).unwrap();
     assert!(text.contains("Message-ID: "), "{text}");
     assert!(text.contains("Date: "), "{text}");
@@ -73,30 +62,15 @@ async fn deliver_raw_and_defaults() {
     assert_eq!(m.label_ids, Some(vec!["INBOX".to_string()]));
 
     // Defaults: an outside sender, INBOX + UNREAD, a text body.
-    let r = deliver(
-        &sb,
-        json!({"to": DEMO, "subject": "Ünïcode subject", "text": "héllo"}),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let (_, m) = hub.users().messages_get("me", &id).doit().await.unwrap();
-    assert_eq!(
-        m.label_ids,
-        Some(vec!["INBOX".to_string(), "UNREAD".to_string()])
-    );
-    let headers = m.payload.unwrap().headers.unwrap();
-    let get = |n: &str| {
-        headers
-            .iter()
-            .find(|h| h.name.as_deref() == Some(n))
-            .and_then(|h| h.value.clone())
-            .unwrap_or_default()
-    };
+    let body = json!({"to": DEMO, "subject": "Ünïcode subject", "text": "héllo"});
+    let id = id_of(&delivered(&sb, body).await);
+    let m = ok(hub.users().messages_get("me", &id).doit(), "get").await;
+    assert_eq!(m.label_ids, Some(strings(&["INBOX", "UNREAD"])));
+    let get = |n: &str| header(&m, n).unwrap_or_default();
     assert_eq!(get("Subject"), "Ünïcode subject");
     assert!(get("From").contains("@outside.example"));
     assert!(get("To").contains(DEMO));
-    assert!(m.snippet.unwrap().contains("héllo"));
+    assert!(m.snippet.as_ref().unwrap().contains("héllo"));
     sb.stop().await;
 }
 
@@ -104,56 +78,29 @@ async fn deliver_raw_and_defaults() {
 async fn deliver_applies_filters() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
-    let filter = google_gmail1::api::Filter {
-        criteria: Some(google_gmail1::api::FilterCriteria {
-            from: Some("newsletter@outside.example".into()),
-            ..Default::default()
-        }),
-        action: Some(google_gmail1::api::FilterAction {
-            remove_label_ids: Some(vec!["INBOX".into()]),
-            add_label_ids: Some(vec!["STARRED".into()]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    hub.users()
-        .settings_filters_create(filter, "me")
-        .doit()
-        .await
-        .expect("filter");
-    let r = deliver(
-        &sb,
-        json!({"to": DEMO, "from": "News <newsletter@outside.example>", "subject": "Weekly", "text": "t"}),
+    let filter = filter_from("newsletter@outside.example", &["STARRED"], Some(&["INBOX"]));
+    ok(
+        hub.users().settings_filters_create(filter, "me").doit(),
+        "filter",
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let (_, m) = hub
-        .users()
-        .messages_get("me", &id)
-        .format("minimal")
-        .doit()
-        .await
-        .unwrap();
-    assert_eq!(
-        m.label_ids,
-        Some(vec!["UNREAD".to_string(), "STARRED".to_string()])
-    );
+    let news = json!({"to": DEMO, "from": "News <newsletter@outside.example>", "subject": "Weekly", "text": "t"});
+    let id = id_of(&delivered(&sb, news).await);
+    let m = get_message(&hub, &id, "minimal").await;
+    assert_eq!(m.label_ids, Some(strings(&["UNREAD", "STARRED"])));
     sb.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscription_admin() {
-    let sb = gmail_sandbox::Sandbox::start(gmail_sandbox::SandboxConfig {
-        pubsub_push: vec![gmail_sandbox::PushSubscription::parse(
-            "projects/cli/topics/t=http://127.0.0.1:9/push",
-        )
-        .unwrap()],
+    let cli =
+        gmail_sandbox::PushSubscription::parse("projects/cli/topics/t=http://127.0.0.1:9/push");
+    let sb = start_with(gmail_sandbox::SandboxConfig {
+        pubsub_push: vec![cli.unwrap()],
         ..gmail_sandbox::SandboxConfig::for_tests()
     })
-    .await
-    .unwrap();
-    let r = http(&sb, "GET", "__sandbox/pubsub/subscriptions", &[], vec![]).await;
+    .await;
+    let r = get(&sb, SUBSCRIPTIONS).await;
     assert_eq!(r.status, 200);
     assert_eq!(
         r.json(),
@@ -175,18 +122,11 @@ async fn subscription_admin() {
         json!({"topic": TOPIC, "pushEndpoint": "/relative"}),
         json!({"topic": TOPIC}),
     ] {
-        let r = http(
-            &sb,
-            "POST",
-            "__sandbox/pubsub/subscriptions",
-            &[JSON_CT],
-            bad.to_string().into_bytes(),
-        )
-        .await;
+        let r = post_json(&sb, SUBSCRIPTIONS, &bad).await;
         assert_eq!(r.status, 400, "{bad}");
         assert_eq!(r.json()["error"]["status"], "INVALID_ARGUMENT");
     }
-    let r = http(&sb, "DELETE", "__sandbox/pubsub/subscriptions", &[], vec![]).await;
+    let r = http(&sb, "DELETE", SUBSCRIPTIONS, &[], vec![]).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!({"subscriptions": []}));
     sb.stop().await;

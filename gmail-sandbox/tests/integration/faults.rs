@@ -1,6 +1,7 @@
 //! Quota, fault injection and request statistics: the knobs tests turn to make the sandbox
 //! misbehave like Gmail does.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::common;
@@ -10,34 +11,21 @@ use gmail_sandbox::{FaultConfig, QuotaConfig};
 use serde_json::json;
 
 const SEND: &str = "users.messages.send";
+const PROFILE: &str = "gmail/v1/users/me/profile";
+const LIST: &str = "gmail/v1/users/me/messages";
 
 fn only(methods: &[&str]) -> Vec<String> {
     methods.iter().map(|m| m.to_string()).collect()
 }
 
-async fn send_json(sb: &gmail_sandbox::RunningSandbox, auth: &str, subject: &str) -> HttpResponse {
-    let raw = simple_message(DEMO, BOB, subject, "body");
-    http(
-        sb,
-        "POST",
-        "gmail/v1/users/me/messages/send",
-        &[("authorization", auth), JSON_CT],
-        json!({"raw": b64url(&raw)}).to_string().into_bytes(),
-    )
-    .await
+async fn send_json(api: &Api<'_>, subject: &str) -> HttpResponse {
+    api.send_message(&simple_message(DEMO, BOB, subject, "body"))
+        .await
 }
 
-async fn count_matching(sb: &gmail_sandbox::RunningSandbox, auth: &str, word: &str) -> u64 {
-    let r = http(
-        sb,
-        "GET",
-        &format!("gmail/v1/users/me/messages?q={word}"),
-        &[("authorization", auth)],
-        vec![],
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["resultSizeEstimate"].as_u64().unwrap()
+async fn count_matching(api: &Api<'_>, word: &str) -> u64 {
+    let r = api.get_ok(&format!("{LIST}?q={word}")).await;
+    r["resultSizeEstimate"].as_u64().unwrap()
 }
 
 /// A multipart/mixed batch of `(method, path, json body)` parts.
@@ -57,31 +45,54 @@ fn batch_body(parts: &[(&str, &str, &str)]) -> Vec<u8> {
     body.into_bytes()
 }
 
-async fn batch(
-    sb: &gmail_sandbox::RunningSandbox,
-    path: &str,
-    auth: &str,
-    body: Vec<u8>,
-) -> HttpResponse {
-    http(
-        sb,
-        "POST",
-        path,
-        &[
-            ("authorization", auth),
-            ("content-type", "multipart/mixed; boundary=B"),
-        ],
-        body,
-    )
-    .await
+async fn batch(api: &Api<'_>, path: &str, body: Vec<u8>) -> HttpResponse {
+    let ct = ("content-type", "multipart/mixed; boundary=B");
+    api.call("POST", path, &[ct], body).await
+}
+
+/// Sets the faults through the admin endpoint; its answer.
+async fn faults(sb: &gmail_sandbox::RunningSandbox, body: &str) -> serde_json::Value {
+    post_json(sb, "__sandbox/faults", body).await.ok_json()
+}
+
+/// The output of `f` and how long it took.
+async fn timed<T>(f: impl Future<Output = T>) -> (T, Duration) {
+    let t0 = Instant::now();
+    let out = f.await;
+    (out, t0.elapsed())
+}
+
+/// Asserts a GET answers `status`, sooner than `limit`.
+async fn answers_within(api: &Api<'_>, path: &str, status: u16, limit: Duration) {
+    let (r, took) = timed(api.get(path)).await;
+    assert_eq!(r.status, status, "{path}: {}", r.text());
+    assert!(took < limit, "{path}: {took:?}");
+}
+
+/// The statuses of concurrent profile GETs, started `gap` apart.
+async fn concurrent_profiles(api: &Api<'_>, n: usize, gap: Duration) -> Vec<HttpResponse> {
+    let url = format!("{}{PROFILE}", api.sb.base_url());
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (url, auth) = (url.clone(), api.auth.clone());
+        tasks.push(tokio::spawn(async move {
+            http_url("GET", &url, &[("authorization", &auth)], vec![]).await
+        }));
+        if !gap.is_zero() && tasks.len() < n {
+            tokio::time::sleep(gap).await;
+        }
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_faults_and_stats() {
     let sb = start().await;
-    let t = sb.issue_access_token(DEMO, &[FULL]);
-    let auth = bearer(&t);
-    let h = [("authorization", auth.as_str())];
+    let api = Api::full(&sb, DEMO);
     http(&sb, "POST", "__sandbox/stats/reset", &[], vec![]).await;
 
     // Quota: 12 units of burst, messages.list costs 5 → the third call is refused.
@@ -91,19 +102,9 @@ async fn quota_faults_and_stats() {
         burst_units: 12.0,
         ..Default::default()
     });
-    assert_eq!(
-        http(&sb, "GET", "gmail/v1/users/me/messages", &h, vec![])
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        http(&sb, "GET", "gmail/v1/users/me/messages", &h, vec![])
-            .await
-            .status,
-        200
-    );
-    let r = http(&sb, "GET", "gmail/v1/users/me/messages", &h, vec![]).await;
+    assert_eq!(api.get(LIST).await.status, 200);
+    assert_eq!(api.get(LIST).await.status, 200);
+    let r = api.get(LIST).await;
     assert_eq!(r.status, 429);
     let b = r.json();
     assert_eq!(b["error"]["status"], "RESOURCE_EXHAUSTED");
@@ -120,53 +121,28 @@ async fn quota_faults_and_stats() {
         burst_units: 1.0,
         exceeded_status: 403,
     });
-    assert_eq!(
-        http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![])
-            .await
-            .status,
-        200
-    );
-    let r = http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![]).await;
+    assert_eq!(api.get(PROFILE).await.status, 200);
+    let r = api.get(PROFILE).await;
     assert_eq!(r.status, 403);
     assert_eq!(
         r.json()["error"]["errors"][0]["reason"],
         "rateLimitExceeded"
     );
     // Quota can be switched off at runtime through the admin endpoint.
-    let r = http(
-        &sb,
-        "POST",
-        "__sandbox/quota",
-        &[JSON_CT],
-        br#"{"enabled":false}"#.to_vec(),
-    )
-    .await;
+    let r = post_json(&sb, "__sandbox/quota", r#"{"enabled":false}"#).await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        http(&sb, "GET", "gmail/v1/users/me/messages", &h, vec![])
-            .await
-            .status,
-        200
-    );
+    assert_eq!(api.get(LIST).await.status, 200);
 
     // Faults through the admin endpoint.
-    let r = http(
-        &sb,
-        "POST",
-        "__sandbox/faults",
-        &[JSON_CT],
-        br#"{"error_rate":1.0}"#.to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 200);
-    let r = http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![]).await;
+    faults(&sb, r#"{"error_rate":1.0}"#).await;
+    let r = api.get(PROFILE).await;
     assert_eq!(r.status, 500);
     assert_eq!(r.json()["error"]["errors"][0]["reason"], "backendError");
     sb.set_faults(FaultConfig {
         rate_limit_rate: 1.0,
         ..Default::default()
     });
-    let r = http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![]).await;
+    let r = api.get(PROFILE).await;
     assert_eq!(r.status, 429);
     assert_eq!(
         r.json()["error"]["message"],
@@ -176,17 +152,10 @@ async fn quota_faults_and_stats() {
         latency_ms: 150,
         ..Default::default()
     });
-    let t0 = std::time::Instant::now();
-    assert_eq!(
-        http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![])
-            .await
-            .status,
-        200
-    );
-    assert!(t0.elapsed().as_millis() >= 150);
-    let f = http(&sb, "GET", "__sandbox/faults", &[], vec![])
-        .await
-        .json();
+    let (r, took) = timed(api.get(PROFILE)).await;
+    assert_eq!(r.status, 200);
+    assert!(took.as_millis() >= 150);
+    let f = get(&sb, "__sandbox/faults").await.json();
     assert_eq!(f["latency_ms"], 150);
     // Concurrency cap: with latency, 6 parallel requests against a cap of 2.
     sb.set_faults(FaultConfig {
@@ -194,33 +163,19 @@ async fn quota_faults_and_stats() {
         max_concurrent_per_user: 2,
         ..Default::default()
     });
-    let mut tasks = Vec::new();
-    for _ in 0..6 {
-        let url = format!("{}gmail/v1/users/me/profile", sb.base_url());
-        let auth = auth.clone();
-        tasks.push(tokio::spawn(async move {
-            http_url("GET", &url, &[("authorization", &auth)], vec![])
-                .await
-                .status
-        }));
-    }
-    let mut codes = Vec::new();
-    for t in tasks {
-        codes.push(t.await.unwrap());
-    }
+    let answers = concurrent_profiles(&api, 6, Duration::ZERO).await;
+    let codes: Vec<u16> = answers.iter().map(|r| r.status).collect();
     assert_eq!(codes.iter().filter(|c| **c == 200).count(), 2, "{codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == 429).count(), 4, "{codes:?}");
     sb.set_faults(FaultConfig::default());
 
-    let stats = http(&sb, "GET", "__sandbox/stats", &[], vec![])
-        .await
-        .json();
+    let stats = get(&sb, "__sandbox/stats").await.json();
     assert_eq!(stats["requests"]["users.messages.list"], 4);
     assert!(
         stats["requests"]["users.getProfile"].as_u64().unwrap() >= 7,
         "{stats}"
     );
-    let health = http(&sb, "GET", "health", &[], vec![]).await;
+    let health = get(&sb, "health").await;
     assert_eq!(health.status, 200);
     sb.stop().await;
 }
@@ -228,41 +183,28 @@ async fn quota_faults_and_stats() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_target_listed_methods_and_batch_parts() {
     let sb = start().await;
-    let auth = bearer(&sb.issue_access_token(DEMO, &[FULL]));
-    let h = [("authorization", auth.as_str())];
-    let r = http(
+    let api = Api::full(&sb, DEMO);
+    let f = faults(
         &sb,
-        "POST",
-        "__sandbox/faults",
-        &[JSON_CT],
-        br#"{"error_rate":1.0,"methods":["users.messages.send"]}"#.to_vec(),
+        r#"{"error_rate":1.0,"methods":["users.messages.send"]}"#,
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let f = r.json();
     assert_eq!(f["methods"], json!([SEND]));
     assert_eq!(f["batch_disabled"], false);
     assert_eq!(f["delay_after_ms"], 0);
     assert_eq!(f["retry_after_secs"], json!(null));
 
-    for path in ["gmail/v1/users/me/profile", "gmail/v1/users/me/messages"] {
-        let r = http(&sb, "GET", path, &h, vec![]).await;
-        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    for path in [PROFILE, LIST] {
+        api.get(path).await.expect(200);
     }
     let word = unique_word();
-    let r = send_json(&sb, &auth, &word).await;
-    assert_eq!(r.status, 500, "{}", r.text());
+    let r = send_json(&api, &word).await.expect(500);
     assert_eq!(r.json()["error"]["errors"][0]["reason"], "backendError");
     // The upload endpoint runs as the same method.
-    let r = http(
-        &sb,
-        "POST",
-        "upload/gmail/v1/users/me/messages/send?uploadType=media",
-        &[("authorization", &auth), ("content-type", "message/rfc822")],
-        simple_message(DEMO, BOB, &word, "x"),
-    )
-    .await;
-    assert_eq!(r.status, 500, "{}", r.text());
+    let upload = "upload/gmail/v1/users/me/messages/send?uploadType=media";
+    let rfc822 = ("content-type", "message/rfc822");
+    let raw = simple_message(DEMO, BOB, &word, "x");
+    api.call("POST", upload, &[rfc822], raw).await.expect(500);
 
     // Batch parts count by their own method.
     let raw = json!({"raw": b64url(&simple_message(DEMO, BOB, &word, "x"))}).to_string();
@@ -270,7 +212,7 @@ async fn errors_target_listed_methods_and_batch_parts() {
         ("GET", "/gmail/v1/users/me/profile", ""),
         ("POST", "/gmail/v1/users/me/messages/send", &raw),
     ]);
-    let r = batch(&sb, "batch/gmail/v1", &auth, body).await;
+    let r = batch(&api, "batch/gmail/v1", body).await;
     assert_eq!(r.status, 200);
     let text = r.text();
     assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 1, "{text}");
@@ -279,7 +221,7 @@ async fn errors_target_listed_methods_and_batch_parts() {
         1,
         "{text}"
     );
-    assert_eq!(count_matching(&sb, &auth, &word).await, 0);
+    assert_eq!(count_matching(&api, &word).await, 0);
 
     // Unlisted methods are untouched; listing a method that is not called changes nothing.
     sb.set_faults(FaultConfig {
@@ -287,8 +229,8 @@ async fn errors_target_listed_methods_and_batch_parts() {
         methods: only(&["users.drafts.send"]),
         ..Default::default()
     });
-    assert_eq!(send_json(&sb, &auth, &word).await.status, 200);
-    assert_eq!(count_matching(&sb, &auth, &word).await, 1);
+    assert_eq!(send_json(&api, &word).await.status, 200);
+    assert_eq!(count_matching(&api, &word).await, 1);
     sb.set_faults(FaultConfig::default());
     sb.stop().await;
 }
@@ -296,71 +238,39 @@ async fn errors_target_listed_methods_and_batch_parts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_targets_listed_methods() {
     let sb = start().await;
-    let auth = bearer(&sb.issue_access_token(DEMO, &[FULL]));
-    let h = [("authorization", auth.as_str())];
-    let list = http(
-        &sb,
-        "GET",
-        "gmail/v1/users/me/messages?maxResults=1",
-        &h,
-        vec![],
-    )
-    .await;
-    let id = list.json()["messages"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let api = Api::full(&sb, DEMO);
+    let list = api.get(&format!("{LIST}?maxResults=1")).await;
+    let id = id_of(&list.json()["messages"][0]);
     let get_path = format!("gmail/v1/users/me/messages/{id}?format=minimal");
     sb.set_faults(FaultConfig {
         latency_ms: 800,
         methods: only(&["users.messages.get"]),
         ..Default::default()
     });
-    let t0 = Instant::now();
-    assert_eq!(
-        http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![])
-            .await
-            .status,
-        200
-    );
-    assert!(
-        t0.elapsed() < Duration::from_millis(800),
-        "{:?}",
-        t0.elapsed()
-    );
-    let t0 = Instant::now();
-    assert_eq!(http(&sb, "GET", &get_path, &h, vec![]).await.status, 200);
-    assert!(t0.elapsed() >= Duration::from_millis(800));
+    let delay = Duration::from_millis(800);
+    answers_within(&api, PROFILE, 200, delay).await;
+    let (r, took) = timed(api.get(&get_path)).await;
+    assert_eq!(r.status, 200);
+    assert!(took >= delay);
 
     // A batch waits when one of its parts is a listed method.
     let inner = format!("/{get_path}");
-    let t0 = Instant::now();
-    let r = batch(
-        &sb,
-        "batch",
-        &auth,
-        batch_body(&[("GET", "/gmail/v1/users/me/profile", "")]),
-    )
-    .await;
+    let profile_only = batch_body(&[("GET", "/gmail/v1/users/me/profile", "")]);
+    let (r, took) = timed(batch(&api, "batch", profile_only)).await;
     assert_eq!(r.status, 200);
-    assert!(
-        t0.elapsed() < Duration::from_millis(800),
-        "{:?}",
-        t0.elapsed()
-    );
-    let t0 = Instant::now();
+    assert!(took < delay, "{took:?}");
     let body = batch_body(&[
         ("GET", "/gmail/v1/users/me/profile", ""),
         ("GET", &inner, ""),
     ]);
-    let r = batch(&sb, "batch", &auth, body).await;
+    let (r, took) = timed(batch(&api, "batch", body)).await;
     assert_eq!(
         r.text().matches("HTTP/1.1 200 OK").count(),
         2,
         "{}",
         r.text()
     );
-    assert!(t0.elapsed() >= Duration::from_millis(800));
+    assert!(took >= delay);
     sb.set_faults(FaultConfig::default());
     sb.stop().await;
 }
@@ -368,19 +278,11 @@ async fn latency_targets_listed_methods() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_can_be_disabled() {
     let sb = start().await;
-    let auth = bearer(&sb.issue_access_token(DEMO, &[FULL]));
+    let api = Api::full(&sb, DEMO);
     let body = batch_body(&[("GET", "/gmail/v1/users/me/profile", "")]);
-    let r = http(
-        &sb,
-        "POST",
-        "__sandbox/faults",
-        &[JSON_CT],
-        br#"{"batch_disabled":true}"#.to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 200);
+    faults(&sb, r#"{"batch_disabled":true}"#).await;
     for path in ["batch", "batch/gmail/v1"] {
-        let r = batch(&sb, path, &auth, body.clone()).await;
+        let r = batch(&api, path, body.clone()).await;
         assert_eq!(r.status, 404, "{path}");
         assert!(r.headers["content-type"].starts_with("application/json"));
         let e = r.json();
@@ -389,17 +291,9 @@ async fn batch_can_be_disabled() {
         assert_eq!(e["error"]["errors"][0]["reason"], "notFound");
     }
     // The rest of the API is unaffected, and batch comes back when switched off.
-    let r = http(
-        &sb,
-        "GET",
-        "gmail/v1/users/me/profile",
-        &[("authorization", &auth)],
-        vec![],
-    )
-    .await;
-    assert_eq!(r.status, 200);
+    assert_eq!(api.get(PROFILE).await.status, 200);
     sb.set_faults(FaultConfig::default());
-    let r = batch(&sb, "batch/gmail/v1", &auth, body).await;
+    let r = batch(&api, "batch/gmail/v1", body).await;
     assert_eq!(r.status, 200);
     assert!(r.text().contains("HTTP/1.1 200 OK"));
     sb.stop().await;
@@ -407,38 +301,20 @@ async fn batch_can_be_disabled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delay_after_holds_the_answer_once_the_send_is_stored() {
-    let dir = std::env::temp_dir().join(format!("gmail-sandbox-test-{}", uuid::Uuid::new_v4()));
+    let dir = temp_dir();
     let path = dir.join("sb.db");
-    let sb = gmail_sandbox::Sandbox::start(gmail_sandbox::SandboxConfig {
-        database: gmail_sandbox::DatabaseLocation::File(path.clone()),
-        ..gmail_sandbox::SandboxConfig::for_tests()
-    })
-    .await
-    .unwrap();
-    let auth = bearer(&sb.issue_access_token(DEMO, &[FULL]));
-    let h = [("authorization", auth.as_str())];
+    let sb = start_with(file_config(path.clone())).await;
+    let api = Api::full(&sb, DEMO);
     sb.set_faults(FaultConfig {
         delay_after_ms: 600,
         methods: only(&[SEND]),
         ..Default::default()
     });
     // Other methods answer at once; a send answers only after the delay.
-    let t0 = Instant::now();
-    assert_eq!(
-        http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![])
-            .await
-            .status,
-        200
-    );
-    assert!(
-        t0.elapsed() < Duration::from_millis(600),
-        "{:?}",
-        t0.elapsed()
-    );
-    let t0 = Instant::now();
-    let r = send_json(&sb, &auth, &unique_word()).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert!(t0.elapsed() >= Duration::from_millis(600));
+    answers_within(&api, PROFILE, 200, Duration::from_millis(600)).await;
+    let (r, took) = timed(send_json(&api, &unique_word())).await;
+    r.expect(200);
+    assert!(took >= Duration::from_millis(600));
 
     // A client killed while the answer is held: the send already happened, and is on disk.
     sb.set_faults(FaultConfig {
@@ -447,10 +323,9 @@ async fn delay_after_holds_the_answer_once_the_send_is_stored() {
         ..Default::default()
     });
     let word = unique_word();
-    let killed =
-        tokio::time::timeout(Duration::from_millis(400), send_json(&sb, &auth, &word)).await;
+    let killed = tokio::time::timeout(Duration::from_millis(400), send_json(&api, &word)).await;
     assert!(killed.is_err(), "the answer came before the delay");
-    assert_eq!(count_matching(&sb, &auth, &word).await, 1);
+    assert_eq!(count_matching(&api, &word).await, 1);
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(&path)
         .read_only(true);
@@ -473,35 +348,20 @@ async fn delay_after_holds_the_answer_once_the_send_is_stored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_429s_carry_retry_after_when_asked() {
     let sb = start().await;
-    let auth = bearer(&sb.issue_access_token(DEMO, &[FULL]));
-    let h = [("authorization", auth.as_str())];
+    let api = Api::full(&sb, DEMO);
     // Without the knob, no Retry-After (Gmail sends none).
     sb.set_faults(FaultConfig {
         rate_limit_rate: 1.0,
         ..Default::default()
     });
-    let r = http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![]).await;
+    let r = api.get(PROFILE).await;
     assert_eq!(r.status, 429);
     assert!(!r.headers.contains_key("retry-after"));
 
-    let r = http(
-        &sb,
-        "POST",
-        "__sandbox/faults",
-        &[JSON_CT],
-        br#"{"rate_limit_rate":1.0,"retry_after_secs":7,"methods":["users.messages.send"]}"#
-            .to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["retry_after_secs"], 7);
-    assert_eq!(
-        http(&sb, "GET", "gmail/v1/users/me/profile", &h, vec![])
-            .await
-            .status,
-        200
-    );
-    let r = send_json(&sb, &auth, &unique_word()).await;
+    let knobs = r#"{"rate_limit_rate":1.0,"retry_after_secs":7,"methods":["users.messages.send"]}"#;
+    assert_eq!(faults(&sb, knobs).await["retry_after_secs"], 7);
+    assert_eq!(api.get(PROFILE).await.status, 200);
+    let r = send_json(&api, &unique_word()).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.headers["retry-after"], "7");
     assert_eq!(
@@ -510,14 +370,8 @@ async fn injected_429s_carry_retry_after_when_asked() {
     );
     // Inside a batch, the part's answer carries it.
     let raw = json!({"raw": b64url(&simple_message(DEMO, BOB, "x", "x"))}).to_string();
-    let r = batch(
-        &sb,
-        "batch",
-        &auth,
-        batch_body(&[("POST", "/gmail/v1/users/me/messages/send", &raw)]),
-    )
-    .await;
-    let text = r.text();
+    let body = batch_body(&[("POST", "/gmail/v1/users/me/messages/send", &raw)]);
+    let text = batch(&api, "batch", body).await.text();
     assert!(text.contains("HTTP/1.1 429 Too Many Requests"), "{text}");
     assert!(text.contains("Retry-After: 7"), "{text}");
 
@@ -528,18 +382,10 @@ async fn injected_429s_carry_retry_after_when_asked() {
         retry_after_secs: Some(3),
         ..Default::default()
     });
-    let url = format!("{}gmail/v1/users/me/profile", sb.base_url());
-    let first = {
-        let (url, auth) = (url.clone(), auth.clone());
-        tokio::spawn(
-            async move { http_url("GET", &url, &[("authorization", &auth)], vec![]).await },
-        )
-    };
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let r = http_url("GET", &url, &[("authorization", &auth)], vec![]).await;
-    assert_eq!(r.status, 429);
-    assert_eq!(r.headers["retry-after"], "3");
-    assert_eq!(first.await.unwrap().status, 200);
+    let answers = concurrent_profiles(&api, 2, Duration::from_millis(150)).await;
+    assert_eq!(answers[1].status, 429);
+    assert_eq!(answers[1].headers["retry-after"], "3");
+    assert_eq!(answers[0].status, 200);
     sb.set_faults(FaultConfig::default());
     sb.stop().await;
 }

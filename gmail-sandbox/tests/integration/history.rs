@@ -9,7 +9,8 @@ use google_gmail1::api::ModifyMessageRequest;
 async fn history_records_changes() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
-    let (_, p) = hub.users().get_profile("me").doit().await.unwrap();
+    let users = hub.users();
+    let p = ok(users.get_profile("me").doit(), "profile").await;
     let start = p.history_id.unwrap();
     let m = insert(
         &hub,
@@ -18,40 +19,21 @@ async fn history_records_changes() {
     )
     .await;
     let id = m.id.unwrap();
-    hub.users()
-        .messages_modify(
-            ModifyMessageRequest {
-                add_label_ids: None,
-                remove_label_ids: Some(vec!["UNREAD".into()]),
-            },
-            "me",
-            &id,
-        )
-        .doit()
-        .await
-        .unwrap();
-    // A no-op modify records nothing.
-    hub.users()
-        .messages_modify(
-            ModifyMessageRequest {
-                add_label_ids: None,
-                remove_label_ids: Some(vec!["UNREAD".into()]),
-            },
-            "me",
-            &id,
-        )
-        .doit()
-        .await
-        .unwrap();
-    hub.users().messages_delete("me", &id).doit().await.unwrap();
+    // The second, a no-op, records nothing.
+    for _ in 0..2 {
+        let read = ModifyMessageRequest {
+            add_label_ids: None,
+            remove_label_ids: Some(strings(&["UNREAD"])),
+        };
+        ok(users.messages_modify(read, "me", &id).doit(), "modify").await;
+    }
+    ok(users.messages_delete("me", &id).doit(), "delete").await;
 
-    let (_, h) = hub
-        .users()
-        .history_list("me")
-        .start_history_id(start)
-        .doit()
-        .await
-        .expect("history");
+    let h = ok(
+        users.history_list("me").start_history_id(start).doit(),
+        "history",
+    )
+    .await;
     let recs = h.history.unwrap();
     assert_eq!(recs.len(), 3);
     assert!(recs[0].messages_added.is_some());
@@ -64,57 +46,27 @@ async fn history_records_changes() {
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     assert!(h.history_id.unwrap() >= ids[2]);
 
-    let (_, h) = hub
-        .users()
-        .history_list("me")
-        .start_history_id(start)
-        .add_history_types("labelRemoved")
-        .doit()
-        .await
-        .unwrap();
+    let since = || users.history_list("me").start_history_id(start);
+    let call = since().add_history_types("labelRemoved").doit();
+    let h = ok(call, "labelRemoved").await;
     assert_eq!(h.history.unwrap().len(), 1);
 
     // Paging.
-    let (_, h1) = hub
-        .users()
-        .history_list("me")
-        .start_history_id(start)
-        .max_results(2)
-        .doit()
-        .await
-        .unwrap();
+    let h1 = ok(since().max_results(2).doit(), "page 1").await;
     assert_eq!(h1.history.unwrap().len(), 2);
-    let (_, h2) = hub
-        .users()
-        .history_list("me")
-        .start_history_id(start)
+    let call = since()
         .max_results(2)
-        .page_token(&h1.next_page_token.unwrap())
-        .doit()
-        .await
-        .unwrap();
+        .page_token(&h1.next_page_token.unwrap());
+    let h2 = ok(call.doit(), "page 2").await;
     assert_eq!(h2.history.unwrap().len(), 1);
     assert!(h2.next_page_token.is_none());
 
     // Nothing new → only historyId.
     let now = h.history_id.unwrap();
-    let (_, none) = hub
-        .users()
-        .history_list("me")
-        .start_history_id(now)
-        .doit()
-        .await
-        .unwrap();
+    let none = ok(users.history_list("me").start_history_id(now).doit(), "now").await;
     assert!(none.history.is_none());
     assert_eq!(none.history_id, Some(now));
     // Too old → 404.
-    let e = hub
-        .users()
-        .history_list("me")
-        .start_history_id(1)
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(404));
+    fails_with(users.history_list("me").start_history_id(1).doit(), 404).await;
     sb.stop().await;
 }

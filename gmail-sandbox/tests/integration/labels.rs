@@ -5,63 +5,45 @@ use crate::common;
 use common::*;
 use google_gmail1::api::{Label, LabelColor};
 
+fn named(name: &str) -> Label {
+    Label {
+        name: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+fn color(text: &str, background: &str) -> Option<LabelColor> {
+    Some(LabelColor {
+        text_color: Some(text.into()),
+        background_color: Some(background.into()),
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn labels_crud_and_rules() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
-    let (_, l) = hub
-        .users()
-        .labels_create(
-            Label {
-                name: Some("Zeta/Alpha".into()),
-                message_list_visibility: Some("show".into()),
-                label_list_visibility: Some("labelShow".into()),
-                color: Some(LabelColor {
-                    text_color: Some("#ffffff".into()),
-                    background_color: Some("#16a766".into()),
-                }),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .expect("create");
+    let users = hub.users();
+    let zeta = Label {
+        message_list_visibility: Some("show".into()),
+        label_list_visibility: Some("labelShow".into()),
+        color: color("#ffffff", "#16a766"),
+        ..named("Zeta/Alpha")
+    };
+    let l = ok(users.labels_create(zeta, "me").doit(), "create").await;
     let id = l.id.clone().unwrap();
     assert!(id.starts_with("Label_"));
     assert_eq!(l.type_.as_deref(), Some("user"));
 
     // Case-insensitive duplicate → 409.
-    let e = hub
-        .users()
-        .labels_create(
-            Label {
-                name: Some("zeta/ALPHA".into()),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .unwrap_err();
+    let e = fails(users.labels_create(named("zeta/ALPHA"), "me").doit()).await;
     let b = error_body(&e);
     assert_eq!(b["error"]["code"], 409);
     assert_eq!(b["error"]["status"], "ALREADY_EXISTS");
     assert_eq!(b["error"]["message"], "Label name exists or conflicts");
     // Reserved names → 400.
     for name in ["INBOX", "Inbox", "Sent", "chats"] {
-        let e = hub
-            .users()
-            .labels_create(
-                Label {
-                    name: Some(name.into()),
-                    ..Default::default()
-                },
-                "me",
-            )
-            .doit()
-            .await
-            .unwrap_err();
+        let e = fails(users.labels_create(named(name), "me").doit()).await;
         assert_eq!(
             error_body(&e)["error"]["message"],
             "Invalid label name",
@@ -69,23 +51,11 @@ async fn labels_crud_and_rules() {
         );
     }
     // Bad colour.
-    let e = hub
-        .users()
-        .labels_create(
-            Label {
-                name: Some("Colourful".into()),
-                color: Some(LabelColor {
-                    text_color: Some("#123456".into()),
-                    background_color: Some("#16a766".into()),
-                }),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(400));
+    let colourful = Label {
+        color: color("#123456", "#16a766"),
+        ..named("Colourful")
+    };
+    fails_with(users.labels_create(colourful, "me").doit(), 400).await;
 
     // Counts only on get.
     let m = insert(
@@ -94,85 +64,38 @@ async fn labels_crud_and_rules() {
         &["INBOX", "UNREAD", &id],
     )
     .await;
-    let (_, got) = hub.users().labels_get("me", &id).doit().await.expect("get");
+    let got = ok(users.labels_get("me", &id).doit(), "get").await;
     assert_eq!(got.messages_total, Some(1));
     assert_eq!(got.messages_unread, Some(1));
     assert_eq!(got.threads_total, Some(1));
-    let (_, inbox) = hub.users().labels_get("me", "INBOX").doit().await.unwrap();
+    let inbox = ok(users.labels_get("me", "INBOX").doit(), "get INBOX").await;
     assert!(inbox.messages_total.unwrap() >= 1);
 
     // patch + update
-    let (_, p) = hub
-        .users()
-        .labels_patch(
-            Label {
-                name: Some("Zeta/Beta".into()),
-                ..Default::default()
-            },
-            "me",
-            &id,
-        )
-        .doit()
-        .await
-        .expect("patch");
+    let p = ok(
+        users.labels_patch(named("Zeta/Beta"), "me", &id).doit(),
+        "patch",
+    )
+    .await;
     assert_eq!(p.name.as_deref(), Some("Zeta/Beta"));
     assert!(p.color.is_some());
-    let (_, u) = hub
-        .users()
-        .labels_update(
-            Label {
-                id: Some(id.clone()),
-                name: Some("Zeta/Gamma".into()),
-                label_list_visibility: Some("labelHide".into()),
-                message_list_visibility: Some("hide".into()),
-                ..Default::default()
-            },
-            "me",
-            &id,
-        )
-        .doit()
-        .await
-        .expect("update");
+    let gamma = Label {
+        id: Some(id.clone()),
+        label_list_visibility: Some("labelHide".into()),
+        message_list_visibility: Some("hide".into()),
+        ..named("Zeta/Gamma")
+    };
+    let u = ok(users.labels_update(gamma, "me", &id).doit(), "update").await;
     assert_eq!(u.name.as_deref(), Some("Zeta/Gamma"));
     assert!(u.color.is_none());
     // System labels are immutable.
-    let e = hub
-        .users()
-        .labels_patch(
-            Label {
-                name: Some("Box".into()),
-                ..Default::default()
-            },
-            "me",
-            "INBOX",
-        )
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(400));
-    let e = hub
-        .users()
-        .labels_delete("me", "INBOX")
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(400));
+    fails_with(users.labels_patch(named("Box"), "me", "INBOX").doit(), 400).await;
+    fails_with(users.labels_delete("me", "INBOX").doit(), 400).await;
 
     // delete removes it from messages.
-    hub.users()
-        .labels_delete("me", &id)
-        .doit()
-        .await
-        .expect("delete");
-    let e = hub.users().labels_get("me", &id).doit().await.unwrap_err();
-    assert_eq!(status_of(&e), Some(404));
-    let (_, mm) = hub
-        .users()
-        .messages_get("me", m.id.as_deref().unwrap())
-        .format("minimal")
-        .doit()
-        .await
-        .unwrap();
+    ok(users.labels_delete("me", &id).doit(), "delete").await;
+    fails_with(users.labels_get("me", &id).doit(), 404).await;
+    let mm = get_message(&hub, m.id.as_deref().unwrap(), "minimal").await;
     assert!(!mm.label_ids.unwrap().contains(&id));
     sb.stop().await;
 }

@@ -8,20 +8,16 @@ use common::*;
 async fn profile_and_labels_list() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
-    let (_, p) = hub.users().get_profile("me").doit().await.expect("profile");
+    let users = hub.users();
+    let p = ok(users.get_profile("me").doit(), "profile").await;
     assert_eq!(p.email_address.as_deref(), Some(DEMO));
     assert!(p.messages_total.unwrap_or(0) > 0);
     assert!(p.history_id.unwrap_or(0) > 0);
     // userId may also be the address itself; another address is delegation-denied.
-    hub.users()
-        .get_profile(DEMO)
-        .doit()
-        .await
-        .expect("by address");
-    let err = hub.users().get_profile(BOB).doit().await.unwrap_err();
-    assert_eq!(status_of(&err), Some(403));
+    ok(users.get_profile(DEMO).doit(), "by address").await;
+    fails_with(users.get_profile(BOB).doit(), 403).await;
 
-    let (_, labels) = hub.users().labels_list("me").doit().await.expect("labels");
+    let labels = ok(users.labels_list("me").doit(), "labels").await;
     let labels = labels.labels.unwrap_or_default();
     assert!(labels.iter().any(|l| l.id.as_deref() == Some("INBOX")));
     assert!(labels.iter().all(|l| l.messages_total.is_none()));
@@ -70,25 +66,14 @@ async fn list_query_label_filter_and_paging() {
     assert_eq!(seen, ids);
 
     // labelIds are AND-ed.
-    let (_, r) = hub
-        .users()
-        .messages_list("me")
-        .q(&word)
-        .add_label_ids("INBOX")
-        .add_label_ids("UNREAD")
-        .doit()
-        .await
-        .expect("list");
+    let call = hub.users().messages_list("me").q(&word);
+    let call = call.add_label_ids("INBOX").add_label_ids("UNREAD");
+    let r = ok(call.doit(), "list").await;
     assert_eq!(r.messages.unwrap_or_default().len(), 3);
 
     // No hits → no `messages` key, estimate 0.
-    let (_, r) = hub
-        .users()
-        .messages_list("me")
-        .q(&unique_word())
-        .doit()
-        .await
-        .expect("empty list");
+    let call = hub.users().messages_list("me").q(&unique_word());
+    let r = ok(call.doit(), "empty list").await;
     assert!(r.messages.is_none());
     assert_eq!(r.result_size_estimate, Some(0));
     sb.stop().await;
@@ -104,12 +89,8 @@ async fn get_in_every_format() {
         .id
         .expect("id");
 
-    let (_, full) = hub
-        .users()
-        .messages_get("me", &id)
-        .doit()
-        .await
-        .expect("full");
+    let users = hub.users();
+    let full = ok(users.messages_get("me", &id).doit(), "full").await;
     assert_eq!(
         full.snippet.as_deref(),
         Some("I&#39;ve got café &amp; more")
@@ -148,21 +129,12 @@ async fn get_in_every_format() {
     assert_eq!(att_body.size, Some(9));
     let att_id = att_body.attachment_id.clone().expect("attachment id");
 
-    let (_, a) = hub
-        .users()
-        .messages_attachments_get("me", &id, &att_id)
-        .doit()
-        .await
-        .expect("attachment");
+    let call = users.messages_attachments_get("me", &id, &att_id);
+    let a = ok(call.doit(), "attachment").await;
     assert_eq!(a.data.as_deref(), Some(&b"%PDF-1.4\n"[..]));
     assert_eq!(a.size, Some(9));
     // Attachment ids are stable across fetches.
-    let (_, again) = hub
-        .users()
-        .messages_get("me", &id)
-        .doit()
-        .await
-        .expect("again");
+    let again = ok(users.messages_get("me", &id).doit(), "again").await;
     let again_id = again.payload.unwrap().parts.unwrap()[1]
         .body
         .as_ref()
@@ -171,25 +143,15 @@ async fn get_in_every_format() {
         .clone();
     assert_eq!(again_id.as_deref(), Some(att_id.as_str()));
 
-    let (_, min) = hub
-        .users()
-        .messages_get("me", &id)
-        .format("minimal")
-        .doit()
-        .await
-        .expect("minimal");
+    let min = get_message(&hub, &id, "minimal").await;
     assert!(min.payload.is_none() && min.raw.is_none());
     assert_eq!(min.label_ids.as_ref().map(|l| l.len()), Some(2));
 
-    let (_, meta) = hub
-        .users()
-        .messages_get("me", &id)
-        .format("metadata")
+    let call = users.messages_get("me", &id).format("metadata");
+    let call = call
         .add_metadata_headers("subject")
-        .add_metadata_headers("From")
-        .doit()
-        .await
-        .expect("metadata");
+        .add_metadata_headers("From");
+    let meta = ok(call.doit(), "metadata").await;
     let mp = meta.payload.expect("metadata payload");
     assert!(mp.parts.is_none() && mp.body.is_none());
     let names: Vec<_> = mp
@@ -200,30 +162,13 @@ async fn get_in_every_format() {
         .collect();
     assert_eq!(names, vec!["From".to_string(), "Subject".to_string()]);
 
-    let (_, r) = hub
-        .users()
-        .messages_get("me", &id)
-        .format("raw")
-        .doit()
-        .await
-        .expect("raw");
+    let r = get_message(&hub, &id, "raw").await;
     assert_eq!(r.raw.as_deref(), Some(&raw[..]));
     assert!(r.payload.is_none());
 
     // Unknown and malformed ids.
-    let e = hub
-        .users()
-        .messages_get("me", "0000000000000001")
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(404));
-    let e = hub
-        .users()
-        .messages_get("me", "not-an-id!")
-        .doit()
-        .await
-        .unwrap_err();
+    fails_with(users.messages_get("me", "0000000000000001").doit(), 404).await;
+    let e = fails(users.messages_get("me", "not-an-id!").doit()).await;
     assert_eq!(error_body(&e)["error"]["message"], "Invalid id value");
     sb.stop().await;
 }

@@ -11,6 +11,17 @@ use google_gmail1::api::{
     ModifyThreadRequest,
 };
 
+fn has(labels: &Option<Vec<String>>, label: &str) -> bool {
+    labels.as_ref().unwrap().iter().any(|l| l == label)
+}
+
+fn modify(add: &[&str], remove: &[&str]) -> ModifyMessageRequest {
+    ModifyMessageRequest {
+        add_label_ids: Some(strings(add)),
+        remove_label_ids: Some(strings(remove)),
+    }
+}
+
 fn message_with_attachment(from: &str, to: &str, subject: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: {to}\r\nBcc: secret@example.net\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
@@ -29,78 +40,32 @@ async fn send_multipart_and_resumable_deliver_to_sandbox_recipient() {
     let bob = hub(&sb, BOB);
     let word = unique_word();
 
-    let (_, sent) = demo
-        .users()
-        .messages_send(Message::default(), "me")
-        .upload(
-            Cursor::new(message_with_attachment(
-                "someone@else.org",
-                BOB,
-                &format!("Hello {word}"),
-            )),
-            rfc822(),
-        )
-        .await
-        .expect("send multipart");
+    let hello = message_with_attachment("someone@else.org", BOB, &format!("Hello {word}"));
+    let call = demo.users().messages_send(Message::default(), "me");
+    let sent = ok(call.upload(Cursor::new(hello), rfc822()), "send multipart").await;
     assert_eq!(sent.label_ids, Some(vec!["SENT".to_string()]));
     let sent_id = sent.id.expect("id");
     assert_eq!(sent.thread_id.as_deref(), Some(sent_id.as_str()));
     // From was rewritten to the account.
-    let (_, m) = demo
-        .users()
-        .messages_get("me", &sent_id)
-        .format("metadata")
-        .doit()
-        .await
-        .expect("get sent");
-    let from = m
-        .payload
-        .unwrap()
-        .headers
-        .unwrap()
-        .into_iter()
-        .find(|h| h.name.as_deref() == Some("From"))
-        .and_then(|h| h.value)
-        .unwrap();
+    let m = get_message(&demo, &sent_id, "metadata").await;
+    let from = header(&m, "From").unwrap();
     assert!(from.contains(DEMO), "{from}");
 
     // Bob got a copy in INBOX, without Bcc.
-    let (_, r) = bob
-        .users()
-        .messages_list("me")
-        .q(&word)
-        .doit()
-        .await
-        .expect("bob list");
+    let r = ok(bob.users().messages_list("me").q(&word).doit(), "bob list").await;
     let got = r.messages.expect("delivered");
     assert_eq!(got.len(), 1);
-    let (_, copy) = bob
-        .users()
-        .messages_get("me", got[0].id.as_deref().unwrap())
-        .format("raw")
-        .doit()
-        .await
-        .expect("bob get");
-    let labels = copy.label_ids.unwrap();
-    assert!(labels.contains(&"INBOX".to_string()) && labels.contains(&"UNREAD".to_string()));
+    let copy = get_message(&bob, got[0].id.as_deref().unwrap(), "raw").await;
+    assert!(has(&copy.label_ids, "INBOX") && has(&copy.label_ids, "UNREAD"));
     let raw = String::from_utf8(copy.raw.unwrap()).unwrap();
     assert!(!raw.contains("secret@example.net"));
 
     // Resumable upload: to self → SENT + INBOX + UNREAD.
     let word2 = unique_word();
-    let (_, sent2) = demo
-        .users()
-        .messages_send(Message::default(), "me")
-        .upload_resumable(
-            Cursor::new(message_with_attachment(
-                DEMO,
-                DEMO,
-                &format!("Self {word2}"),
-            )),
-            rfc822(),
-        )
-        .await
-        .expect("send resumable");
+    let to_self = message_with_attachment(DEMO, DEMO, &format!("Self {word2}"));
+    let call = demo.users().messages_send(Message::default(), "me");
+    let upload = call.upload_resumable(Cursor::new(to_self), rfc822());
+    let sent2 = ok(upload, "send resumable").await;
     let l = sent2.label_ids.unwrap();
     for want in ["SENT", "INBOX", "UNREAD"] {
         assert!(l.contains(&want.to_string()), "{l:?}");
@@ -112,75 +77,39 @@ async fn send_multipart_and_resumable_deliver_to_sandbox_recipient() {
 async fn insert_import_threading_and_label_changes() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
+    let users = hub.users();
     let first = b"From: a@example.org\r\nTo: demo@example.com\r\nSubject: Lunch plans\r\nMessage-ID: <lunch-1@example.org>\r\nDate: Tue, 06 Jan 2026 10:00:00 +0000\r\n\r\nNoon?\r\n".to_vec();
     let reply = b"From: a@example.org\r\nTo: demo@example.com\r\nSubject: Re: Lunch plans\r\nIn-Reply-To: <lunch-1@example.org>\r\nReferences: <lunch-1@example.org>\r\nDate: Wed, 07 Jan 2026 10:00:00 +0000\r\n\r\nOr one?\r\n".to_vec();
     let m1 = insert(&hub, first, &["INBOX"]).await;
-    let (_, m2) = hub
-        .users()
-        .messages_import(
-            Message {
-                label_ids: Some(vec!["INBOX".into(), "UNREAD".into()]),
-                ..Default::default()
-            },
-            "me",
-        )
-        .upload(Cursor::new(reply), rfc822())
-        .await
-        .expect("import");
+    let unread = Message {
+        label_ids: Some(strings(&["INBOX", "UNREAD"])),
+        ..Default::default()
+    };
+    let call = users.messages_import(unread, "me");
+    let m2 = ok(call.upload(Cursor::new(reply), rfc822()), "import").await;
     assert_eq!(m2.thread_id, m1.thread_id);
     let m2_id = m2.id.clone().unwrap();
     // import uses the Date header by default.
-    let (_, full) = hub
-        .users()
-        .messages_get("me", &m2_id)
-        .format("minimal")
-        .doit()
-        .await
-        .unwrap();
+    let full = get_message(&hub, &m2_id, "minimal").await;
     assert_eq!(full.internal_date, Some(1_767_780_000_000));
 
     // modify
-    let (_, modified) = hub
-        .users()
-        .messages_modify(
-            ModifyMessageRequest {
-                add_label_ids: Some(vec!["STARRED".into()]),
-                remove_label_ids: Some(vec!["UNREAD".into()]),
-            },
-            "me",
-            &m2_id,
-        )
-        .doit()
-        .await
-        .expect("modify");
-    let l = modified.label_ids.unwrap();
-    assert!(l.contains(&"STARRED".to_string()) && !l.contains(&"UNREAD".to_string()));
+    let star = modify(&["STARRED"], &["UNREAD"]);
+    let modified = ok(users.messages_modify(star, "me", &m2_id).doit(), "modify").await;
+    assert!(has(&modified.label_ids, "STARRED") && !has(&modified.label_ids, "UNREAD"));
 
     // Gmail's label rules.
-    let cases: [(Vec<&str>, Vec<&str>, &str); 4] = [
-        (vec!["SENT"], vec![], "Invalid label: SENT"),
+    let cases: [(&[&str], &str); 4] = [
+        (&["SENT"], "Invalid label: SENT"),
         (
-            vec!["INBOX", "SPAM"],
-            vec![],
+            &["INBOX", "SPAM"],
             "Can only add one of: INBOX, SPAM, TRASH",
         ),
-        (vec![], vec![], "No label add or removes specified"),
-        (vec!["Label_999999"], vec![], "Invalid label: Label_999999"),
+        (&[], "No label add or removes specified"),
+        (&["Label_999999"], "Invalid label: Label_999999"),
     ];
-    for (add, remove, msg) in cases {
-        let e = hub
-            .users()
-            .messages_modify(
-                ModifyMessageRequest {
-                    add_label_ids: Some(add.into_iter().map(String::from).collect()),
-                    remove_label_ids: Some(remove.into_iter().map(String::from).collect()),
-                },
-                "me",
-                &m2_id,
-            )
-            .doit()
-            .await
-            .unwrap_err();
+    for (add, msg) in cases {
+        let e = fails(users.messages_modify(modify(add, &[]), "me", &m2_id).doit()).await;
         let body = error_body(&e);
         assert_eq!(body["error"]["code"], 400);
         assert_eq!(body["error"]["message"], msg);
@@ -190,39 +119,25 @@ async fn insert_import_threading_and_label_changes() {
 
     // threads
     let tid = m1.thread_id.clone().unwrap();
-    let (_, t) = hub
-        .users()
-        .threads_get("me", &tid)
-        .doit()
-        .await
-        .expect("thread");
+    let t = ok(users.threads_get("me", &tid).doit(), "thread").await;
     assert_eq!(t.messages.as_ref().map(|m| m.len()), Some(2));
     assert!(t.history_id.is_some());
-    let (_, t) = hub
-        .users()
-        .threads_modify(
-            ModifyThreadRequest {
-                add_label_ids: Some(vec!["IMPORTANT".into()]),
-                remove_label_ids: None,
-            },
-            "me",
-            &tid,
-        )
-        .doit()
-        .await
-        .expect("thread modify");
-    assert!(t.messages.unwrap().iter().all(|m| m
-        .label_ids
-        .as_ref()
+    let important = ModifyThreadRequest {
+        add_label_ids: Some(strings(&["IMPORTANT"])),
+        remove_label_ids: None,
+    };
+    let call = users.threads_modify(important, "me", &tid);
+    let t = ok(call.doit(), "thread modify").await;
+    assert!(t
+        .messages
         .unwrap()
-        .contains(&"IMPORTANT".to_string())));
-    let (_, tl) = hub
-        .users()
-        .threads_list("me")
-        .add_label_ids("IMPORTANT")
-        .doit()
-        .await
-        .unwrap();
+        .iter()
+        .all(|m| has(&m.label_ids, "IMPORTANT")));
+    let tl = ok(
+        users.threads_list("me").add_label_ids("IMPORTANT").doit(),
+        "threads",
+    )
+    .await;
     assert!(tl
         .threads
         .unwrap()
@@ -230,59 +145,26 @@ async fn insert_import_threading_and_label_changes() {
         .any(|t| t.id.as_deref() == Some(tid.as_str())));
 
     // trash / untrash thread, then delete it.
-    let (_, t) = hub
-        .users()
-        .threads_trash("me", &tid)
-        .doit()
-        .await
-        .expect("trash thread");
-    assert!(t.messages.unwrap().iter().all(|m| m
-        .label_ids
-        .as_ref()
+    let t = ok(users.threads_trash("me", &tid).doit(), "trash thread").await;
+    assert!(t
+        .messages
         .unwrap()
-        .contains(&"TRASH".to_string())));
-    let (_, r) = hub
-        .users()
-        .messages_list("me")
-        .add_label_ids("IMPORTANT")
-        .doit()
-        .await
-        .unwrap();
-    assert!(!r
-        .messages
-        .unwrap_or_default()
         .iter()
-        .any(|m| m.thread_id.as_deref() == Some(tid.as_str())));
-    let (_, r) = hub
-        .users()
-        .messages_list("me")
-        .add_label_ids("IMPORTANT")
-        .include_spam_trash(true)
-        .doit()
-        .await
-        .unwrap();
-    assert!(r
-        .messages
-        .unwrap_or_default()
-        .iter()
-        .any(|m| m.thread_id.as_deref() == Some(tid.as_str())));
-    hub.users()
-        .threads_untrash("me", &tid)
-        .doit()
-        .await
-        .expect("untrash thread");
-    hub.users()
-        .threads_delete("me", &tid)
-        .doit()
-        .await
-        .expect("delete thread");
-    let e = hub
-        .users()
-        .threads_get("me", &tid)
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(404));
+        .all(|m| has(&m.label_ids, "TRASH")));
+    let important_has_thread = |r: google_gmail1::api::ListMessagesResponse| {
+        r.messages
+            .unwrap_or_default()
+            .iter()
+            .any(|m| m.thread_id.as_deref() == Some(tid.as_str()))
+    };
+    let list = || users.messages_list("me").add_label_ids("IMPORTANT");
+    let r = ok(list().doit(), "list").await;
+    assert!(!important_has_thread(r));
+    let r = ok(list().include_spam_trash(true).doit(), "list with trash").await;
+    assert!(important_has_thread(r));
+    ok(users.threads_untrash("me", &tid).doit(), "untrash thread").await;
+    ok(users.threads_delete("me", &tid).doit(), "delete thread").await;
+    fails_with(users.threads_get("me", &tid).doit(), 404).await;
     sb.stop().await;
 }
 
@@ -290,82 +172,42 @@ async fn insert_import_threading_and_label_changes() {
 async fn batch_modify_batch_delete_trash_delete() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
+    let users = hub.users();
     let mut ids = Vec::new();
     for i in 0..3 {
         let raw = simple_message("x@example.org", DEMO, &format!("Batch {i}"), "b");
         ids.push(insert(&hub, raw, &["INBOX", "UNREAD"]).await.id.unwrap());
     }
-    let resp = hub
-        .users()
-        .messages_batch_modify(
-            BatchModifyMessagesRequest {
-                ids: Some(ids.clone()),
-                add_label_ids: Some(vec!["STARRED".into()]),
-                remove_label_ids: Some(vec!["UNREAD".into()]),
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .expect("batchModify");
+    let star = BatchModifyMessagesRequest {
+        ids: Some(ids.clone()),
+        add_label_ids: Some(strings(&["STARRED"])),
+        remove_label_ids: Some(strings(&["UNREAD"])),
+    };
+    let resp = ok(
+        users.messages_batch_modify(star, "me").doit(),
+        "batchModify",
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 204);
     for id in &ids {
-        let (_, m) = hub
-            .users()
-            .messages_get("me", id)
-            .format("minimal")
-            .doit()
-            .await
-            .unwrap();
-        let l = m.label_ids.unwrap();
-        assert!(l.contains(&"STARRED".to_string()) && !l.contains(&"UNREAD".to_string()));
+        let m = get_message(&hub, id, "minimal").await;
+        assert!(has(&m.label_ids, "STARRED") && !has(&m.label_ids, "UNREAD"));
     }
     // trash / untrash / delete one message.
-    let (_, t) = hub
-        .users()
-        .messages_trash("me", &ids[0])
-        .doit()
-        .await
-        .unwrap();
-    assert!(t.label_ids.unwrap().contains(&"TRASH".to_string()));
-    let (_, u) = hub
-        .users()
-        .messages_untrash("me", &ids[0])
-        .doit()
-        .await
-        .unwrap();
-    assert!(!u.label_ids.unwrap().contains(&"TRASH".to_string()));
-    let resp = hub
-        .users()
-        .messages_delete("me", &ids[0])
-        .doit()
-        .await
-        .unwrap();
+    let t = ok(users.messages_trash("me", &ids[0]).doit(), "trash").await;
+    assert!(has(&t.label_ids, "TRASH"));
+    let u = ok(users.messages_untrash("me", &ids[0]).doit(), "untrash").await;
+    assert!(!has(&u.label_ids, "TRASH"));
+    let resp = ok(users.messages_delete("me", &ids[0]).doit(), "delete").await;
     assert_eq!(resp.status().as_u16(), 204);
-    let e = hub
-        .users()
-        .messages_get("me", &ids[0])
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(404));
+    fails_with(users.messages_get("me", &ids[0]).doit(), 404).await;
     // batchDelete: unknown ids are fine.
     let mut del = ids[1..].to_vec();
     del.push("00000000000000ff".into());
-    let resp = hub
-        .users()
-        .messages_batch_delete(BatchDeleteMessagesRequest { ids: Some(del) }, "me")
-        .doit()
-        .await
-        .expect("batchDelete");
+    let del = BatchDeleteMessagesRequest { ids: Some(del) };
+    let resp = ok(users.messages_batch_delete(del, "me").doit(), "batchDelete").await;
     assert_eq!(resp.status().as_u16(), 204);
-    let e = hub
-        .users()
-        .messages_get("me", &ids[2])
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(404));
+    fails_with(users.messages_get("me", &ids[2]).doit(), 404).await;
 
     // messages.delete needs https://mail.google.com/.
     let modify_only =
@@ -375,12 +217,7 @@ async fn batch_modify_batch_delete_trash_delete() {
         .await
         .id
         .unwrap();
-    let e = h2
-        .users()
-        .messages_delete("me", &some)
-        .doit()
-        .await
-        .unwrap_err();
+    let e = fails(h2.users().messages_delete("me", &some).doit()).await;
     let body = error_body(&e);
     assert_eq!(body["error"]["code"], 403);
     assert_eq!(

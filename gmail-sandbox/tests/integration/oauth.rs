@@ -15,6 +15,33 @@ fn query_param(url: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// POST /token with a form body.
+async fn token(sb: &gmail_sandbox::RunningSandbox, pairs: &[(&str, &str)]) -> HttpResponse {
+    post_form(sb, "token", pairs).await
+}
+
+/// A refresh-token grant with the client's credentials in the body.
+fn refresh_grant<'a>(refresh: &'a str, client: (&'a str, &'a str)) -> [(&'a str, &'a str); 4] {
+    [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh),
+        ("client_id", client.0),
+        ("client_secret", client.1),
+    ]
+}
+
+/// An authorization-code grant with the sandbox client's credentials in the body.
+fn code_grant(code: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("client_id", SANDBOX_CLIENT_ID),
+        ("client_secret", SANDBOX_CLIENT_SECRET),
+    ]
+}
+
+const CLIENT: (&str, &str) = (SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oauth_code_flow_with_pkce_refresh_and_revoke() {
     let sb = start().await;
@@ -26,7 +53,7 @@ async fn oauth_code_flow_with_pkce_refresh_and_revoke() {
          &scope=https%3A%2F%2Fmail.google.com%2F%20email&state=xyz&access_type=offline&prompt=consent\
          &code_challenge={challenge}&code_challenge_method=S256&login_hint=bob%40example.com"
     );
-    let r = http(&sb, "GET", &auth_path, &[], vec![]).await;
+    let r = get(&sb, &auth_path).await;
     assert_eq!(r.status, 302);
     let loc = r.headers["location"].clone();
     assert!(loc.starts_with("http://127.0.0.1:9999/cb?"));
@@ -34,22 +61,10 @@ async fn oauth_code_flow_with_pkce_refresh_and_revoke() {
     let code = query_param(&loc, "code").expect("code");
 
     // Wrong verifier.
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("client_secret", SANDBOX_CLIENT_SECRET),
-            ("redirect_uri", "http://127.0.0.1:9999/cb"),
-            ("code_verifier", "wrong"),
-        ]),
-    )
-    .await;
-    assert_eq!(r.status, 400);
+    let redirect = ("redirect_uri", "http://127.0.0.1:9999/cb");
+    let mut wrong = code_grant(&code);
+    wrong.extend([redirect, ("code_verifier", "wrong")]);
+    let r = token(&sb, &wrong).await.expect(400);
     assert_eq!(
         r.json(),
         json!({"error": "invalid_grant", "error_description": "Invalid code verifier."})
@@ -64,19 +79,12 @@ async fn oauth_code_flow_with_pkce_refresh_and_revoke() {
     let exchange = form(&[
         ("grant_type", "authorization_code"),
         ("code", &code),
-        ("redirect_uri", "http://127.0.0.1:9999/cb"),
+        redirect,
         ("code_verifier", verifier),
     ]);
-    let r = http(
-        &sb,
-        "POST",
-        "o/oauth2/token",
-        &[FORM, ("authorization", &basic)],
-        exchange.clone(),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let tok = r.json();
+    let basic_auth = [FORM, ("authorization", basic.as_str())];
+    let r = http(&sb, "POST", "o/oauth2/token", &basic_auth, exchange.clone()).await;
+    let tok = r.ok_json();
     assert_eq!(tok["token_type"], "Bearer");
     assert!(tok["expires_in"].as_u64().unwrap() > 0);
     let access = tok["access_token"].as_str().unwrap().to_string();
@@ -87,151 +95,51 @@ async fn oauth_code_flow_with_pkce_refresh_and_revoke() {
         .contains("https://www.googleapis.com/auth/userinfo.email"));
 
     // Codes are single-use.
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM, ("authorization", &basic)],
-        exchange,
-    )
-    .await;
-    assert_eq!(r.status, 400);
-    assert_eq!(r.json()["error"], "invalid_grant");
+    let r = http(&sb, "POST", "token", &basic_auth, exchange).await;
+    assert_eq!(r.expect(400).json()["error"], "invalid_grant");
 
     // The token works for bob's mailbox and userinfo.
-    let ab = bearer(&access);
-    let p = http(
-        &sb,
-        "GET",
-        "gmail/v1/users/me/profile",
-        &[("authorization", &ab)],
-        vec![],
-    )
-    .await;
+    let api = Api::new(&sb, &access);
+    let p = api.get("gmail/v1/users/me/profile").await;
     assert_eq!(p.json()["emailAddress"], BOB);
-    let u = http(
-        &sb,
-        "GET",
-        "oauth2/v2/userinfo",
-        &[("authorization", &ab)],
-        vec![],
-    )
-    .await;
+    let u = api.get("oauth2/v2/userinfo").await;
     assert_eq!(u.json()["email"], BOB);
-    let u = http(
-        &sb,
-        "GET",
-        "oauth2/v3/userinfo",
-        &[("authorization", &ab)],
-        vec![],
-    )
-    .await;
+    let u = api.get("oauth2/v3/userinfo").await;
     assert_eq!(u.json()["email_verified"], true);
-    let ti = http(
-        &sb,
-        "GET",
-        &format!("tokeninfo?access_token={access}"),
-        &[],
-        vec![],
-    )
-    .await;
+    let ti = get(&sb, &format!("tokeninfo?access_token={access}")).await;
     assert_eq!(ti.json()["email"], BOB);
     assert!(ti.json()["expires_in"].is_string());
 
     // Refresh (body credentials), no new refresh token in the answer.
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("client_secret", SANDBOX_CLIENT_SECRET),
-        ]),
-    )
-    .await;
-    assert_eq!(r.status, 200);
-    assert!(r.json().get("refresh_token").is_none());
-    let access2 = r.json()["access_token"].as_str().unwrap().to_string();
+    let r = token(&sb, &refresh_grant(&refresh, CLIENT)).await;
+    let v = r.expect(200).json();
+    assert!(v.get("refresh_token").is_none());
+    let access2 = v["access_token"].as_str().unwrap().to_string();
 
     // Client errors.
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-            ("client_id", "nope"),
-            ("client_secret", "x"),
-        ]),
-    )
-    .await;
-    assert_eq!(r.status, 401);
+    let r = token(&sb, &refresh_grant(&refresh, ("nope", "x"))).await;
+    let r = r.expect(401);
     assert_eq!(
         r.json(),
         json!({"error": "invalid_client", "error_description": "The OAuth client was not found."})
     );
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("client_secret", "x"),
-        ]),
-    )
-    .await;
-    assert_eq!(r.status, 401);
+    let mut wrong_secret = refresh_grant(&refresh, CLIENT);
+    wrong_secret[3].1 = "x";
+    let r = token(&sb, &wrong_secret).await.expect(401);
     assert_eq!(r.json()["error_description"], "Unauthorized");
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("client_secret", SANDBOX_CLIENT_SECRET),
-        ]),
-    )
-    .await;
+    // Without a code, then the same with a grant type Google does not know.
+    let mut no_code = code_grant("");
+    no_code.remove(1);
+    let r = token(&sb, &no_code).await;
     assert_eq!(
         r.json(),
         json!({"error": "invalid_request", "error_description": "Missing required parameter: code"})
     );
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "authorization_code"),
-            ("code", "garbage"),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("client_secret", SANDBOX_CLIENT_SECRET),
-        ]),
-    )
-    .await;
+    let r = token(&sb, &code_grant("garbage")).await;
     assert_eq!(r.json()["error_description"], "Malformed auth code.");
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "password"),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("client_secret", SANDBOX_CLIENT_SECRET),
-        ]),
-    )
-    .await;
+    let mut password = no_code;
+    password[0].1 = "password";
+    let r = token(&sb, &password).await;
     assert_eq!(r.json()["error"], "unsupported_grant_type");
 
     // Revoke the refresh token (query form): its access tokens die too.
@@ -245,42 +153,17 @@ async fn oauth_code_flow_with_pkce_refresh_and_revoke() {
     .await;
     assert_eq!(r.status, 200);
     for a in [&access, &access2] {
-        let p = http(
-            &sb,
-            "GET",
-            "gmail/v1/users/me/profile",
-            &[("authorization", &bearer(a))],
-            vec![],
-        )
-        .await;
+        let p = Api::new(&sb, a).get("gmail/v1/users/me/profile").await;
         assert_eq!(p.status, 401);
     }
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("client_secret", SANDBOX_CLIENT_SECRET),
-        ]),
-    )
-    .await;
+    let r = token(&sb, &refresh_grant(&refresh, CLIENT)).await;
     assert_eq!(
         r.json(),
         json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
     );
-    let r = http(
-        &sb,
-        "POST",
-        "revoke",
-        &[FORM],
-        form(&[("token", "unknown")]),
-    )
-    .await;
-    assert_eq!(r.status, 400);
+    let r = post_form(&sb, "revoke", &[("token", "unknown")])
+        .await
+        .expect(400);
     assert_eq!(
         r.json(),
         json!({"error": "invalid_token", "error_description": "Token expired or revoked"})
@@ -288,27 +171,13 @@ async fn oauth_code_flow_with_pkce_refresh_and_revoke() {
 
     // The well-known refresh token works with the sandbox client.
     let rt = sb.refresh_token_for(DEMO);
-    let r = http(
-        &sb,
-        "POST",
-        "token",
-        &[FORM],
-        form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("client_secret", SANDBOX_CLIENT_SECRET),
-        ]),
-    )
-    .await;
+    let r = token(&sb, &refresh_grant(&rt, CLIENT)).await;
     assert_eq!(r.status, 200);
     assert!(r.json()["scope"]
         .as_str()
         .unwrap()
         .contains("https://mail.google.com/"));
-    let stats = http(&sb, "GET", "__sandbox/stats", &[], vec![])
-        .await
-        .json();
+    let stats = get(&sb, "__sandbox/stats").await.json();
     assert!(stats["tokenGrants"]["refresh_token"].as_u64().unwrap() >= 3);
     sb.stop().await;
 }
@@ -321,37 +190,31 @@ async fn consent_page_and_denial() {
     let q = format!(
         "o/oauth2/auth?client_id={SANDBOX_CLIENT_ID}&redirect_uri=http%3A%2F%2Flocalhost%3A1%2F&response_type=code&scope=email&state=s1"
     );
-    let r = http(&sb, "GET", &q, &[], vec![]).await;
+    let r = get(&sb, &q).await;
     assert_eq!(r.status, 200);
     assert!(r.text().contains("<form"));
-    let deny = form(&[
+    let consent = [
         ("client_id", SANDBOX_CLIENT_ID),
         ("redirect_uri", "http://localhost:1/"),
         ("response_type", "code"),
         ("scope", "email"),
         ("state", "s1"),
-        ("decision", "deny"),
-    ]);
-    let r = http(&sb, "POST", "o/oauth2/approve", &[FORM], deny).await;
+    ];
+    let deny = [&consent[..], &[("decision", "deny")]].concat();
+    let r = post_form(&sb, "o/oauth2/approve", &deny).await;
     assert_eq!(r.status, 302);
     assert_eq!(
         r.headers["location"],
         "http://localhost:1/?error=access_denied&state=s1"
     );
-    let approve = form(&[
-        ("client_id", SANDBOX_CLIENT_ID),
-        ("redirect_uri", "http://localhost:1/"),
-        ("response_type", "code"),
-        ("scope", "email"),
-        ("state", "s1"),
-        ("decision", "approve"),
-        ("authuser_email", BOB),
-    ]);
-    let r = http(&sb, "POST", "o/oauth2/approve", &[FORM], approve).await;
+    let approve = [("decision", "approve"), ("authuser_email", BOB)];
+    let approve = [&consent[..], &approve].concat();
+    let r = post_form(&sb, "o/oauth2/approve", &approve).await;
     assert_eq!(r.status, 302);
     assert!(r.headers["location"].contains("code="));
     // Unknown client.
-    let r = http(&sb, "GET", "o/oauth2/auth?client_id=nope&redirect_uri=http%3A%2F%2Fx%2F&response_type=code&scope=email", &[], vec![]).await;
+    let unknown = "client_id=nope&redirect_uri=http%3A%2F%2Fx%2F&response_type=code&scope=email";
+    let r = get(&sb, &format!("o/oauth2/auth?{unknown}")).await;
     assert_eq!(r.status, 401);
     sb.stop().await;
 }

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Mutex};
 
 use crate::common;
 use common::*;
+use gmail_sandbox::RunningSandbox;
 
 pub const TOPIC: &str = "projects/sandbox-test/topics/gmail";
 
@@ -135,46 +136,31 @@ impl Receiver {
     }
 }
 
-pub async fn subscribe(sb: &gmail_sandbox::RunningSandbox, topic: &str, url: &str) -> Value {
-    let body = json!({"topic": topic, "pushEndpoint": url}).to_string();
-    let r = http(
-        sb,
-        "POST",
-        "__sandbox/pubsub/subscriptions",
-        &[JSON_CT],
-        body.into_bytes(),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
+pub const SUBSCRIPTIONS: &str = "__sandbox/pubsub/subscriptions";
+
+pub async fn subscribe(sb: &RunningSandbox, topic: &str, url: &str) -> Value {
+    let body = json!({"topic": topic, "pushEndpoint": url});
+    post_json(sb, SUBSCRIPTIONS, body).await.ok_json()
 }
 
 /// `POST /__sandbox/deliver`; the whole answer.
-pub async fn deliver(sb: &gmail_sandbox::RunningSandbox, body: Value) -> HttpResponse {
-    http(
-        sb,
-        "POST",
-        "__sandbox/deliver",
-        &[JSON_CT],
-        body.to_string().into_bytes(),
-    )
-    .await
+pub async fn deliver(sb: &RunningSandbox, body: Value) -> HttpResponse {
+    post_json(sb, "__sandbox/deliver", body).await
+}
+
+/// A delivery that must succeed; its answer (`id`, `threadId`, `historyId`).
+pub async fn delivered(sb: &RunningSandbox, body: Value) -> Value {
+    deliver(sb, body).await.ok_json()
 }
 
 /// Deliver a plain message to `to`; its id and historyId.
-pub async fn deliver_ok(
-    sb: &gmail_sandbox::RunningSandbox,
-    to: &str,
-    labels: &[&str],
-) -> (String, u64) {
-    let r = deliver(
+pub async fn deliver_ok(sb: &RunningSandbox, to: &str, labels: &[&str]) -> (String, u64) {
+    let v = delivered(
         sb,
         json!({"to": to, "from": "Alice <alice@outside.example>", "subject": "Ping",
                "text": "hello", "labelIds": labels}),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let v = r.json();
     let hid = v["historyId"].as_str().expect("historyId string");
     (v["id"].as_str().unwrap().to_string(), hid.parse().unwrap())
 }
@@ -196,7 +182,7 @@ pub fn watch_topic(topic: &str) -> WatchRequest {
 
 /// The sandbox counts a push once it has the receiver's answer, a moment after the receiver
 /// saw the request: wait for the stats to catch up.
-pub async fn push_stats(sb: &gmail_sandbox::RunningSandbox, pushes: u64) -> Value {
+pub async fn push_stats(sb: &RunningSandbox, pushes: u64) -> Value {
     for _ in 0..100 {
         let s = sb.stats();
         if s["pubsubPushes"].as_u64() >= Some(pushes) {
@@ -210,11 +196,38 @@ pub async fn push_stats(sb: &gmail_sandbox::RunningSandbox, pushes: u64) -> Valu
 const SOON: Duration = Duration::from_secs(2);
 const QUIET: Duration = Duration::from_secs(1);
 
+/// A sandbox whose TOPIC pushes to a fresh receiver, and a hub for DEMO (not yet watching).
+struct Pushing {
+    sb: RunningSandbox,
+    rcv: Receiver,
+    hub: Hub,
+    /// The sandbox's subscriptions after TOPIC's was added.
+    subs: Value,
+}
+
+impl Pushing {
+    async fn start(fail_first: usize, delay: Duration) -> Pushing {
+        let sb = start().await;
+        let rcv = Receiver::start(fail_first, delay).await;
+        let subs = subscribe(&sb, TOPIC, &rcv.url).await;
+        let hub = hub(&sb, DEMO);
+        Pushing { sb, rcv, hub, subs }
+    }
+
+    /// DEMO watches TOPIC; the watch's historyId.
+    async fn watch(&self) -> u64 {
+        watch(&self.hub, watch_topic(TOPIC)).await.0
+    }
+
+    async fn stop(self) {
+        self.rcv.stop().await;
+        self.sb.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_then_delivery_pushes_and_history_shows_it() {
-    let sb = start().await;
-    let rcv = Receiver::start(0, Duration::ZERO).await;
-    let subs = subscribe(&sb, TOPIC, &rcv.url).await;
+    let Pushing { sb, rcv, hub, subs } = Pushing::start(0, Duration::ZERO).await;
     let name = subs["subscriptions"][0]["name"]
         .as_str()
         .unwrap()
@@ -225,21 +238,18 @@ async fn watch_then_delivery_pushes_and_history_shows_it() {
         rcv.url
     );
 
-    let hub = hub(&sb, DEMO);
     let (start_id, expiration) = watch(&hub, watch_topic(TOPIC)).await;
     let week = 7 * 24 * 3600 * 1000;
     let now = chrono::Utc::now().timestamp_millis();
     assert!((expiration - (now + week)).abs() < 60_000, "{expiration}");
 
-    let r = deliver(
+    let d = delivered(
         &sb,
         json!({"to": DEMO, "from": "Alice <alice@outside.example>",
                "subject": "Quarterly numbers", "text": "See attached.", "html": "<p>See attached.</p>"}),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let d = r.json();
-    let id = d["id"].as_str().unwrap().to_string();
+    let id = id_of(&d);
     assert!(d["threadId"].is_string());
     let delivered_hid: u64 = d["historyId"].as_str().unwrap().parse().unwrap();
 
@@ -264,13 +274,8 @@ async fn watch_then_delivery_pushes_and_history_shows_it() {
     assert_eq!(p.body["subscription"], name);
 
     // The client's follow-up: history from the watch's id shows the new message.
-    let (_, h) = hub
-        .users()
-        .history_list("me")
-        .start_history_id(start_id)
-        .doit()
-        .await
-        .expect("history");
+    let call = hub.users().history_list("me").start_history_id(start_id);
+    let h = ok(call.doit(), "history").await;
     let added: Vec<String> = h
         .history
         .unwrap_or_default()
@@ -280,28 +285,17 @@ async fn watch_then_delivery_pushes_and_history_shows_it() {
         .collect();
     assert_eq!(added, vec![id.clone()]);
 
-    let (_, msg) = hub
-        .users()
-        .messages_get("me", &id)
-        .format("metadata")
-        .doit()
-        .await
-        .unwrap();
+    let msg = get_message(&hub, &id, "metadata").await;
+    assert_eq!(msg.label_ids, Some(strings(&["INBOX", "UNREAD"])));
     assert_eq!(
-        msg.label_ids,
-        Some(vec!["INBOX".to_string(), "UNREAD".to_string()])
+        header(&msg, "Subject").as_deref(),
+        Some("Quarterly numbers")
     );
-    let headers = msg.payload.unwrap().headers.unwrap();
-    let header = |n: &str| {
-        headers
-            .iter()
-            .find(|h| h.name.as_deref() == Some(n))
-            .and_then(|h| h.value.clone())
-    };
-    assert_eq!(header("Subject").as_deref(), Some("Quarterly numbers"));
-    assert!(header("From").unwrap().contains("alice@outside.example"));
-    assert!(header("Message-ID").is_some());
-    assert!(header("Date").is_some());
+    assert!(header(&msg, "From")
+        .unwrap()
+        .contains("alice@outside.example"));
+    assert!(header(&msg, "Message-ID").is_some());
+    assert!(header(&msg, "Date").is_some());
 
     let stats = push_stats(&sb, 1).await;
     assert_eq!(stats["requests"]["users.watch"], 1);
@@ -315,33 +309,20 @@ async fn watch_then_delivery_pushes_and_history_shows_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_from_another_mailbox_pushes() {
-    let sb = start().await;
-    let rcv = Receiver::start(0, Duration::ZERO).await;
-    subscribe(&sb, TOPIC, &rcv.url).await;
-    let demo = hub(&sb, DEMO);
-    let (start_id, _) = watch(&demo, watch_topic(TOPIC)).await;
+    let t = Pushing::start(0, Duration::ZERO).await;
+    let start_id = t.watch().await;
 
-    let bob = hub(&sb, BOB);
-    let raw = simple_message(BOB, DEMO, "From Bob", "hi demo");
-    let (_, sent) = bob
-        .users()
-        .messages_send(Message::default(), "me")
-        .upload(std::io::Cursor::new(raw), rfc822())
-        .await
-        .expect("send");
+    let bob = hub(&t.sb, BOB);
+    let raw = std::io::Cursor::new(simple_message(BOB, DEMO, "From Bob", "hi demo"));
+    let call = bob.users().messages_send(Message::default(), "me");
+    let sent = ok(call.upload(raw, rfc822()), "send").await;
     assert!(sent.id.is_some());
 
-    let p = rcv.next(SOON).await.expect("push for the delivered copy");
+    let p = t.rcv.next(SOON).await.expect("push for the delivered copy");
     assert_eq!(p.data()["emailAddress"], DEMO);
     assert!(p.history_id() > start_id);
-    let (_, h) = demo
-        .users()
-        .history_list("me")
-        .start_history_id(start_id)
-        .add_history_types("messageAdded")
-        .doit()
-        .await
-        .unwrap();
+    let call = t.hub.users().history_list("me").start_history_id(start_id);
+    let h = ok(call.add_history_types("messageAdded").doit(), "history").await;
     let recs = h.history.unwrap();
     assert_eq!(recs.len(), 1);
     let m = recs[0].messages_added.as_ref().unwrap()[0]
@@ -350,112 +331,88 @@ async fn send_from_another_mailbox_pushes() {
         .unwrap();
     assert!(m.label_ids.unwrap().contains(&"INBOX".to_string()));
     // Bob's own SENT copy is his mailbox's change, and Bob watches nothing.
-    assert!(rcv.next(Duration::from_millis(300)).await.is_none());
-    rcv.stop().await;
-    sb.stop().await;
+    assert!(t.rcv.next(Duration::from_millis(300)).await.is_none());
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_ends_pushes() {
-    let sb = start().await;
-    let rcv = Receiver::start(0, Duration::ZERO).await;
-    subscribe(&sb, TOPIC, &rcv.url).await;
-    let hub = hub(&sb, DEMO);
-    watch(&hub, watch_topic(TOPIC)).await;
-    deliver_ok(&sb, DEMO, &["INBOX"]).await;
+    let t = Pushing::start(0, Duration::ZERO).await;
+    let (sb, rcv) = (&t.sb, &t.rcv);
+    t.watch().await;
+    deliver_ok(sb, DEMO, &["INBOX"]).await;
     assert!(rcv.next(SOON).await.is_some());
 
-    let resp = hub.users().stop("me").doit().await.expect("stop");
+    let resp = ok(t.hub.users().stop("me").doit(), "stop").await;
     assert_eq!(resp.status().as_u16(), 204);
-    deliver_ok(&sb, DEMO, &["INBOX"]).await;
+    deliver_ok(sb, DEMO, &["INBOX"]).await;
     assert!(rcv.next(QUIET).await.is_none(), "no push after stop");
     let stats = sb.stats();
     assert_eq!(stats["requests"]["users.stop"], 1);
     assert_eq!(stats["requests"]["users.watch"], 1);
 
     // Watching again resumes, and a second watch replaces the first (one push per change).
-    watch(&hub, watch_topic(TOPIC)).await;
-    watch(&hub, watch_topic(TOPIC)).await;
-    let (_, hid) = deliver_ok(&sb, DEMO, &["INBOX"]).await;
+    t.watch().await;
+    t.watch().await;
+    let (_, hid) = deliver_ok(sb, DEMO, &["INBOX"]).await;
     assert_eq!(rcv.next(SOON).await.unwrap().history_id(), hid);
     assert!(rcv.next(Duration::from_millis(300)).await.is_none());
-    rcv.stop().await;
-    sb.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn label_filters_decide_what_pushes() {
-    let sb = start().await;
-    let rcv = Receiver::start(0, Duration::ZERO).await;
-    subscribe(&sb, TOPIC, &rcv.url).await;
-    let hub = hub(&sb, DEMO);
-    watch(
-        &hub,
-        WatchRequest {
-            topic_name: Some(TOPIC.into()),
-            label_ids: Some(vec!["INBOX".into()]),
-            label_filter_behavior: Some("include".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let t = Pushing::start(0, Duration::ZERO).await;
+    let (sb, rcv, hub) = (&t.sb, &t.rcv, &t.hub);
+    let inbox_only = WatchRequest {
+        label_ids: Some(strings(&["INBOX"])),
+        label_filter_behavior: Some("include".into()),
+        ..watch_topic(TOPIC)
+    };
+    watch(hub, inbox_only).await;
     // A message that never carries INBOX: no push.
-    let (starred, _) = deliver_ok(&sb, DEMO, &["STARRED"]).await;
+    let (starred, _) = deliver_ok(sb, DEMO, &["STARRED"]).await;
     assert!(
         rcv.next(QUIET).await.is_none(),
         "push for a non-INBOX message"
     );
     // Moving it into INBOX relates to INBOX: push.
-    hub.users()
-        .messages_modify(
-            google_gmail1::api::ModifyMessageRequest {
-                add_label_ids: Some(vec!["INBOX".into()]),
-                remove_label_ids: None,
-            },
-            "me",
-            &starred,
-        )
-        .doit()
-        .await
-        .unwrap();
+    let to_inbox = google_gmail1::api::ModifyMessageRequest {
+        add_label_ids: Some(strings(&["INBOX"])),
+        remove_label_ids: None,
+    };
+    let call = hub.users().messages_modify(to_inbox, "me", &starred);
+    ok(call.doit(), "modify").await;
     let p = rcv.next(SOON).await.expect("push for labelAdded INBOX");
-    let (_, profile) = hub.users().get_profile("me").doit().await.unwrap();
+    let profile = ok(hub.users().get_profile("me").doit(), "profile").await;
     assert_eq!(p.history_id(), profile.history_id.unwrap());
-    let (_, hid) = deliver_ok(&sb, DEMO, &["INBOX", "UNREAD"]).await;
+    let (_, hid) = deliver_ok(sb, DEMO, &["INBOX", "UNREAD"]).await;
     assert_eq!(rcv.next(SOON).await.unwrap().history_id(), hid);
 
     // Exclude, with the deprecated field name: SPAM-only changes are quiet.
-    watch(
-        &hub,
-        WatchRequest {
-            topic_name: Some(TOPIC.into()),
-            label_ids: Some(vec!["SPAM".into()]),
-            label_filter_action: Some("exclude".into()),
-            ..Default::default()
-        },
-    )
-    .await;
-    deliver_ok(&sb, DEMO, &["SPAM"]).await;
+    let not_spam = WatchRequest {
+        label_ids: Some(strings(&["SPAM"])),
+        label_filter_action: Some("exclude".into()),
+        ..watch_topic(TOPIC)
+    };
+    watch(hub, not_spam).await;
+    deliver_ok(sb, DEMO, &["SPAM"]).await;
     assert!(
         rcv.next(QUIET).await.is_none(),
         "push for an excluded label"
     );
-    let (_, hid) = deliver_ok(&sb, DEMO, &["INBOX"]).await;
+    let (_, hid) = deliver_ok(sb, DEMO, &["INBOX"]).await;
     assert_eq!(rcv.next(SOON).await.unwrap().history_id(), hid);
-    rcv.stop().await;
-    sb.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_pushes_are_retried_with_the_same_message() {
-    let sb = start().await;
-    let rcv = Receiver::start(2, Duration::ZERO).await;
-    subscribe(&sb, TOPIC, &rcv.url).await;
-    let hub = hub(&sb, DEMO);
-    watch(&hub, watch_topic(TOPIC)).await;
-    let (_, hid) = deliver_ok(&sb, DEMO, &["INBOX"]).await;
+    let t = Pushing::start(2, Duration::ZERO).await;
+    t.watch().await;
+    let (_, hid) = deliver_ok(&t.sb, DEMO, &["INBOX"]).await;
     let mut seen = Vec::new();
-    while let Some(p) = rcv.next(SOON).await {
+    while let Some(p) = t.rcv.next(SOON).await {
         let done = p.answered == 200;
         seen.push(p);
         if done {
@@ -473,27 +430,23 @@ async fn failed_pushes_are_retried_with_the_same_message() {
         ids.iter().all(|i| *i == ids[0]),
         "a retry resends the message: {ids:?}"
     );
-    let stats = push_stats(&sb, 1).await;
+    let stats = push_stats(&t.sb, 1).await;
     assert_eq!(stats["pubsubPushes"], 1);
     assert_eq!(stats["pubsubPushFailures"], 2);
-    rcv.stop().await;
-    sb.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bursts_merge_into_the_newest_history_id() {
-    let sb = start().await;
     // A slow endpoint keeps the first push in flight while the burst lands.
-    let rcv = Receiver::start(0, Duration::from_millis(300)).await;
-    subscribe(&sb, TOPIC, &rcv.url).await;
-    let hub = hub(&sb, DEMO);
-    watch(&hub, watch_topic(TOPIC)).await;
+    let t = Pushing::start(0, Duration::from_millis(300)).await;
+    t.watch().await;
     let mut last = 0;
     for _ in 0..10 {
-        last = deliver_ok(&sb, DEMO, &["INBOX"]).await.1;
+        last = deliver_ok(&t.sb, DEMO, &["INBOX"]).await.1;
     }
     let mut got = Vec::new();
-    while let Some(p) = rcv.next(SOON).await {
+    while let Some(p) = t.rcv.next(SOON).await {
         got.push(p.history_id());
         if p.history_id() == last {
             break;
@@ -506,51 +459,30 @@ async fn bursts_merge_into_the_newest_history_id() {
         got.len()
     );
     assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
-    rcv.stop().await;
-    sb.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_validates_its_request() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
-    let e = hub
-        .users()
-        .watch(WatchRequest::default(), "me")
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(400));
+    let users = hub.users();
+    let e = fails_with(users.watch(WatchRequest::default(), "me").doit(), 400).await;
     let body = error_body(&e);
     assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
     assert_eq!(body["error"]["message"], "topicName required");
 
-    let e = hub
-        .users()
-        .watch(watch_topic("my-topic"), "me")
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(400));
+    let e = fails_with(users.watch(watch_topic("my-topic"), "me").doit(), 400).await;
     assert!(error_body(&e)["error"]["message"]
         .as_str()
         .unwrap()
         .starts_with("Invalid topicName"));
 
-    let e = hub
-        .users()
-        .watch(
-            WatchRequest {
-                topic_name: Some(TOPIC.into()),
-                label_filter_behavior: Some("sometimes".into()),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(400));
+    let sometimes = WatchRequest {
+        label_filter_behavior: Some("sometimes".into()),
+        ..watch_topic(TOPIC)
+    };
+    fails_with(users.watch(sometimes, "me").doit(), 400).await;
 
     // A read-only token may watch (the discovery document lists gmail.readonly).
     let t = sb.issue_access_token(DEMO, &["gmail.readonly"]);
@@ -566,21 +498,20 @@ async fn watch_validates_its_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_survives_a_restart() {
-    let dir = std::env::temp_dir().join(format!("gmail-sandbox-test-{}", uuid::Uuid::new_v4()));
+    let dir = temp_dir();
     let rcv = Receiver::start(0, Duration::ZERO).await;
     let cfg = || gmail_sandbox::SandboxConfig {
-        database: gmail_sandbox::DatabaseLocation::File(dir.join("sb.db")),
         pubsub_push: vec![gmail_sandbox::PushSubscription {
             topic: TOPIC.into(),
             push_endpoint: rcv.url.clone(),
         }],
-        ..gmail_sandbox::SandboxConfig::for_tests()
+        ..file_config(dir.join("sb.db"))
     };
-    let sb = gmail_sandbox::Sandbox::start(cfg()).await.unwrap();
+    let sb = start_with(cfg()).await;
     watch(&hub(&sb, DEMO), watch_topic(TOPIC)).await;
     sb.stop().await;
 
-    let sb = gmail_sandbox::Sandbox::start(cfg()).await.unwrap();
+    let sb = start_with(cfg()).await;
     let (_, hid) = deliver_ok(&sb, DEMO, &["INBOX"]).await;
     let p = rcv.next(SOON).await.expect("push after restart");
     assert_eq!(p.history_id(), hid);

@@ -8,17 +8,10 @@ async fn smoke() {
     let sb = start().await;
     assert!(sb.base_url().ends_with('/'));
     assert!(sb.port() > 0);
-    let t = sb.issue_access_token(DEMO, &[FULL]);
-    let r = http(
-        &sb,
-        "GET",
-        "gmail/v1/users/me/profile",
-        &[("authorization", &bearer(&t))],
-        vec![],
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["emailAddress"], DEMO);
+    let profile = Api::full(&sb, DEMO)
+        .get_ok("gmail/v1/users/me/profile")
+        .await;
+    assert_eq!(profile["emailAddress"], DEMO);
     sb.stop().await;
 }
 

@@ -3,59 +3,29 @@
 use crate::common;
 
 use common::*;
-use google_gmail1::api::{Filter, FilterAction, FilterCriteria, Label, SendAs, VacationSettings};
-use serde_json::json;
+use google_gmail1::api::{Filter, ImapSettings, Label, SendAs, VacationSettings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_send_as_vacation() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
-    let (_, l) = hub
-        .users()
-        .labels_create(
-            Label {
-                name: Some(format!("Receipts {}", unique_word())),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .unwrap();
+    let users = hub.users();
+    let receipts = Label {
+        name: Some(format!("Receipts {}", unique_word())),
+        ..Default::default()
+    };
+    let l = ok(users.labels_create(receipts, "me").doit(), "label create").await;
     let label = l.id.unwrap();
-    let (_, f) = hub
-        .users()
-        .settings_filters_create(
-            Filter {
-                criteria: Some(FilterCriteria {
-                    from: Some("shop@store.example".into()),
-                    ..Default::default()
-                }),
-                action: Some(FilterAction {
-                    add_label_ids: Some(vec![label.clone()]),
-                    remove_label_ids: Some(vec!["INBOX".into()]),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .expect("filter create");
+    let shop = filter_from("shop@store.example", &[&label], Some(&["INBOX"]));
+    let f = ok(
+        users.settings_filters_create(shop, "me").doit(),
+        "filter create",
+    )
+    .await;
     let fid = f.id.unwrap();
-    let (_, list) = hub
-        .users()
-        .settings_filters_list("me")
-        .doit()
-        .await
-        .unwrap();
+    let list = ok(users.settings_filters_list("me").doit(), "filter list").await;
     assert_eq!(list.filter.map(|f| f.len()), Some(1));
-    hub.users()
-        .settings_filters_get("me", &fid)
-        .doit()
-        .await
-        .expect("filter get");
+    ok(users.settings_filters_get("me", &fid).doit(), "filter get").await;
 
     let m = insert(
         &hub,
@@ -70,25 +40,8 @@ async fn filters_send_as_vacation() {
     );
 
     // Unknown label in a filter action.
-    let e = hub
-        .users()
-        .settings_filters_create(
-            Filter {
-                criteria: Some(FilterCriteria {
-                    from: Some("a@b.c".into()),
-                    ..Default::default()
-                }),
-                action: Some(FilterAction {
-                    add_label_ids: Some(vec!["Label_4242".into()]),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .unwrap_err();
+    let unknown = filter_from("a@b.c", &["Label_4242"], None);
+    let e = fails(users.settings_filters_create(unknown, "me").doit()).await;
     assert_eq!(
         error_body(&e)["error"]["message"],
         "Invalid label: Label_4242"
@@ -96,83 +49,50 @@ async fn filters_send_as_vacation() {
 
     // filters.create needs gmail.settings.basic, not just mail.google.com.
     let full_only = hub_with_token(&sb, sb.issue_access_token(DEMO, &[FULL]));
-    let e = full_only
+    let call = full_only
         .users()
-        .settings_filters_create(Filter::default(), "me")
-        .doit()
-        .await
-        .unwrap_err();
-    assert_eq!(status_of(&e), Some(403));
+        .settings_filters_create(Filter::default(), "me");
+    fails_with(call.doit(), 403).await;
 
-    hub.users()
-        .settings_filters_delete("me", &fid)
-        .doit()
-        .await
-        .expect("filter delete");
-    let (_, list) = hub
-        .users()
-        .settings_filters_list("me")
-        .doit()
-        .await
-        .unwrap();
+    ok(
+        users.settings_filters_delete("me", &fid).doit(),
+        "filter delete",
+    )
+    .await;
+    let list = ok(users.settings_filters_list("me").doit(), "filter list").await;
     assert!(list.filter.is_none());
 
     // sendAs: primary always present.
-    let (_, sa) = hub
-        .users()
-        .settings_send_as_list("me")
-        .doit()
-        .await
-        .unwrap();
+    let sa = ok(users.settings_send_as_list("me").doit(), "sendAs list").await;
     let sa = sa.send_as.unwrap();
     assert_eq!(sa[0].send_as_email.as_deref(), Some(DEMO));
     assert_eq!(sa[0].is_primary, Some(true));
-    let (_, one) = hub
-        .users()
-        .settings_send_as_get("me", DEMO)
-        .doit()
-        .await
-        .unwrap();
+    let one = ok(users.settings_send_as_get("me", DEMO).doit(), "sendAs get").await;
     assert_eq!(one.is_default, Some(true));
-    let (_, patched) = hub
-        .users()
-        .settings_send_as_patch(
-            SendAs {
-                signature: Some("-- demo".into()),
-                ..Default::default()
-            },
-            "me",
-            DEMO,
-        )
-        .doit()
-        .await
-        .unwrap();
+    let signed = SendAs {
+        signature: Some("-- demo".into()),
+        ..Default::default()
+    };
+    let call = users.settings_send_as_patch(signed, "me", DEMO);
+    let patched = ok(call.doit(), "sendAs patch").await;
     assert_eq!(patched.signature.as_deref(), Some("-- demo"));
 
     // vacation
-    let (_, v) = hub
-        .users()
-        .settings_get_vacation("me")
-        .doit()
-        .await
-        .unwrap();
+    let v = ok(users.settings_get_vacation("me").doit(), "vacation").await;
     assert_eq!(v.enable_auto_reply, Some(false));
-    let (_, v) = hub
-        .users()
-        .settings_update_vacation(
-            VacationSettings {
-                enable_auto_reply: Some(true),
-                response_subject: Some("Away".into()),
-                response_body_plain_text: Some("Back soon".into()),
-                start_time: Some(1_767_000_000_000),
-                end_time: Some(1_768_000_000_000),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .expect("vacation");
+    let away = VacationSettings {
+        enable_auto_reply: Some(true),
+        response_subject: Some("Away".into()),
+        response_body_plain_text: Some("Back soon".into()),
+        start_time: Some(1_767_000_000_000),
+        end_time: Some(1_768_000_000_000),
+        ..Default::default()
+    };
+    let v = ok(
+        users.settings_update_vacation(away, "me").doit(),
+        "vacation",
+    )
+    .await;
     assert_eq!(v.enable_auto_reply, Some(true));
     assert_eq!(v.end_time, Some(1_768_000_000_000));
     sb.stop().await;
@@ -182,48 +102,23 @@ async fn filters_send_as_vacation() {
 async fn imap_pop_language_settings() {
     let sb = start().await;
     let hub = hub(&sb, DEMO);
-    let (_, imap) = hub
-        .users()
-        .settings_get_imap("me")
-        .doit()
-        .await
-        .expect("imap");
+    let users = hub.users();
+    let imap = ok(users.settings_get_imap("me").doit(), "imap").await;
     assert_eq!(imap.enabled, Some(true));
-    let (_, imap) = hub
-        .users()
-        .settings_update_imap(
-            google_gmail1::api::ImapSettings {
-                enabled: Some(false),
-                ..Default::default()
-            },
-            "me",
-        )
-        .doit()
-        .await
-        .expect("update imap");
+    let off = ImapSettings {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    let imap = ok(users.settings_update_imap(off, "me").doit(), "update imap").await;
     assert_eq!(imap.enabled, Some(false));
-    let (_, imap) = hub.users().settings_get_imap("me").doit().await.unwrap();
+    let imap = ok(users.settings_get_imap("me").doit(), "imap").await;
     assert_eq!(imap.enabled, Some(false));
-    let (_, pop) = hub
-        .users()
-        .settings_get_pop("me")
-        .doit()
-        .await
-        .expect("pop");
+    let pop = ok(users.settings_get_pop("me").doit(), "pop").await;
     assert_eq!(pop.access_window.as_deref(), Some("disabled"));
-    let (_, lang) = hub
-        .users()
-        .settings_get_language("me")
-        .doit()
-        .await
-        .expect("language");
+    let lang = ok(users.settings_get_language("me").doit(), "language").await;
     assert_eq!(lang.display_language.as_deref(), Some("en"));
-    let (_, fwd) = hub
-        .users()
-        .settings_forwarding_addresses_list("me")
-        .doit()
-        .await
-        .expect("forwarding");
+    let call = users.settings_forwarding_addresses_list("me");
+    let fwd = ok(call.doit(), "forwarding").await;
     assert!(fwd.forwarding_addresses.is_none());
     sb.stop().await;
 }
@@ -231,38 +126,21 @@ async fn imap_pop_language_settings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vacation_responder_answers_once() {
     let sb = start().await;
-    let bob = sb.issue_access_token(BOB, &[FULL, SETTINGS_BASIC]);
-    let demo = sb.issue_access_token(DEMO, &[FULL]);
-    let r = http(
-        &sb,
-        "PUT",
-        "gmail/v1/users/me/settings/vacation",
-        &[("authorization", &bearer(&bob)), JSON_CT],
-        br#"{"enableAutoReply":true,"responseSubject":"Out of office","responseBodyPlainText":"Back Monday"}"#.to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    let bob = Api::new(&sb, &sb.issue_access_token(BOB, &[FULL, SETTINGS_BASIC]));
+    let demo = Api::full(&sb, DEMO);
+    let away = r#"{"enableAutoReply":true,"responseSubject":"Out of office","responseBodyPlainText":"Back Monday"}"#;
+    let r = bob
+        .send_json("PUT", "gmail/v1/users/me/settings/vacation", away)
+        .await;
+    r.expect(200);
     let word = unique_word();
     for i in 0..2 {
         let raw = simple_message(DEMO, BOB, &format!("Ping {word} {i}"), "hello");
-        let r = http(
-            &sb,
-            "POST",
-            "gmail/v1/users/me/messages/send",
-            &[("authorization", &bearer(&demo)), JSON_CT],
-            json!({"raw": b64url(&raw)}).to_string().into_bytes(),
-        )
-        .await;
-        assert_eq!(r.status, 200, "{}", r.text());
+        demo.send_message(&raw).await.expect(200);
     }
-    let r = http(
-        &sb,
-        "GET",
-        "gmail/v1/users/me/messages?q=%22Out%20of%20office%22&labelIds=INBOX",
-        &[("authorization", &bearer(&demo))],
-        vec![],
-    )
-    .await;
+    let r = demo
+        .get("gmail/v1/users/me/messages?q=%22Out%20of%20office%22&labelIds=INBOX")
+        .await;
     assert_eq!(r.json()["resultSizeEstimate"], 1, "{}", r.text());
     sb.stop().await;
 }

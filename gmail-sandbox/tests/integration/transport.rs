@@ -8,93 +8,52 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn method_override_and_upload_variants() {
     let sb = start().await;
-    let t = sb.issue_access_token(DEMO, &[FULL]);
-    let auth = bearer(&t);
+    let api = Api::full(&sb, DEMO);
     let word = unique_word();
 
     // uploadType=media
     let raw = simple_message("a@b.c", DEMO, &format!("Media {word}"), "m");
-    let r = http(
-        &sb,
-        "POST",
-        "upload/gmail/v1/users/me/messages?uploadType=media",
-        &[("authorization", &auth), ("content-type", "message/rfc822")],
-        raw,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    let media = "upload/gmail/v1/users/me/messages?uploadType=media";
+    let rfc822 = ("content-type", "message/rfc822");
+    api.call("POST", media, &[rfc822], raw).await.expect(200);
 
     // Node-style multipart: lower-case part headers, no trailing CRLF, JSON metadata with labels.
     let raw = simple_message("a@b.c", DEMO, &format!("Node {word}"), "n");
     let mut body = b"--node123\r\ncontent-type: application/json\r\n\r\n{\"labelIds\":[\"INBOX\"]}\r\n--node123\r\ncontent-type: message/rfc822\r\n\r\n".to_vec();
     body.extend_from_slice(&raw);
     body.extend_from_slice(b"\r\n--node123--");
-    let r = http(
-        &sb,
-        "POST",
-        "upload/gmail/v1/users/me/messages?uploadType=multipart",
-        &[
-            ("authorization", &auth),
-            ("content-type", "multipart/related; boundary=node123"),
-        ],
-        body,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["labelIds"], json!(["INBOX"]));
+    let multipart = "upload/gmail/v1/users/me/messages?uploadType=multipart";
+    let related = ("content-type", "multipart/related; boundary=node123");
+    let r = api.call("POST", multipart, &[related], body).await;
+    assert_eq!(r.ok_json()["labelIds"], json!(["INBOX"]));
 
     // Python-style resumable: init on /upload/, chunks by PUT, 308 with Range in between.
     let raw = simple_message("a@b.c", DEMO, &format!("Resumable {word}"), "r");
-    let r = http(
-        &sb,
-        "POST",
-        "upload/gmail/v1/users/me/messages/import?uploadType=resumable",
-        &[
-            ("authorization", &auth),
-            JSON_CT,
-            ("x-upload-content-type", "message/rfc822"),
-        ],
-        br#"{"labelIds":["INBOX","UNREAD"]}"#.to_vec(),
-    )
-    .await;
+    let resumable = "upload/gmail/v1/users/me/messages/import?uploadType=resumable";
+    let headers = [JSON_CT, ("x-upload-content-type", "message/rfc822")];
+    let metadata = br#"{"labelIds":["INBOX","UNREAD"]}"#.to_vec();
+    let r = api.call("POST", resumable, &headers, metadata).await;
     assert_eq!(r.status, 200);
     let location = r.headers["location"].clone();
     let total = raw.len();
     let (a, b) = raw.split_at(10);
-    let r = http_url(
-        "PUT",
-        &location,
-        &[("content-range", &format!("bytes 0-9/{total}"))],
-        a.to_vec(),
-    )
-    .await;
+    let chunk = |range: String, bytes: &[u8]| {
+        let (location, bytes) = (location.clone(), bytes.to_vec());
+        async move { http_url("PUT", &location, &[("content-range", &range)], bytes).await }
+    };
+    let r = chunk(format!("bytes 0-9/{total}"), a).await;
     assert_eq!(r.status, 308);
     assert_eq!(r.headers["range"], "bytes=0-9");
-    let r = http_url(
-        "PUT",
-        &location,
-        &[("content-range", &format!("bytes 10-{}/{total}", total - 1))],
-        b.to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["labelIds"], json!(["INBOX", "UNREAD"]));
+    let r = chunk(format!("bytes 10-{}/{total}", total - 1), b).await;
+    assert_eq!(r.ok_json()["labelIds"], json!(["INBOX", "UNREAD"]));
 
     // Long-URL GET as POST + X-HTTP-Method-Override with a form body.
-    let r = http(
-        &sb,
-        "POST",
-        "gmail/v1/users/me/messages",
-        &[
-            ("authorization", &auth),
-            FORM,
-            ("x-http-method-override", "GET"),
-        ],
-        form(&[("q", &word), ("maxResults", "10")]),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["resultSizeEstimate"], 3);
+    let headers = [FORM, ("x-http-method-override", "GET")];
+    let query = form(&[("q", &word), ("maxResults", "10")]);
+    let r = api
+        .call("POST", "gmail/v1/users/me/messages", &headers, query)
+        .await;
+    assert_eq!(r.ok_json()["resultSizeEstimate"], 3);
     sb.stop().await;
 }
 
@@ -124,18 +83,12 @@ async fn batch_endpoint() {
         "--XYZ\r\nContent-Type: application/http\r\nContent-ID: <abc + 3>\r\n\r\n\
          GET /gmail/v1/users/me/messages/00000000000000ab HTTP/1.1\r\n\r\n\r\n--XYZ--\r\n",
     );
+    let api = Api::new(&sb, &t);
+    let mixed = ("content-type", "multipart/mixed; boundary=XYZ");
     for path in ["batch", "batch/gmail/v1"] {
-        let r = http(
-            &sb,
-            "POST",
-            path,
-            &[
-                ("authorization", &auth),
-                ("content-type", "multipart/mixed; boundary=XYZ"),
-            ],
-            body.clone().into_bytes(),
-        )
-        .await;
+        let r = api
+            .call("POST", path, &[mixed], body.clone().into_bytes())
+            .await;
         assert_eq!(r.status, 200);
         assert!(r.headers["content-type"].starts_with("multipart/mixed; boundary=batch_"));
         let text = r.text();
@@ -152,17 +105,10 @@ async fn batch_endpoint() {
         ));
     }
     big.push_str("--B--\r\n");
-    let r = http(
-        &sb,
-        "POST",
-        "batch/gmail/v1",
-        &[
-            ("authorization", &auth),
-            ("content-type", "multipart/mixed; boundary=B"),
-        ],
-        big.into_bytes(),
-    )
-    .await;
+    let mixed = ("content-type", "multipart/mixed; boundary=B");
+    let r = api
+        .call("POST", "batch/gmail/v1", &[mixed], big.into_bytes())
+        .await;
     assert_eq!(r.status, 400);
     sb.stop().await;
 }
@@ -184,14 +130,12 @@ async fn python_style_batch() {
         ));
     }
     body.push_str("--===============7330845974216740156==--");
+    let quoted = "multipart/mixed; boundary=\"===============7330845974216740156==\"";
     let r = http(
         &sb,
         "POST",
         "batch",
-        &[(
-            "content-type",
-            "multipart/mixed; boundary=\"===============7330845974216740156==\"",
-        )],
+        &[("content-type", quoted)],
         body.into_bytes(),
     )
     .await;

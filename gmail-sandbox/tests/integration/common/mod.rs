@@ -4,11 +4,14 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::fmt::Debug;
+use std::future::Future;
 use std::io::Cursor;
+use std::path::PathBuf;
 
 use base64::Engine;
-use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-use google_gmail1::api::Message;
+use gmail_sandbox::{DatabaseLocation, RunningSandbox, Sandbox, SandboxConfig};
+use google_gmail1::api::{Filter, FilterAction, FilterCriteria, Message};
 use google_gmail1::{Error, Gmail};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -26,9 +29,24 @@ pub const DEMO: &str = "demo@example.com";
 pub const BOB: &str = "bob@example.com";
 
 pub async fn start() -> RunningSandbox {
-    Sandbox::start(SandboxConfig::for_tests())
-        .await
-        .expect("sandbox starts")
+    start_with(SandboxConfig::for_tests()).await
+}
+
+pub async fn start_with(cfg: SandboxConfig) -> RunningSandbox {
+    Sandbox::start(cfg).await.expect("sandbox starts")
+}
+
+/// A fresh directory for a file database; the test removes it when done.
+pub fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("gmail-sandbox-test-{}", uuid::Uuid::new_v4()))
+}
+
+/// The test configuration with its database in the file `path`.
+pub fn file_config(path: PathBuf) -> SandboxConfig {
+    SandboxConfig {
+        database: DatabaseLocation::File(path),
+        ..SandboxConfig::for_tests()
+    }
 }
 
 pub fn connector() -> Connector {
@@ -95,6 +113,17 @@ impl HttpResponse {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// Asserts the status (the body shows when it differs); the response, for more checks.
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "{}", self.text());
+        self
+    }
+
+    /// Asserts 200; the JSON body.
+    pub fn ok_json(self) -> serde_json::Value {
+        self.expect(200).json()
+    }
 }
 
 /// Raw HTTP request against the sandbox (`path` relative to the base URL, no leading slash).
@@ -149,6 +178,84 @@ pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// A GET without credentials (admin endpoints, OAuth pages).
+pub async fn get(sb: &RunningSandbox, path: &str) -> HttpResponse {
+    http(sb, "GET", path, &[], vec![]).await
+}
+
+/// A JSON POST without credentials (the `__sandbox/…` admin endpoints).
+pub async fn post_json(sb: &RunningSandbox, path: &str, body: impl ToString) -> HttpResponse {
+    http(sb, "POST", path, &[JSON_CT], body.to_string().into_bytes()).await
+}
+
+/// A form POST without credentials (the OAuth endpoints).
+pub async fn post_form(sb: &RunningSandbox, path: &str, pairs: &[(&str, &str)]) -> HttpResponse {
+    http(sb, "POST", path, &[FORM], form(pairs)).await
+}
+
+/// Raw HTTP as one user: every request carries that user's bearer token.
+pub struct Api<'a> {
+    pub sb: &'a RunningSandbox,
+    pub auth: String,
+}
+
+impl<'a> Api<'a> {
+    pub fn new(sb: &'a RunningSandbox, token: &str) -> Self {
+        Api {
+            sb,
+            auth: bearer(token),
+        }
+    }
+
+    /// `email` with a fresh token for full mail access.
+    pub fn full(sb: &'a RunningSandbox, email: &str) -> Self {
+        Self::new(sb, &sb.issue_access_token(email, &[FULL]))
+    }
+
+    /// A request with the bearer token plus `headers`.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> HttpResponse {
+        let mut all = vec![("authorization", self.auth.as_str())];
+        all.extend_from_slice(headers);
+        http(self.sb, method, path, &all, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> HttpResponse {
+        self.call("GET", path, &[], vec![]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> HttpResponse {
+        self.call("DELETE", path, &[], vec![]).await
+    }
+
+    /// A JSON body (`serde_json::Value` or already serialized text).
+    pub async fn send_json(&self, method: &str, path: &str, body: impl ToString) -> HttpResponse {
+        let body = body.to_string().into_bytes();
+        self.call(method, path, &[JSON_CT], body).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: impl ToString) -> HttpResponse {
+        self.send_json("POST", path, body).await
+    }
+
+    /// users.messages.send with a JSON `raw` body.
+    pub async fn send_message(&self, raw: &[u8]) -> HttpResponse {
+        let body = json!({"raw": b64url(raw)});
+        self.post_json("gmail/v1/users/me/messages/send", body)
+            .await
+    }
+
+    /// The JSON of a GET that must answer 200.
+    pub async fn get_ok(&self, path: &str) -> serde_json::Value {
+        self.get(path).await.ok_json()
+    }
+}
+
 // ---- raw HTTP ----
 
 pub fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
@@ -162,24 +269,16 @@ pub const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencod
 
 pub const JSON_CT: (&str, &str) = ("content-type", "application/json");
 
-pub async fn insert_raw(
-    sb: &gmail_sandbox::RunningSandbox,
-    token: &str,
-    raw: &[u8],
-    labels: &[&str],
-) -> String {
-    let body = json!({"raw": b64url(raw), "labelIds": labels}).to_string();
-    let auth = bearer(token);
-    let r = http(
-        sb,
-        "POST",
-        "gmail/v1/users/me/messages",
-        &[("authorization", &auth), JSON_CT],
-        body.into_bytes(),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["id"].as_str().unwrap().to_string()
+pub async fn insert_raw(sb: &RunningSandbox, token: &str, raw: &[u8], labels: &[&str]) -> String {
+    let body = json!({"raw": b64url(raw), "labelIds": labels});
+    let api = Api::new(sb, token);
+    let r = api.post_json("gmail/v1/users/me/messages", body).await;
+    id_of(&r.ok_json())
+}
+
+/// The `id` string of a JSON answer.
+pub fn id_of(v: &serde_json::Value) -> String {
+    v["id"].as_str().expect("id").to_string()
 }
 
 // ---- google-gmail1 ----
@@ -194,6 +293,85 @@ pub fn status_of(e: &Error) -> Option<u16> {
         Error::Failure(r) => Some(r.status().as_u16()),
         _ => None,
     }
+}
+
+/// What a google-gmail1 call answers: a typed body, or only the response (deletes, stop).
+pub trait Answer {
+    type Body;
+    fn body(self) -> Self::Body;
+}
+
+impl<T> Answer for (google_gmail1::common::Response, T) {
+    type Body = T;
+    fn body(self) -> T {
+        self.1
+    }
+}
+
+impl Answer for google_gmail1::common::Response {
+    type Body = Self;
+    fn body(self) -> Self {
+        self
+    }
+}
+
+/// The answer of a google-gmail1 call that must succeed; `what` names it when it fails.
+pub async fn ok<A: Answer>(call: impl Future<Output = Result<A, Error>>, what: &str) -> A::Body {
+    match call.await {
+        Ok(a) => a.body(),
+        Err(e) => panic!("{what}: {e:?}"),
+    }
+}
+
+/// The error of a google-gmail1 call that must fail.
+pub async fn fails<T: Debug>(call: impl Future<Output = Result<T, Error>>) -> Error {
+    call.await.unwrap_err()
+}
+
+/// Asserts a google-gmail1 call fails with HTTP `status`; the error.
+pub async fn fails_with<T: Debug>(
+    call: impl Future<Output = Result<T, Error>>,
+    status: u16,
+) -> Error {
+    let e = fails(call).await;
+    assert_eq!(status_of(&e), Some(status), "{e:?}");
+    e
+}
+
+/// A header's value in a message's payload.
+pub fn header(m: &Message, name: &str) -> Option<String> {
+    let headers = m.payload.as_ref()?.headers.as_ref()?;
+    headers
+        .iter()
+        .find(|h| h.name.as_deref() == Some(name))
+        .and_then(|h| h.value.clone())
+}
+
+/// users.messages.get in `format`.
+pub async fn get_message(hub: &Hub, id: &str, format: &str) -> Message {
+    let call = hub.users().messages_get("me", id).format(format).doit();
+    ok(call, "messages.get").await
+}
+
+/// A filter on the sender that adds and removes labels.
+pub fn filter_from(from: &str, add: &[&str], remove: Option<&[&str]>) -> Filter {
+    Filter {
+        criteria: Some(FilterCriteria {
+            from: Some(from.into()),
+            ..Default::default()
+        }),
+        action: Some(FilterAction {
+            add_label_ids: Some(strings(add)),
+            remove_label_ids: remove.map(strings),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Label ids as the client types them.
+pub fn strings(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|s| s.to_string()).collect()
 }
 
 pub fn error_body(e: &Error) -> serde_json::Value {
