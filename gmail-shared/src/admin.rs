@@ -140,7 +140,10 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
             store.set_key_policy(&made.info.id, &policy).await?;
             Ok(format!(
                 "API key {} for {} (shown once, store it now):\n{}\n\nConnect Claude Code:\n{}",
-                made.info.id, external_id, made.key, made.claude_command
+                made.info.id,
+                external_id,
+                made.key.expose(),
+                made.claude_command.expose()
             ))
         }
         AdminCommand::SetUserPolicy { external_id, rules } => {

@@ -14,6 +14,7 @@ pub mod members;
 pub mod metrics;
 pub mod oauth;
 pub mod ops;
+pub mod secret;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::GmailError;
+use crate::secret::ShownOnce;
 use crate::store::{ApiKeyInfo, Store, User, UserSummary};
 
 const DAY_SECS: i64 = 86_400;
@@ -23,17 +24,17 @@ pub struct Me {
     pub admin: bool,
 }
 
-/// A key just made: the only time its secret is shown (its Debug leaves the secret out).
-#[derive(Clone, Serialize, JsonSchema)]
+/// A key just made: the only time its secret is shown.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewKey {
     /// The key itself (`gms_...`); shown once, stored only as a hash.
-    pub key: String,
+    pub key: ShownOnce,
     #[serde(flatten)]
     pub info: ApiKeyInfo,
     /// The line that connects Claude Code with this key.
-    pub claude_command: String,
+    pub claude_command: ShownOnce,
 }
 
 /// A key's or device's name: 1 to 100 printable characters, trimmed.
@@ -73,14 +74,13 @@ const MAX_PENDING_DEVICES: i64 = 1000;
 /// User codes avoid vowels (no words) and look-alike characters.
 const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 
-/// A device's request for a key (RFC 8628's device authorization response); its Debug
-/// leaves the device code, the device's secret, out.
-#[derive(Clone, Serialize, JsonSchema)]
+/// A device's request for a key (RFC 8628's device authorization response).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceStart {
     /// The device's secret: it polls with this.
-    pub device_code: String,
+    pub device_code: ShownOnce,
     /// What the user checks on both sides, `XXXX-XXXX`.
     pub user_code: String,
     /// The page where a signed-in user approves it.
@@ -89,23 +89,6 @@ pub struct DeviceStart {
     pub expires_in: i64,
     /// Seconds between polls.
     pub interval: u64,
-}
-
-impl std::fmt::Debug for NewKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewKey")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for DeviceStart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceStart")
-            .field("user_code", &self.user_code)
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Where a device's request stands.
@@ -210,10 +193,9 @@ impl Members {
             .store
             .create_api_key_with(user_id, name, expires_at, rules.as_ref())
             .await?;
-        let key = key.expose_secret().to_string();
         Ok(NewKey {
-            claude_command: claude_command(&self.public_mcp_url, &key),
-            key,
+            claude_command: claude_command(&self.public_mcp_url, key.expose_secret()).into(),
+            key: key.into(),
             info,
         })
     }
@@ -288,7 +270,7 @@ impl Members {
         Ok(DeviceStart {
             verification_uri: format!("{site}/device"),
             verification_uri_complete: format!("{site}/device?code={user_code}"),
-            device_code,
+            device_code: device_code.into(),
             user_code,
             expires_in: DEVICE_TTL_SECS,
             interval: DEVICE_POLL_SECS,
@@ -383,7 +365,7 @@ mod tests {
                 revoked: false,
                 rules: None,
             },
-            claude_command: claude_command("http://127.0.0.1:8001", "gms_secret"),
+            claude_command: claude_command("http://127.0.0.1:8001", "gms_secret").into(),
         };
         let start = DeviceStart {
             device_code: "device-secret".into(),

@@ -13,7 +13,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gmail_shared::authorization::{
     AuthorizationRequest, AuthorizeQuery, AuthorizeRefusal, OAuthError, RegistrationRequest,
-    TokenRequest, SCOPE_READONLY,
+    RevokeRequest, TokenRequest, SCOPE_READONLY,
 };
 use gmail_shared::oauth::accounts::Accounts;
 use gmail_shared::store::User;
@@ -263,27 +263,15 @@ async fn token(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct RevokeForm {
-    token: String,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-}
-
 /// RFC 7009: 200 whether or not the token was known.
 async fn revoke(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: Result<web::Form<RevokeForm>, actix_web::Error>,
+    form: Result<web::Form<RevokeRequest>, actix_web::Error>,
 ) -> HttpResponse {
     let done = async {
         let form = form.map_err(|e| OAuthError::new("invalid_request", e.to_string()))?;
-        let basic = basic_credentials(&req);
-        let (id, secret) = match &basic {
-            Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
-            None => (form.client_id.as_deref(), form.client_secret.as_deref()),
-        };
-        server(&state)?.revoke(&form.token, id, secret).await
+        server(&state)?.revoke(&form, basic_credentials(&req)).await
     }
     .await;
     match done {

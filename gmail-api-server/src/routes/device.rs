@@ -11,6 +11,7 @@ use gmail_shared::members::DevicePoll;
 use gmail_shared::oauth::accounts::Accounts;
 use gmail_shared::store::User;
 use gmail_shared::GmailError;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::oauth::{escape, page};
@@ -70,7 +71,7 @@ async fn code(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TokenRequest {
-    device_code: String,
+    device_code: SecretString,
 }
 
 fn oauth_error(error: &str, description: &str) -> HttpResponse {
@@ -85,17 +86,22 @@ async fn token(
     body: web::Json<TokenRequest>,
 ) -> Result<HttpResponse, GmailError> {
     let members = accounts(&state)?.members();
-    Ok(match members.device_poll(&body.device_code).await? {
-        DevicePoll::Pending => oauth_error("authorization_pending", "not approved yet"),
-        DevicePoll::Denied => oauth_error("access_denied", "the request was denied"),
-        DevicePoll::Expired => oauth_error(
-            "expired_token",
-            "unknown, expired or already used: run the setup again",
-        ),
-        DevicePoll::Issued(key) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(key),
-    })
+    Ok(
+        match members
+            .device_poll(body.device_code.expose_secret())
+            .await?
+        {
+            DevicePoll::Pending => oauth_error("authorization_pending", "not approved yet"),
+            DevicePoll::Denied => oauth_error("access_denied", "the request was denied"),
+            DevicePoll::Expired => oauth_error(
+                "expired_token",
+                "unknown, expired or already used: run the setup again",
+            ),
+            DevicePoll::Issued(key) => HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(key),
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]

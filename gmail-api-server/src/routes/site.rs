@@ -482,8 +482,8 @@ async fn create_key(site: SiteRequest, form: web::Form<KeyForm>) -> HttpResponse
             &format!(
                 "<p>Copy it now: it is shown only this once.</p><p><code>{}</code></p>\
                  <p>Connect Claude Code:</p><pre>{}</pre><p>It expires {}. <a href=\"/\">Back</a></p>",
-                escape(&k.key),
-                escape(&k.claude_command),
+                escape(k.key.expose()),
+                escape(k.claude_command.expose()),
                 when(k.info.expires_at)
             ),
         )

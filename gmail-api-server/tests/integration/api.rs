@@ -63,6 +63,21 @@ async fn openapi_lists_every_endpoint_and_docs_are_served() {
         }
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // Every schema reference resolves (a hand-made schema, as for a shown-once secret, is
+    // registered as a component too).
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &r[..r.find('"').unwrap()];
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{name} is referenced but not defined"
+        );
+    }
+    assert_eq!(
+        doc["components"]["schemas"]["ShownOnce"]["type"], "string",
+        "{}",
+        doc["components"]["schemas"]["ShownOnce"]
+    );
 
     let r = app.http.get(app.url("/docs")).send().await.unwrap();
     // reqwest follows the redirect to /docs/.

@@ -10,6 +10,7 @@ use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::{random, AuthorizationServer, OAuthError};
+use crate::secret::ShownOnce;
 use crate::store::ClientRecord;
 
 /// Registered clients nobody has authorized yet, at most (anyone may register).
@@ -31,12 +32,12 @@ pub struct RegistrationRequest {
 }
 
 /// The answer to a registration (RFC 7591 §3.2.1); the secret, for confidential clients, is
-/// shown this once. Its Debug leaves the secret out.
-#[derive(Clone, Serialize)]
+/// shown this once.
+#[derive(Debug, Clone, Serialize)]
 pub struct Registration {
     pub client_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<ShownOnce>,
     pub client_id_issued_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_expires_at: Option<i64>,
@@ -46,15 +47,6 @@ pub struct Registration {
     pub grant_types: Vec<&'static str>,
     pub response_types: Vec<&'static str>,
     pub scope: String,
-}
-
-impl std::fmt::Debug for Registration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration")
-            .field("client_id", &self.client_id)
-            .field("client_name", &self.client_name)
-            .finish_non_exhaustive()
-    }
 }
 
 fn invalid_metadata(why: impl Into<String>) -> OAuthError {
@@ -196,7 +188,7 @@ impl AuthorizationServer {
         tracing::info!(client = %client.id, name = %client.name, method, "OAuth client registered");
         Ok(Registration {
             client_secret_expires_at: secret.as_ref().map(|_| 0),
-            client_secret: secret,
+            client_secret: secret.map(ShownOnce::from),
             client_id_issued_at: client.created_at,
             client_id: client.id,
             client_name: client.name,

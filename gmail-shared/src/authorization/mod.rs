@@ -14,6 +14,7 @@
 //! Codes and tokens are random and stored as hashes only.
 
 use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -21,6 +22,7 @@ use crate::config::Settings;
 use crate::error::GmailError;
 use crate::gmail::HttpClient;
 use crate::ops::policy::CallerPolicy;
+use crate::secret::ShownOnce;
 use crate::store::{ClientRecord, GrantInfo, NewGrant, Redeemed, Store, User};
 
 mod clients;
@@ -124,33 +126,52 @@ pub enum AuthorizeRefusal {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
-    pub code: Option<String>,
+    pub code: Option<SecretString>,
     pub redirect_uri: Option<String>,
-    pub code_verifier: Option<String>,
-    pub refresh_token: Option<String>,
+    pub code_verifier: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
     pub resource: Option<String>,
     pub scope: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
 }
 
-/// A token response (RFC 6749 §5.1); its Debug leaves the tokens out.
-#[derive(Clone, Serialize)]
+/// The form of `POST /oauth2/revoke` (RFC 7009).
+#[derive(Debug, Deserialize)]
+pub struct RevokeRequest {
+    pub token: SecretString,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+}
+
+/// The text of an optional secret form field; empty when absent (then it matches nothing).
+fn field(secret: &Option<SecretString>) -> &str {
+    secret.as_ref().map_or("", ExposeSecret::expose_secret)
+}
+
+/// A client's credentials: HTTP Basic when sent, else the form's fields.
+fn credentials<'a>(
+    basic: &'a Option<(String, String)>,
+    form_id: &'a Option<String>,
+    form_secret: &'a Option<SecretString>,
+) -> (Option<&'a str>, Option<&'a str>) {
+    match basic {
+        Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
+        None => (
+            form_id.as_deref(),
+            form_secret.as_ref().map(ExposeSecret::expose_secret),
+        ),
+    }
+}
+
+/// A token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize)]
 pub struct TokenResponse {
-    pub access_token: String,
+    pub access_token: ShownOnce,
     pub token_type: &'static str,
     pub expires_in: i64,
-    pub refresh_token: String,
+    pub refresh_token: ShownOnce,
     pub scope: String,
-}
-
-impl std::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Who an access token acts for, as the MCP server needs it.
@@ -424,16 +445,13 @@ impl AuthorizationServer {
         form: &TokenRequest,
         basic: Option<(String, String)>,
     ) -> Result<TokenResponse, OAuthError> {
-        let (client_id, secret) = match &basic {
-            Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
-            None => (form.client_id.as_deref(), form.client_secret.as_deref()),
-        };
+        let (client_id, secret) = credentials(&basic, &form.client_id, &form.client_secret);
         let client = self.authenticate_client(client_id, secret).await?;
         let invalid_grant = |why: &str| OAuthError::new("invalid_grant", why);
         let grant = match form.grant_type.as_deref() {
             Some("authorization_code") => {
-                let code = form.code.as_deref().unwrap_or_default();
-                let verifier = form.code_verifier.as_deref().unwrap_or_default();
+                let code = field(&form.code);
+                let verifier = field(&form.code_verifier);
                 if !(43..=128).contains(&verifier.len()) {
                     return Err(OAuthError::new(
                         "invalid_request",
@@ -464,7 +482,7 @@ impl AuthorizationServer {
                 }
             }
             Some("refresh_token") => {
-                let token = form.refresh_token.as_deref().unwrap_or_default();
+                let token = field(&form.refresh_token);
                 match self.store.rotate_oauth_refresh(token, &client.id).await? {
                     Redeemed::Granted(grant, _) => grant,
                     Redeemed::Replayed => {
@@ -525,10 +543,10 @@ impl AuthorizationServer {
             .store_oauth_token(&grant.id, &refresh, "refresh", REFRESH_TTL_SECS)
             .await?;
         Ok(TokenResponse {
-            access_token: access,
+            access_token: access.into(),
             token_type: "Bearer",
             expires_in: ACCESS_TTL_SECS,
-            refresh_token: refresh,
+            refresh_token: refresh.into(),
             scope,
         })
     }
@@ -537,11 +555,12 @@ impl AuthorizationServer {
     /// not an error.
     pub async fn revoke(
         &self,
-        token: &str,
-        client_id: Option<&str>,
-        secret: Option<&str>,
+        form: &RevokeRequest,
+        basic: Option<(String, String)>,
     ) -> Result<(), OAuthError> {
+        let (client_id, secret) = credentials(&basic, &form.client_id, &form.client_secret);
         let client = self.authenticate_client(client_id, secret).await?;
+        let token = form.token.expose_secret();
         if let Some(grant) = self.store.oauth_grant_of_token(token, &client.id).await? {
             self.store.revoke_oauth_grant_of(None, &grant).await?;
         }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Event, Events, EVENT_TYPES};
 use crate::error::GmailError;
+use crate::secret::ShownOnce;
 use crate::store::{DeliveryRow, WebhookRow};
 
 /// A delivery attempt gives up on an answer after this long.
@@ -68,7 +69,7 @@ pub struct CreatedWebhook {
     #[serde(flatten)]
     pub webhook: Webhook,
     /// `whsec_…`: verify each delivery's `webhook-signature` with it. Not shown again.
-    pub secret: String,
+    pub secret: ShownOnce,
 }
 
 /// One delivery, as its webhook's owner sees it.
@@ -196,7 +197,7 @@ impl Events {
             .await?;
         Ok(CreatedWebhook {
             webhook: row.into(),
-            secret: secret.expose_secret().to_string(),
+            secret: secret.into(),
         })
     }
 

@@ -330,8 +330,8 @@ impl Accounts {
             GmailError::invalid("code", "Google returned no refresh token; revoke the app's access in your Google account and connect again")
         })?;
         let tokens = StoredTokens {
-            access_token: Some(grant.access_token.clone().into()),
-            refresh_token: refresh.into(),
+            access_token: Some(grant.access_token.clone()),
+            refresh_token: refresh,
             scope: grant.scope.clone(),
             expiry_date: grant
                 .expires_in

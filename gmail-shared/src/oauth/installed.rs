@@ -101,8 +101,8 @@ pub async fn authorize(
         GmailError::invalid("code", "Google returned no refresh token; remove the app's access in your Google account and run auth again")
     })?;
     let tokens = StoredTokens {
-        access_token: Some(grant.access_token.into()),
-        refresh_token: refresh.into(),
+        access_token: Some(grant.access_token),
+        refresh_token: refresh,
         scope: grant.scope,
         expiry_date: grant
             .expires_in

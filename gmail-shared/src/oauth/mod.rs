@@ -104,23 +104,14 @@ pub fn authorization_url(
 }
 
 /// Tokens from a code exchange.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct TokenGrant {
-    pub access_token: String,
+    pub access_token: SecretString,
     pub expires_in: Option<i64>,
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<SecretString>,
     pub scope: Option<String>,
     /// OpenID Connect: who signed in (when `openid` was asked for).
-    pub id_token: Option<String>,
-}
-
-impl std::fmt::Debug for TokenGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenGrant")
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
+    pub id_token: Option<SecretString>,
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@
 //! session, so only the browser that started a sign-in can finish it.
 
 use base64::Engine;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::accounts::Accounts;
@@ -120,10 +120,10 @@ impl Accounts {
             &self.redirect_uri,
         )
         .await?;
-        let id_token = grant.id_token.as_deref().ok_or_else(|| {
+        let id_token = grant.id_token.as_ref().ok_or_else(|| {
             GmailError::invalid("id_token", "Google returned no ID token; sign in again")
         })?;
-        let claims = id_claims(id_token, &self.client.client_id)?;
+        let claims = id_claims(id_token.expose_secret(), &self.client.client_id)?;
         let email = claims
             .email
             .as_deref()

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{db_error, Store};
+use super::Store;
 use crate::error::GmailError;
 use crate::ops::audit::{AuditEntry, AuditFuture, AuditSink, CapFull, SENDING_ACTIONS};
 
@@ -34,8 +34,7 @@ async fn insert<'e>(
         .bind(&entry.outcome)
         .bind(&entry.detail)
         .execute(db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(())
 }
 
@@ -63,14 +62,12 @@ impl AuditSink for Store {
                 self.pool.begin_with("BEGIN IMMEDIATE").await
             } else {
                 self.pool.begin().await
-            }
-            .map_err(db_error)?;
+            }?;
             if self.kind != "sqlite" {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
                     .bind(&account)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
+                    .await?;
             }
             let row = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_log WHERE account = $1 AND at >= $2 AND outcome IN ('ok', 'pending') AND action IN ($3, $4, $5, $6)")
                 .bind(&account)
@@ -80,17 +77,16 @@ impl AuditSink for Store {
                 .bind(SENDING_ACTIONS[2])
                 .bind(SENDING_ACTIONS[3])
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let n: i64 = row.try_get("n").map_err(db_error)?;
+                .await?;
+            let n: i64 = row.try_get("n")?;
             if n >= i64::from(max) {
                 return Ok(Err(CapFull {
                     sent: n as u32,
-                    oldest: row.try_get("oldest").map_err(db_error)?,
+                    oldest: row.try_get("oldest")?,
                 }));
             }
             insert(&mut *tx, &entry).await?;
-            tx.commit().await.map_err(db_error)?;
+            tx.commit().await?;
             Ok(Ok(()))
         })
     }
@@ -131,25 +127,22 @@ impl AuditSink for Store {
                 .bind(before.unwrap_or("~"))
                 .bind(limit.min(1000) as i64)
                 .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
+                .await?;
             rows.iter()
                 .map(|r| {
                     Ok(AuditEntry {
-                        id: r.try_get("id").map_err(db_error)?,
-                        at: r.try_get("at").map_err(db_error)?,
-                        user_id: r.try_get("user_id").map_err(db_error)?,
-                        key_id: r.try_get("key_id").map_err(db_error)?,
-                        entry: r.try_get("entry").map_err(db_error)?,
-                        account: r.try_get("account").map_err(db_error)?,
-                        action: r.try_get("action").map_err(db_error)?,
-                        recipients: from_json_list(
-                            &r.try_get::<String, _>("recipients").map_err(db_error)?,
-                        ),
-                        ids: from_json_list(&r.try_get::<String, _>("ids").map_err(db_error)?),
-                        request_id: r.try_get("request_id").map_err(db_error)?,
-                        outcome: r.try_get("outcome").map_err(db_error)?,
-                        detail: r.try_get("detail").map_err(db_error)?,
+                        id: r.try_get("id")?,
+                        at: r.try_get("at")?,
+                        user_id: r.try_get("user_id")?,
+                        key_id: r.try_get("key_id")?,
+                        entry: r.try_get("entry")?,
+                        account: r.try_get("account")?,
+                        action: r.try_get("action")?,
+                        recipients: from_json_list(&r.try_get::<String, _>("recipients")?),
+                        ids: from_json_list(&r.try_get::<String, _>("ids")?),
+                        request_id: r.try_get("request_id")?,
+                        outcome: r.try_get("outcome")?,
+                        detail: r.try_get("detail")?,
                     })
                 })
                 .collect()

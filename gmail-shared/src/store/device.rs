@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{db_error, now, sha256_hex, Store};
+use super::{now, sha256_hex, Store};
 use crate::error::GmailError;
 
 /// A device grant as its states need it.
@@ -20,12 +20,12 @@ pub struct DeviceGrant {
 
 fn grant_row(r: &sqlx::any::AnyRow) -> Result<DeviceGrant, GmailError> {
     Ok(DeviceGrant {
-        user_code: r.try_get("user_code").map_err(db_error)?,
-        name: r.try_get("name").map_err(db_error)?,
-        expires_at: r.try_get("expires_at").map_err(db_error)?,
-        approved_by: r.try_get("approved_by").map_err(db_error)?,
-        denied: r.try_get::<i64, _>("denied").map_err(db_error)? != 0,
-        issued: r.try_get::<i64, _>("issued").map_err(db_error)? != 0,
+        user_code: r.try_get("user_code")?,
+        name: r.try_get("name")?,
+        expires_at: r.try_get("expires_at")?,
+        approved_by: r.try_get("approved_by")?,
+        denied: r.try_get::<i64, _>("denied")? != 0,
+        issued: r.try_get::<i64, _>("issued")? != 0,
     })
 }
 
@@ -44,14 +44,11 @@ impl Store {
         sqlx::query("DELETE FROM device_grants WHERE expires_at < $1")
             .bind(t)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let pending: i64 = sqlx::query("SELECT COUNT(*) AS n FROM device_grants")
             .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?
-            .try_get("n")
-            .map_err(db_error)?;
+            .await?
+            .try_get("n")?;
         if pending >= max_pending {
             return Err(GmailError::TooManyRequests {
                 message: format!(
@@ -70,8 +67,7 @@ impl Store {
         .bind(t)
         .bind(t + ttl_secs)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -85,8 +81,7 @@ impl Store {
                 .bind(user_code)
                 .bind(now())
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?;
+                .await?;
         row.map(|r| grant_row(&r)).transpose()
     }
 
@@ -106,8 +101,7 @@ impl Store {
         .bind(user_code)
         .bind(now())
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -116,8 +110,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM device_grants WHERE device_hash = $1")
             .bind(sha256_hex(device_code))
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         row.map(|r| grant_row(&r)).transpose()
     }
 
@@ -130,8 +123,7 @@ impl Store {
         .bind(sha256_hex(device_code))
         .bind(now())
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{db_error, new_id, Store};
+use super::{new_id, Store};
 use crate::error::GmailError;
 
 /// A mailbox's place in its Gmail history.
@@ -80,29 +80,29 @@ pub fn now_ms() -> i64 {
 
 fn cursor_row(r: &AnyRow) -> Result<CursorRow, GmailError> {
     Ok(CursorRow {
-        user_id: r.try_get("user_id").map_err(db_error)?,
-        account: r.try_get("account").map_err(db_error)?,
-        history_id: r.try_get("history_id").map_err(db_error)?,
-        synced_at: r.try_get("synced_at").map_err(db_error)?,
-        hinted_at: r.try_get("hinted_at").map_err(db_error)?,
-        watch_expires_at: r.try_get("watch_expires_at").map_err(db_error)?,
-        watch_renewed_at: r.try_get("watch_renewed_at").map_err(db_error)?,
-        resyncs: r.try_get("resyncs").map_err(db_error)?,
-        last_resync_at: r.try_get("last_resync_at").map_err(db_error)?,
-        last_error: r.try_get("last_error").map_err(db_error)?,
+        user_id: r.try_get("user_id")?,
+        account: r.try_get("account")?,
+        history_id: r.try_get("history_id")?,
+        synced_at: r.try_get("synced_at")?,
+        hinted_at: r.try_get("hinted_at")?,
+        watch_expires_at: r.try_get("watch_expires_at")?,
+        watch_renewed_at: r.try_get("watch_renewed_at")?,
+        resyncs: r.try_get("resyncs")?,
+        last_resync_at: r.try_get("last_resync_at")?,
+        last_error: r.try_get("last_error")?,
     })
 }
 
 fn event_row(r: &AnyRow) -> Result<EventRow, GmailError> {
-    let data: String = r.try_get("data").map_err(db_error)?;
+    let data: String = r.try_get("data")?;
     Ok(EventRow {
-        id: r.try_get("id").map_err(db_error)?,
-        user_id: r.try_get("user_id").map_err(db_error)?,
-        seq: r.try_get("seq").map_err(db_error)?,
-        account: r.try_get("account").map_err(db_error)?,
-        kind: r.try_get("type").map_err(db_error)?,
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        seq: r.try_get("seq")?,
+        account: r.try_get("account")?,
+        kind: r.try_get("type")?,
         data: serde_json::from_str(&data).unwrap_or_default(),
-        created_at: r.try_get("created_at").map_err(db_error)?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -115,32 +115,32 @@ fn list(text: &str) -> Vec<String> {
 
 fn webhook_row(r: &AnyRow) -> Result<WebhookRow, GmailError> {
     Ok(WebhookRow {
-        id: r.try_get("id").map_err(db_error)?,
-        user_id: r.try_get("user_id").map_err(db_error)?,
-        url: r.try_get("url").map_err(db_error)?,
-        events: list(&r.try_get::<String, _>("events").map_err(db_error)?),
-        label_ids: list(&r.try_get::<String, _>("label_ids").map_err(db_error)?),
-        query: r.try_get("query").map_err(db_error)?,
-        account: r.try_get("account").map_err(db_error)?,
-        enabled: r.try_get::<i64, _>("enabled").map_err(db_error)? != 0,
-        disabled_reason: r.try_get("disabled_reason").map_err(db_error)?,
-        created_at: r.try_get("created_at").map_err(db_error)?,
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        url: r.try_get("url")?,
+        events: list(&r.try_get::<String, _>("events")?),
+        label_ids: list(&r.try_get::<String, _>("label_ids")?),
+        query: r.try_get("query")?,
+        account: r.try_get("account")?,
+        enabled: r.try_get::<i64, _>("enabled")? != 0,
+        disabled_reason: r.try_get("disabled_reason")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
 fn delivery_row(r: &AnyRow) -> Result<DeliveryRow, GmailError> {
     Ok(DeliveryRow {
-        id: r.try_get("id").map_err(db_error)?,
-        webhook_id: r.try_get("webhook_id").map_err(db_error)?,
-        event_id: r.try_get("event_id").map_err(db_error)?,
-        event_type: r.try_get("type").map_err(db_error)?,
-        status: r.try_get("status").map_err(db_error)?,
-        attempts: r.try_get("attempts").map_err(db_error)?,
-        next_attempt_at: r.try_get("next_attempt_at").map_err(db_error)?,
-        created_at: r.try_get("created_at").map_err(db_error)?,
-        last_status: r.try_get("last_status").map_err(db_error)?,
-        last_error: r.try_get("last_error").map_err(db_error)?,
-        delivered_at: r.try_get("delivered_at").map_err(db_error)?,
+        id: r.try_get("id")?,
+        webhook_id: r.try_get("webhook_id")?,
+        event_id: r.try_get("event_id")?,
+        event_type: r.try_get("type")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        created_at: r.try_get("created_at")?,
+        last_status: r.try_get("last_status")?,
+        last_error: r.try_get("last_error")?,
+        delivered_at: r.try_get("delivered_at")?,
     })
 }
 
@@ -161,8 +161,7 @@ impl Store {
         .bind(user_id)
         .bind(account.to_ascii_lowercase())
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -175,8 +174,7 @@ impl Store {
             .bind(user_id)
             .bind(account.to_ascii_lowercase())
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
+            .await?
             .as_ref()
             .map(cursor_row)
             .transpose()
@@ -186,8 +184,7 @@ impl Store {
     pub async fn cursors(&self) -> Result<Vec<CursorRow>, GmailError> {
         sqlx::query("SELECT * FROM event_cursors ORDER BY user_id, account")
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?
+            .await?
             .iter()
             .map(cursor_row)
             .collect()
@@ -209,8 +206,7 @@ impl Store {
         .bind(now - every_ms)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?
+        .await?
         .iter()
         .map(cursor_row)
         .collect()
@@ -236,8 +232,7 @@ impl Store {
         .bind(account)
         .bind(now)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -262,8 +257,7 @@ impl Store {
         .bind(account)
         .bind(owner)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -274,8 +268,7 @@ impl Store {
             .bind(now_ms())
             .bind(account.to_ascii_lowercase())
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -293,8 +286,7 @@ impl Store {
         .bind(user_id)
         .bind(account)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -312,8 +304,7 @@ impl Store {
         .bind(user_id)
         .bind(account)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -323,8 +314,7 @@ impl Store {
             .bind(user_id)
             .bind(account)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(())
     }
 
@@ -341,7 +331,7 @@ impl Store {
         events: Vec<NewEvent>,
     ) -> Result<Option<Vec<EventRow>>, GmailError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
             "UPDATE event_cursors SET history_id = $1, resyncs = resyncs + $2, \
              last_resync_at = CASE WHEN $2 > 0 THEN $3 ELSE last_resync_at END \
@@ -354,8 +344,7 @@ impl Store {
         .bind(account)
         .bind(from)
         .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        .await?;
         if moved.rows_affected() != 1 {
             return Ok(None);
         }
@@ -376,7 +365,7 @@ impl Store {
             }
             stored.push(row);
         }
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(Some(stored))
     }
 
@@ -388,15 +377,9 @@ impl Store {
         )
         .bind(super::ACTIVE)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?
+        .await?
         .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("user_id").map_err(db_error)?,
-                r.try_get("email").map_err(db_error)?,
-            ))
-        })
+        .map(|r| Ok((r.try_get("user_id")?, r.try_get("email")?)))
         .collect()
     }
 
@@ -414,8 +397,7 @@ impl Store {
             .bind(seq)
             .bind(limit)
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?
+            .await?
             .iter()
             .map(event_row)
             .collect()
@@ -426,10 +408,9 @@ impl Store {
         let row = sqlx::query("SELECT seq FROM event_seqs WHERE user_id = $1")
             .bind(user_id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(match row {
-            Some(r) => r.try_get("seq").map_err(db_error)?,
+            Some(r) => r.try_get("seq")?,
             None => 0,
         })
     }
@@ -439,16 +420,14 @@ impl Store {
         sqlx::query("DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending'")
             .bind(before)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let done = sqlx::query(
             "DELETE FROM events WHERE created_at < $1 AND id NOT IN \
              (SELECT event_id FROM webhook_deliveries WHERE status = 'pending')",
         )
         .bind(before)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -480,8 +459,7 @@ impl Store {
         .bind(self.keys.seal(&format!("{id}:webhook"), secret.expose_secret())?)
         .bind(now_ms())
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         self.webhook(user_id, &id)
             .await?
             .ok_or_else(|| GmailError::internal("webhook vanished after insert"))
@@ -493,8 +471,7 @@ impl Store {
         )))
         .bind(user_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?
+        .await?
         .iter()
         .map(webhook_row)
         .collect()
@@ -507,8 +484,7 @@ impl Store {
         .bind(user_id)
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?
+        .await?
         .as_ref()
         .map(webhook_row)
         .transpose()
@@ -520,16 +496,14 @@ impl Store {
             .bind(user_id)
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
         sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(true)
     }
 
@@ -539,8 +513,7 @@ impl Store {
             .bind(reason)
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = 'failed', last_error = COALESCE(last_error, $1) \
              WHERE webhook_id = $2 AND status = 'pending'",
@@ -548,8 +521,7 @@ impl Store {
         .bind(reason)
         .bind(id)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -560,7 +532,7 @@ impl Store {
         data: serde_json::Value,
     ) -> Result<String, GmailError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.pool.begin().await?;
         let row = EventRow {
             id: new_id("evt"),
             user_id: webhook.user_id.clone(),
@@ -573,7 +545,7 @@ impl Store {
         };
         insert_event(&mut tx, &row).await?;
         insert_delivery(&mut tx, &webhook.id, &row.id, &webhook.user_id, now).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(row.id)
     }
 
@@ -593,8 +565,7 @@ impl Store {
         )
         .bind(now)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         if due.is_none() {
             return Ok(vec![]);
         }
@@ -612,8 +583,7 @@ impl Store {
         .bind(now)
         .bind(limit)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS}, e.user_id AS e_user, e.seq, e.account, e.data, e.created_at AS e_created, w.url, w.secret \
              FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
@@ -621,27 +591,26 @@ impl Store {
         )))
         .bind(&claim)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         rows.iter()
             .map(|r| {
                 let delivery = delivery_row(r)?;
-                let data: String = r.try_get("data").map_err(db_error)?;
+                let data: String = r.try_get("data")?;
                 let event = EventRow {
                     id: delivery.event_id.clone(),
-                    user_id: r.try_get("e_user").map_err(db_error)?,
-                    seq: r.try_get("seq").map_err(db_error)?,
-                    account: r.try_get("account").map_err(db_error)?,
+                    user_id: r.try_get("e_user")?,
+                    seq: r.try_get("seq")?,
+                    account: r.try_get("account")?,
                     kind: delivery.event_type.clone(),
                     data: serde_json::from_str(&data).unwrap_or_default(),
-                    created_at: r.try_get("e_created").map_err(db_error)?,
+                    created_at: r.try_get("e_created")?,
                 };
                 // The signing secret comes with the claim: no read per attempt.
-                let sealed: String = r.try_get("secret").map_err(db_error)?;
+                let sealed: String = r.try_get("secret")?;
                 let secret = self
                     .keys
                     .open(&format!("{}:webhook", delivery.webhook_id), &sealed)?;
-                Ok((delivery, event, r.try_get("url").map_err(db_error)?, secret))
+                Ok((delivery, event, r.try_get("url")?, secret))
             })
             .collect()
     }
@@ -674,8 +643,7 @@ impl Store {
         .bind(now)
         .bind(id)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -692,8 +660,7 @@ impl Store {
         .bind(webhook_id)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?
+        .await?
         .iter()
         .map(delivery_row)
         .collect()
@@ -731,8 +698,7 @@ async fn insert_event(
     .bind(e.data.to_string())
     .bind(e.created_at)
     .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
+    .await?;
     Ok(())
 }
 
@@ -753,8 +719,7 @@ async fn insert_delivery(
     .bind(user_id)
     .bind(now)
     .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
+    .await?;
     Ok(())
 }
 
@@ -767,12 +732,10 @@ async fn next_seq(
     sqlx::query("INSERT INTO event_seqs (user_id, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING")
         .bind(user_id)
         .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let row = sqlx::query("UPDATE event_seqs SET seq = seq + 1 WHERE user_id = $1 RETURNING seq")
         .bind(user_id)
         .fetch_one(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    row.try_get("seq").map_err(db_error)
+        .await?;
+    row.try_get("seq").map_err(GmailError::from)
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{db_error, new_id, now, sha256_hex, user_row, Store, User};
+use super::{new_id, now, sha256_hex, user_row, Store, User};
 use crate::error::GmailError;
 
 /// A client as the authorization server knows it.
@@ -83,24 +83,24 @@ pub enum Redeemed {
 }
 
 fn client_row(r: &AnyRow) -> Result<ClientRecord, GmailError> {
-    let uris: String = r.try_get("redirect_uris").map_err(db_error)?;
+    let uris: String = r.try_get("redirect_uris")?;
     Ok(ClientRecord {
-        id: r.try_get("id").map_err(db_error)?,
-        name: r.try_get("name").map_err(db_error)?,
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
         redirect_uris: serde_json::from_str(&uris).unwrap_or_default(),
-        auth_method: r.try_get("auth_method").map_err(db_error)?,
-        created_at: r.try_get("created_at").map_err(db_error)?,
+        auth_method: r.try_get("auth_method")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
 fn grant_row(r: &AnyRow) -> Result<GrantRecord, GmailError> {
     Ok(GrantRecord {
-        id: r.try_get("grant_id").map_err(db_error)?,
-        user_id: r.try_get("user_id").map_err(db_error)?,
-        client_id: r.try_get("client_id").map_err(db_error)?,
-        redirect_uri: r.try_get("redirect_uri").map_err(db_error)?,
-        scope: r.try_get("scope").map_err(db_error)?,
-        resource: r.try_get("resource").map_err(db_error)?,
+        id: r.try_get("grant_id")?,
+        user_id: r.try_get("user_id")?,
+        client_id: r.try_get("client_id")?,
+        redirect_uri: r.try_get("redirect_uri")?,
+        scope: r.try_get("scope")?,
+        resource: r.try_get("resource")?,
     })
 }
 
@@ -124,17 +124,14 @@ impl Store {
         )
         .bind(now() - UNUSED_CLIENT_SECS)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         let waiting: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM oauth_clients WHERE NOT EXISTS \
              (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
         )
         .fetch_one(&self.pool)
-        .await
-        .map_err(db_error)?
-        .try_get("n")
-        .map_err(db_error)?;
+        .await?
+        .try_get("n")?;
         if waiting >= max_unused {
             return Err(GmailError::TooManyRequests {
                 message: format!(
@@ -164,8 +161,7 @@ impl Store {
         .bind(&client.auth_method)
         .bind(client.created_at)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -177,9 +173,8 @@ impl Store {
         let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.map(|r| Ok((client_row(&r)?, r.try_get("secret_hash").map_err(db_error)?)))
+            .await?;
+        row.map(|r| Ok((client_row(&r)?, r.try_get("secret_hash")?)))
             .transpose()
     }
 
@@ -201,7 +196,7 @@ impl Store {
         } = *grant;
         let id = new_id("grant");
         let t = now();
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO oauth_grants (id, user_id, client_id, client_name, redirect_uri, scope, \
              resource, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -215,8 +210,7 @@ impl Store {
         .bind(resource)
         .bind(t)
         .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        .await?;
         sqlx::query(
             "INSERT INTO oauth_codes (code_hash, grant_id, code_challenge, expires_at) \
              VALUES ($1, $2, $3, $4)",
@@ -226,9 +220,8 @@ impl Store {
         .bind(code_challenge)
         .bind(t + code_ttl_secs)
         .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -247,8 +240,7 @@ impl Store {
         )
         .bind(&hash)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         let Some(row) = row else {
             return Ok(Redeemed::Invalid);
         };
@@ -256,19 +248,19 @@ impl Store {
         if grant.client_id != client_id {
             return Ok(Redeemed::Invalid);
         }
-        let used: i64 = row.try_get("used").map_err(db_error)?;
+        let used: i64 = row.try_get("used")?;
         let spend =
             sqlx::query("UPDATE oauth_codes SET used = 1 WHERE code_hash = $1 AND used = 0")
                 .bind(&hash);
         if !self.spend_once(used == 0, spend, &grant.id).await? {
             return Ok(Redeemed::Replayed);
         }
-        let expires_at: i64 = row.try_get("expires_at").map_err(db_error)?;
-        let revoked: Option<i64> = row.try_get("revoked_at").map_err(db_error)?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
         if expires_at < now() || revoked.is_some() {
             return Ok(Redeemed::Invalid);
         }
-        let challenge: String = row.try_get("code_challenge").map_err(db_error)?;
+        let challenge: String = row.try_get("code_challenge")?;
         Ok(Redeemed::Granted(grant, Some(challenge)))
     }
 
@@ -281,13 +273,7 @@ impl Store {
         spend: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
         grant_id: &str,
     ) -> Result<bool, GmailError> {
-        let spent = unspent
-            && spend
-                .execute(&self.pool)
-                .await
-                .map_err(db_error)?
-                .rows_affected()
-                == 1;
+        let spent = unspent && spend.execute(&self.pool).await?.rows_affected() == 1;
         if !spent {
             self.revoke_oauth_grant_of(None, grant_id).await?;
         }
@@ -306,8 +292,7 @@ impl Store {
         sqlx::query("DELETE FROM oauth_tokens WHERE expires_at < $1")
             .bind(t - 86_400)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         sqlx::query(
             "INSERT INTO oauth_tokens (token_hash, grant_id, kind, expires_at) VALUES ($1, $2, $3, $4)",
         )
@@ -316,8 +301,7 @@ impl Store {
         .bind(kind)
         .bind(t + ttl_secs)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -336,17 +320,16 @@ impl Store {
         )
         .bind(&hash)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         let Some(row) = row else {
             return Ok(Redeemed::Invalid);
         };
         let grant = grant_row(&row)?;
-        let revoked: Option<i64> = row.try_get("revoked_at").map_err(db_error)?;
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
         if grant.client_id != client_id || revoked.is_some() {
             return Ok(Redeemed::Invalid);
         }
-        let rotated: Option<i64> = row.try_get("rotated_at").map_err(db_error)?;
+        let rotated: Option<i64> = row.try_get("rotated_at")?;
         let spend = sqlx::query(
             "UPDATE oauth_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
         )
@@ -355,7 +338,7 @@ impl Store {
         if !self.spend_once(rotated.is_none(), spend, &grant.id).await? {
             return Ok(Redeemed::Replayed);
         }
-        let expires_at: i64 = row.try_get("expires_at").map_err(db_error)?;
+        let expires_at: i64 = row.try_get("expires_at")?;
         if expires_at < now() {
             return Ok(Redeemed::Invalid);
         }
@@ -377,26 +360,24 @@ impl Store {
         .bind(sha256_hex(token.trim()))
         .bind(now())
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let resource: String = row.try_get("resource").map_err(db_error)?;
+        let resource: String = row.try_get("resource")?;
         // A token for another resource is refused here (RFC 8707 audience binding).
         if !audiences.contains(&resource) {
             return Ok(None);
         }
-        let grant_id: String = row.try_get("grant_id").map_err(db_error)?;
+        let grant_id: String = row.try_get("grant_id")?;
         sqlx::query("UPDATE oauth_grants SET last_used_at = $1 WHERE id = $2")
             .bind(now())
             .bind(&grant_id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(Some(TokenOwner {
             user: user_row(&row)?,
             grant_id,
-            scope: row.try_get("scope").map_err(db_error)?,
-            user_policy: row.try_get("policy").map_err(db_error)?,
+            scope: row.try_get("scope")?,
+            user_policy: row.try_get("policy")?,
         }))
     }
 
@@ -411,19 +392,18 @@ impl Store {
         .bind(user_id)
         .bind(now())
         .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(GrantInfo {
-                    id: r.try_get("id").map_err(db_error)?,
-                    client_id: r.try_get("client_id").map_err(db_error)?,
-                    client_name: r.try_get("client_name").map_err(db_error)?,
-                    redirect_uri: r.try_get("redirect_uri").map_err(db_error)?,
-                    scope: r.try_get("scope").map_err(db_error)?,
-                    resource: r.try_get("resource").map_err(db_error)?,
-                    created_at: r.try_get("created_at").map_err(db_error)?,
-                    last_used_at: r.try_get("last_used_at").map_err(db_error)?,
+                    id: r.try_get("id")?,
+                    client_id: r.try_get("client_id")?,
+                    client_name: r.try_get("client_name")?,
+                    redirect_uri: r.try_get("redirect_uri")?,
+                    scope: r.try_get("scope")?,
+                    resource: r.try_get("resource")?,
+                    created_at: r.try_get("created_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
                 })
             })
             .collect()
@@ -444,8 +424,7 @@ impl Store {
         .bind(grant_id)
         .bind(owner)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -462,9 +441,9 @@ impl Store {
         .bind(sha256_hex(token.trim()))
         .bind(client_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
-        row.map(|r| r.try_get("id").map_err(db_error)).transpose()
+        .await?;
+        row.map(|r| r.try_get("id").map_err(GmailError::from))
+            .transpose()
     }
 
     /// Grants revoked at or after `since`: their sessions close like a revoked key's.
@@ -472,10 +451,9 @@ impl Store {
         let rows = sqlx::query("SELECT id FROM oauth_grants WHERE revoked_at >= $1")
             .bind(since)
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         rows.iter()
-            .map(|r| r.try_get("id").map_err(db_error))
+            .map(|r| r.try_get("id").map_err(GmailError::from))
             .collect()
     }
 }

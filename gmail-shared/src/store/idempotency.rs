@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{db_error, now, Store};
+use super::{now, Store};
 use crate::error::GmailError;
 
 /// What claiming a key found.
@@ -35,8 +35,7 @@ impl Store {
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(now - ttl_secs)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         // The primary key makes the insert the arbiter: of two instances racing on one key,
         // exactly one inserts.
         let inserted = sqlx::query(
@@ -47,8 +46,7 @@ impl Store {
         .bind(&fingerprint)
         .bind(now)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         if inserted.rows_affected() == 1 {
             return Ok(IdempotencyClaim::Claimed);
         }
@@ -58,25 +56,24 @@ impl Store {
         .bind(user_id)
         .bind(key)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         // Released between the insert and the read: the retry is the client's to make.
         let Some(row) = row else {
             return Ok(IdempotencyClaim::InProgress);
         };
-        let stored: String = row.try_get("fingerprint").map_err(db_error)?;
+        let stored: String = row.try_get("fingerprint")?;
         if stored != fingerprint {
             return Ok(IdempotencyClaim::Mismatch);
         }
-        let status: i64 = row.try_get("status").map_err(db_error)?;
+        let status: i64 = row.try_get("status")?;
         if status != 0 {
-            let body: Option<String> = row.try_get("body").map_err(db_error)?;
+            let body: Option<String> = row.try_get("body")?;
             return Ok(IdempotencyClaim::Done {
                 status: u16::try_from(status).unwrap_or(200),
                 body: body.unwrap_or_default(),
             });
         }
-        let created: i64 = row.try_get("created_at").map_err(db_error)?;
+        let created: i64 = row.try_get("created_at")?;
         if created < now - lease_secs {
             let taken = sqlx::query(
                 "UPDATE idempotency_keys SET created_at = $1 WHERE user_id = $2 AND idem_key = $3 AND status = 0 AND created_at = $4",
@@ -86,8 +83,7 @@ impl Store {
             .bind(key)
             .bind(created)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
             if taken.rows_affected() == 1 {
                 return Ok(IdempotencyClaim::Claimed);
             }
@@ -111,8 +107,7 @@ impl Store {
         .bind(user_id)
         .bind(key)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -128,8 +123,7 @@ impl Store {
         .bind(user_id)
         .bind(key)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 }

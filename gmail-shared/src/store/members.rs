@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{db_error, new_id, now, random_token, sha256_hex, user_row, Store, User};
+use super::{new_id, now, random_token, sha256_hex, user_row, Store, User};
 use crate::error::GmailError;
 use crate::ops::policy::CallerPolicy;
 
@@ -84,8 +84,7 @@ impl Store {
             .bind(email)
             .bind(now())
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         self.user_by_external_id(external_id)
             .await?
             .ok_or_else(|| GmailError::internal("user vanished after insert"))
@@ -95,8 +94,7 @@ impl Store {
         let row = sqlx::query("SELECT id, external_id, email FROM users WHERE external_id = $1")
             .bind(external_id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         row.map(|r| user_row(&r)).transpose()
     }
 
@@ -104,8 +102,7 @@ impl Store {
         let row = sqlx::query("SELECT id, external_id, email FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         row.map(|r| user_row(&r)).transpose()
     }
 
@@ -151,8 +148,7 @@ impl Store {
         .bind(expires_at)
         .bind(policy)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok((
             ApiKeyInfo {
                 id,
@@ -174,8 +170,7 @@ impl Store {
         let row = sqlx::query(select_keys!("WHERE id = $1"))
             .bind(key_id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         row.map(|r| key_row(&r)).transpose()
     }
 
@@ -200,19 +195,17 @@ impl Store {
         .bind(&hash)
         .bind(now())
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let key_id: String = row.try_get("key_id").map_err(db_error)?;
+        let key_id: String = row.try_get("key_id")?;
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now())
             .bind(&key_id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let mut rules = Vec::new();
         for column in ["user_policy", "key_policy"] {
-            let text: Option<String> = row.try_get(column).map_err(db_error)?;
+            let text: Option<String> = row.try_get(column)?;
             if let Some(p) = text.and_then(|t| serde_json::from_str::<CallerPolicy>(&t).ok()) {
                 rules.push(p);
             }
@@ -260,8 +253,7 @@ impl Store {
             .bind(text)
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -277,16 +269,14 @@ impl Store {
         .bind(since)
         .bind(now())
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let users = sqlx::query("SELECT id FROM users WHERE disabled_at >= $1")
             .bind(since)
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let ids = |rows: Vec<AnyRow>| -> Result<Vec<String>, GmailError> {
             rows.iter()
-                .map(|r| r.try_get::<String, _>("id").map_err(db_error))
+                .map(|r| r.try_get::<String, _>("id").map_err(GmailError::from))
                 .collect()
         };
         // A revoked grant ends its client's sessions like a revoked key (its id is the key id).
@@ -305,8 +295,7 @@ impl Store {
             .bind(disabled.then(now))
             .bind(user_id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -324,8 +313,7 @@ impl Store {
         .bind(key_id)
         .bind(owner)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -337,8 +325,7 @@ impl Store {
         let rows = sqlx::query(select_keys!("WHERE user_id = $1 ORDER BY created_at"))
             .bind(user_id)
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         rows.iter().map(key_row).collect()
     }
 
@@ -349,8 +336,7 @@ impl Store {
         )
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         row.map(|r| user_row(&r)).transpose()
     }
 
@@ -363,19 +349,15 @@ impl Store {
              FROM users u ORDER BY u.created_at, u.id",
         )
         .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(UserSummary {
                     user: user_row(r)?,
-                    created_at: r.try_get("created_at").map_err(db_error)?,
-                    last_active_at: r.try_get("last_active_at").map_err(db_error)?,
-                    connection_count: r.try_get("connection_count").map_err(db_error)?,
-                    disabled: r
-                        .try_get::<Option<i64>, _>("disabled_at")
-                        .map_err(db_error)?
-                        .is_some(),
+                    created_at: r.try_get("created_at")?,
+                    last_active_at: r.try_get("last_active_at")?,
+                    connection_count: r.try_get("connection_count")?,
+                    disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
                 })
             })
             .collect()
@@ -384,20 +366,16 @@ impl Store {
 
 fn key_row(r: &AnyRow) -> Result<ApiKeyInfo, GmailError> {
     Ok(ApiKeyInfo {
-        id: r.try_get("id").map_err(db_error)?,
-        user_id: r.try_get("user_id").map_err(db_error)?,
-        name: r.try_get("name").map_err(db_error)?,
-        prefix: r.try_get("prefix").map_err(db_error)?,
-        created_at: r.try_get("created_at").map_err(db_error)?,
-        last_used_at: r.try_get("last_used_at").map_err(db_error)?,
-        expires_at: r.try_get("expires_at").map_err(db_error)?,
-        revoked: r
-            .try_get::<Option<i64>, _>("revoked_at")
-            .map_err(db_error)?
-            .is_some(),
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        name: r.try_get("name")?,
+        prefix: r.try_get("prefix")?,
+        created_at: r.try_get("created_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
         rules: r
-            .try_get::<Option<String>, _>("policy")
-            .map_err(db_error)?
+            .try_get::<Option<String>, _>("policy")?
             .and_then(|t| serde_json::from_str::<CallerPolicy>(&t).ok())
             .filter(|p| !p.is_empty()),
     })

@@ -38,8 +38,11 @@ pub use sessions::{RelayedMessage, SessionOwner};
 
 pub use cipher::Keyring;
 
-fn db_error(e: sqlx::Error) -> GmailError {
-    GmailError::internal_from("database", e)
+/// A database failure is an internal error that keeps its cause, so `?` works on every query.
+impl From<sqlx::Error> for GmailError {
+    fn from(e: sqlx::Error) -> Self {
+        GmailError::internal_from("database", e)
+    }
 }
 
 fn now() -> i64 {
@@ -254,8 +257,7 @@ impl Store {
             // takes the database file's owner-only permissions (SQLite copies them).
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
-                .await
-                .map_err(db_error)?;
+                .await?;
         }
         // SQLite has no migration lock (PostgreSQL takes an advisory one): when both servers
         // start at once on a fresh file, one of them loses the race on `_sqlx_migrations`.
@@ -311,17 +313,15 @@ impl Store {
             .bind(user_id)
             .bind(&email)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let id = match existing {
-            Some(r) => r.try_get::<String, _>("id").map_err(db_error)?,
+            Some(r) => r.try_get::<String, _>("id")?,
             None => {
                 let id = new_id("conn");
                 let has_any = sqlx::query("SELECT id FROM connections WHERE user_id = $1")
                     .bind(user_id)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_error)?
+                    .await?
                     .is_some();
                 sqlx::query("INSERT INTO connections (id, user_id, email, refresh_token, scopes, status, is_primary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(&id)
@@ -333,8 +333,7 @@ impl Store {
                     .bind(if has_any { 0i64 } else { 1i64 })
                     .bind(now())
                     .execute(&self.pool)
-                    .await
-                    .map_err(db_error)?;
+                    .await?;
                 id
             }
         };
@@ -344,8 +343,7 @@ impl Store {
             .bind(ACTIVE)
             .bind(&id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         self.connection_info(user_id, &id)
             .await?
             .ok_or_else(|| GmailError::internal("connection vanished after upsert"))
@@ -375,8 +373,7 @@ impl Store {
             .bind(tokens.expiry_date)
             .bind(connection_id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(())
     }
 
@@ -390,12 +387,11 @@ impl Store {
         let Some(locks) = &self.locks else {
             return Ok(None);
         };
-        let mut tx = locks.begin().await.map_err(db_error)?;
+        let mut tx = locks.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(format!("refresh:{connection_id}"))
             .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(Some(tx))
     }
 
@@ -406,11 +402,10 @@ impl Store {
         )
         .bind(connection_id)
         .fetch_one(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let access: Option<String> = row.try_get("access_token").map_err(db_error)?;
-        let refresh: String = row.try_get("refresh_token").map_err(db_error)?;
-        let scopes: String = row.try_get("scopes").map_err(db_error)?;
+        .await?;
+        let access: Option<String> = row.try_get("access_token")?;
+        let refresh: String = row.try_get("refresh_token")?;
+        let scopes: String = row.try_get("scopes")?;
         Ok(StoredTokens {
             access_token: access
                 .map(|a| self.keys.open(&format!("{connection_id}:access"), &a))
@@ -419,7 +414,7 @@ impl Store {
                 .keys
                 .open(&format!("{connection_id}:refresh"), &refresh)?,
             scope: Some(scopes),
-            expiry_date: row.try_get("expires_at").map_err(db_error)?,
+            expiry_date: row.try_get("expires_at")?,
         })
     }
 
@@ -428,8 +423,7 @@ impl Store {
             .bind(NEEDS_REAUTH)
             .bind(connection_id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(())
     }
 
@@ -438,8 +432,7 @@ impl Store {
             .bind(now())
             .bind(connection_id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(())
     }
 
@@ -447,8 +440,7 @@ impl Store {
         let rows = sqlx::query("SELECT id, email, status, scopes, is_primary, created_at, last_used_at FROM connections WHERE user_id = $1 ORDER BY is_primary DESC, created_at")
             .bind(user_id)
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         rows.iter().map(connection_row).collect()
     }
 
@@ -488,17 +480,16 @@ impl Store {
             .bind(&info.id)
             .bind(user_id)
             .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let access: Option<String> = row.try_get("access_token").map_err(db_error)?;
-        let refresh: String = row.try_get("refresh_token").map_err(db_error)?;
+            .await?;
+        let access: Option<String> = row.try_get("access_token")?;
+        let refresh: String = row.try_get("refresh_token")?;
         let tokens = StoredTokens {
             access_token: access
                 .map(|a| self.keys.open(&format!("{}:access", info.id), &a))
                 .transpose()?,
             refresh_token: self.keys.open(&format!("{}:refresh", info.id), &refresh)?,
             scope: Some(info.scopes.join(" ")),
-            expiry_date: row.try_get("expires_at").map_err(db_error)?,
+            expiry_date: row.try_get("expires_at")?,
         };
         Ok(ConnectionSecrets { info, tokens })
     }
@@ -508,8 +499,7 @@ impl Store {
             .bind(id)
             .bind(user_id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         if done.rows_affected() == 1 {
             // Keep a primary when others remain.
             let rest = self.list_connections(user_id).await?;
@@ -517,8 +507,7 @@ impl Store {
                 sqlx::query("UPDATE connections SET is_primary = 1 WHERE id = $1")
                     .bind(&rest[0].id)
                     .execute(&self.pool)
-                    .await
-                    .map_err(db_error)?;
+                    .await?;
             }
         }
         Ok(done.rows_affected() == 1)
@@ -529,13 +518,12 @@ impl Store {
     pub async fn rotate_keys(&self) -> Result<RotationReport, GmailError> {
         let rows = sqlx::query("SELECT id, access_token, refresh_token FROM connections")
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let mut report = RotationReport::default();
         for r in rows {
-            let id: String = r.try_get("id").map_err(db_error)?;
-            let access: Option<String> = r.try_get("access_token").map_err(db_error)?;
-            let refresh: String = r.try_get("refresh_token").map_err(db_error)?;
+            let id: String = r.try_get("id")?;
+            let access: Option<String> = r.try_get("access_token")?;
+            let refresh: String = r.try_get("refresh_token")?;
             if !self.keys.needs_rotation(&refresh)
                 && access
                     .as_deref()
@@ -570,8 +558,7 @@ impl Store {
             )
             .bind(&id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
             report.resealed += 1;
         }
         Ok(report)
@@ -602,21 +589,21 @@ fn owner_only(path: &std::path::Path) -> Result<(), GmailError> {
 
 fn user_row(r: &AnyRow) -> Result<User, GmailError> {
     Ok(User {
-        id: r.try_get("id").map_err(db_error)?,
-        external_id: r.try_get("external_id").map_err(db_error)?,
-        email: r.try_get("email").map_err(db_error)?,
+        id: r.try_get("id")?,
+        external_id: r.try_get("external_id")?,
+        email: r.try_get("email")?,
     })
 }
 
 fn connection_row(r: &AnyRow) -> Result<ConnectionInfo, GmailError> {
-    let scopes: String = r.try_get("scopes").map_err(db_error)?;
+    let scopes: String = r.try_get("scopes")?;
     Ok(ConnectionInfo {
-        id: r.try_get("id").map_err(db_error)?,
-        email: r.try_get("email").map_err(db_error)?,
-        status: r.try_get("status").map_err(db_error)?,
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        status: r.try_get("status")?,
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-        is_primary: r.try_get::<i64, _>("is_primary").map_err(db_error)? == 1,
-        created_at: r.try_get("created_at").map_err(db_error)?,
-        last_used_at: r.try_get("last_used_at").map_err(db_error)?,
+        is_primary: r.try_get::<i64, _>("is_primary")? == 1,
+        created_at: r.try_get("created_at")?,
+        last_used_at: r.try_get("last_used_at")?,
     })
 }

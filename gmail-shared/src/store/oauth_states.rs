@@ -6,7 +6,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
 
-use super::{db_error, now, random_token, sha256_hex, Store};
+use super::{now, random_token, sha256_hex, Store};
 use crate::error::GmailError;
 
 /// A state taken for its code exchange.
@@ -90,8 +90,7 @@ impl Store {
             .bind(login_hint)
             .bind(now() + ttl_secs)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(state)
     }
 
@@ -100,8 +99,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
             .bind(now())
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -114,25 +112,21 @@ impl Store {
         ))
         .bind(state)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(unknown)?;
-        let expires_at: i64 = row.try_get("expires_at").map_err(db_error)?;
+        let expires_at: i64 = row.try_get("expires_at")?;
         if expires_at < now() {
             return Err(expired());
         }
-        let sealed: String = row.try_get("code_verifier").map_err(db_error)?;
-        let scopes: String = row.try_get("scopes").map_err(db_error)?;
+        let sealed: String = row.try_get("code_verifier")?;
+        let scopes: String = row.try_get("scopes")?;
         Ok(PendingFlow {
-            user_id: row.try_get("user_id").map_err(db_error)?,
-            login_hint: row.try_get("login_hint").map_err(db_error)?,
+            user_id: row.try_get("user_id")?,
+            login_hint: row.try_get("login_hint")?,
             expires_at,
-            browser_bound: row
-                .try_get::<Option<String>, _>("browser_hash")
-                .map_err(db_error)?
-                .is_some(),
+            browser_bound: row.try_get::<Option<String>, _>("browser_hash")?.is_some(),
             code_verifier: self.keys.open(&format!("state:{state}"), &sealed)?,
-            redirect_uri: row.try_get("redirect_uri").map_err(db_error)?,
+            redirect_uri: row.try_get("redirect_uri")?,
             scopes: scopes.split_whitespace().map(str::to_owned).collect(),
         })
     }
@@ -148,8 +142,7 @@ impl Store {
         .bind(sha256_hex(&token))
         .bind(state)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         if done.rows_affected() != 1 {
             return Err(GmailError::invalid(
                 "state",
@@ -188,8 +181,7 @@ impl Store {
             .bind(state)
             .bind(&value)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let Some(r) = row else {
             // Say why, without consuming: unknown, expired, or someone else's.
             let pending = self.pending_oauth_state(state).await?;
@@ -208,18 +200,18 @@ impl Store {
                 ),
             });
         };
-        let expires_at: i64 = r.try_get("expires_at").map_err(db_error)?;
+        let expires_at: i64 = r.try_get("expires_at")?;
         if expires_at < now() {
             return Err(expired());
         }
-        let sealed: String = r.try_get("code_verifier").map_err(db_error)?;
-        let scopes: String = r.try_get("scopes").map_err(db_error)?;
+        let sealed: String = r.try_get("code_verifier")?;
+        let scopes: String = r.try_get("scopes")?;
         Ok(OAuthState {
-            user_id: r.try_get("user_id").map_err(db_error)?,
+            user_id: r.try_get("user_id")?,
             code_verifier: self.keys.open(&format!("state:{state}"), &sealed)?,
-            redirect_uri: r.try_get("redirect_uri").map_err(db_error)?,
+            redirect_uri: r.try_get("redirect_uri")?,
             scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-            return_to: r.try_get("return_to").map_err(db_error)?,
+            return_to: r.try_get("return_to")?,
         })
     }
 }

@@ -5,7 +5,7 @@
 use secrecy::ExposeSecret;
 use sqlx::Row;
 
-use super::{db_error, now, Store};
+use super::{now, Store};
 use crate::error::GmailError;
 
 /// The NOTIFY channel that wakes the instance a message was queued for.
@@ -58,8 +58,7 @@ impl Store {
         .bind(owner.map(|o| o.1))
         .bind(now())
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -69,8 +68,7 @@ impl Store {
         sqlx::query("DELETE FROM mcp_sessions WHERE created_at < $1")
             .bind(now() - SESSION_RECORD_SECS)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         sqlx::query(
             "INSERT INTO mcp_sessions (id, transport, state, created_at) VALUES ($1, 'streamable_http', $2, $3) \
              ON CONFLICT (id) DO UPDATE SET state = $2",
@@ -79,8 +77,7 @@ impl Store {
         .bind(state)
         .bind(now())
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         Ok(())
     }
 
@@ -88,8 +85,7 @@ impl Store {
         let row = sqlx::query("SELECT state FROM mcp_sessions WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(row.and_then(|r| r.try_get::<Option<String>, _>("state").ok().flatten()))
     }
 
@@ -101,17 +97,16 @@ impl Store {
         )
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let instance: Option<String> = row.try_get("instance").map_err(db_error)?;
-        let seen: Option<i64> = row.try_get("seen_at").map_err(db_error)?;
+        let instance: Option<String> = row.try_get("instance")?;
+        let seen: Option<i64> = row.try_get("seen_at")?;
         if instance.is_some() && seen.is_none_or(|t| t < now() - INSTANCE_TIMEOUT_SECS) {
             return Ok(None);
         }
         Ok(Some(SessionOwner {
-            user_id: row.try_get("user_id").map_err(db_error)?,
-            key_id: row.try_get("key_id").map_err(db_error)?,
+            user_id: row.try_get("user_id")?,
+            key_id: row.try_get("key_id")?,
             instance,
         }))
     }
@@ -120,8 +115,7 @@ impl Store {
         sqlx::query("DELETE FROM mcp_sessions WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(())
     }
 
@@ -135,20 +129,17 @@ impl Store {
         .bind(instance)
         .bind(t)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         sqlx::query(
             "DELETE FROM mcp_sessions WHERE instance IN (SELECT id FROM mcp_instances WHERE seen_at < $1)",
         )
         .bind(t - 60)
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         sqlx::query("DELETE FROM mcp_instances WHERE seen_at < $1")
             .bind(t - 60)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         Ok(())
     }
 
@@ -169,15 +160,13 @@ impl Store {
         .bind(body)
         .bind(now_us())
         .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         if self.kind == "postgres" {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(RELAY_CHANNEL)
                 .bind(instance)
                 .execute(&self.pool)
-                .await
-                .map_err(db_error)?;
+                .await?;
         }
         Ok(())
     }
@@ -188,24 +177,22 @@ impl Store {
         sqlx::query("DELETE FROM mcp_relay WHERE created_us < $1")
             .bind(now_us() - RELAY_TTL_US)
             .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+            .await?;
         let rows = sqlx::query(
             "DELETE FROM mcp_relay WHERE instance = $1 RETURNING session_id, body, created_us, id",
         )
         .bind(instance)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
+        .await?;
         let mut taken = rows
             .iter()
             .map(|r| {
                 Ok((
-                    r.try_get::<i64, _>("created_us").map_err(db_error)?,
-                    r.try_get::<String, _>("id").map_err(db_error)?,
+                    r.try_get::<i64, _>("created_us")?,
+                    r.try_get::<String, _>("id")?,
                     RelayedMessage {
-                        session_id: r.try_get("session_id").map_err(db_error)?,
-                        body: r.try_get("body").map_err(db_error)?,
+                        session_id: r.try_get("session_id")?,
+                        body: r.try_get("body")?,
                     },
                 ))
             })
