@@ -13,7 +13,7 @@ use futures::StreamExt;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-use gmail_test_support::{drop_database, fresh_database_urls};
+use gmail_test_support::{drop_database, fresh_database_urls, json_body};
 
 use crate::common::multi_user::http;
 use crate::common::oauth::*;
@@ -23,6 +23,7 @@ use crate::site::{browser, location, page};
 async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
     for db in fresh_database_urls("oauth_as").await {
         let d = deploy(&db).await;
+        let store = &d.servers.store;
         let http = http();
 
         // 1. Discovery: the 401 names the metadata, which names the authorization server.
@@ -37,28 +38,15 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
             challenge.contains(&format!("resource_metadata=\"{prm_url}\"")),
             "{challenge}"
         );
-        let prm: Value = http
-            .get(&prm_url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let prm: Value = json_body(http.get(&prm_url)).await;
         assert_eq!(prm["resource"], format!("{}/mcp", d.mcp));
         assert_eq!(prm["authorization_servers"], json!([d.rest]));
         for (path, resource) in [("", d.mcp.clone()), ("/sse", format!("{}/sse", d.mcp))] {
-            let doc: Value = http
-                .get(format!(
-                    "{}/.well-known/oauth-protected-resource{path}",
-                    d.mcp
-                ))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let doc: Value = json_body(http.get(format!(
+                "{}/.well-known/oauth-protected-resource{path}",
+                d.mcp
+            )))
+            .await;
             assert_eq!(doc["resource"], resource);
         }
         let r = http.get(format!("{}/sse", d.mcp)).send().await.unwrap();
@@ -67,14 +55,8 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
             sse_challenge.contains("oauth-protected-resource/sse\""),
             "{sse_challenge}"
         );
-        let meta: Value = http
-            .get(format!("{}/.well-known/oauth-authorization-server", d.rest))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let meta: Value =
+            json_body(http.get(format!("{}/.well-known/oauth-authorization-server", d.rest))).await;
         assert_eq!(meta["issuer"], d.rest);
         assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(meta["client_id_metadata_document_supported"], true);
@@ -285,22 +267,13 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
 
         // 11. The member sees the connected app and disconnects it: an open SSE stream
         // made with its token closes within a second.
-        let user = d.servers.store.list_users().await.unwrap().remove(0).user;
-        let (_, key) = d
-            .servers
-            .store
-            .create_api_key(&user.id, "test")
-            .await
-            .unwrap();
-        let listed: Value = http
-            .get(format!("{}/api/v1/me/clients", d.rest))
-            .bearer_auth(key.expose_secret())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let user = store.list_users().await.unwrap().remove(0).user;
+        let (_, key) = store.create_api_key(&user.id, "test").await.unwrap();
+        let listed: Value = json_body(
+            http.get(format!("{}/api/v1/me/clients", d.rest))
+                .bearer_auth(key.expose_secret()),
+        )
+        .await;
         let app = listed
             .as_array()
             .unwrap()
@@ -433,6 +406,7 @@ async fn a_confidential_client_proves_its_secret() {
 async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
     for db in fresh_database_urls("oauth_two_users").await {
         let d = deploy(&db).await;
+        let store = &d.servers.store;
         let http = http();
         let (_, client) = register(
             &http,
@@ -461,18 +435,13 @@ async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
         assert_eq!(profile_address(&d.mcp, &tokens[1]).await, "bob@example.com");
 
         // Bob cannot see or disconnect the app alice connected.
-        let users = d.servers.store.list_users().await.unwrap();
+        let users = store.list_users().await.unwrap();
         let key_of = async |email: &str| {
             let u = users
                 .iter()
                 .find(|u| u.user.email.as_deref() == Some(email))
                 .unwrap();
-            let (_, key) = d
-                .servers
-                .store
-                .create_api_key(&u.user.id, "t")
-                .await
-                .unwrap();
+            let (_, key) = store.create_api_key(&u.user.id, "t").await.unwrap();
             key.expose_secret().to_string()
         };
         let (alice_key, bob_key) = (
@@ -480,14 +449,11 @@ async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
             key_of("bob@example.com").await,
         );
         let list = async |key: &str| -> Vec<Value> {
-            http.get(format!("{}/api/v1/me/clients", d.rest))
-                .bearer_auth(key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
+            let listed = json_body(
+                http.get(format!("{}/api/v1/me/clients", d.rest))
+                    .bearer_auth(key),
+            );
+            serde_json::from_value(listed.await).unwrap()
         };
         let alices = list(&alice_key).await;
         assert_eq!(alices.len(), 1);

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gmail-api-server");
 
-use gmail_test_support::free_port;
+use gmail_test_support::mailbox::ids_of;
+use gmail_test_support::{free_port, server_command, url_encode, wait_until_up, SandboxMailbox};
 
 #[test]
 fn bad_configuration_exits_with_one_line_naming_the_key() {
@@ -127,55 +128,21 @@ async fn a_send_cut_off_by_kill_9_happens_once_when_retried_after_restart() {
     let port = free_port();
     let home = tempfile::tempdir().unwrap();
     let start = || {
-        Command::new(BIN)
-            .args(["--port", &port.to_string()])
-            .env("HOME", home.path())
-            .env("GMAIL_EVENTS__ENABLED", "false")
-            .env("GMAIL_CONFIG", "/dev/null")
-            .env("GMAIL_BACKEND", "sandbox")
-            .env("GMAIL_SANDBOX_URL", sandbox.base_url())
-            .env("GMAIL_LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        server_command(BIN, port, home.path(), &sandbox.base_url())
             .spawn()
             .unwrap()
     };
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let up = || async {
-        for _ in 0..200 {
-            if http.get(format!("{base}/health")).send().await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the server did not come up");
-    };
     let token = sandbox.issue_access_token("demo@example.com", &["https://mail.google.com/"]);
     let subject = format!("Exactly once {}", uuid::Uuid::new_v4().simple());
+    let mailbox = SandboxMailbox::new(&sandbox.base_url(), token);
     let in_gmail = || async {
-        let r: serde_json::Value = http
-            .get(format!(
-                "{}gmail/v1/users/me/messages?includeSpamTrash=true&q={}",
-                sandbox.base_url(),
-                crate::common::url_encode(&format!("subject:\"{subject}\""))
-            ))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let ids: Vec<String> = r["messages"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|m| m["id"].as_str().unwrap().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        ids
+        let q = url_encode(&format!("subject:\"{subject}\""));
+        let (_, found) = mailbox
+            .gmail(&format!("messages?includeSpamTrash=true&q={q}"))
+            .await;
+        ids_of(&found["messages"])
     };
     let send = || {
         http.post(format!("{base}/api/v1/messages/send"))
@@ -185,7 +152,7 @@ async fn a_send_cut_off_by_kill_9_happens_once_when_retried_after_restart() {
     };
 
     let mut server = start();
-    up().await;
+    wait_until_up(&base).await;
     // Gmail carries out the send, then holds its answer.
     sandbox.set_faults(FaultConfig {
         methods: vec!["users.messages.send".into()],
@@ -211,7 +178,7 @@ async fn a_send_cut_off_by_kill_9_happens_once_when_retried_after_restart() {
     sandbox.set_faults(FaultConfig::default());
 
     let mut server = start();
-    up().await;
+    wait_until_up(&base).await;
     let retry = send().await.unwrap();
     assert_eq!(retry.status(), 200);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");

@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use gmail_test_support::{drop_database, fresh_database_urls};
+use gmail_test_support::{drop_database, fresh_database_urls, status_json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::common::multi_user::Deployment;
@@ -117,13 +117,8 @@ async fn install_sh_gets_an_approved_key_and_connects_claude() {
         assert_eq!(args[5], "http://127.0.0.1:8001/sse");
         assert_eq!(args[6], "--header");
         let key = args[7].strip_prefix("Authorization: Bearer ").unwrap();
-        let r = reqwest::Client::new()
-            .get(format!("{base}/api/v1/profile"))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let profile = reqwest::Client::new().get(format!("{base}/api/v1/profile"));
+        assert_eq!(status_json(profile.bearer_auth(key)).await.0, 200);
         // Claude Desktop's config, written because there was none, readable only by the user.
         let desktop = home
             .path()

@@ -4,11 +4,12 @@
 //! the admin endpoints, which list users, disable and enable them, and revoke any key.
 
 use gmail_shared::ops::policy::CallerPolicy;
-use gmail_shared::store::Store;
+use gmail_shared::store::{ApiKeyInfo, Store};
 use serde_json::{json, Value};
 
 use crate::common::multi_user::{
-    call as send, connect, database_urls, get, http, new_caller, user_with_key, Caller, Deployment,
+    call as send, connect, database_urls, get, http, new_caller, post, user_with_key, Caller,
+    Deployment,
 };
 
 async fn world(db: &str, admins: &str) -> Deployment {
@@ -23,6 +24,26 @@ async fn world(db: &str, admins: &str) -> Deployment {
 async fn member(store: &Store, email: &str) -> (Caller, String) {
     let (caller, key) = user_with_key(store, email, Some(email), "first").await;
     (caller, key.user_id)
+}
+
+/// Another key of `user_id`'s, expiring at `expires_at` and under `rules` (none when empty).
+async fn key_of(
+    store: &Store,
+    user_id: &str,
+    name: &str,
+    expires_at: Option<i64>,
+    rules: CallerPolicy,
+) -> (Caller, ApiKeyInfo) {
+    let (info, key) = store
+        .create_api_key_with(user_id, name, expires_at, Some(&rules))
+        .await
+        .unwrap();
+    (Caller::new(&key), info)
+}
+
+/// A member makes a key named `name` over REST.
+async fn make_key(base: &str, c: &Caller, name: &str) -> (u16, Value) {
+    post(base, "/api/v1/me/keys", c, json!({"name": name})).await
 }
 
 #[tokio::test]
@@ -109,14 +130,7 @@ async fn members_make_list_and_revoke_only_their_own_keys() {
         assert_eq!(send(base, Method::DELETE, &path, &alice, None).await.0, 404);
 
         // Bad names are 400s naming the field.
-        let (status, body) = send(
-            base,
-            Method::POST,
-            "/api/v1/me/keys",
-            &alice,
-            Some(json!({"name": " "})),
-        )
-        .await;
+        let (status, body) = make_key(base, &alice, " ").await;
         assert_eq!(
             (status, body["field"].as_str()),
             (400, Some("name")),
@@ -128,20 +142,8 @@ async fn members_make_list_and_revoke_only_their_own_keys() {
             drafts_only: Some(true),
             ..Default::default()
         };
-        let (info, key) = w
-            .store
-            .create_api_key_with(&alice_id, "narrow", None, Some(&narrow))
-            .await
-            .unwrap();
-        let narrow_caller = Caller::new(&key);
-        let (status, made) = send(
-            base,
-            Method::POST,
-            "/api/v1/me/keys",
-            &narrow_caller,
-            Some(json!({"name": "child"})),
-        )
-        .await;
+        let (narrow_caller, info) = key_of(&w.store, &alice_id, "narrow", None, narrow).await;
+        let (status, made) = make_key(base, &narrow_caller, "child").await;
         assert_eq!(status, 201, "{made}");
         assert_eq!(made["rules"]["draftsOnly"], true, "{made}");
         assert_eq!(info.rules.as_ref().and_then(|r| r.drafts_only), Some(true));
@@ -149,30 +151,20 @@ async fn members_make_list_and_revoke_only_their_own_keys() {
             read_only: Some(true),
             ..Default::default()
         };
-        let (_, key) = w
-            .store
-            .create_api_key_with(&alice_id, "ro", None, Some(&read_only))
-            .await
-            .unwrap();
-        let ro = Caller::new(&key);
-        let (status, body) = send(
-            base,
-            Method::POST,
-            "/api/v1/me/keys",
-            &ro,
-            Some(json!({"name": "x"})),
-        )
-        .await;
+        let (ro, _) = key_of(&w.store, &alice_id, "ro", None, read_only).await;
+        let (status, body) = make_key(base, &ro, "x").await;
         assert_eq!(status, 403, "{body}");
 
         // An expired key is refused like a revoked one.
         let past = chrono::Utc::now().timestamp() - 1;
-        let (_, key) = w
-            .store
-            .create_api_key_with(&alice_id, "old", Some(past), None)
-            .await
-            .unwrap();
-        let old = Caller::new(&key);
+        let (old, _) = key_of(
+            &w.store,
+            &alice_id,
+            "old",
+            Some(past),
+            CallerPolicy::default(),
+        )
+        .await;
         assert_eq!(get(base, "/api/v1/profile", &old).await.0, 401);
     }
 }

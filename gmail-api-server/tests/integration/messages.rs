@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{assert_problem, strings, TestApp};
+use common::{assert_problem, status_json, strings, TestApp};
 use serde_json::json;
 
 #[tokio::test]
@@ -91,14 +91,7 @@ async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
         "body": "Hello from REST",
         "attachmentContents": [{"filename": "note.txt", "contentBase64": "aGVsbG8gd29ybGQ="}],
     });
-    let r = app
-        .http
-        .post(app.url("/api/v1/messages/send"))
-        .header("Idempotency-Key", "send-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_with_key(&app, &body).await;
     assert_eq!(r.status(), 200);
     let sent: serde_json::Value = r.json().await.unwrap();
     let id = sent["id"].as_str().unwrap().to_string();
@@ -111,14 +104,7 @@ async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
 
     // Same key, same body: the first answer, nothing sent again.
     let before = app.ids("subject:\"REST send test\"", 10).await.len();
-    let r = app
-        .http
-        .post(app.url("/api/v1/messages/send"))
-        .header("Idempotency-Key", "send-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_with_key(&app, &body).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["idempotent-replayed"], "true");
     let again: serde_json::Value = r.json().await.unwrap();
@@ -129,14 +115,8 @@ async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
     );
 
     // Same key, another body: refused with a clear message.
-    let r = app
-        .http
-        .post(app.url("/api/v1/messages/send"))
-        .header("Idempotency-Key", "send-1")
-        .json(&json!({"to": ["bob@example.com"], "subject": "other", "body": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let other = json!({"to": ["bob@example.com"], "subject": "other", "body": "x"});
+    let r = send_with_key(&app, &other).await;
     assert_eq!(r.status(), 409);
     let p: serde_json::Value = r.json().await.unwrap();
     assert!(
@@ -158,6 +138,13 @@ async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
         .await;
     assert_problem(s, &p, 400);
     assert_eq!(p["field"], "to");
+}
+
+/// POST /messages/send under one Idempotency-Key ("send-1").
+async fn send_with_key(app: &TestApp, body: &serde_json::Value) -> reqwest::Response {
+    let req = app.http.post(app.url("/api/v1/messages/send"));
+    let req = req.header("Idempotency-Key", "send-1").json(body);
+    req.send().await.unwrap()
 }
 
 #[tokio::test]
@@ -228,15 +215,10 @@ async fn post_form(
     path: &str,
     (content_type, body): (String, Vec<u8>),
 ) -> (u16, serde_json::Value) {
-    let r = app
-        .http
-        .request(method, app.url(path))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    let req = app.http.request(method, app.url(path));
+    let (status, body) = status_json(req.header("content-type", content_type).body(body)).await;
+    assert!(!body.is_null(), "the answer is JSON");
+    (status, body)
 }
 
 #[tokio::test]

@@ -2,15 +2,9 @@
 //! page in a browser on the same machine must not be able to drive the API (CSRF, DNS
 //! rebinding, bodies browsers send without a preflight), and no other origin may read it.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::common::TestApp;
-
-async fn status_of(r: reqwest::RequestBuilder) -> (u16, Value) {
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
+use crate::common::{status_json, TestApp};
 
 #[tokio::test]
 async fn a_web_page_cannot_drive_the_api() {
@@ -19,88 +13,92 @@ async fn a_web_page_cannot_drive_the_api() {
         json!({"criteria": {"from": "x@evil.example"}, "action": {"addLabelIds": ["TRASH"]}});
     let before = app.upstream_requests();
 
-    // The probe's requests, each refused before any Gmail call.
-    let (s, body) = status_of(
-        app.http
-            .post(app.url("/api/v1/tools/create_filter"))
-            .header("origin", "http://evil.example")
-            .header("content-type", "text/plain")
-            .body(filter.to_string()),
-    )
-    .await;
-    assert_eq!(s, 403, "{body}");
-    assert!(
-        body["detail"].as_str().unwrap().contains("Origin"),
-        "{body}"
-    );
-    let (s, body) = status_of(
-        app.http
-            .post(app.url("/api/v1/tools/create_filter"))
-            .header("content-type", "text/plain")
-            .body(filter.to_string()),
-    )
-    .await;
-    assert_eq!(s, 415, "{body}");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("application/json"),
-        "{body}"
-    );
-    let (s, _) = status_of(
-        app.http
-            .get(app.url("/api/v1/profile"))
-            .header("host", "evil.com"),
-    )
-    .await;
-    assert_eq!(s, 403);
-    // A rebinding page on the server's own port still sends its own name.
+    // The probe's requests, each refused before any Gmail call: (what it tries, the request,
+    // the status, words the problem's detail must hold).
     let port = app.base.rsplit(':').next().unwrap().to_string();
-    let (s, _) = status_of(
-        app.http
-            .get(app.url("/api/v1/profile"))
-            .header("host", format!("evil.com:{port}")),
-    )
-    .await;
-    assert_eq!(s, 403);
-    // No Origin, but the browser says the request comes from another site.
-    let (s, _) = status_of(
-        app.http
-            .get(app.url("/api/v1/profile"))
-            .header("sec-fetch-site", "cross-site"),
-    )
-    .await;
-    assert_eq!(s, 403);
-    // Multipart is a "simple" request too: a cross-origin page may not send one.
     let form =
         "--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nvictim@example.com\r\n--b--\r\n";
-    let (s, _) = status_of(
-        app.http
-            .post(app.url("/api/v1/messages/send"))
-            .header("origin", "https://evil.example")
-            .header("content-type", "multipart/form-data; boundary=b")
-            .body(form),
-    )
-    .await;
-    assert_eq!(s, 403);
-    // Form-encoded bodies are not JSON.
-    let (s, _) = status_of(
-        app.http
-            .post(app.url("/api/v1/labels"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("name=evil"),
-    )
-    .await;
-    assert_eq!(s, 415);
-    // The docs answer only to allowed hosts as well.
-    let (s, _) = status_of(
-        app.http
-            .get(app.url("/openapi.json"))
-            .header("host", "evil.com"),
-    )
-    .await;
-    assert_eq!(s, 403);
+    let create_filter = || app.http.post(app.url("/api/v1/tools/create_filter"));
+    let profile = || app.http.get(app.url("/api/v1/profile"));
+    let probes = [
+        (
+            "a cross-origin text/plain post",
+            create_filter()
+                .header("origin", "http://evil.example")
+                .header("content-type", "text/plain")
+                .body(filter.to_string()),
+            403,
+            Some("Origin"),
+        ),
+        (
+            "a text/plain post",
+            create_filter()
+                .header("content-type", "text/plain")
+                .body(filter.to_string()),
+            415,
+            Some("application/json"),
+        ),
+        (
+            "another Host",
+            profile().header("host", "evil.com"),
+            403,
+            None,
+        ),
+        // A rebinding page on the server's own port still sends its own name.
+        (
+            "another Host on this port",
+            profile().header("host", format!("evil.com:{port}")),
+            403,
+            None,
+        ),
+        // No Origin, but the browser says the request comes from another site.
+        (
+            "a cross-site fetch",
+            profile().header("sec-fetch-site", "cross-site"),
+            403,
+            None,
+        ),
+        // Multipart is a "simple" request too: a cross-origin page may not send one.
+        (
+            "a cross-origin multipart post",
+            app.http
+                .post(app.url("/api/v1/messages/send"))
+                .header("origin", "https://evil.example")
+                .header("content-type", "multipart/form-data; boundary=b")
+                .body(form),
+            403,
+            None,
+        ),
+        // Form-encoded bodies are not JSON.
+        (
+            "a form-encoded body",
+            app.http
+                .post(app.url("/api/v1/labels"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("name=evil"),
+            415,
+            None,
+        ),
+        // The docs answer only to allowed hosts as well.
+        (
+            "the docs for another Host",
+            app.http
+                .get(app.url("/openapi.json"))
+                .header("host", "evil.com"),
+            403,
+            None,
+        ),
+    ];
+    for (what, request, expected, detail) in probes {
+        let (s, body) = status_json(request).await;
+        assert_eq!(s, expected, "{what}: {body}");
+        if let Some(words) = detail {
+            assert!(
+                body["detail"].as_str().unwrap().contains(words),
+                "{what}: {body}"
+            );
+        }
+    }
     assert_eq!(
         app.upstream_requests(),
         before,
@@ -126,7 +124,7 @@ async fn a_web_page_cannot_drive_the_api() {
         .await
         .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
-    let (s, body) = status_of(
+    let (s, body) = status_json(
         app.http
             .post(app.url("/api/v1/tools/get_profile"))
             .json(&json!({})),

@@ -4,7 +4,7 @@
 //! page makes and revokes keys behind CSRF tokens; allowed_domains keeps strangers out; an
 //! admin disables a member, whose session and keys stop at once.
 
-use gmail_test_support::{drop_database, fresh_database_urls};
+use gmail_test_support::{drop_database, fresh_database_urls, status_json};
 
 use crate::common::multi_user::Deployment;
 
@@ -138,17 +138,9 @@ async fn signing_in_creates_the_account_and_the_page_manages_keys() {
             html.contains("claude mcp add --transport sse gmail"),
             "{html}"
         );
-        let profile = |key: String| {
-            let base = base.clone();
-            async move {
-                let r = reqwest::Client::new()
-                    .get(format!("{base}/api/v1/profile"))
-                    .bearer_auth(key)
-                    .send()
-                    .await
-                    .unwrap();
-                r.status().as_u16()
-            }
+        let profile = async |key: String| {
+            let req = reqwest::Client::new().get(format!("{base}/api/v1/profile"));
+            status_json(req.bearer_auth(key)).await.0
         };
         assert_eq!(profile(key.clone()).await, 200);
         let (_, html) = page(&alice, format!("{base}/")).await;

@@ -116,7 +116,7 @@ impl TestApp {
     }
 }
 
-pub use gmail_test_support::{status_json, strings, url_encode};
+pub use gmail_test_support::{status_json, strings};
 
 /// Asserts an RFC 7807 answer with this status, and returns it.
 pub fn assert_problem(status: u16, body: &Value, expected: u16) {
