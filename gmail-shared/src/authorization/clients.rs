@@ -33,13 +33,12 @@ pub struct RegistrationRequest {
 
 /// The answer to a registration (RFC 7591 §3.2.1); the secret, for confidential clients, is
 /// shown this once.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize)]
 pub struct Registration {
     pub client_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<ShownOnce>,
     pub client_id_issued_at: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_expires_at: Option<i64>,
     pub client_name: String,
     pub redirect_uris: Vec<String>,

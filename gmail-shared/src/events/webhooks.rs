@@ -41,6 +41,7 @@ pub struct NewWebhook {
 }
 
 /// A webhook as its owner sees it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -49,13 +50,10 @@ pub struct Webhook {
     pub url: String,
     pub events: Vec<String>,
     pub label_ids: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     pub enabled: bool,
     /// Why it was turned off (deliveries kept failing).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
     /// Epoch milliseconds.
     pub created_at: i64,
@@ -73,6 +71,7 @@ pub struct CreatedWebhook {
 }
 
 /// One delivery, as its webhook's owner sees it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -84,14 +83,10 @@ pub struct Delivery {
     /// `pending`, `delivered` or `failed`.
     pub status: String,
     pub attempts: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_status: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub created_at: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<i64>,
 }
 

@@ -41,6 +41,7 @@ pub struct BrowserStart {
     pub expires_in_secs: i64,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -48,9 +49,7 @@ pub struct ConnectionCheck {
     pub connection: ConnectionInfo,
     pub ok: bool,
     /// What went wrong, and what to do, when not ok.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub messages_total: Option<i32>,
 }
 

@@ -31,6 +31,7 @@ pub struct CallInfo {
 }
 
 /// One recorded action.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -39,9 +40,7 @@ pub struct AuditEntry {
     pub id: String,
     /// Unix seconds.
     pub at: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
     pub entry: String,
     pub account: String,
@@ -50,12 +49,10 @@ pub struct AuditEntry {
     pub recipients: Vec<String>,
     /// What the action made or touched (message, thread, draft, label, filter ids).
     pub ids: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// `ok`; `refused` by a guardrail or `failed` at Gmail (the reason in `detail`);
     /// `pending` while a send is under way.
     pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 

@@ -8,37 +8,30 @@ use super::labels::resolve_label_ids;
 use super::{check_id, scope_needed, Mailbox, SETTINGS_BASIC_SCOPE};
 use crate::error::GmailError;
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Criteria {
     /// Sender email address to match
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     /// Recipient email address to match
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// Subject text to match
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// Gmail search query (e.g., 'has:attachment')
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// Text that must NOT be present
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negated_query: Option<String>,
     /// Whether to match emails with attachments
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_attachment: Option<bool>,
     /// Whether to exclude chat messages
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_chats: Option<bool>,
     /// Email size in bytes
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub size: Option<i32>,
     /// Size comparison operator
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_comparison: Option<SizeComparison>,
 }
 
@@ -51,18 +44,16 @@ pub enum SizeComparison {
     Larger,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Action {
     /// Label IDs to add to matching emails
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_label_ids: Option<Vec<String>>,
     /// Label IDs to remove from matching emails
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_label_ids: Option<Vec<String>>,
     /// Email address to forward matching emails to
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward: Option<String>,
 }
 

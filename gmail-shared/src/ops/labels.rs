@@ -25,6 +25,7 @@ pub const SYSTEM_LABELS: &[&str] = &[
     "CATEGORY_FORUMS",
 ];
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -34,19 +35,12 @@ pub struct LabelInfo {
     /// `system` or `user`.
     #[serde(rename = "type")]
     pub label_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_list_visibility: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub label_list_visibility: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub messages_total: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub messages_unread: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threads_total: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threads_unread: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<LabelColor>,
 }
 

@@ -43,21 +43,16 @@ impl Allowlist {
 }
 
 /// Per user or per key (multi-user mode): these only narrow the server's rules.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct CallerPolicy {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub toolsets: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_recipients: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub drafts_only: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_sends_per_day: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_forwarding_filters: Option<bool>,
 }
 

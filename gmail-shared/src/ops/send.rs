@@ -20,6 +20,7 @@ use crate::mail::{
 
 /// What a send did: the message sent; or, in drafts-only mode, the draft saved instead; or, on
 /// a dry run, nothing (`rendered` shows what would have gone out).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -28,13 +29,11 @@ pub struct SentMessage {
     pub thread_id: String,
     pub label_ids: Vec<String>,
     /// Drafts-only mode: the draft saved instead of sending.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draft_id: Option<String>,
     /// A dry run: nothing was sent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
     /// A dry run's message: its headers and text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rendered: Option<String>,
 }
 

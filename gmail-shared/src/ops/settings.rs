@@ -7,26 +7,20 @@ use serde::{Deserialize, Serialize};
 use super::{scope_needed, Mailbox, SETTINGS_BASIC_SCOPE};
 use crate::error::GmailError;
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Vacation {
     pub enable_auto_reply: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_subject: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_body_plain_text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_body_html: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restrict_to_contacts: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restrict_to_domain: Option<bool>,
     /// Start, in milliseconds since the epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// End, in milliseconds since the epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
 }
 
@@ -85,20 +79,17 @@ pub async fn set_vacation(mailbox: &Mailbox, v: &Vacation) -> Result<Vacation, G
     Ok(saved)
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SendAsIdentity {
     pub send_as_email: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
     pub is_primary: bool,
     pub is_default: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_status: Option<String>,
 }
 

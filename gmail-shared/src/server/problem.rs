@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::error::GmailError;
 
 /// RFC 7807 problem details.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct ProblemDetails {
     #[serde(rename = "type")]
@@ -18,9 +19,7 @@ pub struct ProblemDetails {
     pub status: u16,
     pub detail: String,
     /// The request field that was rejected, for invalid-argument problems.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(rename = "retryAfterSecs")]
     pub retry_after_secs: Option<u64>,
 }

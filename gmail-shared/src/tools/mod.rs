@@ -289,6 +289,7 @@ type Handler = Arc<
 >;
 
 /// A tool's declaration, as listed to clients.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolSpec {
@@ -299,11 +300,9 @@ pub struct ToolSpec {
     /// The group it is switched on with (`--toolsets`).
     pub toolset: Toolset,
     pub input_schema: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<Value>,
     /// A result may be this long (characters) rather than [`MAX_RESULT_BYTES`]; listed to
     /// clients as `_meta["anthropic/maxResultSizeChars"]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_result_chars: Option<usize>,
 }
 

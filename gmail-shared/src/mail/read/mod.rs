@@ -57,6 +57,7 @@ pub fn format_address_list(list: &[AddressInfo]) -> String {
 }
 
 /// An attachment (or inline image) of a received message.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -66,12 +67,9 @@ pub struct AttachmentInfo {
     /// Decoded size in bytes.
     pub size: u64,
     /// Gmail's id for `messages.attachments.get`; absent for raw messages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_id: Option<String>,
     /// Content-ID without brackets, as referenced by `cid:` in the HTML.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_id: Option<String>,
     /// An inline part (an image shown in the HTML) rather than a separate file.
     pub inline: bool,
