@@ -39,6 +39,15 @@ pub fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// A parameter from the query string, else from the form (or JSON) body.
+pub fn query_or_body(req: &HttpRequest, body: &[u8], key: &str) -> Option<String> {
+    let q = parse_pairs(req.query_string());
+    if let Some(v) = get(&q, key) {
+        return Some(v.to_string());
+    }
+    get(&body_pairs(req, body), key).map(str::to_string)
+}
+
 pub fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     let h = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let b64 = h

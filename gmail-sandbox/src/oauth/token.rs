@@ -5,8 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use serde_json::json;
 
-use super::http::{basic_credentials, body_pairs, get, oauth_error};
-use crate::form::parse_pairs;
+use super::http::{basic_credentials, body_pairs, get, oauth_error, query_or_body};
 use crate::grants::{now_secs, parse_scopes, subject_id, RefreshGrant};
 use crate::state::AppState;
 
@@ -176,13 +175,10 @@ pub async fn revoke(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let q = parse_pairs(req.query_string());
-    let b = body_pairs(&req, &body);
-    let token = get(&q, "token").or_else(|| get(&b, "token"));
-    let Some(token) = token else {
+    let Some(token) = query_or_body(&req, &body, "token") else {
         return oauth_error(400, "invalid_request", "Missing required parameter: token");
     };
-    if state.oauth.revoke(token) {
+    if state.oauth.revoke(&token) {
         HttpResponse::Ok()
             .content_type("application/json; charset=utf-8")
             .body("{}")

@@ -151,6 +151,26 @@ fn color(v: &Value) -> ApiResult<Option<LabelColor>> {
 const MLV: &[&str] = &["show", "hide"];
 const LLV: &[&str] = &["labelShow", "labelShowIfUnread", "labelHide"];
 
+/// How a label shows: the fields create, update and patch take besides its name.
+struct Display {
+    mlv: Option<String>,
+    llv: Option<String>,
+    color: Option<LabelColor>,
+}
+
+impl Display {
+    /// Checked in Gmail's order: message list, label list, then colour.
+    fn parse(body: &Value) -> ApiResult<Self> {
+        let mlv = "message_list_visibility";
+        let llv = "label_list_visibility";
+        Ok(Display {
+            mlv: visibility(body, "messageListVisibility", MLV, mlv)?,
+            llv: visibility(body, "labelListVisibility", LLV, llv)?,
+            color: color(body)?,
+        })
+    }
+}
+
 pub fn create(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let body = ctx.json()?;
     let mut data = ctx.mailbox.data.write();
@@ -159,14 +179,7 @@ pub fn create(ctx: &Ctx<'_>) -> ApiResult<Reply> {
         body.get("name").and_then(Value::as_str).unwrap_or(""),
         None,
     )?;
-    let mlv = visibility(
-        &body,
-        "messageListVisibility",
-        MLV,
-        "message_list_visibility",
-    )?;
-    let llv = visibility(&body, "labelListVisibility", LLV, "label_list_visibility")?;
-    let color = color(&body)?;
+    let Display { mlv, llv, color } = Display::parse(&body)?;
     let id = data.new_label_id();
     let l = Label {
         id,
@@ -196,14 +209,7 @@ pub fn update(ctx: &Ctx<'_>, patch: bool) -> ApiResult<Reply> {
         None if !patch => return Err(ApiError::invalid_argument("Invalid label name")),
         None => {}
     }
-    let mlv = visibility(
-        &body,
-        "messageListVisibility",
-        MLV,
-        "message_list_visibility",
-    )?;
-    let llv = visibility(&body, "labelListVisibility", LLV, "label_list_visibility")?;
-    let c = color(&body)?;
+    let Display { mlv, llv, color } = Display::parse(&body)?;
     if patch {
         if mlv.is_some() {
             l.message_list_visibility = mlv;
@@ -211,13 +217,13 @@ pub fn update(ctx: &Ctx<'_>, patch: bool) -> ApiResult<Reply> {
         if llv.is_some() {
             l.label_list_visibility = llv;
         }
-        if c.is_some() {
-            l.color = c;
+        if color.is_some() {
+            l.color = color;
         }
     } else {
         l.message_list_visibility = mlv;
         l.label_list_visibility = llv;
-        l.color = c;
+        l.color = color;
     }
     data.save_label(&l);
     if let Some(slot) = data.labels.iter_mut().find(|x| x.id == id) {

@@ -8,7 +8,7 @@ use super::request::{check_id, normalize_id, Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render::{self, Format};
 use crate::search::Query;
-use crate::store::{Mailbox, MailboxData, Store};
+use crate::store::{Mailbox, MailboxData, Msg, Store};
 
 /// A string array field of a JSON body (`null`/absent → empty).
 pub fn str_array(v: &Value, key: &str) -> ApiResult<Vec<String>> {
@@ -74,37 +74,73 @@ pub fn parse_query(ctx: &Ctx<'_>) -> ApiResult<Option<Query>> {
     }
 }
 
-pub fn list(ctx: &Ctx<'_>) -> ApiResult<Reply> {
-    let max = ctx.max_results()?;
-    let offset = ctx.page_offset()?;
-    let query = parse_query(ctx)?;
-    let label_ids = ctx.q_all("labelIds");
-    let include = ctx.q_bool("includeSpamTrash");
-    let data = ctx.mailbox.data.read();
-    let hits = data.matching_messages(query.as_ref(), &label_ids, include, ctx.now_ms);
-    let total = hits.len();
-    let page: Vec<_> = hits.iter().skip(offset).take(max).collect();
-    let mut out = String::with_capacity(page.len() * 60 + 64);
-    out.push('{');
-    if !page.is_empty() {
-        out.push_str("\"messages\":[");
-        for (i, m) in page.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+/// The parameters messages.list and threads.list share.
+pub struct ListParams {
+    pub max: usize,
+    pub offset: usize,
+    query: Option<Query>,
+    label_ids: Vec<String>,
+    include_spam_trash: bool,
+}
+
+impl ListParams {
+    pub fn parse(ctx: &Ctx<'_>) -> ApiResult<Self> {
+        Ok(ListParams {
+            max: ctx.max_results()?,
+            offset: ctx.page_offset()?,
+            query: parse_query(ctx)?,
+            label_ids: ctx.q_all("labelIds"),
+            include_spam_trash: ctx.q_bool("includeSpamTrash"),
+        })
+    }
+
+    /// The messages that match, in list order.
+    pub fn hits<'a>(&self, data: &'a MailboxData, now_ms: i64) -> Vec<&'a Msg> {
+        let q = self.query.as_ref();
+        data.matching_messages(q, &self.label_ids, self.include_spam_trash, now_ms)
+    }
+
+    /// A list answer: this page of `items` under `key` (each written by `item`), the next
+    /// page's token when there is more, and the estimate.
+    pub fn page_json<T>(&self, key: &str, items: &[T], item: impl Fn(&mut String, &T)) -> String {
+        let total = items.len();
+        let page: Vec<&T> = items.iter().skip(self.offset).take(self.max).collect();
+        let mut out = String::with_capacity(page.len() * 60 + 64);
+        out.push('{');
+        if !page.is_empty() {
+            let _ = write!(out, "\"{key}\":[");
+            for (i, t) in page.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                item(&mut out, t);
             }
+            out.push_str("],");
+            let next = self.offset + page.len();
+            if next < total {
+                let _ = write!(out, "\"nextPageToken\":\"{next:020}\",");
+            }
+        }
+        let _ = write!(out, "\"resultSizeEstimate\":{total}}}");
+        out
+    }
+}
+
+pub fn list(ctx: &Ctx<'_>) -> ApiResult<Reply> {
+    let params = ListParams::parse(ctx)?;
+    let data = ctx.mailbox.data.read();
+    let hits = params.hits(&data, ctx.now_ms);
+    Ok(Reply::Json(params.page_json(
+        "messages",
+        &hits,
+        |out, m| {
             let _ = write!(
                 out,
                 "{{\"id\":\"{}\",\"threadId\":\"{}\"}}",
                 m.id, m.thread_id
             );
-        }
-        out.push_str("],");
-        if offset + page.len() < total {
-            let _ = write!(out, "\"nextPageToken\":\"{:020}\",", offset + page.len());
-        }
-    }
-    let _ = write!(out, "\"resultSizeEstimate\":{total}}}");
-    Ok(Reply::Json(out))
+        },
+    )))
 }
 
 pub fn format_param(ctx: &Ctx<'_>, allow_raw: bool) -> ApiResult<Format> {

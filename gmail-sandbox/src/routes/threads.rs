@@ -5,20 +5,16 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::messages::{format_param, parse_query, str_array, validate_modify};
+use super::messages::{format_param, str_array, validate_modify, ListParams};
 use super::request::{check_id, normalize_id, Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::store::MailboxData;
 
 pub fn list(ctx: &Ctx<'_>) -> ApiResult<Reply> {
-    let max = ctx.max_results()?;
-    let offset = ctx.page_offset()?;
-    let query = parse_query(ctx)?;
-    let label_ids = ctx.q_all("labelIds");
-    let include = ctx.q_bool("includeSpamTrash");
+    let params = ListParams::parse(ctx)?;
     let data = ctx.mailbox.data.read();
-    let hits = data.matching_messages(query.as_ref(), &label_ids, include, ctx.now_ms);
+    let hits = params.hits(&data, ctx.now_ms);
     // A thread is listed once, at the position of its newest matching message.
     let mut seen = HashSet::new();
     let threads: Vec<&str> = hits
@@ -26,15 +22,10 @@ pub fn list(ctx: &Ctx<'_>) -> ApiResult<Reply> {
         .filter(|m| seen.insert(m.thread_id.as_str()))
         .map(|m| m.thread_id.as_str())
         .collect();
-    let total = threads.len();
-    let page: Vec<&str> = threads.iter().skip(offset).take(max).copied().collect();
-    let mut out = String::from("{");
-    if !page.is_empty() {
-        out.push_str("\"threads\":[");
-        for (i, t) in page.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+    Ok(Reply::Json(params.page_json(
+        "threads",
+        &threads,
+        |out, t| {
             let msgs = data.thread_messages(t);
             let snippet = msgs.last().map(|m| m.parsed.snippet.as_str()).unwrap_or("");
             let _ = write!(
@@ -44,14 +35,8 @@ pub fn list(ctx: &Ctx<'_>) -> ApiResult<Reply> {
                 serde_json::to_string(snippet).unwrap_or_else(|_| "\"\"".into()),
                 data.thread_history_id(t)
             );
-        }
-        out.push_str("],");
-        if offset + page.len() < total {
-            let _ = write!(out, "\"nextPageToken\":\"{:020}\",", offset + page.len());
-        }
-    }
-    let _ = write!(out, "\"resultSizeEstimate\":{total}}}");
-    Ok(Reply::Json(out))
+        },
+    )))
 }
 
 fn thread_json(

@@ -648,13 +648,14 @@ impl MailboxData {
         }
     }
 
+    /// One row of a per-mailbox table, stored as its JSON.
+    fn save_row(&self, table: Table, id: &str, row: &impl serde::Serialize) {
+        let data = serde_json::to_string(row).unwrap_or_default();
+        self.db.put(table, &self.email, id, data);
+    }
+
     pub fn save_label(&self, l: &Label) {
-        self.db.put(
-            Table::Labels,
-            &self.email,
-            &l.id,
-            serde_json::to_string(l).unwrap_or_default(),
-        );
+        self.save_row(Table::Labels, &l.id, l);
     }
 
     pub fn delete_label_row(&self, id: &str) {
@@ -662,12 +663,7 @@ impl MailboxData {
     }
 
     pub fn save_draft(&self, d: &Draft) {
-        self.db.put(
-            Table::Drafts,
-            &self.email,
-            &d.id,
-            serde_json::to_string(d).unwrap_or_default(),
-        );
+        self.save_row(Table::Drafts, &d.id, d);
     }
 
     pub fn delete_draft_row(&self, id: &str) {
@@ -675,12 +671,7 @@ impl MailboxData {
     }
 
     pub fn save_filter(&self, f: &Filter) {
-        self.db.put(
-            Table::Filters,
-            &self.email,
-            &f.id,
-            serde_json::to_string(f).unwrap_or_default(),
-        );
+        self.save_row(Table::Filters, &f.id, f);
     }
 
     pub fn delete_filter_row(&self, id: &str) {
