@@ -12,7 +12,7 @@ use super::files::{
     KIND_PNG,
 };
 use super::mime::{
-    attachment, inline_image, multi, related, text_html, text_plain, text_plain_b64,
+    alternative, attachment, inline_image, multi, related, text_html, text_plain, text_plain_b64,
     text_plain_latin1, with_attachments, Mail, Part, SubjectEnc,
 };
 use super::people::{attribution, first_name, who, Person};
@@ -52,10 +52,7 @@ pub fn body_part(text: &str, style: Style) -> Part {
     let wrapped = wrap(text, 76);
     match style {
         Style::Plain => text_plain(&wrapped),
-        Style::Alternative => multi(
-            "alternative",
-            vec![text_plain(&wrapped), text_html(&text_to_html(text))],
-        ),
+        Style::Alternative => alternative(&wrapped, text),
         Style::Base64 => text_plain_b64(text),
         Style::Latin1 => text_plain_latin1(&wrapped),
         Style::Related => {
@@ -87,6 +84,24 @@ pub fn re(subject: &str) -> String {
 }
 
 /// One mailbox's mail as it is written; its generator decides every detail left to chance.
+/// The subject of a thread's `i`th message: the first's as written, replies' with "Re: ".
+fn nth_subject(i: usize, subject: &str) -> String {
+    if i == 0 {
+        subject.to_string()
+    } else {
+        re(subject)
+    }
+}
+
+/// Threads a reply after `prev`: In-Reply-To names it, References lists the chain so far.
+fn follow(mail: &mut Mail, prev: Option<&Mail>, refs: &mut Vec<String>) {
+    if let Some(p) = prev {
+        mail.in_reply_to = Some(p.message_id.clone());
+        refs.push(p.message_id.clone());
+        mail.references = refs.clone();
+    }
+}
+
 pub struct Builder {
     pub rng: StdRng,
     pub mails: Vec<Mail>,
@@ -202,11 +217,7 @@ impl Builder {
                     (to, cc)
                 }
             };
-            let subject = if i == 0 {
-                t.subject.to_string()
-            } else {
-                re(&t.subject)
-            };
+            let subject = nth_subject(i, &t.subject);
             let mut text = m.body.to_string();
             if let Some(p) = &prev {
                 if m.style != Style::Base64 {
@@ -230,11 +241,7 @@ impl Builder {
                 SubjectEncoding::Q => SubjectEnc::Utf8(HdrEnc::Q),
                 SubjectEncoding::Latin1Q => SubjectEnc::Latin1Q,
             };
-            if let Some(p) = &prev {
-                mail.in_reply_to = Some(p.message_id.clone());
-                refs.push(p.message_id.clone());
-                mail.references = refs.clone();
-            }
+            follow(&mut mail, prev.as_ref(), &mut refs);
             if from.key == "me" {
                 mail.system_labels.push("SENT".into());
             } else {
@@ -339,18 +346,10 @@ impl Builder {
             } else {
                 Style::Plain
             };
-            let subject = if i == 0 {
-                g.subject.to_string()
-            } else {
-                re(&g.subject)
-            };
+            let subject = nth_subject(i, &g.subject);
             let body = body_part(&text, style);
             let mut mail = self.mail(tid, from, to, cc, time, &subject, &own, body);
-            if let Some(p) = &prev {
-                mail.in_reply_to = Some(p.message_id.clone());
-                refs.push(p.message_id.clone());
-                mail.references = refs.clone();
-            }
+            follow(&mut mail, prev.as_ref(), &mut refs);
             if from.key == "me" {
                 mail.system_labels.push("SENT".into());
             } else {

@@ -71,6 +71,23 @@ fn split_crlf(data: &[u8]) -> Vec<&[u8]> {
     lines
 }
 
+/// The Q encoding of `bytes` (RFC 2047): space as `_`, letters and digits as is, the rest
+/// as `=XX`.
+fn push_q(out: &mut String, bytes: impl IntoIterator<Item = u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in bytes {
+        if b == b' ' {
+            out.push('_');
+        } else if b.is_ascii_alphanumeric() {
+            out.push(b as char);
+        } else {
+            out.push('=');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
 /// Header encoding of non-ASCII text.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum HdrEnc {
@@ -84,7 +101,6 @@ pub fn encode_words(text: &str, enc: HdrEnc) -> String {
     if text.is_ascii() {
         return text.to_string();
     }
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let prefix = match enc {
         HdrEnc::B => "=?UTF-8?B?",
         HdrEnc::Q => "=?UTF-8?Q?",
@@ -112,17 +128,7 @@ pub fn encode_words(text: &str, enc: HdrEnc) -> String {
             HdrEnc::B => base64(chunk.as_bytes()),
             HdrEnc::Q => {
                 let mut s = String::new();
-                for b in chunk.bytes() {
-                    if b == b' ' {
-                        s.push('_');
-                    } else if b.is_ascii_alphanumeric() {
-                        s.push(b as char);
-                    } else {
-                        s.push('=');
-                        s.push(HEX[(b >> 4) as usize] as char);
-                        s.push(HEX[(b & 15) as usize] as char);
-                    }
-                }
+                push_q(&mut s, chunk.bytes());
                 s
             }
         };
@@ -145,19 +151,8 @@ pub fn encode_words(text: &str, enc: HdrEnc) -> String {
 
 /// ISO-8859-1 Q encoded-word (for the Latin-1 message's subject).
 pub fn encode_latin1_q(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::from("=?ISO-8859-1?Q?");
-    for b in latin1(text) {
-        if b == b' ' {
-            s.push('_');
-        } else if b.is_ascii_alphanumeric() {
-            s.push(b as char);
-        } else {
-            s.push('=');
-            s.push(HEX[(b >> 4) as usize] as char);
-            s.push(HEX[(b & 15) as usize] as char);
-        }
-    }
+    push_q(&mut s, latin1(text));
     s.push_str("?=");
     s
 }

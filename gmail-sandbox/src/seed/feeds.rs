@@ -8,12 +8,12 @@ use super::builder::Builder;
 use super::data::{data, CodehubThread, ListThread, ShopItem, SocialEvent, Spam};
 use super::files::{logo_png, pdf, KIND_PDF};
 use super::mime::{
-    attachment, inline_image, multi, related, text_calendar, text_html, text_plain,
+    alternative, attachment, inline_image, multi, related, text_calendar, text_html, text_plain,
     with_attachments, Mail, Part,
 };
 use super::people::{who, Person};
 use super::random::{seeded, str_seed};
-use super::text::{text_to_html, wrap};
+use super::text::wrap;
 use super::time::{la_ms, la_ms_at, ms_date};
 
 impl Builder {
@@ -315,10 +315,7 @@ impl Builder {
             "Hi Demo,\n\nThanks for your payment. Your receipt {number} for Cloudbox Pro ({month}) is attached.\n\nAmount: $9.99\nPayment method: Visa ending in 4242\n\nCloudbox Billing"
         );
         let body = with_attachments(
-            multi(
-                "alternative",
-                vec![text_plain(&text), text_html(&text_to_html(&text))],
-            ),
+            alternative(&text, &text),
             vec![attachment(
                 KIND_PDF,
                 &format!("receipt-{number}.pdf"),
@@ -453,10 +450,7 @@ impl Builder {
         let body = if n.is_multiple_of(2) {
             text_plain(&wrap(text, 76))
         } else {
-            multi(
-                "alternative",
-                vec![text_plain(&wrap(text, 76)), text_html(&text_to_html(text))],
-            )
+            alternative(&wrap(text, 76), text)
         };
         let mut labels = vec!["SPAM"];
         if !n.is_multiple_of(3) {

@@ -7,11 +7,11 @@ use super::builder::{re, Builder};
 use super::data::data;
 use super::encode::HdrEnc;
 use super::files::{chart_png, pdf, small_csv, KIND_CSV, KIND_PDF, KIND_PNG};
-use super::mime::{attachment, multi, text_html, text_plain, with_attachments, Mail, SubjectEnc};
+use super::mime::{alternative, attachment, text_plain, with_attachments, Mail, SubjectEnc};
 use super::output::{SeedLabel, SeedMailbox, SeedMessage, DEMO_EMAIL, SECOND_EMAIL};
 use super::people::{attribution, who};
 use super::random::{seeded, str_seed};
-use super::text::{quote, text_to_html, wrap};
+use super::text::{quote, wrap};
 use super::time::{la_ms, schedule, seed_end};
 
 /// The demo user's mail, oldest conversations first.
@@ -69,26 +69,27 @@ fn demo_mail(b: &mut Builder) {
         b.cloudbox_receipt(i as u64, t);
     }
     // Calendar invitations.
-    b.invite(
-        "Alpha weekly sync",
-        la_ms(2025, 10, 8, 11, 0),
-        (2025, 10, 14, 10, 0),
-    );
-    b.invite(
-        "Q4 planning",
-        la_ms(2025, 11, 20, 9, 30),
-        (2025, 12, 2, 13, 0),
-    );
-    b.invite(
-        "Offsite logistics",
-        la_ms(2026, 8, 20, 15, 0),
-        (2026, 8, 27, 11, 0),
-    );
-    b.invite(
-        "1:1 Alice / Demo",
-        la_ms(2026, 11, 2, 8, 0),
-        (2026, 11, 4, 14, 30),
-    );
+    let invites = [
+        (
+            "Alpha weekly sync",
+            (2025, 10, 8, 11, 0),
+            (2025, 10, 14, 10, 0),
+        ),
+        ("Q4 planning", (2025, 11, 20, 9, 30), (2025, 12, 2, 13, 0)),
+        (
+            "Offsite logistics",
+            (2026, 8, 20, 15, 0),
+            (2026, 8, 27, 11, 0),
+        ),
+        (
+            "1:1 Alice / Demo",
+            (2026, 11, 2, 8, 0),
+            (2026, 11, 4, 14, 30),
+        ),
+    ];
+    for (title, (y, mo, d, h, mi), at) in invites {
+        b.invite(title, la_ms(y, mo, d, h, mi), at);
+    }
     // Social.
     for (i, t) in schedule((2025, 9, 18), 12, 0, 53, end)
         .into_iter()
@@ -138,13 +139,7 @@ fn demo_mail(b: &mut Builder) {
         let text = format!(
             "Your trip is confirmed!\n\nConfirmation code: {code}\n{route}\nDeparting: {date}\n\nYour e-ticket is attached. Check in online 24 hours before departure.\n\nSkyways Airlines"
         );
-        let body = with_attachments(
-            multi(
-                "alternative",
-                vec![text_plain(&text), text_html(&text_to_html(&text))],
-            ),
-            vec![e_ticket(code, route, date)],
-        );
+        let body = with_attachments(alternative(&text, &text), vec![e_ticket(code, route, date)]);
         let mut labels = vec!["INBOX", "CATEGORY_UPDATES", "IMPORTANT"];
         if star {
             labels.push("STARRED");
@@ -191,10 +186,7 @@ fn demo_mail(b: &mut Builder) {
             t,
             &format!("Booking confirmation: Harborview {city}"),
             &text,
-            multi(
-                "alternative",
-                vec![text_plain(&text), text_html(&text_to_html(&text))],
-            ),
+            alternative(&text, &text),
             &["INBOX", "CATEGORY_UPDATES"],
             &["Travel"],
         );
@@ -377,10 +369,7 @@ fn demo_drafts(b: &mut Builder, mails: &[Mail]) -> Vec<Mail> {
         t,
         "2027 roadmap outline",
         text,
-        multi(
-            "alternative",
-            vec![text_plain(text), text_html(&text_to_html(text))],
-        ),
+        alternative(text, text),
     ));
     let text = "Liebe Grüße aus Seattle! Ich freue mich auf unser Treffen in München. 🍺";
     let mut d = b.mail(

@@ -201,6 +201,12 @@ pub fn inline_image(filename: &str, cid: &str, bytes: Vec<u8>) -> Part {
     Part::Leaf(leaf)
 }
 
+/// multipart/alternative: `plain` as text/plain, `text` rendered as text/html.
+pub fn alternative(plain: &str, text: &str) -> Part {
+    let html = super::text::text_to_html(text);
+    multi("alternative", vec![text_plain(plain), text_html(&html)])
+}
+
 pub fn multi(subtype: &'static str, parts: Vec<Part>) -> Part {
     Part::Multi {
         subtype,
