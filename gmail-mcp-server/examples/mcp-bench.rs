@@ -228,13 +228,7 @@ async fn main() {
             let mut errors = 0usize;
             for (id, (tool, arguments)) in (1..=calls as i64).zip(plan) {
                 let started = Instant::now();
-                let reply = c
-                    .request(
-                        id,
-                        "tools/call",
-                        json!({"name": tool, "arguments": arguments}),
-                    )
-                    .await;
+                let reply = c.call_tool(id, &tool, arguments).await;
                 latencies.push(started.elapsed());
                 if reply["result"]["isError"] != json!(false) {
                     if errors == 0 && id == 1 {

@@ -17,13 +17,7 @@ fn sends(app: &TestApp) -> u64 {
 }
 
 async fn call(c: &mut SseClient, id: i64, tool: &str, arguments: Value) -> Value {
-    let reply = c
-        .request(
-            id,
-            "tools/call",
-            json!({"name": tool, "arguments": arguments}),
-        )
-        .await;
+    let reply = c.call_tool(id, tool, arguments).await;
     assert!(reply["result"].is_object(), "{tool}: {reply}");
     reply["result"].clone()
 }

@@ -183,14 +183,7 @@ async fn invalid_json_batches_and_delete_get_json_rpc_answers() {
     );
     // Closing a session answers 200 (the Python SDK logs a failure on 202).
     let sid = mcp_initialize(&app.http, &app.base).await;
-    let r = app
-        .http
-        .delete(format!("{}/mcp", app.base))
-        .header("mcp-session-id", &sid)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(app.end_session(&sid).await, 200);
 }
 
 /// Writes a request head and part of its body, then stalls.
@@ -267,16 +260,8 @@ async fn at_the_descriptor_cap_health_still_answers() {
         .unwrap()
         .port();
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmail-mcp-server"));
-    cmd.args(["--port", &port.to_string()])
-        .env("HOME", dir.path())
-        .env("GMAIL_EVENTS__ENABLED", "false")
-        .env("GMAIL_CONFIG", "/dev/null")
-        .env("GMAIL_BACKEND", "sandbox")
-        .env("GMAIL_SANDBOX_URL", sandbox.base_url())
-        .env("GMAIL_LOG_LEVEL", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+    let bin = env!("CARGO_BIN_EXE_gmail-mcp-server");
+    let mut cmd = gmail_test_support::server_command(bin, port, dir.path(), &sandbox.base_url());
     unsafe {
         cmd.pre_exec(|| rlimit::setrlimit(rlimit::Resource::NOFILE, 512, 512));
     }
@@ -286,12 +271,7 @@ async fn at_the_descriptor_cap_health_still_answers() {
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
-    for _ in 0..100 {
-        if http.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    gmail_test_support::wait_until_up(&base).await;
     // 512 descriptors, 256 kept in reserve: 256 streams at most.
     let mut streams = Vec::new();
     let mut refused = 0;

@@ -26,13 +26,7 @@ async fn sse_handshake_initialize_list_and_call_get_profile() {
         .unwrap()
         .contains("get_profile"));
 
-    let call = c
-        .request(
-            1,
-            "tools/call",
-            json!({"name": "get_profile", "arguments": {}}),
-        )
-        .await;
+    let call = c.call_tool(1, "get_profile", json!({})).await;
     assert_eq!(call["result"]["isError"], false, "{call}");
     assert_eq!(
         call["result"]["structuredContent"]["emailAddress"],
@@ -69,22 +63,12 @@ async fn unknown_tool_is_a_json_rpc_error_and_bad_arguments_an_is_error_result()
     let mut c = app.sse().await;
     c.initialize().await;
 
-    let reply = c
-        .request(
-            1,
-            "tools/call",
-            json!({"name": "no_such_tool", "arguments": {}}),
-        )
-        .await;
+    let reply = c.call_tool(1, "no_such_tool", json!({})).await;
     assert_eq!(reply["error"]["code"], -32602, "{reply}");
     assert_eq!(reply["error"]["message"], "Unknown tool: no_such_tool");
 
     let reply = c
-        .request(
-            2,
-            "tools/call",
-            json!({"name": "get_profile", "arguments": {"bogus_field": 1}}),
-        )
+        .call_tool(2, "get_profile", json!({"bogus_field": 1}))
         .await;
     assert_eq!(reply["result"]["isError"], true, "{reply}");
     let text = text_of(&reply["result"]);
@@ -92,13 +76,7 @@ async fn unknown_tool_is_a_json_rpc_error_and_bad_arguments_an_is_error_result()
     assert!(text.contains("get_profile"), "{text}");
 
     // A value of the wrong type names its argument too.
-    let reply = c
-        .request(
-            4,
-            "tools/call",
-            json!({"name": "get_profile", "arguments": {"account": 5}}),
-        )
-        .await;
+    let reply = c.call_tool(4, "get_profile", json!({"account": 5})).await;
     assert_eq!(reply["result"]["isError"], true, "{reply}");
     let text = text_of(&reply["result"]);
     assert!(
@@ -108,11 +86,7 @@ async fn unknown_tool_is_a_json_rpc_error_and_bad_arguments_an_is_error_result()
 
     // The wrong account is a Gmail error, reported as an isError result too.
     let reply = c
-        .request(
-            3,
-            "tools/call",
-            json!({"name": "get_profile", "arguments": {"account": "someone@else.com"}}),
-        )
+        .call_tool(3, "get_profile", json!({"account": "someone@else.com"}))
         .await;
     assert_eq!(reply["result"]["isError"], true, "{reply}");
     assert!(text_of(&reply["result"]).starts_with("Error ("), "{reply}");
@@ -272,42 +246,42 @@ async fn a_web_page_cannot_post_into_a_session() {
     let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
         "params": {"name": "get_profile", "arguments": {}}});
     let http = reqwest::Client::new();
-    let r = http
-        .post(&c.endpoint)
-        .header("content-type", "text/plain")
-        .body(call.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 415);
-    let r = http
-        .post(&c.endpoint)
-        .header("origin", "http://evil.example")
-        .json(&call)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let r = http
-        .post(&c.endpoint)
-        .header("sec-fetch-site", "cross-site")
-        .json(&call)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let r = http
-        .post(format!("{}/mcp", app.base))
-        .header("content-type", "text/plain")
-        .header("accept", "application/json, text/event-stream")
-        .body(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init_params()})
-                .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 415);
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init_params()});
+    // (what the page tries, the request, the status it gets)
+    let probes = [
+        (
+            "a text/plain post",
+            http.post(&c.endpoint)
+                .header("content-type", "text/plain")
+                .body(call.to_string()),
+            415,
+        ),
+        (
+            "a cross-origin post",
+            http.post(&c.endpoint)
+                .header("origin", "http://evil.example")
+                .json(&call),
+            403,
+        ),
+        (
+            "a cross-site post",
+            http.post(&c.endpoint)
+                .header("sec-fetch-site", "cross-site")
+                .json(&call),
+            403,
+        ),
+        (
+            "a text/plain initialize on /mcp",
+            http.post(format!("{}/mcp", app.base))
+                .header("content-type", "text/plain")
+                .header("accept", "application/json, text/event-stream")
+                .body(init.to_string()),
+            415,
+        ),
+    ];
+    for (what, request, expected) in probes {
+        assert_eq!(status_json(request).await.0, expected, "{what}");
+    }
     // None of them reached the session: the next answer on the stream is to a real call.
     let ok = c.request(8, "tools/list", json!({})).await;
     assert_eq!(ok["id"], 8, "{ok}");
@@ -438,14 +412,8 @@ async fn streamable_http_serves_tools_and_tracks_requests() {
     assert_eq!(row["requests"], 3); // initialize + two calls
 
     // The client's own DELETE ends the session and the registry follows.
-    let resp = app
-        .http
-        .delete(format!("{}/mcp", app.base))
-        .header("mcp-session-id", &sid)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
+    let status = app.end_session(&sid).await;
+    assert!((200..300).contains(&status), "{status}");
     assert!(
         eventually(Duration::from_secs(5), || async {
             app.sessions().await["count"] == 0

@@ -161,24 +161,14 @@ async fn each_caller_uses_only_their_own_mailbox_over_both_transports_on(w: Worl
 
     let mut a = SseClient::connect_with(&w.base, alice.clone()).await;
     a.initialize().await;
-    let call = a
-        .request(
-            1,
-            "tools/call",
-            json!({"name": "get_profile", "arguments": {}}),
-        )
-        .await;
+    let call = a.call_tool(1, "get_profile", json!({})).await;
     assert_eq!(
         call["result"]["structuredContent"]["emailAddress"],
         "demo@example.com"
     );
     // Naming the other user's mailbox finds nothing.
     let call = a
-        .request(
-            2,
-            "tools/call",
-            json!({"name": "get_profile", "arguments": {"account": "bob@example.com"}}),
-        )
+        .call_tool(2, "get_profile", json!({"account": "bob@example.com"}))
         .await;
     assert_eq!(call["result"]["isError"], true, "{call}");
     assert!(call["result"]["content"][0]["text"]
@@ -214,13 +204,7 @@ async fn each_caller_uses_only_their_own_mailbox_over_both_transports_on(w: Worl
             let got = if i % 4 < 2 {
                 let mut c = SseClient::connect_with(&base, http).await;
                 c.initialize().await;
-                c.request(
-                    7,
-                    "tools/call",
-                    json!({"name": "get_profile", "arguments": {}}),
-                )
-                .await["result"]
-                    .clone()
+                c.call_tool(7, "get_profile", json!({})).await["result"].clone()
             } else {
                 streamable_profile(&http, &base, json!({})).await
             };
@@ -307,13 +291,7 @@ async fn sessions_are_seen_used_and_closed_only_by_their_owner_on(w: World) {
     assert_eq!(status, 403);
 
     // Alice's sessions still work, and she can close her own.
-    let call = a_sse
-        .request(
-            6,
-            "tools/call",
-            json!({"name": "get_profile", "arguments": {}}),
-        )
-        .await;
+    let call = a_sse.call_tool(6, "get_profile", json!({})).await;
     assert_eq!(
         call["result"]["structuredContent"]["emailAddress"],
         "demo@example.com"

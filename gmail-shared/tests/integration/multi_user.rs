@@ -43,17 +43,28 @@ async fn world(url: &str) -> World {
     }
 }
 
+impl World {
+    fn store(&self) -> &Store {
+        self.accounts.store()
+    }
+
+    /// A new user, known by `name` made unique.
+    async fn user(&self, name: &str) -> User {
+        self.store().ensure_user(&unique(name), None).await.unwrap()
+    }
+}
+
 fn unique(name: &str) -> String {
     format!("{name}-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// Runs the consent step as a browser would: the sandbox approves and redirects with a code.
 async fn consent(auth_url: &str) -> (String, String) {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    let resp = gmail_test_support::no_redirects()
+        .get(auth_url)
+        .send()
+        .await
         .unwrap();
-    let resp = client.get(auth_url).send().await.unwrap();
     assert_eq!(resp.status(), 302, "consent page did not redirect");
     let location = resp.headers()["location"].to_str().unwrap();
     let pairs: HashMap<String, String> = reqwest::Url::parse(location)
@@ -104,18 +115,8 @@ async fn tool_err(ctx: &ToolContext, tool: &str, args: serde_json::Value) -> Str
 async fn two_users_connect_and_see_only_their_own_mail() {
     for url in database_urls() {
         let w = world(&url).await;
-        let a = w
-            .accounts
-            .store()
-            .ensure_user(&unique("alice"), None)
-            .await
-            .unwrap();
-        let b = w
-            .accounts
-            .store()
-            .ensure_user(&unique("bob"), None)
-            .await
-            .unwrap();
+        let a = w.user("alice").await;
+        let b = w.user("bob").await;
         let _a_conn = connect(&w, &a, "demo@example.com").await;
         let b_conn = connect(&w, &b, "bob@example.com").await;
 
@@ -159,9 +160,9 @@ async fn two_users_connect_and_see_only_their_own_mail() {
 async fn a_state_is_consumed_only_by_the_party_it_is_bound_to() {
     for url in database_urls() {
         let w = world(&url).await;
-        let store = w.accounts.store();
-        let alice = store.ensure_user(&unique("alice"), None).await.unwrap();
-        let bob = store.ensure_user(&unique("bob"), None).await.unwrap();
+        let store = w.store();
+        let alice = w.user("alice").await;
+        let bob = w.user("bob").await;
         let start = w
             .accounts
             .start(&alice, None, Some("demo@example.com"))
@@ -274,12 +275,7 @@ async fn a_state_is_consumed_only_by_the_party_it_is_bound_to() {
 async fn states_are_single_use_and_expire() {
     for url in database_urls() {
         let w = world(&url).await;
-        let u = w
-            .accounts
-            .store()
-            .ensure_user(&unique("u"), None)
-            .await
-            .unwrap();
+        let u = w.user("u").await;
         let start = w.accounts.start(&u, None, None).await.unwrap();
         let (code, state) = consent(&w.accounts.consent_url(&start.state).await.unwrap()).await;
         let owner = FlowBinding::Owner(&u.id);
@@ -289,7 +285,6 @@ async fn states_are_single_use_and_expire() {
 
         let verifier = SecretString::from("v".repeat(43));
         let expired = w
-            .accounts
             .store()
             .create_oauth_state(&u.id, &verifier, "http://127.0.0.1/cb", &[], None, None, -1)
             .await
@@ -325,17 +320,12 @@ async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
             let mode = wal.permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "the write-ahead log is {mode:o}");
         }
-        let u = w
-            .accounts
-            .store()
-            .ensure_user(&unique("u"), None)
-            .await
-            .unwrap();
+        let u = w.user("u").await;
         let conn_id = connect(&w, &u, "demo@example.com").await;
 
         let rows = sqlx::query("SELECT access_token, refresh_token FROM connections WHERE id = $1")
             .bind(&conn_id)
-            .fetch_all(w.accounts.store().pool())
+            .fetch_all(w.store().pool())
             .await
             .unwrap();
         let refresh: String = rows[0].try_get("refresh_token").unwrap();
@@ -347,19 +337,10 @@ async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
         assert!(access.unwrap().starts_with("v1."));
 
         // Expire the stored access token, then race 20 calls through a fresh process view.
-        let found = w
-            .accounts
-            .store()
-            .connection_for(&u.id, None)
-            .await
-            .unwrap();
+        let found = w.store().connection_for(&u.id, None).await.unwrap();
         let mut tokens = found.tokens;
         tokens.expiry_date = Some(1_000);
-        w.accounts
-            .store()
-            .store_tokens(&conn_id, &tokens)
-            .await
-            .unwrap();
+        w.store().store_tokens(&conn_id, &tokens).await.unwrap();
         let fresh = Accounts::open(&w.settings, GmailFactory::new(&w.settings.gmail).unwrap())
             .await
             .unwrap();
@@ -399,26 +380,11 @@ async fn instances_sharing_postgres_refresh_a_token_once() {
         return;
     };
     let w = world(&url).await;
-    let u = w
-        .accounts
-        .store()
-        .ensure_user(&unique("u"), None)
-        .await
-        .unwrap();
+    let u = w.user("u").await;
     let conn_id = connect(&w, &u, "demo@example.com").await;
-    let mut tokens = w
-        .accounts
-        .store()
-        .connection_for(&u.id, None)
-        .await
-        .unwrap()
-        .tokens;
+    let mut tokens = w.store().connection_for(&u.id, None).await.unwrap().tokens;
     tokens.expiry_date = Some(1_000);
-    w.accounts
-        .store()
-        .store_tokens(&conn_id, &tokens)
-        .await
-        .unwrap();
+    w.store().store_tokens(&conn_id, &tokens).await.unwrap();
     let instance = || async {
         Accounts::open(&w.settings, GmailFactory::new(&w.settings.gmail).unwrap())
             .await
@@ -451,19 +417,9 @@ async fn instances_sharing_postgres_refresh_a_token_once() {
 async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
     for url in database_urls() {
         let w = world(&url).await;
-        let u = w
-            .accounts
-            .store()
-            .ensure_user(&unique("u"), None)
-            .await
-            .unwrap();
+        let u = w.user("u").await;
         connect(&w, &u, "demo@example.com").await;
-        let found = w
-            .accounts
-            .store()
-            .connection_for(&u.id, None)
-            .await
-            .unwrap();
+        let found = w.store().connection_for(&u.id, None).await.unwrap();
         // Revoked at Google's end, and the access token is stale.
         reqwest::Client::new()
             .post(format!("{}revoke", w.sandbox.base_url()))
@@ -473,8 +429,7 @@ async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
             .unwrap();
         let mut tokens = found.tokens;
         tokens.expiry_date = Some(1_000);
-        w.accounts
-            .store()
+        w.store()
             .store_tokens(&found.info.id, &tokens)
             .await
             .unwrap();
@@ -500,15 +455,9 @@ async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
 async fn disconnect_revokes_at_google() {
     for url in database_urls() {
         let w = world(&url).await;
-        let u = w
-            .accounts
-            .store()
-            .ensure_user(&unique("u"), None)
-            .await
-            .unwrap();
+        let u = w.user("u").await;
         connect(&w, &u, "demo@example.com").await;
         let refresh = w
-            .accounts
             .store()
             .connection_for(&u.id, None)
             .await
@@ -543,7 +492,7 @@ async fn disconnect_revokes_at_google() {
 async fn api_keys_and_key_rotation() {
     for url in database_urls() {
         let w = world(&url).await;
-        let store = w.accounts.store();
+        let store = w.store();
         let u = store
             .ensure_user(&unique("u"), Some("u@corp.example"))
             .await

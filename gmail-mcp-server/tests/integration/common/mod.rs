@@ -53,14 +53,7 @@ impl TestApp {
     }
 
     pub async fn sessions(&self) -> Value {
-        self.http
-            .get(format!("{}/sessions", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_body(self.http.get(format!("{}/sessions", self.base))).await
     }
 
     pub async fn session_ids(&self) -> Vec<String> {
@@ -73,14 +66,13 @@ impl TestApp {
     }
 
     pub async fn health(&self) -> Value {
-        self.http
-            .get(format!("{}/health", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_body(self.http.get(format!("{}/health", self.base))).await
+    }
+
+    /// The client's DELETE of a Streamable HTTP session: the status.
+    pub async fn end_session(&self, sid: &str) -> u16 {
+        let req = self.http.delete(format!("{}/mcp", self.base));
+        status_json(req.header("mcp-session-id", sid)).await.0
     }
 }
 
@@ -246,6 +238,12 @@ impl SseClient {
         msg
     }
 
+    /// tools/call of `tool` with `arguments`: the whole reply.
+    pub async fn call_tool(&mut self, id: i64, tool: &str, arguments: Value) -> Value {
+        let params = json!({"name": tool, "arguments": arguments});
+        self.request(id, "tools/call", params).await
+    }
+
     pub async fn notify(&self, method: &str) {
         let resp = self
             .post(&json!({"jsonrpc": "2.0", "method": method}))
@@ -274,7 +272,7 @@ pub fn text_of(result: &Value) -> &str {
     result["content"][0]["text"].as_str().unwrap_or_default()
 }
 
-pub use gmail_test_support::eventually;
+pub use gmail_test_support::{eventually, json_body, status_json};
 
 /// Streamable HTTP: POST one JSON-RPC message to /mcp; returns the response and the JSON-RPC
 /// messages it carried (JSON or SSE body).
