@@ -48,8 +48,7 @@ async fn deliver_rejects_bad_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliver_raw_and_defaults() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     // Raw: an MTA adds the Date and Message-ID a bare message lacks.
     let raw = b"From: Carol <carol@outside.example>\r\nTo: demo@example.com\r\nSubject: Raw one\r\n\r\nbody\r\n";
     let body = json!({"to": "Demo@Example.com", "raw": b64url(raw), "labelIds": ["INBOX"]});
@@ -76,8 +75,7 @@ async fn deliver_raw_and_defaults() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliver_applies_filters() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let filter = filter_from("newsletter@outside.example", &["STARRED"], Some(&["INBOX"]));
     ok(
         hub.users().settings_filters_create(filter, "me").doit(),

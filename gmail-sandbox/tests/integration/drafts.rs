@@ -16,8 +16,7 @@ fn draft_id(id: &str) -> Draft {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drafts_lifecycle() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let bob = common::hub(&sb, BOB);
     let word = unique_word();

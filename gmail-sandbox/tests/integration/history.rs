@@ -7,17 +7,11 @@ use google_gmail1::api::ModifyMessageRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_records_changes() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let p = ok(users.get_profile("me").doit(), "profile").await;
     let start = p.history_id.unwrap();
-    let m = insert(
-        &hub,
-        simple_message("x@y.z", DEMO, "hist", "b"),
-        &["INBOX", "UNREAD"],
-    )
-    .await;
+    let m = insert_simple(&hub, "x@y.z", "hist", &["INBOX", "UNREAD"]).await;
     let id = m.id.unwrap();
     // The second, a no-op, records nothing.
     for _ in 0..2 {

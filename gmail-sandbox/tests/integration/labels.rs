@@ -21,8 +21,7 @@ fn color(text: &str, background: &str) -> Option<LabelColor> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn labels_crud_and_rules() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let zeta = Label {
         message_list_visibility: Some("show".into()),
@@ -58,12 +57,7 @@ async fn labels_crud_and_rules() {
     fails_with(users.labels_create(colourful, "me").doit(), 400).await;
 
     // Counts only on get.
-    let m = insert(
-        &hub,
-        simple_message("x@y.z", DEMO, "lbl", "b"),
-        &["INBOX", "UNREAD", &id],
-    )
-    .await;
+    let m = insert_simple(&hub, "x@y.z", "lbl", &["INBOX", "UNREAD", &id]).await;
     let got = ok(users.labels_get("me", &id).doit(), "get").await;
     assert_eq!(got.messages_total, Some(1));
     assert_eq!(got.messages_unread, Some(1));

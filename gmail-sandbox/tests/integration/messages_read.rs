@@ -6,8 +6,7 @@ use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_and_labels_list() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let p = ok(users.get_profile("me").doit(), "profile").await;
     assert_eq!(p.email_address.as_deref(), Some(DEMO));
@@ -26,8 +25,7 @@ async fn profile_and_labels_list() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_query_label_filter_and_paging() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let word = unique_word();
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -81,8 +79,7 @@ async fn list_query_label_filter_and_paging() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_in_every_format() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let raw = b"From: Alice <alice@example.org>\r\nTo: demo@example.com\r\nReceived: one\r\nReceived: two\r\nSubject: Formats\r\nDate: Tue, 06 Jan 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n--b2\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nI've got caf=C3=A9 & more\r\n--b2\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>I've got caf\xc3\xa9</p>\r\n--b2--\r\n--b1\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n".to_vec();
     let id = insert(&hub, raw.clone(), &["INBOX", "UNREAD"])
         .await

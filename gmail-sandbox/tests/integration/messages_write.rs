@@ -75,8 +75,7 @@ async fn send_multipart_and_resumable_deliver_to_sandbox_recipient() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insert_import_threading_and_label_changes() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let first = b"From: a@example.org\r\nTo: demo@example.com\r\nSubject: Lunch plans\r\nMessage-ID: <lunch-1@example.org>\r\nDate: Tue, 06 Jan 2026 10:00:00 +0000\r\n\r\nNoon?\r\n".to_vec();
     let reply = b"From: a@example.org\r\nTo: demo@example.com\r\nSubject: Re: Lunch plans\r\nIn-Reply-To: <lunch-1@example.org>\r\nReferences: <lunch-1@example.org>\r\nDate: Wed, 07 Jan 2026 10:00:00 +0000\r\n\r\nOr one?\r\n".to_vec();
@@ -170,8 +169,7 @@ async fn insert_import_threading_and_label_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_modify_batch_delete_trash_delete() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -213,7 +211,7 @@ async fn batch_modify_batch_delete_trash_delete() {
     let modify_only =
         sb.issue_access_token(DEMO, &["https://www.googleapis.com/auth/gmail.modify"]);
     let h2 = hub_with_token(&sb, modify_only);
-    let some = insert(&hub, simple_message("x@y.z", DEMO, "s", "b"), &["INBOX"])
+    let some = insert_simple(&hub, "x@y.z", "s", &["INBOX"])
         .await
         .id
         .unwrap();

@@ -11,17 +11,11 @@ async fn file_database_persists_across_restarts() {
     let cfg = || file_config(dir.join("sb.db"));
     let sb = start_with(cfg()).await;
     let t = sb.issue_access_token(DEMO, &[FULL]);
-    let id = insert_raw(
-        &sb,
-        &t,
-        &simple_message("a@b.c", DEMO, "persist", "p"),
-        &["INBOX", "STARRED"],
-    )
-    .await;
+    let before = Api::new(&sb, &t);
+    let raw = simple_message("a@b.c", DEMO, "persist", "p");
+    let id = before.insert(&raw, &["INBOX", "STARRED"]).await;
     let label = r#"{"name":"Persisted label"}"#;
-    let r = Api::new(&sb, &t)
-        .post_json("gmail/v1/users/me/labels", label)
-        .await;
+    let r = before.post_json("gmail/v1/users/me/labels", label).await;
     assert_eq!(r.status, 200);
     sb.stop().await;
 

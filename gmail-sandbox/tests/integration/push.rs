@@ -464,8 +464,7 @@ async fn bursts_merge_into_the_newest_history_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_validates_its_request() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let e = fails_with(users.watch(WatchRequest::default(), "me").doit(), 400).await;
     let body = error_body(&e);

@@ -7,8 +7,7 @@ use google_gmail1::api::{Filter, ImapSettings, Label, SendAs, VacationSettings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_send_as_vacation() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let receipts = Label {
         name: Some(format!("Receipts {}", unique_word())),
@@ -27,12 +26,9 @@ async fn filters_send_as_vacation() {
     assert_eq!(list.filter.map(|f| f.len()), Some(1));
     ok(users.settings_filters_get("me", &fid).doit(), "filter get").await;
 
-    let m = insert(
-        &hub,
-        simple_message("Shop <shop@store.example>", DEMO, "Your receipt", "thanks"),
-        &["INBOX", "UNREAD"],
-    )
-    .await;
+    let shop = "Shop <shop@store.example>";
+    let receipt = simple_message(shop, DEMO, "Your receipt", "thanks");
+    let m = insert(&hub, receipt, &["INBOX", "UNREAD"]).await;
     let labels = m.label_ids.unwrap();
     assert!(
         labels.contains(&label) && !labels.contains(&"INBOX".to_string()),
@@ -100,8 +96,7 @@ async fn filters_send_as_vacation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imap_pop_language_settings() {
-    let sb = start().await;
-    let hub = hub(&sb, DEMO);
+    let (sb, hub) = start_demo().await;
     let users = hub.users();
     let imap = ok(users.settings_get_imap("me").doit(), "imap").await;
     assert_eq!(imap.enabled, Some(true));

@@ -60,15 +60,10 @@ async fn method_override_and_upload_variants() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_endpoint() {
     let sb = start().await;
-    let t = sb.issue_access_token(DEMO, &[FULL]);
-    let auth = bearer(&t);
-    let id = insert_raw(
-        &sb,
-        &t,
-        &simple_message("a@b.c", DEMO, "batch me", "x"),
-        &["INBOX", "UNREAD"],
-    )
-    .await;
+    let api = Api::full(&sb, DEMO);
+    let raw = simple_message("a@b.c", DEMO, "batch me", "x");
+    let id = api.insert(&raw, &["INBOX", "UNREAD"]).await;
+    let auth = &api.auth;
     let mut body = String::new();
     body.push_str(&format!(
         "--XYZ\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <abc + 1>\r\n\r\n\
@@ -83,7 +78,6 @@ async fn batch_endpoint() {
         "--XYZ\r\nContent-Type: application/http\r\nContent-ID: <abc + 3>\r\n\r\n\
          GET /gmail/v1/users/me/messages/00000000000000ab HTTP/1.1\r\n\r\n\r\n--XYZ--\r\n",
     );
-    let api = Api::new(&sb, &t);
     let mixed = ("content-type", "multipart/mixed; boundary=XYZ");
     for path in ["batch", "batch/gmail/v1"] {
         let r = api
@@ -116,8 +110,7 @@ async fn batch_endpoint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_style_batch() {
     let sb = start().await;
-    let t = sb.issue_access_token(DEMO, &[FULL]);
-    let auth = bearer(&t);
+    let auth = Api::full(&sb, DEMO).auth;
     // google-api-python-client: quoted boundary, MIME-Version per part, LF line endings,
     // auth inside each part, Content-ID "<uuid + n>", no body on GETs.
     let mut body = String::new();

@@ -65,6 +65,13 @@ pub fn hub_with_token(sb: &RunningSandbox, token: String) -> Hub {
     hub
 }
 
+/// A fresh sandbox and DEMO's hub: where most client tests start.
+pub async fn start_demo() -> (RunningSandbox, Hub) {
+    let sb = start().await;
+    let hub = hub(&sb, DEMO);
+    (sb, hub)
+}
+
 /// A hub for `email` with full mail access plus the settings scopes.
 pub fn hub(sb: &RunningSandbox, email: &str) -> Hub {
     let token = sb.issue_access_token(email, &[FULL, SETTINGS_BASIC, SETTINGS_SHARING]);
@@ -250,6 +257,13 @@ impl<'a> Api<'a> {
             .await
     }
 
+    /// users.messages.insert with a JSON `raw` body; the new message's id.
+    pub async fn insert(&self, raw: &[u8], labels: &[&str]) -> String {
+        let body = json!({"raw": b64url(raw), "labelIds": labels});
+        let r = self.post_json("gmail/v1/users/me/messages", body).await;
+        id_of(&r.ok_json())
+    }
+
     /// The JSON of a GET that must answer 200.
     pub async fn get_ok(&self, path: &str) -> serde_json::Value {
         self.get(path).await.ok_json()
@@ -268,13 +282,6 @@ pub fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
 pub const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
 pub const JSON_CT: (&str, &str) = ("content-type", "application/json");
-
-pub async fn insert_raw(sb: &RunningSandbox, token: &str, raw: &[u8], labels: &[&str]) -> String {
-    let body = json!({"raw": b64url(raw), "labelIds": labels});
-    let api = Api::new(sb, token);
-    let r = api.post_json("gmail/v1/users/me/messages", body).await;
-    id_of(&r.ok_json())
-}
 
 /// The `id` string of a JSON answer.
 pub fn id_of(v: &serde_json::Value) -> String {
@@ -379,6 +386,11 @@ pub fn error_body(e: &Error) -> serde_json::Value {
         Error::BadRequest(v) => v.clone(),
         other => panic!("expected a JSON error, got {other:?}"),
     }
+}
+
+/// Inserts a [`simple_message`] from `from` to DEMO.
+pub async fn insert_simple(hub: &Hub, from: &str, subject: &str, labels: &[&str]) -> Message {
+    insert(hub, simple_message(from, DEMO, subject, "b"), labels).await
 }
 
 pub async fn insert(hub: &Hub, raw: Vec<u8>, labels: &[&str]) -> Message {
