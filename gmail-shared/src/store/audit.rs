@@ -20,21 +20,25 @@ async fn insert<'e>(
     db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     entry: &AuditEntry,
 ) -> Result<(), GmailError> {
-    sqlx::query("INSERT INTO audit_log (id, at, user_id, key_id, entry, account, action, recipients, ids, request_id, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-        .bind(&entry.id)
-        .bind(entry.at)
-        .bind(&entry.user_id)
-        .bind(&entry.key_id)
-        .bind(&entry.entry)
-        .bind(entry.account.to_ascii_lowercase())
-        .bind(&entry.action)
-        .bind(json_list(&entry.recipients))
-        .bind(json_list(&entry.ids))
-        .bind(&entry.request_id)
-        .bind(&entry.outcome)
-        .bind(&entry.detail)
-        .execute(db)
-        .await?;
+    sql!(
+        "INSERT INTO audit_log (id, at, user_id, key_id, entry, account, action, \
+         recipients, ids, request_id, outcome, detail) VALUES ($1, $2, $3, $4, \
+         $5, $6, $7, $8, $9, $10, $11, $12)",
+        &entry.id,
+        entry.at,
+        &entry.user_id,
+        &entry.key_id,
+        &entry.entry,
+        entry.account.to_ascii_lowercase(),
+        &entry.action,
+        json_list(&entry.recipients),
+        json_list(&entry.ids),
+        &entry.request_id,
+        &entry.outcome,
+        &entry.detail
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -64,20 +68,23 @@ impl AuditSink for Store {
                 self.pool.begin().await
             }?;
             if self.kind != "sqlite" {
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                    .bind(&account)
+                sql!("SELECT pg_advisory_xact_lock(hashtext($1))", &account)
                     .execute(&mut *tx)
                     .await?;
             }
-            let row = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_log WHERE account = $1 AND at >= $2 AND outcome IN ('ok', 'pending') AND action IN ($3, $4, $5, $6)")
-                .bind(&account)
-                .bind(since)
-                .bind(SENDING_ACTIONS[0])
-                .bind(SENDING_ACTIONS[1])
-                .bind(SENDING_ACTIONS[2])
-                .bind(SENDING_ACTIONS[3])
-                .fetch_one(&mut *tx)
-                .await?;
+            let row = sql!(
+                "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_log WHERE account = \
+                 $1 AND at >= $2 AND outcome IN ('ok', 'pending') AND action IN ($3, $4, \
+                 $5, $6)",
+                &account,
+                since,
+                SENDING_ACTIONS[0],
+                SENDING_ACTIONS[1],
+                SENDING_ACTIONS[2],
+                SENDING_ACTIONS[3]
+            )
+            .fetch_one(&mut *tx)
+            .await?;
             let n: i64 = row.try_get("n")?;
             if n >= i64::from(max) {
                 return Ok(Err(CapFull {
@@ -99,13 +106,13 @@ impl AuditSink for Store {
         detail: Option<String>,
     ) -> AuditFuture<'a, ()> {
         Box::pin(async move {
-            let done = sqlx::query(
+            let done = sql!(
                 "UPDATE audit_log SET outcome = $2, ids = $3, detail = $4 WHERE id = $1",
+                id,
+                outcome,
+                json_list(&ids),
+                &detail
             )
-            .bind(id)
-            .bind(outcome)
-            .bind(json_list(&ids))
-            .bind(&detail)
             .execute(&self.pool)
             .await;
             if let Err(e) = done {
@@ -122,12 +129,16 @@ impl AuditSink for Store {
     ) -> AuditFuture<'a, Result<Vec<AuditEntry>, GmailError>> {
         Box::pin(async move {
             // Ids are lowercase hex: "~" sorts after every one of them.
-            let rows = sqlx::query("SELECT id, at, user_id, key_id, entry, account, action, recipients, ids, request_id, outcome, detail FROM audit_log WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
-                .bind(user_id.unwrap_or(""))
-                .bind(before.unwrap_or("~"))
-                .bind(limit.min(1000) as i64)
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sql!(
+                "SELECT id, at, user_id, key_id, entry, account, action, recipients, ids, \
+                 request_id, outcome, detail FROM audit_log WHERE user_id = $1 AND id < \
+                 $2 ORDER BY id DESC LIMIT $3",
+                user_id.unwrap_or(""),
+                before.unwrap_or("~"),
+                limit.min(1000) as i64
+            )
+            .fetch_all(&self.pool)
+            .await?;
             rows.iter()
                 .map(|r| {
                     Ok(AuditEntry {

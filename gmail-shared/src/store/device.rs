@@ -41,11 +41,10 @@ impl Store {
         max_pending: i64,
     ) -> Result<(), GmailError> {
         let t = now();
-        sqlx::query("DELETE FROM device_grants WHERE expires_at < $1")
-            .bind(t)
+        sql!("DELETE FROM device_grants WHERE expires_at < $1", t)
             .execute(&self.pool)
             .await?;
-        let pending: i64 = sqlx::query("SELECT COUNT(*) AS n FROM device_grants")
+        let pending: i64 = sql!("SELECT COUNT(*) AS n FROM device_grants")
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?;
@@ -57,15 +56,15 @@ impl Store {
                 retry_after: std::time::Duration::from_secs(60),
             });
         }
-        sqlx::query(
-            "INSERT INTO device_grants (device_hash, user_code, name, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+        sql!(
+            "INSERT INTO device_grants (device_hash, user_code, name, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5)",
+            sha256_hex(device_code),
+            user_code,
+            name,
+            t,
+            t + ttl_secs
         )
-        .bind(sha256_hex(device_code))
-        .bind(user_code)
-        .bind(name)
-        .bind(t)
-        .bind(t + ttl_secs)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -76,12 +75,13 @@ impl Store {
         &self,
         user_code: &str,
     ) -> Result<Option<DeviceGrant>, GmailError> {
-        let row =
-            sqlx::query("SELECT * FROM device_grants WHERE user_code = $1 AND expires_at >= $2")
-                .bind(user_code)
-                .bind(now())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sql!(
+            "SELECT * FROM device_grants WHERE user_code = $1 AND expires_at >= $2",
+            user_code,
+            now()
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| grant_row(&r)).transpose()
     }
 
@@ -92,14 +92,14 @@ impl Store {
         user_id: &str,
         approve: bool,
     ) -> Result<bool, GmailError> {
-        let done = sqlx::query(
-            "UPDATE device_grants SET approved_by = $1, denied = $2 WHERE user_code = $3 \
-             AND expires_at >= $4 AND approved_by IS NULL AND denied = 0",
+        let done = sql!(
+            "UPDATE device_grants SET approved_by = $1, denied = $2 WHERE user_code = \
+             $3 AND expires_at >= $4 AND approved_by IS NULL AND denied = 0",
+            approve.then_some(user_id),
+            i64::from(!approve),
+            user_code,
+            now()
         )
-        .bind(approve.then_some(user_id))
-        .bind(i64::from(!approve))
-        .bind(user_code)
-        .bind(now())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -107,21 +107,23 @@ impl Store {
 
     /// The grant of a device code, if any.
     pub async fn device_grant(&self, device_code: &str) -> Result<Option<DeviceGrant>, GmailError> {
-        let row = sqlx::query("SELECT * FROM device_grants WHERE device_hash = $1")
-            .bind(sha256_hex(device_code))
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sql!(
+            "SELECT * FROM device_grants WHERE device_hash = $1",
+            sha256_hex(device_code)
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| grant_row(&r)).transpose()
     }
 
     /// Marks an approved grant issued; only the first caller wins (racing polls get one key).
     pub async fn issue_device_grant(&self, device_code: &str) -> Result<bool, GmailError> {
-        let done = sqlx::query(
-            "UPDATE device_grants SET issued = 1 WHERE device_hash = $1 AND issued = 0 \
-             AND approved_by IS NOT NULL AND expires_at >= $2",
+        let done = sql!(
+            "UPDATE device_grants SET issued = 1 WHERE device_hash = $1 AND issued = \
+             0 AND approved_by IS NOT NULL AND expires_at >= $2",
+            sha256_hex(device_code),
+            now()
         )
-        .bind(sha256_hex(device_code))
-        .bind(now())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -155,11 +155,12 @@ impl Store {
     /// Makes sure a mailbox has a cursor (a new one starts at no history: the first sync
     /// takes the mailbox's current historyId and reports nothing from before).
     pub async fn ensure_cursor(&self, user_id: &str, account: &str) -> Result<(), GmailError> {
-        sqlx::query(
-            "INSERT INTO event_cursors (user_id, account) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        sql!(
+            "INSERT INTO event_cursors (user_id, account) VALUES ($1, $2) ON CONFLICT \
+             DO NOTHING",
+            user_id,
+            account.to_ascii_lowercase()
         )
-        .bind(user_id)
-        .bind(account.to_ascii_lowercase())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -170,19 +171,21 @@ impl Store {
         user_id: &str,
         account: &str,
     ) -> Result<Option<CursorRow>, GmailError> {
-        sqlx::query("SELECT * FROM event_cursors WHERE user_id = $1 AND account = $2")
-            .bind(user_id)
-            .bind(account.to_ascii_lowercase())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(cursor_row)
-            .transpose()
+        sql!(
+            "SELECT * FROM event_cursors WHERE user_id = $1 AND account = $2",
+            user_id,
+            account.to_ascii_lowercase()
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(cursor_row)
+        .transpose()
     }
 
     /// Every mailbox with a cursor.
     pub async fn cursors(&self) -> Result<Vec<CursorRow>, GmailError> {
-        sqlx::query("SELECT * FROM event_cursors ORDER BY user_id, account")
+        sql!("SELECT * FROM event_cursors ORDER BY user_id, account")
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -198,13 +201,13 @@ impl Store {
         every_ms: i64,
         limit: i64,
     ) -> Result<Vec<CursorRow>, GmailError> {
-        sqlx::query(
-            "SELECT * FROM event_cursors WHERE lease_until < $1 AND (hinted_at >= synced_at OR synced_at < $2) \
-             ORDER BY hinted_at DESC, synced_at LIMIT $3",
+        sql!(
+            "SELECT * FROM event_cursors WHERE lease_until < $1 AND (hinted_at >= \
+             synced_at OR synced_at < $2) ORDER BY hinted_at DESC, synced_at LIMIT $3",
+            now,
+            now - every_ms,
+            limit
         )
-        .bind(now)
-        .bind(now - every_ms)
-        .bind(limit)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -222,15 +225,15 @@ impl Store {
         now: i64,
         until: i64,
     ) -> Result<bool, GmailError> {
-        let done = sqlx::query(
-            "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 \
-             WHERE user_id = $3 AND account = $4 AND (lease_until < $5 OR lease_owner = $1)",
+        let done = sql!(
+            "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 WHERE \
+             user_id = $3 AND account = $4 AND (lease_until < $5 OR lease_owner = $1)",
+            owner,
+            until,
+            user_id,
+            account,
+            now
         )
-        .bind(owner)
-        .bind(until)
-        .bind(user_id)
-        .bind(account)
-        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -246,16 +249,16 @@ impl Store {
         synced_at: Option<i64>,
         error: Option<&str>,
     ) -> Result<(), GmailError> {
-        sqlx::query(
-            "UPDATE event_cursors SET lease_until = 0, lease_owner = NULL, \
-             synced_at = COALESCE($1, synced_at), last_error = $2 \
-             WHERE user_id = $3 AND account = $4 AND lease_owner = $5",
+        sql!(
+            "UPDATE event_cursors SET lease_until = 0, lease_owner = NULL, synced_at \
+             = COALESCE($1, synced_at), last_error = $2 WHERE user_id = $3 AND \
+             account = $4 AND lease_owner = $5",
+            synced_at,
+            error,
+            user_id,
+            account,
+            owner
         )
-        .bind(synced_at)
-        .bind(error)
-        .bind(user_id)
-        .bind(account)
-        .bind(owner)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -264,11 +267,13 @@ impl Store {
     /// A push or a waiting call asks for a sync of every cursor on this address. Returns how
     /// many mailboxes were hinted.
     pub async fn hint_account(&self, account: &str) -> Result<u64, GmailError> {
-        let done = sqlx::query("UPDATE event_cursors SET hinted_at = $1 WHERE account = $2")
-            .bind(now_ms())
-            .bind(account.to_ascii_lowercase())
-            .execute(&self.pool)
-            .await?;
+        let done = sql!(
+            "UPDATE event_cursors SET hinted_at = $1 WHERE account = $2",
+            now_ms(),
+            account.to_ascii_lowercase()
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -279,12 +284,13 @@ impl Store {
         account: &str,
         history_id: &str,
     ) -> Result<(), GmailError> {
-        sqlx::query(
-            "UPDATE event_cursors SET history_id = $1 WHERE user_id = $2 AND account = $3 AND history_id IS NULL",
+        sql!(
+            "UPDATE event_cursors SET history_id = $1 WHERE user_id = $2 AND account \
+             = $3 AND history_id IS NULL",
+            history_id,
+            user_id,
+            account
         )
-        .bind(history_id)
-        .bind(user_id)
-        .bind(account)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -296,13 +302,14 @@ impl Store {
         account: &str,
         expires_at: Option<i64>,
     ) -> Result<(), GmailError> {
-        sqlx::query(
-            "UPDATE event_cursors SET watch_expires_at = $1, watch_renewed_at = $2 WHERE user_id = $3 AND account = $4",
+        sql!(
+            "UPDATE event_cursors SET watch_expires_at = $1, watch_renewed_at = $2 \
+             WHERE user_id = $3 AND account = $4",
+            expires_at,
+            now_ms(),
+            user_id,
+            account
         )
-        .bind(expires_at)
-        .bind(now_ms())
-        .bind(user_id)
-        .bind(account)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -310,11 +317,13 @@ impl Store {
 
     /// Forgets the cursors of mailboxes no longer connected.
     pub async fn drop_cursor(&self, user_id: &str, account: &str) -> Result<(), GmailError> {
-        sqlx::query("DELETE FROM event_cursors WHERE user_id = $1 AND account = $2")
-            .bind(user_id)
-            .bind(account)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "DELETE FROM event_cursors WHERE user_id = $1 AND account = $2",
+            user_id,
+            account
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -332,17 +341,17 @@ impl Store {
     ) -> Result<Option<Vec<EventRow>>, GmailError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
+        let moved = sql!(
             "UPDATE event_cursors SET history_id = $1, resyncs = resyncs + $2, \
-             last_resync_at = CASE WHEN $2 > 0 THEN $3 ELSE last_resync_at END \
-             WHERE user_id = $4 AND account = $5 AND history_id = $6",
+             last_resync_at = CASE WHEN $2 > 0 THEN $3 ELSE last_resync_at END WHERE \
+             user_id = $4 AND account = $5 AND history_id = $6",
+            to,
+            i64::from(resync),
+            now,
+            user_id,
+            account,
+            from
         )
-        .bind(to)
-        .bind(i64::from(resync))
-        .bind(now)
-        .bind(user_id)
-        .bind(account)
-        .bind(from)
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {
@@ -372,10 +381,11 @@ impl Store {
     /// (user id, address) of every connection in good standing: the mailboxes the change
     /// feed follows.
     pub async fn active_connections(&self) -> Result<Vec<(String, String)>, GmailError> {
-        sqlx::query(
-            "SELECT user_id, email FROM connections WHERE status = $1 ORDER BY user_id, email",
+        sql!(
+            "SELECT user_id, email FROM connections WHERE status = $1 ORDER BY \
+             user_id, email",
+            super::ACTIVE
         )
-        .bind(super::ACTIVE)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -392,21 +402,23 @@ impl Store {
         seq: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>, GmailError> {
-        sqlx::query("SELECT * FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-            .bind(user_id)
-            .bind(seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(event_row)
-            .collect()
+        sql!(
+            "SELECT * FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT \
+             $3",
+            user_id,
+            seq,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(event_row)
+        .collect()
     }
 
     /// The number of a user's latest event (0 before the first).
     pub async fn last_event_seq(&self, user_id: &str) -> Result<i64, GmailError> {
-        let row = sqlx::query("SELECT seq FROM event_seqs WHERE user_id = $1")
-            .bind(user_id)
+        let row = sql!("SELECT seq FROM event_seqs WHERE user_id = $1", user_id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
@@ -417,15 +429,18 @@ impl Store {
 
     /// Forgets events (and finished deliveries) older than `before`.
     pub async fn purge_events(&self, before: i64) -> Result<u64, GmailError> {
-        sqlx::query("DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending'")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        let done = sqlx::query(
-            "DELETE FROM events WHERE created_at < $1 AND id NOT IN \
-             (SELECT event_id FROM webhook_deliveries WHERE status = 'pending')",
+        sql!(
+            "DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> \
+             'pending'",
+            before
         )
-        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        let done = sql!(
+            "DELETE FROM events WHERE created_at < $1 AND id NOT IN (SELECT event_id \
+             FROM webhook_deliveries WHERE status = 'pending')",
+            before
+        )
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
@@ -445,19 +460,21 @@ impl Store {
         secret: &SecretString,
     ) -> Result<WebhookRow, GmailError> {
         let id = new_id("wh");
-        sqlx::query(
-            "INSERT INTO webhooks (id, user_id, url, events, label_ids, query, account, secret, enabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
+        sql!(
+            "INSERT INTO webhooks (id, user_id, url, events, label_ids, query, \
+             account, secret, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, \
+             $7, $8, 1, $9)",
+            &id,
+            user_id,
+            url,
+            events.join(","),
+            label_ids.join(","),
+            query,
+            account,
+            self.keys
+                .seal(&format!("{id}:webhook"), secret.expose_secret())?,
+            now_ms()
         )
-        .bind(&id)
-        .bind(user_id)
-        .bind(url)
-        .bind(events.join(","))
-        .bind(label_ids.join(","))
-        .bind(query)
-        .bind(account)
-        .bind(self.keys.seal(&format!("{id}:webhook"), secret.expose_secret())?)
-        .bind(now_ms())
         .execute(&self.pool)
         .await?;
         self.webhook(user_id, &id)
@@ -466,10 +483,12 @@ impl Store {
     }
 
     pub async fn webhooks(&self, user_id: &str) -> Result<Vec<WebhookRow>, GmailError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id"
-        )))
-        .bind(user_id)
+        sql!(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id"
+            )),
+            user_id
+        )
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -478,11 +497,13 @@ impl Store {
     }
 
     pub async fn webhook(&self, user_id: &str, id: &str) -> Result<Option<WebhookRow>, GmailError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 AND id = $2"
-        )))
-        .bind(user_id)
-        .bind(id)
+        sql!(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 AND id = $2"
+            )),
+            user_id,
+            id
+        )
         .fetch_optional(&self.pool)
         .await?
         .as_ref()
@@ -492,16 +513,17 @@ impl Store {
 
     /// Deletes a webhook and its deliveries; false when the user has no such webhook.
     pub async fn delete_webhook(&self, user_id: &str, id: &str) -> Result<bool, GmailError> {
-        let done = sqlx::query("DELETE FROM webhooks WHERE user_id = $1 AND id = $2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done = sql!(
+            "DELETE FROM webhooks WHERE user_id = $1 AND id = $2",
+            user_id,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
-            .bind(id)
+        sql!("DELETE FROM webhook_deliveries WHERE webhook_id = $1", id)
             .execute(&self.pool)
             .await?;
         Ok(true)
@@ -509,17 +531,19 @@ impl Store {
 
     /// Turns a webhook off with the reason shown to its owner; its pending deliveries stop.
     pub async fn disable_webhook(&self, id: &str, reason: &str) -> Result<(), GmailError> {
-        sqlx::query("UPDATE webhooks SET enabled = 0, disabled_reason = $1 WHERE id = $2")
-            .bind(reason)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'failed', last_error = COALESCE(last_error, $1) \
-             WHERE webhook_id = $2 AND status = 'pending'",
+        sql!(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = $1 WHERE id = $2",
+            reason,
+            id
         )
-        .bind(reason)
-        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        sql!(
+            "UPDATE webhook_deliveries SET status = 'failed', last_error = \
+             COALESCE(last_error, $1) WHERE webhook_id = $2 AND status = 'pending'",
+            reason,
+            id
+        )
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -560,10 +584,11 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(DeliveryRow, EventRow, String, SecretString)>, GmailError> {
         // A read first: most ticks find nothing due, and should not take SQLite's write lock.
-        let due = sqlx::query(
-            "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 AND claimed_until < $1 LIMIT 1",
+        let due = sql!(
+            "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND \
+             next_attempt_at <= $1 AND claimed_until < $1 LIMIT 1",
+            now
         )
-        .bind(now)
         .fetch_optional(&self.pool)
         .await?;
         if due.is_none() {
@@ -572,24 +597,23 @@ impl Store {
         let claim = new_id("claim");
         // The outer conditions repeat the inner ones: PostgreSQL re-checks them on rows
         // another claimer changed meanwhile, so no delivery is claimed twice.
-        sqlx::query(
-            "UPDATE webhook_deliveries SET claimed_until = $1, claim = $2 \
-             WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
-                          AND claimed_until < $3 ORDER BY next_attempt_at LIMIT $4) \
-             AND status = 'pending' AND claimed_until < $3",
+        sql!(
+            "UPDATE webhook_deliveries SET claimed_until = $1, claim = $2 WHERE id IN \
+             (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND \
+             next_attempt_at <= $3 AND claimed_until < $3 ORDER BY next_attempt_at \
+             LIMIT $4) AND status = 'pending' AND claimed_until < $3",
+            until,
+            &claim,
+            now,
+            limit
         )
-        .bind(until)
-        .bind(&claim)
-        .bind(now)
-        .bind(limit)
         .execute(&self.pool)
         .await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = sql!(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS}, e.user_id AS e_user, e.seq, e.account, e.data, e.created_at AS e_created, w.url, w.secret \
              FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.status = 'pending' AND d.claim = $1 AND w.enabled = 1"
-        )))
-        .bind(&claim)
+        )), &claim)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -631,17 +655,18 @@ impl Store {
             } => ("pending", retry_at, status, Some(error)),
             AttemptOutcome::GaveUp { status, error } => ("failed", now, status, Some(error)),
         };
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
-             claimed_until = 0, last_status = $3, last_error = $4, \
-             delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $6",
+        sql!(
+            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
+             next_attempt_at = $2, claimed_until = 0, last_status = $3, last_error = \
+             $4, delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at \
+             END WHERE id = $6",
+            status,
+            next,
+            code,
+            error,
+            now,
+            id
         )
-        .bind(status)
-        .bind(next)
-        .bind(code)
-        .bind(error)
-        .bind(now)
-        .bind(id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -653,12 +678,10 @@ impl Store {
         webhook_id: &str,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, GmailError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sql!(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
              WHERE d.webhook_id = $1 ORDER BY d.created_at DESC, d.id DESC LIMIT $2"
-        )))
-        .bind(webhook_id)
-        .bind(limit)
+        )), webhook_id, limit)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -687,16 +710,17 @@ async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     e: &EventRow,
 ) -> Result<(), GmailError> {
-    sqlx::query(
-        "INSERT INTO events (id, user_id, seq, account, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    sql!(
+        "INSERT INTO events (id, user_id, seq, account, type, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &e.id,
+        &e.user_id,
+        e.seq,
+        &e.account,
+        &e.kind,
+        e.data.to_string(),
+        e.created_at
     )
-    .bind(&e.id)
-    .bind(&e.user_id)
-    .bind(e.seq)
-    .bind(&e.account)
-    .bind(&e.kind)
-    .bind(e.data.to_string())
-    .bind(e.created_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -709,15 +733,16 @@ async fn insert_delivery(
     user_id: &str,
     now: i64,
 ) -> Result<(), GmailError> {
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, webhook_id, event_id, user_id, status, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+    sql!(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event_id, user_id, \
+         status, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'pending', \
+         $5, $5)",
+        new_id("dlv"),
+        webhook_id,
+        event_id,
+        user_id,
+        now
     )
-    .bind(new_id("dlv"))
-    .bind(webhook_id)
-    .bind(event_id)
-    .bind(user_id)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -729,13 +754,18 @@ async fn next_seq(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: &str,
 ) -> Result<i64, GmailError> {
-    sqlx::query("INSERT INTO event_seqs (user_id, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
-    let row = sqlx::query("UPDATE event_seqs SET seq = seq + 1 WHERE user_id = $1 RETURNING seq")
-        .bind(user_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    sql!(
+        "INSERT INTO event_seqs (user_id, seq) VALUES ($1, 0) ON CONFLICT DO \
+         NOTHING",
+        user_id
+    )
+    .execute(&mut **tx)
+    .await?;
+    let row = sql!(
+        "UPDATE event_seqs SET seq = seq + 1 WHERE user_id = $1 RETURNING seq",
+        user_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     row.try_get("seq").map_err(GmailError::from)
 }

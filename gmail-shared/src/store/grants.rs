@@ -118,16 +118,16 @@ impl Store {
         max_unused: i64,
     ) -> Result<(), GmailError> {
         // Written out twice: sqlx takes static SQL only.
-        sqlx::query(
-            "DELETE FROM oauth_clients WHERE created_at < $1 AND NOT EXISTS \
-             (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
+        sql!(
+            "DELETE FROM oauth_clients WHERE created_at < $1 AND NOT EXISTS (SELECT 1 \
+             FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
+            now() - UNUSED_CLIENT_SECS
         )
-        .bind(now() - UNUSED_CLIENT_SECS)
         .execute(&self.pool)
         .await?;
-        let waiting: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM oauth_clients WHERE NOT EXISTS \
-             (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
+        let waiting: i64 = sql!(
+            "SELECT COUNT(*) AS n FROM oauth_clients WHERE NOT EXISTS (SELECT 1 FROM \
+             oauth_grants g WHERE g.client_id = oauth_clients.id)"
         )
         .fetch_one(&self.pool)
         .await?
@@ -149,17 +149,17 @@ impl Store {
         client: &ClientRecord,
         secret: Option<&str>,
     ) -> Result<(), GmailError> {
-        sqlx::query(
-            "INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, auth_method, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = $3, \
-             redirect_uris = $4, auth_method = $5",
+        sql!(
+            "INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, \
+             auth_method, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT \
+             (id) DO UPDATE SET name = $3, redirect_uris = $4, auth_method = $5",
+            &client.id,
+            secret.map(sha256_hex),
+            &client.name,
+            serde_json::to_string(&client.redirect_uris).unwrap_or_default(),
+            &client.auth_method,
+            client.created_at
         )
-        .bind(&client.id)
-        .bind(secret.map(sha256_hex))
-        .bind(&client.name)
-        .bind(serde_json::to_string(&client.redirect_uris).unwrap_or_default())
-        .bind(&client.auth_method)
-        .bind(client.created_at)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -170,8 +170,7 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<Option<(ClientRecord, Option<String>)>, GmailError> {
-        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = $1")
-            .bind(id)
+        let row = sql!("SELECT * FROM oauth_clients WHERE id = $1", id)
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| Ok((client_row(&r)?, r.try_get("secret_hash")?)))
@@ -197,28 +196,29 @@ impl Store {
         let id = new_id("grant");
         let t = now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO oauth_grants (id, user_id, client_id, client_name, redirect_uri, scope, \
-             resource, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        sql!(
+            "INSERT INTO oauth_grants (id, user_id, client_id, client_name, \
+             redirect_uri, scope, resource, created_at) VALUES ($1, $2, $3, $4, $5, \
+             $6, $7, $8)",
+            &id,
+            user_id,
+            &client.id,
+            &client.name,
+            redirect_uri,
+            scope,
+            resource,
+            t
         )
-        .bind(&id)
-        .bind(user_id)
-        .bind(&client.id)
-        .bind(&client.name)
-        .bind(redirect_uri)
-        .bind(scope)
-        .bind(resource)
-        .bind(t)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO oauth_codes (code_hash, grant_id, code_challenge, expires_at) \
-             VALUES ($1, $2, $3, $4)",
+        sql!(
+            "INSERT INTO oauth_codes (code_hash, grant_id, code_challenge, \
+             expires_at) VALUES ($1, $2, $3, $4)",
+            sha256_hex(code),
+            &id,
+            code_challenge,
+            t + code_ttl_secs
         )
-        .bind(sha256_hex(code))
-        .bind(&id)
-        .bind(code_challenge)
-        .bind(t + code_ttl_secs)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -233,12 +233,13 @@ impl Store {
         client_id: &str,
     ) -> Result<Redeemed, GmailError> {
         let hash = sha256_hex(code);
-        let row = sqlx::query(
-            "SELECT c.code_challenge, c.expires_at, c.used, g.id AS grant_id, g.user_id, \
-             g.client_id, g.redirect_uri, g.scope, g.resource, g.revoked_at \
-             FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = $1",
+        let row = sql!(
+            "SELECT c.code_challenge, c.expires_at, c.used, g.id AS grant_id, \
+             g.user_id, g.client_id, g.redirect_uri, g.scope, g.resource, \
+             g.revoked_at FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id \
+             WHERE c.code_hash = $1",
+            &hash
         )
-        .bind(&hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
@@ -249,9 +250,10 @@ impl Store {
             return Ok(Redeemed::Invalid);
         }
         let used: i64 = row.try_get("used")?;
-        let spend =
-            sqlx::query("UPDATE oauth_codes SET used = 1 WHERE code_hash = $1 AND used = 0")
-                .bind(&hash);
+        let spend = sql!(
+            "UPDATE oauth_codes SET used = 1 WHERE code_hash = $1 AND used = 0",
+            &hash
+        );
         if !self.spend_once(used == 0, spend, &grant.id).await? {
             return Ok(Redeemed::Replayed);
         }
@@ -289,17 +291,17 @@ impl Store {
         ttl_secs: i64,
     ) -> Result<(), GmailError> {
         let t = now();
-        sqlx::query("DELETE FROM oauth_tokens WHERE expires_at < $1")
-            .bind(t - 86_400)
+        sql!("DELETE FROM oauth_tokens WHERE expires_at < $1", t - 86_400)
             .execute(&self.pool)
             .await?;
-        sqlx::query(
-            "INSERT INTO oauth_tokens (token_hash, grant_id, kind, expires_at) VALUES ($1, $2, $3, $4)",
+        sql!(
+            "INSERT INTO oauth_tokens (token_hash, grant_id, kind, expires_at) VALUES \
+             ($1, $2, $3, $4)",
+            sha256_hex(token),
+            grant_id,
+            kind,
+            t + ttl_secs
         )
-        .bind(sha256_hex(token))
-        .bind(grant_id)
-        .bind(kind)
-        .bind(t + ttl_secs)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -313,12 +315,13 @@ impl Store {
         client_id: &str,
     ) -> Result<Redeemed, GmailError> {
         let hash = sha256_hex(token);
-        let row = sqlx::query(
-            "SELECT t.expires_at, t.rotated_at, g.id AS grant_id, g.user_id, g.client_id, \
-             g.redirect_uri, g.scope, g.resource, g.revoked_at FROM oauth_tokens t \
-             JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh'",
+        let row = sql!(
+            "SELECT t.expires_at, t.rotated_at, g.id AS grant_id, g.user_id, \
+             g.client_id, g.redirect_uri, g.scope, g.resource, g.revoked_at FROM \
+             oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE \
+             t.token_hash = $1 AND t.kind = 'refresh'",
+            &hash
         )
-        .bind(&hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
@@ -330,11 +333,12 @@ impl Store {
             return Ok(Redeemed::Invalid);
         }
         let rotated: Option<i64> = row.try_get("rotated_at")?;
-        let spend = sqlx::query(
-            "UPDATE oauth_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
-        )
-        .bind(now())
-        .bind(&hash);
+        let spend = sql!(
+            "UPDATE oauth_tokens SET rotated_at = $1 WHERE token_hash = $2 AND \
+             rotated_at IS NULL",
+            now(),
+            &hash
+        );
         if !self.spend_once(rotated.is_none(), spend, &grant.id).await? {
             return Ok(Redeemed::Replayed);
         }
@@ -351,14 +355,15 @@ impl Store {
         token: &str,
         audiences: &[String],
     ) -> Result<Option<TokenOwner>, GmailError> {
-        let row = sqlx::query(
-            "SELECT g.id AS grant_id, g.scope, g.resource, u.id, u.external_id, u.email, \
-             u.policy FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
-             JOIN users u ON u.id = g.user_id WHERE t.token_hash = $1 AND t.kind = 'access' \
-             AND t.expires_at > $2 AND g.revoked_at IS NULL AND u.disabled_at IS NULL",
+        let row = sql!(
+            "SELECT g.id AS grant_id, g.scope, g.resource, u.id, u.external_id, \
+             u.email, u.policy FROM oauth_tokens t JOIN oauth_grants g ON g.id = \
+             t.grant_id JOIN users u ON u.id = g.user_id WHERE t.token_hash = $1 AND \
+             t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at IS NULL AND \
+             u.disabled_at IS NULL",
+            sha256_hex(token.trim()),
+            now()
         )
-        .bind(sha256_hex(token.trim()))
-        .bind(now())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -368,11 +373,13 @@ impl Store {
             return Ok(None);
         }
         let grant_id: String = row.try_get("grant_id")?;
-        sqlx::query("UPDATE oauth_grants SET last_used_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(&grant_id)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "UPDATE oauth_grants SET last_used_at = $1 WHERE id = $2",
+            now(),
+            &grant_id
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(Some(TokenOwner {
             user: user_row(&row)?,
             grant_id,
@@ -383,14 +390,14 @@ impl Store {
 
     /// A user's connected clients: grants not revoked whose tokens can still be refreshed.
     pub async fn user_oauth_grants(&self, user_id: &str) -> Result<Vec<GrantInfo>, GmailError> {
-        let rows = sqlx::query(
-            "SELECT id, client_id, client_name, redirect_uri, scope, resource, created_at, \
-             last_used_at FROM oauth_grants g WHERE user_id = $1 AND revoked_at IS NULL AND \
-             EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.grant_id = g.id AND t.expires_at > $2) \
-             ORDER BY created_at DESC, id",
+        let rows = sql!(
+            "SELECT id, client_id, client_name, redirect_uri, scope, resource, \
+             created_at, last_used_at FROM oauth_grants g WHERE user_id = $1 AND \
+             revoked_at IS NULL AND EXISTS (SELECT 1 FROM oauth_tokens t WHERE \
+             t.grant_id = g.id AND t.expires_at > $2) ORDER BY created_at DESC, id",
+            user_id,
+            now()
         )
-        .bind(user_id)
-        .bind(now())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -416,13 +423,13 @@ impl Store {
         owner: Option<&str>,
         grant_id: &str,
     ) -> Result<bool, GmailError> {
-        let done = sqlx::query(
-            "UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-             AND ($3 IS NULL OR user_id = $3)",
+        let done = sql!(
+            "UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS \
+             NULL AND ($3 IS NULL OR user_id = $3)",
+            now(),
+            grant_id,
+            owner
         )
-        .bind(now())
-        .bind(grant_id)
-        .bind(owner)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -434,12 +441,12 @@ impl Store {
         token: &str,
         client_id: &str,
     ) -> Result<Option<String>, GmailError> {
-        let row = sqlx::query(
+        let row = sql!(
             "SELECT g.id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
              WHERE t.token_hash = $1 AND g.client_id = $2",
+            sha256_hex(token.trim()),
+            client_id
         )
-        .bind(sha256_hex(token.trim()))
-        .bind(client_id)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| r.try_get("id").map_err(GmailError::from))
@@ -448,8 +455,7 @@ impl Store {
 
     /// Grants revoked at or after `since`: their sessions close like a revoked key's.
     pub(super) async fn grants_revoked_since(&self, since: i64) -> Result<Vec<String>, GmailError> {
-        let rows = sqlx::query("SELECT id FROM oauth_grants WHERE revoked_at >= $1")
-            .bind(since)
+        let rows = sql!("SELECT id FROM oauth_grants WHERE revoked_at >= $1", since)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

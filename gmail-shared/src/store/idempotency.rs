@@ -32,29 +32,34 @@ impl Store {
     ) -> Result<IdempotencyClaim, GmailError> {
         let now = now();
         let fingerprint = super::cipher::hex(fingerprint);
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(now - ttl_secs)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "DELETE FROM idempotency_keys WHERE created_at < $1",
+            now - ttl_secs
+        )
+        .execute(&self.pool)
+        .await?;
         // The primary key makes the insert the arbiter: of two instances racing on one key,
         // exactly one inserts.
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, status, body, created_at) VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT DO NOTHING",
+        let inserted = sql!(
+            "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, status, \
+             body, created_at) VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT DO \
+             NOTHING",
+            user_id,
+            key,
+            &fingerprint,
+            now
         )
-        .bind(user_id)
-        .bind(key)
-        .bind(&fingerprint)
-        .bind(now)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(IdempotencyClaim::Claimed);
         }
-        let row = sqlx::query(
-            "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2",
+        let row = sql!(
+            "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE \
+             user_id = $1 AND idem_key = $2",
+            user_id,
+            key
         )
-        .bind(user_id)
-        .bind(key)
         .fetch_optional(&self.pool)
         .await?;
         // Released between the insert and the read: the retry is the client's to make.
@@ -75,13 +80,14 @@ impl Store {
         }
         let created: i64 = row.try_get("created_at")?;
         if created < now - lease_secs {
-            let taken = sqlx::query(
-                "UPDATE idempotency_keys SET created_at = $1 WHERE user_id = $2 AND idem_key = $3 AND status = 0 AND created_at = $4",
+            let taken = sql!(
+                "UPDATE idempotency_keys SET created_at = $1 WHERE user_id = $2 AND \
+                 idem_key = $3 AND status = 0 AND created_at = $4",
+                now,
+                user_id,
+                key,
+                created
             )
-            .bind(now)
-            .bind(user_id)
-            .bind(key)
-            .bind(created)
             .execute(&self.pool)
             .await?;
             if taken.rows_affected() == 1 {
@@ -99,13 +105,14 @@ impl Store {
         status: u16,
         body: &str,
     ) -> Result<(), GmailError> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND idem_key = $4",
+        sql!(
+            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 \
+             AND idem_key = $4",
+            i64::from(status),
+            body,
+            user_id,
+            key
         )
-        .bind(i64::from(status))
-        .bind(body)
-        .bind(user_id)
-        .bind(key)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -117,11 +124,12 @@ impl Store {
         user_id: &str,
         key: &str,
     ) -> Result<(), GmailError> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND status = 0",
+        sql!(
+            "DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND \
+             status = 0",
+            user_id,
+            key
         )
-        .bind(user_id)
-        .bind(key)
         .execute(&self.pool)
         .await?;
         Ok(())

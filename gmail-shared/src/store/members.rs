@@ -78,29 +78,33 @@ impl Store {
             return Ok(u);
         }
         let id = new_id("usr");
-        sqlx::query("INSERT INTO users (id, external_id, email, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (external_id) DO NOTHING")
-            .bind(&id)
-            .bind(external_id)
-            .bind(email)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "INSERT INTO users (id, external_id, email, created_at) VALUES ($1, $2, \
+             $3, $4) ON CONFLICT (external_id) DO NOTHING",
+            &id,
+            external_id,
+            email,
+            now()
+        )
+        .execute(&self.pool)
+        .await?;
         self.user_by_external_id(external_id)
             .await?
             .ok_or_else(|| GmailError::internal("user vanished after insert"))
     }
 
     pub async fn user_by_external_id(&self, external_id: &str) -> Result<Option<User>, GmailError> {
-        let row = sqlx::query("SELECT id, external_id, email FROM users WHERE external_id = $1")
-            .bind(external_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sql!(
+            "SELECT id, external_id, email FROM users WHERE external_id = $1",
+            external_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| user_row(&r)).transpose()
     }
 
     pub async fn user(&self, id: &str) -> Result<Option<User>, GmailError> {
-        let row = sqlx::query("SELECT id, external_id, email FROM users WHERE id = $1")
-            .bind(id)
+        let row = sql!("SELECT id, external_id, email FROM users WHERE id = $1", id)
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| user_row(&r)).transpose()
@@ -135,18 +139,18 @@ impl Store {
         let policy = rules
             .as_ref()
             .map(|r| serde_json::to_string(r).unwrap_or_default());
-        sqlx::query(
-            "INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at, expires_at, \
-             policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        sql!(
+            "INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at, \
+             expires_at, policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &id,
+            user_id,
+            name,
+            sha256_hex(&plain),
+            &prefix,
+            created,
+            expires_at,
+            policy
         )
-        .bind(&id)
-        .bind(user_id)
-        .bind(name)
-        .bind(sha256_hex(&plain))
-        .bind(&prefix)
-        .bind(created)
-        .bind(expires_at)
-        .bind(policy)
         .execute(&self.pool)
         .await?;
         Ok((
@@ -167,8 +171,7 @@ impl Store {
 
     /// One key's description, whoever owns it.
     pub async fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyInfo>, GmailError> {
-        let row = sqlx::query(select_keys!("WHERE id = $1"))
-            .bind(key_id)
+        let row = sql!(select_keys!("WHERE id = $1"), key_id)
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| key_row(&r)).transpose()
@@ -189,20 +192,25 @@ impl Store {
         presented: &str,
     ) -> Result<Option<(User, String, Vec<CallerPolicy>)>, GmailError> {
         let hash = sha256_hex(presented.trim());
-        let row = sqlx::query(
-            "SELECT k.id AS key_id, k.policy AS key_policy, u.policy AS user_policy, u.id, u.external_id, u.email FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.disabled_at IS NULL",
+        let row = sql!(
+            "SELECT k.id AS key_id, k.policy AS key_policy, u.policy AS user_policy, \
+             u.id, u.external_id, u.email FROM api_keys k JOIN users u ON u.id = \
+             k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND \
+             (k.expires_at IS NULL OR k.expires_at > $2) AND u.disabled_at IS NULL",
+            &hash,
+            now()
         )
-        .bind(&hash)
-        .bind(now())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let key_id: String = row.try_get("key_id")?;
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(&key_id)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2",
+            now(),
+            &key_id
+        )
+        .execute(&self.pool)
+        .await?;
         let mut rules = Vec::new();
         for column in ["user_policy", "key_policy"] {
             let text: Option<String> = row.try_get(column)?;
@@ -249,11 +257,7 @@ impl Store {
         policy: &CallerPolicy,
     ) -> Result<bool, GmailError> {
         let text = (!policy.is_empty()).then(|| serde_json::to_string(policy).unwrap_or_default());
-        let done = sqlx::query(update)
-            .bind(text)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done = sql!(update, text, id).execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -263,15 +267,15 @@ impl Store {
         &self,
         since: i64,
     ) -> Result<(Vec<String>, Vec<String>), GmailError> {
-        let keys = sqlx::query(
-            "SELECT id FROM api_keys WHERE revoked_at >= $1 OR (expires_at >= $1 AND expires_at <= $2)",
+        let keys = sql!(
+            "SELECT id FROM api_keys WHERE revoked_at >= $1 OR (expires_at >= $1 AND \
+             expires_at <= $2)",
+            since,
+            now()
         )
-        .bind(since)
-        .bind(now())
-            .fetch_all(&self.pool)
-            .await?;
-        let users = sqlx::query("SELECT id FROM users WHERE disabled_at >= $1")
-            .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let users = sql!("SELECT id FROM users WHERE disabled_at >= $1", since)
             .fetch_all(&self.pool)
             .await?;
         let ids = |rows: Vec<AnyRow>| -> Result<Vec<String>, GmailError> {
@@ -291,11 +295,13 @@ impl Store {
         user_id: &str,
         disabled: bool,
     ) -> Result<bool, GmailError> {
-        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-            .bind(disabled.then(now))
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        let done = sql!(
+            "UPDATE users SET disabled_at = $1 WHERE id = $2",
+            disabled.then(now),
+            user_id
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -305,13 +311,13 @@ impl Store {
         owner: Option<&str>,
         key_id: &str,
     ) -> Result<bool, GmailError> {
-        let done = sqlx::query(
+        let done = sql!(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
              AND ($3 IS NULL OR user_id = $3)",
+            now(),
+            key_id,
+            owner
         )
-        .bind(now())
-        .bind(key_id)
-        .bind(owner)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -322,19 +328,22 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyInfo>, GmailError> {
-        let rows = sqlx::query(select_keys!("WHERE user_id = $1 ORDER BY created_at"))
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sql!(
+            select_keys!("WHERE user_id = $1 ORDER BY created_at"),
+            user_id
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(key_row).collect()
     }
 
     /// The user with this id, unless disabled (what a signed-in web session checks).
     pub async fn active_user(&self, id: &str) -> Result<Option<User>, GmailError> {
-        let row = sqlx::query(
-            "SELECT id, external_id, email FROM users WHERE id = $1 AND disabled_at IS NULL",
+        let row = sql!(
+            "SELECT id, external_id, email FROM users WHERE id = $1 AND disabled_at \
+             IS NULL",
+            id
         )
-        .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| user_row(&r)).transpose()
@@ -342,11 +351,12 @@ impl Store {
 
     /// Every user, oldest first, with what an admin page shows of them.
     pub async fn list_users(&self) -> Result<Vec<UserSummary>, GmailError> {
-        let rows = sqlx::query(
+        let rows = sql!(
             "SELECT u.id, u.external_id, u.email, u.created_at, u.disabled_at, \
-             (SELECT COUNT(*) FROM connections c WHERE c.user_id = u.id) AS connection_count, \
-             (SELECT MAX(k.last_used_at) FROM api_keys k WHERE k.user_id = u.id) AS last_active_at \
-             FROM users u ORDER BY u.created_at, u.id",
+             (SELECT COUNT(*) FROM connections c WHERE c.user_id = u.id) AS \
+             connection_count, (SELECT MAX(k.last_used_at) FROM api_keys k WHERE \
+             k.user_id = u.id) AS last_active_at FROM users u ORDER BY u.created_at, \
+             u.id"
         )
         .fetch_all(&self.pool)
         .await?;

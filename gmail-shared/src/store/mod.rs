@@ -18,6 +18,14 @@ use sqlx::{AnyPool, Row};
 use crate::error::GmailError;
 use crate::gmail::credentials::StoredTokens;
 
+/// `sqlx::query(sql)` with its `$1, $2, …` bound in order: `sql!("… $1 … $2", a, b)`.
+/// Defined before the submodules so that each of them can use it.
+macro_rules! sql {
+    ($sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query($sql)$(.bind($arg))*
+    };
+}
+
 mod audit;
 pub mod cipher;
 mod device;
@@ -255,9 +263,7 @@ impl Store {
         if kind == "sqlite" && !url.contains(":memory:") {
             // Readers no longer wait for writers (both servers share the file). The WAL file
             // takes the database file's owner-only permissions (SQLite copies them).
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
+            sql!("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         // SQLite has no migration lock (PostgreSQL takes an advisory one): when both servers
         // start at once on a fresh file, one of them loses the race on `_sqlx_migrations`.
@@ -309,41 +315,50 @@ impl Store {
         scopes: &[String],
     ) -> Result<ConnectionInfo, GmailError> {
         let email = email.trim().to_ascii_lowercase();
-        let existing = sqlx::query("SELECT id FROM connections WHERE user_id = $1 AND email = $2")
-            .bind(user_id)
-            .bind(&email)
-            .fetch_optional(&self.pool)
-            .await?;
+        let existing = sql!(
+            "SELECT id FROM connections WHERE user_id = $1 AND email = $2",
+            user_id,
+            &email
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         let id = match existing {
             Some(r) => r.try_get::<String, _>("id")?,
             None => {
                 let id = new_id("conn");
-                let has_any = sqlx::query("SELECT id FROM connections WHERE user_id = $1")
-                    .bind(user_id)
+                let has_any = sql!("SELECT id FROM connections WHERE user_id = $1", user_id)
                     .fetch_optional(&self.pool)
                     .await?
                     .is_some();
-                sqlx::query("INSERT INTO connections (id, user_id, email, refresh_token, scopes, status, is_primary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(&id)
-                    .bind(user_id)
-                    .bind(&email)
-                    .bind(self.keys.seal(&format!("{id}:refresh"), tokens.refresh_token.expose_secret())?)
-                    .bind(scopes.join(" "))
-                    .bind(ACTIVE)
-                    .bind(if has_any { 0i64 } else { 1i64 })
-                    .bind(now())
-                    .execute(&self.pool)
-                    .await?;
+                sql!(
+                    "INSERT INTO connections (id, user_id, email, refresh_token, scopes, \
+                     status, is_primary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &id,
+                    user_id,
+                    &email,
+                    self.keys.seal(
+                        &format!("{id}:refresh"),
+                        tokens.refresh_token.expose_secret()
+                    )?,
+                    scopes.join(" "),
+                    ACTIVE,
+                    if has_any { 0i64 } else { 1i64 },
+                    now()
+                )
+                .execute(&self.pool)
+                .await?;
                 id
             }
         };
         self.store_tokens(&id, tokens).await?;
-        sqlx::query("UPDATE connections SET scopes = $1, status = $2 WHERE id = $3")
-            .bind(scopes.join(" "))
-            .bind(ACTIVE)
-            .bind(&id)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "UPDATE connections SET scopes = $1, status = $2 WHERE id = $3",
+            scopes.join(" "),
+            ACTIVE,
+            &id
+        )
+        .execute(&self.pool)
+        .await?;
         self.connection_info(user_id, &id)
             .await?
             .ok_or_else(|| GmailError::internal("connection vanished after upsert"))
@@ -367,13 +382,16 @@ impl Store {
             &format!("{connection_id}:refresh"),
             tokens.refresh_token.expose_secret(),
         )?;
-        sqlx::query("UPDATE connections SET access_token = $1, refresh_token = $2, expires_at = $3 WHERE id = $4")
-            .bind(access)
-            .bind(refresh)
-            .bind(tokens.expiry_date)
-            .bind(connection_id)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "UPDATE connections SET access_token = $1, refresh_token = $2, expires_at \
+             = $3 WHERE id = $4",
+            access,
+            refresh,
+            tokens.expiry_date,
+            connection_id
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -388,19 +406,22 @@ impl Store {
             return Ok(None);
         };
         let mut tx = locks.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(format!("refresh:{connection_id}"))
-            .execute(&mut *tx)
-            .await?;
+        sql!(
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            format!("refresh:{connection_id}")
+        )
+        .execute(&mut *tx)
+        .await?;
         Ok(Some(tx))
     }
 
     /// A connection's tokens as stored now (another instance may have refreshed them).
     pub async fn stored_tokens(&self, connection_id: &str) -> Result<StoredTokens, GmailError> {
-        let row = sqlx::query(
-            "SELECT access_token, refresh_token, expires_at, scopes FROM connections WHERE id = $1",
+        let row = sql!(
+            "SELECT access_token, refresh_token, expires_at, scopes FROM connections \
+             WHERE id = $1",
+            connection_id
         )
-        .bind(connection_id)
         .fetch_one(&self.pool)
         .await?;
         let access: Option<String> = row.try_get("access_token")?;
@@ -419,28 +440,35 @@ impl Store {
     }
 
     pub async fn mark_needs_reauth(&self, connection_id: &str) -> Result<(), GmailError> {
-        sqlx::query("UPDATE connections SET status = $1, access_token = NULL WHERE id = $2")
-            .bind(NEEDS_REAUTH)
-            .bind(connection_id)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "UPDATE connections SET status = $1, access_token = NULL WHERE id = $2",
+            NEEDS_REAUTH,
+            connection_id
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     pub async fn touch_connection(&self, connection_id: &str) -> Result<(), GmailError> {
-        sqlx::query("UPDATE connections SET last_used_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(connection_id)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "UPDATE connections SET last_used_at = $1 WHERE id = $2",
+            now(),
+            connection_id
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     pub async fn list_connections(&self, user_id: &str) -> Result<Vec<ConnectionInfo>, GmailError> {
-        let rows = sqlx::query("SELECT id, email, status, scopes, is_primary, created_at, last_used_at FROM connections WHERE user_id = $1 ORDER BY is_primary DESC, created_at")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sql!(
+            "SELECT id, email, status, scopes, is_primary, created_at, last_used_at \
+             FROM connections WHERE user_id = $1 ORDER BY is_primary DESC, created_at",
+            user_id
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(connection_row).collect()
     }
 
@@ -476,11 +504,14 @@ impl Store {
                     what: "a connected Gmail account (connect one with gmail_get_auth_url)".into(),
                 })?,
         };
-        let row = sqlx::query("SELECT access_token, refresh_token, expires_at FROM connections WHERE id = $1 AND user_id = $2")
-            .bind(&info.id)
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sql!(
+            "SELECT access_token, refresh_token, expires_at FROM connections WHERE id \
+             = $1 AND user_id = $2",
+            &info.id,
+            user_id
+        )
+        .fetch_one(&self.pool)
+        .await?;
         let access: Option<String> = row.try_get("access_token")?;
         let refresh: String = row.try_get("refresh_token")?;
         let tokens = StoredTokens {
@@ -495,19 +526,23 @@ impl Store {
     }
 
     pub async fn delete_connection(&self, user_id: &str, id: &str) -> Result<bool, GmailError> {
-        let done = sqlx::query("DELETE FROM connections WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        let done = sql!(
+            "DELETE FROM connections WHERE id = $1 AND user_id = $2",
+            id,
+            user_id
+        )
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 1 {
             // Keep a primary when others remain.
             let rest = self.list_connections(user_id).await?;
             if !rest.is_empty() && !rest.iter().any(|c| c.is_primary) {
-                sqlx::query("UPDATE connections SET is_primary = 1 WHERE id = $1")
-                    .bind(&rest[0].id)
-                    .execute(&self.pool)
-                    .await?;
+                sql!(
+                    "UPDATE connections SET is_primary = 1 WHERE id = $1",
+                    &rest[0].id
+                )
+                .execute(&self.pool)
+                .await?;
             }
         }
         Ok(done.rows_affected() == 1)
@@ -516,7 +551,7 @@ impl Store {
     /// Re-seals every token under the current key. Rows sealed with a key that is not
     /// configured are reported, not fatal, so one bad row does not stop a rotation.
     pub async fn rotate_keys(&self) -> Result<RotationReport, GmailError> {
-        let rows = sqlx::query("SELECT id, access_token, refresh_token FROM connections")
+        let rows = sql!("SELECT id, access_token, refresh_token FROM connections")
             .fetch_all(&self.pool)
             .await?;
         let mut report = RotationReport::default();
@@ -544,19 +579,16 @@ impl Store {
                 report.unreadable.push(id);
                 continue;
             };
-            sqlx::query(
-                "UPDATE connections SET access_token = $1, refresh_token = $2 WHERE id = $3",
-            )
-            .bind(
+            sql!(
+                "UPDATE connections SET access_token = $1, refresh_token = $2 WHERE id = \
+                 $3",
                 access
                     .map(|a| self.keys.seal(&format!("{id}:access"), a.expose_secret()))
                     .transpose()?,
-            )
-            .bind(
                 self.keys
                     .seal(&format!("{id}:refresh"), refresh.expose_secret())?,
+                &id
             )
-            .bind(&id)
             .execute(&self.pool)
             .await?;
             report.resealed += 1;

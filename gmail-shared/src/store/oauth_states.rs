@@ -80,24 +80,27 @@ impl Store {
         let sealed = self
             .keys
             .seal(&format!("state:{state}"), code_verifier.expose_secret())?;
-        sqlx::query("INSERT INTO oauth_states (state, user_id, code_verifier, redirect_uri, scopes, return_to, login_hint, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(&state)
-            .bind(user_id)
-            .bind(sealed)
-            .bind(redirect_uri)
-            .bind(scopes.join(" "))
-            .bind(return_to)
-            .bind(login_hint)
-            .bind(now() + ttl_secs)
-            .execute(&self.pool)
-            .await?;
+        sql!(
+            "INSERT INTO oauth_states (state, user_id, code_verifier, redirect_uri, \
+             scopes, return_to, login_hint, expires_at) VALUES ($1, $2, $3, $4, $5, \
+             $6, $7, $8)",
+            &state,
+            user_id,
+            sealed,
+            redirect_uri,
+            scopes.join(" "),
+            return_to,
+            login_hint,
+            now() + ttl_secs
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(state)
     }
 
     /// Deletes states past their expiry; answers how many.
     pub async fn purge_expired_oauth_states(&self) -> Result<u64, GmailError> {
-        let done = sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
-            .bind(now())
+        let done = sql!("DELETE FROM oauth_states WHERE expires_at < $1", now())
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
@@ -105,12 +108,10 @@ impl Store {
 
     /// Looks at a state without consuming it.
     pub async fn pending_oauth_state(&self, state: &str) -> Result<PendingFlow, GmailError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM oauth_states WHERE state = $1"
-        ))
-        .bind(state)
+        let row = sql!(
+            concat!("SELECT ", columns!(), " FROM oauth_states WHERE state = $1"),
+            state
+        )
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(unknown)?;
@@ -136,11 +137,12 @@ impl Store {
     pub async fn bind_oauth_state(&self, state: &str) -> Result<SecretString, GmailError> {
         self.pending_oauth_state(state).await?;
         let token = random_token(32);
-        let done = sqlx::query(
-            "UPDATE oauth_states SET browser_hash = $1 WHERE state = $2 AND browser_hash IS NULL",
+        let done = sql!(
+            "UPDATE oauth_states SET browser_hash = $1 WHERE state = $2 AND \
+             browser_hash IS NULL",
+            sha256_hex(&token),
+            state
         )
-        .bind(sha256_hex(&token))
-        .bind(state)
         .execute(&self.pool)
         .await?;
         if done.rows_affected() != 1 {
@@ -177,9 +179,7 @@ impl Store {
                 user_id.to_string(),
             ),
         };
-        let row = sqlx::query(query)
-            .bind(state)
-            .bind(&value)
+        let row = sql!(query, state, &value)
             .fetch_optional(&self.pool)
             .await?;
         let Some(r) = row else {

@@ -46,17 +46,18 @@ impl Store {
         instance: Option<&str>,
         owner: Option<(&str, &str)>,
     ) -> Result<(), GmailError> {
-        sqlx::query(
-            "INSERT INTO mcp_sessions (id, transport, instance, user_id, key_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
-             instance = COALESCE($3, mcp_sessions.instance), user_id = $4, key_id = $5",
+        sql!(
+            "INSERT INTO mcp_sessions (id, transport, instance, user_id, key_id, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE \
+             SET instance = COALESCE($3, mcp_sessions.instance), user_id = $4, key_id \
+             = $5",
+            id,
+            transport,
+            instance,
+            owner.map(|o| o.0),
+            owner.map(|o| o.1),
+            now()
         )
-        .bind(id)
-        .bind(transport)
-        .bind(instance)
-        .bind(owner.map(|o| o.0))
-        .bind(owner.map(|o| o.1))
-        .bind(now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -65,25 +66,26 @@ impl Store {
     /// Stores a Streamable HTTP session's state (its `initialize` parameters, as JSON),
     /// forgetting records older than a week.
     pub async fn put_session_state(&self, id: &str, state: &str) -> Result<(), GmailError> {
-        sqlx::query("DELETE FROM mcp_sessions WHERE created_at < $1")
-            .bind(now() - SESSION_RECORD_SECS)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(
-            "INSERT INTO mcp_sessions (id, transport, state, created_at) VALUES ($1, 'streamable_http', $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET state = $2",
+        sql!(
+            "DELETE FROM mcp_sessions WHERE created_at < $1",
+            now() - SESSION_RECORD_SECS
         )
-        .bind(id)
-        .bind(state)
-        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        sql!(
+            "INSERT INTO mcp_sessions (id, transport, state, created_at) VALUES ($1, \
+             'streamable_http', $2, $3) ON CONFLICT (id) DO UPDATE SET state = $2",
+            id,
+            state,
+            now()
+        )
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     pub async fn session_state(&self, id: &str) -> Result<Option<String>, GmailError> {
-        let row = sqlx::query("SELECT state FROM mcp_sessions WHERE id = $1")
-            .bind(id)
+        let row = sql!("SELECT state FROM mcp_sessions WHERE id = $1", id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.and_then(|r| r.try_get::<Option<String>, _>("state").ok().flatten()))
@@ -91,11 +93,11 @@ impl Store {
 
     /// The owner of a session; for a stream held by an instance, only while it is alive.
     pub async fn session_owner(&self, id: &str) -> Result<Option<SessionOwner>, GmailError> {
-        let row = sqlx::query(
+        let row = sql!(
             "SELECT s.user_id, s.key_id, s.instance, i.seen_at FROM mcp_sessions s \
              LEFT JOIN mcp_instances i ON i.id = s.instance WHERE s.id = $1",
+            id
         )
-        .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -112,8 +114,7 @@ impl Store {
     }
 
     pub async fn delete_session_record(&self, id: &str) -> Result<(), GmailError> {
-        sqlx::query("DELETE FROM mcp_sessions WHERE id = $1")
-            .bind(id)
+        sql!("DELETE FROM mcp_sessions WHERE id = $1", id)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -122,22 +123,22 @@ impl Store {
     /// This instance is alive; the records of instances gone for a minute are removed.
     pub async fn instance_heartbeat(&self, instance: &str) -> Result<(), GmailError> {
         let t = now();
-        sqlx::query(
-            "INSERT INTO mcp_instances (id, seen_at) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET seen_at = $2",
+        sql!(
+            "INSERT INTO mcp_instances (id, seen_at) VALUES ($1, $2) ON CONFLICT (id) \
+             DO UPDATE SET seen_at = $2",
+            instance,
+            t
         )
-        .bind(instance)
-        .bind(t)
         .execute(&self.pool)
         .await?;
-        sqlx::query(
-            "DELETE FROM mcp_sessions WHERE instance IN (SELECT id FROM mcp_instances WHERE seen_at < $1)",
+        sql!(
+            "DELETE FROM mcp_sessions WHERE instance IN (SELECT id FROM mcp_instances \
+             WHERE seen_at < $1)",
+            t - 60
         )
-        .bind(t - 60)
         .execute(&self.pool)
         .await?;
-        sqlx::query("DELETE FROM mcp_instances WHERE seen_at < $1")
-            .bind(t - 60)
+        sql!("DELETE FROM mcp_instances WHERE seen_at < $1", t - 60)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -151,20 +152,19 @@ impl Store {
         session_id: &str,
         body: &str,
     ) -> Result<(), GmailError> {
-        sqlx::query(
-            "INSERT INTO mcp_relay (id, instance, session_id, body, created_us) VALUES ($1, $2, $3, $4, $5)",
+        sql!(
+            "INSERT INTO mcp_relay (id, instance, session_id, body, created_us) \
+             VALUES ($1, $2, $3, $4, $5)",
+            uuid::Uuid::new_v4().simple().to_string(),
+            instance,
+            session_id,
+            body,
+            now_us()
         )
-        .bind(uuid::Uuid::new_v4().simple().to_string())
-        .bind(instance)
-        .bind(session_id)
-        .bind(body)
-        .bind(now_us())
         .execute(&self.pool)
         .await?;
         if self.kind == "postgres" {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(RELAY_CHANNEL)
-                .bind(instance)
+            sql!("SELECT pg_notify($1, $2)", RELAY_CHANNEL, instance)
                 .execute(&self.pool)
                 .await?;
         }
@@ -174,14 +174,17 @@ impl Store {
     /// Takes (removes) the messages queued for this instance, oldest first; drops the ones
     /// that waited too long for anybody.
     pub async fn take_relayed(&self, instance: &str) -> Result<Vec<RelayedMessage>, GmailError> {
-        sqlx::query("DELETE FROM mcp_relay WHERE created_us < $1")
-            .bind(now_us() - RELAY_TTL_US)
-            .execute(&self.pool)
-            .await?;
-        let rows = sqlx::query(
-            "DELETE FROM mcp_relay WHERE instance = $1 RETURNING session_id, body, created_us, id",
+        sql!(
+            "DELETE FROM mcp_relay WHERE created_us < $1",
+            now_us() - RELAY_TTL_US
         )
-        .bind(instance)
+        .execute(&self.pool)
+        .await?;
+        let rows = sql!(
+            "DELETE FROM mcp_relay WHERE instance = $1 RETURNING session_id, body, \
+             created_us, id",
+            instance
+        )
         .fetch_all(&self.pool)
         .await?;
         let mut taken = rows
