@@ -5,15 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use futures_util::StreamExt;
-use gmail_shared::mail::{parse_recipient_items, OutgoingMessage, Recipient};
+pub use gmail_shared::ops::compose::{ComposeBody, ForwardBody, MimeType, ReplyBody};
 use gmail_shared::ops::send::{self, ForwardRequest, ReplyRequest, SentMessage};
 use gmail_shared::ops::{check_id, Mailbox};
-use gmail_shared::tools::catalog::compose_tools::{
-    bodies, file_attachments, inline_attachments, recipients, InlineAttachment, MimeType,
-};
-use gmail_shared::tools::ToolContext;
 use gmail_shared::GmailError;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
@@ -26,69 +21,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/messages/send", [web::post().to(send_message)]);
     resource(cfg, "/messages/{id}/reply", [web::post().to(reply)]);
     resource(cfg, "/messages/{id}/forward", [web::post().to(forward)]);
-}
-
-/// A new message (send, drafts). The same fields as the MCP `send_email` tool.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"to": ["alice@example.com"], "subject": "Quarterly report", "body": "Hi Alice,\n\nthe report is attached.\n", "attachmentContents": [{"filename": "report.txt", "mimeType": "text/plain", "contentBase64": "SGVsbG8="}]}))]
-pub struct ComposeBody {
-    /// Recipients (each entry may be a comma-separated list; `Name <addr>` allowed).
-    pub to: Vec<String>,
-    #[serde(default)]
-    pub subject: String,
-    /// Text body (HTML when `mimeType` is `text/html` and no `htmlBody` is given).
-    #[serde(default)]
-    pub body: String,
-    /// HTML body, sent with `body` as its text alternative.
-    pub html_body: Option<String>,
-    pub mime_type: Option<MimeType>,
-    #[serde(default)]
-    pub cc: Vec<String>,
-    #[serde(default)]
-    pub bcc: Vec<String>,
-    #[serde(default)]
-    pub reply_to: Vec<String>,
-    /// Thread to reply in.
-    pub thread_id: Option<String>,
-    /// The message answered: Gmail message id or RFC Message-ID.
-    pub in_reply_to: Option<String>,
-    /// Send-as address, optionally with a display name.
-    pub from: Option<String>,
-    /// Extra References message ids.
-    #[serde(default)]
-    pub references: Vec<String>,
-    /// Server file paths to attach (inside the configured attachment directories).
-    #[serde(default)]
-    pub attachments: Vec<String>,
-    /// Attachments given inline as base64.
-    #[serde(default)]
-    pub attachment_contents: Vec<InlineAttachment>,
-    /// Send only: build the message and answer it; send nothing.
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-impl ComposeBody {
-    pub fn message(self, ctx: &ToolContext) -> Result<OutgoingMessage, GmailError> {
-        let (text, html) = bodies(&self.body, self.html_body.as_deref(), self.mime_type);
-        let mut attachments = file_attachments(ctx, &Some(self.attachments))?;
-        attachments.extend(inline_attachments(&Some(self.attachment_contents))?);
-        Ok(OutgoingMessage {
-            from: Recipient::parse_optional("from", self.from.as_deref())?,
-            to: parse_recipient_items("to", &self.to)?,
-            cc: parse_recipient_items("cc", &self.cc)?,
-            bcc: parse_recipient_items("bcc", &self.bcc)?,
-            reply_to: parse_recipient_items("replyTo", &self.reply_to)?,
-            subject: self.subject,
-            text_body: text,
-            html_body: html,
-            in_reply_to: None,
-            references: self.references,
-            attachments,
-            message_id: None,
-        })
-    }
 }
 
 /// The multipart/form-data form of [`ComposeBody`]: text fields by the same names (list
@@ -317,11 +249,9 @@ pub async fn send_message(
 ) -> Result<HttpResponse, GmailError> {
     let value = body_value(&req, payload, &COMPOSE_FORM).await?;
     let body: ComposeBody = from_json(value.clone())?;
-    let ctx = state.tool_context(&req);
-    let msg = body.into_parts(&ctx)?;
+    let dry_run = body.dry_run;
+    let (mut msg, at) = body.message(&state.tool_context(&req).env.files.attachment_dirs)?;
     let content = json!({"account": q.account, "message": value});
-    let (mut msg, thread_id, in_reply_to) = msg;
-    let dry_run = content["message"]["dryRun"] == Value::Bool(true);
     idempotent(
         &req,
         &state,
@@ -333,54 +263,14 @@ pub async fn send_message(
             send::send(
                 &mailbox,
                 msg,
-                thread_id.as_deref(),
-                in_reply_to.as_deref(),
+                at.thread_id.as_deref(),
+                at.in_reply_to.as_deref(),
                 dry_run,
             )
             .await
         },
     )
     .await
-}
-
-impl ComposeBody {
-    /// The message plus where it threads (thread id, in-reply-to).
-    pub fn into_parts(
-        self,
-        ctx: &ToolContext,
-    ) -> Result<(OutgoingMessage, Option<String>, Option<String>), GmailError> {
-        let thread_id = self.thread_id.clone();
-        let in_reply_to = self.in_reply_to.clone();
-        Ok((self.message(ctx)?, thread_id, in_reply_to))
-    }
-}
-
-/// A reply; recipients, subject and threading headers come from the original.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"body": "Thanks, see you then.", "replyAll": true}))]
-pub struct ReplyBody {
-    /// Reply text.
-    pub body: String,
-    pub html_body: Option<String>,
-    /// Reply to everyone on the original except you, not only the sender.
-    #[serde(default)]
-    pub reply_all: bool,
-    #[serde(default)]
-    pub cc: Vec<String>,
-    #[serde(default)]
-    pub bcc: Vec<String>,
-    pub from: Option<String>,
-    /// Quote the original below the reply.
-    #[serde(default)]
-    pub quote_original: bool,
-    #[serde(default)]
-    pub attachments: Vec<String>,
-    #[serde(default)]
-    pub attachment_contents: Vec<InlineAttachment>,
-    /// Build the reply and answer it; send nothing.
-    #[serde(default)]
-    pub dry_run: bool,
 }
 
 /// The multipart/form-data form of [`ReplyBody`]: text fields by the same names (`cc`/`bcc`
@@ -420,22 +310,8 @@ pub async fn reply(
 ) -> Result<HttpResponse, GmailError> {
     let value = body_value(&req, payload, &REPLY_FORM).await?;
     let p: ReplyBody = from_json(value.clone())?;
-    let ctx = state.tool_context(&req);
-    let mut attachments = file_attachments(&ctx, &Some(p.attachments))?;
-    attachments.extend(inline_attachments(&Some(p.attachment_contents))?);
-    let request = ReplyRequest {
-        message_id: check_id("id", &path)?.to_string(),
-        body: p.body,
-        html_body: p.html_body,
-        reply_all: p.reply_all,
-        cc: recipients("cc", &Some(p.cc))?,
-        bcc: recipients("bcc", &Some(p.bcc))?,
-        from: Recipient::parse_optional("from", p.from.as_deref())?,
-        attachments,
-        quote_original: p.quote_original,
-        own_message_id: None,
-        dry_run: p.dry_run,
-    };
+    let id = check_id("id", &path)?.to_string();
+    let request = p.request(id, &state.tool_context(&req).env.files.attachment_dirs)?;
     let route = format!("reply/{}", request.message_id);
     let content = json!({"account": q.account, "message": value});
     idempotent(
@@ -458,25 +334,6 @@ pub async fn reply(
     .await
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"to": ["bob@example.com"], "body": "FYI"}))]
-pub struct ForwardBody {
-    pub to: Vec<String>,
-    #[serde(default)]
-    pub cc: Vec<String>,
-    #[serde(default)]
-    pub bcc: Vec<String>,
-    /// A note above the forwarded message.
-    pub body: Option<String>,
-    /// Keep the original's attachments (default true).
-    pub include_attachments: Option<bool>,
-    pub from: Option<String>,
-    /// Build the message and answer it; send nothing.
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
 /// Forward a message with its attachments to new recipients.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/forward", tag = "messages",
     params(("id" = String, Path, description = "Gmail id of the message forwarded"), AccountQuery,
@@ -492,20 +349,7 @@ pub async fn forward(
 ) -> Result<HttpResponse, GmailError> {
     let value = body.into_inner();
     let p: ForwardBody = from_json(value.clone())?;
-    let request = ForwardRequest {
-        message_id: check_id("id", &path)?.to_string(),
-        to: parse_recipient_items("to", &p.to)?,
-        cc: parse_recipient_items("cc", &p.cc)?,
-        bcc: parse_recipient_items("bcc", &p.bcc)?,
-        from: Recipient::parse_optional("from", p.from.as_deref())?,
-        note: p.body,
-        include_attachments: p.include_attachments.unwrap_or(true),
-        own_message_id: None,
-        dry_run: p.dry_run,
-    };
-    if request.to.is_empty() {
-        return Err(GmailError::invalid("to", "give at least one recipient"));
-    }
+    let request = p.request(check_id("id", &path)?.to_string())?;
     let route = format!("forward/{}", request.message_id);
     let content = json!({"account": q.account, "message": value});
     idempotent(

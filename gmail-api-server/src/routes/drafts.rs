@@ -80,9 +80,14 @@ pub async fn create(
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let body = compose_body(&req, payload).await?;
-    let (msg, thread_id, in_reply_to) = body.into_parts(&state.tool_context(&req))?;
-    let d =
-        drafts::create_draft(&mailbox, msg, thread_id.as_deref(), in_reply_to.as_deref()).await?;
+    let (msg, at) = body.message(&state.tool_context(&req).env.files.attachment_dirs)?;
+    let d = drafts::create_draft(
+        &mailbox,
+        msg,
+        at.thread_id.as_deref(),
+        at.in_reply_to.as_deref(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(d))
 }
 
@@ -100,8 +105,8 @@ pub async fn update(
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let body = compose_body(&req, payload).await?;
-    let (msg, thread_id, _) = body.into_parts(&state.tool_context(&req))?;
-    let d = drafts::update_draft(&mailbox, &path, msg, thread_id.as_deref()).await?;
+    let (msg, at) = body.message(&state.tool_context(&req).env.files.attachment_dirs)?;
+    let d = drafts::update_draft(&mailbox, &path, msg, at.thread_id.as_deref()).await?;
     Ok(HttpResponse::Ok().json(d))
 }
 

@@ -46,6 +46,7 @@ macro_rules! with_search {
 }
 
 pub mod audit;
+pub mod compose;
 pub mod policy;
 pub mod profile;
 pub mod read;

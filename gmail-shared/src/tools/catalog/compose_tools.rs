@@ -1,7 +1,6 @@
 //! Tools that read, write and send mail: read_email, get_thread, send_email, draft_email,
 //! reply_email, forward_email, the draft lifecycle and download_attachment.
 
-use base64::Engine;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -9,14 +8,12 @@ use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, 
 use super::count;
 use super::text::{self, ResponseFormat};
 use crate::error::GmailError;
-use crate::mail::{
-    format_address_list, parse_recipient_items, window, OutgoingAttachment, OutgoingMessage,
-    ReadableMessage, Recipient, Window,
-};
+use crate::mail::{format_address_list, window, ReadableMessage, Window};
 use crate::ops::attachments::{self, SavedFile};
+use crate::ops::compose::{ComposeBody, ForwardBody, InlineAttachment, MimeType, ReplyBody};
 use crate::ops::drafts::{self, DraftRef};
 use crate::ops::read;
-use crate::ops::send::{self, ForwardRequest, ReplyRequest, SentMessage};
+use crate::ops::send::{self, SentMessage};
 use crate::ops::Mailbox;
 
 /// Default window of body text per call, so one huge email never floods an agent's context.
@@ -33,28 +30,6 @@ pub(super) async fn names_of_labels(
     crate::ops::labels::label_names(mailbox)
         .await
         .unwrap_or_default()
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum MimeType {
-    #[serde(rename = "text/plain")]
-    TextPlain,
-    #[serde(rename = "text/html")]
-    TextHtml,
-    #[serde(rename = "multipart/alternative")]
-    MultipartAlternative,
-}
-
-// An attachment given inline, for agents that cannot put files on the server.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InlineAttachment {
-    pub filename: String,
-    pub mime_type: Option<String>,
-    /// Base64 bytes
-    pub content_base64: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -85,95 +60,25 @@ pub struct SendEmail {
     pub account: Option<String>,
 }
 
-pub fn recipients(field: &str, list: &Option<Vec<String>>) -> Result<Vec<Recipient>, GmailError> {
-    match list {
-        Some(items) => parse_recipient_items(field, items),
-        None => Ok(vec![]),
-    }
-}
-
-pub fn inline_attachments(
-    list: &Option<Vec<InlineAttachment>>,
-) -> Result<Vec<OutgoingAttachment>, GmailError> {
-    let mut out = Vec::new();
-    for (i, a) in list.iter().flatten().enumerate() {
-        // Either alphabet, padded or not, line breaks allowed: normalise to standard, unpadded.
-        let cleaned: String = a
-            .content_base64
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '=')
-            .map(|c| match c {
-                '-' => '+',
-                '_' => '/',
-                c => c,
-            })
-            .collect();
-        let data = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(cleaned)
-            .map_err(|e| {
-                GmailError::invalid(
-                    format!("attachmentContents[{i}].contentBase64"),
-                    format!("is not base64: {e}"),
-                )
-            })?;
-        out.push(OutgoingAttachment {
-            filename: a.filename.clone(),
-            content_type: a.mime_type.clone(),
-            data,
-            content_id: None,
-        });
-    }
-    Ok(out)
-}
-
-pub fn file_attachments(
-    ctx: &ToolContext,
-    paths: &Option<Vec<String>>,
-) -> Result<Vec<OutgoingAttachment>, GmailError> {
-    let files = attachments::read_files(
-        &ctx.env.files.attachment_dirs,
-        paths.as_deref().unwrap_or_default(),
-    )?;
-    Ok(files
-        .into_iter()
-        .map(|f| OutgoingAttachment::new(f.filename, f.data))
-        .collect())
-}
-
 impl SendEmail {
-    fn message(&self, ctx: &ToolContext) -> Result<OutgoingMessage, GmailError> {
-        let (text, html) = bodies(&self.body, self.html_body.as_deref(), self.mime_type);
-        let mut attachments = file_attachments(ctx, &self.attachments)?;
-        attachments.extend(inline_attachments(&self.attachment_contents)?);
-        Ok(OutgoingMessage {
-            from: Recipient::parse_optional("from", self.from.as_deref())?,
-            to: parse_recipient_items("to", &self.to)?,
-            cc: recipients("cc", &self.cc)?,
-            bcc: recipients("bcc", &self.bcc)?,
-            reply_to: recipients("replyTo", &self.reply_to)?,
-            subject: self.subject.clone(),
-            text_body: text,
-            html_body: html,
-            in_reply_to: None,
-            references: self.references.clone().unwrap_or_default(),
-            attachments,
-            message_id: None,
-        })
-    }
-}
-
-/// The bodies to send. HTML is sent whenever htmlBody is given (the peer server dropped it
-/// unless mimeType was changed); mimeType text/html with only `body` means body is HTML.
-pub fn bodies(
-    body: &str,
-    html: Option<&str>,
-    mime: Option<MimeType>,
-) -> (Option<String>, Option<String>) {
-    match (mime, html) {
-        (Some(MimeType::TextHtml), None) => (None, Some(body.to_string())),
-        (Some(MimeType::TextHtml), Some(h)) => (None, Some(h.to_string())),
-        (_, Some(h)) => (Some(body.to_string()), Some(h.to_string())),
-        (_, None) => (Some(body.to_string()), None),
+    fn compose(self) -> ComposeBody {
+        ComposeBody {
+            to: self.to,
+            subject: self.subject,
+            body: self.body,
+            html_body: self.html_body,
+            mime_type: self.mime_type,
+            cc: self.cc.unwrap_or_default(),
+            bcc: self.bcc.unwrap_or_default(),
+            reply_to: self.reply_to.unwrap_or_default(),
+            thread_id: self.thread_id,
+            in_reply_to: self.in_reply_to,
+            from: self.from,
+            references: self.references.unwrap_or_default(),
+            attachments: self.attachments.unwrap_or_default(),
+            attachment_contents: self.attachment_contents.unwrap_or_default(),
+            dry_run: self.dry_run.unwrap_or(false),
+        }
     }
 }
 
@@ -350,13 +255,15 @@ async fn send_email(
     mailbox: Mailbox,
     p: SendEmail,
 ) -> Result<ToolOutput, GmailError> {
-    let msg = p.message(&ctx)?;
+    let body = p.compose();
+    let dry_run = body.dry_run;
+    let (msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
     let sent = send::send(
         &mailbox,
         msg,
-        p.thread_id.as_deref(),
-        p.in_reply_to.as_deref(),
-        p.dry_run.unwrap_or(false),
+        at.thread_id.as_deref(),
+        at.in_reply_to.as_deref(),
+        dry_run,
     )
     .await?;
     Ok(ToolOutput::structured(
@@ -378,8 +285,10 @@ async fn draft_email(
     mailbox: Mailbox,
     p: SendEmail,
 ) -> Result<ToolOutput, GmailError> {
-    let msg = p.message(&ctx)?;
-    if p.dry_run == Some(true) {
+    let body = p.compose();
+    let dry_run = body.dry_run;
+    let (msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
+    if dry_run {
         return Err(GmailError::invalid(
             "dryRun",
             "a draft sends nothing; dryRun is for send_email, reply_email and forward_email",
@@ -388,8 +297,8 @@ async fn draft_email(
     let d = drafts::create_draft(
         &mailbox,
         msg,
-        p.thread_id.as_deref(),
-        p.in_reply_to.as_deref(),
+        at.thread_id.as_deref(),
+        at.in_reply_to.as_deref(),
     )
     .await?;
     Ok(ToolOutput::structured(
@@ -526,21 +435,19 @@ async fn reply_email(
     mailbox: Mailbox,
     p: ReplyEmail,
 ) -> Result<ToolOutput, GmailError> {
-    let mut attachments = file_attachments(&ctx, &p.attachments)?;
-    attachments.extend(inline_attachments(&p.attachment_contents)?);
-    let req = ReplyRequest {
-        message_id: p.message_id,
+    let req = ReplyBody {
         body: p.body,
         html_body: p.html_body,
         reply_all: p.reply_all.unwrap_or(false),
-        cc: recipients("cc", &p.cc)?,
-        bcc: recipients("bcc", &p.bcc)?,
-        from: Recipient::parse_optional("from", p.from.as_deref())?,
-        attachments,
+        cc: p.cc.unwrap_or_default(),
+        bcc: p.bcc.unwrap_or_default(),
+        from: p.from,
         quote_original: p.quote_original.unwrap_or(false),
-        own_message_id: None,
+        attachments: p.attachments.unwrap_or_default(),
+        attachment_contents: p.attachment_contents.unwrap_or_default(),
         dry_run: p.dry_run.unwrap_or(false),
-    };
+    }
+    .request(p.message_id, &ctx.env.files.attachment_dirs)?;
     let sent = send::reply(&mailbox, req).await?;
     Ok(ToolOutput::structured(
         sent_text("Reply sent", &sent),
@@ -561,17 +468,16 @@ async fn forward_email(
     mailbox: Mailbox,
     p: ForwardEmail,
 ) -> Result<ToolOutput, GmailError> {
-    let req = ForwardRequest {
-        message_id: p.message_id,
-        to: parse_recipient_items("to", &p.to)?,
-        cc: recipients("cc", &p.cc)?,
-        bcc: recipients("bcc", &p.bcc)?,
-        from: Recipient::parse_optional("from", p.from.as_deref())?,
-        note: p.body,
-        include_attachments: p.include_attachments.unwrap_or(true),
-        own_message_id: None,
+    let req = ForwardBody {
+        to: p.to,
+        cc: p.cc.unwrap_or_default(),
+        bcc: p.bcc.unwrap_or_default(),
+        body: p.body,
+        include_attachments: p.include_attachments,
+        from: p.from,
         dry_run: p.dry_run.unwrap_or(false),
-    };
+    }
+    .request(p.message_id)?;
     let sent = send::forward(&mailbox, req).await?;
     Ok(ToolOutput::structured(
         sent_text("Email forwarded", &sent),

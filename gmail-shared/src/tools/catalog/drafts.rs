@@ -5,14 +5,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
-use super::compose_tools::{
-    bodies, file_attachments, inline_attachments, names_of_labels, recipients, sent_text,
-    InlineAttachment,
-};
+use super::compose_tools::{names_of_labels, sent_text};
 use super::count;
 use super::text::{self, ResponseFormat};
 use crate::error::GmailError;
-use crate::mail::{OutgoingMessage, Recipient};
+use crate::ops::compose::{ComposeBody, InlineAttachment};
 use crate::ops::drafts::{self, DraftPage, DraftRef};
 use crate::ops::send::{self, SentMessage};
 use crate::ops::Mailbox;
@@ -128,21 +125,21 @@ async fn update_draft(
     mailbox: Mailbox,
     p: UpdateDraft,
 ) -> Result<ToolOutput, GmailError> {
-    let (text, html) = bodies(&p.body, p.html_body.as_deref(), None);
-    let mut attachments = file_attachments(&ctx, &p.attachments)?;
-    attachments.extend(inline_attachments(&p.attachment_contents)?);
-    let msg = OutgoingMessage {
-        from: Recipient::parse_optional("from", p.from.as_deref())?,
-        to: recipients("to", &p.to)?,
-        cc: recipients("cc", &p.cc)?,
-        bcc: recipients("bcc", &p.bcc)?,
+    let body = ComposeBody {
+        to: p.to.unwrap_or_default(),
         subject: p.subject,
-        text_body: text,
-        html_body: html,
-        attachments,
-        ..Default::default()
+        body: p.body,
+        html_body: p.html_body,
+        cc: p.cc.unwrap_or_default(),
+        bcc: p.bcc.unwrap_or_default(),
+        thread_id: p.thread_id,
+        from: p.from,
+        attachments: p.attachments.unwrap_or_default(),
+        attachment_contents: p.attachment_contents.unwrap_or_default(),
+        ..ComposeBody::default()
     };
-    let d = drafts::update_draft(&mailbox, &p.draft_id, msg, p.thread_id.as_deref()).await?;
+    let (msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
+    let d = drafts::update_draft(&mailbox, &p.draft_id, msg, at.thread_id.as_deref()).await?;
     Ok(ToolOutput::structured(
         format!("Draft {} updated", d.id),
         &d,
