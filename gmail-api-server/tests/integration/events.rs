@@ -236,6 +236,8 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
             !listed.to_string().contains(&secret),
             "the secret is shown once"
         );
+        // The owner's view: no storage details such as the owning user's id.
+        assert!(listed["webhooks"][0].get("userId").is_none(), "{listed}");
         let (status, bob_hook) =
             post(base, "/api/v1/webhooks", &bob, json!({"url": rx_bob.url})).await;
         assert_eq!(status, 201);

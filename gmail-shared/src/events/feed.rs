@@ -12,7 +12,7 @@ use super::{Events, LABELS_CHANGED, MAILBOX_RESYNCED, MESSAGE_ADDED, MESSAGE_DEL
 use crate::error::GmailError;
 use crate::ops::history::{self, ChangeKind, ChangesRequest};
 use crate::ops::Mailbox;
-use crate::store::{now_ms, NewEvent, WebhookRow};
+use crate::store::{now_ms, NewEvent, Webhook};
 
 /// History pages read per sync; a bigger backlog continues in the next sync.
 const MAX_PAGES: usize = 20;
@@ -160,7 +160,7 @@ impl Events {
         mailbox: &Mailbox,
         account: &str,
         changes: &[history::Change],
-        webhooks: &[WebhookRow],
+        webhooks: &[Webhook],
     ) -> Result<Vec<NewEvent>, GmailError> {
         let mut added_ids: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
@@ -281,7 +281,7 @@ fn events_has(events: &[NewEvent], kind: &str, id: &str) -> bool {
 
 /// Whether a webhook takes this kind of event on this account with these labels (its
 /// search, if any, is checked separately).
-pub fn wants(w: &WebhookRow, kind: &str, account: &str, labels: &[String]) -> bool {
+pub fn wants(w: &Webhook, kind: &str, account: &str, labels: &[String]) -> bool {
     (w.events.is_empty() || w.events.iter().any(|e| e == kind))
         && w.account
             .as_deref()

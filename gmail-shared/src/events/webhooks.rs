@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::{Event, Events, EVENT_TYPES};
 use crate::error::GmailError;
 use crate::secret::ShownOnce;
-use crate::store::{DeliveryRow, WebhookRow};
+use crate::store::DeliveryRow;
+pub use crate::store::Webhook;
 
 /// A delivery attempt gives up on an answer after this long.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,25 +39,6 @@ pub struct NewWebhook {
     pub query: Option<String>,
     /// Only events of this connected address; absent: all of the caller's.
     pub account: Option<String>,
-}
-
-/// A webhook as its owner sees it.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct Webhook {
-    pub id: String,
-    pub url: String,
-    pub events: Vec<String>,
-    pub label_ids: Vec<String>,
-    pub query: Option<String>,
-    pub account: Option<String>,
-    pub enabled: bool,
-    /// Why it was turned off (deliveries kept failing).
-    pub disabled_reason: Option<String>,
-    /// Epoch milliseconds.
-    pub created_at: i64,
 }
 
 /// A new webhook with its signing secret, shown this once.
@@ -88,22 +70,6 @@ pub struct Delivery {
     pub created_at: i64,
     pub next_attempt_at: Option<i64>,
     pub delivered_at: Option<i64>,
-}
-
-impl From<WebhookRow> for Webhook {
-    fn from(w: WebhookRow) -> Self {
-        Webhook {
-            id: w.id,
-            url: w.url,
-            events: w.events,
-            label_ids: w.label_ids,
-            query: w.query,
-            account: w.account,
-            enabled: w.enabled,
-            disabled_reason: w.disabled_reason,
-            created_at: w.created_at,
-        }
-    }
 }
 
 impl From<DeliveryRow> for Delivery {
@@ -191,26 +157,19 @@ impl Events {
             )
             .await?;
         Ok(CreatedWebhook {
-            webhook: row.into(),
+            webhook: row,
             secret: secret.into(),
         })
     }
 
     pub async fn webhooks(&self, user_id: &str) -> Result<Vec<Webhook>, GmailError> {
-        Ok(self
-            .store()
-            .webhooks(user_id)
-            .await?
-            .into_iter()
-            .map(Webhook::from)
-            .collect())
+        self.store().webhooks(user_id).await
     }
 
     pub async fn webhook(&self, user_id: &str, id: &str) -> Result<Webhook, GmailError> {
         self.store()
             .webhook(user_id, id)
             .await?
-            .map(Webhook::from)
             .ok_or_else(|| not_found(id))
     }
 

@@ -1,7 +1,9 @@
 //! Events: mailbox cursors, the outbox of events, webhooks and their deliveries (migration
 //! 0010). Times here are Unix milliseconds.
 
+use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -43,10 +45,16 @@ pub struct EventRow {
     pub created_at: i64,
 }
 
-/// A webhook subscription (its secret opened only where a delivery is signed).
-#[derive(Debug, Clone)]
-pub struct WebhookRow {
+/// A webhook subscription, as its owner sees it (its secret opened only where a delivery is
+/// signed).
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
     pub id: String,
+    /// Its owner: every query is by it, and the owner knows who they are.
+    #[serde(skip)]
     pub user_id: String,
     pub url: String,
     pub events: Vec<String>,
@@ -54,7 +62,9 @@ pub struct WebhookRow {
     pub query: Option<String>,
     pub account: Option<String>,
     pub enabled: bool,
+    /// Why it was turned off (deliveries kept failing).
     pub disabled_reason: Option<String>,
+    /// Epoch milliseconds.
     pub created_at: i64,
 }
 
@@ -113,8 +123,8 @@ fn list(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn webhook_row(r: &AnyRow) -> Result<WebhookRow, GmailError> {
-    Ok(WebhookRow {
+fn webhook_row(r: &AnyRow) -> Result<Webhook, GmailError> {
+    Ok(Webhook {
         id: r.try_get("id")?,
         user_id: r.try_get("user_id")?,
         url: r.try_get("url")?,
@@ -458,7 +468,7 @@ impl Store {
         query: Option<&str>,
         account: Option<&str>,
         secret: &SecretString,
-    ) -> Result<WebhookRow, GmailError> {
+    ) -> Result<Webhook, GmailError> {
         let id = new_id("wh");
         sql!(
             "INSERT INTO webhooks (id, user_id, url, events, label_ids, query, \
@@ -482,7 +492,7 @@ impl Store {
             .ok_or_else(|| GmailError::internal("webhook vanished after insert"))
     }
 
-    pub async fn webhooks(&self, user_id: &str) -> Result<Vec<WebhookRow>, GmailError> {
+    pub async fn webhooks(&self, user_id: &str) -> Result<Vec<Webhook>, GmailError> {
         sql!(
             sqlx::AssertSqlSafe(format!(
                 "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id"
@@ -496,7 +506,7 @@ impl Store {
         .collect()
     }
 
-    pub async fn webhook(&self, user_id: &str, id: &str) -> Result<Option<WebhookRow>, GmailError> {
+    pub async fn webhook(&self, user_id: &str, id: &str) -> Result<Option<Webhook>, GmailError> {
         sql!(
             sqlx::AssertSqlSafe(format!(
                 "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 AND id = $2"
@@ -552,7 +562,7 @@ impl Store {
     /// Stores a test event for one webhook (not part of any stream) and its delivery.
     pub async fn insert_test_delivery(
         &self,
-        webhook: &WebhookRow,
+        webhook: &Webhook,
         data: serde_json::Value,
     ) -> Result<String, GmailError> {
         let now = now_ms();

@@ -37,7 +37,7 @@ mod oauth_states;
 mod sessions;
 
 pub use device::DeviceGrant;
-pub use events::{now_ms, AttemptOutcome, CursorRow, DeliveryRow, EventRow, NewEvent, WebhookRow};
+pub use events::{now_ms, AttemptOutcome, CursorRow, DeliveryRow, EventRow, NewEvent, Webhook};
 pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Redeemed, TokenOwner};
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
