@@ -14,6 +14,23 @@ async fn sandbox() -> RunningSandbox {
 
 use gmail_test_support::settings_from as settings;
 
+/// The default connection of a sandbox-backed factory, with `extra` settings on top.
+fn sandbox_connection(
+    sb: &RunningSandbox,
+    extra: &[(&str, &str)],
+) -> gmail_shared::gmail::Connection {
+    let url = sb.base_url();
+    let mut pairs = vec![
+        ("gmail.backend", "sandbox"),
+        ("gmail.sandbox_url", url.as_str()),
+    ];
+    pairs.extend_from_slice(extra);
+    GmailFactory::new(&settings(&pairs).gmail)
+        .unwrap()
+        .default_connection()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sandbox_mode_refreshes_through_the_token_endpoint_and_reads_the_profile() {
     let sb = sandbox().await;
@@ -35,15 +52,7 @@ async fn sandbox_mode_refreshes_through_the_token_endpoint_and_reads_the_profile
 #[tokio::test]
 async fn the_sandbox_account_is_matched_whatever_its_case() {
     let sb = sandbox().await;
-    let s = settings(&[
-        ("gmail.backend", "sandbox"),
-        ("gmail.sandbox_url", &sb.base_url()),
-        ("gmail.sandbox_account", "Demo@Example.com"),
-    ]);
-    let conn = GmailFactory::new(&s.gmail)
-        .unwrap()
-        .default_connection()
-        .unwrap();
+    let conn = sandbox_connection(&sb, &[("gmail.sandbox_account", "Demo@Example.com")]);
     let (_, profile) = conn.hub.users().get_profile("me").doit().await.unwrap();
     assert_eq!(profile.email_address.as_deref(), Some("demo@example.com"));
     // The client's idea of the sandbox's well-known token is the sandbox's own.
@@ -108,14 +117,7 @@ async fn node_server_credential_files_work_and_the_refreshed_token_is_written_ba
 #[tokio::test]
 async fn concurrent_calls_on_an_expired_token_make_one_refresh() {
     let sb = sandbox().await;
-    let s = settings(&[
-        ("gmail.backend", "sandbox"),
-        ("gmail.sandbox_url", &sb.base_url()),
-    ]);
-    let conn = GmailFactory::new(&s.gmail)
-        .unwrap()
-        .default_connection()
-        .unwrap();
+    let conn = sandbox_connection(&sb, &[]);
     let calls = (0..20).map(|_| {
         let hub = conn.hub.clone();
         async move { hub.users().get_profile("me").doit().await.map(|_| ()) }
@@ -129,15 +131,7 @@ async fn concurrent_calls_on_an_expired_token_make_one_refresh() {
 #[tokio::test]
 async fn a_revoked_grant_is_reported_as_auth_expired() {
     let sb = sandbox().await;
-    let s = settings(&[
-        ("gmail.backend", "sandbox"),
-        ("gmail.sandbox_url", &sb.base_url()),
-        ("gmail.sandbox_account", "nobody@example.com"),
-    ]);
-    let conn = GmailFactory::new(&s.gmail)
-        .unwrap()
-        .default_connection()
-        .unwrap();
+    let conn = sandbox_connection(&sb, &[("gmail.sandbox_account", "nobody@example.com")]);
     let err = conn.hub.users().get_profile("me").doit().await.unwrap_err();
     let err = gmail_shared::GmailError::from(err);
     assert_eq!(err.kind(), "auth-expired", "{err}");

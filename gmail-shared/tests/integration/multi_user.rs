@@ -344,11 +344,7 @@ async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
         let fresh = Accounts::open(&w.settings, GmailFactory::new(&w.settings.gmail).unwrap())
             .await
             .unwrap();
-        reqwest::Client::new()
-            .post(format!("{}__sandbox/stats/reset", w.sandbox.base_url()))
-            .send()
-            .await
-            .unwrap();
+        w.sandbox.reset_stats();
         let calls = (0..20).map(|_| {
             let fresh = fresh.clone();
             let uid = u.id.clone();
@@ -357,13 +353,7 @@ async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
         for r in futures::future::join_all(calls).await {
             r.unwrap();
         }
-        let stats: serde_json::Value =
-            reqwest::get(format!("{}__sandbox/stats", w.sandbox.base_url()))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        let stats = w.sandbox.stats();
         assert_eq!(stats["tokenGrants"]["refresh_token"], 1, "{url}: {stats}");
     }
 }
@@ -391,11 +381,7 @@ async fn instances_sharing_postgres_refresh_a_token_once() {
             .unwrap()
     };
     let (one, two) = (instance().await, instance().await);
-    reqwest::Client::new()
-        .post(format!("{}__sandbox/stats/reset", w.sandbox.base_url()))
-        .send()
-        .await
-        .unwrap();
+    w.sandbox.reset_stats();
     let calls = (0..100).map(|i| {
         let accounts = if i % 2 == 0 { one.clone() } else { two.clone() };
         let uid = u.id.clone();
@@ -404,12 +390,7 @@ async fn instances_sharing_postgres_refresh_a_token_once() {
     for r in futures::future::join_all(calls).await {
         r.unwrap();
     }
-    let stats: serde_json::Value = reqwest::get(format!("{}__sandbox/stats", w.sandbox.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = w.sandbox.stats();
     assert_eq!(stats["tokenGrants"]["refresh_token"], 1, "{stats}");
 }
 
