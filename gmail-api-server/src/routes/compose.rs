@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::{from_json, max_body, read_body, resource, AccountQuery};
 use crate::app::AppState;
+use crate::extract::Caller;
 use crate::idempotency::{fingerprint, Begin};
 
 /// Before `messages`: `/messages/send` must match ahead of `/messages/{id}`.
@@ -182,16 +183,29 @@ async fn form_value(
     Ok(Value::Object(obj))
 }
 
+/// Reads a JSON or multipart body as the JSON object it stands for and as the request type
+/// it parses into: the object is what an `Idempotency-Key` is checked against.
+async fn read_as<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    spec: &FormSpec,
+) -> Result<(Value, T), GmailError> {
+    let value = body_value(req, payload, spec).await?;
+    let body = from_json(value.clone())?;
+    Ok((value, body))
+}
+
 /// Runs a sending operation under the request's `Idempotency-Key`, if any. A keyed send
 /// carries a Message-ID derived from the key, and before it runs Gmail is asked whether a
 /// message with that id exists: a retry after this server died mid-send (its memory of the
 /// key gone) finds the first attempt's message and answers with it instead of sending again.
+/// A key is bound to the account and the `message` body it was first used with.
 async fn idempotent<F, Fut>(
     req: &HttpRequest,
     state: &AppState,
     account: Option<&str>,
     route: &str,
-    content: &Value,
+    message: Value,
     run: F,
 ) -> Result<HttpResponse, GmailError>
 where
@@ -199,11 +213,11 @@ where
     Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
 {
     // A dry run changes nothing: no key to claim, nothing to find in Gmail.
-    if content["message"]["dryRun"] == Value::Bool(true) {
+    if message["dryRun"] == Value::Bool(true) {
         let mailbox = state.mailbox(req, account).await?;
         return Ok(HttpResponse::Ok().json(run(mailbox, None).await?));
     }
-    let fp = fingerprint(route, content);
+    let fp = fingerprint(route, &json!({"account": account, "message": message}));
     let claim = match state.idempotency.begin(req, fp).await? {
         Begin::Replay(resp) => return Ok(resp),
         Begin::Run(claim) => Some(claim),
@@ -244,33 +258,19 @@ where
 pub async fn send_message(
     req: HttpRequest,
     state: web::Data<AppState>,
+    caller: Caller,
     q: web::Query<AccountQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let value = body_value(&req, payload, &COMPOSE_FORM).await?;
-    let body: ComposeBody = from_json(value.clone())?;
+    let (value, body): (_, ComposeBody) = read_as(&req, payload, &COMPOSE_FORM).await?;
     let dry_run = body.dry_run;
-    let (mut msg, at) = body.message(&state.tool_context(&req).env.files.attachment_dirs)?;
-    let content = json!({"account": q.account, "message": value});
-    idempotent(
-        &req,
-        &state,
-        q.account.as_deref(),
-        "send",
-        &content,
-        |mailbox, once_id| async move {
-            msg.message_id = once_id;
-            send::send(
-                &mailbox,
-                msg,
-                at.thread_id.as_deref(),
-                at.in_reply_to.as_deref(),
-                dry_run,
-            )
-            .await
-        },
-    )
-    .await
+    let (mut msg, at) = body.message(&caller.env.files.attachment_dirs)?;
+    let send = |mailbox, once_id| async move {
+        msg.message_id = once_id;
+        let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
+        send::send(&mailbox, msg, thread_id, in_reply_to, dry_run).await
+    };
+    idempotent(&req, &state, q.account.as_deref(), "send", value, send).await
 }
 
 /// The multipart/form-data form of [`ReplyBody`]: text fields by the same names (`cc`/`bcc`
@@ -304,34 +304,26 @@ pub struct ReplyForm {
 pub async fn reply(
     req: HttpRequest,
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     q: web::Query<AccountQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let value = body_value(&req, payload, &REPLY_FORM).await?;
-    let p: ReplyBody = from_json(value.clone())?;
+    let (value, body): (_, ReplyBody) = read_as(&req, payload, &REPLY_FORM).await?;
     let id = check_id("id", &path)?.to_string();
-    let request = p.request(id, &state.tool_context(&req).env.files.attachment_dirs)?;
+    let request = body.request(id, &caller.env.files.attachment_dirs)?;
     let route = format!("reply/{}", request.message_id);
-    let content = json!({"account": q.account, "message": value});
-    idempotent(
-        &req,
-        &state,
-        q.account.as_deref(),
-        &route,
-        &content,
-        |mailbox, once_id| async move {
-            send::reply(
-                &mailbox,
-                ReplyRequest {
-                    own_message_id: once_id,
-                    ..request
-                },
-            )
-            .await
-        },
-    )
-    .await
+    let send = |mailbox, own_message_id| async move {
+        send::reply(
+            &mailbox,
+            ReplyRequest {
+                own_message_id,
+                ..request
+            },
+        )
+        .await
+    };
+    idempotent(&req, &state, q.account.as_deref(), &route, value, send).await
 }
 
 /// Forward a message with its attachments to new recipients.
@@ -348,26 +340,18 @@ pub async fn forward(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, GmailError> {
     let value = body.into_inner();
-    let p: ForwardBody = from_json(value.clone())?;
-    let request = p.request(check_id("id", &path)?.to_string())?;
+    let body: ForwardBody = from_json(value.clone())?;
+    let request = body.request(check_id("id", &path)?.to_string())?;
     let route = format!("forward/{}", request.message_id);
-    let content = json!({"account": q.account, "message": value});
-    idempotent(
-        &req,
-        &state,
-        q.account.as_deref(),
-        &route,
-        &content,
-        |mailbox, once_id| async move {
-            send::forward(
-                &mailbox,
-                ForwardRequest {
-                    own_message_id: once_id,
-                    ..request
-                },
-            )
-            .await
-        },
-    )
-    .await
+    let send = |mailbox, own_message_id| async move {
+        send::forward(
+            &mailbox,
+            ForwardRequest {
+                own_message_id,
+                ..request
+            },
+        )
+        .await
+    };
+    idempotent(&req, &state, q.account.as_deref(), &route, value, send).await
 }

@@ -1,6 +1,8 @@
 //! Drafts: list, read, create, replace, send, delete.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use gmail_shared::mail::OutgoingMessage;
+use gmail_shared::ops::compose::Threading;
 use gmail_shared::ops::drafts::{self, DraftPage, DraftRef, DraftView};
 use gmail_shared::ops::send::SentMessage;
 use gmail_shared::GmailError;
@@ -9,8 +11,7 @@ use utoipa::IntoParams;
 
 use super::compose::{body_value, ComposeBody, ComposeForm, COMPOSE_FORM};
 use super::{from_json, no_content, page_size, resource, AccountQuery};
-use crate::app::AppState;
-use crate::extract::CallerMailbox;
+use crate::extract::{Caller, CallerMailbox};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(
@@ -75,19 +76,13 @@ pub async fn get(
     responses((status = 201, description = "Created", body = DraftRef)))]
 pub async fn create(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    caller: Caller,
     payload: web::Payload,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let body = compose_body(&req, payload).await?;
-    let (msg, at) = body.message(&state.tool_context(&req).env.files.attachment_dirs)?;
-    let d = drafts::create_draft(
-        &mailbox,
-        msg,
-        at.thread_id.as_deref(),
-        at.in_reply_to.as_deref(),
-    )
-    .await?;
+    let (msg, at) = draft_message(&req, &caller, payload).await?;
+    let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
+    let d = drafts::create_draft(&mailbox, msg, thread_id, in_reply_to).await?;
     Ok(HttpResponse::Created().json(d))
 }
 
@@ -99,19 +94,24 @@ pub async fn create(
     responses((status = 200, description = "Replaced", body = DraftRef)))]
 pub async fn update(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     payload: web::Payload,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let body = compose_body(&req, payload).await?;
-    let (msg, at) = body.message(&state.tool_context(&req).env.files.attachment_dirs)?;
+    let (msg, at) = draft_message(&req, &caller, payload).await?;
     let d = drafts::update_draft(&mailbox, &path, msg, at.thread_id.as_deref()).await?;
     Ok(HttpResponse::Ok().json(d))
 }
 
-async fn compose_body(req: &HttpRequest, payload: web::Payload) -> Result<ComposeBody, GmailError> {
-    from_json(body_value(req, payload, &COMPOSE_FORM).await?)
+/// The message a JSON or multipart draft body describes, and where it threads.
+async fn draft_message(
+    req: &HttpRequest,
+    caller: &Caller,
+    payload: web::Payload,
+) -> Result<(OutgoingMessage, Threading), GmailError> {
+    let body: ComposeBody = from_json(body_value(req, payload, &COMPOSE_FORM).await?)?;
+    body.message(&caller.env.files.attachment_dirs)
 }
 
 /// Send a draft as it is; the draft disappears.
