@@ -4,9 +4,11 @@
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
+use gmail_shared::oauth::accounts::Accounts;
 use gmail_shared::ops::Mailbox;
 use gmail_shared::tools::ToolContext;
 use gmail_shared::GmailError;
@@ -18,6 +20,10 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, GmailError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| GmailError::internal("application state missing"))
+}
+
+fn caller(req: &HttpRequest) -> Result<Caller, GmailError> {
+    state(req).map(|s| Caller(s.tool_context(req)))
 }
 
 /// The caller's tool context for this request: who, through which endpoint, under which
@@ -36,7 +42,43 @@ impl FromRequest for Caller {
     type Future = std::future::Ready<Result<Self, GmailError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(state(req).map(|s| Caller(s.tool_context(req))))
+        std::future::ready(caller(req))
+    }
+}
+
+impl Caller {
+    /// This caller as a member of a multi-user server; `what` names, in the refusal, the
+    /// endpoints that need one.
+    pub fn member(&self, what: &str) -> Result<Member, GmailError> {
+        let (accounts, caller) = self.connections().ok_or_else(|| {
+            GmailError::invalid(
+                "Authorization",
+                format!("{what} need multi-user mode (GMAIL_MULTI_USER=true) and an API key"),
+            )
+        })?;
+        Ok(Member {
+            accounts,
+            user_id: caller.user_id.clone(),
+            key_id: caller.key_id.clone(),
+        })
+    }
+}
+
+/// A caller of a multi-user server with an API key: who they are, and the account service
+/// that keeps their keys, connected apps and Gmail connections.
+pub struct Member {
+    pub accounts: Arc<Accounts>,
+    pub user_id: String,
+    pub key_id: String,
+}
+
+/// As an extractor: the caller of the members and admin endpoints.
+impl FromRequest for Member {
+    type Error = GmailError;
+    type Future = std::future::Ready<Result<Self, GmailError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(caller(req).and_then(|c| c.member("members and keys")))
     }
 }
 

@@ -1,14 +1,14 @@
 //! The audit log: the caller's own write actions, newest first (every instance's, in
 //! multi-user mode; this server process's in single-user mode).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use gmail_shared::ops::audit::AuditEntry;
 use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource;
-use crate::app::AppState;
+use crate::extract::Caller;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/audit", [web::get().to(list)]);
@@ -33,21 +33,13 @@ pub struct AuditPage {
 /// what it made, under which request id, and whether a guardrail refused it. Never a body.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, description = "Newest first", body = AuditPage)))]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<AuditQuery>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn list(caller: Caller, q: web::Query<AuditQuery>) -> Result<HttpResponse, GmailError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(GmailError::invalid("limit", "must be between 1 and 1000"));
     }
-    let ctx = state.tool_context(&req);
-    let entries = ctx
-        .env
-        .send
-        .audit
-        .list(ctx.call.user_id.as_deref(), limit, q.before.as_deref())
-        .await?;
+    let audit = &caller.env.send.audit;
+    let user = caller.call.user_id.as_deref();
+    let entries = audit.list(user, limit, q.before.as_deref()).await?;
     Ok(HttpResponse::Ok().json(AuditPage { entries }))
 }

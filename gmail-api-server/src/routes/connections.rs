@@ -1,17 +1,15 @@
 //! The caller's connected Gmail accounts (multi-user mode): start a connection, list, check,
 //! disconnect. The same operations as the gmail_* connection tools.
 
-use std::sync::Arc;
-
-use actix_web::{web, HttpRequest, HttpResponse};
-use gmail_shared::oauth::accounts::{Accounts, AuthStart, ConnectionCheck};
+use actix_web::{web, HttpResponse};
+use gmail_shared::oauth::accounts::{AuthStart, ConnectionCheck};
 use gmail_shared::store::ConnectionInfo;
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource;
-use crate::app::AppState;
+use crate::extract::{Caller, Member};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(
@@ -27,18 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/connections/{account}/check", [web::get().to(check)]);
 }
 
-fn caller(req: &HttpRequest, state: &AppState) -> Result<(Arc<Accounts>, String), GmailError> {
-    state
-        .tool_context(req)
-        .connections()
-        .map(|(accounts, caller)| (accounts, caller.user_id.clone()))
-        .ok_or_else(|| {
-            GmailError::invalid(
-                "Authorization",
-                "connections need multi-user mode (GMAIL_MULTI_USER=true) and an API key",
-            )
-        })
-}
+/// Who the refusal names when this is not a multi-user server or there is no API key.
+const NEEDS: &str = "connections";
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -58,23 +46,21 @@ pub struct AccountPath {
 /// The caller's connections, primary first.
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
     responses((status = 200, description = "Connections", body = Vec<ConnectionInfo>)))]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, GmailError> {
-    let (accounts, user) = caller(&req, &state)?;
-    Ok(HttpResponse::Ok().json(accounts.list(&user).await?))
+pub async fn list(caller: Caller) -> Result<HttpResponse, GmailError> {
+    let me = caller.member(NEEDS)?;
+    Ok(HttpResponse::Ok().json(me.accounts.list(&me.user_id).await?))
 }
 
 /// Starts connecting a Gmail account: open `authUrl` in a browser within 10 minutes.
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = StartConnection,
     responses((status = 201, description = "Consent URL and single-use state", body = AuthStart)))]
 pub async fn start(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    caller: Caller,
     body: Option<web::Json<StartConnection>>,
 ) -> Result<HttpResponse, GmailError> {
-    let (accounts, user_id) = caller(&req, &state)?;
+    let Member {
+        accounts, user_id, ..
+    } = caller.member(NEEDS)?;
     let body = body.map(|b| b.into_inner()).unwrap_or_default();
     let user = accounts
         .store()
@@ -91,22 +77,22 @@ pub async fn start(
 #[utoipa::path(get, path = "/api/v1/connections/{account}/check", tag = "connections", params(AccountPath),
     responses((status = 200, description = "Whether it works, and what to do if not", body = ConnectionCheck)))]
 pub async fn check(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<AccountPath>,
 ) -> Result<HttpResponse, GmailError> {
-    let (accounts, user) = caller(&req, &state)?;
-    Ok(HttpResponse::Ok().json(accounts.check(&user, Some(&path.account)).await?))
+    let me = caller.member(NEEDS)?;
+    let check = me.accounts.check(&me.user_id, Some(&path.account)).await?;
+    Ok(HttpResponse::Ok().json(check))
 }
 
 /// Revokes access at Google and forgets the connection.
 #[utoipa::path(delete, path = "/api/v1/connections/{account}", tag = "connections", params(AccountPath),
     responses((status = 200, description = "The removed connection", body = ConnectionInfo)))]
 pub async fn disconnect(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<AccountPath>,
 ) -> Result<HttpResponse, GmailError> {
-    let (accounts, user) = caller(&req, &state)?;
-    Ok(HttpResponse::Ok().json(accounts.disconnect(&user, &path.account).await?))
+    let me = caller.member(NEEDS)?;
+    let removed = me.accounts.disconnect(&me.user_id, &path.account).await?;
+    Ok(HttpResponse::Ok().json(removed))
 }

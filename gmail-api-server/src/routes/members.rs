@@ -2,15 +2,15 @@
 //! the admins named in `multi_user.admins`: every user, disabling and enabling them, their
 //! keys, and revoking any key. Members get 403 on every admin endpoint.
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use gmail_shared::members::{Me, Members, NewKey};
+use actix_web::{web, HttpResponse};
+use gmail_shared::members::{Me, NewKey};
 use gmail_shared::store::{ApiKeyInfo, GrantInfo, UserSummary};
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource;
-use crate::app::AppState;
+use super::{no_content, resource};
+use crate::extract::Member;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/me", [web::get().to(me)]);
@@ -33,21 +33,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/admin/keys/{id}", [web::delete().to(revoke_any_key)]);
 }
 
-/// The members service and the caller's user and key ids.
-fn caller<'a>(
-    req: &HttpRequest,
-    state: &'a AppState,
-) -> Result<(&'a Members, String, String), GmailError> {
-    let members = state.auth.accounts().map(|a| a.members());
-    match (members, gmail_shared::auth::caller_key(req)) {
-        (Some(members), Some((user, key))) => Ok((members, user, key)),
-        _ => Err(GmailError::invalid(
-            "Authorization",
-            "members and keys need multi-user mode (GMAIL_MULTI_USER=true) and an API key",
-        )),
-    }
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateKey {
@@ -64,20 +49,15 @@ pub struct IdPath {
 /// Who you are, and whether the admin endpoints are yours.
 #[utoipa::path(get, path = "/api/v1/me", tag = "members",
     responses((status = 200, description = "You", body = Me)))]
-pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, GmailError> {
-    let (members, user, _) = caller(&req, &state)?;
-    Ok(HttpResponse::Ok().json(members.me(&user).await?))
+pub async fn me(me: Member) -> Result<HttpResponse, GmailError> {
+    Ok(HttpResponse::Ok().json(me.accounts.members().me(&me.user_id).await?))
 }
 
 /// Your API keys (never the keys themselves): name, created, last used, expiry, rules.
 #[utoipa::path(get, path = "/api/v1/me/keys", tag = "members",
     responses((status = 200, description = "Oldest first", body = Vec<ApiKeyInfo>)))]
-pub async fn my_keys(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, GmailError> {
-    let (members, user, _) = caller(&req, &state)?;
-    Ok(HttpResponse::Ok().json(members.keys(&user).await?))
+pub async fn my_keys(me: Member) -> Result<HttpResponse, GmailError> {
+    Ok(HttpResponse::Ok().json(me.accounts.members().keys(&me.user_id).await?))
 }
 
 /// A new API key for you, shown once with the line that connects Claude Code. It expires
@@ -85,12 +65,13 @@ pub async fn my_keys(
 #[utoipa::path(post, path = "/api/v1/me/keys", tag = "members", request_body = CreateKey,
     responses((status = 201, description = "The key, shown this once", body = NewKey)))]
 pub async fn create_key(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    me: Member,
     body: web::Json<CreateKey>,
 ) -> Result<HttpResponse, GmailError> {
-    let (members, user, key) = caller(&req, &state)?;
-    let made = members.create_key(&user, &body.name, Some(&key)).await?;
+    let members = me.accounts.members();
+    let made = members
+        .create_key(&me.user_id, &body.name, Some(&me.key_id))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(made))
@@ -100,26 +81,21 @@ pub async fn create_key(
 #[utoipa::path(delete, path = "/api/v1/me/keys/{id}", tag = "members", params(IdPath),
     responses((status = 204, description = "Revoked")))]
 pub async fn revoke_my_key(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    me: Member,
     path: web::Path<IdPath>,
 ) -> Result<HttpResponse, GmailError> {
-    let (members, user, _) = caller(&req, &state)?;
-    members.revoke_own_key(&user, &path.id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let members = me.accounts.members();
+    members.revoke_own_key(&me.user_id, &path.id).await?;
+    Ok(no_content())
 }
 
 /// The apps you connected with OAuth (Claude Desktop, claude.ai connectors, other remote MCP
 /// clients): client, redirect URI, scope, created, last used.
 #[utoipa::path(get, path = "/api/v1/me/clients", tag = "members",
     responses((status = 200, description = "Newest first", body = Vec<GrantInfo>)))]
-pub async fn my_clients(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, GmailError> {
-    let (_, user, _) = caller(&req, &state)?;
-    let server = authorization(&state)?;
-    Ok(HttpResponse::Ok().json(server.grants(&user).await?))
+pub async fn my_clients(me: Member) -> Result<HttpResponse, GmailError> {
+    let grants = me.accounts.authorization().grants(&me.user_id).await?;
+    Ok(HttpResponse::Ok().json(grants))
 }
 
 /// Disconnect an app: every token it holds stops at once and its sessions close within a
@@ -127,83 +103,62 @@ pub async fn my_clients(
 #[utoipa::path(delete, path = "/api/v1/me/clients/{id}", tag = "members", params(IdPath),
     responses((status = 204, description = "Disconnected")))]
 pub async fn revoke_my_client(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    me: Member,
     path: web::Path<IdPath>,
 ) -> Result<HttpResponse, GmailError> {
-    let (_, user, _) = caller(&req, &state)?;
-    authorization(&state)?.revoke_grant(&user, &path.id).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-fn authorization(
-    state: &AppState,
-) -> Result<&gmail_shared::authorization::AuthorizationServer, GmailError> {
-    state
-        .auth
-        .accounts()
-        .map(|a| a.authorization())
-        .ok_or_else(|| GmailError::invalid("mode", "connected apps need multi-user mode"))
+    let server = me.accounts.authorization();
+    server.revoke_grant(&me.user_id, &path.id).await?;
+    Ok(no_content())
 }
 
 /// Every user: email, created, last active, connection count, disabled (admins only).
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
     responses((status = 200, description = "Oldest first", body = Vec<UserSummary>)))]
-pub async fn users(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, GmailError> {
-    let (members, admin, _) = caller(&req, &state)?;
-    Ok(HttpResponse::Ok().json(members.users(&admin).await?))
+pub async fn users(admin: Member) -> Result<HttpResponse, GmailError> {
+    let users = admin.accounts.members().users(&admin.user_id).await?;
+    Ok(HttpResponse::Ok().json(users))
 }
 
 /// A user's API keys (admins only).
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}/keys", tag = "admin", params(IdPath),
     responses((status = 200, description = "Oldest first", body = Vec<ApiKeyInfo>)))]
-pub async fn user_keys(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<IdPath>,
-) -> Result<HttpResponse, GmailError> {
-    let (members, admin, _) = caller(&req, &state)?;
-    Ok(HttpResponse::Ok().json(members.user_keys(&admin, &path.id).await?))
+pub async fn user_keys(admin: Member, path: web::Path<IdPath>) -> Result<HttpResponse, GmailError> {
+    let members = admin.accounts.members();
+    Ok(HttpResponse::Ok().json(members.user_keys(&admin.user_id, &path.id).await?))
 }
 
 /// Disable a user: all their keys stop at once and their open sessions close (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", params(IdPath),
     responses((status = 204, description = "Disabled")))]
-pub async fn disable(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<IdPath>,
-) -> Result<HttpResponse, GmailError> {
-    let (members, admin, _) = caller(&req, &state)?;
-    members.set_disabled(&admin, &path.id, true).await?;
-    Ok(HttpResponse::NoContent().finish())
+pub async fn disable(admin: Member, path: web::Path<IdPath>) -> Result<HttpResponse, GmailError> {
+    set_disabled(admin, &path.id, true).await
 }
 
 /// Enable a disabled user again (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin", params(IdPath),
     responses((status = 204, description = "Enabled")))]
-pub async fn enable(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<IdPath>,
+pub async fn enable(admin: Member, path: web::Path<IdPath>) -> Result<HttpResponse, GmailError> {
+    set_disabled(admin, &path.id, false).await
+}
+
+async fn set_disabled(
+    admin: Member,
+    user: &str,
+    disabled: bool,
 ) -> Result<HttpResponse, GmailError> {
-    let (members, admin, _) = caller(&req, &state)?;
-    members.set_disabled(&admin, &path.id, false).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let members = admin.accounts.members();
+    members.set_disabled(&admin.user_id, user, disabled).await?;
+    Ok(no_content())
 }
 
 /// Revoke any user's key (admins only).
 #[utoipa::path(delete, path = "/api/v1/admin/keys/{id}", tag = "admin", params(IdPath),
     responses((status = 204, description = "Revoked")))]
 pub async fn revoke_any_key(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    admin: Member,
     path: web::Path<IdPath>,
 ) -> Result<HttpResponse, GmailError> {
-    let (members, admin, _) = caller(&req, &state)?;
-    members.revoke_any_key(&admin, &path.id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let members = admin.accounts.members();
+    members.revoke_any_key(&admin.user_id, &path.id).await?;
+    Ok(no_content())
 }

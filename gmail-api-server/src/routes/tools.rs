@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::resource;
 use crate::app::AppState;
+use crate::extract::Caller;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     resource(cfg, "/tools", [web::get().to(list)]);
@@ -59,11 +60,10 @@ pub struct ToolResult {
 /// Every MCP tool with its input and output schema.
 #[utoipa::path(get, path = "/api/v1/tools", tag = "tools",
     responses((status = 200, description = "The tool registry", body = ToolList)))]
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn list(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
     // The caller's tools: the server's toolsets, the key's, and this request's headers.
-    let ctx = state.tool_context(&req);
     HttpResponse::Ok().json(ToolList {
-        tools: state.registry.list_allowed(&ctx.env.tools).collect(),
+        tools: state.registry.list_allowed(&caller.env.tools).collect(),
     })
 }
 
@@ -72,15 +72,14 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     params(("name" = String, Path, description = "Tool name", example = "search_emails")),
     responses((status = 200, description = "The tool", body = ToolInfo)))]
 pub async fn get(
-    req: HttpRequest,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, GmailError> {
-    let ctx = state.tool_context(&req);
     state
         .registry
         .get(&name)
-        .filter(|spec| ctx.env.tools.allows(spec))
+        .filter(|spec| caller.env.tools.allows(spec))
         .map(|spec| HttpResponse::Ok().json(spec))
         .ok_or_else(|| GmailError::not_found(format!("tool {name:?}")))
 }
