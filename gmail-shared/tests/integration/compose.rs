@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{call, call_err, Harness};
+use common::{call, call_err, made, read_detailed, Harness};
 use serde_json::json;
 
 const ORIGINAL: &str = "From: Carol Client <carol@client.example>
@@ -54,11 +54,10 @@ JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK
 #[tokio::test]
 async fn send_email_sends_html_whenever_given() {
     let h = Harness::start().await;
-    let out = call(&h, "send_email", json!({
+    let id = made(&h, "send_email", json!({
         "to": ["Zoe <zoe@elsewhere.example>"], "subject": "Plan for Q4 ✓", "body": "Plain version",
         "htmlBody": "<p>The <b>HTML</b> version</p>", "cc": ["yan@elsewhere.example"]
     })).await;
-    let id = out.structured.unwrap()["id"].as_str().unwrap().to_string();
     assert!(h.labels_of(&id).await.contains(&"SENT".to_string()));
     let raw = h.raw(&id).await;
     assert!(raw.contains("multipart/alternative"), "{raw}");
@@ -66,12 +65,7 @@ async fn send_email_sends_html_whenever_given() {
     assert!(h.header(&id, "To").await.contains("zoe@elsewhere.example"));
     assert!(h.header(&id, "Cc").await.contains("yan@elsewhere.example"));
     // The subject round-trips through RFC 2047.
-    let read = call(
-        &h,
-        "read_email",
-        json!({"messageId": id, "responseFormat": "detailed"}),
-    )
-    .await;
+    let read = read_detailed(&h, &id).await;
     assert!(
         read.text.contains("Subject: Plan for Q4 ✓"),
         "{}",
@@ -128,8 +122,7 @@ async fn reply_email_all_excludes_me_and_keeps_the_thread() {
     );
     assert!(h.raw(id).await.contains("> Could you review"));
     // A thread id alone answers the thread's newest message.
-    let out = call(&h, "send_email", json!({"to": ["carol@client.example"], "subject": "", "body": "One more thing", "threadId": thread})).await;
-    let id2 = out.structured.unwrap()["id"].as_str().unwrap().to_string();
+    let id2 = made(&h, "send_email", json!({"to": ["carol@client.example"], "subject": "", "body": "One more thing", "threadId": thread})).await;
     assert_eq!(h.header(&id2, "Subject").await, "Re: Contract review");
     assert!(h
         .header(&id2, "References")
@@ -141,19 +134,13 @@ async fn reply_email_all_excludes_me_and_keeps_the_thread() {
 async fn forward_keeps_the_attachments() {
     let h = Harness::start().await;
     let (orig, _) = h.insert(WITH_ATTACHMENT, &["INBOX"]).await;
-    let out = call(
+    let id = made(
         &h,
         "forward_email",
         json!({"messageId": orig, "to": ["accounting@corp.example"], "body": "FYI"}),
     )
     .await;
-    let id = out.structured.unwrap()["id"].as_str().unwrap().to_string();
-    let read = call(
-        &h,
-        "read_email",
-        json!({"messageId": id, "responseFormat": "detailed"}),
-    )
-    .await;
+    let read = read_detailed(&h, &id).await;
     assert!(
         read.text.contains("Subject: Fwd: Invoice 42"),
         "{}",
@@ -168,12 +155,7 @@ async fn forward_keeps_the_attachments() {
 async fn read_email_converts_html_and_pages_long_bodies() {
     let h = Harness::start().await;
     let (id, _) = h.insert(HTML_ONLY, &["INBOX"]).await;
-    let out = call(
-        &h,
-        "read_email",
-        json!({"messageId": id, "responseFormat": "detailed"}),
-    )
-    .await;
+    let out = read_detailed(&h, &id).await;
     assert!(out.text.contains("Message-ID: <deals-7@shop.example>"));
     assert!(out.text.contains("50% off"), "{}", out.text);
     assert!(out.text.contains("converted from the HTML"));
@@ -263,13 +245,12 @@ async fn draft_lifecycle() {
     let err = call_err(&h, "get_draft", json!({"draftId": draft_id})).await;
     assert!(err.contains("not found"), "{err}");
 
-    let d = call(
+    let id = made(
         &h,
         "draft_email",
         json!({"to": ["zoe@elsewhere.example"], "subject": "Scrap", "body": "x"}),
     )
     .await;
-    let id = d.structured.unwrap()["id"].as_str().unwrap().to_string();
     call(&h, "delete_draft", json!({"draftId": id})).await;
     assert!(call_err(&h, "delete_draft", json!({"draftId": id}))
         .await
@@ -281,7 +262,7 @@ async fn attachments_in_and_out_stay_in_their_directories() {
     let h = Harness::start().await;
     let attach_dir = h.dir.path().join("attachments");
     std::fs::write(attach_dir.join("notes.txt"), "meeting notes").unwrap();
-    let out = call(
+    let id = made(
         &h,
         "send_email",
         json!({
@@ -291,7 +272,6 @@ async fn attachments_in_and_out_stay_in_their_directories() {
         }),
     )
     .await;
-    let id = out.structured.unwrap()["id"].as_str().unwrap().to_string();
     let read = call(&h, "read_email", json!({"messageId": id}))
         .await
         .structured

@@ -149,6 +149,18 @@ pub async fn call(h: &Harness, tool: &str, args: Value) -> ToolOutput {
     }
 }
 
+/// The `id` of what a tool made (a message, a draft, a label, a filter).
+pub async fn made(h: &Harness, tool: &str, args: Value) -> String {
+    let out = call(h, tool, args).await;
+    out.structured.unwrap()["id"].as_str().unwrap().to_string()
+}
+
+/// read_email in its detailed format.
+pub async fn read_detailed(h: &Harness, message_id: &str) -> ToolOutput {
+    let args = serde_json::json!({"messageId": message_id, "responseFormat": "detailed"});
+    call(h, "read_email", args).await
+}
+
 /// The error text an agent would see.
 pub async fn call_err(h: &Harness, tool: &str, args: Value) -> String {
     match h.registry.call(h.ctx.clone(), tool, args.clone()).await {
