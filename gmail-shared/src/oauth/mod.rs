@@ -1,6 +1,9 @@
 //! Google OAuth for connecting accounts: the web flow with a single-use state and PKCE (S256),
 //! the code exchange, and revocation. yup-oauth2's installed flow has neither state nor
-//! PKCE, so this is built on the connection pool directly.
+//! PKCE, so this is built on the connection pool directly. The `oauth2` crate was weighed
+//! and not taken: its revocation refuses any non-https endpoint (the sandbox, and every
+//! test, serves Google's endpoints over loopback http), and its error type drops the HTTP
+//! status that tells a retryable failure (5xx) from a refused grant (see `gmail/token.rs`).
 
 use base64::Engine;
 use http_body_util::{BodyExt, Full};
