@@ -1,6 +1,9 @@
 //! HTML to readable plain text for agents. Hand-written (a small tolerant tokenizer) rather than
 //! a browser-grade parser: email HTML is mostly layout tables and inline styles, and what matters
 //! is the words, the links and the paragraph breaks, with no script/style/hidden preheader noise.
+//! mail-parser's `html_to_text` (what the sandbox uses for Gmail's snippets, which are plain
+//! too) drops links and keeps hidden preheaders; `html2text` would bring html5ever's full
+//! parser into every build for layout this output does not keep.
 
 /// Elements whose content is never text.
 const SKIP_CONTENT: &[&str] = &[
