@@ -325,13 +325,30 @@ mod tests {
             .to_http_request()
     }
 
+    /// Claims `key` for `fp`: the first use, which must run.
+    async fn claim(store: &IdempotencyStore, key: &str, fp: [u8; 32]) -> Claim {
+        match store.begin(&req(key), fp).await {
+            Ok(Begin::Run(claim)) => claim,
+            _ => panic!("the first use of {key} must run"),
+        }
+    }
+
+    /// Claims key "k", finishes it with `outcome`, and tells whether "k" then runs again.
+    async fn runs_after<T: serde::Serialize>(
+        store: &IdempotencyStore,
+        fp: [u8; 32],
+        outcome: &Result<T, GmailError>,
+    ) -> bool {
+        let key = claim(store, "k", fp).await;
+        store.finish(Some(key), StatusCode::OK, outcome).await;
+        matches!(store.begin(&req("k"), fp).await, Ok(Begin::Run(_)))
+    }
+
     #[actix_web::test]
     async fn same_key_same_request_replays_and_different_request_conflicts() {
         let store = IdempotencyStore::default();
         let fp = fingerprint("send", &serde_json::json!({"a": 1}));
-        let Begin::Run(key) = store.begin(&req("k1"), fp).await.unwrap() else {
-            panic!("first use must run")
-        };
+        let key = claim(&store, "k1", fp).await;
         // In flight: a concurrent repeat is refused rather than sent twice.
         assert!(matches!(
             store.begin(&req("k1"), fp).await,
@@ -353,16 +370,7 @@ mod tests {
     async fn failures_release_the_key_and_the_store_is_bounded() {
         let store = IdempotencyStore::new(Duration::from_secs(60), 3);
         let fp = fingerprint("send", &serde_json::Value::Null);
-        let Begin::Run(key) = store.begin(&req("k"), fp).await.unwrap() else {
-            panic!()
-        };
-        store
-            .finish::<()>(Some(key), StatusCode::OK, &Err(GmailError::internal("x")))
-            .await;
-        assert!(matches!(
-            store.begin(&req("k"), fp).await,
-            Ok(Begin::Run(_))
-        ));
+        assert!(runs_after(&store, fp, &Err::<(), _>(GmailError::internal("x"))).await);
         for i in 0..10 {
             let _ = store.begin(&req(&format!("k{i}")), fp).await.unwrap();
         }
@@ -379,15 +387,6 @@ mod tests {
     async fn expired_keys_run_again() {
         let store = IdempotencyStore::new(Duration::from_millis(0), 10);
         let fp = fingerprint("send", &serde_json::Value::Null);
-        let Begin::Run(key) = store.begin(&req("k"), fp).await.unwrap() else {
-            panic!()
-        };
-        store
-            .finish(Some(key), StatusCode::OK, &Ok::<_, GmailError>(1))
-            .await;
-        assert!(matches!(
-            store.begin(&req("k"), fp).await,
-            Ok(Begin::Run(_))
-        ));
+        assert!(runs_after(&store, fp, &Ok::<_, GmailError>(1)).await);
     }
 }

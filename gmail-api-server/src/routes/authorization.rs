@@ -58,6 +58,14 @@ fn oauth_error(e: &OAuthError) -> HttpResponse {
     r
 }
 
+/// An OAuth endpoint's JSON answer: its result with `status`, or the error's own.
+fn respond(status: u16, done: Result<impl serde::Serialize, OAuthError>) -> HttpResponse {
+    match done {
+        Ok(body) => answer(status, &body),
+        Err(e) => oauth_error(&e),
+    }
+}
+
 fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -97,10 +105,7 @@ async fn register(
         server(&state)?.register(&body).await
     }
     .await;
-    match done {
-        Ok(registration) => answer(201, &registration),
-        Err(e) => oauth_error(&e),
-    }
+    respond(201, done)
 }
 
 async fn authorize(
@@ -257,10 +262,7 @@ async fn token(
         server(&state)?.token(&form, basic_credentials(&req)).await
     }
     .await;
-    match done {
-        Ok(tokens) => answer(200, &tokens),
-        Err(e) => oauth_error(&e),
-    }
+    respond(200, done)
 }
 
 /// RFC 7009: 200 whether or not the token was known.
@@ -274,8 +276,5 @@ async fn revoke(
         server(&state)?.revoke(&form, basic_credentials(&req)).await
     }
     .await;
-    match done {
-        Ok(()) => answer(200, &serde_json::json!({})),
-        Err(e) => oauth_error(&e),
-    }
+    respond(200, done.map(|()| serde_json::json!({})))
 }

@@ -59,22 +59,7 @@ pub fn configure(
                 .wrap(from_fn(gmail_shared::auth::require_caller))
                 .wrap(cors)
                 .wrap(from_fn(browser_guard))
-                .configure(connections::configure)
-                .configure(compose::configure)
-                .configure(messages::configure)
-                .configure(attachments::configure)
-                .configure(threads::configure)
-                .configure(labels::configure)
-                .configure(drafts::configure)
-                .configure(filters::configure)
-                .configure(profile::configure)
-                .configure(changes::configure)
-                .configure(events::configure)
-                .configure(webhooks::configure)
-                .configure(settings::configure)
-                .configure(tools::configure)
-                .configure(audit::configure)
-                .configure(members::configure),
+                .configure(|cfg| API.iter().for_each(|configure| configure(cfg))),
         )
         // Gmail's Pub/Sub pushes: machine to machine, authenticated by their token.
         .route("/hooks/gmail/pubsub", web::post().to(events::pubsub))
@@ -93,6 +78,27 @@ pub fn configure(
         );
 }
 
+/// The `/api/v1` resources, a module each. Order matters where paths overlap: `compose`
+/// registers `/messages/send` ahead of `messages`' `/messages/{id}`.
+const API: [fn(&mut web::ServiceConfig); 16] = [
+    connections::configure,
+    compose::configure,
+    messages::configure,
+    attachments::configure,
+    threads::configure,
+    labels::configure,
+    drafts::configure,
+    filters::configure,
+    profile::configure,
+    changes::configure,
+    events::configure,
+    webhooks::configure,
+    settings::configure,
+    tools::configure,
+    audit::configure,
+    members::configure,
+];
+
 /// Takes one request from the caller's rate (limits.caller_per_minute): 429 with Retry-After
 /// when over it, before anything runs.
 async fn caller_rate(
@@ -104,11 +110,8 @@ async fn caller_rate(
         .extensions()
         .get::<gmail_shared::tools::ToolContext>()
         .and_then(|ctx| ctx.check_rate().err());
-    if let Some(e) = refused {
-        let response = actix_web::ResponseError::error_response(&e);
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    next.call(req).await.map(|r| r.map_into_left_body())
+    let refusal = refused.map(|e| actix_web::ResponseError::error_response(&e));
+    refuse_or_next(req, next, refusal).await
 }
 
 /// A read-only caller (server, key or request) may only read: every other method on a
@@ -128,15 +131,27 @@ async fn read_only_guard(
         .extensions()
         .get::<gmail_shared::tools::ToolContext>()
         .is_some_and(|ctx| ctx.env.tools.is_read_only());
-    if read_only && !reads && !req.path().starts_with("/api/v1/tools/") {
-        let problem = gmail_shared::server::problem::Problem::forbidden(format!(
+    let refusal = (read_only && !reads && !req.path().starts_with("/api/v1/tools/")).then(|| {
+        gmail_shared::server::problem::Problem::forbidden(format!(
             "{} {} changes the mailbox, and this caller is read-only (mcp.read_only, a read-only API key, or X-MCP-Readonly)",
             req.method(),
             req.path()
-        ));
-        return Ok(req.into_response(problem.response()).map_into_right_body());
+        ))
+        .response()
+    });
+    refuse_or_next(req, next, refusal).await
+}
+
+/// A middleware's last step: its refusal if it has one, else the rest of the chain.
+async fn refuse_or_next<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+    refusal: Option<HttpResponse>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    match refusal {
+        Some(response) => Ok(req.into_response(response).map_into_right_body()),
+        None => next.call(req).await.map(|r| r.map_into_left_body()),
     }
-    next.call(req).await.map(|r| r.map_into_left_body())
 }
 
 /// One path's routes as one resource (so a wrong method is a 405), each guarded against
