@@ -97,11 +97,11 @@ impl FromRequest for CallerMailbox {
     type Future = Pin<Box<dyn Future<Output = Result<Self, GmailError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ctx = state(req).map(|s| s.tool_context(req));
+        let caller = caller(req);
         // `account` only; the handler's own query type checks the rest.
         let account = web::Query::<AccountQuery>::from_query(req.query_string())
             .ok()
             .and_then(|q| q.into_inner().account);
-        Box::pin(async move { Ok(CallerMailbox(ctx?.mailbox(account.as_deref()).await?)) })
+        Box::pin(async move { Ok(CallerMailbox(caller?.mailbox(account.as_deref()).await?)) })
     }
 }
