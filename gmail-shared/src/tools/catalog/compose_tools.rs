@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
-use super::count;
 use super::text::{self, ResponseFormat};
+use super::Count;
 use crate::error::GmailError;
 use crate::mail::{format_address_list, window, ReadableMessage, Window};
 use crate::ops::attachments::{self, SavedFile};
@@ -86,12 +86,8 @@ impl SendEmail {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadEmail {
     pub message_id: String,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub max_length: Option<u32>,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub offset: Option<u32>,
+    pub max_length: Option<Count>,
+    pub offset: Option<Count>,
     pub include_html: Option<bool>,
     pub response_format: Option<ResponseFormat>,
     pub account: Option<String>,
@@ -133,12 +129,8 @@ pub struct ReadEmailResult {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetThread {
     pub thread_id: String,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub max_length: Option<u32>,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub offset: Option<u32>,
+    pub max_length: Option<Count>,
+    pub offset: Option<Count>,
     pub response_format: Option<ResponseFormat>,
     pub account: Option<String>,
 }
@@ -323,8 +315,8 @@ async fn read_email(
     let mut m = read::read_message(&mailbox, &p.message_id).await?;
     let format = p.response_format.unwrap_or_default();
     let names = names_of_labels(&mailbox).await;
-    let max = p.max_length.unwrap_or(DEFAULT_MAX_LENGTH) as usize;
-    let offset = p.offset.unwrap_or(0) as usize;
+    let max = p.max_length.map_or(DEFAULT_MAX_LENGTH, u32::from) as usize;
+    let offset = p.offset.map_or(0, u32::from) as usize;
     let w = window(&m.text, offset, max);
     let mut text = match format {
         ResponseFormat::Concise => text::headers_concise(&m, &names, mailbox.account()),
@@ -396,8 +388,8 @@ async fn get_thread(
     }
     let w = window(
         &full,
-        p.offset.unwrap_or(0) as usize,
-        p.max_length.unwrap_or(DEFAULT_MAX_LENGTH) as usize,
+        p.offset.map_or(0, u32::from) as usize,
+        p.max_length.map_or(DEFAULT_MAX_LENGTH, u32::from) as usize,
     );
     let result = ThreadResult {
         id: t.id,

@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
 use super::compose_tools::{names_of_labels, sent_text};
-use super::count;
 use super::text::{self, ResponseFormat};
+use super::Count;
 use crate::error::GmailError;
 use crate::ops::compose::{ComposeBody, InlineAttachment};
 use crate::ops::drafts::{self, DraftPage, DraftRef};
@@ -19,9 +19,7 @@ use crate::ops::Mailbox;
 pub struct ListDrafts {
     /// Gmail query
     pub query: Option<String>,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub max_results: Option<u32>,
+    pub max_results: Option<Count>,
     pub page_token: Option<String>,
     pub response_format: Option<ResponseFormat>,
     pub account: Option<String>,
@@ -76,7 +74,7 @@ async fn list_drafts(
     let page = drafts::list_drafts(
         &mailbox,
         p.query.as_deref(),
-        p.max_results.unwrap_or(20),
+        p.max_results.map_or(20, u32::from),
         p.page_token.as_deref(),
     )
     .await?;

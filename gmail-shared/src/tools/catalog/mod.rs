@@ -24,16 +24,41 @@ pub mod text;
 pub use organize::LabelList;
 pub use render::*;
 
-/// Accepts a JSON number (`10` or `10.0`) that must be a whole, non-negative count; the
-/// schema says `number`, as the peer server's does.
-pub(crate) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    let v: Option<f64> = Option::deserialize(d)?;
-    match v {
-        None => Ok(None),
-        Some(f) if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) => Ok(Some(f as u32)),
-        Some(f) => Err(serde::de::Error::custom(format!(
-            "expected a whole number, got {f}"
-        ))),
+/// A whole, non-negative number of things (results, characters, a batch): a JSON number
+/// (`10` or `10.0`) whose schema says `number`, as the peer server's does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u32);
+
+impl JsonSchema for Count {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        f64::schema_name()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        f64::json_schema(generator)
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let f = f64::deserialize(d)?;
+        if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) {
+            Ok(Count(f as u32))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "expected a whole number, got {f}"
+            )))
+        }
+    }
+}
+
+impl From<Count> for u32 {
+    fn from(c: Count) -> u32 {
+        c.0
     }
 }
 
@@ -73,9 +98,7 @@ pub struct ListChanges {
     pub start_history_id: String,
     pub kinds: Option<Vec<ChangeKind>>,
     pub label_id: Option<String>,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub max_results: Option<u32>,
+    pub max_results: Option<Count>,
     pub page_token: Option<String>,
     pub account: Option<String>,
 }
@@ -272,7 +295,7 @@ async fn list_changes(
         start_history_id: p.start_history_id,
         kinds: p.kinds.unwrap_or_default(),
         label_id: p.label_id,
-        max_results: p.max_results,
+        max_results: p.max_results.map(u32::from),
         page_token: p.page_token,
     };
     let changes = history::list_changes(&mailbox, &req).await?;

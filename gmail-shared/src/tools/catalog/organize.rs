@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::text::{self, ResponseFormat};
-use super::{count, render::*, AccountOnly};
+use super::{render::*, AccountOnly, Count};
 use crate::error::GmailError;
 use crate::ops::labels::{
     self, LabelChanges, LabelInfo, LabelListVisibility, MessageListVisibility,
@@ -20,9 +20,7 @@ use crate::tools::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, 
 pub struct SearchEmails {
     /// Gmail query
     pub query: String,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub max_results: Option<u32>,
+    pub max_results: Option<Count>,
     pub page_token: Option<String>,
     pub label_ids: Option<Vec<String>>,
     pub include_spam_trash: Option<bool>,
@@ -37,9 +35,7 @@ pub struct SearchEmails {
 pub struct ListThreads {
     /// Gmail query; empty: most recent
     pub query: Option<String>,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub max_results: Option<u32>,
+    pub max_results: Option<Count>,
     pub page_token: Option<String>,
     pub label_ids: Option<Vec<String>>,
     pub include_spam_trash: Option<bool>,
@@ -78,9 +74,7 @@ pub struct BatchModifyEmails {
     pub message_ids: Vec<String>,
     pub add_label_ids: Option<Vec<String>>,
     pub remove_label_ids: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub batch_size: Option<u32>,
+    pub batch_size: Option<Count>,
     pub account: Option<String>,
 }
 
@@ -88,9 +82,7 @@ pub struct BatchModifyEmails {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchDeleteEmails {
     pub message_ids: Vec<String>,
-    #[serde(default, deserialize_with = "count")]
-    #[schemars(with = "Option<f64>")]
-    pub batch_size: Option<u32>,
+    pub batch_size: Option<Count>,
     pub account: Option<String>,
 }
 
@@ -153,7 +145,7 @@ pub struct ThreadIdOnly {
 
 fn search_request(
     query: Option<String>,
-    max: Option<u32>,
+    max: Option<Count>,
     page_token: Option<String>,
     labels: Option<Vec<String>>,
     spam_trash: Option<bool>,
@@ -161,7 +153,7 @@ fn search_request(
     SearchRequest {
         query: query.unwrap_or_default(),
         label_ids: labels.unwrap_or_default(),
-        max_results: max.unwrap_or(10),
+        max_results: max.map_or(10, u32::from),
         page_token,
         include_spam_trash: spam_trash.unwrap_or(false),
     }
