@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -349,11 +350,13 @@ impl RegistryBuilder {
         Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
     {
         let output_schema = schema::output::<O>();
-        self.add_raw::<P, _, Fut>(decl, output_schema, move |ctx, _, p| handler(ctx, p))
+        self.add_raw::<P, _, Fut>(decl, output_schema, false, move |ctx, _, p| handler(ctx, p))
     }
 
-    /// As [`RegistryBuilder::add`], for a tool that acts on one mailbox: the handler gets it
-    /// resolved (the caller's, picked by the `account` argument), once the arguments are valid.
+    /// As [`RegistryBuilder::add`], for a tool that acts on one mailbox: it takes an `account`
+    /// argument besides `P`, and the handler gets that mailbox resolved (the caller's, picked
+    /// by `account`) once the arguments are valid. With `O` = [`NoOutput`] the tool answers
+    /// with text only.
     pub fn on_mailbox<P, O, F, Fut>(self, decl: Decl, handler: F) -> Self
     where
         P: DeserializeOwned + JsonSchema + Send + 'static,
@@ -363,7 +366,7 @@ impl RegistryBuilder {
     {
         let output_schema = schema::output::<O>();
         let handler = Arc::new(handler);
-        self.add_raw::<P, _, _>(decl, output_schema, move |ctx, account, p| {
+        self.add_raw::<P, _, _>(decl, output_schema, true, move |ctx, account, p| {
             let handler = handler.clone();
             async move {
                 let mailbox = ctx.mailbox(account.as_deref()).await?;
@@ -372,19 +375,15 @@ impl RegistryBuilder {
         })
     }
 
-    /// Adds a tool that answers with text only.
-    pub fn add_text<P, F, Fut>(self, decl: Decl, handler: F) -> Self
-    where
-        P: DeserializeOwned + JsonSchema + Send + 'static,
-        F: Fn(ToolContext, P) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
-    {
-        self.add_raw::<P, _, Fut>(decl, None, move |ctx, _, p| handler(ctx, p))
-    }
-
     /// The one way a tool is added: the handler gets the context, the `account` argument
-    /// (read before the arguments become `P`, which may or may not name it) and `P`.
-    fn add_raw<P, F, Fut>(mut self, decl: Decl, output_schema: Option<Value>, handler: F) -> Self
+    /// when the tool `takes_account` (declared here, beside the fields of `P`) and `P`.
+    fn add_raw<P, F, Fut>(
+        mut self,
+        decl: Decl,
+        output_schema: Option<Value>,
+        takes_account: bool,
+        handler: F,
+    ) -> Self
     where
         P: DeserializeOwned + JsonSchema + Send + 'static,
         F: Fn(ToolContext, Option<String>, P) -> Fut + Send + Sync + 'static,
@@ -392,14 +391,17 @@ impl RegistryBuilder {
     {
         let name = decl.name;
         let handler = Arc::new(handler);
-        let schema = schema::input::<P>();
+        let mut schema = schema::input::<P>();
+        if takes_account {
+            schema::add_argument::<Option<String>>(&mut schema, "account");
+        }
         let fields = Arc::new(ArgumentNames::of(&schema));
         let wrapped: Handler = Arc::new(move |ctx: ToolContext, args: Value| {
             let handler = handler.clone();
             let fields = fields.clone();
             Box::pin(async move {
                 // MCP clients send no `arguments` for tools without parameters.
-                let args = if args.is_null() {
+                let mut args = if args.is_null() {
                     Value::Object(Default::default())
                 } else {
                     args
@@ -412,10 +414,13 @@ impl RegistryBuilder {
                 fields
                     .check(&args)
                     .map_err(|(path, message)| invalid(path, message))?;
-                let account = args
-                    .get("account")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
+                let account = if takes_account {
+                    let account = args.as_object_mut().and_then(|a| a.remove("account"));
+                    Option::<String>::deserialize(account.unwrap_or_default())
+                        .map_err(|e| invalid("account".into(), e.to_string()))?
+                } else {
+                    None
+                };
                 // serde_path_to_error names the argument at fault (`maxResults: invalid
                 // type ...`), which serde_json alone leaves out for type errors.
                 let params: P = serde_path_to_error::deserialize(args).map_err(|e| {

@@ -68,17 +68,29 @@ fn compact(schema: &mut Schema) {
     }
 }
 
+/// `T`'s schema, compact.
+fn compact_schema<T: JsonSchema>() -> Value {
+    let mut schema = generator().into_root_schema_for::<T>();
+    RecursiveTransform(compact).transform(&mut schema);
+    schema.to_value()
+}
+
 /// The input schema of a tool taking `P`: always an object with `properties`.
 pub fn input<P: JsonSchema>() -> Value {
-    let mut schema = generator().into_root_schema_for::<P>();
-    RecursiveTransform(compact).transform(&mut schema);
-    let mut schema = schema.to_value();
+    let mut schema = compact_schema::<P>();
     if let Value::Object(map) = &mut schema {
         map.entry("type").or_insert_with(|| Value::from("object"));
         map.entry("properties")
             .or_insert_with(|| Value::Object(Default::default()));
     }
     schema
+}
+
+/// Declares one more argument, `name`, taking `T`, in an input schema made by [`input`].
+pub fn add_argument<T: JsonSchema>(schema: &mut Value, name: &str) {
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.insert(name.into(), compact_schema::<T>());
+    }
 }
 
 /// schemars' numeric `format`s (`uint64`, `int32`, `double`, ...) are not JSON Schema's:

@@ -57,7 +57,6 @@ pub struct SendEmail {
     pub reply_to: Option<Vec<String>>,
     pub references: Option<Vec<String>>,
     pub dry_run: Option<bool>,
-    pub account: Option<String>,
 }
 
 impl SendEmail {
@@ -90,7 +89,6 @@ pub struct ReadEmail {
     pub offset: Option<Count>,
     pub include_html: Option<bool>,
     pub response_format: Option<ResponseFormat>,
-    pub account: Option<String>,
 }
 
 /// Where the returned text sits in the whole body.
@@ -132,7 +130,6 @@ pub struct GetThread {
     pub max_length: Option<Count>,
     pub offset: Option<Count>,
     pub response_format: Option<ResponseFormat>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -177,7 +174,6 @@ pub struct ReplyEmail {
     /// Inline files
     pub attachment_contents: Option<Vec<InlineAttachment>>,
     pub dry_run: Option<bool>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -194,7 +190,6 @@ pub struct ForwardEmail {
     /// Send-as address
     pub from: Option<String>,
     pub dry_run: Option<bool>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

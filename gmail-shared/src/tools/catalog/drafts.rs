@@ -4,7 +4,9 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
+use super::super::{
+    Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, Toolset,
+};
 use super::compose_tools::{names_of_labels, sent_text};
 use super::text::{self, ResponseFormat};
 use super::Count;
@@ -22,14 +24,12 @@ pub struct ListDrafts {
     pub max_results: Option<Count>,
     pub page_token: Option<String>,
     pub response_format: Option<ResponseFormat>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DraftId {
     pub draft_id: String,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -37,7 +37,6 @@ pub struct DraftId {
 pub struct GetDraft {
     pub draft_id: String,
     pub response_format: Option<ResponseFormat>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -55,7 +54,6 @@ pub struct UpdateDraft {
     pub attachments: Option<Vec<String>>,
     pub attachment_contents: Option<Vec<InlineAttachment>>,
     pub from: Option<String>,
-    pub account: Option<String>,
 }
 
 const LIST_DRAFTS: Decl = Decl {
@@ -92,8 +90,11 @@ const GET_DRAFT: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn get_draft(ctx: ToolContext, p: GetDraft) -> Result<ToolOutput, GmailError> {
-    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+async fn get_draft(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: GetDraft,
+) -> Result<ToolOutput, GmailError> {
     let d = drafts::get_draft(&mailbox, &p.draft_id).await?;
     let format = p.response_format.unwrap_or_default();
     let names = names_of_labels(&mailbox).await;
@@ -172,8 +173,11 @@ const DELETE_DRAFT: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn delete_draft(ctx: ToolContext, p: DraftId) -> Result<ToolOutput, GmailError> {
-    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+async fn delete_draft(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: DraftId,
+) -> Result<ToolOutput, GmailError> {
     drafts::delete_draft(&mailbox, &p.draft_id).await?;
     Ok(ToolOutput::text(format!(
         "Draft {} deleted successfully.",
@@ -183,8 +187,8 @@ async fn delete_draft(ctx: ToolContext, p: DraftId) -> Result<ToolOutput, GmailE
 
 pub fn add_draft_tools(b: RegistryBuilder) -> RegistryBuilder {
     b.on_mailbox::<ListDrafts, DraftPage, _, _>(LIST_DRAFTS, list_drafts)
-        .add::<GetDraft, drafts::DraftView, _, _>(GET_DRAFT, get_draft)
+        .on_mailbox::<GetDraft, drafts::DraftView, _, _>(GET_DRAFT, get_draft)
         .on_mailbox::<UpdateDraft, DraftRef, _, _>(UPDATE_DRAFT, update_draft)
         .on_mailbox::<DraftId, SentMessage, _, _>(SEND_DRAFT, send_draft)
-        .add_text::<DraftId, _, _>(DELETE_DRAFT, delete_draft)
+        .on_mailbox::<DraftId, NoOutput, _, _>(DELETE_DRAFT, delete_draft)
 }

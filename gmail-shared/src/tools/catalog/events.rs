@@ -24,7 +24,6 @@ pub struct WaitForEmail {
     pub timeout_secs: Option<u64>,
     /// Also accept mail that arrived this many seconds before the call.
     pub lookback_secs: Option<u64>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -5,7 +5,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
-use super::{Annotations, Decl, Registry, RegistryBuilder, ToolContext, ToolOutput, Toolset};
+use super::{
+    Annotations, Decl, NoOutput, Registry, RegistryBuilder, ToolContext, ToolOutput, Toolset,
+};
 use crate::error::GmailError;
 use crate::ops::filters::{self, Action, Criteria, FilterInfo, Template, TemplateParameters};
 use crate::ops::history::{self, ChangeKind, Changes, ChangesRequest};
@@ -62,25 +64,23 @@ impl From<Count> for u32 {
     }
 }
 
+// The arguments of a tool that takes none but `account` (which the registry declares for every
+// tool acting on a mailbox). Not a doc comment: that would become the schema's description.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AccountOnly {
-    pub account: Option<String>,
-}
+pub struct NoArguments {}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateFilter {
     pub criteria: Criteria,
     pub action: Action,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilterId {
     pub filter_id: String,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -88,7 +88,6 @@ pub struct FilterId {
 pub struct CreateFilterFromTemplate {
     pub template: Template,
     pub parameters: TemplateParameters,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -100,7 +99,6 @@ pub struct ListChanges {
     pub label_id: Option<String>,
     pub max_results: Option<Count>,
     pub page_token: Option<String>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -116,7 +114,6 @@ pub struct SetVacation {
     pub start_time: Option<i64>,
     /// Epoch ms
     pub end_time: Option<i64>,
-    pub account: Option<String>,
 }
 
 impl SetVacation {
@@ -191,7 +188,7 @@ const LIST_FILTERS: Decl = Decl {
 async fn list_filters(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    _p: AccountOnly,
+    _p: NoArguments,
 ) -> Result<ToolOutput, GmailError> {
     let list = FilterList {
         filters: filters::list_filters(&mailbox).await?,
@@ -227,8 +224,11 @@ const DELETE_FILTER: Decl = Decl {
     toolset: Toolset::Filters,
 };
 
-async fn delete_filter(ctx: ToolContext, p: FilterId) -> Result<ToolOutput, GmailError> {
-    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+async fn delete_filter(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: FilterId,
+) -> Result<ToolOutput, GmailError> {
     filters::delete_filter(&mailbox, &p.filter_id).await?;
     Ok(ToolOutput::text(format!(
         "Filter {} deleted successfully.",
@@ -268,7 +268,7 @@ const GET_PROFILE: Decl = Decl {
 async fn get_profile(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    _p: AccountOnly,
+    _p: NoArguments,
 ) -> Result<ToolOutput, GmailError> {
     let profile = profile::get_profile(&mailbox).await?;
     let text = format!(
@@ -313,7 +313,7 @@ const GET_VACATION: Decl = Decl {
 async fn get_vacation(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    _p: AccountOnly,
+    _p: NoArguments,
 ) -> Result<ToolOutput, GmailError> {
     let v = settings::get_vacation(&mailbox).await?;
     Ok(ToolOutput::structured(render_vacation(&v), &v))
@@ -347,7 +347,7 @@ const LIST_SEND_AS: Decl = Decl {
 async fn list_send_as(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    _p: AccountOnly,
+    _p: NoArguments,
 ) -> Result<ToolOutput, GmailError> {
     let list = SendAsList {
         identities: settings::list_send_as(&mailbox).await?,
@@ -360,18 +360,18 @@ async fn list_send_as(
 
 fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
     b.on_mailbox::<CreateFilter, FilterInfo, _, _>(CREATE_FILTER, create_filter)
-        .on_mailbox::<AccountOnly, FilterList, _, _>(LIST_FILTERS, list_filters)
+        .on_mailbox::<NoArguments, FilterList, _, _>(LIST_FILTERS, list_filters)
         .on_mailbox::<FilterId, FilterInfo, _, _>(GET_FILTER, get_filter)
-        .add_text::<FilterId, _, _>(DELETE_FILTER, delete_filter)
+        .on_mailbox::<FilterId, NoOutput, _, _>(DELETE_FILTER, delete_filter)
         .on_mailbox::<CreateFilterFromTemplate, FilterInfo, _, _>(
             CREATE_FILTER_FROM_TEMPLATE,
             create_filter_from_template,
         )
-        .on_mailbox::<AccountOnly, Profile, _, _>(GET_PROFILE, get_profile)
+        .on_mailbox::<NoArguments, Profile, _, _>(GET_PROFILE, get_profile)
         .on_mailbox::<ListChanges, Changes, _, _>(LIST_CHANGES, list_changes)
-        .on_mailbox::<AccountOnly, Vacation, _, _>(GET_VACATION, get_vacation)
+        .on_mailbox::<NoArguments, Vacation, _, _>(GET_VACATION, get_vacation)
         .on_mailbox::<SetVacation, Vacation, _, _>(SET_VACATION, set_vacation)
-        .on_mailbox::<AccountOnly, SendAsList, _, _>(LIST_SEND_AS, list_send_as)
+        .on_mailbox::<NoArguments, SendAsList, _, _>(LIST_SEND_AS, list_send_as)
 }
 
 #[derive(Debug, serde::Serialize, JsonSchema)]

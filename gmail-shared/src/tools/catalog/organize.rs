@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::text::{self, ResponseFormat};
-use super::{render::*, AccountOnly, Count};
+use super::{render::*, Count, NoArguments};
 use crate::error::GmailError;
 use crate::ops::labels::{
     self, LabelChanges, LabelInfo, LabelListVisibility, MessageListVisibility,
@@ -13,7 +13,9 @@ use crate::ops::labels::{
 use crate::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
 use crate::ops::threads::{self, ThreadLabels, ThreadPage};
 use crate::ops::Mailbox;
-use crate::tools::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
+use crate::tools::{
+    Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, Toolset,
+};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -27,7 +29,6 @@ pub struct SearchEmails {
     pub response_format: Option<ResponseFormat>,
     /// Add each message's snippet
     pub snippets: Option<bool>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -40,7 +41,6 @@ pub struct ListThreads {
     pub label_ids: Option<Vec<String>>,
     pub include_spam_trash: Option<bool>,
     pub response_format: Option<ResponseFormat>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -51,21 +51,18 @@ pub struct ModifyEmail {
     pub label_ids: Option<Vec<String>>,
     pub add_label_ids: Option<Vec<String>>,
     pub remove_label_ids: Option<Vec<String>>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageIdOnly {
     pub message_id: String,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageIds {
     pub message_ids: Vec<String>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -75,7 +72,6 @@ pub struct BatchModifyEmails {
     pub add_label_ids: Option<Vec<String>>,
     pub remove_label_ids: Option<Vec<String>>,
     pub batch_size: Option<Count>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -83,7 +79,6 @@ pub struct BatchModifyEmails {
 pub struct BatchDeleteEmails {
     pub message_ids: Vec<String>,
     pub batch_size: Option<Count>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -94,7 +89,6 @@ pub struct CreateLabel {
     pub message_list_visibility: Option<MessageListVisibility>,
     pub label_list_visibility: Option<LabelListVisibility>,
     pub color: Option<labels::LabelColor>,
-    pub account: Option<String>,
 }
 
 impl CreateLabel {
@@ -117,14 +111,12 @@ pub struct UpdateLabel {
     pub message_list_visibility: Option<MessageListVisibility>,
     pub label_list_visibility: Option<LabelListVisibility>,
     pub color: Option<labels::LabelColor>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelId {
     pub id: String,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -133,14 +125,12 @@ pub struct ThreadLabelChange {
     pub thread_id: String,
     pub add_label_ids: Option<Vec<String>>,
     pub remove_label_ids: Option<Vec<String>>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadIdOnly {
     pub thread_id: String,
-    pub account: Option<String>,
 }
 
 fn search_request(
@@ -329,8 +319,11 @@ const DELETE_EMAIL: Decl = Decl {
     toolset: Toolset::Delete,
 };
 
-async fn delete_email(ctx: ToolContext, p: MessageIdOnly) -> Result<ToolOutput, GmailError> {
-    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+async fn delete_email(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: MessageIdOnly,
+) -> Result<ToolOutput, GmailError> {
     messages::delete(&mailbox, &p.message_id).await?;
     Ok(ToolOutput::text(format!(
         "Email {} deleted successfully",
@@ -395,7 +388,7 @@ const LIST_EMAIL_LABELS: Decl = Decl {
 async fn list_email_labels(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    _p: AccountOnly,
+    _p: NoArguments,
 ) -> Result<ToolOutput, GmailError> {
     let list = LabelList {
         labels: labels::list_labels(&mailbox).await?,
@@ -457,8 +450,11 @@ const DELETE_LABEL: Decl = Decl {
     toolset: Toolset::Labels,
 };
 
-async fn delete_label(ctx: ToolContext, p: LabelId) -> Result<ToolOutput, GmailError> {
-    let mailbox = ctx.mailbox(p.account.as_deref()).await?;
+async fn delete_label(
+    _ctx: ToolContext,
+    mailbox: Mailbox,
+    p: LabelId,
+) -> Result<ToolOutput, GmailError> {
     labels::delete_label(&mailbox, &p.id).await?;
     Ok(ToolOutput::text(format!(
         "Label {} deleted successfully.",
@@ -566,7 +562,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
         .on_mailbox::<MessageIdOnly, LabelsAfter, _, _>(UNTRASH_EMAIL, untrash_email)
         .on_mailbox::<MessageIds, BatchOutcome, _, _>(MARK_AS_READ, mark_as_read)
         .on_mailbox::<MessageIds, BatchOutcome, _, _>(MARK_AS_UNREAD, mark_as_unread)
-        .add_text::<MessageIdOnly, _, _>(DELETE_EMAIL, delete_email)
+        .on_mailbox::<MessageIdOnly, NoOutput, _, _>(DELETE_EMAIL, delete_email)
         .on_mailbox::<BatchModifyEmails, BatchOutcome, _, _>(
             BATCH_MODIFY_EMAILS,
             batch_modify_emails,
@@ -575,10 +571,10 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
             BATCH_DELETE_EMAILS,
             batch_delete_emails,
         )
-        .on_mailbox::<AccountOnly, LabelList, _, _>(LIST_EMAIL_LABELS, list_email_labels)
+        .on_mailbox::<NoArguments, LabelList, _, _>(LIST_EMAIL_LABELS, list_email_labels)
         .on_mailbox::<CreateLabel, LabelInfo, _, _>(CREATE_LABEL, create_label)
         .on_mailbox::<UpdateLabel, LabelInfo, _, _>(UPDATE_LABEL, update_label)
-        .add_text::<LabelId, _, _>(DELETE_LABEL, delete_label)
+        .on_mailbox::<LabelId, NoOutput, _, _>(DELETE_LABEL, delete_label)
         .on_mailbox::<CreateLabel, LabelInfo, _, _>(GET_OR_CREATE_LABEL, get_or_create_label)
         .on_mailbox::<ThreadLabelChange, ThreadLabels, _, _>(MODIFY_THREAD, modify_thread)
         .on_mailbox::<ThreadIdOnly, ThreadLabels, _, _>(TRASH_THREAD, trash_thread)
