@@ -28,20 +28,6 @@ pub struct Annotations {
 }
 
 impl Annotations {
-    /// Reads the mailbox, changes nothing.
-    pub const READ: Annotations = Annotations {
-        read_only_hint: true,
-        destructive_hint: false,
-        idempotent_hint: true,
-        open_world_hint: true,
-    };
-    /// Changes the mailbox reversibly; repeating it has no further effect (labels, trash).
-    pub const IDEMPOTENT_WRITE: Annotations = Annotations {
-        read_only_hint: false,
-        destructive_hint: false,
-        idempotent_hint: true,
-        open_world_hint: true,
-    };
     /// Creates something new each call (send, draft, label create).
     pub const WRITE: Annotations = Annotations {
         read_only_hint: false,
@@ -49,12 +35,20 @@ impl Annotations {
         idempotent_hint: false,
         open_world_hint: true,
     };
+    /// Changes the mailbox reversibly; repeating it has no further effect (labels, trash).
+    pub const IDEMPOTENT_WRITE: Annotations = Annotations {
+        idempotent_hint: true,
+        ..Annotations::WRITE
+    };
+    /// Reads the mailbox, changes nothing.
+    pub const READ: Annotations = Annotations {
+        read_only_hint: true,
+        ..Annotations::IDEMPOTENT_WRITE
+    };
     /// Deletes or overwrites irreversibly.
     pub const DESTRUCTIVE: Annotations = Annotations {
-        read_only_hint: false,
         destructive_hint: true,
-        idempotent_hint: true,
-        open_world_hint: true,
+        ..Annotations::IDEMPOTENT_WRITE
     };
 }
 

@@ -83,6 +83,22 @@ fn next_page(token: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// A page of results: each item's text, `No {what} found.` when there is none, then the token
+/// of the next page.
+fn listing<T>(
+    items: &[T],
+    what: &str,
+    next: &Option<String>,
+    item: impl Fn(&T) -> String,
+) -> String {
+    let mut out: String = items.iter().map(item).collect();
+    if items.is_empty() {
+        out.push_str(&format!("No {what} found.\n"));
+    }
+    out.push_str(&next_page(next));
+    out
+}
+
 /// Flags: U unread, S starred, A attachment (the server instructions say so).
 fn flags(labels: &[String], attachment: bool) -> String {
     let mut f = String::new();
@@ -110,10 +126,9 @@ fn markers(labels: &[String], attachment: bool) -> String {
 
 /// One line per message: id, date, sender, subject, markers, the thread when it differs.
 pub fn search_concise(page: &SearchPage, snippets: bool) -> String {
-    let mut out = String::new();
-    for m in &page.messages {
+    listing(&page.messages, "messages", &page.next_page_token, |m| {
         let f = flags(&m.label_ids, m.has_attachment);
-        out.push_str(&format!(
+        let mut out = format!(
             "{} {}{}{} {}: {}",
             m.id,
             short_date(m.internal_date_ms, &m.date),
@@ -121,7 +136,7 @@ pub fn search_concise(page: &SearchPage, snippets: bool) -> String {
             f,
             sender(&m.from),
             m.subject,
-        ));
+        );
         if m.thread_id != m.id {
             out.push_str(&format!(" thread:{}", m.thread_id));
         }
@@ -129,12 +144,8 @@ pub fn search_concise(page: &SearchPage, snippets: bool) -> String {
         if snippets && !m.snippet.is_empty() {
             out.push_str(&format!("  {}\n", m.snippet));
         }
-    }
-    if page.messages.is_empty() {
-        out.push_str("No messages found.\n");
-    }
-    out.push_str(&next_page(&page.next_page_token));
-    out
+        out
+    })
 }
 
 /// The peer server's layout plus thread ids, full dates and snippets.
@@ -469,46 +480,42 @@ pub fn attachments(m: &ReadableMessage, format: ResponseFormat) -> String {
 
 /// One line per conversation.
 pub fn threads(page: &ThreadPage, format: ResponseFormat) -> String {
-    let mut out = String::new();
-    for t in &page.threads {
+    listing(&page.threads, "threads", &page.next_page_token, |t| {
         match format {
-            ResponseFormat::Concise => out.push_str(&format!(
-                "{} {} ({} messages, {}){}\n",
-                t.id,
-                t.subject,
-                t.message_count,
-                t.participants
-                    .iter()
-                    .map(|p| sender(p))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                markers(&t.label_ids, false)
-            )),
-            ResponseFormat::Detailed => out.push_str(&format!(
-                "Thread ID: {}\nSubject: {}\nMessages: {}\nParticipants: {}\nLast: {}\nLabels: {}\nSnippet: {}\n\n",
-                t.id,
-                t.subject,
-                t.message_count,
-                t.participants.join("; "),
-                t.last_date,
-                t.label_ids.join(", "),
-                t.snippet
-            )),
-        }
+        ResponseFormat::Concise => format!(
+            "{} {} ({} messages, {}){}\n",
+            t.id,
+            t.subject,
+            t.message_count,
+            t.participants
+                .iter()
+                .map(|p| sender(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+            markers(&t.label_ids, false)
+        ),
+        ResponseFormat::Detailed => format!(
+            "Thread ID: {}\nSubject: {}\nMessages: {}\nParticipants: {}\nLast: {}\nLabels: {}\nSnippet: {}\n\n",
+            t.id,
+            t.subject,
+            t.message_count,
+            t.participants.join("; "),
+            t.last_date,
+            t.label_ids.join(", "),
+            t.snippet
+        ),
     }
-    if page.threads.is_empty() {
-        out.push_str("No threads found.\n");
-    }
-    out.push_str(&next_page(&page.next_page_token));
-    out
+    })
 }
 
 /// One line per draft (concise) or the draft's summary block.
 pub fn drafts(page: &DraftPage, format: ResponseFormat) -> String {
-    let mut out = String::new();
-    for d in &page.drafts {
-        match format {
-            ResponseFormat::Concise => out.push_str(&format!(
+    listing(
+        &page.drafts,
+        "drafts",
+        &page.next_page_token,
+        |d| match format {
+            ResponseFormat::Concise => format!(
                 "{} to {}: {}\n",
                 d.id,
                 if d.to.is_empty() {
@@ -517,18 +524,13 @@ pub fn drafts(page: &DraftPage, format: ResponseFormat) -> String {
                     &d.to
                 },
                 d.subject
-            )),
-            ResponseFormat::Detailed => out.push_str(&format!(
+            ),
+            ResponseFormat::Detailed => format!(
                 "Draft ID: {}\nMessage ID: {}\nThread ID: {}\nTo: {}\nSubject: {}\nSnippet: {}\n\n",
                 d.id, d.message_id, d.thread_id, d.to, d.subject, d.snippet
-            )),
-        }
-    }
-    if page.drafts.is_empty() {
-        out.push_str("No drafts found.\n");
-    }
-    out.push_str(&next_page(&page.next_page_token));
-    out
+            ),
+        },
+    )
 }
 
 #[cfg(test)]
