@@ -645,3 +645,47 @@ impl ToolContext {
         self.env.rate.check_caller(key.unwrap_or("local"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A caller whose mailbox cannot be had: calls end once their arguments are checked.
+    struct NoMailbox;
+
+    impl MailboxProvider for NoMailbox {
+        fn mailbox<'a>(
+            &'a self,
+            _account: Option<&'a str>,
+        ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>> {
+            Box::pin(async { Err(GmailError::not_found("mailbox")) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tool_on_a_mailbox_takes_account_as_a_string() {
+        let registry = catalog::registry();
+        let spec = registry.get("get_profile").unwrap();
+        assert_eq!(spec.input_schema["properties"]["account"]["type"], "string");
+        let env = ToolEnv {
+            tools: ToolPolicy::all(),
+            ..Default::default()
+        };
+        let ctx = ToolContext::new(Arc::new(NoMailbox), Arc::new(env));
+        let call = |args| registry.call(ctx.clone(), "get_profile", args);
+        match call(json!({"account": 7})).await {
+            Err(ToolError::InvalidArguments { path, message, .. }) => {
+                assert_eq!(path, "account");
+                assert!(message.contains("expected a string"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = call(json!({"account": "a@example.com"})).await.unwrap_err();
+        assert!(
+            matches!(err, ToolError::Gmail(GmailError::NotFound { .. })),
+            "{err:?}"
+        );
+    }
+}
