@@ -2,11 +2,12 @@
 
 use actix_web::{web, HttpResponse};
 use gmail_shared::ops::history::{self, ChangeKind, Changes, ChangesRequest};
+use gmail_shared::ops::PageSize;
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{page_size, resource, split_list};
+use super::{resource, split_list};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -56,7 +57,7 @@ pub async fn list(
         start_history_id: q.start_history_id.clone(),
         kinds,
         label_id: q.label_id.clone(),
-        max_results: Some(page_size(q.max_results, 100)?),
+        max_results: PageSize::parse(q.max_results, PageSize::default())?,
         page_token: q.page_token.clone(),
     };
     Ok(HttpResponse::Ok().json(history::list_changes(&mailbox, &request).await?))

@@ -5,12 +5,13 @@ use gmail_shared::mail::OutgoingMessage;
 use gmail_shared::ops::compose::Threading;
 use gmail_shared::ops::drafts::{self, DraftPage, DraftRef, DraftView};
 use gmail_shared::ops::send::SentMessage;
+use gmail_shared::ops::PageSize;
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::compose::{body_value, ComposeBody, ComposeForm, COMPOSE_FORM};
-use super::{from_json, no_content, page_size, resource, AccountQuery};
+use super::{from_json, no_content, resource, AccountQuery};
 use crate::extract::{Caller, CallerMailbox};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -53,7 +54,7 @@ pub async fn list(
     q: web::Query<DraftQuery>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let max = page_size(q.max_results, 20)?;
+    let max = PageSize::parse(q.max_results, PageSize::fixed(20))?;
     let page = drafts::list_drafts(&mailbox, q.q.as_deref(), max, q.page_token.as_deref()).await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -4,13 +4,13 @@
 use actix_web::{web, HttpResponse};
 use gmail_shared::mail::ReadableMessage;
 use gmail_shared::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
-use gmail_shared::ops::{check_id, read, Mailbox};
+use gmail_shared::ops::{check_id, read, Mailbox, PageSize};
 use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{no_content, page_size, resource, split_list, AccountQuery};
+use super::{no_content, resource, split_list, AccountQuery};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -54,7 +54,7 @@ impl ListQuery {
         Ok(SearchRequest {
             query: self.q.clone().unwrap_or_default(),
             label_ids: split_list(self.label_ids.as_deref()),
-            max_results: page_size(self.max_results, 10)?,
+            max_results: PageSize::parse(self.max_results, PageSize::fixed(10))?,
             page_token: self.page_token.clone(),
             include_spam_trash: self.include_spam_trash.unwrap_or(false),
         })

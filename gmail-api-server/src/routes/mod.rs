@@ -250,8 +250,6 @@ pub fn split_list(value: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-pub use gmail_shared::ops::page_size;
-
 /// The largest request body this server takes (`limits.max_body_bytes`).
 pub fn max_body(req: &HttpRequest) -> usize {
     req.app_data::<web::Data<BodyLimits>>()
@@ -300,6 +298,5 @@ mod tests {
             matches!(json_error(&e), GmailError::InvalidArgument { field, .. } if field == "tooo")
         );
         assert_eq!(split_list(Some(" a, ,b ")), vec!["a", "b"]);
-        assert!(page_size(Some(0), 10).is_err());
     }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{Events, LABELS_CHANGED, MAILBOX_RESYNCED, MESSAGE_ADDED, MESSAGE_DELETED};
 use crate::error::GmailError;
 use crate::ops::history::{self, ChangeKind, ChangesRequest};
-use crate::ops::Mailbox;
+use crate::ops::{Mailbox, PageSize};
 use crate::store::{now_ms, NewEvent, Webhook};
 
 /// History pages read per sync; a bigger backlog continues in the next sync.
@@ -309,7 +309,7 @@ async fn read_history(
 ) -> Result<(String, Vec<history::Change>), GmailError> {
     let mut request = ChangesRequest {
         start_history_id: from.to_string(),
-        max_results: Some(500),
+        max_results: PageSize::fixed(PageSize::MAX),
         ..Default::default()
     };
     let mut changes = Vec::new();

@@ -180,7 +180,7 @@ impl Events {
     ) -> Result<Option<Arrived>, GmailError> {
         let request = crate::ops::messages::SearchRequest {
             query: query.to_string(),
-            max_results: 1,
+            max_results: crate::ops::PageSize::fixed(1),
             ..Default::default()
         };
         let page = crate::ops::messages::search(mailbox, &request).await?;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::messages::{header, not_found_as, unescape_snippet};
 use super::outgoing::{apply_reply_context, reply_context, rfc822};
 use super::policy::SendPolicy;
-use super::{check_id, Mailbox};
+use super::{check_id, Mailbox, PageSize};
 use crate::error::GmailError;
 use crate::gmail::batch::batch_get;
 use crate::mail::{readable_from_gmail, OutgoingMessage, ReadableMessage};
@@ -66,12 +66,11 @@ pub struct DraftView {
 pub async fn list_drafts(
     mailbox: &Mailbox,
     query: Option<&str>,
-    max_results: u32,
+    max_results: PageSize,
     page_token: Option<&str>,
 ) -> Result<DraftPage, GmailError> {
-    let max_results = super::page_size(Some(max_results), max_results)?;
     let users = mailbox.hub().users();
-    let mut call = users.drafts_list("me").max_results(max_results);
+    let mut call = users.drafts_list("me").max_results(max_results.get());
     if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
         call = call.q(q);
     }

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Mailbox;
+use super::{Mailbox, PageSize};
 use crate::error::GmailError;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub struct ChangesRequest {
     pub start_history_id: String,
     pub kinds: Vec<ChangeKind>,
     pub label_id: Option<String>,
-    pub max_results: Option<u32>,
+    pub max_results: PageSize,
     pub page_token: Option<String>,
 }
 
@@ -71,12 +71,11 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
             ),
         )
     })?;
-    let max = super::page_size(req.max_results, 100)?;
     let users = mailbox.hub().users();
     let mut call = users
         .history_list("me")
         .start_history_id(start)
-        .max_results(max);
+        .max_results(req.max_results.get());
     for kind in &req.kinds {
         call = call.add_history_types(kind.as_str());
     }
@@ -215,7 +214,7 @@ pub async fn matching(
     if query.trim().is_empty() {
         return Ok(candidates.to_vec());
     }
-    let max = (candidates.len() as u32 + 20).min(500);
+    let max = (candidates.len() as u32 + 20).min(PageSize::MAX);
     let (_, list) = gmail_call!(mailbox, idempotent, |u| u
         .messages_list("me")
         .q(query)

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::labels::resolve_label_ids;
-use super::{check_id, check_ids, Mailbox};
+use super::{check_id, check_ids, Mailbox, PageSize};
 use crate::error::GmailError;
 use crate::gmail::batch::batch_get;
 
@@ -24,15 +24,14 @@ pub const FULL_MAIL_SCOPE: &str = "https://mail.google.com/";
 pub struct SearchRequest {
     pub query: String,
     pub label_ids: Vec<String>,
-    pub max_results: u32,
+    pub max_results: PageSize,
     pub page_token: Option<String>,
     pub include_spam_trash: bool,
 }
 
 impl SearchRequest {
-    /// Gmail's limits on a search: the page size, and a query of at most 2000 characters.
+    /// Gmail's limit on a search's query: at most 2000 characters.
     pub fn check(&self) -> Result<(), GmailError> {
-        super::page_size(Some(self.max_results), self.max_results)?;
         if self.query.len() > 2000 {
             return Err(GmailError::invalid(
                 "query",

@@ -30,7 +30,7 @@ macro_rules! with_search {
     ($call:expr, $req:expr, $label_ids:expr) => {{
         let req = $req;
         let mut call = $call
-            .max_results(req.max_results)
+            .max_results(req.max_results.get())
             .include_spam_trash(req.include_spam_trash);
         if !req.query.trim().is_empty() {
             call = call.q(&req.query);
@@ -82,17 +82,42 @@ pub fn check_id<'a>(field: &str, id: &'a str) -> Result<&'a str, GmailError> {
     Ok(id)
 }
 
-/// The largest page Gmail's list calls return.
-pub const MAX_PAGE_SIZE: u32 = 500;
+/// A page size for Gmail's list calls, 1 to [`PageSize::MAX`]. It is checked once, where a
+/// caller's `maxResults` is read; the operations take it as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(u32);
 
-/// Checks `maxResults` (or its default) against Gmail's page size, 1 to [`MAX_PAGE_SIZE`].
-pub fn page_size(value: Option<u32>, default: u32) -> Result<u32, GmailError> {
-    match value.unwrap_or(default) {
-        n @ 1..=MAX_PAGE_SIZE => Ok(n),
-        _ => Err(GmailError::invalid(
-            "maxResults",
-            format!("must be between 1 and {MAX_PAGE_SIZE}"),
-        )),
+impl PageSize {
+    /// The largest page Gmail's list calls return.
+    pub const MAX: u32 = 500;
+
+    /// A size fixed in the code (checked when it is built).
+    pub const fn fixed(n: u32) -> PageSize {
+        assert!(n >= 1 && n <= Self::MAX, "a page size is 1 to 500");
+        PageSize(n)
+    }
+
+    /// A caller's `maxResults`, or `default` when it gave none.
+    pub fn parse(value: Option<u32>, default: PageSize) -> Result<PageSize, GmailError> {
+        match value {
+            None => Ok(default),
+            Some(n @ 1..=Self::MAX) => Ok(PageSize(n)),
+            Some(_) => Err(GmailError::invalid(
+                "maxResults",
+                format!("must be between 1 and {}", Self::MAX),
+            )),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Gmail's own default for its list calls.
+impl Default for PageSize {
+    fn default() -> Self {
+        PageSize(100)
     }
 }
 
@@ -116,5 +141,22 @@ pub(crate) fn scope_needed(scope: &'static str) -> impl Fn(google_gmail1::Error)
             scope: scope.to_string(),
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PageSize;
+
+    #[test]
+    fn a_page_size_is_one_to_five_hundred_or_the_default() {
+        let ten = PageSize::fixed(10);
+        assert_eq!(PageSize::parse(None, ten).unwrap(), ten);
+        assert_eq!(PageSize::parse(Some(500), ten).unwrap().get(), 500);
+        for bad in [0, 501] {
+            let e = PageSize::parse(Some(bad), ten).unwrap_err().to_string();
+            assert!(e.contains("maxResults") && e.contains("1 and 500"), "{e}");
+        }
+        assert_eq!(PageSize::default().get(), 100);
     }
 }

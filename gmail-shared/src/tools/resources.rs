@@ -6,9 +6,10 @@ use super::catalog::text;
 use super::ToolContext;
 use crate::error::GmailError;
 use crate::ops::messages::{self, SearchRequest};
+use crate::ops::PageSize;
 
 /// Messages an inbox resource shows.
-const INBOX_SIZE: u32 = 20;
+const INBOX_SIZE: PageSize = PageSize::fixed(20);
 /// Body characters a message resource shows (read_email pages through the rest).
 const BODY_CHARS: usize = 8_000;
 

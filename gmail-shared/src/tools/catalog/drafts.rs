@@ -14,7 +14,7 @@ use crate::error::GmailError;
 use crate::ops::compose::{ComposeBody, InlineAttachment};
 use crate::ops::drafts::{self, DraftPage, DraftRef};
 use crate::ops::send::{self, SentMessage};
-use crate::ops::Mailbox;
+use crate::ops::{Mailbox, PageSize};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -72,7 +72,7 @@ async fn list_drafts(
     let page = drafts::list_drafts(
         &mailbox,
         p.query.as_deref(),
-        p.max_results.map_or(20, u32::from),
+        PageSize::parse(p.max_results.map(u32::from), PageSize::fixed(20))?,
         p.page_token.as_deref(),
     )
     .await?;

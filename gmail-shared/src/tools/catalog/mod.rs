@@ -13,7 +13,7 @@ use crate::ops::filters::{self, Action, Criteria, FilterInfo, Template, Template
 use crate::ops::history::{self, ChangeKind, Changes, ChangesRequest};
 use crate::ops::profile::{self, Profile};
 use crate::ops::settings::{self, SendAsIdentity, Vacation};
-use crate::ops::Mailbox;
+use crate::ops::{Mailbox, PageSize};
 
 pub mod compose_tools;
 mod connections;
@@ -295,7 +295,7 @@ async fn list_changes(
         start_history_id: p.start_history_id,
         kinds: p.kinds.unwrap_or_default(),
         label_id: p.label_id,
-        max_results: p.max_results.map(u32::from),
+        max_results: PageSize::parse(p.max_results.map(u32::from), PageSize::default())?,
         page_token: p.page_token,
     };
     let changes = history::list_changes(&mailbox, &req).await?;

@@ -12,7 +12,7 @@ use crate::ops::labels::{
 };
 use crate::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
 use crate::ops::threads::{self, ThreadLabels, ThreadPage};
-use crate::ops::Mailbox;
+use crate::ops::{Mailbox, PageSize};
 use crate::tools::{
     Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, Toolset,
 };
@@ -139,14 +139,14 @@ fn search_request(
     page_token: Option<String>,
     labels: Option<Vec<String>>,
     spam_trash: Option<bool>,
-) -> SearchRequest {
-    SearchRequest {
+) -> Result<SearchRequest, GmailError> {
+    Ok(SearchRequest {
         query: query.unwrap_or_default(),
         label_ids: labels.unwrap_or_default(),
-        max_results: max.map_or(10, u32::from),
+        max_results: PageSize::parse(max.map(u32::from), PageSize::fixed(10))?,
         page_token,
         include_spam_trash: spam_trash.unwrap_or(false),
-    }
+    })
 }
 
 const SEARCH_EMAILS: Decl = Decl {
@@ -168,7 +168,7 @@ async fn search_emails(
         p.page_token,
         p.label_ids,
         p.include_spam_trash,
-    );
+    )?;
     let page = messages::search(&mailbox, &req).await?;
     let text = match p.response_format.unwrap_or_default() {
         ResponseFormat::Concise => text::search_concise(&page, p.snippets.unwrap_or(false)),
@@ -196,7 +196,7 @@ async fn list_threads(
         p.page_token,
         p.label_ids,
         p.include_spam_trash,
-    );
+    )?;
     let page = threads::list_threads(&mailbox, &req).await?;
     Ok(ToolOutput::structured(
         text::threads(&page, p.response_format.unwrap_or_default()),
