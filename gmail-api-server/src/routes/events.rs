@@ -1,5 +1,7 @@
 //! `GET /api/v1/events`: the caller's events as Server-Sent Events, resumable with
 //! `Last-Event-ID`; and `POST /hooks/gmail/pubsub`, where Gmail's Pub/Sub pushes arrive.
+//! The stream is framed by hand (an `id`/`event`/`data` record per event, a comment to keep
+//! it alive), as the MCP server's SSE transport is; see there why not actix-web-lab's `Sse`.
 
 use std::time::Duration;
 

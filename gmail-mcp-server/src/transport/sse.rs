@@ -5,6 +5,11 @@
 //! A session is two channels handed to rmcp as a transport, a task serving the handler over
 //! them, and the response stream. Whichever side ends first (client gone, DELETE, idle
 //! reaper, shutdown) cancels the session's token, which ends the other two.
+//!
+//! The events are framed here (three fixed shapes: `endpoint`, `message`, a `: ping`
+//! comment). actix-web-lab's `Sse` would frame them, but its keep-alive has no follow-up
+//! probe (below: a second write shortly after each ping, so a dead peer's reset ends the
+//! session within the interval), and the cancellation above would still be ours.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -105,11 +105,7 @@ pub async fn list_drafts(
             id: d.id.unwrap_or_default(),
             subject: header(&m, "Subject"),
             to: header(&m, "To"),
-            snippet: m
-                .snippet
-                .as_deref()
-                .map(unescape_snippet)
-                .unwrap_or_default(),
+            snippet: unescape_snippet(m.snippet.as_deref()),
             message_id: m.id.unwrap_or_default(),
             thread_id: m.thread_id.unwrap_or_default(),
         });

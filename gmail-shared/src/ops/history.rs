@@ -188,11 +188,7 @@ pub async fn arrived(mailbox: &Mailbox, ids: &[String]) -> Result<Vec<Arrived>, 
             to: header(&m, "To"),
             subject: header(&m, "Subject"),
             date: header(&m, "Date"),
-            snippet: m
-                .snippet
-                .as_deref()
-                .map(unescape_snippet)
-                .unwrap_or_default(),
+            snippet: unescape_snippet(m.snippet.as_deref()),
             internal_date: m.internal_date.unwrap_or(0),
             id: m.id.unwrap_or_default(),
             thread_id: m.thread_id.unwrap_or_default(),

@@ -105,14 +105,15 @@ fn summary(m: Message) -> MessageSummary {
         date: header(&m, "Date"),
         id: m.id.unwrap_or_default(),
         thread_id: m.thread_id.unwrap_or_default(),
-        snippet: m.snippet.map(|s| unescape_snippet(&s)).unwrap_or_default(),
+        snippet: unescape_snippet(m.snippet.as_deref()),
         label_ids: m.label_ids.unwrap_or_default(),
     }
 }
 
-/// Gmail HTML-escapes snippets; agents want the text.
-pub(crate) fn unescape_snippet(s: &str) -> String {
-    s.replace("&#39;", "'")
+/// Gmail HTML-escapes snippets; agents want the text (empty when Gmail sent none).
+pub(crate) fn unescape_snippet(s: Option<&str>) -> String {
+    s.unwrap_or_default()
+        .replace("&#39;", "'")
         .replace("&quot;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")

@@ -63,7 +63,7 @@ fn thread_summary(t: Thread, snippet: Option<String>) -> ThreadSummary {
             .last()
             .map(|m| header(m, "Date"))
             .unwrap_or_default(),
-        snippet: snippet.map(|s| unescape_snippet(&s)).unwrap_or_default(),
+        snippet: unescape_snippet(snippet.as_deref()),
         label_ids: labels,
     }
 }
