@@ -37,6 +37,16 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The sandbox's request counters (what following the mailboxes cost Gmail).
+async fn sandbox_stats(http: &reqwest::Client, sandbox_url: &str) -> anyhow::Result<Value> {
+    Ok(http
+        .get(format!("{sandbox_url}__sandbox/stats"))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -205,12 +215,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let run = started.elapsed();
-    let stats: Value = http
-        .get(format!("{sandbox_url}__sandbox/stats"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = sandbox_stats(&http, &sandbox_url).await?;
     let mut delays: Vec<f64> = {
         let sent = sent.lock().unwrap();
         let arrived = arrived.lock().unwrap();
@@ -229,12 +234,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let idle_secs = env_num("BENCH_IDLE_SECS", 30);
     tokio::time::sleep(Duration::from_secs(idle_secs as u64)).await;
-    let idle: Value = http
-        .get(format!("{sandbox_url}__sandbox/stats"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let idle = sandbox_stats(&http, &sandbox_url).await?;
     let per_minute = idle["totalRequests"].as_f64().unwrap_or(0.0) * 60.0 / idle_secs as f64;
 
     let mode = if push {

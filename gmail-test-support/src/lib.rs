@@ -201,6 +201,32 @@ pub async fn status_json(req: reqwest::RequestBuilder) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Sends a request: the response, whatever its status (for tests that read headers or bytes).
+pub async fn fetch(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.expect("the request is answered")
+}
+
+/// Asserts that a problem+json body's `detail` names `needle` (what the caller must change).
+pub fn assert_detail_has(body: &Value, needle: &str) {
+    let detail = body["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no detail: {body}"));
+    assert!(detail.contains(needle), "{needle:?} not in {body}");
+}
+
+/// The whole seconds of a response's `Retry-After`; panics when it is missing or not a number.
+pub fn retry_after(r: &reqwest::Response) -> u64 {
+    let value = r
+        .headers()
+        .get("retry-after")
+        .expect("a Retry-After header");
+    value
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds")
+}
+
 /// Sends a request whose answer must be JSON: the body.
 pub async fn json_body(req: reqwest::RequestBuilder) -> Value {
     let r = req.send().await.expect("the request is answered");

@@ -3,15 +3,14 @@
 
 use crate::common;
 
-use common::{assert_problem, TestApp};
+use common::{assert_bad_field, assert_detail_has, assert_problem, fetch, TestApp};
 use gmail_sandbox::FaultConfig;
 use serde_json::json;
 
 #[tokio::test]
 async fn openapi_lists_every_endpoint_and_docs_are_served() {
     let app = TestApp::spawn().await;
-    let (s, doc) = app.get("/openapi.json").await;
-    assert_eq!(s, 200);
+    let doc = app.get_ok("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     for p in [
@@ -79,37 +78,30 @@ async fn openapi_lists_every_endpoint_and_docs_are_served() {
         doc["components"]["schemas"]["ShownOnce"]
     );
 
-    let r = app.http.get(app.url("/docs")).send().await.unwrap();
+    let r = app.get_response("/docs").await;
     // reqwest follows the redirect to /docs/.
     assert_eq!(r.status(), 200);
     assert!(r.url().path().ends_with("/docs/"));
     let html = r.text().await.unwrap();
     assert!(html.contains("swagger"), "{html}");
-    let r = app
-        .http
-        .get(app.url("/docs/swagger-ui-bundle.js"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_response("/docs/swagger-ui-bundle.js").await;
     assert_eq!(r.status(), 200, "Swagger UI assets are vendored");
 }
 
 #[tokio::test]
 async fn tools_are_the_mcp_registry() {
     let app = TestApp::spawn().await;
-    let (s, list) = app.get("/api/v1/tools").await;
-    assert_eq!(s, 200);
+    let list = app.get_ok("/api/v1/tools").await;
     let tools = list["tools"].as_array().unwrap();
     assert!(tools.len() > 20);
     let search = tools.iter().find(|t| t["name"] == "search_emails").unwrap();
     assert!(search["inputSchema"]["properties"]["query"].is_object());
-    let (s, one) = app.get("/api/v1/tools/get_profile").await;
-    assert_eq!(s, 200);
+    let one = app.get_ok("/api/v1/tools/get_profile").await;
     assert_eq!(one["name"], "get_profile");
 
     let (s, out) = app
-        .post(
-            "/api/v1/tools/search_emails",
+        .tool(
+            "search_emails",
             json!({"query": "in:inbox", "maxResults": 2}),
         )
         .await;
@@ -120,30 +112,22 @@ async fn tools_are_the_mcp_registry() {
     // A write through the registry changes the mailbox like the resource endpoint does.
     let id = app.first_id("in:inbox").await;
     let (s, out) = app
-        .post(
-            "/api/v1/tools/modify_email",
+        .tool(
+            "modify_email",
             json!({"messageId": id, "addLabelIds": ["STARRED"]}),
         )
         .await;
     assert_eq!(s, 200, "{out}");
     assert!(app.labels_of(&id).await.contains(&"STARRED".into()));
 
-    let r = app
-        .http
-        .post(app.url("/api/v1/tools/get_profile"))
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(app.http.post(app.url("/api/v1/tools/get_profile"))).await;
     assert_eq!(r.status(), 200, "no body means no arguments");
 
-    let (s, p) = app.post("/api/v1/tools/no_such_tool", json!({})).await;
+    let (s, p) = app.tool("no_such_tool", json!({})).await;
     assert_problem(s, &p, 404);
-    let (s, p) = app
-        .post("/api/v1/tools/search_emails", json!({"maxResults": 2}))
-        .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "query");
-    let (s, p) = app.post("/api/v1/tools/search_emails", json!([1])).await;
+    let (s, p) = app.tool("search_emails", json!({"maxResults": 2})).await;
+    assert_bad_field(s, &p, "query");
+    let (s, p) = app.tool("search_emails", json!([1])).await;
     assert_problem(s, &p, 400);
     // The argument at fault is named by its path, whatever went wrong with it.
     for (args, field) in [
@@ -151,19 +135,17 @@ async fn tools_are_the_mcp_registry() {
         (json!({"query": "x", "maxResuls": 5}), "maxResuls"),
         (json!({"query": "x", "labelIds": [1]}), "labelIds[0]"),
     ] {
-        let (s, p) = app.post("/api/v1/tools/search_emails", args).await;
-        assert_problem(s, &p, 400);
-        assert_eq!(p["field"], field, "{p}");
+        let (s, p) = app.tool("search_emails", args).await;
+        assert_bad_field(s, &p, field);
     }
     let (s, p) = app
-        .post(
-            "/api/v1/tools/send_email",
+        .tool(
+            "send_email",
             json!({"to": ["a@example.com"], "subject": "s", "body": "b",
                 "attachmentContents": [{"filename": "f", "contentBase64": 7}]}),
         )
         .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "attachmentContents[0].contentBase64", "{p}");
+    assert_bad_field(s, &p, "attachmentContents[0].contentBase64");
 }
 
 #[tokio::test]
@@ -174,12 +156,7 @@ async fn upstream_failures_map_to_429_and_502() {
         rate_limit_rate: 1.0,
         ..Default::default()
     });
-    let r = app
-        .http
-        .get(app.url("/api/v1/labels"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_response("/api/v1/labels").await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"), "{:?}", r.headers());
     assert_eq!(r.headers()["content-type"], "application/problem+json");
@@ -204,14 +181,13 @@ async fn wrong_methods_paths_and_bodies_are_problems() {
     assert_problem(s, &p, 405);
     let (s, p) = app.get("/api/v1/nothing-here").await;
     assert_problem(s, &p, 404);
-    let r = app
-        .http
-        .post(app.url("/api/v1/labels"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        app.http
+            .post(app.url("/api/v1/labels"))
+            .header("content-type", "application/json")
+            .body("{not json"),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let r = app
@@ -224,13 +200,7 @@ async fn wrong_methods_paths_and_bodies_are_problems() {
         .unwrap();
     assert_eq!(r.status(), 413);
     let p: serde_json::Value = r.json().await.unwrap();
-    assert!(
-        p["detail"]
-            .as_str()
-            .unwrap()
-            .contains(&(36u64 << 20).to_string()),
-        "{p}"
-    );
+    assert_detail_has(&p, &(36u64 << 20).to_string());
     let (s, p) = app
         .get("/api/v1/profile?account=someone-else@example.com")
         .await;

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-use gmail_test_support::{drop_database, fresh_database_urls, json_body};
+use gmail_test_support::{drop_database, fetch, fresh_database_urls, json_body};
 
 use crate::common::multi_user::http;
 use crate::common::oauth::*;
@@ -27,7 +27,7 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
         let http = http();
 
         // 1. Discovery: the 401 names the metadata, which names the authorization server.
-        let r = http.post(format!("{}/mcp", d.mcp)).send().await.unwrap();
+        let r = fetch(http.post(format!("{}/mcp", d.mcp))).await;
         assert_eq!(r.status(), 401);
         let challenge = r.headers()["www-authenticate"]
             .to_str()
@@ -49,7 +49,7 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
             .await;
             assert_eq!(doc["resource"], resource);
         }
-        let r = http.get(format!("{}/sse", d.mcp)).send().await.unwrap();
+        let r = fetch(http.get(format!("{}/sse", d.mcp))).await;
         let sse_challenge = r.headers()["www-authenticate"].to_str().unwrap();
         assert!(
             sse_challenge.contains("oauth-protected-resource/sse\""),
@@ -86,14 +86,13 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
         // 3. Requests that fail their checks: never a redirect to an unregistered URI.
         let (_, challenge) = pkce();
         let resource = format!("{}/mcp", d.mcp);
-        let r = http
-            .get(
+        let r = fetch(
+            http.get(
                 authorize_url(&d, &client_id, &challenge, &[("resource", &resource)])
                     .replace("127.0.0.1%3A9%2Fcallback", "evil.example%2Fcb"),
-            )
-            .send()
-            .await
-            .unwrap();
+            ),
+        )
+        .await;
         assert_eq!(r.status(), 400, "an unregistered redirect_uri gets a page");
         for (extra, error) in [
             (vec![], "invalid_target"),
@@ -106,11 +105,7 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
                 "invalid_scope",
             ),
         ] {
-            let r = http
-                .get(authorize_url(&d, &client_id, &challenge, &extra))
-                .send()
-                .await
-                .unwrap();
+            let r = fetch(http.get(authorize_url(&d, &client_id, &challenge, &extra))).await;
             assert_eq!(r.status(), 303);
             let q = query_of(&location(&r));
             assert_eq!(q["error"], error, "{extra:?}");
@@ -121,19 +116,19 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
         }
         let plain = authorize_url(&d, &client_id, &challenge, &[("resource", &resource)])
             .replace("code_challenge_method=S256", "code_challenge_method=plain");
-        let r = http.get(plain).send().await.unwrap();
+        let r = fetch(http.get(plain)).await;
         assert_eq!(query_of(&location(&r))["error"], "invalid_request");
 
         // 4. Consent: sign in with Google (login_hint passed on), see the client, allow.
         let alice = browser();
-        let (verifier, challenge) = pkce();
-        let url = authorize_url(
+        let (verifier, back) = consent_with_pkce(
+            &alice,
             &d,
             &client_id,
-            &challenge,
             &[("resource", &resource), ("login_hint", "demo@example.com")],
-        );
-        let back = consent(&alice, &d, &url, "demo@example.com").await;
+            "demo@example.com",
+        )
+        .await;
         assert!(back.starts_with(REDIRECT), "{back}");
         let q = query_of(&back);
         assert_eq!(
@@ -178,12 +173,11 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
         let (status, tools) = mcp_tools(&d.mcp, &access).await;
         assert_eq!(status, 200);
         assert!(tools.iter().any(|t| t == "send_email"), "{tools:?}");
-        let r = http
-            .get(format!("{}/api/v1/me", d.rest))
-            .bearer_auth(&access)
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http.get(format!("{}/api/v1/me", d.rest))
+                .bearer_auth(&access),
+        )
+        .await;
         assert_eq!(r.status(), 401, "an MCP token is not for the REST API");
 
         // 7. Tokens are at rest only as hashes.
@@ -239,22 +233,27 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
             (status, again["error"].as_str()),
             (400, Some("invalid_grant"))
         );
-        let (_, challenge) = pkce();
-        let url = authorize_url(&d, &client_id, &challenge, &[("resource", &resource)]);
-        let back = consent(&alice, &d, &url, "demo@example.com").await;
+        let (_, back) = consent_with_pkce(
+            &alice,
+            &d,
+            &client_id,
+            &[("resource", &resource)],
+            "demo@example.com",
+        )
+        .await;
         let (wrong, _) = pkce();
         let (status, e) = exchange(query_of(&back)["code"].clone(), wrong).await;
         assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")));
 
         // 10. gmail.readonly narrows the tools like a read-only key.
-        let (verifier, challenge) = pkce();
-        let url = authorize_url(
+        let (verifier, back) = consent_with_pkce(
+            &alice,
             &d,
             &client_id,
-            &challenge,
             &[("resource", &resource), ("scope", "gmail.readonly")],
-        );
-        let back = consent(&alice, &d, &url, "demo@example.com").await;
+            "demo@example.com",
+        )
+        .await;
         let (status, ro) = exchange(query_of(&back)["code"].clone(), verifier).await;
         assert_eq!(
             (status, ro["scope"].as_str()),
@@ -282,25 +281,23 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
             .unwrap_or_else(|| panic!("{listed}"))
             .clone();
         assert_eq!(app["clientName"], "Test Agent");
-        let sse = http
-            .get(format!("{}/sse", d.mcp))
-            .bearer_auth(ro["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
+        let sse = fetch(
+            http.get(format!("{}/sse", d.mcp))
+                .bearer_auth(ro["access_token"].as_str().unwrap()),
+        )
+        .await;
         assert_eq!(sse.status(), 200);
         let mut stream = sse.bytes_stream();
         assert!(stream.next().await.is_some(), "the endpoint event");
-        let r = http
-            .delete(format!(
+        let r = fetch(
+            http.delete(format!(
                 "{}/api/v1/me/clients/{}",
                 d.rest,
                 app["id"].as_str().unwrap()
             ))
-            .bearer_auth(key.expose_secret())
-            .send()
-            .await
-            .unwrap();
+            .bearer_auth(key.expose_secret()),
+        )
+        .await;
         assert_eq!(r.status(), 204);
         let closed = tokio::time::timeout(Duration::from_millis(1500), async {
             while let Some(Ok(_)) = stream.next().await {}
@@ -326,7 +323,7 @@ async fn a_client_named_by_its_metadata_document_is_shown_by_that_name() {
         let resource = format!("{}/sse", d.mcp);
         let b = browser();
         let authorize = authorize_url(&d, &url, &challenge, &[("resource", &resource)]);
-        let r = b.get(&authorize).send().await.unwrap();
+        let r = fetch(b.get(&authorize)).await;
         assert_eq!(r.status(), 303, "{:?}", r.text().await);
         let (_, html) = page(&b, format!("{}/oauth2/consent", d.rest)).await;
         assert!(html.contains("Docs Agent"), "{html}");
@@ -350,7 +347,7 @@ async fn a_client_named_by_its_metadata_document_is_shown_by_that_name() {
             &challenge,
             &[("resource", &resource)],
         );
-        let r = b.get(other).send().await.unwrap();
+        let r = fetch(b.get(other)).await;
         assert_eq!(r.status(), 400);
         drop_database(&db).await;
     }
@@ -371,32 +368,35 @@ async fn a_confidential_client_proves_its_secret() {
         assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
         let id = client["client_id"].as_str().unwrap();
         let secret = client["client_secret"].as_str().unwrap();
-        let (verifier, challenge) = pkce();
         let resource = format!("{}/mcp", d.mcp);
-        let url = authorize_url(&d, id, &challenge, &[("resource", &resource)]);
-        let back = consent(&browser(), &d, &url, "demo@example.com").await;
+        let (verifier, back) = consent_with_pkce(
+            &browser(),
+            &d,
+            id,
+            &[("resource", &resource)],
+            "demo@example.com",
+        )
+        .await;
         let form = [
             ("grant_type", "authorization_code"),
             ("code", &query_of(&back)["code"]),
             ("redirect_uri", REDIRECT),
             ("code_verifier", &verifier),
         ];
-        let r = http
-            .post(format!("{}/oauth2/token", d.rest))
-            .basic_auth(id, Some("wrong"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http.post(format!("{}/oauth2/token", d.rest))
+                .basic_auth(id, Some("wrong"))
+                .form(&form),
+        )
+        .await;
         assert_eq!(r.status(), 401);
         assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
-        let r = http
-            .post(format!("{}/oauth2/token", d.rest))
-            .basic_auth(id, Some(secret))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http.post(format!("{}/oauth2/token", d.rest))
+                .basic_auth(id, Some(secret))
+                .form(&form),
+        )
+        .await;
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
         drop_database(&db).await;
     }
@@ -419,9 +419,14 @@ async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
         let resource = format!("{}/mcp", d.mcp);
         let mut tokens = Vec::new();
         for account in ["demo@example.com", "bob@example.com"] {
-            let (verifier, challenge) = pkce();
-            let url = authorize_url(&d, &client_id, &challenge, &[("resource", &resource)]);
-            let back = consent(&browser(), &d, &url, account).await;
+            let (verifier, back) = consent_with_pkce(
+                &browser(),
+                &d,
+                &client_id,
+                &[("resource", &resource)],
+                account,
+            )
+            .await;
             let code = query_of(&back)["code"].clone();
             let (status, t) = redeem(&http, &d.rest, &client_id, &code, &verifier).await;
             assert_eq!(status, 200, "{t}");
@@ -459,12 +464,11 @@ async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
         assert_eq!(alices.len(), 1);
         assert_eq!(list(&bob_key).await.len(), 1);
         let alice_grant = alices[0]["id"].as_str().unwrap();
-        let r = http
-            .delete(format!("{}/api/v1/me/clients/{alice_grant}", d.rest))
-            .bearer_auth(&bob_key)
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http.delete(format!("{}/api/v1/me/clients/{alice_grant}", d.rest))
+                .bearer_auth(&bob_key),
+        )
+        .await;
         assert_eq!(r.status(), 404);
         assert_eq!(
             profile_address(&d.mcp, &tokens[0]).await,

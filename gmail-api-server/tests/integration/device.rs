@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use gmail_test_support::{drop_database, fresh_database_urls, status_json};
+use gmail_test_support::{drop_database, fetch, fresh_database_urls, status_json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::common::multi_user::Deployment;
@@ -168,12 +168,11 @@ async fn device_codes_poll_pending_then_denied_and_strangers_cannot_approve() {
             let url = format!("{base}/device/token");
             let device_code = device_code.clone();
             async move {
-                let r = http
-                    .post(url)
-                    .json(&serde_json::json!({"deviceCode": device_code}))
-                    .send()
-                    .await
-                    .unwrap();
+                let r = fetch(
+                    http.post(url)
+                        .json(&serde_json::json!({"deviceCode": device_code})),
+                )
+                .await;
                 let status = r.status().as_u16();
                 let body: serde_json::Value = r.json().await.unwrap();
                 (status, body)
@@ -186,13 +185,12 @@ async fn device_codes_poll_pending_then_denied_and_strangers_cannot_approve() {
         assert_eq!(decide(&b, base, "forged", &code, "approve").await, 403);
         assert_eq!(poll().await.1["error"], "authorization_pending");
         // JSON only as application/json.
-        let r = http
-            .post(format!("{base}/device/code"))
-            .header("content-type", "text/plain")
-            .body("{\"name\":\"x\"}")
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http.post(format!("{base}/device/code"))
+                .header("content-type", "text/plain")
+                .body("{\"name\":\"x\"}"),
+        )
+        .await;
         assert_eq!(r.status(), 400);
         // Denied (typed in lower case, without the dash): the device gets no key.
         let (_, html) = page(&b, format!("{base}/")).await;

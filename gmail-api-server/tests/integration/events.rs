@@ -13,7 +13,7 @@ use futures::StreamExt;
 use gmail_sandbox::RunningSandbox;
 use gmail_shared::config::Settings;
 use gmail_shared::store::Store;
-use gmail_test_support::{drop_database, fresh_database_urls};
+use gmail_test_support::{assert_detail_has, drop_database, fetch, fresh_database_urls};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -114,12 +114,9 @@ async fn wait_until<F: Fn() -> bool>(what: &str, limit: Duration, f: F) -> Durat
 
 /// Mail from outside into a sandbox mailbox; answers its Gmail id.
 async fn deliver(sandbox: &RunningSandbox, to: &str, subject: &str) -> String {
-    let r = http()
+    let r = fetch(http()
         .post(format!("{}__sandbox/deliver", sandbox.base_url()))
-        .json(&json!({"to": to, "from": "Alerts <alerts@outside.example>", "subject": subject, "text": format!("Body of {subject}")}))
-        .send()
-        .await
-        .unwrap();
+        .json(&json!({"to": to, "from": "Alerts <alerts@outside.example>", "subject": subject, "text": format!("Body of {subject}")}))).await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     r.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -184,6 +181,11 @@ async fn read_events(
     out
 }
 
+/// Subscribes a webhook as `c` (`POST /api/v1/webhooks`): status and JSON body.
+async fn subscribe(base: &str, c: &Caller, body: Value) -> (u16, Value) {
+    post(base, "/api/v1/webhooks", c, body).await
+}
+
 async fn open_stream(
     base: &str,
     c: &Caller,
@@ -195,7 +197,7 @@ async fn open_stream(
     if let Some(n) = last {
         r = r.header("last-event-id", n.to_string());
     }
-    let r = r.send().await.unwrap();
+    let r = fetch(r).await;
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"]
         .to_str()
@@ -219,9 +221,8 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         dead.status.store(503, Ordering::SeqCst);
 
         // Subscriptions: the secret once, then never again.
-        let (status, hook) = post(
+        let (status, hook) = subscribe(
             base,
-            "/api/v1/webhooks",
             &alice,
             json!({"url": rx_alice.url, "events": ["message.added"]}),
         )
@@ -238,26 +239,23 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         );
         // The owner's view: no storage details such as the owning user's id.
         assert!(listed["webhooks"][0].get("userId").is_none(), "{listed}");
-        let (status, bob_hook) =
-            post(base, "/api/v1/webhooks", &bob, json!({"url": rx_bob.url})).await;
+        let (status, bob_hook) = subscribe(base, &bob, json!({"url": rx_bob.url})).await;
         assert_eq!(status, 201);
-        let (status, dead_hook) = post(
+        let (status, dead_hook) = subscribe(
             base,
-            "/api/v1/webhooks",
             &alice,
             json!({"url": dead.url, "query": "subject:never-matches-anything-xyz"}),
         )
         .await;
         assert_eq!(status, 201);
-        let (status, bad) = post(
+        let (status, bad) = subscribe(
             base,
-            "/api/v1/webhooks",
             &alice,
             json!({"url": rx_alice.url, "events": ["mail.arrived"]}),
         )
         .await;
         assert_eq!(status, 400, "{bad}");
-        assert!(bad["detail"].as_str().unwrap().contains("message.added"));
+        assert_detail_has(&bad, "message.added");
         // Bob sees none of Alice's webhooks.
         let (status, _) = get(base, &format!("/api/v1/webhooks/{hook_id}"), &bob).await;
         assert_eq!(status, 404);
@@ -268,12 +266,12 @@ async fn mail_reaches_webhooks_and_streams_once_each_and_only_its_owner() {
         )
         .await;
         assert_eq!(status, 404);
-        let r = http()
-            .delete(format!("{base}/api/v1/webhooks/{hook_id}"))
-            .bearer_auth(&bob.key)
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http()
+                .delete(format!("{base}/api/v1/webhooks/{hook_id}"))
+                .bearer_auth(&bob.key),
+        )
+        .await;
         assert_eq!(r.status(), 404);
 
         cursors_ready(store, 2).await;
@@ -492,17 +490,14 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
         })
         .await;
         let (base, store, sandbox) = (&d.base, &d.store, &d.sandbox);
-        let r = http()
+        let r = fetch(http()
             .post(format!("{}__sandbox/pubsub/subscriptions", sandbox.base_url()))
-            .json(&json!({"topic": "projects/sandbox/topics/gmail", "pushEndpoint": format!("{base}/hooks/gmail/pubsub?token=push-token-123")}))
-            .send()
-            .await
-            .unwrap();
+            .json(&json!({"topic": "projects/sandbox/topics/gmail", "pushEndpoint": format!("{base}/hooks/gmail/pubsub?token=push-token-123")}))).await;
         assert_eq!(r.status(), 200);
         let alice = new_caller(store, "alice").await;
         connect(base, &alice, "demo@example.com").await;
         let rx = receiver().await;
-        let (status, _) = post(base, "/api/v1/webhooks", &alice, json!({"url": rx.url})).await;
+        let (status, _) = subscribe(base, &alice, json!({"url": rx.url})).await;
         assert_eq!(status, 201);
         cursors_ready(store, 1).await;
         // The watch is made at start-up.
@@ -539,15 +534,15 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
                 204,
             ),
         ] {
-            let r = http().post(&url).json(&body).send().await.unwrap();
+            let r = fetch(http().post(&url).json(&body)).await;
             assert_eq!(r.status().as_u16(), expected, "{url}");
         }
-        let r = http()
-            .post(format!("{base}/hooks/gmail/pubsub?token=push-token-123"))
-            .json(&json!({"message": {"data": "%%%"}}))
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http()
+                .post(format!("{base}/hooks/gmail/pubsub?token=push-token-123"))
+                .json(&json!({"message": {"data": "%%%"}})),
+        )
+        .await;
         assert_eq!(r.status(), 400);
         drop_database(&db).await;
     }
@@ -568,7 +563,7 @@ async fn webhooks_to_private_addresses_are_refused_by_default() {
         "ftp://example.com/hook",
         "https://user:pw@example.com/hook",
     ] {
-        let (status, body) = post(base, "/api/v1/webhooks", &alice, json!({"url": url})).await;
+        let (status, body) = subscribe(base, &alice, json!({"url": url})).await;
         assert_eq!(status, 400, "{url}: {body}");
         assert_eq!(body["field"], "url", "{body}");
     }

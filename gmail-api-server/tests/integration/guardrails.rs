@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{assert_problem, TestApp};
+use crate::common::{assert_detail_has, assert_problem, fetch, retry_after, TestApp};
 
 const SEND: &str = "users.messages.send";
 
@@ -52,10 +52,7 @@ async fn recipients_outside_the_allowlist_are_refused_by_name_before_gmail_is_as
         )
         .await;
     assert_problem(status, &body, 403);
-    assert!(body["detail"]
-        .as_str()
-        .unwrap()
-        .contains("friend@evil.example"));
+    assert_detail_has(&body, "friend@evil.example");
     let (status, draft) = app
         .post("/api/v1/drafts", mail(&["outside@evil.example"], "Draft"))
         .await;
@@ -76,18 +73,17 @@ async fn recipients_outside_the_allowlist_are_refused_by_name_before_gmail_is_as
     );
 
     // Inside the list, it goes.
-    let (status, sent) = app
-        .post(
+    let sent = app
+        .post_expect(
             "/api/v1/messages/send",
             mail(&["a@example.com", "boss@corp.example"], "Hi"),
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{sent}");
     assert_eq!(app.gmail_calls(SEND), 1);
 
     // The audit log has the send and every refusal, with recipients and never the body.
-    let (status, audit) = app.get("/api/v1/audit").await;
-    assert_eq!(status, 200, "{audit}");
+    let audit = app.get_ok("/api/v1/audit").await;
     let entries = audit["entries"].as_array().unwrap();
     let sent_entry = entries
         .iter()
@@ -115,20 +111,19 @@ async fn recipients_outside_the_allowlist_are_refused_by_name_before_gmail_is_as
 #[tokio::test]
 async fn drafts_only_saves_a_draft_and_says_so() {
     let app = TestApp::spawn_with(|s| s.send.drafts_only = true).await;
-    let (status, sent) = app
-        .post(
+    let sent = app
+        .post_expect(
             "/api/v1/messages/send",
             mail(&["a@example.com"], "Only a draft"),
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{sent}");
     let draft_id = sent["draftId"]
         .as_str()
         .expect("the draft's id")
         .to_string();
     assert_eq!(app.gmail_calls(SEND), 0);
-    let (status, draft) = app.get(&format!("/api/v1/drafts/{draft_id}")).await;
-    assert_eq!(status, 200, "{draft}");
+    let draft = app.get_ok(&format!("/api/v1/drafts/{draft_id}")).await;
     assert!(draft.to_string().contains("Only a draft"), "{draft}");
 
     // Sending a draft is sending too: it stays a draft for the user to send from Gmail.
@@ -136,10 +131,7 @@ async fn drafts_only_saves_a_draft_and_says_so() {
         .post(&format!("/api/v1/drafts/{draft_id}/send"), json!({}))
         .await;
     assert_problem(status, &again, 403);
-    assert!(
-        again["detail"].as_str().unwrap().contains("drafts_only"),
-        "{again}"
-    );
+    assert_detail_has(&again, "drafts_only");
     assert_eq!(
         app.gmail_calls(SEND) + app.gmail_calls("users.drafts.send"),
         0
@@ -150,37 +142,37 @@ async fn drafts_only_saves_a_draft_and_says_so() {
 async fn a_dry_run_shows_the_message_and_sends_nothing() {
     let app = TestApp::spawn().await;
     let id = app.first_id("in:inbox from:northwind.example").await;
-    let (status, dry) = app
-        .post(
+    let dry = app
+        .post_expect(
             "/api/v1/messages/send",
             json!({"to": ["a@example.com"], "subject": "Dry", "body": "Would say this.", "dryRun": true}),
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{dry}");
     assert_eq!(dry["dryRun"], true);
     let rendered = dry["rendered"].as_str().unwrap();
     for part in ["To: a@example.com", "Subject: Dry", "Would say this."] {
         assert!(rendered.contains(part), "{part} missing from {rendered}");
     }
-    let (status, reply) = app
-        .post(
+    let reply = app
+        .post_expect(
             &format!("/api/v1/messages/{id}/reply"),
             json!({"body": "Noted.", "dryRun": true}),
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{reply}");
     let rendered = reply["rendered"].as_str().unwrap();
     assert!(
         rendered.contains("In-Reply-To: <") && rendered.contains("Subject: Re: "),
         "{rendered}"
     );
-    let (status, fwd) = app
-        .post(
+    let fwd = app
+        .post_expect(
             &format!("/api/v1/messages/{id}/forward"),
             json!({"to": ["b@example.com"], "body": "See below", "dryRun": true}),
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{fwd}");
     assert!(fwd["rendered"]
         .as_str()
         .unwrap()
@@ -193,43 +185,36 @@ async fn a_dry_run_shows_the_message_and_sends_nothing() {
 async fn the_daily_cap_answers_429_with_retry_after() {
     let app = TestApp::spawn_with(|s| s.send.max_per_day = 2).await;
     for n in 0..2 {
-        let (status, body) = app
-            .post(
-                "/api/v1/messages/send",
-                mail(&["a@example.com"], &format!("n{n}")),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        app.post_expect(
+            "/api/v1/messages/send",
+            mail(&["a@example.com"], &format!("n{n}")),
+            200,
+        )
+        .await;
     }
-    let r = app
-        .http
-        .post(app.url("/api/v1/messages/send"))
-        .json(&mail(&["a@example.com"], "one too many"))
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        app.http
+            .post(app.url("/api/v1/messages/send"))
+            .json(&mail(&["a@example.com"], "one too many")),
+    )
+    .await;
     assert_eq!(r.status(), 429);
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!(
         (23 * 3600..=24 * 3600).contains(&retry),
         "Retry-After {retry}"
     );
     let body: Value = r.json().await.unwrap();
     assert_problem(429, &body, 429);
-    assert!(body["detail"].as_str().unwrap().contains("limit"), "{body}");
+    assert_detail_has(&body, "limit");
     assert_eq!(app.gmail_calls(SEND), 2);
     // A dry run sends nothing, so it is not capped.
-    let (status, _) = app
-        .post(
-            "/api/v1/messages/send",
-            json!({"to": ["a@example.com"], "subject": "dry", "body": "x", "dryRun": true}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.post_expect(
+        "/api/v1/messages/send",
+        json!({"to": ["a@example.com"], "subject": "dry", "body": "x", "dryRun": true}),
+        200,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -238,22 +223,15 @@ async fn filters_that_forward_mail_are_refused_unless_allowed() {
     let app = TestApp::spawn().await;
     let (status, body) = app.post("/api/v1/filters", filter.clone()).await;
     assert_problem(status, &body, 403);
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("allow_forwarding_filters"),
-        "{body}"
-    );
+    assert_detail_has(&body, "allow_forwarding_filters");
     assert_eq!(app.gmail_calls("users.settings.filters.create"), 0);
     // A filter that only labels is fine.
-    let (status, body) = app
-        .post(
-            "/api/v1/filters",
-            json!({"criteria": {"from": "ceo@example.com"}, "action": {"addLabelIds": ["STARRED"]}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    app.post_expect(
+        "/api/v1/filters",
+        json!({"criteria": {"from": "ceo@example.com"}, "action": {"addLabelIds": ["STARRED"]}}),
+        201,
+    )
+    .await;
 
     // Allowed, a forwarding address must still pass the allowlist.
     let app = TestApp::spawn_with(|s| {
@@ -263,12 +241,6 @@ async fn filters_that_forward_mail_are_refused_unless_allowed() {
     .await;
     let (status, body) = app.post("/api/v1/filters", filter).await;
     assert_problem(status, &body, 403);
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("me@elsewhere.example"),
-        "{body}"
-    );
+    assert_detail_has(&body, "me@elsewhere.example");
     assert_eq!(app.gmail_calls("users.settings.filters.create"), 0);
 }

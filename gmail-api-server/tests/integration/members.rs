@@ -7,6 +7,7 @@ use gmail_shared::ops::policy::CallerPolicy;
 use gmail_shared::store::{ApiKeyInfo, Store};
 use serde_json::{json, Value};
 
+use crate::common::fetch;
 use crate::common::multi_user::{
     call as send, connect, database_urls, get, http, new_caller, post, user_with_key, Caller,
     Deployment,
@@ -18,6 +19,15 @@ async fn world(db: &str, admins: &str) -> Deployment {
         s.multi_user.key_ttl_days = 30;
     })
     .await
+}
+
+/// A deployment (see [`world`]) and Alice, a member whose mailbox is connected: her caller
+/// and user id.
+async fn world_with_alice(db: &str, admins: &str) -> (Deployment, Caller, String) {
+    let w = world(db, admins).await;
+    let (alice, alice_id) = member(&w.store, "alice@example.com").await;
+    connect(&w.base, &alice, "demo@example.com").await;
+    (w, alice, alice_id)
 }
 
 /// A user made with an email (what admins are named by) and a first key.
@@ -50,11 +60,9 @@ async fn make_key(base: &str, c: &Caller, name: &str) -> (u16, Value) {
 async fn members_make_list_and_revoke_only_their_own_keys() {
     use reqwest::Method;
     for db in database_urls() {
-        let w = world(&db, "").await;
+        let (w, alice, alice_id) = world_with_alice(&db, "").await;
         let base = &w.base;
-        let (alice, alice_id) = member(&w.store, "alice@example.com").await;
         let bob = new_caller(&w.store, "bob").await;
-        connect(base, &alice, "demo@example.com").await;
 
         let (status, me) = get(base, "/api/v1/me", &alice).await;
         assert_eq!(status, 200, "{me}");
@@ -63,13 +71,13 @@ async fn members_make_list_and_revoke_only_their_own_keys() {
             (Some(alice_id.as_str()), Some(false))
         );
 
-        let r = http()
-            .post(format!("{base}/api/v1/me/keys"))
-            .bearer_auth(&alice.key)
-            .json(&json!({"name": "laptop"}))
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http()
+                .post(format!("{base}/api/v1/me/keys"))
+                .bearer_auth(&alice.key)
+                .json(&json!({"name": "laptop"})),
+        )
+        .await;
         assert_eq!(r.status(), 201);
         assert_eq!(r.headers()["cache-control"], "no-store");
         let made: Value = r.json().await.unwrap();
@@ -173,11 +181,9 @@ async fn members_make_list_and_revoke_only_their_own_keys() {
 async fn only_admins_reach_the_admin_endpoints() {
     use reqwest::Method;
     for db in database_urls() {
-        let w = world(&db, "Ops@Example.com").await;
+        let (w, alice, alice_id) = world_with_alice(&db, "Ops@Example.com").await;
         let base = &w.base;
         let (admin, admin_id) = member(&w.store, "ops@example.com").await;
-        let (alice, alice_id) = member(&w.store, "alice@example.com").await;
-        connect(base, &alice, "demo@example.com").await;
         assert_eq!(get(base, "/api/v1/me", &admin).await.1["admin"], true);
 
         // A member gets 403 on every admin endpoint, and changes nothing.

@@ -3,16 +3,16 @@
 
 use crate::common;
 
-use common::{assert_problem, status_json, strings, TestApp};
+use common::{assert_bad_field, assert_detail_has, assert_problem, status_json, strings, TestApp};
+use gmail_test_support::mailbox::decode_raw;
 use serde_json::json;
 
 #[tokio::test]
 async fn search_pages_with_tokens_and_filters() {
     let app = TestApp::spawn().await;
-    let (s, first) = app
-        .get("/api/v1/messages?maxResults=5&labelIds=INBOX")
+    let first = app
+        .get_ok("/api/v1/messages?maxResults=5&labelIds=INBOX")
         .await;
-    assert_eq!(s, 200, "{first}");
     let msgs = first["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 5);
     for m in msgs {
@@ -40,21 +40,18 @@ async fn search_pages_with_tokens_and_filters() {
     assert!(!found["messages"].as_array().unwrap().is_empty());
 
     let (s, p) = app.get("/api/v1/messages?maxResults=0").await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "maxResults");
+    assert_bad_field(s, &p, "maxResults");
     let (s, p) = app
         .get("/api/v1/messages?labelIds=NoSuchLabelAnywhere")
         .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "labelIds");
+    assert_bad_field(s, &p, "labelIds");
 }
 
 #[tokio::test]
 async fn get_as_text_full_and_raw() {
     let app = TestApp::spawn().await;
     let id = app.first_id("in:inbox").await;
-    let (s, text) = app.get(&format!("/api/v1/messages/{id}")).await;
-    assert_eq!(s, 200);
+    let text = app.get_ok(&format!("/api/v1/messages/{id}")).await;
     assert_eq!(text["id"], id.as_str());
     assert!(text["text"].is_string() && text["subject"].is_string());
     let (_, full) = app.get(&format!("/api/v1/messages/{id}?format=full")).await;
@@ -62,11 +59,8 @@ async fn get_as_text_full_and_raw() {
     assert!(full["payload"]["headers"].is_array(), "{full}");
     assert!(full.as_object().unwrap().values().all(|v| !v.is_null()));
     let r = app
-        .http
-        .get(app.url(&format!("/api/v1/messages/{id}?format=raw")))
-        .send()
-        .await
-        .unwrap();
+        .get_response(&format!("/api/v1/messages/{id}?format=raw"))
+        .await;
     assert_eq!(r.headers()["content-type"], "message/rfc822");
     let raw = r.text().await.unwrap();
     assert_eq!(
@@ -119,10 +113,7 @@ async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
     let r = send_with_key(&app, &other).await;
     assert_eq!(r.status(), 409);
     let p: serde_json::Value = r.json().await.unwrap();
-    assert!(
-        p["detail"].as_str().unwrap().contains("different request"),
-        "{p}"
-    );
+    assert_detail_has(&p, "different request");
 
     // Bad input names the field.
     let (s, p) = app
@@ -131,13 +122,11 @@ async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
             json!({"to": ["not an address"], "subject": "x", "body": "y"}),
         )
         .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "to");
+    assert_bad_field(s, &p, "to");
     let (s, p) = app
         .post("/api/v1/messages/send", json!({"subject": "x"}))
         .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "to");
+    assert_bad_field(s, &p, "to");
 }
 
 /// POST /messages/send under one Idempotency-Key ("send-1").
@@ -152,17 +141,14 @@ async fn send_multipart_with_file_attachments() {
     let app = TestApp::spawn().await;
     let (s, sent) = post_form(
         &app,
-        reqwest::Method::POST,
         "/api/v1/messages/send",
-        form(
-            &[
-                ("to", "carol@example.com"),
-                ("cc", "dave@example.com, erin@example.com"),
-                ("subject", "Multipart REST"),
-                ("body", "See attached."),
-            ],
-            &[("data.csv", "text/csv", "a,b\n1,2\n")],
-        ),
+        &[
+            ("to", "carol@example.com"),
+            ("cc", "dave@example.com, erin@example.com"),
+            ("subject", "Multipart REST"),
+            ("body", "See attached."),
+        ],
+        &[("data.csv", "text/csv", "a,b\n1,2\n")],
     )
     .await;
     assert_eq!(s, 200, "{sent}");
@@ -177,15 +163,8 @@ async fn send_multipart_with_file_attachments() {
     assert_eq!(m["attachments"][0]["filename"], "data.csv");
 
     // An unknown form field is named.
-    let (s, p) = post_form(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/messages/send",
-        form(&[("bogus", "x")], &[]),
-    )
-    .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "bogus");
+    let (s, p) = post_form(&app, "/api/v1/messages/send", &[("bogus", "x")], &[]).await;
+    assert_bad_field(s, &p, "bogus");
 }
 
 /// A multipart/form-data body: text fields, then file parts named `attachments`
@@ -209,16 +188,28 @@ fn form(fields: &[(&str, &str)], files: &[(&str, &str, &str)]) -> (String, Vec<u
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn post_form(
+/// Sends the [`form`] of `fields` and `files` to `path`: status and JSON body.
+async fn send_form(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
-    (content_type, body): (String, Vec<u8>),
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &str)],
 ) -> (u16, serde_json::Value) {
+    let (content_type, body) = form(fields, files);
     let req = app.http.request(method, app.url(path));
     let (status, body) = status_json(req.header("content-type", content_type).body(body)).await;
     assert!(!body.is_null(), "the answer is JSON");
     (status, body)
+}
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &str)],
+) -> (u16, serde_json::Value) {
+    send_form(app, reqwest::Method::POST, path, fields, files).await
 }
 
 #[tokio::test]
@@ -228,16 +219,13 @@ async fn reply_and_drafts_take_multipart_with_files() {
     let (_, original) = app.get(&format!("/api/v1/messages/{id}")).await;
     let (s, sent) = post_form(
         &app,
-        reqwest::Method::POST,
         &format!("/api/v1/messages/{id}/reply"),
-        form(
-            &[
-                ("body", "Figures attached."),
-                ("cc", "grace@example.com"),
-                ("quoteOriginal", "true"),
-            ],
-            &[("q3.csv", "text/csv", "q,total\n3,42\n")],
-        ),
+        &[
+            ("body", "Figures attached."),
+            ("cc", "grace@example.com"),
+            ("quoteOriginal", "true"),
+        ],
+        &[("q3.csv", "text/csv", "q,total\n3,42\n")],
     )
     .await;
     assert_eq!(s, 200, "{sent}");
@@ -262,55 +250,41 @@ async fn reply_and_drafts_take_multipart_with_files() {
     // A boolean field that is not one is named.
     let (s, p) = post_form(
         &app,
-        reqwest::Method::POST,
         &format!("/api/v1/messages/{id}/reply"),
-        form(&[("body", "x"), ("replyAll", "maybe")], &[]),
+        &[("body", "x"), ("replyAll", "maybe")],
+        &[],
     )
     .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "replyAll");
+    assert_bad_field(s, &p, "replyAll");
 
     // Drafts: create with a file, then replace the content with another file.
+    let draft_fields = |body| {
+        [
+            ("to", "heidi@example.com"),
+            ("subject", "Draft with file"),
+            ("body", body),
+        ]
+    };
     let (s, d) = post_form(
         &app,
-        reqwest::Method::POST,
         "/api/v1/drafts",
-        form(
-            &[
-                ("to", "heidi@example.com"),
-                ("subject", "Draft with file"),
-                ("body", "v1"),
-            ],
-            &[("v1.txt", "text/plain", "first")],
-        ),
+        &draft_fields("v1"),
+        &[("v1.txt", "text/plain", "first")],
     )
     .await;
     assert_eq!(s, 201, "{d}");
     let draft = d["id"].as_str().unwrap().to_string();
-    let (s, d) = post_form(
+    let (s, d) = send_form(
         &app,
         reqwest::Method::PUT,
         &format!("/api/v1/drafts/{draft}"),
-        form(
-            &[
-                ("to", "heidi@example.com"),
-                ("subject", "Draft with file"),
-                ("body", "v2"),
-            ],
-            &[("v2.txt", "text/plain", "second")],
-        ),
+        &draft_fields("v2"),
+        &[("v2.txt", "text/plain", "second")],
     )
     .await;
     assert_eq!(s, 200, "{d}");
     let (_, gd) = app.gmail(&format!("drafts/{draft}?format=raw")).await;
-    let raw = String::from_utf8(
-        base64::Engine::decode(
-            &base64::engine::general_purpose::URL_SAFE,
-            gd["message"]["raw"].as_str().unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let raw = decode_raw(gd["message"]["raw"].as_str().unwrap());
     assert!(raw.contains("v2.txt") && !raw.contains("v1.txt"), "{raw}");
 }
 
@@ -319,24 +293,24 @@ async fn reply_and_forward() {
     let app = TestApp::spawn().await;
     let id = app.first_id("in:inbox -from:me").await;
     let (_, original) = app.get(&format!("/api/v1/messages/{id}")).await;
-    let (s, sent) = app
-        .post(
+    let sent = app
+        .post_expect(
             &format!("/api/v1/messages/{id}/reply"),
             json!({"body": "Thanks!"}),
+            200,
         )
         .await;
-    assert_eq!(s, 200, "{sent}");
     assert_eq!(sent["threadId"], original["threadId"]);
     let raw = app.raw(sent["id"].as_str().unwrap()).await;
     assert!(raw.contains("In-Reply-To:"), "{raw}");
 
-    let (s, fwd) = app
-        .post(
+    let fwd = app
+        .post_expect(
             &format!("/api/v1/messages/{id}/forward"),
             json!({"to": ["frank@example.com"], "body": "FYI"}),
+            200,
         )
         .await;
-    assert_eq!(s, 200, "{fwd}");
     let raw = app.raw(fwd["id"].as_str().unwrap()).await;
     assert!(
         raw.contains("frank@example.com") && raw.contains("FYI"),
@@ -361,26 +335,22 @@ async fn modify_trash_untrash_delete() {
     let app = TestApp::spawn().await;
     let ids = app.ids("in:inbox", 3).await;
     let id = &ids[0];
-    let (s, after) = app
-        .post(
+    let after = app
+        .post_expect(
             &format!("/api/v1/messages/{id}/modify"),
             json!({"addLabelIds": ["STARRED"], "removeLabelIds": ["INBOX"]}),
+            200,
         )
         .await;
-    assert_eq!(s, 200, "{after}");
     let labels = app.labels_of(id).await;
     assert!(labels.contains(&"STARRED".into()) && !labels.contains(&"INBOX".into()));
     assert_eq!(strings(&after["labelIds"]), labels);
 
-    let (s, t) = app
-        .post(&format!("/api/v1/messages/{id}/trash"), json!(null))
+    app.post_expect(&format!("/api/v1/messages/{id}/trash"), json!(null), 200)
         .await;
-    assert_eq!(s, 200, "{t}");
     assert!(app.labels_of(id).await.contains(&"TRASH".into()));
-    let (s, _) = app
-        .post(&format!("/api/v1/messages/{id}/untrash"), json!(null))
+    app.post_expect(&format!("/api/v1/messages/{id}/untrash"), json!(null), 200)
         .await;
-    assert_eq!(s, 200);
     assert!(!app.labels_of(id).await.contains(&"TRASH".into()));
 
     assert_eq!(app.delete(&format!("/api/v1/messages/{id}")).await, 204);
@@ -397,30 +367,31 @@ async fn modify_trash_untrash_delete() {
     let (s, p) = app
         .post(&format!("/api/v1/messages/{}/modify", ids[1]), json!({}))
         .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "addLabelIds");
+    assert_bad_field(s, &p, "addLabelIds");
 }
 
 #[tokio::test]
 async fn batch_modify_and_batch_delete() {
     let app = TestApp::spawn().await;
     let ids = app.ids("in:inbox", 4).await;
-    let (s, out) = app
-        .post(
+    let out = app
+        .post_expect(
             "/api/v1/messages/batchModify",
             json!({"ids": ids, "addLabelIds": ["IMPORTANT"], "removeLabelIds": ["UNREAD"]}),
+            200,
         )
         .await;
-    assert_eq!(s, 200, "{out}");
     assert_eq!(out["succeeded"].as_array().unwrap().len(), 4);
     for id in &ids {
         let labels = app.labels_of(id).await;
         assert!(labels.contains(&"IMPORTANT".into()) && !labels.contains(&"UNREAD".into()));
     }
-    let (s, out) = app
-        .post("/api/v1/messages/batchDelete", json!({"ids": &ids[..2]}))
-        .await;
-    assert_eq!(s, 200, "{out}");
+    app.post_expect(
+        "/api/v1/messages/batchDelete",
+        json!({"ids": &ids[..2]}),
+        200,
+    )
+    .await;
     assert!(!app.exists(&ids[0]).await && !app.exists(&ids[1]).await);
     assert!(app.exists(&ids[2]).await);
     let (s, p) = app

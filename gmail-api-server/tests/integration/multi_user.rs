@@ -7,6 +7,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::common::multi_user::*;
+use crate::common::{assert_detail_has, fetch};
 
 #[tokio::test]
 async fn callers_authenticate_connect_and_see_only_their_own_mail() {
@@ -17,11 +18,7 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
         let b = new_caller(store, "bob").await;
 
         // No key, a wrong key: 401 with a Bearer challenge.
-        let r = http()
-            .get(format!("{base}/api/v1/profile"))
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(http().get(format!("{base}/api/v1/profile"))).await;
         assert_eq!(r.status(), 401);
         assert!(r.headers()["www-authenticate"]
             .to_str()
@@ -58,13 +55,13 @@ async fn callers_authenticate_connect_and_see_only_their_own_mail() {
             assert_eq!(status, 404);
         }
         // The tools endpoint is per caller too.
-        let r = http()
-            .post(format!("{base}/api/v1/tools/get_profile"))
-            .bearer_auth(&b.key)
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            http()
+                .post(format!("{base}/api/v1/tools/get_profile"))
+                .bearer_auth(&b.key)
+                .json(&serde_json::json!({})),
+        )
+        .await;
         let v: Value = r.json().await.unwrap();
         assert!(v.to_string().contains("bob@example.com"), "{v}");
 
@@ -149,12 +146,7 @@ async fn the_callback_explains_what_went_wrong() {
     let d = Deployment::start(&database_urls().remove(0)).await;
     let base = &d.base;
     let json = |path: String| async move {
-        let r = http()
-            .get(path)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(http().get(path).header("accept", "application/json")).await;
         (
             r.status().as_u16(),
             r.json::<Value>().await.unwrap_or(Value::Null),
@@ -162,27 +154,14 @@ async fn the_callback_explains_what_went_wrong() {
     };
     let (s, body) = json(format!("{base}/oauth/callback?error=access_denied&state=x")).await;
     assert_eq!(s, 400);
-    assert!(
-        body["detail"].as_str().unwrap().contains("declined"),
-        "{body}"
-    );
+    assert_detail_has(&body, "declined");
     let (s, body) = json(format!("{base}/oauth/callback?code=4/x&state=never-issued")).await;
     assert_eq!(s, 400);
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("unknown or already used"),
-        "{body}"
-    );
+    assert_detail_has(&body, "unknown or already used");
     let (s, _) = json(format!("{base}/oauth/callback")).await;
     assert_eq!(s, 400);
     // The browser gets a page, not JSON.
-    let r = http()
-        .get(format!("{base}/oauth/callback?error=access_denied"))
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(http().get(format!("{base}/oauth/callback?error=access_denied"))).await;
     assert!(r.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -214,72 +193,66 @@ async fn authorizations_belong_to_the_browser_that_started_them() {
     assert!(auth_url.contains("/oauth/start?state="), "{auth_url}");
 
     // A page elsewhere cannot press the button for the user (cross-site form post).
-    let r = http()
-        .post(format!("{base}/oauth/start"))
-        .header("origin", "http://evil.example")
-        .form(&[("state", state.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        http()
+            .post(format!("{base}/oauth/start"))
+            .header("origin", "http://evil.example")
+            .form(&[("state", state.as_str())]),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("set-cookie").is_none());
 
     // Alice's browser opens the link; a second browser holding it gets nothing.
     let (cookie, consent_url) = open_start_link(base, &auth_url).await;
-    let r = http()
-        .post(format!("{base}/oauth/start"))
-        .header("origin", base.as_str())
-        .form(&[("state", state.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        http()
+            .post(format!("{base}/oauth/start"))
+            .header("origin", base.as_str())
+            .form(&[("state", state.as_str())]),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("another browser"));
 
     // Someone who got hold of Google's consent URL completes it in their browser: refused,
     // and the state survives. So does an error callback, and bob's tool call with it.
     let query = consent_at_google(&consent_url).await;
-    let r = http()
-        .get(format!("{base}/oauth/callback?{query}"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        http()
+            .get(format!("{base}/oauth/callback?{query}"))
+            .header("accept", "application/json"),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
-    assert!(
-        body["detail"].as_str().unwrap().contains("another browser"),
-        "{body}"
-    );
-    let r = http()
-        .get(format!(
-            "{base}/oauth/callback?error=access_denied&state={state}"
-        ))
-        .send()
-        .await
-        .unwrap();
+    assert_detail_has(&body, "another browser");
+    let r = fetch(http().get(format!(
+        "{base}/oauth/callback?error=access_denied&state={state}"
+    )))
+    .await;
     assert_eq!(r.status(), 400);
     let code = query
         .split('&')
         .find_map(|kv| kv.strip_prefix("code="))
         .unwrap();
-    let r = http()
-        .post(format!("{base}/api/v1/tools/gmail_handle_oauth_callback"))
-        .bearer_auth(&bob.key)
-        .json(&serde_json::json!({"code": code, "state": state}))
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        http()
+            .post(format!("{base}/api/v1/tools/gmail_handle_oauth_callback"))
+            .bearer_auth(&bob.key)
+            .json(&serde_json::json!({"code": code, "state": state})),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("another user"));
 
     // Alice's own browser still finishes, and the page shows no key.
-    let r = http()
-        .get(format!("{base}/oauth/callback?{query}"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        http()
+            .get(format!("{base}/oauth/callback?{query}"))
+            .header("cookie", cookie),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(

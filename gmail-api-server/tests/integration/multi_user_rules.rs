@@ -10,17 +10,19 @@ use serde_json::{json, Value};
 use crate::common::multi_user::{
     connect, database_urls, get, http, user_with_key, Caller, Deployment,
 };
+use crate::common::{assert_detail_has, fetch};
 
 const BODY: &str = "Confidential: the merger closes Friday.";
 
-async fn post(base: &str, path: &str, c: &Caller, body: Value) -> (u16, Value, Option<String>) {
-    let r = http()
-        .post(format!("{base}{path}"))
-        .bearer_auth(&c.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+/// Sends [`BODY`] to `to` as `c`: the status, the JSON body and any Retry-After.
+async fn send_mail(base: &str, c: &Caller, to: &str) -> (u16, Value, Option<String>) {
+    let r = fetch(
+        http()
+            .post(format!("{base}/api/v1/messages/send"))
+            .bearer_auth(&c.key)
+            .json(&json!({"to": [to], "subject": "Merger", "body": BODY})),
+    )
+    .await;
     let retry = r
         .headers()
         .get("retry-after")
@@ -45,10 +47,6 @@ fn mailbox(sandbox: &gmail_sandbox::RunningSandbox, name: &str) -> String {
     let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
     sandbox.state().store.create_mailbox(&email, name);
     email
-}
-
-fn mail(to: &str) -> Value {
-    json!({"to": [to], "subject": "Merger", "body": BODY})
 }
 
 #[tokio::test]
@@ -89,37 +87,17 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
         connect(base, &alice, &alice_mail).await;
         connect(base, &bob, &mailbox(sandbox, "bob")).await;
 
-        let (status, body, _) = post(
-            base,
-            "/api/v1/messages/send",
-            &alice,
-            mail("out@evil.example"),
-        )
-        .await;
+        let (status, body, _) = send_mail(base, &alice, "out@evil.example").await;
         assert_eq!(status, 403, "{body}");
-        assert!(
-            body["detail"]
-                .as_str()
-                .unwrap()
-                .contains("out@evil.example"),
-            "{body}"
-        );
-        let (status, sent, _) =
-            post(base, "/api/v1/messages/send", &alice, mail("x@example.com")).await;
+        assert_detail_has(&body, "out@evil.example");
+        let (status, sent, _) = send_mail(base, &alice, "x@example.com").await;
         assert_eq!(status, 200, "{sent}");
-        let (status, body, retry) =
-            post(base, "/api/v1/messages/send", &alice, mail("y@example.com")).await;
+        let (status, body, retry) = send_mail(base, &alice, "y@example.com").await;
         assert_eq!(status, 429, "{body}");
         assert!(retry.unwrap().parse::<u64>().unwrap() > 3600);
         assert_eq!(sends(), 1);
 
-        let (status, drafted, _) = post(
-            base,
-            "/api/v1/messages/send",
-            &bob,
-            mail("anyone@evil.example"),
-        )
-        .await;
+        let (status, drafted, _) = send_mail(base, &bob, "anyone@evil.example").await;
         assert_eq!(status, 200, "{drafted}");
         assert!(drafted["draftId"].is_string(), "{drafted}");
         assert_eq!(sends(), 1, "drafts-only sent nothing");
@@ -135,8 +113,7 @@ async fn key_and_user_rules_narrow_and_the_audit_log_is_per_caller() {
             Caller::new(&k)
         };
         assert_eq!(get(base, "/api/v1/profile", &ro).await.0, 200);
-        let (status, body, _) =
-            post(base, "/api/v1/messages/send", &ro, mail("x@example.com")).await;
+        let (status, body, _) = send_mail(base, &ro, "x@example.com").await;
         assert_eq!(status, 403, "{body}");
         let (_, tools) = get(base, "/api/v1/tools", &ro).await;
         let names = tools.to_string();
@@ -219,12 +196,7 @@ async fn concurrent_sends_cannot_slip_past_the_daily_cap() {
         connect(base, &carol, &mailbox(sandbox, "carol")).await;
         let attempts = (0..8).map(|i| {
             let base = if i % 2 == 0 { base } else { &base2 };
-            post(
-                base,
-                "/api/v1/messages/send",
-                &carol,
-                mail("team@example.com"),
-            )
+            send_mail(base, &carol, "team@example.com")
         });
         let statuses: Vec<u16> = futures::future::join_all(attempts)
             .await

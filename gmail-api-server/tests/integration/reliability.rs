@@ -22,10 +22,7 @@ async fn reads_survive_a_fifth_of_gmail_calls_failing() {
             let (status, body): (u16, Value) = match i % 3 {
                 0 => app.get(&format!("/api/v1/messages/{id}")).await,
                 1 => app.get("/api/v1/messages?q=in:inbox&maxResults=10").await,
-                _ => {
-                    app.post("/api/v1/tools/read_email", json!({"messageId": id}))
-                        .await
-                }
+                _ => app.tool("read_email", json!({"messageId": id})).await,
             };
             (status == 200, body)
         }
@@ -58,8 +55,8 @@ async fn search_works_against_a_gmail_without_the_batch_endpoint() {
     });
     app.sandbox.reset_stats();
     let (status, page) = app
-        .post(
-            "/api/v1/tools/search_emails",
+        .tool(
+            "search_emails",
             json!({"query": "in:inbox", "maxResults": 7}),
         )
         .await;
@@ -74,8 +71,8 @@ async fn search_works_against_a_gmail_without_the_batch_endpoint() {
     // Known missing now: the next search goes straight to single requests.
     let before = app.upstream_requests();
     let (status, _) = app
-        .post(
-            "/api/v1/tools/search_emails",
+        .tool(
+            "search_emails",
             json!({"query": "in:inbox", "maxResults": 3}),
         )
         .await;

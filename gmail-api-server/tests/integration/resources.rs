@@ -3,45 +3,41 @@
 
 use crate::common;
 
-use common::{assert_problem, strings, TestApp};
+use common::{assert_bad_field, assert_problem, strings, TestApp};
+use gmail_test_support::mailbox::ids_of;
 use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test]
 async fn threads_list_get_modify_trash() {
     let app = TestApp::spawn().await;
-    let (s, page) = app.get("/api/v1/threads?maxResults=3").await;
-    assert_eq!(s, 200, "{page}");
+    let page = app.get_ok("/api/v1/threads?maxResults=3").await;
     let threads = page["threads"].as_array().unwrap();
     assert_eq!(threads.len(), 3);
     assert!(page["nextPageToken"].is_string());
     let id = threads[0]["id"].as_str().unwrap();
-    let (s, t) = app.get(&format!("/api/v1/threads/{id}")).await;
-    assert_eq!(s, 200);
+    let t = app.get_ok(&format!("/api/v1/threads/{id}")).await;
     assert_eq!(t["id"], id);
     assert!(!t["messages"].as_array().unwrap().is_empty());
 
-    let (s, after) = app
-        .post(
+    let after = app
+        .post_expect(
             &format!("/api/v1/threads/{id}/modify"),
             json!({"addLabelIds": ["STARRED"]}),
+            200,
         )
         .await;
-    assert_eq!(s, 200, "{after}");
     for m in after["messages"].as_array().unwrap() {
         let mid = m["id"].as_str().unwrap();
         assert!(app.labels_of(mid).await.contains(&"STARRED".into()));
     }
-    let (s, trashed) = app
-        .post(&format!("/api/v1/threads/{id}/trash"), json!(null))
+    let trashed = app
+        .post_expect(&format!("/api/v1/threads/{id}/trash"), json!(null), 200)
         .await;
-    assert_eq!(s, 200);
     let mid = trashed["messages"][0]["id"].as_str().unwrap().to_string();
     assert!(app.labels_of(&mid).await.contains(&"TRASH".into()));
-    let (s, _) = app
-        .post(&format!("/api/v1/threads/{id}/untrash"), json!(null))
+    app.post_expect(&format!("/api/v1/threads/{id}/untrash"), json!(null), 200)
         .await;
-    assert_eq!(s, 200);
     assert!(!app.labels_of(&mid).await.contains(&"TRASH".into()));
     let (s, p) = app.get("/api/v1/threads/ffffffffffffffff").await;
     assert_problem(s, &p, 404);
@@ -50,21 +46,14 @@ async fn threads_list_get_modify_trash() {
 #[tokio::test]
 async fn labels_crud_and_get_or_create() {
     let app = TestApp::spawn().await;
-    let (s, list) = app.get("/api/v1/labels").await;
-    assert_eq!(s, 200);
-    assert!(list["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|l| l["id"] == "INBOX"));
-    let (s, inbox) = app.get("/api/v1/labels/INBOX").await;
-    assert_eq!(s, 200);
+    let list = app.get_ok("/api/v1/labels").await;
+    assert!(ids_of(&list["labels"]).contains(&"INBOX".into()), "{list}");
+    let inbox = app.get_ok("/api/v1/labels/INBOX").await;
     assert_eq!(inbox["type"], "system");
 
-    let (s, created) = app
-        .post("/api/v1/labels", json!({"name": "REST/Alpha"}))
+    let created = app
+        .post_expect("/api/v1/labels", json!({"name": "REST/Alpha"}), 201)
         .await;
-    assert_eq!(s, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     let (_, gmail) = app.gmail(&format!("labels/{id}")).await;
     assert_eq!(gmail["name"], "REST/Alpha");
@@ -73,15 +62,20 @@ async fn labels_crud_and_get_or_create() {
         .await;
     assert_problem(s, &p, 409);
 
-    let (s, found) = app
-        .post("/api/v1/labels/getOrCreate", json!({"name": "rest/alpha"}))
+    let found = app
+        .post_expect(
+            "/api/v1/labels/getOrCreate",
+            json!({"name": "rest/alpha"}),
+            200,
+        )
         .await;
-    assert_eq!(s, 200);
     assert_eq!(found["id"], id.as_str());
-    let (s, made) = app
-        .post("/api/v1/labels/getOrCreate", json!({"name": "REST/Beta"}))
-        .await;
-    assert_eq!(s, 201, "{made}");
+    app.post_expect(
+        "/api/v1/labels/getOrCreate",
+        json!({"name": "REST/Beta"}),
+        201,
+    )
+    .await;
 
     let (s, renamed) = app
         .send(
@@ -101,33 +95,26 @@ async fn labels_crud_and_get_or_create() {
     let (s, p) = app.send(Method::DELETE, "/api/v1/labels/INBOX", None).await;
     assert_problem(s, &p, 400);
     let (s, p) = app.post("/api/v1/labels", json!({"name": ""})).await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "name");
+    assert_bad_field(s, &p, "name");
 }
 
 #[tokio::test]
 async fn drafts_lifecycle() {
     let app = TestApp::spawn().await;
-    let (s, created) = app
-        .post(
+    let created = app
+        .post_expect(
             "/api/v1/drafts",
             json!({"to": ["gina@example.com"], "subject": "Draft via REST", "body": "v1"}),
+            201,
         )
         .await;
-    assert_eq!(s, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     let (_, d) = app.gmail(&format!("drafts/{id}")).await;
     assert_eq!(d["id"], id.as_str());
 
-    let (s, page) = app.get("/api/v1/drafts?maxResults=50").await;
-    assert_eq!(s, 200);
-    assert!(page["drafts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["id"] == id.as_str()));
-    let (s, view) = app.get(&format!("/api/v1/drafts/{id}")).await;
-    assert_eq!(s, 200);
+    let page = app.get_ok("/api/v1/drafts?maxResults=50").await;
+    assert!(ids_of(&page["drafts"]).contains(&id), "{page}");
+    let view = app.get_ok(&format!("/api/v1/drafts/{id}")).await;
     assert_eq!(view["message"]["subject"], "Draft via REST");
 
     let (s, updated) = app
@@ -141,10 +128,9 @@ async fn drafts_lifecycle() {
     let (_, view) = app.get(&format!("/api/v1/drafts/{id}")).await;
     assert_eq!(view["message"]["subject"], "Draft v2");
 
-    let (s, sent) = app
-        .post(&format!("/api/v1/drafts/{id}/send"), json!(null))
+    let sent = app
+        .post_expect(&format!("/api/v1/drafts/{id}/send"), json!(null), 200)
         .await;
-    assert_eq!(s, 200, "{sent}");
     assert!(app
         .labels_of(sent["id"].as_str().unwrap())
         .await
@@ -169,11 +155,8 @@ async fn attachment_downloads_with_type_and_name() {
     let app = TestApp::spawn().await;
     let (id, attachment, filename) = app.with_attachment().await;
     let r = app
-        .http
-        .get(app.url(&format!("/api/v1/messages/{id}/attachments/{attachment}")))
-        .send()
-        .await
-        .unwrap();
+        .get_response(&format!("/api/v1/messages/{id}/attachments/{attachment}"))
+        .await;
     assert_eq!(r.status(), 200);
     let disposition = r.headers()["content-disposition"]
         .to_str()
@@ -214,33 +197,28 @@ async fn attachment_downloads_with_type_and_name() {
 #[tokio::test]
 async fn filters_crud_and_templates() {
     let app = TestApp::spawn().await;
-    let (s, f) = app
-        .post(
+    let f = app
+        .post_expect(
             "/api/v1/filters",
             json!({"criteria": {"from": "news@example.com"}, "action": {"addLabelIds": ["STARRED"]}}),
+            201,
         )
         .await;
-    assert_eq!(s, 201, "{f}");
     let id = f["id"].as_str().unwrap().to_string();
     let (_, list) = app.get("/api/v1/filters").await;
-    assert!(list["filters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|x| x["id"] == id.as_str()));
-    let (s, got) = app.get(&format!("/api/v1/filters/{id}")).await;
-    assert_eq!(s, 200);
+    assert!(ids_of(&list["filters"]).contains(&id), "{list}");
+    let got = app.get_ok(&format!("/api/v1/filters/{id}")).await;
     assert_eq!(got["criteria"]["from"], "news@example.com");
     let (_, gmail) = app.gmail(&format!("settings/filters/{id}")).await;
     assert_eq!(gmail["criteria"]["from"], "news@example.com");
 
-    let (s, t) = app
-        .post(
+    let t = app
+        .post_expect(
             "/api/v1/filters/fromTemplate",
             json!({"template": "fromSender", "parameters": {"senderEmail": "a@example.com", "archive": true}}),
+            201,
         )
         .await;
-    assert_eq!(s, 201, "{t}");
     assert!(strings(&t["action"]["removeLabelIds"]).contains(&"INBOX".into()));
 
     assert_eq!(app.delete(&format!("/api/v1/filters/{id}")).await, 204);
@@ -257,8 +235,7 @@ async fn filters_crud_and_templates() {
 #[tokio::test]
 async fn profile_changes_and_settings() {
     let app = TestApp::spawn().await;
-    let (s, profile) = app.get("/api/v1/profile").await;
-    assert_eq!(s, 200);
+    let profile = app.get_ok("/api/v1/profile").await;
     assert_eq!(profile["emailAddress"], "demo@example.com");
     let start = profile["historyId"].as_str().unwrap().to_string();
 
@@ -268,12 +245,11 @@ async fn profile_changes_and_settings() {
         json!({"addLabelIds": ["STARRED"]}),
     )
     .await;
-    let (s, changes) = app
-        .get(&format!(
+    let changes = app
+        .get_ok(&format!(
             "/api/v1/changes?startHistoryId={start}&kinds=labelAdded"
         ))
         .await;
-    assert_eq!(s, 200, "{changes}");
     assert!(changes["changes"]
         .as_array()
         .unwrap()
@@ -288,15 +264,13 @@ async fn profile_changes_and_settings() {
             > start.parse().unwrap()
     );
     let (s, p) = app.get("/api/v1/changes?startHistoryId=abc").await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "startHistoryId");
+    assert_bad_field(s, &p, "startHistoryId");
     let (s, p) = app
         .get(&format!(
             "/api/v1/changes?startHistoryId={start}&kinds=bogus"
         ))
         .await;
-    assert_problem(s, &p, 400);
-    assert_eq!(p["field"], "kinds");
+    assert_bad_field(s, &p, "kinds");
 
     let (s, v) = app
         .send(
@@ -309,12 +283,10 @@ async fn profile_changes_and_settings() {
     let (_, gmail) = app.gmail("settings/vacation").await;
     assert_eq!(gmail["enableAutoReply"], true);
     assert_eq!(gmail["responseSubject"], "Away");
-    let (s, v) = app.get("/api/v1/settings/vacation").await;
-    assert_eq!(s, 200);
+    let v = app.get_ok("/api/v1/settings/vacation").await;
     assert_eq!(v["responseBodyPlainText"], "Back Monday");
 
-    let (s, ids) = app.get("/api/v1/settings/sendAs").await;
-    assert_eq!(s, 200);
+    let ids = app.get_ok("/api/v1/settings/sendAs").await;
     assert!(ids["identities"]
         .as_array()
         .unwrap()

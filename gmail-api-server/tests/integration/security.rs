@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::common::{status_json, TestApp};
+use crate::common::{fetch, status_json, TestApp};
 
 #[tokio::test]
 async fn a_web_page_cannot_drive_the_api() {
@@ -106,23 +106,16 @@ async fn a_web_page_cannot_drive_the_api() {
     );
 
     // Local callers and pages on allowed origins still work, and get no CORS headers.
-    let r = app
-        .http
-        .get(app.url("/api/v1/profile"))
-        .header("origin", "http://localhost:5173")
-        .send()
-        .await
-        .unwrap();
+    let r = profile_from(&app, "http://localhost:5173").await;
     assert_eq!(r.status(), 200);
     assert!(r.headers().get("access-control-allow-origin").is_none());
-    let r = app
-        .http
-        .request(reqwest::Method::OPTIONS, app.url("/api/v1/profile"))
-        .header("origin", "http://localhost:5173")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/profile"))
+            .header("origin", "http://localhost:5173")
+            .header("access-control-request-method", "POST"),
+    )
+    .await;
     assert!(r.headers().get("access-control-allow-origin").is_none());
     let (s, body) = status_json(
         app.http
@@ -131,6 +124,16 @@ async fn a_web_page_cannot_drive_the_api() {
     )
     .await;
     assert_eq!(s, 200, "{body}");
+}
+
+/// GET /api/v1/profile as a page on `origin` sends it.
+async fn profile_from(app: &TestApp, origin: &str) -> reqwest::Response {
+    fetch(
+        app.http
+            .get(app.url("/api/v1/profile"))
+            .header("origin", origin),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -158,13 +161,7 @@ async fn cors_answers_only_the_configured_origins() {
     );
     let r = preflight("https://evil.example").await.unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
-    let r = app
-        .http
-        .get(app.url("/api/v1/profile"))
-        .header("origin", "https://app.example.com")
-        .send()
-        .await
-        .unwrap();
+    let r = profile_from(&app, "https://app.example.com").await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.headers()["access-control-allow-origin"],
@@ -207,14 +204,13 @@ async fn request_bodies_are_bounded_in_memory_and_time() {
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
-    let r = app
-        .http
-        .post(app.url("/api/v1/tools/get_profile"))
-        .header("content-type", "application/json")
-        .body(format!("{{{}}}", " ".repeat(400 * 1024)))
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        app.http
+            .post(app.url("/api/v1/tools/get_profile"))
+            .header("content-type", "application/json")
+            .body(format!("{{{}}}", " ".repeat(400 * 1024))),
+    )
+    .await;
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
     assert!(started.elapsed() < std::time::Duration::from_secs(3));

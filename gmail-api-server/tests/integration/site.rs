@@ -4,9 +4,14 @@
 //! page makes and revokes keys behind CSRF tokens; allowed_domains keeps strangers out; an
 //! admin disables a member, whose session and keys stop at once.
 
-use gmail_test_support::{drop_database, fresh_database_urls, status_json};
+use gmail_test_support::{drop_database, fetch, fresh_database_urls, status_json};
 
 use crate::common::multi_user::Deployment;
+
+/// A deployment whose site lets only accounts of `domain` sign up.
+async fn with_allowed_domain(db: &str, domain: &str) -> Deployment {
+    Deployment::start_with(db, |s| s.multi_user.allowed_domains = vec![domain.into()]).await
+}
 
 pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -30,7 +35,7 @@ pub(crate) fn csrf(html: &str) -> String {
 }
 
 pub(crate) async fn page(b: &reqwest::Client, url: String) -> (u16, String) {
-    let r = b.get(url).send().await.unwrap();
+    let r = fetch(b.get(url)).await;
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
@@ -54,7 +59,7 @@ pub(crate) async fn sign_in(b: &reqwest::Client, base: &str, account: &str) -> r
     assert_eq!(r.status(), 303);
     let consent = format!("{}&authuser_email={account}", location(&r));
     assert!(consent.contains("scope=openid+email+"), "{consent}");
-    let r = b.get(&consent).send().await.unwrap();
+    let r = fetch(b.get(&consent)).await;
     assert_eq!(r.status(), 302, "{:?}", r.text().await);
     // The configured redirect URL names port 8000; the server under test is on another.
     let back = reqwest::Url::parse(&location(&r)).unwrap();
@@ -68,10 +73,7 @@ pub(crate) async fn sign_in(b: &reqwest::Client, base: &str, account: &str) -> r
 #[tokio::test]
 async fn signing_in_creates_the_account_and_the_page_manages_keys() {
     for db in fresh_database_urls("site_keys").await {
-        let s = Deployment::start_with(&db, |s| {
-            s.multi_user.allowed_domains = vec!["example.com".into()]
-        })
-        .await;
+        let s = with_allowed_domain(&db, "example.com").await;
         let base = &s.base;
         let alice = browser();
         let (status, html) = page(&alice, format!("{base}/")).await;
@@ -111,13 +113,13 @@ async fn signing_in_creates_the_account_and_the_page_manages_keys() {
         // A forged form (no token, another token, another origin) makes nothing.
         let r = post(&alice, base, "/keys", &[("name", "x"), ("csrf", "forged")]).await;
         assert_eq!(r.status(), 403);
-        let r = alice
-            .post(format!("{base}/keys"))
-            .header("origin", "http://evil.example")
-            .form(&[("name", "x"), ("csrf", token.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(
+            alice
+                .post(format!("{base}/keys"))
+                .header("origin", "http://evil.example")
+                .form(&[("name", "x"), ("csrf", token.as_str())]),
+        )
+        .await;
         assert_eq!(r.status(), 403);
         let user_id = users[0].user.id.clone();
         assert!(s.store.list_api_keys(&user_id).await.unwrap().is_empty());
@@ -174,10 +176,7 @@ async fn signing_in_creates_the_account_and_the_page_manages_keys() {
 async fn strangers_stay_out_and_admins_disable_members() {
     for db in fresh_database_urls("site_admin").await {
         // Nobody from example.com may sign up here.
-        let s = Deployment::start_with(&db, |s| {
-            s.multi_user.allowed_domains = vec!["elsewhere.example".into()]
-        })
-        .await;
+        let s = with_allowed_domain(&db, "elsewhere.example").await;
         let r = sign_in(&browser(), &s.base, "demo@example.com").await;
         assert_eq!(r.status(), 403);
         assert!(r.text().await.unwrap().contains("may not sign up here"));

@@ -67,6 +67,23 @@ impl TestApp {
         status_json(self.http.get(self.url(path))).await
     }
 
+    /// GET that must answer 200: the JSON body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// GET on the REST server: the whole response (headers, bytes), whatever its status.
+    pub async fn get_response(&self, path: &str) -> reqwest::Response {
+        fetch(self.http.get(self.url(path))).await
+    }
+
+    /// A tool of the registry over REST (`POST /api/v1/tools/{name}`): status and JSON body.
+    pub async fn tool(&self, name: &str, args: Value) -> (u16, Value) {
+        self.post(&format!("/api/v1/tools/{name}"), args).await
+    }
+
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -82,6 +99,13 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// POST that must answer `expected`: the JSON body.
+    pub async fn post_expect(&self, path: &str, body: Value, expected: u16) -> Value {
+        let (status, body) = self.post(path, body).await;
+        assert_eq!(status, expected, "POST {path}: {body}");
+        body
     }
 
     pub async fn delete(&self, path: &str) -> u16 {
@@ -116,7 +140,7 @@ impl TestApp {
     }
 }
 
-pub use gmail_test_support::{status_json, strings};
+pub use gmail_test_support::{assert_detail_has, fetch, retry_after, status_json, strings};
 
 /// Asserts an RFC 7807 answer with this status, and returns it.
 pub fn assert_problem(status: u16, body: &Value, expected: u16) {
@@ -125,4 +149,10 @@ pub fn assert_problem(status: u16, body: &Value, expected: u16) {
     for key in ["type", "title", "detail"] {
         assert!(body[key].is_string(), "{key} missing in {body}");
     }
+}
+
+/// Asserts a 400 problem that names the argument at fault in `field`.
+pub fn assert_bad_field(status: u16, body: &Value, field: &str) {
+    assert_problem(status, body, 400);
+    assert_eq!(body["field"], field, "{body}");
 }

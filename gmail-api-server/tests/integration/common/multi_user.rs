@@ -7,7 +7,7 @@ use gmail_api_server::Application;
 use gmail_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
 use gmail_shared::config::Settings;
 use gmail_shared::store::{cipher, ApiKeyInfo, Keyring, Store};
-use gmail_test_support::status_json;
+use gmail_test_support::{fetch, status_json};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
@@ -134,7 +134,7 @@ pub(crate) async fn open_start_link(base: &str, auth_url: &str) -> (String, Stri
     let link = reqwest::Url::parse(auth_url).unwrap();
     assert_eq!(link.path(), "/oauth/start");
     let auth_url = format!("{base}/oauth/start?{}", link.query().unwrap());
-    let page = http().get(&auth_url).send().await.unwrap();
+    let page = fetch(http().get(&auth_url)).await;
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     let html = page.text().await.unwrap();
@@ -145,13 +145,13 @@ pub(crate) async fn open_start_link(base: &str, auth_url: &str) -> (String, Stri
         .unwrap()
         .1
         .into_owned();
-    let r = http()
-        .post(format!("{base}/oauth/start"))
-        .header("origin", base)
-        .form(&[("state", state.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        http()
+            .post(format!("{base}/oauth/start"))
+            .header("origin", base)
+            .form(&[("state", state.as_str())]),
+    )
+    .await;
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
@@ -165,7 +165,7 @@ pub(crate) async fn open_start_link(base: &str, auth_url: &str) -> (String, Stri
 
 /// Consent at the sandbox: answers the callback query Google would redirect with.
 pub(crate) async fn consent_at_google(consent_url: &str) -> String {
-    let consent = http().get(consent_url).send().await.unwrap();
+    let consent = fetch(http().get(consent_url)).await;
     assert_eq!(consent.status(), 302);
     let location = consent.headers()["location"].to_str().unwrap().to_string();
     location.split_once('?').unwrap().1.to_string()
@@ -175,24 +175,24 @@ pub(crate) async fn consent_at_google(consent_url: &str) -> String {
 /// consent at the sandbox, then come back to /oauth/callback with the binding cookie.
 /// Answers the callback's JSON.
 pub(crate) async fn connect(base: &str, c: &Caller, email: &str) -> Value {
-    let r = http()
-        .post(format!("{base}/api/v1/connections"))
-        .bearer_auth(&c.key)
-        .json(&serde_json::json!({"loginHint": email}))
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(
+        http()
+            .post(format!("{base}/api/v1/connections"))
+            .bearer_auth(&c.key)
+            .json(&serde_json::json!({"loginHint": email})),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let start: Value = r.json().await.unwrap();
     let (cookie, consent) = open_start_link(base, start["authUrl"].as_str().unwrap()).await;
     let query = consent_at_google(&consent).await;
-    let cb = http()
-        .get(format!("{base}/oauth/callback?{query}"))
-        .header("accept", "application/json")
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let cb = fetch(
+        http()
+            .get(format!("{base}/oauth/callback?{query}"))
+            .header("accept", "application/json")
+            .header("cookie", cookie),
+    )
+    .await;
     assert_eq!(cb.status(), 200, "{:?}", cb.text().await);
     cb.json().await.unwrap()
 }

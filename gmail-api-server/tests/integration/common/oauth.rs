@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use gmail_test_support::free_port;
+use gmail_test_support::{fetch, free_port};
 
 use crate::common::multi_user::Deployment;
 use crate::site::{csrf, location, page, post};
@@ -61,12 +61,7 @@ pub(crate) fn query_of(url: &str) -> std::collections::HashMap<String, String> {
 pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 pub(crate) async fn register(http: &reqwest::Client, rest: &str, body: Value) -> (u16, Value) {
-    let r = http
-        .post(format!("{rest}/oauth2/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(http.post(format!("{rest}/oauth2/register")).json(&body)).await;
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -92,6 +87,20 @@ pub(crate) fn authorize_url(
     url.to_string()
 }
 
+/// A fresh PKCE pair, then [`consent`] to `client_id` (authorize parameters `extra`): the
+/// verifier the code is redeemed with, and where the client was sent back to.
+pub(crate) async fn consent_with_pkce(
+    b: &reqwest::Client,
+    d: &OAuthDeployment,
+    client_id: &str,
+    extra: &[(&str, &str)],
+    account: &str,
+) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(d, client_id, &challenge, extra);
+    (verifier, consent(b, d, &url, account).await)
+}
+
 /// A browser goes through authorize → consent (signing in as `account` when it has to) →
 /// allow; answers where the client was sent back to.
 pub(crate) async fn consent(
@@ -100,7 +109,7 @@ pub(crate) async fn consent(
     url: &str,
     account: &str,
 ) -> String {
-    let r = b.get(url).send().await.unwrap();
+    let r = fetch(b.get(url)).await;
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
     assert_eq!(location(&r), "/oauth2/consent");
     let (status, html) = page(b, format!("{}/oauth2/consent", d.rest)).await;
@@ -119,22 +128,15 @@ pub(crate) async fn consent(
             google.contains(&format!("login_hint={}", account.replace('@', "%40"))),
             "the client's login_hint reaches Google: {google}"
         );
-        let r = b
-            .get(format!("{google}&authuser_email={account}"))
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(b.get(format!("{google}&authuser_email={account}"))).await;
         assert_eq!(r.status(), 302, "{:?}", r.text().await);
         let back = reqwest::Url::parse(&location(&r)).unwrap();
-        let r = b
-            .get(format!(
-                "{}/oauth/callback?{}",
-                d.rest,
-                back.query().unwrap()
-            ))
-            .send()
-            .await
-            .unwrap();
+        let r = fetch(b.get(format!(
+            "{}/oauth/callback?{}",
+            d.rest,
+            back.query().unwrap()
+        )))
+        .await;
         assert_eq!(
             (r.status().as_u16(), location(&r)),
             (303, "/oauth2/consent".into())
@@ -160,12 +162,7 @@ pub(crate) async fn token(
     rest: &str,
     form: &[(&str, &str)],
 ) -> (u16, Value) {
-    let r = http
-        .post(format!("{rest}/oauth2/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let r = fetch(http.post(format!("{rest}/oauth2/token")).form(form)).await;
     let status = r.status().as_u16();
     if status == 200 {
         assert_eq!(r.headers()["cache-control"], "no-store");
