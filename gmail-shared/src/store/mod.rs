@@ -35,14 +35,16 @@ mod idempotency;
 mod members;
 mod oauth_states;
 mod sessions;
+mod webhooks;
 
 pub use device::DeviceGrant;
-pub use events::{now_ms, AttemptOutcome, CursorRow, DeliveryRow, EventRow, NewEvent, Webhook};
+pub use events::{now_ms, CursorRow, EventRow, NewEvent};
 pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Redeemed, TokenOwner};
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
 pub use sessions::{RelayedMessage, SessionOwner};
+pub use webhooks::{AttemptOutcome, DeliveryRow, Webhook};
 
 pub use cipher::Keyring;
 

@@ -1,0 +1,356 @@
+//! Webhooks and their deliveries (migration 0010): subscriptions, the test delivery, and
+//! the dispatcher's claims and attempts. Events reach deliveries through the outbox in
+//! [`super::events`]. Times here are Unix milliseconds.
+
+use schemars::JsonSchema;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::events::{insert_delivery, insert_event, now_ms, EventRow};
+use super::{new_id, Store};
+use crate::error::GmailError;
+
+/// A webhook subscription, as its owner sees it (its secret opened only where a delivery is
+/// signed).
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: String,
+    /// Its owner: every query is by it, and the owner knows who they are.
+    #[serde(skip)]
+    pub user_id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub label_ids: Vec<String>,
+    pub query: Option<String>,
+    pub account: Option<String>,
+    pub enabled: bool,
+    /// Why it was turned off (deliveries kept failing).
+    pub disabled_reason: Option<String>,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+}
+
+/// One delivery of one event to one webhook.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<i64>,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn webhook_row(r: &AnyRow) -> Result<Webhook, GmailError> {
+    Ok(Webhook {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        url: r.try_get("url")?,
+        events: list(&r.try_get::<String, _>("events")?),
+        label_ids: list(&r.try_get::<String, _>("label_ids")?),
+        query: r.try_get("query")?,
+        account: r.try_get("account")?,
+        enabled: r.try_get::<i64, _>("enabled")? != 0,
+        disabled_reason: r.try_get("disabled_reason")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn delivery_row(r: &AnyRow) -> Result<DeliveryRow, GmailError> {
+    Ok(DeliveryRow {
+        id: r.try_get("id")?,
+        webhook_id: r.try_get("webhook_id")?,
+        event_id: r.try_get("event_id")?,
+        event_type: r.try_get("type")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        created_at: r.try_get("created_at")?,
+        last_status: r.try_get("last_status")?,
+        last_error: r.try_get("last_error")?,
+        delivered_at: r.try_get("delivered_at")?,
+    })
+}
+
+const WEBHOOK_COLUMNS: &str =
+    "id, user_id, url, events, label_ids, query, account, enabled, disabled_reason, created_at";
+const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.event_id, e.type, d.status, d.attempts, \
+     d.next_attempt_at, d.created_at, d.last_status, d.last_error, d.delivered_at";
+
+impl Store {
+    // ------------------------------------------------------------------ webhooks
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_webhook(
+        &self,
+        user_id: &str,
+        url: &str,
+        events: &[String],
+        label_ids: &[String],
+        query: Option<&str>,
+        account: Option<&str>,
+        secret: &SecretString,
+    ) -> Result<Webhook, GmailError> {
+        let id = new_id("wh");
+        sql!(
+            "INSERT INTO webhooks (id, user_id, url, events, label_ids, query, \
+             account, secret, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, \
+             $7, $8, 1, $9)",
+            &id,
+            user_id,
+            url,
+            events.join(","),
+            label_ids.join(","),
+            query,
+            account,
+            self.keys
+                .seal(&format!("{id}:webhook"), secret.expose_secret())?,
+            now_ms()
+        )
+        .execute(&self.pool)
+        .await?;
+        self.webhook(user_id, &id)
+            .await?
+            .ok_or_else(|| GmailError::internal("webhook vanished after insert"))
+    }
+
+    pub async fn webhooks(&self, user_id: &str) -> Result<Vec<Webhook>, GmailError> {
+        sql!(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id"
+            )),
+            user_id
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(webhook_row)
+        .collect()
+    }
+
+    pub async fn webhook(&self, user_id: &str, id: &str) -> Result<Option<Webhook>, GmailError> {
+        sql!(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 AND id = $2"
+            )),
+            user_id,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(webhook_row)
+        .transpose()
+    }
+
+    /// Deletes a webhook and its deliveries; false when the user has no such webhook.
+    pub async fn delete_webhook(&self, user_id: &str, id: &str) -> Result<bool, GmailError> {
+        let done = sql!(
+            "DELETE FROM webhooks WHERE user_id = $1 AND id = $2",
+            user_id,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sql!("DELETE FROM webhook_deliveries WHERE webhook_id = $1", id)
+            .execute(&self.pool)
+            .await?;
+        Ok(true)
+    }
+
+    /// Turns a webhook off with the reason shown to its owner; its pending deliveries stop.
+    pub async fn disable_webhook(&self, id: &str, reason: &str) -> Result<(), GmailError> {
+        sql!(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = $1 WHERE id = $2",
+            reason,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        sql!(
+            "UPDATE webhook_deliveries SET status = 'failed', last_error = \
+             COALESCE(last_error, $1) WHERE webhook_id = $2 AND status = 'pending'",
+            reason,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a test event for one webhook (not part of any stream) and its delivery.
+    pub async fn insert_test_delivery(
+        &self,
+        webhook: &Webhook,
+        data: serde_json::Value,
+    ) -> Result<String, GmailError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let row = EventRow {
+            id: new_id("evt"),
+            user_id: webhook.user_id.clone(),
+            // Numbered below zero so no stream ever shows it.
+            seq: -now,
+            account: webhook.account.clone().unwrap_or_default(),
+            kind: "webhook.test".into(),
+            data,
+            created_at: now,
+        };
+        insert_event(&mut tx, &row).await?;
+        insert_delivery(&mut tx, &webhook.id, &row.id, &webhook.user_id, now).await?;
+        tx.commit().await?;
+        Ok(row.id)
+    }
+
+    // ------------------------------------------------------------------ deliveries
+
+    /// Claims up to `limit` due deliveries until `until` (so no other process sends them
+    /// meanwhile), with what is needed to send them.
+    pub async fn claim_deliveries(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<(DeliveryRow, EventRow, String, SecretString)>, GmailError> {
+        // A read first: most ticks find nothing due, and should not take SQLite's write lock.
+        let due = sql!(
+            "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND \
+             next_attempt_at <= $1 AND claimed_until < $1 LIMIT 1",
+            now
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(vec![]);
+        }
+        let claim = new_id("claim");
+        // The outer conditions repeat the inner ones: PostgreSQL re-checks them on rows
+        // another claimer changed meanwhile, so no delivery is claimed twice.
+        sql!(
+            "UPDATE webhook_deliveries SET claimed_until = $1, claim = $2 WHERE id IN \
+             (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND \
+             next_attempt_at <= $3 AND claimed_until < $3 ORDER BY next_attempt_at \
+             LIMIT $4) AND status = 'pending' AND claimed_until < $3",
+            until,
+            &claim,
+            now,
+            limit
+        )
+        .execute(&self.pool)
+        .await?;
+        let rows = sql!(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS}, e.user_id AS e_user, e.seq, e.account, e.data, e.created_at AS e_created, w.url, w.secret \
+             FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status = 'pending' AND d.claim = $1 AND w.enabled = 1"
+        )), &claim)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let delivery = delivery_row(r)?;
+                let data: String = r.try_get("data")?;
+                let event = EventRow {
+                    id: delivery.event_id.clone(),
+                    user_id: r.try_get("e_user")?,
+                    seq: r.try_get("seq")?,
+                    account: r.try_get("account")?,
+                    kind: delivery.event_type.clone(),
+                    data: serde_json::from_str(&data).unwrap_or_default(),
+                    created_at: r.try_get("e_created")?,
+                };
+                // The signing secret comes with the claim: no read per attempt.
+                let sealed: String = r.try_get("secret")?;
+                let secret = self
+                    .keys
+                    .open(&format!("{}:webhook", delivery.webhook_id), &sealed)?;
+                Ok((delivery, event, r.try_get("url")?, secret))
+            })
+            .collect()
+    }
+
+    /// Records an attempt: delivered (2xx), to be retried at `retry_at`, or given up.
+    pub async fn record_attempt(
+        &self,
+        id: &str,
+        outcome: AttemptOutcome<'_>,
+    ) -> Result<(), GmailError> {
+        let now = now_ms();
+        let (status, next, code, error) = match outcome {
+            AttemptOutcome::Delivered { status } => ("delivered", now, Some(status), None),
+            AttemptOutcome::Retry {
+                status,
+                error,
+                retry_at,
+            } => ("pending", retry_at, status, Some(error)),
+            AttemptOutcome::GaveUp { status, error } => ("failed", now, status, Some(error)),
+        };
+        sql!(
+            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
+             next_attempt_at = $2, claimed_until = 0, last_status = $3, last_error = \
+             $4, delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at \
+             END WHERE id = $6",
+            status,
+            next,
+            code,
+            error,
+            now,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A webhook's latest deliveries, newest first.
+    pub async fn deliveries(
+        &self,
+        webhook_id: &str,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, GmailError> {
+        sql!(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
+             WHERE d.webhook_id = $1 ORDER BY d.created_at DESC, d.id DESC LIMIT $2"
+        )), webhook_id, limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(delivery_row)
+        .collect()
+    }
+}
+
+/// What one delivery attempt came to.
+pub enum AttemptOutcome<'a> {
+    Delivered {
+        status: i64,
+    },
+    Retry {
+        status: Option<i64>,
+        error: &'a str,
+        retry_at: i64,
+    },
+    GaveUp {
+        status: Option<i64>,
+        error: &'a str,
+    },
+}
