@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use gmail_test_support::{drop_database, fetch, fresh_database_urls, status_json};
+use gmail_test_support::{drop_database, fetch, fresh_database_urls, json_body, status_json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::common::multi_user::Deployment;
@@ -151,15 +151,11 @@ async fn device_codes_poll_pending_then_denied_and_strangers_cannot_approve() {
         let s = Deployment::start(&db).await;
         let base = &s.base;
         let http = reqwest::Client::new();
-        let start: serde_json::Value = http
-            .post(format!("{base}/device/code"))
-            .json(&serde_json::json!({"name": "ci box"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let start = json_body(
+            http.post(format!("{base}/device/code"))
+                .json(&serde_json::json!({"name": "ci box"})),
+        )
+        .await;
         let device_code = start["deviceCode"].as_str().unwrap().to_string();
         let code = start["userCode"].as_str().unwrap().to_string();
         assert_eq!(code.len(), 9, "{start}");

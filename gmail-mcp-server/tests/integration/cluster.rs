@@ -25,8 +25,7 @@ async fn any_instance_serves_any_session() {
 
         // Streamable HTTP: initialized on A, used on B.
         let sid = mcp_initialize(&alice, &w.base).await;
-        let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-                          "params": {"name": "get_profile", "arguments": {}}});
+        let call = tool_call(7, "get_profile", json!({}));
         let (status, _, msgs) = mcp_post(&alice, &b, Some(&sid), &call).await;
         assert_eq!(status, 200, "{msgs:?}");
         assert_eq!(
@@ -66,10 +65,7 @@ async fn any_instance_serves_any_session() {
             .await
             .unwrap();
         for id in 2..5 {
-            let r = post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-                                "params": {"name": "get_profile", "arguments": {}}}))
-            .await
-            .unwrap();
+            let r = post(tool_call(id, "get_profile", json!({}))).await.unwrap();
             assert_eq!(r.status(), 202);
             let reply = sse.next_message().await.unwrap();
             assert_eq!(reply["id"], id);
@@ -79,20 +75,11 @@ async fn any_instance_serves_any_session() {
             );
         }
         // Bob cannot post into it through B; a session nobody holds is not found.
-        let r = bob
-            .post(&on_b)
-            .json(&json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403);
-        let r = alice
-            .post(format!("{b}/message?sessionId=no-such-session"))
-            .json(&json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 404);
+        assert_eq!(ping_status(&bob, &on_b).await, 403);
+        assert_eq!(
+            ping_status(&alice, &format!("{b}/message?sessionId=no-such-session")).await,
+            404
+        );
         drop(sse);
         tokio::time::sleep(Duration::from_millis(50)).await;
         gmail_test_support::drop_database(&db).await;

@@ -4,7 +4,9 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{mcp_initialize, mcp_post, spawn_app_with, text_of, SseClient, TestApp};
+use crate::common::{
+    mcp_initialize, mcp_post, spawn_app_with, text_of, tool_call, SseClient, TestApp,
+};
 
 const SEND: &str = "users.messages.send";
 
@@ -105,10 +107,15 @@ async fn drafts_only_and_dry_runs_send_nothing_and_say_what_they_did() {
     // Dry runs, over Streamable HTTP this time.
     let http = reqwest::Client::new();
     let sid = mcp_initialize(&http, &app.base).await;
-    let dry = |id: i64, tool: &str, arguments: Value| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
     let mut args = mail(&["b@example.com"]);
     args["dryRun"] = json!(true);
-    let (_, _, msgs) = mcp_post(&http, &app.base, Some(&sid), &dry(1, "send_email", args)).await;
+    let (_, _, msgs) = mcp_post(
+        &http,
+        &app.base,
+        Some(&sid),
+        &tool_call(1, "send_email", args),
+    )
+    .await;
     let result = &msgs[0]["result"];
     assert_eq!(result["isError"], false, "{result}");
     let text = text_of(result);
@@ -125,7 +132,7 @@ async fn drafts_only_and_dry_runs_send_nothing_and_say_what_they_did() {
         &http,
         &app.base,
         Some(&sid),
-        &dry(
+        &tool_call(
             2,
             "draft_email",
             json!({"to": ["b@example.com"], "subject": "s", "body": "b", "dryRun": true}),

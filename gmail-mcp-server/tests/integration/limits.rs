@@ -41,13 +41,7 @@ async fn sessions_are_capped_and_lurkers_are_reaped() {
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
     let body: Value = r.json().await.unwrap();
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("mcp.max_sessions"),
-        "{body}"
-    );
+    assert_detail_has(&body, "mcp.max_sessions");
     let (status, _, msgs) = mcp_post(&app.http, &app.base, None, &initialize(2)).await;
     assert_eq!(status, 503, "{msgs:?}");
     assert_eq!(app.health().await["sessions"]["sse"], 2);

@@ -126,22 +126,20 @@ async fn message_posts_are_validated() {
     let http = reqwest::Client::new();
 
     // Unknown session: 404.
-    let resp = http
-        .post(format!("{}/message?sessionId=not-a-session", app.base))
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 404);
+    assert_eq!(
+        ping_status(
+            &http,
+            &format!("{}/message?sessionId=not-a-session", app.base)
+        )
+        .await,
+        404
+    );
 
     // No session id: 400.
-    let resp = http
-        .post(format!("{}/message", app.base))
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        ping_status(&http, &format!("{}/message", app.base)).await,
+        400
+    );
 
     // Not JSON: 400 with a JSON-RPC parse error.
     let resp = c.post_raw("{not json").await;
@@ -243,8 +241,7 @@ async fn a_web_page_cannot_post_into_a_session() {
     let app = spawn_app().await;
     let mut c = app.sse().await;
     c.initialize().await;
-    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-        "params": {"name": "get_profile", "arguments": {}}});
+    let call = tool_call(7, "get_profile", json!({}));
     let http = reqwest::Client::new();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init_params()});
     // (what the page tries, the request, the status it gets)
@@ -385,8 +382,7 @@ async fn streamable_http_serves_tools_and_tracks_requests() {
         &app.http,
         &app.base,
         Some(&sid),
-        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": {"name": "get_profile", "arguments": {}}}),
+        &tool_call(1, "get_profile", json!({})),
     )
     .await;
     assert_eq!(status, 200);
@@ -399,8 +395,7 @@ async fn streamable_http_serves_tools_and_tracks_requests() {
         &app.http,
         &app.base,
         Some(&sid),
-        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                "params": {"name": "nope", "arguments": {}}}),
+        &tool_call(2, "nope", json!({})),
     )
     .await;
     let reply = msgs.iter().find(|m| m["id"] == 2).expect("reply");
@@ -501,10 +496,7 @@ async fn fifty_concurrent_sse_sessions_get_only_their_own_replies() {
                 } else {
                     json!({})
                 };
-                let resp = c
-                    .post(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-                        "params": {"name": "get_profile", "arguments": arguments}}))
-                    .await;
+                let resp = c.post(&tool_call(id, "get_profile", arguments)).await;
                 assert_eq!(resp.status(), 202);
             }
             let mut seen = Vec::new();

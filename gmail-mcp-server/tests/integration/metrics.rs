@@ -7,7 +7,7 @@ use gmail_mcp_server::Application;
 use gmail_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 
-use crate::common::{mcp_initialize, mcp_post};
+use crate::common::{mcp_initialize, mcp_post, tool_call};
 
 #[tokio::test]
 async fn metrics_cover_requests_tools_gmail_and_sessions_with_bounded_labels() {
@@ -24,15 +24,19 @@ async fn metrics_cover_requests_tools_gmail_and_sessions_with_bounded_labels() {
 
     let http = reqwest::Client::new();
     let sid = mcp_initialize(&http, &base).await;
-    let call = |id: u64, name: &str, args: serde_json::Value| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}});
-    let (status, _, msgs) =
-        mcp_post(&http, &base, Some(&sid), &call(1, "get_profile", json!({}))).await;
+    let (status, _, msgs) = mcp_post(
+        &http,
+        &base,
+        Some(&sid),
+        &tool_call(1, "get_profile", json!({})),
+    )
+    .await;
     assert_eq!(status, 200, "{msgs:?}");
     let (_, _, msgs) = mcp_post(
         &http,
         &base,
         Some(&sid),
-        &call(2, "read_email", json!({"messageId": "nope"})),
+        &tool_call(2, "read_email", json!({"messageId": "nope"})),
     )
     .await;
     assert_eq!(msgs[0]["result"]["isError"], true, "{msgs:?}");

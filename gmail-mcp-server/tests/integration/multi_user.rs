@@ -111,13 +111,8 @@ async fn streamable_call(
     sid: &str,
     args: Value,
 ) -> (reqwest::StatusCode, Value) {
-    let (status, _, msgs) = mcp_post(
-        http,
-        base,
-        Some(sid),
-        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_profile", "arguments": args}}),
-    )
-    .await;
+    let (status, _, msgs) =
+        mcp_post(http, base, Some(sid), &tool_call(1, "get_profile", args)).await;
     let result = msgs
         .into_iter()
         .find(|m| m["id"] == 1)
@@ -242,14 +237,7 @@ async fn each_caller_uses_only_their_own_mailbox_over_both_transports_on(w: Worl
 
 /// The session ids `GET /sessions` shows this client.
 async fn listed_sessions(http: &reqwest::Client, base: &str) -> Vec<String> {
-    let body: Value = http
-        .get(format!("{base}/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json_body(http.get(format!("{base}/sessions"))).await;
     body["sessions"]
         .as_array()
         .unwrap()
@@ -435,13 +423,7 @@ async fn each_caller_gets_at_most_their_share_of_sessions() {
     let r = alice.get(format!("{}/sse", w.base)).send().await.unwrap();
     assert_eq!(r.status(), 429);
     let body: Value = r.json().await.unwrap();
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("max_sessions_per_caller"),
-        "{body}"
-    );
+    assert_detail_has(&body, "max_sessions_per_caller");
     let (status, _, _) = mcp_post(
         &alice,
         &w.base,

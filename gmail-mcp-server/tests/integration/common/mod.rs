@@ -267,12 +267,25 @@ pub fn init_params() -> Value {
     })
 }
 
+/// POSTs a ping to an SSE message URL as `http`: the status (any answer goes to a stream).
+pub async fn ping_status(http: &reqwest::Client, message_url: &str) -> u16 {
+    let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"});
+    let r = http.post(message_url).json(&ping).send().await.unwrap();
+    r.status().as_u16()
+}
+
+/// The JSON-RPC request that calls `tool` with `arguments`.
+pub fn tool_call(id: i64, tool: &str, arguments: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+           "params": {"name": tool, "arguments": arguments}})
+}
+
 /// The text of a tools/call result's first content block.
 pub fn text_of(result: &Value) -> &str {
     result["content"][0]["text"].as_str().unwrap_or_default()
 }
 
-pub use gmail_test_support::{eventually, json_body, status_json};
+pub use gmail_test_support::{assert_detail_has, eventually, json_body, status_json};
 
 /// Streamable HTTP: POST one JSON-RPC message to /mcp; returns the response and the JSON-RPC
 /// messages it carried (JSON or SSE body).
