@@ -14,18 +14,17 @@ import anyio
 import httpx
 import pytest
 from mcp import ClientSession
-from mcp.client.auth import OAuthClientProvider
 from mcp.client.sse import sse_client
-from mcp.shared.auth import OAuthClientMetadata
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-# The token storage of the SDK OAuth suite (tests/python), not a copy of it.
+# The token storage and SDK shims of the SDK suite (tests/python), not copies of them.
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
-from test_mcp_oauth import Memory  # noqa: E402
+from mcp_compat import authorization_code  # noqa: E402
+from test_mcp_oauth import Memory, public_client  # noqa: E402
 
 SITE = os.environ.get("GMAIL_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 MCP = os.environ.get("GMAIL_MCP_URL", "http://127.0.0.1:8001").rstrip("/")
@@ -155,29 +154,11 @@ def test_an_oauth_client_is_approved_listed_and_disconnected(browser):
         await anyio.to_thread.run_sync(approve, url)
 
     async def callback_handler():
-        from urllib.parse import parse_qsl, urlparse
-
-        q = dict(parse_qsl(urlparse(returned["url"]).query))
-        try:
-            from mcp.client.auth import AuthorizationCodeResult
-        except ImportError:  # 1.x
-            return q["code"], q.get("state")
-        return AuthorizationCodeResult(code=q["code"], state=q.get("state"), iss=q.get("iss"))
+        return authorization_code(returned["url"])
 
     storage = Memory()
-    provider = OAuthClientProvider(
-        server_url=f"{MCP}/sse",
-        client_metadata=OAuthClientMetadata(
-            client_name="Browser OAuth client",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
-    )
+    provider = public_client(f"{MCP}/sse", "Browser OAuth client", REDIRECT,
+                             redirect_handler, callback_handler, storage)
 
     async def profile():
         async with sse_client(f"{MCP}/sse", auth=provider) as (read, write):

@@ -14,6 +14,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -25,23 +26,9 @@ import pytest
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 
-try:
-    from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def streamable(url, headers):
-        async with create_mcp_http_client(headers=headers) as http:
-            async with streamable_http_client(url, http_client=http) as streams:
-                yield streams
-
-except ImportError:  # older 1.x
-    from mcp.client.streamable_http import streamablehttp_client
-
-    def streamable(url, headers):
-        return streamablehttp_client(url, headers=headers)
-
+# The SDK shims of the SDK suite (tests/python), not a copy of them.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+from mcp_compat import streamable  # noqa: E402
 
 LB_MCP = os.environ["GMAIL_LB_MCP_URL"]
 ANSWER_TIMEOUT = 60.0  # seconds (mcp 2.x takes a number)
@@ -104,7 +91,7 @@ def open_session(transport, key, path=None):
     url = f"{LB_MCP}{path or ('/sse' if transport == 'sse' else '/mcp')}"
     if transport == "sse":
         return sse_client(url, headers=auth(key), timeout=30, sse_read_timeout=60)
-    return streamable(url, auth(key))
+    return streamable(url, headers=auth(key))
 
 
 def wire(result):

@@ -14,18 +14,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 
-try:  # mcp >= 1.20 / 2.x: headers go on an HTTP client of one's own, which one closes oneself
-    from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
-
-    @asynccontextmanager
-    async def _streamable_client(url, headers=None):
-        async with create_mcp_http_client(headers=headers) as http:
-            async with streamable_http_client(url, http_client=http) as streams:
-                yield streams
-
-except ImportError:  # older 1.x
-    from mcp.client.streamable_http import streamablehttp_client as _streamable_client
+from mcp_compat import streamable
 
 TRANSPORTS = ["sse", "streamable-http"]
 ENDPOINTS = {"sse": "/sse", "streamable-http": "/mcp"}
@@ -78,7 +67,7 @@ def connect(mcp_url):
         if transport == "sse":
             cm = sse_client(url, headers=headers)
         else:
-            cm = _streamable_client(url, headers=headers)
+            cm = streamable(url, headers=headers)
         async with cm as streams:
             # (read, write) or (read, write, get_session_id) depending on the SDK version.
             read, write = streams[0], streams[1]

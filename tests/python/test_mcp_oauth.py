@@ -26,26 +26,7 @@ from mcp.shared.auth import OAuthClientMetadata
 
 from conftest import dump
 
-try:  # 2.x: the callback answers a result object, and may carry the issuer (RFC 9207)
-    from mcp.client.auth import AuthorizationCodeResult
-except ImportError:  # 1.x: a (code, state) tuple
-    AuthorizationCodeResult = None
-
-try:
-    from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
-
-    @asynccontextmanager
-    async def streamable(url, auth):
-        async with create_mcp_http_client(auth=auth) as http:
-            async with streamable_http_client(url, http_client=http) as streams:
-                yield streams
-
-except ImportError:  # older 1.x
-    from mcp.client.streamable_http import streamablehttp_client
-
-    def streamable(url, auth):
-        return streamablehttp_client(url, auth=auth)
+from mcp_compat import authorization_code, streamable
 
 
 REDIRECT = "http://127.0.0.1:9/callback"  # never listened on: the browser stops at it
@@ -140,31 +121,35 @@ class Browser:
         await anyio.to_thread.run_sync(self.authorize, url)
 
     async def callback_handler(self):
-        q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(self.returned).query))
-        if AuthorizationCodeResult is not None:
-            return AuthorizationCodeResult(code=q["code"], state=q.get("state"), iss=q.get("iss"))
-        return q["code"], q.get("state")
+        return authorization_code(self.returned)
 
 
-def provider(server_url, browser, storage=None):
+def public_client(server_url, name, redirect, redirect_handler, callback_handler, storage):
+    """The SDK's OAuth provider as a public client (PKCE, no secret) called `name`; the
+    browser suite (tests/browser) registers its client through this too."""
     return OAuthClientProvider(
         server_url=server_url,
         client_metadata=OAuthClientMetadata(
-            client_name="pytest MCP SDK client",
-            redirect_uris=[REDIRECT],
+            client_name=name,
+            redirect_uris=[redirect],
             grant_types=["authorization_code", "refresh_token"],
             response_types=["code"],
             token_endpoint_auth_method="none",
         ),
-        storage=storage or Memory(),
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
     )
+
+
+def provider(server_url, browser, storage=None):
+    return public_client(server_url, "pytest MCP SDK client", REDIRECT,
+                         browser.redirect_handler, browser.callback_handler, storage or Memory())
 
 
 @asynccontextmanager
 async def session_over(transport, url, auth):
-    cm = sse_client(url, auth=auth) if transport == "sse" else streamable(url, auth)
+    cm = sse_client(url, auth=auth) if transport == "sse" else streamable(url, auth=auth)
     async with cm as streams:
         async with ClientSession(streams[0], streams[1]) as session:
             await session.initialize()

@@ -7,10 +7,7 @@ import urllib.request
 import pytest
 from conftest import dump
 
-try:  # mcp 1.x
-    from mcp.shared.exceptions import McpError as MCPError
-except ImportError:  # mcp 2.x
-    from mcp.shared.exceptions import MCPError
+from mcp_compat import MCPError
 
 pytestmark = pytest.mark.anyio
 

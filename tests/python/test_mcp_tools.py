@@ -12,10 +12,7 @@ import uuid
 import pytest
 from conftest import dump
 
-try:  # mcp 1.x
-    from mcp.shared.exceptions import McpError as MCPError
-except ImportError:  # mcp 2.x
-    from mcp.shared.exceptions import MCPError
+from mcp_compat import MCPError
 
 pytestmark = pytest.mark.anyio
 
