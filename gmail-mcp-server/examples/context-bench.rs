@@ -11,12 +11,15 @@
 //!
 //! cargo run --release -p gmail-mcp-server --example context-bench -- --url http://127.0.0.1:8001
 
+#[path = "bench/mod.rs"]
+mod bench;
 #[path = "../tests/integration/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
 
 use std::time::{Duration, Instant};
 
+use bench::{args_or_exit, num, percentile};
 use common::{init_params, parse_block, ping_round_trips, Event};
 use serde_json::{json, Value};
 
@@ -46,7 +49,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--url" => args.url = value()?.trim_end_matches('/').to_string(),
             "--rest" => args.rest = Some(value()?.trim_end_matches('/').to_string()),
-            "--pings" => args.pings = value()?.parse().map_err(|e| format!("--pings: {e}"))?,
+            "--pings" => args.pings = num(&flag, value()?)?,
             "--show" => args.show = true,
             other => return Err(format!("unknown flag {other}")),
         }
@@ -156,12 +159,9 @@ fn definition_bytes(tool: &Value) -> usize {
         .len()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+/// The `p` quantile of sorted samples, in milliseconds.
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    percentile(sorted, p).as_secs_f64() * 1000.0
 }
 
 struct Report {
@@ -181,7 +181,7 @@ impl Report {
 
     fn latency(&mut self, what: &str, mut samples: Vec<Duration>) {
         samples.sort();
-        let p50 = percentile(&samples, 0.5);
+        let p50 = percentile_ms(&samples, 0.5);
         self.row(
             what,
             format!("p50 {p50:.2} ms"),
@@ -191,20 +191,14 @@ impl Report {
         println!(
             "{:<58} {:>14}",
             "",
-            format!("p99 {:.2} ms", percentile(&samples, 0.99))
+            format!("p99 {:.2} ms", percentile_ms(&samples, 0.99))
         );
     }
 }
 
 #[tokio::main]
 async fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("context-bench: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = args_or_exit("context-bench", parse_args);
     let mut report = Report { over: 0 };
 
     // Definitions: the default toolset as a client with no narrowing sees it, and every tool

@@ -15,12 +15,15 @@
 //!
 //! cargo run --release -p gmail-mcp-server --example mcp-bench -- --url http://127.0.0.1:8001 --pid 1234
 
+#[path = "bench/mod.rs"]
+mod bench;
 #[path = "../tests/integration/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
 
 use std::time::{Duration, Instant};
 
+use bench::{args_or_exit, num, percentile, status_kib};
 use common::{ping_round_trips, SseClient};
 use serde_json::{json, Value};
 
@@ -55,17 +58,15 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--url" => args.url = value()?.trim_end_matches('/').to_string(),
-            "--pid" => args.pid = Some(value()?.parse().map_err(|e| format!("--pid: {e}"))?),
-            "--sessions" => {
-                args.sessions = value()?.parse().map_err(|e| format!("--sessions: {e}"))?
-            }
-            "--calls" => args.calls = value()?.parse().map_err(|e| format!("--calls: {e}"))?,
+            "--pid" => args.pid = Some(num(&flag, value()?)?),
+            "--sessions" => args.sessions = num(&flag, value()?)?,
+            "--calls" => args.calls = num(&flag, value()?)?,
             "--tool" => args.tool = value()?,
             "--arguments" => {
                 args.arguments =
                     serde_json::from_str(&value()?).map_err(|e| format!("--arguments: {e}"))?
             }
-            "--idle" => args.idle = value()?.parse().map_err(|e| format!("--idle: {e}"))?,
+            "--idle" => args.idle = num(&flag, value()?)?,
             "--key" => args.key = Some(value()?),
             "--mixed" => args.mixed = true,
             "--relay" => args.relay = Some(value()?.trim_end_matches('/').to_string()),
@@ -77,23 +78,8 @@ fn parse_args() -> Result<Args, String> {
 
 /// (VmRSS, VmHWM) in KiB.
 fn memory(pid: Option<u32>) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
+    let pid = pid?.to_string();
+    Some((status_kib(&pid, "VmRSS:")?, status_kib(&pid, "VmHWM:")?))
 }
 
 /// An HTTP client that sends the API key, when there is one.
@@ -147,13 +133,7 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main]
 async fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("mcp-bench: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = args_or_exit("mcp-bench", parse_args);
     let before = memory(args.pid);
     println!(
         "server {} pid {:?}: RSS before {:?} KiB",

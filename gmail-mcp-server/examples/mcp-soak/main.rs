@@ -11,6 +11,8 @@
 //! cargo run --release -p gmail-mcp-server --example mcp-soak -- --url http://127.0.0.1:8001 \
 //!     --pid 1234 --sandbox-url http://127.0.0.1:8002 --sessions 100 --seconds 60
 
+#[path = "../bench/mod.rs"]
+mod bench;
 #[path = "../../tests/integration/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
@@ -19,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bench::{args_or_exit, num, status_kib};
 use common::{Event, SseClient};
 use serde_json::{json, Value};
 
@@ -38,13 +41,6 @@ struct Args {
 const USAGE: &str = "mcp-soak [--url URL] [--pid PID] [--sandbox-url URL] [--sandbox-pid PID] \
 [--sessions 500] [--minutes 10 | --seconds N] [--fault-rate 0.05] [--think-ms 200] \
 [--report-secs 60] [--call-timeout-secs 60]";
-
-fn num<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    v.parse().map_err(|e| format!("{flag}: {e}"))
-}
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -287,15 +283,6 @@ struct RssTrack {
     warm: Option<f64>,
 }
 
-fn status_kib(pid: &str, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
-
 fn rss_mib(pid: Option<u32>) -> Option<f64> {
     status_kib(&pid?.to_string(), "VmRSS:").map(|kib| kib as f64 / 1024.0)
 }
@@ -424,13 +411,7 @@ async fn calibrate(
 
 #[tokio::main]
 async fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("mcp-soak: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = args_or_exit("mcp-soak", parse_args);
     // One client for every session: one connection pool, no per-session resolver. No overall
     // timeout, since the SSE GETs stay open for the whole run. Idle pooled connections are
     // dropped before the server's 5 s keep-alive closes them, or a POST can race that close
