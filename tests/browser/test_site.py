@@ -59,6 +59,21 @@ def wait_text(driver, text):
     WebDriverWait(driver, 15).until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
 
 
+def press_in_row(driver, name, button, heading):
+    """Presses `button` in the table row named `name`; the page comes back without the row."""
+    row = driver.find_element(By.XPATH, f"//tr[td[normalize-space()='{name}']]")
+    row.find_element(By.XPATH, f".//button[normalize-space()='{button}']").click()
+    wait_text(driver, heading)
+    assert name not in driver.find_element(By.TAG_NAME, "body").text
+
+
+def refused_over_mcp(token):
+    """The MCP server refuses `token` with 401; its answer, for more checks."""
+    r = httpx.get(f"{MCP}/sse", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 401, r.text
+    return r
+
+
 def consent_as(driver, email, screenshot):
     """Google's (the sandbox's) consent page: pick the account, allow."""
     wait_text(driver, "wants access to your account")
@@ -116,13 +131,9 @@ def test_sign_in_connect_key_mcp_revoke(browser):
     d.get(f"{SITE}/")
     wait_text(d, "browser test")
     shot(d, "8-keys")
-    row = d.find_element(By.XPATH, "//tr[td[normalize-space()='browser test']]")
-    row.find_element(By.XPATH, ".//button[normalize-space()='Revoke']").click()
-    wait_text(d, "API keys")
-    assert "browser test" not in d.find_element(By.TAG_NAME, "body").text
+    press_in_row(d, "browser test", "Revoke", "API keys")
     shot(d, "9-revoked")
-    r = httpx.get(f"{MCP}/sse", headers={"Authorization": f"Bearer {key}"}, timeout=10)
-    assert r.status_code == 401, r.text
+    refused_over_mcp(key)
 
     # The admin page (this user is named in multi_user.admins).
     d.get(f"{SITE}/admin")
@@ -175,11 +186,7 @@ def test_an_oauth_client_is_approved_listed_and_disconnected(browser):
     wait_text(d, "Connected apps")
     assert "Browser OAuth client" in d.find_element(By.TAG_NAME, "body").text
     shot(d, "14-connected-apps")
-    row = d.find_element(By.XPATH, "//tr[td[normalize-space()='Browser OAuth client']]")
-    row.find_element(By.XPATH, ".//button[normalize-space()='Disconnect']").click()
-    wait_text(d, "Connected apps")
-    assert "Browser OAuth client" not in d.find_element(By.TAG_NAME, "body").text
+    press_in_row(d, "Browser OAuth client", "Disconnect", "Connected apps")
     shot(d, "15-app-disconnected")
-    r = httpx.get(f"{MCP}/sse", headers={"Authorization": f"Bearer {access}"}, timeout=10)
-    assert r.status_code == 401, r.text
+    r = refused_over_mcp(access)
     assert "resource_metadata=" in r.headers["www-authenticate"]

@@ -41,12 +41,22 @@ def sandbox_url():
     return os.environ.get("GMAIL_SANDBOX_URL", "http://127.0.0.1:8002/")
 
 
+def server_url(variable, what):
+    """A server's base URL from the environment scripts/test-python sets; skip without it."""
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"no {what} (scripts/test-python starts one)")
+    return url.rstrip("/")
+
+
 @pytest.fixture(scope="session")
 def mu_url():
-    url = os.environ.get("GMAIL_MU_MCP_URL")
-    if not url:
-        pytest.skip("no multi-user server (scripts/test-python starts one)")
-    return url.rstrip("/")
+    return server_url("GMAIL_MU_MCP_URL", "multi-user server")
+
+
+@pytest.fixture(scope="session")
+def api_url():
+    return server_url("GMAIL_MU_API_URL", "authorization server")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ hands the code back. Nothing of the flow is known to the test beyond those two p
 """
 
 import http.cookiejar
-import os
 import re
 import time
 import urllib.error
@@ -31,14 +30,6 @@ from mcp_compat import authorization_code, streamable
 
 REDIRECT = "http://127.0.0.1:9/callback"  # never listened on: the browser stops at it
 ACCOUNT = "demo@example.com"
-
-
-@pytest.fixture(scope="module")
-def api_url():
-    url = os.environ.get("GMAIL_MU_API_URL")
-    if not url:
-        pytest.skip("no authorization server (scripts/test-python starts one)")
-    return url.rstrip("/")
 
 
 class Memory(TokenStorage):
