@@ -52,6 +52,48 @@ impl World {
     async fn user(&self, name: &str) -> User {
         self.store().ensure_user(&unique(name), None).await.unwrap()
     }
+
+    /// Marks the user's stored access token expired, so the next call has to refresh it.
+    async fn expire_access_token(&self, user: &User, conn_id: &str) {
+        let mut tokens = self
+            .store()
+            .connection_for(&user.id, None)
+            .await
+            .unwrap()
+            .tokens;
+        tokens.expiry_date = Some(1_000);
+        self.store().store_tokens(conn_id, &tokens).await.unwrap();
+    }
+
+    /// Another server process's view of the same database.
+    async fn instance(&self) -> Arc<Accounts> {
+        Accounts::open(
+            &self.settings,
+            GmailFactory::new(&self.settings.gmail).unwrap(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// `calls` get_profile calls for `user` at once, taking `instances` in turn, from zeroed
+    /// sandbox counters; every call must succeed. The sandbox's counters after.
+    async fn stats_after_profiles(
+        &self,
+        instances: &[Arc<Accounts>],
+        user: &User,
+        calls: usize,
+    ) -> serde_json::Value {
+        self.sandbox.reset_stats();
+        let calls = (0..calls).map(|i| {
+            let accounts = instances[i % instances.len()].clone();
+            let uid = user.id.clone();
+            async move { get_profile(&accounts.mailbox(&uid, None).await?).await }
+        });
+        for r in futures::future::join_all(calls).await {
+            r.unwrap();
+        }
+        self.sandbox.stats()
+    }
 }
 
 fn unique(name: &str) -> String {
@@ -337,23 +379,9 @@ async fn tokens_are_sealed_and_refresh_once_under_concurrency() {
         assert!(access.unwrap().starts_with("v1."));
 
         // Expire the stored access token, then race 20 calls through a fresh process view.
-        let found = w.store().connection_for(&u.id, None).await.unwrap();
-        let mut tokens = found.tokens;
-        tokens.expiry_date = Some(1_000);
-        w.store().store_tokens(&conn_id, &tokens).await.unwrap();
-        let fresh = Accounts::open(&w.settings, GmailFactory::new(&w.settings.gmail).unwrap())
-            .await
-            .unwrap();
-        w.sandbox.reset_stats();
-        let calls = (0..20).map(|_| {
-            let fresh = fresh.clone();
-            let uid = u.id.clone();
-            async move { get_profile(&fresh.mailbox(&uid, None).await?).await }
-        });
-        for r in futures::future::join_all(calls).await {
-            r.unwrap();
-        }
-        let stats = w.sandbox.stats();
+        w.expire_access_token(&u, &conn_id).await;
+        let fresh = w.instance().await;
+        let stats = w.stats_after_profiles(&[fresh], &u, 20).await;
         assert_eq!(stats["tokenGrants"]["refresh_token"], 1, "{url}: {stats}");
     }
 }
@@ -372,25 +400,9 @@ async fn instances_sharing_postgres_refresh_a_token_once() {
     let w = world(&url).await;
     let u = w.user("u").await;
     let conn_id = connect(&w, &u, "demo@example.com").await;
-    let mut tokens = w.store().connection_for(&u.id, None).await.unwrap().tokens;
-    tokens.expiry_date = Some(1_000);
-    w.store().store_tokens(&conn_id, &tokens).await.unwrap();
-    let instance = || async {
-        Accounts::open(&w.settings, GmailFactory::new(&w.settings.gmail).unwrap())
-            .await
-            .unwrap()
-    };
-    let (one, two) = (instance().await, instance().await);
-    w.sandbox.reset_stats();
-    let calls = (0..100).map(|i| {
-        let accounts = if i % 2 == 0 { one.clone() } else { two.clone() };
-        let uid = u.id.clone();
-        async move { get_profile(&accounts.mailbox(&uid, None).await?).await }
-    });
-    for r in futures::future::join_all(calls).await {
-        r.unwrap();
-    }
-    let stats = w.sandbox.stats();
+    w.expire_access_token(&u, &conn_id).await;
+    let (one, two) = (w.instance().await, w.instance().await);
+    let stats = w.stats_after_profiles(&[one, two], &u, 100).await;
     assert_eq!(stats["tokenGrants"]["refresh_token"], 1, "{stats}");
 }
 
