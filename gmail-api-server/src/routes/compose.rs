@@ -206,6 +206,7 @@ async fn idempotent<F, Fut>(
     account: Option<&str>,
     route: &str,
     message: Value,
+    dry_run: bool,
     run: F,
 ) -> Result<HttpResponse, GmailError>
 where
@@ -213,7 +214,7 @@ where
     Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
 {
     // A dry run changes nothing: no key to claim, nothing to find in Gmail.
-    if message["dryRun"] == Value::Bool(true) {
+    if dry_run {
         let mailbox = state.mailbox(req, account).await?;
         return Ok(HttpResponse::Ok().json(run(mailbox, None).await?));
     }
@@ -270,7 +271,16 @@ pub async fn send_message(
         let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
         send::send(&mailbox, msg, thread_id, in_reply_to, dry_run).await
     };
-    idempotent(&req, &state, q.account.as_deref(), "send", value, send).await
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        "send",
+        value,
+        dry_run,
+        send,
+    )
+    .await
 }
 
 /// The multipart/form-data form of [`ReplyBody`]: text fields by the same names (`cc`/`bcc`
@@ -312,7 +322,7 @@ pub async fn reply(
     let (value, body): (_, ReplyBody) = read_as(&req, payload, &REPLY_FORM).await?;
     let id = check_id("id", &path)?.to_string();
     let request = body.request(id, &caller.env.files.attachment_dirs)?;
-    let route = format!("reply/{}", request.message_id);
+    let (route, dry_run) = (format!("reply/{}", request.message_id), request.dry_run);
     let send = |mailbox, own_message_id| async move {
         send::reply(
             &mailbox,
@@ -323,7 +333,16 @@ pub async fn reply(
         )
         .await
     };
-    idempotent(&req, &state, q.account.as_deref(), &route, value, send).await
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        &route,
+        value,
+        dry_run,
+        send,
+    )
+    .await
 }
 
 /// Forward a message with its attachments to new recipients.
@@ -342,7 +361,7 @@ pub async fn forward(
     let value = body.into_inner();
     let body: ForwardBody = from_json(value.clone())?;
     let request = body.request(check_id("id", &path)?.to_string())?;
-    let route = format!("forward/{}", request.message_id);
+    let (route, dry_run) = (format!("forward/{}", request.message_id), request.dry_run);
     let send = |mailbox, own_message_id| async move {
         send::forward(
             &mailbox,
@@ -353,5 +372,14 @@ pub async fn forward(
         )
         .await
     };
-    idempotent(&req, &state, q.account.as_deref(), &route, value, send).await
+    idempotent(
+        &req,
+        &state,
+        q.account.as_deref(),
+        &route,
+        value,
+        dry_run,
+        send,
+    )
+    .await
 }
