@@ -20,10 +20,15 @@ pub(crate) fn settings(sandbox: &RunningSandbox, db: &str, key: &str) -> Setting
 }
 
 pub(crate) async fn spawn(s: Settings) -> String {
-    let app = Application::build(s).await.unwrap();
+    try_spawn(s).await.unwrap()
+}
+
+/// As [`spawn`], or why the server could not start (a port taken in the meantime).
+pub(crate) async fn try_spawn(s: Settings) -> anyhow::Result<String> {
+    let app = Application::build(s).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    base
+    Ok(base)
 }
 
 /// The store on `db`, sealing with `key`, as the servers open it.
@@ -49,17 +54,25 @@ impl Deployment {
 
     /// With the settings changed by `tweak` before the server starts.
     pub(crate) async fn start_with(db: &str, tweak: impl FnOnce(&mut Settings)) -> Deployment {
+        Deployment::try_start_with(db, tweak).await.unwrap()
+    }
+
+    /// As [`Deployment::start_with`], or why the REST server could not start.
+    pub(crate) async fn try_start_with(
+        db: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<Deployment> {
         let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
         let key = cipher::generate_key();
         let mut s = settings(&sandbox, db, &key);
         tweak(&mut s);
-        let base = spawn(s.clone()).await;
-        Deployment {
+        let base = try_spawn(s.clone()).await?;
+        Ok(Deployment {
             base,
             store: store_for(db, &key).await,
             sandbox,
             settings: s,
-        }
+        })
     }
 
     /// A second server instance on the same settings and database; answers its base URL.

@@ -21,10 +21,23 @@ pub(crate) struct OAuthDeployment {
 }
 
 pub(crate) async fn deploy(db: &str) -> OAuthDeployment {
+    // Each server names the other in its settings, so both ports are picked before either
+    // binds; a concurrent test may take one in between, and then the pick is made again.
+    let mut failures = Vec::new();
+    for _ in 0..5 {
+        match try_deploy(db).await {
+            Ok(d) => return d,
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    panic!("the OAuth deployment did not start: {failures:?}");
+}
+
+async fn try_deploy(db: &str) -> anyhow::Result<OAuthDeployment> {
     let (mcp_port, api_port) = (free_port(), free_port());
     let mcp = format!("http://127.0.0.1:{mcp_port}");
     let rest = format!("http://127.0.0.1:{api_port}");
-    let servers = Deployment::start_with(db, |s| {
+    let servers = Deployment::try_start_with(db, |s| {
         s.multi_user.public_mcp_url = mcp.clone();
         s.multi_user.public_api_url = rest.clone();
         s.api.port = api_port;
@@ -32,12 +45,10 @@ pub(crate) async fn deploy(db: &str) -> OAuthDeployment {
         // Client metadata documents in this test are served from loopback.
         s.multi_user.allow_private_client_metadata = true;
     })
-    .await;
-    let app = gmail_mcp_server::app::Application::build(servers.settings.clone())
-        .await
-        .unwrap();
+    .await?;
+    let app = gmail_mcp_server::app::Application::build(servers.settings.clone()).await?;
     tokio::spawn(app.run_until_stopped());
-    OAuthDeployment { rest, mcp, servers }
+    Ok(OAuthDeployment { rest, mcp, servers })
 }
 
 /// A PKCE verifier and its S256 challenge.
