@@ -5,7 +5,8 @@ use actix_web::http::header::{
 };
 use actix_web::{web, HttpResponse};
 use gmail_shared::mail::{guess_content_type, sanitize_filename};
-use gmail_shared::ops::{attachments, check_id, read};
+use gmail_shared::ops::{attachments, read};
+use gmail_shared::ops::{AttachmentId, MessageId};
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -39,23 +40,21 @@ pub struct DownloadQuery {
         content((String = "*/*")),
         headers(("Content-Disposition" = String, description = "attachment; filename=\"…\"")))))]
 pub async fn download(
-    path: web::Path<(String, String)>,
+    path: web::Path<(MessageId, AttachmentId)>,
     q: web::Query<DownloadQuery>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     let (id, attachment_id) = path.into_inner();
-    let id = check_id("id", &id)?;
-    let attachment_id = check_id("attachmentId", &attachment_id)?;
     // The name and type live in the message; real Gmail may hand out a different attachment
     // id per read, so fall back to the only attachment when the id does not match.
-    let message = read::read_message(&mailbox, id).await?;
+    let message = read::read_message(&mailbox, &id).await?;
     let info = message
         .attachments
         .iter()
-        .find(|a| a.attachment_id.as_deref() == Some(attachment_id))
+        .find(|a| a.attachment_id.as_deref() == Some(attachment_id.as_str()))
         .or_else(|| (message.attachments.len() == 1).then(|| &message.attachments[0]))
         .cloned();
-    let bytes = attachments::fetch(&mailbox, id, attachment_id).await?;
+    let bytes = attachments::fetch(&mailbox, &id, &attachment_id).await?;
     let filename = info
         .as_ref()
         .map(|a| sanitize_filename(&a.filename))

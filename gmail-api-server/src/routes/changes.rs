@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use gmail_shared::ops::history::{self, ChangeKind, Changes, ChangesRequest};
-use gmail_shared::ops::PageSize;
+use gmail_shared::ops::{LabelId, PageSize};
 use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -25,7 +25,8 @@ pub struct ChangesQuery {
     #[param(example = "messageAdded,labelRemoved")]
     pub kinds: Option<String>,
     /// Only changes to messages with this label id.
-    pub label_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub label_id: Option<LabelId>,
     /// History records per page, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     pub max_results: Option<u32>,

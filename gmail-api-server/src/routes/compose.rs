@@ -1,13 +1,15 @@
 //! Sending: a new message, a reply, a forward (JSON or multipart/form-data with files), each
 //! under an optional `Idempotency-Key`; and the body forms drafts share.
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use base64::Engine;
 use futures_util::StreamExt;
 pub use gmail_shared::ops::compose::{ComposeBody, ForwardBody, MimeType, ReplyBody};
 use gmail_shared::ops::send::{self, ForwardRequest, ReplyRequest, SentMessage};
-use gmail_shared::ops::{check_id, Mailbox};
+use gmail_shared::ops::Mailbox;
+use gmail_shared::ops::MessageId;
 use gmail_shared::GmailError;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -195,59 +197,90 @@ async fn read_as<T: serde::de::DeserializeOwned>(
     Ok((value, body))
 }
 
-/// Runs a sending operation under the request's `Idempotency-Key`, if any. A keyed send
-/// carries a Message-ID derived from the key, and before it runs Gmail is asked whether a
-/// message with that id exists: a retry after this server died mid-send (its memory of the
-/// key gone) finds the first attempt's message and answers with it instead of sending again.
-/// A key is bound to the account and the `message` body it was first used with.
-async fn idempotent<F, Fut>(
-    req: &HttpRequest,
-    state: &AppState,
-    account: Option<&str>,
-    route: &str,
-    message: Value,
-    dry_run: bool,
-    run: F,
-) -> Result<HttpResponse, GmailError>
-where
-    F: FnOnce(Mailbox, Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
-{
-    // A dry run changes nothing: no key to claim, nothing to find in Gmail.
-    if dry_run {
-        let mailbox = state.mailbox(req, account).await?;
-        return Ok(HttpResponse::Ok().json(run(mailbox, None).await?));
+/// What a sending handler needs to run under the request's `Idempotency-Key`: the request
+/// (its key and caller), the app state and the `?account=` asked for.
+pub struct Sending {
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    account: Option<String>,
+}
+
+impl FromRequest for Sending {
+    type Error = GmailError;
+    type Future = std::future::Ready<Result<Self, GmailError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let account = web::Query::<AccountQuery>::from_query(req.query_string())
+            .map_err(|e| GmailError::invalid("query", e.to_string()))
+            .map(|q| q.into_inner().account);
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| GmailError::internal("the app state is not configured"));
+        std::future::ready(account.and_then(|account| {
+            Ok(Sending {
+                req: req.clone(),
+                state: state?,
+                account,
+            })
+        }))
     }
-    let fp = fingerprint(route, &json!({"account": account, "message": message}));
-    let claim = match state.idempotency.begin(req, fp).await? {
-        Begin::Replay(resp) => return Ok(resp),
-        Begin::Run(claim) => Some(claim),
-        Begin::NoKey => None,
-    };
-    let once_id = claim.as_ref().map(|c| send::once_message_id(&c.scope(&fp)));
-    let mut replayed = false;
-    let result = async {
-        let mailbox = state.mailbox(req, account).await?;
-        if let Some(id) = &once_id {
-            // Not knowing means not sending: an error here releases the key for a retry.
-            if let Some(sent) = send::already_sent(&mailbox, id).await? {
-                tracing::info!(message = %sent.id, "an earlier attempt with this Idempotency-Key was sent; answering with it");
-                replayed = true;
-                return Ok(sent);
-            }
+}
+
+impl Sending {
+    /// Runs a sending operation under the request's `Idempotency-Key`, if any. A keyed send
+    /// carries a Message-ID derived from the key, and before it runs Gmail is asked whether a
+    /// message with that id exists: a retry after this server died mid-send (its memory of
+    /// the key gone) finds the first attempt's message and answers with it instead of sending
+    /// again. A key is bound to the account and the `message` body it was first used with.
+    async fn run<F, Fut>(
+        self,
+        route: &str,
+        message: Value,
+        dry_run: bool,
+        run: F,
+    ) -> Result<HttpResponse, GmailError>
+    where
+        F: FnOnce(Mailbox, Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
+    {
+        let (req, state, account) = (&self.req, &self.state, self.account.as_deref());
+        // A dry run changes nothing: no key to claim, nothing to find in Gmail.
+        if dry_run {
+            let mailbox = state.mailbox(req, account).await?;
+            return Ok(HttpResponse::Ok().json(run(mailbox, None).await?));
         }
-        run(mailbox, once_id).await
-    }
-    .await;
-    state
-        .idempotency
-        .finish(claim, StatusCode::OK, &result)
+        let fp = fingerprint(route, &json!({"account": account, "message": message}));
+        let claim = match state.idempotency.begin(req, fp).await? {
+            Begin::Replay(resp) => return Ok(resp),
+            Begin::Run(claim) => Some(claim),
+            Begin::NoKey => None,
+        };
+        let once_id = claim.as_ref().map(|c| send::once_message_id(&c.scope(&fp)));
+        let mut replayed = false;
+        let result = async {
+            let mailbox = state.mailbox(req, account).await?;
+            if let Some(id) = &once_id {
+                // Not knowing means not sending: an error here releases the key for a retry.
+                if let Some(sent) = send::already_sent(&mailbox, id).await? {
+                    tracing::info!(message = %sent.id, "an earlier attempt with this Idempotency-Key was sent; answering with it");
+                    replayed = true;
+                    return Ok(sent);
+                }
+            }
+            run(mailbox, once_id).await
+        }
         .await;
-    let mut response = HttpResponse::Ok();
-    if replayed {
-        response.insert_header((crate::idempotency::REPLAYED_HEADER, "true"));
+        state
+            .idempotency
+            .finish(claim, StatusCode::OK, &result)
+            .await;
+        let mut response = HttpResponse::Ok();
+        if replayed {
+            response.insert_header((crate::idempotency::REPLAYED_HEADER, "true"));
+        }
+        Ok(response.json(result?))
     }
-    Ok(response.json(result?))
 }
 
 /// Send a new message (JSON, or multipart/form-data with file parts named `attachments`).
@@ -257,13 +290,11 @@ where
     request_body(description = "The message", content((ComposeBody = "application/json"), (ComposeForm = "multipart/form-data"))),
     responses((status = 200, description = "Sent", body = SentMessage)))]
 pub async fn send_message(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    sending: Sending,
     caller: Caller,
-    q: web::Query<AccountQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let (value, body): (_, ComposeBody) = read_as(&req, payload, &COMPOSE_FORM).await?;
+    let (value, body): (_, ComposeBody) = read_as(&sending.req, payload, &COMPOSE_FORM).await?;
     let dry_run = body.dry_run;
     let (mut msg, at) = body.message(&caller.env.files.attachment_dirs)?;
     let send = |mailbox, once_id| async move {
@@ -271,16 +302,7 @@ pub async fn send_message(
         let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
         send::send(&mailbox, msg, thread_id, in_reply_to, dry_run).await
     };
-    idempotent(
-        &req,
-        &state,
-        q.account.as_deref(),
-        "send",
-        value,
-        dry_run,
-        send,
-    )
-    .await
+    sending.run("send", value, dry_run, send).await
 }
 
 /// The multipart/form-data form of [`ReplyBody`]: text fields by the same names (`cc`/`bcc`
@@ -312,37 +334,22 @@ pub struct ReplyForm {
     request_body(description = "The reply", content((ReplyBody = "application/json"), (ReplyForm = "multipart/form-data"))),
     responses((status = 200, description = "Reply sent", body = SentMessage)))]
 pub async fn reply(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    sending: Sending,
     caller: Caller,
-    path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    path: web::Path<MessageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, GmailError> {
-    let (value, body): (_, ReplyBody) = read_as(&req, payload, &REPLY_FORM).await?;
-    let id = check_id("id", &path)?.to_string();
-    let request = body.request(id, &caller.env.files.attachment_dirs)?;
+    let (value, body): (_, ReplyBody) = read_as(&sending.req, payload, &REPLY_FORM).await?;
+    let request = body.request(path.into_inner(), &caller.env.files.attachment_dirs)?;
     let (route, dry_run) = (format!("reply/{}", request.message_id), request.dry_run);
     let send = |mailbox, own_message_id| async move {
-        send::reply(
-            &mailbox,
-            ReplyRequest {
-                own_message_id,
-                ..request
-            },
-        )
-        .await
+        let request = ReplyRequest {
+            own_message_id,
+            ..request
+        };
+        send::reply(&mailbox, request).await
     };
-    idempotent(
-        &req,
-        &state,
-        q.account.as_deref(),
-        &route,
-        value,
-        dry_run,
-        send,
-    )
-    .await
+    sending.run(&route, value, dry_run, send).await
 }
 
 /// Forward a message with its attachments to new recipients.
@@ -352,34 +359,19 @@ pub async fn reply(
     request_body = ForwardBody,
     responses((status = 200, description = "Forwarded", body = SentMessage)))]
 pub async fn forward(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    q: web::Query<AccountQuery>,
+    sending: Sending,
+    path: web::Path<MessageId>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, GmailError> {
     let value = body.into_inner();
-    let body: ForwardBody = from_json(value.clone())?;
-    let request = body.request(check_id("id", &path)?.to_string())?;
+    let request = from_json::<ForwardBody>(value.clone())?.request(path.into_inner())?;
     let (route, dry_run) = (format!("forward/{}", request.message_id), request.dry_run);
     let send = |mailbox, own_message_id| async move {
-        send::forward(
-            &mailbox,
-            ForwardRequest {
-                own_message_id,
-                ..request
-            },
-        )
-        .await
+        let request = ForwardRequest {
+            own_message_id,
+            ..request
+        };
+        send::forward(&mailbox, request).await
     };
-    idempotent(
-        &req,
-        &state,
-        q.account.as_deref(),
-        &route,
-        value,
-        dry_run,
-        send,
-    )
-    .await
+    sending.run(&route, value, dry_run, send).await
 }

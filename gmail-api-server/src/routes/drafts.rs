@@ -5,6 +5,7 @@ use gmail_shared::mail::OutgoingMessage;
 use gmail_shared::ops::compose::Threading;
 use gmail_shared::ops::drafts::{self, DraftPage, DraftRef, DraftView};
 use gmail_shared::ops::send::SentMessage;
+use gmail_shared::ops::DraftId;
 use gmail_shared::ops::PageSize;
 use gmail_shared::GmailError;
 use serde::Deserialize;
@@ -64,7 +65,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 200, description = "The draft", body = DraftView)))]
 pub async fn get(
-    path: web::Path<String>,
+    path: web::Path<DraftId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(drafts::get_draft(&mailbox, &path).await?))
@@ -96,7 +97,7 @@ pub async fn create(
 pub async fn update(
     req: HttpRequest,
     caller: Caller,
-    path: web::Path<String>,
+    path: web::Path<DraftId>,
     payload: web::Payload,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
@@ -120,7 +121,7 @@ async fn draft_message(
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 200, description = "Sent", body = SentMessage)))]
 pub async fn send(
-    path: web::Path<String>,
+    path: web::Path<DraftId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(gmail_shared::ops::send::send_draft(&mailbox, &path).await?))
@@ -131,7 +132,7 @@ pub async fn send(
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
-    path: web::Path<String>,
+    path: web::Path<DraftId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     drafts::delete_draft(&mailbox, &path).await?;

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use gmail_shared::ops::filters::{
     self, Action, Criteria, FilterInfo, Template, TemplateParameters,
 };
+use gmail_shared::ops::FilterId;
 use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -63,7 +64,7 @@ pub async fn list(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
     params(("id" = String, Path, description = "Filter id"), AccountQuery),
     responses((status = 200, description = "The filter", body = FilterInfo)))]
 pub async fn get(
-    path: web::Path<String>,
+    path: web::Path<FilterId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(filters::get_filter(&mailbox, &path).await?))
@@ -100,7 +101,7 @@ pub async fn from_template(
     params(("id" = String, Path, description = "Filter id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
-    path: web::Path<String>,
+    path: web::Path<FilterId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     filters::delete_filter(&mailbox, &path).await?;

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use gmail_shared::ops::labels::{
     self, LabelChanges, LabelColor, LabelInfo, LabelListVisibility, MessageListVisibility,
 };
+use gmail_shared::ops::LabelId;
 use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -70,7 +71,7 @@ pub async fn list(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
     params(("id" = String, Path, description = "Label id", example = "INBOX"), AccountQuery),
     responses((status = 200, description = "The label", body = LabelInfo)))]
 pub async fn get(
-    path: web::Path<String>,
+    path: web::Path<LabelId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(labels::get_label(&mailbox, &path).await?))
@@ -112,7 +113,7 @@ pub async fn get_or_create(
     request_body = LabelChanges,
     responses((status = 200, description = "The label after the change", body = LabelInfo)))]
 pub async fn update(
-    path: web::Path<String>,
+    path: web::Path<LabelId>,
     body: web::Json<LabelChanges>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
@@ -124,7 +125,7 @@ pub async fn update(
     params(("id" = String, Path, description = "Label id", example = "Label_1"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
-    path: web::Path<String>,
+    path: web::Path<LabelId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     labels::delete_label(&mailbox, &path).await?;

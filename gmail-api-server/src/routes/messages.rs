@@ -4,7 +4,8 @@
 use actix_web::{web, HttpResponse};
 use gmail_shared::mail::ReadableMessage;
 use gmail_shared::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
-use gmail_shared::ops::{check_id, read, Mailbox, PageSize};
+use gmail_shared::ops::MessageId;
+use gmail_shared::ops::{read, Mailbox, PageSize};
 use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -132,11 +133,11 @@ pub enum MessageView {
     responses((status = 200, description = "The message: JSON for `text` and `full`, `message/rfc822` bytes for `raw`",
         content((MessageView = "application/json"), (String = "message/rfc822")))))]
 pub async fn get(
-    path: web::Path<String>,
+    path: web::Path<MessageId>,
     q: web::Query<GetQuery>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    let id = check_id("id", &path)?.to_string();
+    let id = path.into_inner();
     match q.format.unwrap_or_default() {
         MessageFormat::Text => {
             Ok(HttpResponse::Ok().json(read::read_message(&mailbox, &id).await?))
@@ -197,7 +198,7 @@ pub struct LabelChange {
     request_body = LabelChange,
     responses((status = 200, description = "The message's labels after the change", body = LabelsAfter)))]
 pub async fn modify(
-    path: web::Path<String>,
+    path: web::Path<MessageId>,
     body: web::Json<LabelChange>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
@@ -211,7 +212,7 @@ pub async fn modify(
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 200, description = "Trashed; the labels now", body = LabelsAfter)))]
 pub async fn trash(
-    path: web::Path<String>,
+    path: web::Path<MessageId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(messages::trash(&mailbox, &path).await?))
@@ -222,7 +223,7 @@ pub async fn trash(
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 200, description = "Restored; the labels now", body = LabelsAfter)))]
 pub async fn untrash(
-    path: web::Path<String>,
+    path: web::Path<MessageId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(messages::untrash(&mailbox, &path).await?))
@@ -233,7 +234,7 @@ pub async fn untrash(
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
-    path: web::Path<String>,
+    path: web::Path<MessageId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     messages::delete(&mailbox, &path).await?;
@@ -245,7 +246,7 @@ pub async fn delete(
 #[schema(example = json!({"ids": ["18c2f0a1b2c3d4e5"], "removeLabelIds": ["UNREAD"]}))]
 pub struct BatchModifyBody {
     /// Message ids (one Gmail call per 1000).
-    pub ids: Vec<String>,
+    pub ids: Vec<MessageId>,
     #[serde(default)]
     pub add_label_ids: Vec<String>,
     #[serde(default)]
@@ -260,9 +261,10 @@ pub async fn batch_modify(
     body: web::Json<BatchModifyBody>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
+    let body = body.into_inner();
     let out = messages::batch_modify(
         &mailbox,
-        &body.ids,
+        body.ids,
         &body.add_label_ids,
         &body.remove_label_ids,
     )
@@ -275,7 +277,7 @@ pub async fn batch_modify(
 #[schema(example = json!({"ids": ["18c2f0a1b2c3d4e5"]}))]
 pub struct BatchDeleteBody {
     /// Message ids to delete permanently.
-    pub ids: Vec<String>,
+    pub ids: Vec<MessageId>,
 }
 
 /// Delete many messages permanently (needs the full-mail scope).
@@ -286,5 +288,5 @@ pub async fn batch_delete(
     body: web::Json<BatchDeleteBody>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
-    Ok(HttpResponse::Ok().json(messages::batch_delete(&mailbox, &body.ids).await?))
+    Ok(HttpResponse::Ok().json(messages::batch_delete(&mailbox, body.into_inner().ids).await?))
 }

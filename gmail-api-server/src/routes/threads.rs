@@ -3,6 +3,7 @@
 use actix_web::{web, HttpResponse};
 use gmail_shared::ops::read::{self, ThreadView};
 use gmail_shared::ops::threads::{self, ThreadLabels, ThreadPage};
+use gmail_shared::ops::ThreadId;
 use gmail_shared::GmailError;
 
 use super::messages::{LabelChange, ListQuery};
@@ -34,7 +35,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "The conversation", body = ThreadView)))]
 pub async fn get(
-    path: web::Path<String>,
+    path: web::Path<ThreadId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(read::get_thread(&mailbox, &path).await?))
@@ -46,7 +47,7 @@ pub async fn get(
     request_body = LabelChange,
     responses((status = 200, description = "Each message's labels after the change", body = ThreadLabels)))]
 pub async fn modify(
-    path: web::Path<String>,
+    path: web::Path<ThreadId>,
     body: web::Json<LabelChange>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
@@ -60,7 +61,7 @@ pub async fn modify(
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "Trashed; each message's labels now", body = ThreadLabels)))]
 pub async fn trash(
-    path: web::Path<String>,
+    path: web::Path<ThreadId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(threads::trash_thread(&mailbox, &path).await?))
@@ -71,7 +72,7 @@ pub async fn trash(
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "Restored; each message's labels now", body = ThreadLabels)))]
 pub async fn untrash(
-    path: web::Path<String>,
+    path: web::Path<ThreadId>,
     mailbox: CallerMailbox,
 ) -> Result<HttpResponse, GmailError> {
     Ok(HttpResponse::Ok().json(threads::untrash_thread(&mailbox, &path).await?))

@@ -72,6 +72,7 @@ async fn get_as_text_full_and_raw() {
     assert_problem(s, &p, 404);
     let (s, p) = app.get("/api/v1/messages/bad%20id").await;
     assert_problem(s, &p, 400);
+    assert_detail_has(&p, "\"bad id\" is not a Gmail message id");
     let (s, p) = app.get(&format!("/api/v1/messages/{id}?format=pdf")).await;
     assert_problem(s, &p, 400);
 }
@@ -398,6 +399,13 @@ async fn batch_modify_and_batch_delete() {
         .post("/api/v1/messages/batchDelete", json!({"ids": []}))
         .await;
     assert_problem(s, &p, 400);
+    // Every id is checked before any is deleted.
+    let (s, p) = app
+        .post("/api/v1/messages/batchDelete", json!({"ids": [ids[2], "../x"]}))
+        .await;
+    assert_problem(s, &p, 400);
+    assert_detail_has(&p, "not a Gmail message id");
+    assert!(app.exists(&ids[2]).await);
 }
 
 #[tokio::test]

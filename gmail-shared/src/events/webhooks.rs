@@ -110,7 +110,7 @@ impl Events {
             }
         }
         for l in &req.label_ids {
-            crate::ops::check_id("labelIds", l)?;
+            crate::ops::LabelId::parse("labelIds", l)?;
         }
         if let Some(q) = &req.query {
             if q.len() > 2000 {

@@ -6,21 +6,19 @@ use std::path::{Component, Path, PathBuf};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{check_id, Mailbox};
+use super::{AttachmentId, Mailbox, MessageId};
 use crate::error::GmailError;
 
 /// Gmail's limit for attachments on one message.
 pub const MAX_ATTACHMENTS_BYTES: u64 = 25 * 1024 * 1024;
 
 /// An attachment's bytes, fetched with messages.attachments.get.
-#[tracing::instrument(skip_all, fields(message = message_id))]
+#[tracing::instrument(skip_all, fields(message = %message_id))]
 pub async fn fetch(
     mailbox: &Mailbox,
-    message_id: &str,
-    attachment_id: &str,
+    message_id: &MessageId,
+    attachment_id: &AttachmentId,
 ) -> Result<Vec<u8>, GmailError> {
-    let message_id = check_id("messageId", message_id)?;
-    let attachment_id = check_id("attachmentId", attachment_id)?;
     let (_, body) = gmail_call!(mailbox, idempotent, |u| u.messages_attachments_get(
         "me",
         message_id,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::attachments;
 use super::send::{ForwardRequest, ReplyRequest};
+use super::MessageId;
 use crate::error::GmailError;
 use crate::mail::{parse_recipient_items, OutgoingAttachment, OutgoingMessage, Recipient};
 
@@ -143,7 +144,11 @@ pub struct ReplyBody {
 
 impl ReplyBody {
     /// The reply to `message_id`, files read from `dirs`.
-    pub fn request(self, message_id: String, dirs: &[PathBuf]) -> Result<ReplyRequest, GmailError> {
+    pub fn request(
+        self,
+        message_id: MessageId,
+        dirs: &[PathBuf],
+    ) -> Result<ReplyRequest, GmailError> {
         let mut files = file_attachments(dirs, &self.attachments)?;
         files.extend(inline_attachments(&self.attachment_contents)?);
         Ok(ReplyRequest {
@@ -185,7 +190,7 @@ pub struct ForwardBody {
 
 impl ForwardBody {
     /// The forward of `message_id`; at least one recipient.
-    pub fn request(self, message_id: String) -> Result<ForwardRequest, GmailError> {
+    pub fn request(self, message_id: MessageId) -> Result<ForwardRequest, GmailError> {
         let to = parse_recipient_items("to", &self.to)?;
         if to.is_empty() {
             return Err(GmailError::invalid("to", "give at least one recipient"));

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::messages::{header, not_found_as, unescape_snippet};
 use super::outgoing::{apply_reply_context, reply_context, rfc822};
 use super::policy::SendPolicy;
-use super::{check_id, Mailbox, PageSize};
+use super::{DraftId, Mailbox, PageSize};
 use crate::error::GmailError;
 use crate::gmail::batch::batch_get;
 use crate::mail::{readable_from_gmail, OutgoingMessage, ReadableMessage};
@@ -83,7 +83,7 @@ pub async fn list_drafts(
         .iter()
         .filter_map(|d| d.id.as_deref())
         .map(|id| {
-            check_id("draftId", id).map(|id| {
+            DraftId::parse("draftId", id).map(|id| {
                 format!("/gmail/v1/users/me/drafts/{id}?format=metadata&metadataHeaders=Subject&metadataHeaders=To")
             })
         })
@@ -116,9 +116,8 @@ pub async fn list_drafts(
     })
 }
 
-#[tracing::instrument(skip_all, fields(draft = id))]
-pub async fn get_draft(mailbox: &Mailbox, id: &str) -> Result<DraftView, GmailError> {
-    let id = check_id("draftId", id)?;
+#[tracing::instrument(skip_all, fields(draft = %id))]
+pub async fn get_draft(mailbox: &Mailbox, id: &DraftId) -> Result<DraftView, GmailError> {
     let (_, d) = gmail_call!(mailbox, idempotent, |u| u
         .drafts_get("me", id)
         .format("full"))
@@ -182,14 +181,13 @@ pub(crate) async fn create_draft_raw(
 }
 
 /// Replaces a draft's content (Gmail gives the draft a new message id).
-#[tracing::instrument(skip_all, fields(draft = id))]
+#[tracing::instrument(skip_all, fields(draft = %id))]
 pub async fn update_draft(
     mailbox: &Mailbox,
-    id: &str,
+    id: &DraftId,
     msg: OutgoingMessage,
     thread_id: Option<&str>,
 ) -> Result<DraftRef, GmailError> {
-    let id = check_id("draftId", id)?;
     mailbox.policy().check_message(&msg)?;
     let raw = msg.to_rfc822_draft()?;
     let draft = Draft {
@@ -219,9 +217,8 @@ pub async fn update_draft(
     Ok(d)
 }
 
-#[tracing::instrument(skip_all, fields(draft = id))]
-pub async fn delete_draft(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
-    let id = check_id("draftId", id)?;
+#[tracing::instrument(skip_all, fields(draft = %id))]
+pub async fn delete_draft(mailbox: &Mailbox, id: &DraftId) -> Result<(), GmailError> {
     gmail_call!(mailbox, once, |u| u.drafts_delete("me", id))
         .map_err(|e| not_found_as(e, "draft", id))?;
     mailbox

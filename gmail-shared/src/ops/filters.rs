@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::labels::resolve_label_ids;
-use super::{check_id, scope_needed, Mailbox, SETTINGS_BASIC_SCOPE};
+use super::{scope_needed, FilterId, Mailbox, SETTINGS_BASIC_SCOPE};
 use crate::error::GmailError;
 
 #[serde_with::skip_serializing_none]
@@ -108,17 +108,15 @@ pub async fn list_filters(mailbox: &Mailbox) -> Result<Vec<FilterInfo>, GmailErr
         .collect())
 }
 
-#[tracing::instrument(skip_all, fields(filter = id))]
-pub async fn get_filter(mailbox: &Mailbox, id: &str) -> Result<FilterInfo, GmailError> {
-    let id = check_id("filterId", id)?;
+#[tracing::instrument(skip_all, fields(filter = %id))]
+pub async fn get_filter(mailbox: &Mailbox, id: &FilterId) -> Result<FilterInfo, GmailError> {
     let (_, f) = gmail_call!(mailbox, idempotent, |u| u.settings_filters_get("me", id))
         .map_err(|e| super::messages::not_found_as(e, "filter", id))?;
     Ok(f.into())
 }
 
-#[tracing::instrument(skip_all, fields(filter = id))]
-pub async fn delete_filter(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
-    let id = check_id("filterId", id)?;
+#[tracing::instrument(skip_all, fields(filter = %id))]
+pub async fn delete_filter(mailbox: &Mailbox, id: &FilterId) -> Result<(), GmailError> {
     gmail_call!(mailbox, once, |u| u.settings_filters_delete("me", id)).map_err(|e| {
         match scope_needed(SETTINGS_BASIC_SCOPE)(e) {
             GmailError::NotFound { .. } => GmailError::not_found(format!("filter {id}")),

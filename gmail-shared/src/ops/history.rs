@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Mailbox, PageSize};
+use super::{LabelId, Mailbox, PageSize};
 use crate::error::GmailError;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub struct Changes {
 pub struct ChangesRequest {
     pub start_history_id: String,
     pub kinds: Vec<ChangeKind>,
-    pub label_id: Option<String>,
+    pub label_id: Option<LabelId>,
     pub max_results: PageSize,
     pub page_token: Option<String>,
 }
@@ -80,7 +80,7 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
         call = call.add_history_types(kind.as_str());
     }
     if let Some(label) = &req.label_id {
-        call = call.label_id(super::check_id("labelId", label)?);
+        call = call.label_id(label);
     }
     if let Some(token) = &req.page_token {
         call = call.page_token(token);

@@ -4,7 +4,7 @@ use google_gmail1::api::Label;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{check_id, Mailbox};
+use super::{LabelId, Mailbox};
 use crate::error::GmailError;
 
 /// Gmail's system labels (their ids are their names).
@@ -195,9 +195,8 @@ pub async fn label_names(
     Ok(pairs.into_iter().collect())
 }
 
-#[tracing::instrument(skip_all, fields(label = id))]
-pub async fn get_label(mailbox: &Mailbox, id: &str) -> Result<LabelInfo, GmailError> {
-    let id = check_id("id", id)?;
+#[tracing::instrument(skip_all, fields(label = %id))]
+pub async fn get_label(mailbox: &Mailbox, id: &LabelId) -> Result<LabelInfo, GmailError> {
     let (_, label) = gmail_call!(mailbox, idempotent, |u| u.labels_get("me", id))?;
     Ok(label.into())
 }
@@ -221,13 +220,12 @@ pub async fn create_label(
 }
 
 /// Changes only the given fields (labels.patch).
-#[tracing::instrument(skip_all, fields(label = id))]
+#[tracing::instrument(skip_all, fields(label = %id))]
 pub async fn update_label(
     mailbox: &Mailbox,
-    id: &str,
+    id: &LabelId,
     changes: &LabelChanges,
 ) -> Result<LabelInfo, GmailError> {
-    let id = check_id("id", id)?;
     if is_system_label(id) {
         return Err(GmailError::invalid(
             "id",
@@ -247,9 +245,8 @@ pub async fn update_label(
     Ok(label)
 }
 
-#[tracing::instrument(skip_all, fields(label = id))]
-pub async fn delete_label(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
-    let id = check_id("id", id)?;
+#[tracing::instrument(skip_all, fields(label = %id))]
+pub async fn delete_label(mailbox: &Mailbox, id: &LabelId) -> Result<(), GmailError> {
     if is_system_label(id) {
         return Err(GmailError::invalid(
             "id",

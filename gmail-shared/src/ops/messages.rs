@@ -8,8 +8,9 @@ use google_gmail1::api::{
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::ids::non_empty;
 use super::labels::resolve_label_ids;
-use super::{check_id, check_ids, Mailbox, PageSize};
+use super::{Mailbox, MessageId, PageSize};
 use crate::error::GmailError;
 use crate::gmail::batch::batch_get;
 
@@ -164,7 +165,7 @@ pub async fn get_metadata(
     let paths: Vec<String> = ids
         .iter()
         .map(|id| {
-            check_id("id", id)
+            MessageId::parse("id", id)
                 .map(|id| format!("/gmail/v1/users/me/messages/{id}?format=metadata{query}"))
         })
         .collect::<Result<_, _>>()?;
@@ -216,21 +217,20 @@ pub async fn label_change(
     Ok((add, remove))
 }
 
-#[tracing::instrument(skip_all, fields(message = id))]
+#[tracing::instrument(skip_all, fields(message = %id))]
 pub async fn modify(
     mailbox: &Mailbox,
-    id: &str,
+    id: &MessageId,
     add: &[String],
     remove: &[String],
 ) -> Result<LabelsAfter, GmailError> {
-    let id = check_id("messageId", id)?;
     let (add, remove) = label_change(mailbox, add, remove).await?;
     modify_resolved(mailbox, id, &add, &remove).await
 }
 
 async fn modify_resolved(
     mailbox: &Mailbox,
-    id: &str,
+    id: &MessageId,
     add: &[String],
     remove: &[String],
 ) -> Result<LabelsAfter, GmailError> {
@@ -256,9 +256,8 @@ pub(crate) fn not_found_as(e: google_gmail1::Error, what: &str, id: &str) -> Gma
     }
 }
 
-#[tracing::instrument(skip_all, fields(message = id))]
-pub async fn trash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailError> {
-    let id = check_id("messageId", id)?;
+#[tracing::instrument(skip_all, fields(message = %id))]
+pub async fn trash(mailbox: &Mailbox, id: &MessageId) -> Result<LabelsAfter, GmailError> {
     let (_, m) = gmail_call!(mailbox, idempotent, |u| u.messages_trash("me", id))
         .map_err(|e| not_found_as(e, "message", id))?;
     let after: LabelsAfter = m.into();
@@ -266,9 +265,8 @@ pub async fn trash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailErro
     Ok(after)
 }
 
-#[tracing::instrument(skip_all, fields(message = id))]
-pub async fn untrash(mailbox: &Mailbox, id: &str) -> Result<LabelsAfter, GmailError> {
-    let id = check_id("messageId", id)?;
+#[tracing::instrument(skip_all, fields(message = %id))]
+pub async fn untrash(mailbox: &Mailbox, id: &MessageId) -> Result<LabelsAfter, GmailError> {
     let (_, m) = gmail_call!(mailbox, idempotent, |u| u.messages_untrash("me", id))
         .map_err(|e| not_found_as(e, "message", id))?;
     let after: LabelsAfter = m.into();
@@ -290,9 +288,8 @@ fn scope_hint(e: GmailError) -> GmailError {
 }
 
 /// Permanent delete (messages.delete): needs the full-mail scope.
-#[tracing::instrument(skip_all, fields(message = id))]
-pub async fn delete(mailbox: &Mailbox, id: &str) -> Result<(), GmailError> {
-    let id = check_id("messageId", id)?;
+#[tracing::instrument(skip_all, fields(message = %id))]
+pub async fn delete(mailbox: &Mailbox, id: &MessageId) -> Result<(), GmailError> {
     gmail_call!(mailbox, once, |u| u.messages_delete("me", id))
         .map_err(|e| scope_hint(not_found_as(e, "message", id)))?;
     mailbox.audit("delete", vec![], vec![id.to_string()]).await;
@@ -322,11 +319,11 @@ pub struct BatchOutcome {
 #[tracing::instrument(skip_all, fields(count = ids.len()))]
 pub async fn batch_modify(
     mailbox: &Mailbox,
-    ids: &[String],
+    ids: Vec<MessageId>,
     add: &[String],
     remove: &[String],
 ) -> Result<BatchOutcome, GmailError> {
-    let ids = check_ids("messageIds", ids)?;
+    let ids = non_empty("messageIds", ids)?;
     let (add, remove) = label_change(mailbox, add, remove).await?;
     let (add, remove) = (&add, &remove);
     let out = in_chunks(
@@ -353,8 +350,11 @@ pub async fn batch_modify(
 
 /// messages.batchDelete in chunks of 1000 ids (permanent; needs the full-mail scope).
 #[tracing::instrument(skip_all, fields(count = ids.len()))]
-pub async fn batch_delete(mailbox: &Mailbox, ids: &[String]) -> Result<BatchOutcome, GmailError> {
-    let ids = check_ids("messageIds", ids)?;
+pub async fn batch_delete(
+    mailbox: &Mailbox,
+    ids: Vec<MessageId>,
+) -> Result<BatchOutcome, GmailError> {
+    let ids = non_empty("messageIds", ids)?;
     let out = in_chunks(
         &ids,
         |chunk| async move {
@@ -377,22 +377,23 @@ pub async fn batch_delete(mailbox: &Mailbox, ids: &[String]) -> Result<BatchOutc
 /// would refuse every message alike), each of its messages is retried alone, with bounded
 /// concurrency, so the outcome is reported per id.
 async fn in_chunks<B, BF, S, SF>(
-    ids: &[String],
+    ids: &[MessageId],
     batch: B,
     single: S,
 ) -> Result<BatchOutcome, GmailError>
 where
     B: Fn(Vec<String>) -> BF,
     BF: std::future::Future<Output = Result<(), GmailError>>,
-    S: Fn(String) -> SF,
+    S: Fn(MessageId) -> SF,
     SF: std::future::Future<Output = Result<(), GmailError>>,
 {
     let mut outcome = BatchOutcome::default();
     for chunk in ids.chunks(BATCH_IDS) {
         outcome.upstream_calls += 1;
         // Transient failures were retried inside the call (gmail::retry).
-        match batch(chunk.to_vec()).await {
-            Ok(()) => outcome.succeeded.extend(chunk.iter().cloned()),
+        let strings: Vec<String> = chunk.iter().map(|id| id.to_string()).collect();
+        match batch(strings.clone()).await {
+            Ok(()) => outcome.succeeded.extend(strings),
             Err(e @ (GmailError::AuthExpired { .. } | GmailError::MissingScope { .. })) => {
                 return Err(e)
             }
@@ -401,7 +402,7 @@ where
                 let singles = futures::stream::iter(chunk.iter().cloned())
                     .map(|id| async move {
                         let r = single(id.clone()).await;
-                        (id, r)
+                        (id.into(), r)
                     })
                     .buffer_unordered(CONCURRENCY)
                     .collect::<Vec<_>>()

@@ -4,6 +4,7 @@
 
 use crate::error::GmailError;
 pub use crate::mailbox::{Mailbox, SingleMailbox};
+pub use ids::{AttachmentId, DraftId, FilterId, LabelId, MessageId, ThreadId};
 
 /// One Gmail call on `$mailbox` under its retry policy: `idempotent` (retried on transient
 /// failures) or `once` (retried only when Gmail refused it). The closure form builds the call
@@ -56,31 +57,12 @@ pub mod attachments;
 pub mod drafts;
 pub mod filters;
 pub mod history;
+pub mod ids;
 pub mod labels;
 pub mod messages;
 pub mod outgoing;
 pub mod settings;
 pub mod threads;
-
-/// Checks an id the caller gave (message, thread, draft, label, filter, attachment) before it
-/// goes into a URL: Gmail ids are short runs of letters, digits, `_` and `-`.
-pub fn check_id<'a>(field: &str, id: &'a str) -> Result<&'a str, GmailError> {
-    let id = id.trim();
-    if id.is_empty() {
-        return Err(GmailError::invalid(field, "must not be empty"));
-    }
-    if id.len() > 512
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(GmailError::invalid(
-            field,
-            format!("{id:?} is not a Gmail id (letters, digits, '_' and '-' only)"),
-        ));
-    }
-    Ok(id)
-}
 
 /// A page size for Gmail's list calls, 1 to [`PageSize::MAX`]. It is checked once, where a
 /// caller's `maxResults` is read; the operations take it as it is.
@@ -119,16 +101,6 @@ impl Default for PageSize {
     fn default() -> Self {
         PageSize(100)
     }
-}
-
-/// Checks every id of a list; an empty list is refused.
-pub fn check_ids(field: &str, ids: &[String]) -> Result<Vec<String>, GmailError> {
-    if ids.is_empty() {
-        return Err(GmailError::invalid(field, "must list at least one id"));
-    }
-    ids.iter()
-        .map(|id| check_id(field, id).map(str::to_owned))
-        .collect()
 }
 
 /// Scope for filters and the vacation responder.

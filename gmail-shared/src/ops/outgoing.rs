@@ -4,7 +4,7 @@
 use google_gmail1::api::Message;
 
 use super::messages::{header, not_found_as};
-use super::{check_id, Mailbox};
+use super::{Mailbox, MessageId, ThreadId};
 use crate::error::GmailError;
 use crate::mail::{normalize_message_id, parse_message_ids, reply_subject, OutgoingMessage};
 
@@ -37,9 +37,9 @@ pub async fn reply_context(
     let users = mailbox.hub().users();
     let original: Option<Message> = match (thread_id, in_reply_to) {
         (_, Some(irt)) if !irt.contains('@') => {
-            let id = check_id("inReplyTo", irt)?;
+            let id = MessageId::parse("inReplyTo", irt)?;
             let (_, m) = users
-                .messages_get("me", id)
+                .messages_get("me", &id)
                 .format("metadata")
                 .add_metadata_headers("Message-ID")
                 .add_metadata_headers("References")
@@ -47,13 +47,13 @@ pub async fn reply_context(
                 .delegate(&mut mailbox.retry().idempotent())
                 .doit()
                 .await
-                .map_err(|e| not_found_as(e, "message (inReplyTo)", id))?;
+                .map_err(|e| not_found_as(e, "message (inReplyTo)", &id))?;
             Some(m)
         }
         (Some(tid), irt) => {
-            let tid = check_id("threadId", tid)?;
+            let tid = ThreadId::parse("threadId", tid)?;
             let (_, t) = users
-                .threads_get("me", tid)
+                .threads_get("me", &tid)
                 .format("metadata")
                 .add_metadata_headers("Message-ID")
                 .add_metadata_headers("References")
@@ -61,7 +61,7 @@ pub async fn reply_context(
                 .delegate(&mut mailbox.retry().idempotent())
                 .doit()
                 .await
-                .map_err(|e| not_found_as(e, "thread", tid))?;
+                .map_err(|e| not_found_as(e, "thread", &tid))?;
             let messages = t.messages.unwrap_or_default();
             let wanted = irt
                 .map(|i| normalize_message_id("inReplyTo", i))

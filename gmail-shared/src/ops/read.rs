@@ -5,13 +5,15 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::messages::not_found_as;
-use super::{check_id, Mailbox};
+use super::{Mailbox, MessageId, ThreadId};
 use crate::error::GmailError;
 use crate::mail::{readable_from_gmail, trim_quoted_history, ReadableMessage};
 
-#[tracing::instrument(skip_all, fields(message = id))]
-pub async fn read_message(mailbox: &Mailbox, id: &str) -> Result<ReadableMessage, GmailError> {
-    let id = check_id("messageId", id)?;
+#[tracing::instrument(skip_all, fields(message = %id))]
+pub async fn read_message(
+    mailbox: &Mailbox,
+    id: &MessageId,
+) -> Result<ReadableMessage, GmailError> {
     let (_, m) = gmail_call!(mailbox, idempotent, |u| u
         .messages_get("me", id)
         .format("full"))
@@ -20,9 +22,8 @@ pub async fn read_message(mailbox: &Mailbox, id: &str) -> Result<ReadableMessage
 }
 
 /// The message exactly as stored (RFC 822 bytes).
-#[tracing::instrument(skip_all, fields(message = id))]
-pub async fn read_raw(mailbox: &Mailbox, id: &str) -> Result<Vec<u8>, GmailError> {
-    let id = check_id("messageId", id)?;
+#[tracing::instrument(skip_all, fields(message = %id))]
+pub async fn read_raw(mailbox: &Mailbox, id: &MessageId) -> Result<Vec<u8>, GmailError> {
     let (_, m) = gmail_call!(mailbox, idempotent, |u| u
         .messages_get("me", id)
         .format("raw"))
@@ -42,9 +43,8 @@ pub struct ThreadView {
 
 /// A conversation, oldest message first, each body with its quoted history trimmed so the
 /// thread reads once.
-#[tracing::instrument(skip_all, fields(thread = id))]
-pub async fn get_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadView, GmailError> {
-    let id = check_id("threadId", id)?;
+#[tracing::instrument(skip_all, fields(thread = %id))]
+pub async fn get_thread(mailbox: &Mailbox, id: &ThreadId) -> Result<ThreadView, GmailError> {
     let (_, t): (_, Thread) = gmail_call!(mailbox, idempotent, |u| u
         .threads_get("me", id)
         .format("full"))

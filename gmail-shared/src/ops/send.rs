@@ -9,7 +9,7 @@ use super::drafts::get_draft;
 use super::outgoing::rfc822;
 pub use super::outgoing::{apply_reply_context, reply_context, ReplyContext};
 use super::read::{read_message, read_raw};
-use super::{check_id, Mailbox};
+use super::{DraftId, Mailbox, MessageId};
 use crate::error::GmailError;
 use crate::gmail::raw::post_json;
 use crate::mail::{
@@ -218,9 +218,9 @@ pub async fn send(
     deliver(mailbox, "send", &msg, thread.as_deref(), dry_run).await
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ReplyRequest {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub body: String,
     pub html_body: Option<String>,
     pub reply_all: bool,
@@ -282,9 +282,9 @@ pub async fn reply(mailbox: &Mailbox, req: ReplyRequest) -> Result<SentMessage, 
     deliver(mailbox, "reply", &msg, thread, req.dry_run).await
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ForwardRequest {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub to: Vec<Recipient>,
     pub cc: Vec<Recipient>,
     pub bcc: Vec<Recipient>,
@@ -300,7 +300,7 @@ pub struct ForwardRequest {
 
 /// Forwards a message with its attachments, as a new conversation.
 pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessage, GmailError> {
-    let id = check_id("messageId", &req.message_id)?;
+    let id = req.message_id.clone();
     // Checked before the original is fetched: a refusal costs no Gmail call.
     let early = OutgoingMessage {
         to: req.to.clone(),
@@ -316,7 +316,7 @@ pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessa
     {
         return Err(mailbox.refused("forward", recipients, e).await);
     }
-    let raw = read_raw(mailbox, id).await?;
+    let raw = read_raw(mailbox, &id).await?;
     let original = readable_from_raw(&raw)?;
     let attachments = if req.include_attachments {
         raw_attachments(&raw)?
@@ -346,9 +346,8 @@ pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessa
 /// Sends an existing draft as it is (one request, no re-upload), under the caller's rules: in
 /// drafts-only mode it stays a draft, its recipients must be on the allowlist, and the daily
 /// cap counts it.
-#[tracing::instrument(skip_all, fields(draft = id))]
-pub async fn send_draft(mailbox: &Mailbox, id: &str) -> Result<SentMessage, GmailError> {
-    let id = check_id("draftId", id)?;
+#[tracing::instrument(skip_all, fields(draft = %id))]
+pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, GmailError> {
     let policy = mailbox.policy();
     if policy.drafts_only {
         let e = GmailError::Refused {

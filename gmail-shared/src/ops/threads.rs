@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::labels::resolve_label_ids;
 use super::messages::{header, label_change, not_found_as, unescape_snippet, SearchRequest};
-use super::{check_id, Mailbox};
+use super::{Mailbox, ThreadId};
 use crate::error::GmailError;
 use crate::gmail::batch::batch_get;
 
@@ -84,7 +84,7 @@ pub async fn list_threads(
         .iter()
         .filter_map(|t| t.id.as_deref())
         .map(|id| {
-            check_id("threadId", id).map(|id| {
+            ThreadId::parse("threadId", id).map(|id| {
                 format!("/gmail/v1/users/me/threads/{id}?format=metadata&metadataHeaders=Subject&metadataHeaders=From&metadataHeaders=Date")
             })
         })
@@ -132,14 +132,13 @@ impl From<Thread> for ThreadLabels {
     }
 }
 
-#[tracing::instrument(skip_all, fields(thread = id))]
+#[tracing::instrument(skip_all, fields(thread = %id))]
 pub async fn modify_thread(
     mailbox: &Mailbox,
-    id: &str,
+    id: &ThreadId,
     add: &[String],
     remove: &[String],
 ) -> Result<ThreadLabels, GmailError> {
-    let id = check_id("threadId", id)?;
     let (add, remove) = label_change(mailbox, add, remove).await?;
     let request = ModifyThreadRequest {
         add_label_ids: Some(add),
@@ -154,9 +153,8 @@ pub async fn modify_thread(
     Ok(t)
 }
 
-#[tracing::instrument(skip_all, fields(thread = id))]
-pub async fn trash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, GmailError> {
-    let id = check_id("threadId", id)?;
+#[tracing::instrument(skip_all, fields(thread = %id))]
+pub async fn trash_thread(mailbox: &Mailbox, id: &ThreadId) -> Result<ThreadLabels, GmailError> {
     let (_, t) = gmail_call!(mailbox, idempotent, |u| u.threads_trash("me", id))
         .map_err(|e| not_found_as(e, "thread", id))?;
     let t: ThreadLabels = t.into();
@@ -166,9 +164,8 @@ pub async fn trash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, G
     Ok(t)
 }
 
-#[tracing::instrument(skip_all, fields(thread = id))]
-pub async fn untrash_thread(mailbox: &Mailbox, id: &str) -> Result<ThreadLabels, GmailError> {
-    let id = check_id("threadId", id)?;
+#[tracing::instrument(skip_all, fields(thread = %id))]
+pub async fn untrash_thread(mailbox: &Mailbox, id: &ThreadId) -> Result<ThreadLabels, GmailError> {
     let (_, t) = gmail_call!(mailbox, idempotent, |u| u.threads_untrash("me", id))
         .map_err(|e| not_found_as(e, "thread", id))?;
     let t: ThreadLabels = t.into();

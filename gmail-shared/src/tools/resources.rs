@@ -19,8 +19,13 @@ pub const MESSAGE_TEMPLATE: &str = "gmail://{account}/messages/{id}";
 /// What a resource URI names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GmailResource {
-    Inbox { account: String },
-    Message { account: String, id: String },
+    Inbox {
+        account: String,
+    },
+    Message {
+        account: String,
+        id: crate::ops::MessageId,
+    },
 }
 
 impl GmailResource {
@@ -39,7 +44,7 @@ impl GmailResource {
             (Some("inbox"), None, None) => Ok(GmailResource::Inbox { account }),
             (Some("messages"), Some(id), None) => Ok(GmailResource::Message {
                 account,
-                id: crate::ops::check_id("id", id)?.to_string(),
+                id: crate::ops::MessageId::parse("id", id)?,
             }),
             _ => Err(bad()),
         }
@@ -125,7 +130,7 @@ mod tests {
             GmailResource::parse("gmail://demo@example.com/messages/18c2").unwrap(),
             GmailResource::Message {
                 account: "demo@example.com".into(),
-                id: "18c2".into()
+                id: crate::ops::MessageId::parse("id", "18c2").unwrap()
             }
         );
         for bad in [

@@ -15,6 +15,7 @@ use crate::ops::drafts::{self, DraftRef};
 use crate::ops::read;
 use crate::ops::send::{self, SentMessage};
 use crate::ops::Mailbox;
+use crate::ops::{AttachmentId, MessageId, ThreadId};
 
 /// Default window of body text per call, so one huge email never floods an agent's context.
 const DEFAULT_MAX_LENGTH: u32 = 20_000;
@@ -84,7 +85,7 @@ impl SendEmail {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadEmail {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub max_length: Option<Count>,
     pub offset: Option<Count>,
     pub include_html: Option<bool>,
@@ -126,7 +127,7 @@ pub struct ReadEmailResult {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetThread {
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     pub max_length: Option<Count>,
     pub offset: Option<Count>,
     pub response_format: Option<ResponseFormat>,
@@ -159,7 +160,7 @@ pub struct ThreadResult {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplyEmail {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub body: String,
     pub html_body: Option<String>,
     /// Reply to everyone on it
@@ -179,7 +180,7 @@ pub struct ReplyEmail {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForwardEmail {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub to: Vec<String>,
     pub cc: Option<Vec<String>>,
     pub bcc: Option<Vec<String>>,
@@ -195,9 +196,9 @@ pub struct ForwardEmail {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DownloadAttachment {
-    pub message_id: String,
+    pub message_id: MessageId,
     /// Handle from read_email
-    pub attachment_id: String,
+    pub attachment_id: AttachmentId,
     /// Default: its own name
     pub filename: Option<String>,
     /// Folder inside the download folder
@@ -505,12 +506,15 @@ async fn download_attachment(
         })
     });
     let attachment_id = if handle {
-        found.and_then(|a| a.attachment_id.clone()).ok_or_else(|| {
-            GmailError::not_found(format!(
-                "attachment {} of message {}",
-                p.attachment_id, p.message_id
-            ))
-        })?
+        let id = found
+            .and_then(|a| a.attachment_id.as_deref())
+            .ok_or_else(|| {
+                GmailError::not_found(format!(
+                    "attachment {} of message {}",
+                    p.attachment_id, p.message_id
+                ))
+            })?;
+        AttachmentId::parse("attachmentId", id)?
     } else {
         p.attachment_id.clone()
     };

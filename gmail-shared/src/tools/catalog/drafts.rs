@@ -14,6 +14,7 @@ use crate::error::GmailError;
 use crate::ops::compose::{ComposeBody, InlineAttachment};
 use crate::ops::drafts::{self, DraftPage, DraftRef};
 use crate::ops::send::{self, SentMessage};
+use crate::ops::DraftId;
 use crate::ops::{Mailbox, PageSize};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -28,21 +29,21 @@ pub struct ListDrafts {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DraftId {
-    pub draft_id: String,
+pub struct DraftArg {
+    pub draft_id: DraftId,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetDraft {
-    pub draft_id: String,
+    pub draft_id: DraftId,
     pub response_format: Option<ResponseFormat>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateDraft {
-    pub draft_id: String,
+    pub draft_id: DraftId,
     pub to: Option<Vec<String>>,
     pub subject: String,
     pub body: String,
@@ -156,7 +157,7 @@ const SEND_DRAFT: Decl = Decl {
 async fn send_draft(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    p: DraftId,
+    p: DraftArg,
 ) -> Result<ToolOutput, GmailError> {
     let sent = send::send_draft(&mailbox, &p.draft_id).await?;
     Ok(ToolOutput::structured(
@@ -176,7 +177,7 @@ const DELETE_DRAFT: Decl = Decl {
 async fn delete_draft(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    p: DraftId,
+    p: DraftArg,
 ) -> Result<ToolOutput, GmailError> {
     drafts::delete_draft(&mailbox, &p.draft_id).await?;
     Ok(ToolOutput::text(format!(
@@ -189,6 +190,6 @@ pub fn add_draft_tools(b: RegistryBuilder) -> RegistryBuilder {
     b.on_mailbox::<ListDrafts, DraftPage, _, _>(LIST_DRAFTS, list_drafts)
         .on_mailbox::<GetDraft, drafts::DraftView, _, _>(GET_DRAFT, get_draft)
         .on_mailbox::<UpdateDraft, DraftRef, _, _>(UPDATE_DRAFT, update_draft)
-        .on_mailbox::<DraftId, SentMessage, _, _>(SEND_DRAFT, send_draft)
-        .on_mailbox::<DraftId, NoOutput, _, _>(DELETE_DRAFT, delete_draft)
+        .on_mailbox::<DraftArg, SentMessage, _, _>(SEND_DRAFT, send_draft)
+        .on_mailbox::<DraftArg, NoOutput, _, _>(DELETE_DRAFT, delete_draft)
 }

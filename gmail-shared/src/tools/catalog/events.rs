@@ -132,7 +132,9 @@ async fn wait_for_email(
         text::header_date(&arrived.date)
     );
     // The text too: what an agent waits for (a code, a link) is usually in it.
-    match crate::ops::read::read_message(&mailbox, &arrived.id).await {
+    let id = crate::ops::MessageId::parse("id", &arrived.id);
+    let read = async { crate::ops::read::read_message(&mailbox, &id?).await };
+    match read.await {
         Ok(m) => {
             let body = text::concise_body(&m.text, &m.subject, m.bulk);
             let w = crate::mail::window(&body, 0, BODY_CHARS);

@@ -13,6 +13,7 @@ use crate::ops::filters::{self, Action, Criteria, FilterInfo, Template, Template
 use crate::ops::history::{self, ChangeKind, Changes, ChangesRequest};
 use crate::ops::profile::{self, Profile};
 use crate::ops::settings::{self, SendAsIdentity, Vacation};
+use crate::ops::{FilterId, LabelId};
 use crate::ops::{Mailbox, PageSize};
 
 pub mod compose_tools;
@@ -79,8 +80,8 @@ pub struct CreateFilter {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FilterId {
-    pub filter_id: String,
+pub struct FilterArg {
+    pub filter_id: FilterId,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -96,7 +97,7 @@ pub struct ListChanges {
     /// From get_profile or the last list_changes
     pub start_history_id: String,
     pub kinds: Option<Vec<ChangeKind>>,
-    pub label_id: Option<String>,
+    pub label_id: Option<LabelId>,
     pub max_results: Option<Count>,
     pub page_token: Option<String>,
 }
@@ -207,7 +208,7 @@ const GET_FILTER: Decl = Decl {
 async fn get_filter(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    p: FilterId,
+    p: FilterArg,
 ) -> Result<ToolOutput, GmailError> {
     let f = filters::get_filter(&mailbox, &p.filter_id).await?;
     Ok(ToolOutput::structured(
@@ -227,7 +228,7 @@ const DELETE_FILTER: Decl = Decl {
 async fn delete_filter(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    p: FilterId,
+    p: FilterArg,
 ) -> Result<ToolOutput, GmailError> {
     filters::delete_filter(&mailbox, &p.filter_id).await?;
     Ok(ToolOutput::text(format!(
@@ -361,8 +362,8 @@ async fn list_send_as(
 fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
     b.on_mailbox::<CreateFilter, FilterInfo, _, _>(CREATE_FILTER, create_filter)
         .on_mailbox::<NoArguments, FilterList, _, _>(LIST_FILTERS, list_filters)
-        .on_mailbox::<FilterId, FilterInfo, _, _>(GET_FILTER, get_filter)
-        .on_mailbox::<FilterId, NoOutput, _, _>(DELETE_FILTER, delete_filter)
+        .on_mailbox::<FilterArg, FilterInfo, _, _>(GET_FILTER, get_filter)
+        .on_mailbox::<FilterArg, NoOutput, _, _>(DELETE_FILTER, delete_filter)
         .on_mailbox::<CreateFilterFromTemplate, FilterInfo, _, _>(
             CREATE_FILTER_FROM_TEMPLATE,
             create_filter_from_template,

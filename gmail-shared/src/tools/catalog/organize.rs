@@ -12,6 +12,7 @@ use crate::ops::labels::{
 };
 use crate::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
 use crate::ops::threads::{self, ThreadLabels, ThreadPage};
+use crate::ops::{LabelId, MessageId, ThreadId};
 use crate::ops::{Mailbox, PageSize};
 use crate::tools::{
     Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, Toolset,
@@ -46,7 +47,7 @@ pub struct ListThreads {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ModifyEmail {
-    pub message_id: String,
+    pub message_id: MessageId,
     /// Same as addLabelIds
     pub label_ids: Option<Vec<String>>,
     pub add_label_ids: Option<Vec<String>>,
@@ -56,19 +57,19 @@ pub struct ModifyEmail {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageIdOnly {
-    pub message_id: String,
+    pub message_id: MessageId,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageIds {
-    pub message_ids: Vec<String>,
+    pub message_ids: Vec<MessageId>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchModifyEmails {
-    pub message_ids: Vec<String>,
+    pub message_ids: Vec<MessageId>,
     pub add_label_ids: Option<Vec<String>>,
     pub remove_label_ids: Option<Vec<String>>,
     pub batch_size: Option<Count>,
@@ -77,7 +78,7 @@ pub struct BatchModifyEmails {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchDeleteEmails {
-    pub message_ids: Vec<String>,
+    pub message_ids: Vec<MessageId>,
     pub batch_size: Option<Count>,
 }
 
@@ -105,7 +106,7 @@ impl CreateLabel {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateLabel {
-    pub id: String,
+    pub id: LabelId,
     /// New name
     pub name: Option<String>,
     pub message_list_visibility: Option<MessageListVisibility>,
@@ -115,14 +116,14 @@ pub struct UpdateLabel {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LabelId {
-    pub id: String,
+pub struct LabelToDelete {
+    pub id: LabelId,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadLabelChange {
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     pub add_label_ids: Option<Vec<String>>,
     pub remove_label_ids: Option<Vec<String>>,
 }
@@ -130,7 +131,7 @@ pub struct ThreadLabelChange {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadIdOnly {
-    pub thread_id: String,
+    pub thread_id: ThreadId,
 }
 
 fn search_request(
@@ -284,7 +285,7 @@ async fn mark_as_read(
     mailbox: Mailbox,
     p: MessageIds,
 ) -> Result<ToolOutput, GmailError> {
-    let out = messages::batch_modify(&mailbox, &p.message_ids, &[], &["UNREAD".into()]).await?;
+    let out = messages::batch_modify(&mailbox, p.message_ids, &[], &["UNREAD".into()]).await?;
     Ok(ToolOutput::structured(
         render_batch("Marked as read", &out),
         &out,
@@ -304,7 +305,7 @@ async fn mark_as_unread(
     mailbox: Mailbox,
     p: MessageIds,
 ) -> Result<ToolOutput, GmailError> {
-    let out = messages::batch_modify(&mailbox, &p.message_ids, &["UNREAD".into()], &[]).await?;
+    let out = messages::batch_modify(&mailbox, p.message_ids, &["UNREAD".into()], &[]).await?;
     Ok(ToolOutput::structured(
         render_batch("Marked as unread", &out),
         &out,
@@ -346,7 +347,7 @@ async fn batch_modify_emails(
 ) -> Result<ToolOutput, GmailError> {
     let out = messages::batch_modify(
         &mailbox,
-        &p.message_ids,
+        p.message_ids,
         &p.add_label_ids.unwrap_or_default(),
         &p.remove_label_ids.unwrap_or_default(),
     )
@@ -370,7 +371,7 @@ async fn batch_delete_emails(
     mailbox: Mailbox,
     p: BatchDeleteEmails,
 ) -> Result<ToolOutput, GmailError> {
-    let out = messages::batch_delete(&mailbox, &p.message_ids).await?;
+    let out = messages::batch_delete(&mailbox, p.message_ids).await?;
     Ok(ToolOutput::structured(
         render_batch("Batch delete operation complete.", &out),
         &out,
@@ -453,7 +454,7 @@ const DELETE_LABEL: Decl = Decl {
 async fn delete_label(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    p: LabelId,
+    p: LabelToDelete,
 ) -> Result<ToolOutput, GmailError> {
     labels::delete_label(&mailbox, &p.id).await?;
     Ok(ToolOutput::text(format!(
@@ -574,7 +575,7 @@ pub fn add_organize_tools(b: RegistryBuilder) -> RegistryBuilder {
         .on_mailbox::<NoArguments, LabelList, _, _>(LIST_EMAIL_LABELS, list_email_labels)
         .on_mailbox::<CreateLabel, LabelInfo, _, _>(CREATE_LABEL, create_label)
         .on_mailbox::<UpdateLabel, LabelInfo, _, _>(UPDATE_LABEL, update_label)
-        .on_mailbox::<LabelId, NoOutput, _, _>(DELETE_LABEL, delete_label)
+        .on_mailbox::<LabelToDelete, NoOutput, _, _>(DELETE_LABEL, delete_label)
         .on_mailbox::<CreateLabel, LabelInfo, _, _>(GET_OR_CREATE_LABEL, get_or_create_label)
         .on_mailbox::<ThreadLabelChange, ThreadLabels, _, _>(MODIFY_THREAD, modify_thread)
         .on_mailbox::<ThreadIdOnly, ThreadLabels, _, _>(TRASH_THREAD, trash_thread)
