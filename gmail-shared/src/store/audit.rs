@@ -2,8 +2,10 @@
 //! caller reads their own entries, and the daily send cap counts from it, so the cap holds
 //! across instances and restarts.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::columns::JsonList;
 use super::Store;
 use crate::error::GmailError;
 use crate::ops::audit::{AuditEntry, AuditFuture, AuditSink, CapFull, SENDING_ACTIONS};
@@ -12,8 +14,25 @@ fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-fn from_json_list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
+/// Read by hand: `AuditEntry` belongs to `ops::audit`, where a `#[derive(sqlx::FromRow)]`
+/// would replace this.
+impl<'r> sqlx::FromRow<'r, AnyRow> for AuditEntry {
+    fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
+        Ok(AuditEntry {
+            id: r.try_get("id")?,
+            at: r.try_get("at")?,
+            user_id: r.try_get("user_id")?,
+            key_id: r.try_get("key_id")?,
+            entry: r.try_get("entry")?,
+            account: r.try_get("account")?,
+            action: r.try_get("action")?,
+            recipients: r.try_get::<JsonList, _>("recipients")?.into(),
+            ids: r.try_get::<JsonList, _>("ids")?.into(),
+            request_id: r.try_get("request_id")?,
+            outcome: r.try_get("outcome")?,
+            detail: r.try_get("detail")?,
+        })
+    }
 }
 
 async fn insert<'e>(
@@ -129,7 +148,8 @@ impl AuditSink for Store {
     ) -> AuditFuture<'a, Result<Vec<AuditEntry>, GmailError>> {
         Box::pin(async move {
             // Ids are lowercase hex: "~" sorts after every one of them.
-            let rows = sql!(
+            Ok(sql!(
+                as AuditEntry,
                 "SELECT id, at, user_id, key_id, entry, account, action, recipients, ids, \
                  request_id, outcome, detail FROM audit_log WHERE user_id = $1 AND id < \
                  $2 ORDER BY id DESC LIMIT $3",
@@ -138,25 +158,7 @@ impl AuditSink for Store {
                 limit.min(1000) as i64
             )
             .fetch_all(&self.pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(AuditEntry {
-                        id: r.try_get("id")?,
-                        at: r.try_get("at")?,
-                        user_id: r.try_get("user_id")?,
-                        key_id: r.try_get("key_id")?,
-                        entry: r.try_get("entry")?,
-                        account: r.try_get("account")?,
-                        action: r.try_get("action")?,
-                        recipients: from_json_list(&r.try_get::<String, _>("recipients")?),
-                        ids: from_json_list(&r.try_get::<String, _>("ids")?),
-                        request_id: r.try_get("request_id")?,
-                        outcome: r.try_get("outcome")?,
-                        detail: r.try_get("detail")?,
-                    })
-                })
-                .collect()
+            .await?)
         })
     }
 }

@@ -4,29 +4,21 @@
 
 use sqlx::Row;
 
+use super::columns::Flag;
 use super::{now, sha256_hex, Store};
 use crate::error::GmailError;
 
 /// A device grant as its states need it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeviceGrant {
     pub user_code: String,
     pub name: String,
     pub expires_at: i64,
     pub approved_by: Option<String>,
+    #[sqlx(try_from = "Flag")]
     pub denied: bool,
+    #[sqlx(try_from = "Flag")]
     pub issued: bool,
-}
-
-fn grant_row(r: &sqlx::any::AnyRow) -> Result<DeviceGrant, GmailError> {
-    Ok(DeviceGrant {
-        user_code: r.try_get("user_code")?,
-        name: r.try_get("name")?,
-        expires_at: r.try_get("expires_at")?,
-        approved_by: r.try_get("approved_by")?,
-        denied: r.try_get::<i64, _>("denied")? != 0,
-        issued: r.try_get::<i64, _>("issued")? != 0,
-    })
 }
 
 impl Store {
@@ -75,14 +67,14 @@ impl Store {
         &self,
         user_code: &str,
     ) -> Result<Option<DeviceGrant>, GmailError> {
-        let row = sql!(
+        Ok(sql!(
+            as DeviceGrant,
             "SELECT * FROM device_grants WHERE user_code = $1 AND expires_at >= $2",
             user_code,
             now()
         )
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| grant_row(&r)).transpose()
+        .await?)
     }
 
     /// Approves (for `user_id`) or denies a live, undecided grant; whether there was one.
@@ -92,40 +84,36 @@ impl Store {
         user_id: &str,
         approve: bool,
     ) -> Result<bool, GmailError> {
-        let done = sql!(
+        self.changed_one(sql!(
             "UPDATE device_grants SET approved_by = $1, denied = $2 WHERE user_code = \
              $3 AND expires_at >= $4 AND approved_by IS NULL AND denied = 0",
             approve.then_some(user_id),
             i64::from(!approve),
             user_code,
             now()
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        ))
+        .await
     }
 
     /// The grant of a device code, if any.
     pub async fn device_grant(&self, device_code: &str) -> Result<Option<DeviceGrant>, GmailError> {
-        let row = sql!(
+        Ok(sql!(
+            as DeviceGrant,
             "SELECT * FROM device_grants WHERE device_hash = $1",
             sha256_hex(device_code)
         )
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| grant_row(&r)).transpose()
+        .await?)
     }
 
     /// Marks an approved grant issued; only the first caller wins (racing polls get one key).
     pub async fn issue_device_grant(&self, device_code: &str) -> Result<bool, GmailError> {
-        let done = sql!(
+        self.changed_one(sql!(
             "UPDATE device_grants SET issued = 1 WHERE device_hash = $1 AND issued = \
              0 AND approved_by IS NOT NULL AND expires_at >= $2",
             sha256_hex(device_code),
             now()
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        ))
+        .await
     }
 }

@@ -1,14 +1,14 @@
 //! Events: mailbox cursors and the outbox of events, written with their webhook deliveries
 //! in one transaction (migration 0010). Times here are Unix milliseconds.
 
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::columns::JsonText;
 use super::{new_id, Store};
 use crate::error::GmailError;
 
 /// A mailbox's place in its Gmail history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CursorRow {
     pub user_id: String,
     pub account: String,
@@ -31,47 +31,21 @@ pub struct NewEvent {
 }
 
 /// A stored event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: String,
     pub user_id: String,
     pub seq: i64,
     pub account: String,
+    #[sqlx(rename = "type")]
     pub kind: String,
+    #[sqlx(try_from = "JsonText")]
     pub data: serde_json::Value,
     pub created_at: i64,
 }
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-fn cursor_row(r: &AnyRow) -> Result<CursorRow, GmailError> {
-    Ok(CursorRow {
-        user_id: r.try_get("user_id")?,
-        account: r.try_get("account")?,
-        history_id: r.try_get("history_id")?,
-        synced_at: r.try_get("synced_at")?,
-        hinted_at: r.try_get("hinted_at")?,
-        watch_expires_at: r.try_get("watch_expires_at")?,
-        watch_renewed_at: r.try_get("watch_renewed_at")?,
-        resyncs: r.try_get("resyncs")?,
-        last_resync_at: r.try_get("last_resync_at")?,
-        last_error: r.try_get("last_error")?,
-    })
-}
-
-fn event_row(r: &AnyRow) -> Result<EventRow, GmailError> {
-    let data: String = r.try_get("data")?;
-    Ok(EventRow {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        seq: r.try_get("seq")?,
-        account: r.try_get("account")?,
-        kind: r.try_get("type")?,
-        data: serde_json::from_str(&data).unwrap_or_default(),
-        created_at: r.try_get("created_at")?,
-    })
 }
 
 impl Store {
@@ -96,26 +70,24 @@ impl Store {
         user_id: &str,
         account: &str,
     ) -> Result<Option<CursorRow>, GmailError> {
-        sql!(
+        Ok(sql!(
+            as CursorRow,
             "SELECT * FROM event_cursors WHERE user_id = $1 AND account = $2",
             user_id,
             account.to_ascii_lowercase()
         )
         .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(cursor_row)
-        .transpose()
+        .await?)
     }
 
     /// Every mailbox with a cursor.
     pub async fn cursors(&self) -> Result<Vec<CursorRow>, GmailError> {
-        sql!("SELECT * FROM event_cursors ORDER BY user_id, account")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(cursor_row)
-            .collect()
+        Ok(sql!(
+            as CursorRow,
+            "SELECT * FROM event_cursors ORDER BY user_id, account"
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Cursors whose mailbox should be synced now: hinted since their last sync, or not
@@ -126,7 +98,8 @@ impl Store {
         every_ms: i64,
         limit: i64,
     ) -> Result<Vec<CursorRow>, GmailError> {
-        sql!(
+        Ok(sql!(
+            as CursorRow,
             "SELECT * FROM event_cursors WHERE lease_until < $1 AND (hinted_at >= \
              synced_at OR synced_at < $2) ORDER BY hinted_at DESC, synced_at LIMIT $3",
             now,
@@ -134,10 +107,7 @@ impl Store {
             limit
         )
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(cursor_row)
-        .collect()
+        .await?)
     }
 
     /// Takes the right to sync a mailbox until `until` (one sync per mailbox across every
@@ -150,7 +120,7 @@ impl Store {
         now: i64,
         until: i64,
     ) -> Result<bool, GmailError> {
-        let done = sql!(
+        self.changed_one(sql!(
             "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 WHERE \
              user_id = $3 AND account = $4 AND (lease_until < $5 OR lease_owner = $1)",
             owner,
@@ -158,10 +128,8 @@ impl Store {
             user_id,
             account,
             now
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        ))
+        .await
     }
 
     /// Ends a lease, noting when the sync started (hints after it ask for another) and what
@@ -306,16 +274,14 @@ impl Store {
     /// (user id, address) of every connection in good standing: the mailboxes the change
     /// feed follows.
     pub async fn active_connections(&self) -> Result<Vec<(String, String)>, GmailError> {
-        sql!(
+        Ok(sql!(
+            as (String, String),
             "SELECT user_id, email FROM connections WHERE status = $1 ORDER BY \
              user_id, email",
             super::ACTIVE
         )
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("user_id")?, r.try_get("email")?)))
-        .collect()
+        .await?)
     }
 
     // ------------------------------------------------------------------ events
@@ -327,7 +293,8 @@ impl Store {
         seq: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>, GmailError> {
-        sql!(
+        Ok(sql!(
+            as EventRow,
             "SELECT * FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT \
              $3",
             user_id,
@@ -335,10 +302,7 @@ impl Store {
             limit
         )
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(event_row)
-        .collect()
+        .await?)
     }
 
     /// The number of a user's latest event (0 before the first).

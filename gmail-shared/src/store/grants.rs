@@ -4,17 +4,18 @@
 
 use schemars::JsonSchema;
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
-use super::{new_id, now, sha256_hex, user_row, Store, User};
+use super::columns::JsonList;
+use super::{new_id, now, sha256_hex, Store, User};
 use crate::error::GmailError;
 
 /// A client as the authorization server knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ClientRecord {
     pub id: String,
     pub name: String,
+    #[sqlx(try_from = "JsonList")]
     pub redirect_uris: Vec<String>,
     /// `none`, `client_secret_post` or `client_secret_basic`.
     pub auth_method: String,
@@ -22,8 +23,9 @@ pub struct ClientRecord {
 }
 
 /// A grant as a code or a refresh token leads to it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GrantRecord {
+    #[sqlx(rename = "grant_id")]
     pub id: String,
     pub user_id: String,
     pub client_id: String,
@@ -44,7 +46,7 @@ pub struct NewGrant<'a> {
 }
 
 /// A connected client as its user (and the site) sees it.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GrantInfo {
@@ -62,12 +64,14 @@ pub struct GrantInfo {
 }
 
 /// Who an access token acts for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenOwner {
+    #[sqlx(flatten)]
     pub user: User,
     pub grant_id: String,
     pub scope: String,
     /// The user's own rules (JSON), which narrow every token of theirs.
+    #[sqlx(rename = "policy")]
     pub user_policy: Option<String>,
 }
 
@@ -80,28 +84,6 @@ pub enum Redeemed {
     Replayed,
     /// Unknown, expired, revoked, or another client's.
     Invalid,
-}
-
-fn client_row(r: &AnyRow) -> Result<ClientRecord, GmailError> {
-    let uris: String = r.try_get("redirect_uris")?;
-    Ok(ClientRecord {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        redirect_uris: serde_json::from_str(&uris).unwrap_or_default(),
-        auth_method: r.try_get("auth_method")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn grant_row(r: &AnyRow) -> Result<GrantRecord, GmailError> {
-    Ok(GrantRecord {
-        id: r.try_get("grant_id")?,
-        user_id: r.try_get("user_id")?,
-        client_id: r.try_get("client_id")?,
-        redirect_uri: r.try_get("redirect_uri")?,
-        scope: r.try_get("scope")?,
-        resource: r.try_get("resource")?,
-    })
 }
 
 /// Registered clients that never got a grant are forgotten after a day.
@@ -173,7 +155,7 @@ impl Store {
         let row = sql!("SELECT * FROM oauth_clients WHERE id = $1", id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok((client_row(&r)?, r.try_get("secret_hash")?)))
+        row.map(|r| Ok((ClientRecord::from_row(&r)?, r.try_get("secret_hash")?)))
             .transpose()
     }
 
@@ -245,7 +227,7 @@ impl Store {
         let Some(row) = row else {
             return Ok(Redeemed::Invalid);
         };
-        let grant = grant_row(&row)?;
+        let grant = GrantRecord::from_row(&row)?;
         if grant.client_id != client_id {
             return Ok(Redeemed::Invalid);
         }
@@ -275,7 +257,7 @@ impl Store {
         spend: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
         grant_id: &str,
     ) -> Result<bool, GmailError> {
-        let spent = unspent && spend.execute(&self.pool).await?.rows_affected() == 1;
+        let spent = unspent && self.changed_one(spend).await?;
         if !spent {
             self.revoke_oauth_grant_of(None, grant_id).await?;
         }
@@ -327,7 +309,7 @@ impl Store {
         let Some(row) = row else {
             return Ok(Redeemed::Invalid);
         };
-        let grant = grant_row(&row)?;
+        let grant = GrantRecord::from_row(&row)?;
         let revoked: Option<i64> = row.try_get("revoked_at")?;
         if grant.client_id != client_id || revoked.is_some() {
             return Ok(Redeemed::Invalid);
@@ -372,25 +354,21 @@ impl Store {
         if !audiences.contains(&resource) {
             return Ok(None);
         }
-        let grant_id: String = row.try_get("grant_id")?;
+        let owner = TokenOwner::from_row(&row)?;
         sql!(
             "UPDATE oauth_grants SET last_used_at = $1 WHERE id = $2",
             now(),
-            &grant_id
+            &owner.grant_id
         )
         .execute(&self.pool)
         .await?;
-        Ok(Some(TokenOwner {
-            user: user_row(&row)?,
-            grant_id,
-            scope: row.try_get("scope")?,
-            user_policy: row.try_get("policy")?,
-        }))
+        Ok(Some(owner))
     }
 
     /// A user's connected clients: grants not revoked whose tokens can still be refreshed.
     pub async fn user_oauth_grants(&self, user_id: &str) -> Result<Vec<GrantInfo>, GmailError> {
-        let rows = sql!(
+        Ok(sql!(
+            as GrantInfo,
             "SELECT id, client_id, client_name, redirect_uri, scope, resource, \
              created_at, last_used_at FROM oauth_grants g WHERE user_id = $1 AND \
              revoked_at IS NULL AND EXISTS (SELECT 1 FROM oauth_tokens t WHERE \
@@ -399,21 +377,7 @@ impl Store {
             now()
         )
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(GrantInfo {
-                    id: r.try_get("id")?,
-                    client_id: r.try_get("client_id")?,
-                    client_name: r.try_get("client_name")?,
-                    redirect_uri: r.try_get("redirect_uri")?,
-                    scope: r.try_get("scope")?,
-                    resource: r.try_get("resource")?,
-                    created_at: r.try_get("created_at")?,
-                    last_used_at: r.try_get("last_used_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Revokes a grant (of `owner` only, when given) and so every token of it; whether there
@@ -423,16 +387,14 @@ impl Store {
         owner: Option<&str>,
         grant_id: &str,
     ) -> Result<bool, GmailError> {
-        let done = sql!(
+        self.changed_one(sql!(
             "UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS \
              NULL AND ($3 IS NULL OR user_id = $3)",
             now(),
             grant_id,
             owner
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        ))
+        .await
     }
 
     /// The grant a token of `client_id` belongs to (RFC 7009 revocation), if any.

@@ -1,7 +1,5 @@
 //! Idempotency keys in the database, so every server instance on it sees the same keys.
 
-use sqlx::Row;
-
 use super::{now, Store};
 use crate::error::GmailError;
 
@@ -16,6 +14,15 @@ pub enum IdempotencyClaim {
     Mismatch,
     /// The first request's answer.
     Done { status: u16, body: String },
+}
+
+/// A key as stored: its request's fingerprint, and its answer (status 0 until there is one).
+#[derive(sqlx::FromRow)]
+struct StoredKey {
+    fingerprint: String,
+    status: i64,
+    body: Option<String>,
+    created_at: i64,
 }
 
 impl Store {
@@ -40,21 +47,22 @@ impl Store {
         .await?;
         // The primary key makes the insert the arbiter: of two instances racing on one key,
         // exactly one inserts.
-        let inserted = sql!(
-            "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, status, \
-             body, created_at) VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT DO \
-             NOTHING",
-            user_id,
-            key,
-            &fingerprint,
-            now
-        )
-        .execute(&self.pool)
-        .await?;
-        if inserted.rows_affected() == 1 {
+        let inserted = self
+            .changed_one(sql!(
+                "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, status, \
+                 body, created_at) VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT DO \
+                 NOTHING",
+                user_id,
+                key,
+                &fingerprint,
+                now
+            ))
+            .await?;
+        if inserted {
             return Ok(IdempotencyClaim::Claimed);
         }
-        let row = sql!(
+        let stored = sql!(
+            as StoredKey,
             "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE \
              user_id = $1 AND idem_key = $2",
             user_id,
@@ -63,34 +71,30 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         // Released between the insert and the read: the retry is the client's to make.
-        let Some(row) = row else {
+        let Some(stored) = stored else {
             return Ok(IdempotencyClaim::InProgress);
         };
-        let stored: String = row.try_get("fingerprint")?;
-        if stored != fingerprint {
+        if stored.fingerprint != fingerprint {
             return Ok(IdempotencyClaim::Mismatch);
         }
-        let status: i64 = row.try_get("status")?;
-        if status != 0 {
-            let body: Option<String> = row.try_get("body")?;
+        if stored.status != 0 {
             return Ok(IdempotencyClaim::Done {
-                status: u16::try_from(status).unwrap_or(200),
-                body: body.unwrap_or_default(),
+                status: u16::try_from(stored.status).unwrap_or(200),
+                body: stored.body.unwrap_or_default(),
             });
         }
-        let created: i64 = row.try_get("created_at")?;
-        if created < now - lease_secs {
-            let taken = sql!(
-                "UPDATE idempotency_keys SET created_at = $1 WHERE user_id = $2 AND \
-                 idem_key = $3 AND status = 0 AND created_at = $4",
-                now,
-                user_id,
-                key,
-                created
-            )
-            .execute(&self.pool)
-            .await?;
-            if taken.rows_affected() == 1 {
+        if stored.created_at < now - lease_secs {
+            let taken = self
+                .changed_one(sql!(
+                    "UPDATE idempotency_keys SET created_at = $1 WHERE user_id = $2 AND \
+                     idem_key = $3 AND status = 0 AND created_at = $4",
+                    now,
+                    user_id,
+                    key,
+                    stored.created_at
+                ))
+                .await?;
+            if taken {
                 return Ok(IdempotencyClaim::Claimed);
             }
         }

@@ -5,13 +5,14 @@ use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
-use super::{new_id, now, random_token, sha256_hex, user_row, Store, User};
+use super::columns::{IsSet, Rules};
+use super::{new_id, now, random_token, sha256_hex, Store, User};
 use crate::error::GmailError;
 use crate::ops::policy::CallerPolicy;
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyInfo {
@@ -24,26 +25,30 @@ pub struct ApiKeyInfo {
     pub last_used_at: Option<i64>,
     /// When it stops working (unix seconds); none for keys made without an expiry.
     pub expires_at: Option<i64>,
+    #[sqlx(rename = "revoked_at", try_from = "IsSet<i64>")]
     pub revoked: bool,
     /// The key's own rules, when it has any.
+    #[sqlx(rename = "policy", try_from = "Rules")]
     pub rules: Option<CallerPolicy>,
 }
 
 /// A user as an admin sees them.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserSummary {
     #[serde(flatten)]
+    #[sqlx(flatten)]
     pub user: User,
     pub created_at: i64,
     /// The last time any of their keys was used.
     pub last_active_at: Option<i64>,
     pub connection_count: i64,
+    #[sqlx(rename = "disabled_at", try_from = "IsSet<i64>")]
     pub disabled: bool,
 }
 
-/// The columns [`key_row`] reads; a macro so each query stays one static string (sqlx
+/// The columns of an [`ApiKeyInfo`]; a macro so each query stays one static string (sqlx
 /// refuses dynamic SQL).
 macro_rules! select_keys {
     ($rest:literal) => {
@@ -94,20 +99,23 @@ impl Store {
     }
 
     pub async fn user_by_external_id(&self, external_id: &str) -> Result<Option<User>, GmailError> {
-        let row = sql!(
+        Ok(sql!(
+            as User,
             "SELECT id, external_id, email FROM users WHERE external_id = $1",
             external_id
         )
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| user_row(&r)).transpose()
+        .await?)
     }
 
     pub async fn user(&self, id: &str) -> Result<Option<User>, GmailError> {
-        let row = sql!("SELECT id, external_id, email FROM users WHERE id = $1", id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| user_row(&r)).transpose()
+        Ok(sql!(
+            as User,
+            "SELECT id, external_id, email FROM users WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     // ---------------------------------------------------------------- API keys
@@ -171,10 +179,9 @@ impl Store {
 
     /// One key's description, whoever owns it.
     pub async fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyInfo>, GmailError> {
-        let row = sql!(select_keys!("WHERE id = $1"), key_id)
+        Ok(sql!(as ApiKeyInfo, select_keys!("WHERE id = $1"), key_id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| key_row(&r)).transpose()
+            .await?)
     }
 
     /// The user a presented key belongs to; `None` for unknown or revoked keys.
@@ -218,7 +225,7 @@ impl Store {
                 rules.push(p);
             }
         }
-        Ok(Some((user_row(&row)?, key_id, rules)))
+        Ok(Some((User::from_row(&row)?, key_id, rules)))
     }
 
     /// Sets the rules of an API key (they narrow the user's and the server's).
@@ -257,8 +264,7 @@ impl Store {
         policy: &CallerPolicy,
     ) -> Result<bool, GmailError> {
         let text = (!policy.is_empty()).then(|| serde_json::to_string(policy).unwrap_or_default());
-        let done = sql!(update, text, id).execute(&self.pool).await?;
-        Ok(done.rows_affected() == 1)
+        self.changed_one(sql!(update, text, id)).await
     }
 
     /// Keys revoked or expired and users disabled at or after `since` (unix seconds): what a
@@ -295,14 +301,12 @@ impl Store {
         user_id: &str,
         disabled: bool,
     ) -> Result<bool, GmailError> {
-        let done = sql!(
+        self.changed_one(sql!(
             "UPDATE users SET disabled_at = $1 WHERE id = $2",
             disabled.then(now),
             user_id
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        ))
+        .await
     }
 
     /// Revokes a key (of `owner` only, when given); whether there was such a live key.
@@ -311,16 +315,14 @@ impl Store {
         owner: Option<&str>,
         key_id: &str,
     ) -> Result<bool, GmailError> {
-        let done = sql!(
+        self.changed_one(sql!(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
              AND ($3 IS NULL OR user_id = $3)",
             now(),
             key_id,
             owner
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        ))
+        .await
     }
 
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<bool, GmailError> {
@@ -328,30 +330,31 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyInfo>, GmailError> {
-        let rows = sql!(
+        Ok(sql!(
+            as ApiKeyInfo,
             select_keys!("WHERE user_id = $1 ORDER BY created_at"),
             user_id
         )
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(key_row).collect()
+        .await?)
     }
 
     /// The user with this id, unless disabled (what a signed-in web session checks).
     pub async fn active_user(&self, id: &str) -> Result<Option<User>, GmailError> {
-        let row = sql!(
+        Ok(sql!(
+            as User,
             "SELECT id, external_id, email FROM users WHERE id = $1 AND disabled_at \
              IS NULL",
             id
         )
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| user_row(&r)).transpose()
+        .await?)
     }
 
     /// Every user, oldest first, with what an admin page shows of them.
     pub async fn list_users(&self) -> Result<Vec<UserSummary>, GmailError> {
-        let rows = sql!(
+        Ok(sql!(
+            as UserSummary,
             "SELECT u.id, u.external_id, u.email, u.created_at, u.disabled_at, \
              (SELECT COUNT(*) FROM connections c WHERE c.user_id = u.id) AS \
              connection_count, (SELECT MAX(k.last_used_at) FROM api_keys k WHERE \
@@ -359,34 +362,6 @@ impl Store {
              u.id"
         )
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UserSummary {
-                    user: user_row(r)?,
-                    created_at: r.try_get("created_at")?,
-                    last_active_at: r.try_get("last_active_at")?,
-                    connection_count: r.try_get("connection_count")?,
-                    disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
-                })
-            })
-            .collect()
+        .await?)
     }
-}
-
-fn key_row(r: &AnyRow) -> Result<ApiKeyInfo, GmailError> {
-    Ok(ApiKeyInfo {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        name: r.try_get("name")?,
-        prefix: r.try_get("prefix")?,
-        created_at: r.try_get("created_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-        expires_at: r.try_get("expires_at")?,
-        revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-        rules: r
-            .try_get::<Option<String>, _>("policy")?
-            .and_then(|t| serde_json::from_str::<CallerPolicy>(&t).ok())
-            .filter(|p| !p.is_empty()),
-    })
 }

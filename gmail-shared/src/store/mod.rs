@@ -11,16 +11,21 @@ use schemars::JsonSchema;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::{AnyArguments, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Row};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, FromRow, Row};
 
 use crate::error::GmailError;
 use crate::gmail::credentials::StoredTokens;
 
-/// `sqlx::query(sql)` with its `$1, $2, …` bound in order: `sql!("… $1 … $2", a, b)`.
+/// `sqlx::query(sql)` with its `$1, $2, …` bound in order: `sql!("… $1 … $2", a, b)`;
+/// `sql!(as T, "…", a)` reads the rows as `T` (a `sqlx::FromRow`), as `sqlx::query_as` does.
 /// Defined before the submodules so that each of them can use it.
 macro_rules! sql {
+    (as $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as::<_, $row>($sql)$(.bind($arg))*
+    };
     ($sql:expr $(, $arg:expr)* $(,)?) => {
         sqlx::query($sql)$(.bind($arg))*
     };
@@ -28,6 +33,7 @@ macro_rules! sql {
 
 mod audit;
 pub mod cipher;
+mod columns;
 mod device;
 mod events;
 mod grants;
@@ -73,7 +79,7 @@ pub(crate) fn sha256_hex(s: &str) -> String {
     cipher::hex(&Sha256::digest(s.as_bytes()))
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
@@ -82,7 +88,7 @@ pub struct User {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionInfo {
@@ -90,7 +96,9 @@ pub struct ConnectionInfo {
     pub email: String,
     /// `active` or `needs_reauth`.
     pub status: String,
+    #[sqlx(try_from = "columns::Words")]
     pub scopes: Vec<String>,
+    #[sqlx(try_from = "columns::Flag")]
     pub is_primary: bool,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -100,6 +108,33 @@ pub struct ConnectionInfo {
 pub struct ConnectionSecrets {
     pub info: ConnectionInfo,
     pub tokens: StoredTokens,
+}
+
+/// A connection's tokens as stored: sealed, each under the connection's id.
+#[derive(sqlx::FromRow)]
+struct SealedTokens {
+    access_token: Option<String>,
+    refresh_token: String,
+    expires_at: Option<i64>,
+}
+
+impl SealedTokens {
+    fn open(
+        self,
+        keys: &Keyring,
+        connection_id: &str,
+        scope: String,
+    ) -> Result<StoredTokens, GmailError> {
+        Ok(StoredTokens {
+            access_token: self
+                .access_token
+                .map(|a| keys.open(&format!("{connection_id}:access"), &a))
+                .transpose()?,
+            refresh_token: keys.open(&format!("{connection_id}:refresh"), &self.refresh_token)?,
+            scope: Some(scope),
+            expiry_date: self.expires_at,
+        })
+    }
 }
 
 /// What a key rotation did.
@@ -305,6 +340,15 @@ impl Store {
         &self.pool
     }
 
+    /// Runs a statement; whether it changed exactly one row (the one it names, under its
+    /// conditions).
+    async fn changed_one(
+        &self,
+        statement: Query<'_, Any, AnyArguments>,
+    ) -> Result<bool, GmailError> {
+        Ok(statement.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
     // ---------------------------------------------------------------- connections
 
     /// Stores a user's connection to a Gmail address (updating tokens when it exists). The
@@ -426,19 +470,8 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        let access: Option<String> = row.try_get("access_token")?;
-        let refresh: String = row.try_get("refresh_token")?;
         let scopes: String = row.try_get("scopes")?;
-        Ok(StoredTokens {
-            access_token: access
-                .map(|a| self.keys.open(&format!("{connection_id}:access"), &a))
-                .transpose()?,
-            refresh_token: self
-                .keys
-                .open(&format!("{connection_id}:refresh"), &refresh)?,
-            scope: Some(scopes),
-            expiry_date: row.try_get("expires_at")?,
-        })
+        SealedTokens::from_row(&row)?.open(&self.keys, connection_id, scopes)
     }
 
     pub async fn mark_needs_reauth(&self, connection_id: &str) -> Result<(), GmailError> {
@@ -464,14 +497,14 @@ impl Store {
     }
 
     pub async fn list_connections(&self, user_id: &str) -> Result<Vec<ConnectionInfo>, GmailError> {
-        let rows = sql!(
+        Ok(sql!(
+            as ConnectionInfo,
             "SELECT id, email, status, scopes, is_primary, created_at, last_used_at \
              FROM connections WHERE user_id = $1 ORDER BY is_primary DESC, created_at",
             user_id
         )
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(connection_row).collect()
+        .await?)
     }
 
     async fn connection_info(
@@ -506,36 +539,28 @@ impl Store {
                     what: "a connected Gmail account (connect one with gmail_get_auth_url)".into(),
                 })?,
         };
-        let row = sql!(
+        let tokens = sql!(
+            as SealedTokens,
             "SELECT access_token, refresh_token, expires_at FROM connections WHERE id \
              = $1 AND user_id = $2",
             &info.id,
             user_id
         )
         .fetch_one(&self.pool)
-        .await?;
-        let access: Option<String> = row.try_get("access_token")?;
-        let refresh: String = row.try_get("refresh_token")?;
-        let tokens = StoredTokens {
-            access_token: access
-                .map(|a| self.keys.open(&format!("{}:access", info.id), &a))
-                .transpose()?,
-            refresh_token: self.keys.open(&format!("{}:refresh", info.id), &refresh)?,
-            scope: Some(info.scopes.join(" ")),
-            expiry_date: row.try_get("expires_at")?,
-        };
+        .await?
+        .open(&self.keys, &info.id, info.scopes.join(" "))?;
         Ok(ConnectionSecrets { info, tokens })
     }
 
     pub async fn delete_connection(&self, user_id: &str, id: &str) -> Result<bool, GmailError> {
-        let done = sql!(
-            "DELETE FROM connections WHERE id = $1 AND user_id = $2",
-            id,
-            user_id
-        )
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 1 {
+        let deleted = self
+            .changed_one(sql!(
+                "DELETE FROM connections WHERE id = $1 AND user_id = $2",
+                id,
+                user_id
+            ))
+            .await?;
+        if deleted {
             // Keep a primary when others remain.
             let rest = self.list_connections(user_id).await?;
             if !rest.is_empty() && !rest.iter().any(|c| c.is_primary) {
@@ -547,7 +572,7 @@ impl Store {
                 .await?;
             }
         }
-        Ok(done.rows_affected() == 1)
+        Ok(deleted)
     }
 
     /// Re-seals every token under the current key. Rows sealed with a key that is not
@@ -619,25 +644,4 @@ fn owner_only(path: &std::path::Path) -> Result<(), GmailError> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
-}
-
-fn user_row(r: &AnyRow) -> Result<User, GmailError> {
-    Ok(User {
-        id: r.try_get("id")?,
-        external_id: r.try_get("external_id")?,
-        email: r.try_get("email")?,
-    })
-}
-
-fn connection_row(r: &AnyRow) -> Result<ConnectionInfo, GmailError> {
-    let scopes: String = r.try_get("scopes")?;
-    Ok(ConnectionInfo {
-        id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        status: r.try_get("status")?,
-        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-        is_primary: r.try_get::<i64, _>("is_primary")? == 1,
-        created_at: r.try_get("created_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-    })
 }

@@ -4,31 +4,40 @@
 //! started it. Checking the binding before deleting keeps anyone else from burning it.
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::Row;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
+use super::columns::{IsSet, Words};
 use super::{now, random_token, sha256_hex, Store};
 use crate::error::GmailError;
 
 /// A state taken for its code exchange.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OAuthState {
     pub user_id: String,
+    /// Stored sealed under the state: opened by the store, not read with the row.
+    #[sqlx(skip)]
     pub code_verifier: SecretString,
     pub redirect_uri: String,
+    #[sqlx(try_from = "Words")]
     pub scopes: Vec<String>,
     pub return_to: Option<String>,
 }
 
 /// A state still waiting for its callback.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingFlow {
     pub user_id: String,
     pub login_hint: Option<String>,
     pub expires_at: i64,
     /// Whether a browser has opened the start link (and holds the cookie).
+    #[sqlx(rename = "browser_hash", try_from = "IsSet<String>")]
     pub browser_bound: bool,
+    /// Stored sealed under the state: opened by the store, not read with the row.
+    #[sqlx(skip)]
     pub code_verifier: SecretString,
     pub redirect_uri: String,
+    #[sqlx(try_from = "Words")]
     pub scopes: Vec<String>,
 }
 
@@ -115,21 +124,20 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(unknown)?;
-        let expires_at: i64 = row.try_get("expires_at")?;
-        if expires_at < now() {
+        let flow = PendingFlow::from_row(&row)?;
+        if flow.expires_at < now() {
             return Err(expired());
         }
-        let sealed: String = row.try_get("code_verifier")?;
-        let scopes: String = row.try_get("scopes")?;
         Ok(PendingFlow {
-            user_id: row.try_get("user_id")?,
-            login_hint: row.try_get("login_hint")?,
-            expires_at,
-            browser_bound: row.try_get::<Option<String>, _>("browser_hash")?.is_some(),
-            code_verifier: self.keys.open(&format!("state:{state}"), &sealed)?,
-            redirect_uri: row.try_get("redirect_uri")?,
-            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            code_verifier: self.open_verifier(state, &row)?,
+            ..flow
         })
+    }
+
+    /// The code verifier of a state's row, which is sealed under the state.
+    fn open_verifier(&self, state: &str, row: &AnyRow) -> Result<SecretString, GmailError> {
+        let sealed: String = row.try_get("code_verifier")?;
+        self.keys.open(&format!("state:{state}"), &sealed)
     }
 
     /// Binds a state to the browser opening its start link: answers the cookie value that
@@ -137,15 +145,15 @@ impl Store {
     pub async fn bind_oauth_state(&self, state: &str) -> Result<SecretString, GmailError> {
         self.pending_oauth_state(state).await?;
         let token = random_token(32);
-        let done = sql!(
-            "UPDATE oauth_states SET browser_hash = $1 WHERE state = $2 AND \
-             browser_hash IS NULL",
-            sha256_hex(&token),
-            state
-        )
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() != 1 {
+        let bound = self
+            .changed_one(sql!(
+                "UPDATE oauth_states SET browser_hash = $1 WHERE state = $2 AND \
+                 browser_hash IS NULL",
+                sha256_hex(&token),
+                state
+            ))
+            .await?;
+        if !bound {
             return Err(GmailError::invalid(
                 "state",
                 "this connection link was already opened in another browser; ask your agent for a new one",
@@ -200,18 +208,14 @@ impl Store {
                 ),
             });
         };
+        // A taken state keeps no expiry: checked here, from its row.
         let expires_at: i64 = r.try_get("expires_at")?;
         if expires_at < now() {
             return Err(expired());
         }
-        let sealed: String = r.try_get("code_verifier")?;
-        let scopes: String = r.try_get("scopes")?;
         Ok(OAuthState {
-            user_id: r.try_get("user_id")?,
-            code_verifier: self.keys.open(&format!("state:{state}"), &sealed)?,
-            redirect_uri: r.try_get("redirect_uri")?,
-            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-            return_to: r.try_get("return_to")?,
+            code_verifier: self.open_verifier(state, &r)?,
+            ..OAuthState::from_row(&r)?
         })
     }
 }

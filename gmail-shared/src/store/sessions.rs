@@ -3,7 +3,7 @@
 //! a `POST /message` to the instance holding its stream, and instance heartbeats.
 
 use secrecy::ExposeSecret;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use super::{now, Store};
 use crate::error::GmailError;
@@ -18,7 +18,7 @@ const SESSION_RECORD_SECS: i64 = 7 * 86_400;
 const RELAY_TTL_US: i64 = 60_000_000;
 
 /// Who a session belongs to, and (SSE) which live instance holds its stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SessionOwner {
     pub user_id: Option<String>,
     pub key_id: Option<String>,
@@ -26,10 +26,19 @@ pub struct SessionOwner {
 }
 
 /// A message queued for a session held by this instance.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RelayedMessage {
     pub session_id: String,
     pub body: String,
+}
+
+/// A relayed message as queued: when (and by which id, for ties), to order the taking.
+#[derive(sqlx::FromRow)]
+struct QueuedRow {
+    created_us: i64,
+    id: String,
+    #[sqlx(flatten)]
+    message: RelayedMessage,
 }
 
 fn now_us() -> i64 {
@@ -101,16 +110,12 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let instance: Option<String> = row.try_get("instance")?;
+        let owner = SessionOwner::from_row(&row)?;
         let seen: Option<i64> = row.try_get("seen_at")?;
-        if instance.is_some() && seen.is_none_or(|t| t < now() - INSTANCE_TIMEOUT_SECS) {
+        if owner.instance.is_some() && seen.is_none_or(|t| t < now() - INSTANCE_TIMEOUT_SECS) {
             return Ok(None);
         }
-        Ok(Some(SessionOwner {
-            user_id: row.try_get("user_id")?,
-            key_id: row.try_get("key_id")?,
-            instance,
-        }))
+        Ok(Some(owner))
     }
 
     pub async fn delete_session_record(&self, id: &str) -> Result<(), GmailError> {
@@ -180,29 +185,17 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        let rows = sql!(
+        let mut taken = sql!(
+            as QueuedRow,
             "DELETE FROM mcp_relay WHERE instance = $1 RETURNING session_id, body, \
              created_us, id",
             instance
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut taken = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<i64, _>("created_us")?,
-                    r.try_get::<String, _>("id")?,
-                    RelayedMessage {
-                        session_id: r.try_get("session_id")?,
-                        body: r.try_get("body")?,
-                    },
-                ))
-            })
-            .collect::<Result<Vec<_>, GmailError>>()?;
         // One client's posts wait for each other's 202, so their times order them.
-        taken.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        Ok(taken.into_iter().map(|(_, _, m)| m).collect())
+        taken.sort_by(|a, b| (a.created_us, &a.id).cmp(&(b.created_us, &b.id)));
+        Ok(taken.into_iter().map(|q| q.message).collect())
     }
 
     /// A connection listening on the relay channel (PostgreSQL only).

@@ -2,20 +2,18 @@
 //! the dispatcher's claims and attempts. Events reach deliveries through the outbox in
 //! [`super::events`]. Times here are Unix milliseconds.
 
-use schemars::JsonSchema;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
+use super::columns::{Commas, Flag, JsonText};
 use super::events::{insert_delivery, insert_event, now_ms, EventRow};
 use super::{new_id, Store};
 use crate::error::GmailError;
+use schemars::JsonSchema;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
 
 /// A webhook subscription, as its owner sees it (its secret opened only where a delivery is
 /// signed).
 #[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
@@ -24,10 +22,13 @@ pub struct Webhook {
     #[serde(skip)]
     pub user_id: String,
     pub url: String,
+    #[sqlx(try_from = "Commas")]
     pub events: Vec<String>,
+    #[sqlx(try_from = "Commas")]
     pub label_ids: Vec<String>,
     pub query: Option<String>,
     pub account: Option<String>,
+    #[sqlx(try_from = "Flag")]
     pub enabled: bool,
     /// Why it was turned off (deliveries kept failing).
     pub disabled_reason: Option<String>,
@@ -36,11 +37,12 @@ pub struct Webhook {
 }
 
 /// One delivery of one event to one webhook.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryRow {
     pub id: String,
     pub webhook_id: String,
     pub event_id: String,
+    #[sqlx(rename = "type")]
     pub event_type: String,
     pub status: String,
     pub attempts: i64,
@@ -51,42 +53,20 @@ pub struct DeliveryRow {
     pub delivered_at: Option<i64>,
 }
 
-fn list(text: &str) -> Vec<String> {
-    text.split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-fn webhook_row(r: &AnyRow) -> Result<Webhook, GmailError> {
-    Ok(Webhook {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        url: r.try_get("url")?,
-        events: list(&r.try_get::<String, _>("events")?),
-        label_ids: list(&r.try_get::<String, _>("label_ids")?),
-        query: r.try_get("query")?,
-        account: r.try_get("account")?,
-        enabled: r.try_get::<i64, _>("enabled")? != 0,
-        disabled_reason: r.try_get("disabled_reason")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn delivery_row(r: &AnyRow) -> Result<DeliveryRow, GmailError> {
-    Ok(DeliveryRow {
-        id: r.try_get("id")?,
-        webhook_id: r.try_get("webhook_id")?,
-        event_id: r.try_get("event_id")?,
-        event_type: r.try_get("type")?,
-        status: r.try_get("status")?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        created_at: r.try_get("created_at")?,
-        last_status: r.try_get("last_status")?,
-        last_error: r.try_get("last_error")?,
-        delivered_at: r.try_get("delivered_at")?,
-    })
+/// A claimed delivery, with its event and where and how to send it.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    #[sqlx(flatten)]
+    delivery: DeliveryRow,
+    e_user: String,
+    seq: i64,
+    account: String,
+    #[sqlx(try_from = "JsonText")]
+    data: serde_json::Value,
+    e_created: i64,
+    url: String,
+    /// Sealed under the webhook's id: opened with the store's keys once claimed.
+    secret: String,
 }
 
 const WEBHOOK_COLUMNS: &str =
@@ -132,21 +112,20 @@ impl Store {
     }
 
     pub async fn webhooks(&self, user_id: &str) -> Result<Vec<Webhook>, GmailError> {
-        sql!(
+        Ok(sql!(
+            as Webhook,
             sqlx::AssertSqlSafe(format!(
                 "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id"
             )),
             user_id
         )
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(webhook_row)
-        .collect()
+        .await?)
     }
 
     pub async fn webhook(&self, user_id: &str, id: &str) -> Result<Option<Webhook>, GmailError> {
-        sql!(
+        Ok(sql!(
+            as Webhook,
             sqlx::AssertSqlSafe(format!(
                 "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 AND id = $2"
             )),
@@ -154,10 +133,7 @@ impl Store {
             id
         )
         .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(webhook_row)
-        .transpose()
+        .await?)
     }
 
     /// Deletes a webhook and its deliveries; false when the user has no such webhook.
@@ -258,32 +234,29 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        let rows = sql!(sqlx::AssertSqlSafe(format!(
+        let rows = sql!(as ClaimedRow, sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS}, e.user_id AS e_user, e.seq, e.account, e.data, e.created_at AS e_created, w.url, w.secret \
              FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.status = 'pending' AND d.claim = $1 AND w.enabled = 1"
         )), &claim)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        rows.into_iter()
             .map(|r| {
-                let delivery = delivery_row(r)?;
-                let data: String = r.try_get("data")?;
                 let event = EventRow {
-                    id: delivery.event_id.clone(),
-                    user_id: r.try_get("e_user")?,
-                    seq: r.try_get("seq")?,
-                    account: r.try_get("account")?,
-                    kind: delivery.event_type.clone(),
-                    data: serde_json::from_str(&data).unwrap_or_default(),
-                    created_at: r.try_get("e_created")?,
+                    id: r.delivery.event_id.clone(),
+                    user_id: r.e_user,
+                    seq: r.seq,
+                    account: r.account,
+                    kind: r.delivery.event_type.clone(),
+                    data: r.data,
+                    created_at: r.e_created,
                 };
                 // The signing secret comes with the claim: no read per attempt.
-                let sealed: String = r.try_get("secret")?;
                 let secret = self
                     .keys
-                    .open(&format!("{}:webhook", delivery.webhook_id), &sealed)?;
-                Ok((delivery, event, r.try_get("url")?, secret))
+                    .open(&format!("{}:webhook", r.delivery.webhook_id), &r.secret)?;
+                Ok((r.delivery, event, r.url, secret))
             })
             .collect()
     }
@@ -327,15 +300,12 @@ impl Store {
         webhook_id: &str,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, GmailError> {
-        sql!(sqlx::AssertSqlSafe(format!(
+        Ok(sql!(as DeliveryRow, sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
              WHERE d.webhook_id = $1 ORDER BY d.created_at DESC, d.id DESC LIMIT $2"
         )), webhook_id, limit)
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(delivery_row)
-        .collect()
+        .await?)
     }
 }
 
