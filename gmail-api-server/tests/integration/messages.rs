@@ -401,7 +401,10 @@ async fn batch_modify_and_batch_delete() {
     assert_problem(s, &p, 400);
     // Every id is checked before any is deleted.
     let (s, p) = app
-        .post("/api/v1/messages/batchDelete", json!({"ids": [ids[2], "../x"]}))
+        .post(
+            "/api/v1/messages/batchDelete",
+            json!({"ids": [ids[2], "../x"]}),
+        )
         .await;
     assert_problem(s, &p, 400);
     assert_detail_has(&p, "not a Gmail message id");

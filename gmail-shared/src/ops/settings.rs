@@ -18,9 +18,9 @@ pub struct Vacation {
     pub response_body_html: Option<String>,
     pub restrict_to_contacts: Option<bool>,
     pub restrict_to_domain: Option<bool>,
-    /// Start, in milliseconds since the epoch.
+    /// Start (epoch ms)
     pub start_time: Option<i64>,
-    /// End, in milliseconds since the epoch.
+    /// End (epoch ms)
     pub end_time: Option<i64>,
 }
 

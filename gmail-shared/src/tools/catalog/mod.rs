@@ -102,36 +102,6 @@ pub struct ListChanges {
     pub page_token: Option<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SetVacation {
-    pub enable_auto_reply: bool,
-    pub response_subject: Option<String>,
-    pub response_body_plain_text: Option<String>,
-    pub response_body_html: Option<String>,
-    pub restrict_to_contacts: Option<bool>,
-    pub restrict_to_domain: Option<bool>,
-    /// Epoch ms
-    pub start_time: Option<i64>,
-    /// Epoch ms
-    pub end_time: Option<i64>,
-}
-
-impl SetVacation {
-    fn vacation(&self) -> Vacation {
-        Vacation {
-            enable_auto_reply: self.enable_auto_reply,
-            response_subject: self.response_subject.clone(),
-            response_body_plain_text: self.response_body_plain_text.clone(),
-            response_body_html: self.response_body_html.clone(),
-            restrict_to_contacts: self.restrict_to_contacts,
-            restrict_to_domain: self.restrict_to_domain,
-            start_time: self.start_time,
-            end_time: self.end_time,
-        }
-    }
-}
-
 /// The catalog as a deployment lists it: a single-user server has no `account` to choose.
 pub fn registry_for(settings: &crate::config::Settings) -> Registry {
     if settings.multi_user.enabled {
@@ -331,9 +301,9 @@ const SET_VACATION: Decl = Decl {
 async fn set_vacation(
     _ctx: ToolContext,
     mailbox: Mailbox,
-    p: SetVacation,
+    p: Vacation,
 ) -> Result<ToolOutput, GmailError> {
-    let v = settings::set_vacation(&mailbox, &p.vacation()).await?;
+    let v = settings::set_vacation(&mailbox, &p).await?;
     Ok(ToolOutput::structured(render_vacation(&v), &v))
 }
 
@@ -371,7 +341,7 @@ fn add_other_tools(b: RegistryBuilder) -> RegistryBuilder {
         .on_mailbox::<NoArguments, Profile, _, _>(GET_PROFILE, get_profile)
         .on_mailbox::<ListChanges, Changes, _, _>(LIST_CHANGES, list_changes)
         .on_mailbox::<NoArguments, Vacation, _, _>(GET_VACATION, get_vacation)
-        .on_mailbox::<SetVacation, Vacation, _, _>(SET_VACATION, set_vacation)
+        .on_mailbox::<Vacation, Vacation, _, _>(SET_VACATION, set_vacation)
         .on_mailbox::<NoArguments, SendAsList, _, _>(LIST_SEND_AS, list_send_as)
 }
 
