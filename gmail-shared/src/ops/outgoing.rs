@@ -24,6 +24,18 @@ pub struct ReplyContext {
     pub subject: Option<String>,
 }
 
+/// The headers a reply threads by, asked of messages.get and threads.get alike (as with
+/// `gmail_call!`, their builders share no trait).
+macro_rules! threading_headers {
+    ($call:expr) => {
+        $call
+            .format("metadata")
+            .add_metadata_headers("Message-ID")
+            .add_metadata_headers("References")
+            .add_metadata_headers("Subject")
+    };
+}
+
 /// Resolves what a caller said about the message it answers: `in_reply_to` may be a Gmail
 /// message id (looked up for its real Message-ID) or an RFC Message-ID; with only a thread id,
 /// the reply answers the thread's newest message.
@@ -34,34 +46,21 @@ pub async fn reply_context(
 ) -> Result<Option<ReplyContext>, GmailError> {
     let thread_id = thread_id.map(str::trim).filter(|t| !t.is_empty());
     let in_reply_to = in_reply_to.map(str::trim).filter(|t| !t.is_empty());
-    let users = mailbox.hub().users();
     let original: Option<Message> = match (thread_id, in_reply_to) {
         (_, Some(irt)) if !irt.contains('@') => {
             let id = MessageId::parse("inReplyTo", irt)?;
-            let (_, m) = users
-                .messages_get("me", &id)
-                .format("metadata")
-                .add_metadata_headers("Message-ID")
-                .add_metadata_headers("References")
-                .add_metadata_headers("Subject")
-                .delegate(&mut mailbox.retry().idempotent())
-                .doit()
-                .await
-                .map_err(|e| not_found_as(e, "message (inReplyTo)", &id))?;
+            let (_, m) = gmail_call!(mailbox, idempotent, |u| threading_headers!(
+                u.messages_get("me", &id)
+            ))
+            .map_err(|e| not_found_as(e, "message (inReplyTo)", &id))?;
             Some(m)
         }
         (Some(tid), irt) => {
             let tid = ThreadId::parse("threadId", tid)?;
-            let (_, t) = users
-                .threads_get("me", &tid)
-                .format("metadata")
-                .add_metadata_headers("Message-ID")
-                .add_metadata_headers("References")
-                .add_metadata_headers("Subject")
-                .delegate(&mut mailbox.retry().idempotent())
-                .doit()
-                .await
-                .map_err(|e| not_found_as(e, "thread", &tid))?;
+            let (_, t) = gmail_call!(mailbox, idempotent, |u| threading_headers!(
+                u.threads_get("me", &tid)
+            ))
+            .map_err(|e| not_found_as(e, "thread", &tid))?;
             let messages = t.messages.unwrap_or_default();
             let wanted = irt
                 .map(|i| normalize_message_id("inReplyTo", i))
