@@ -206,8 +206,7 @@ impl Mailbox {
             Some(id) => {
                 entry.id = id;
                 log(&entry);
-                sink.settle(&entry.id, status, entry.ids.clone(), entry.detail.clone())
-                    .await;
+                sink.settle(&entry).await;
             }
             None => record(sink, entry).await,
         }

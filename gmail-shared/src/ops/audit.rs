@@ -95,14 +95,8 @@ pub trait AuditSink: Send + Sync {
         since: i64,
     ) -> AuditFuture<'_, Result<Result<(), CapFull>, GmailError>>;
 
-    /// Completes a reserved entry: its outcome, ids and detail.
-    fn settle<'a>(
-        &'a self,
-        id: &'a str,
-        outcome: &'a str,
-        ids: Vec<String>,
-        detail: Option<String>,
-    ) -> AuditFuture<'a, ()>;
+    /// Completes the reserved entry with `entry`'s id: its outcome, ids and detail.
+    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> AuditFuture<'a, ()>;
 
     /// A caller's own entries, newest first (`user_id` None: the single-user server's), from
     /// before the entry `before` when given.
@@ -180,17 +174,11 @@ impl AuditSink for MemoryAudit {
         Box::pin(async move { Ok(out) })
     }
 
-    fn settle<'a>(
-        &'a self,
-        id: &'a str,
-        outcome: &'a str,
-        ids: Vec<String>,
-        detail: Option<String>,
-    ) -> AuditFuture<'a, ()> {
-        if let Some(e) = self.entries().iter_mut().rev().find(|e| e.id == id) {
-            e.outcome = outcome.to_string();
-            e.ids = ids;
-            e.detail = detail;
+    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> AuditFuture<'a, ()> {
+        if let Some(e) = self.entries().iter_mut().rev().find(|e| e.id == entry.id) {
+            e.outcome.clone_from(&entry.outcome);
+            e.ids.clone_from(&entry.ids);
+            e.detail.clone_from(&entry.detail);
         }
         Box::pin(async {})
     }

@@ -117,20 +117,14 @@ impl AuditSink for Store {
         })
     }
 
-    fn settle<'a>(
-        &'a self,
-        id: &'a str,
-        outcome: &'a str,
-        ids: Vec<String>,
-        detail: Option<String>,
-    ) -> AuditFuture<'a, ()> {
+    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> AuditFuture<'a, ()> {
         Box::pin(async move {
             let done = sql!(
                 "UPDATE audit_log SET outcome = $2, ids = $3, detail = $4 WHERE id = $1",
-                id,
-                outcome,
-                json_list(&ids),
-                &detail
+                &entry.id,
+                &entry.outcome,
+                json_list(&entry.ids),
+                &entry.detail
             )
             .execute(&self.pool)
             .await;
