@@ -7,11 +7,10 @@ use actix_web::{web, HttpResponse};
 use gmail_shared::mail::{guess_content_type, sanitize_filename};
 use gmail_shared::ops::{attachments, read};
 use gmail_shared::ops::{AttachmentId, MessageId};
-use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::resource;
+use super::{resource, Answer};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,7 +42,7 @@ pub async fn download(
     path: web::Path<(MessageId, AttachmentId)>,
     q: web::Query<DownloadQuery>,
     mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let (id, attachment_id) = path.into_inner();
     // The name and type live in the message; real Gmail may hand out a different attachment
     // id per read, so fall back to the only attachment when the id does not match.

@@ -7,7 +7,7 @@ use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource;
+use super::{resource, Answer};
 use crate::extract::Caller;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,7 +33,7 @@ pub struct AuditPage {
 /// what it made, under which request id, and whether a guardrail refused it. Never a body.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, description = "Newest first", body = AuditPage)))]
-pub async fn list(caller: Caller, q: web::Query<AuditQuery>) -> Result<HttpResponse, GmailError> {
+pub async fn list(caller: Caller, q: web::Query<AuditQuery>) -> Answer {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(GmailError::invalid("limit", "must be between 1 and 1000"));

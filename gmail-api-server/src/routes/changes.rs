@@ -7,7 +7,7 @@ use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{resource, split_list};
+use super::{resource, split_list, Answer};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,10 +39,7 @@ pub struct ChangesQuery {
 /// What changed since a historyId, oldest first, and the historyId to poll from next.
 #[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangesQuery),
     responses((status = 200, description = "The changes", body = Changes)))]
-pub async fn list(
-    q: web::Query<ChangesQuery>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn list(q: web::Query<ChangesQuery>, mailbox: CallerMailbox) -> Answer {
     let kinds = split_list(q.kinds.as_deref())
         .iter()
         .map(|k| {

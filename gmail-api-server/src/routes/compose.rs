@@ -14,7 +14,7 @@ use gmail_shared::GmailError;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::{from_json, max_body, read_body, resource, AccountQuery};
+use super::{from_json, max_body, read_body, resource, AccountQuery, Answer};
 use crate::app::AppState;
 use crate::extract::Caller;
 use crate::idempotency::{fingerprint, Begin};
@@ -233,13 +233,7 @@ impl Sending {
     /// message with that id exists: a retry after this server died mid-send (its memory of
     /// the key gone) finds the first attempt's message and answers with it instead of sending
     /// again. A key is bound to the account and the `message` body it was first used with.
-    async fn run<F, Fut>(
-        self,
-        route: &str,
-        message: Value,
-        dry_run: bool,
-        run: F,
-    ) -> Result<HttpResponse, GmailError>
+    async fn run<F, Fut>(self, route: &str, message: Value, dry_run: bool, run: F) -> Answer
     where
         F: FnOnce(Mailbox, Option<String>) -> Fut,
         Fut: std::future::Future<Output = Result<SentMessage, GmailError>>,
@@ -289,11 +283,7 @@ impl Sending {
     params(AccountQuery, ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request with the same key to get the first answer; nothing is sent twice (kept 24 h)", example = "3f6c2b0e-order-1234")),
     request_body(description = "The message", content((ComposeBody = "application/json"), (ComposeForm = "multipart/form-data"))),
     responses((status = 200, description = "Sent", body = SentMessage)))]
-pub async fn send_message(
-    sending: Sending,
-    caller: Caller,
-    payload: web::Payload,
-) -> Result<HttpResponse, GmailError> {
+pub async fn send_message(sending: Sending, caller: Caller, payload: web::Payload) -> Answer {
     let (value, body): (_, ComposeBody) = read_as(&sending.req, payload, &COMPOSE_FORM).await?;
     let dry_run = body.dry_run;
     let (mut msg, at) = body.message(&caller.env.files.attachment_dirs)?;
@@ -338,7 +328,7 @@ pub async fn reply(
     caller: Caller,
     path: web::Path<MessageId>,
     payload: web::Payload,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let (value, body): (_, ReplyBody) = read_as(&sending.req, payload, &REPLY_FORM).await?;
     let request = body.request(path.into_inner(), &caller.env.files.attachment_dirs)?;
     let (route, dry_run) = (format!("reply/{}", request.message_id), request.dry_run);
@@ -362,7 +352,7 @@ pub async fn forward(
     sending: Sending,
     path: web::Path<MessageId>,
     body: web::Json<Value>,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let value = body.into_inner();
     let request = from_json::<ForwardBody>(value.clone())?.request(path.into_inner())?;
     let (route, dry_run) = (format!("forward/{}", request.message_id), request.dry_run);

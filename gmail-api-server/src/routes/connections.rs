@@ -8,7 +8,7 @@ use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource;
+use super::{resource, Answer};
 use crate::extract::{Caller, Member};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -46,7 +46,7 @@ pub struct AccountPath {
 /// The caller's connections, primary first.
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
     responses((status = 200, description = "Connections", body = Vec<ConnectionInfo>)))]
-pub async fn list(caller: Caller) -> Result<HttpResponse, GmailError> {
+pub async fn list(caller: Caller) -> Answer {
     let me = caller.member(NEEDS)?;
     Ok(HttpResponse::Ok().json(me.accounts.list(&me.user_id).await?))
 }
@@ -54,10 +54,7 @@ pub async fn list(caller: Caller) -> Result<HttpResponse, GmailError> {
 /// Starts connecting a Gmail account: open `authUrl` in a browser within 10 minutes.
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = StartConnection,
     responses((status = 201, description = "Consent URL and single-use state", body = AuthStart)))]
-pub async fn start(
-    caller: Caller,
-    body: Option<web::Json<StartConnection>>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn start(caller: Caller, body: Option<web::Json<StartConnection>>) -> Answer {
     let Member {
         accounts, user_id, ..
     } = caller.member(NEEDS)?;
@@ -76,10 +73,7 @@ pub async fn start(
 /// Tries a connection with one cheap Gmail call.
 #[utoipa::path(get, path = "/api/v1/connections/{account}/check", tag = "connections", params(AccountPath),
     responses((status = 200, description = "Whether it works, and what to do if not", body = ConnectionCheck)))]
-pub async fn check(
-    caller: Caller,
-    path: web::Path<AccountPath>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn check(caller: Caller, path: web::Path<AccountPath>) -> Answer {
     let me = caller.member(NEEDS)?;
     let check = me.accounts.check(&me.user_id, Some(&path.account)).await?;
     Ok(HttpResponse::Ok().json(check))
@@ -88,10 +82,7 @@ pub async fn check(
 /// Revokes access at Google and forgets the connection.
 #[utoipa::path(delete, path = "/api/v1/connections/{account}", tag = "connections", params(AccountPath),
     responses((status = 200, description = "The removed connection", body = ConnectionInfo)))]
-pub async fn disconnect(
-    caller: Caller,
-    path: web::Path<AccountPath>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn disconnect(caller: Caller, path: web::Path<AccountPath>) -> Answer {
     let me = caller.member(NEEDS)?;
     let removed = me.accounts.disconnect(&me.user_id, &path.account).await?;
     Ok(HttpResponse::Ok().json(removed))

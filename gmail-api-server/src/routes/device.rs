@@ -10,12 +10,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gmail_shared::members::DevicePoll;
 use gmail_shared::oauth::accounts::Accounts;
 use gmail_shared::store::User;
-use gmail_shared::GmailError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::oauth::{escape, page};
 use super::site::{accounts, error_page, hidden_csrf, signed_in, SiteRequest};
+use super::Answer;
 use crate::app::AppState;
 
 const SCRIPT: &str = include_str!("assets/install.sh");
@@ -59,7 +59,7 @@ async fn code(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<CodeRequest>,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let members = accounts(&state)?.members();
     let name = body.name.as_deref().unwrap_or("device");
     let start = members.device_start(name, &site(&req)).await?;
@@ -81,10 +81,7 @@ fn oauth_error(error: &str, description: &str) -> HttpResponse {
 }
 
 /// The device polls: `authorization_pending` until approved, then its key, once.
-async fn token(
-    state: web::Data<AppState>,
-    body: web::Json<TokenRequest>,
-) -> Result<HttpResponse, GmailError> {
+async fn token(state: web::Data<AppState>, body: web::Json<TokenRequest>) -> Answer {
     let members = accounts(&state)?.members();
     Ok(
         match members

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::compose::{body_value, ComposeBody, ComposeForm, COMPOSE_FORM};
-use super::{from_json, no_content, resource, AccountQuery};
+use super::{from_json, no_content, resource, AccountQuery, Answer};
 use crate::extract::{Caller, CallerMailbox};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -51,10 +51,7 @@ pub struct DraftQuery {
 /// List drafts with subject, recipients and snippet.
 #[utoipa::path(get, path = "/api/v1/drafts", tag = "drafts", params(DraftQuery),
     responses((status = 200, description = "One page of drafts", body = DraftPage)))]
-pub async fn list(
-    q: web::Query<DraftQuery>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn list(q: web::Query<DraftQuery>, mailbox: CallerMailbox) -> Answer {
     let max = PageSize::parse(q.max_results, PageSize::fixed(20))?;
     let page = drafts::list_drafts(&mailbox, q.q.as_deref(), max, q.page_token.as_deref()).await?;
     Ok(HttpResponse::Ok().json(page))
@@ -64,10 +61,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "drafts",
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 200, description = "The draft", body = DraftView)))]
-pub async fn get(
-    path: web::Path<DraftId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn get(path: web::Path<DraftId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(drafts::get_draft(&mailbox, &path).await?))
 }
 
@@ -81,7 +75,7 @@ pub async fn create(
     caller: Caller,
     payload: web::Payload,
     mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let (msg, at) = draft_message(&req, &caller, payload).await?;
     let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
     let d = drafts::create_draft(&mailbox, msg, thread_id, in_reply_to).await?;
@@ -100,7 +94,7 @@ pub async fn update(
     path: web::Path<DraftId>,
     payload: web::Payload,
     mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let (msg, at) = draft_message(&req, &caller, payload).await?;
     let d = drafts::update_draft(&mailbox, &path, msg, at.thread_id.as_deref()).await?;
     Ok(HttpResponse::Ok().json(d))
@@ -120,10 +114,7 @@ async fn draft_message(
 #[utoipa::path(post, path = "/api/v1/drafts/{id}/send", tag = "drafts",
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 200, description = "Sent", body = SentMessage)))]
-pub async fn send(
-    path: web::Path<DraftId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn send(path: web::Path<DraftId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(gmail_shared::ops::send::send_draft(&mailbox, &path).await?))
 }
 
@@ -131,10 +122,7 @@ pub async fn send(
 #[utoipa::path(delete, path = "/api/v1/drafts/{id}", tag = "drafts",
     params(("id" = String, Path, description = "Draft id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(
-    path: web::Path<DraftId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn delete(path: web::Path<DraftId>, mailbox: CallerMailbox) -> Answer {
     drafts::delete_draft(&mailbox, &path).await?;
     Ok(no_content())
 }

@@ -13,7 +13,7 @@ use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{resource, split_list};
+use super::{resource, split_list, Answer};
 use crate::app::AppState;
 use crate::extract::Caller;
 use crate::routes::webhooks::events_of;
@@ -55,7 +55,7 @@ pub async fn stream(
     caller: Caller,
     state: web::Data<AppState>,
     q: web::Query<EventsQuery>,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let events = events_of(&caller)?.clone();
     let user = user_of(&caller)?;
     let types = split_list(q.types.as_deref());
@@ -195,7 +195,7 @@ pub async fn pubsub(
     q: web::Query<PushQuery>,
     req: HttpRequest,
     body: web::Bytes,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let Some(events) = state.auth.events() else {
         return Err(GmailError::not_found(
             "the Pub/Sub endpoint (events are off)",

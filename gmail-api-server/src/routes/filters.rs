@@ -5,11 +5,10 @@ use gmail_shared::ops::filters::{
     self, Action, Criteria, FilterInfo, Template, TemplateParameters,
 };
 use gmail_shared::ops::FilterId;
-use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{no_content, resource, AccountQuery};
+use super::{no_content, resource, AccountQuery, Answer};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -54,7 +53,7 @@ pub struct TemplateFilter {
 /// Every filter with its criteria and actions.
 #[utoipa::path(get, path = "/api/v1/filters", tag = "filters", params(AccountQuery),
     responses((status = 200, description = "Every filter", body = FilterList)))]
-pub async fn list(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
+pub async fn list(mailbox: CallerMailbox) -> Answer {
     let filters = filters::list_filters(&mailbox).await?;
     Ok(HttpResponse::Ok().json(FilterList { filters }))
 }
@@ -63,10 +62,7 @@ pub async fn list(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
 #[utoipa::path(get, path = "/api/v1/filters/{id}", tag = "filters",
     params(("id" = String, Path, description = "Filter id"), AccountQuery),
     responses((status = 200, description = "The filter", body = FilterInfo)))]
-pub async fn get(
-    path: web::Path<FilterId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn get(path: web::Path<FilterId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(filters::get_filter(&mailbox, &path).await?))
 }
 
@@ -74,10 +70,7 @@ pub async fn get(
 #[utoipa::path(post, path = "/api/v1/filters", tag = "filters", params(AccountQuery),
     request_body = NewFilter,
     responses((status = 201, description = "Created", body = FilterInfo)))]
-pub async fn create(
-    body: web::Json<NewFilter>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn create(body: web::Json<NewFilter>, mailbox: CallerMailbox) -> Answer {
     let f = filters::create_filter(&mailbox, &body.criteria, &body.action).await?;
     Ok(HttpResponse::Created().json(f))
 }
@@ -87,10 +80,7 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/v1/filters/fromTemplate", tag = "filters", params(AccountQuery),
     request_body = TemplateFilter,
     responses((status = 201, description = "Created", body = FilterInfo)))]
-pub async fn from_template(
-    body: web::Json<TemplateFilter>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn from_template(body: web::Json<TemplateFilter>, mailbox: CallerMailbox) -> Answer {
     let (criteria, action) = filters::from_template(body.template, &body.parameters)?;
     let f = filters::create_filter(&mailbox, &criteria, &action).await?;
     Ok(HttpResponse::Created().json(f))
@@ -100,10 +90,7 @@ pub async fn from_template(
 #[utoipa::path(delete, path = "/api/v1/filters/{id}", tag = "filters",
     params(("id" = String, Path, description = "Filter id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(
-    path: web::Path<FilterId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn delete(path: web::Path<FilterId>, mailbox: CallerMailbox) -> Answer {
     filters::delete_filter(&mailbox, &path).await?;
     Ok(no_content())
 }

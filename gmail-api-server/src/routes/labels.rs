@@ -5,11 +5,10 @@ use gmail_shared::ops::labels::{
     self, LabelChanges, LabelColor, LabelInfo, LabelListVisibility, MessageListVisibility,
 };
 use gmail_shared::ops::LabelId;
-use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{no_content, resource, AccountQuery};
+use super::{no_content, resource, AccountQuery, Answer};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,7 +60,7 @@ impl NewLabel {
 /// All labels, system and user.
 #[utoipa::path(get, path = "/api/v1/labels", tag = "labels", params(AccountQuery),
     responses((status = 200, description = "Every label", body = LabelList)))]
-pub async fn list(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
+pub async fn list(mailbox: CallerMailbox) -> Answer {
     let labels = labels::list_labels(&mailbox).await?;
     Ok(HttpResponse::Ok().json(LabelList { labels }))
 }
@@ -70,10 +69,7 @@ pub async fn list(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
 #[utoipa::path(get, path = "/api/v1/labels/{id}", tag = "labels",
     params(("id" = String, Path, description = "Label id", example = "INBOX"), AccountQuery),
     responses((status = 200, description = "The label", body = LabelInfo)))]
-pub async fn get(
-    path: web::Path<LabelId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn get(path: web::Path<LabelId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(labels::get_label(&mailbox, &path).await?))
 }
 
@@ -81,10 +77,7 @@ pub async fn get(
 #[utoipa::path(post, path = "/api/v1/labels", tag = "labels", params(AccountQuery),
     request_body = NewLabel,
     responses((status = 201, description = "Created", body = LabelInfo)))]
-pub async fn create(
-    body: web::Json<NewLabel>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn create(body: web::Json<NewLabel>, mailbox: CallerMailbox) -> Answer {
     let label = labels::create_label(&mailbox, &body.into_inner().changes()).await?;
     Ok(HttpResponse::Created().json(label))
 }
@@ -94,10 +87,7 @@ pub async fn create(
     request_body = NewLabel,
     responses((status = 200, description = "It existed", body = LabelInfo),
         (status = 201, description = "It was created", body = LabelInfo)))]
-pub async fn get_or_create(
-    body: web::Json<NewLabel>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn get_or_create(body: web::Json<NewLabel>, mailbox: CallerMailbox) -> Answer {
     let (label, created) =
         labels::get_or_create_label(&mailbox, &body.into_inner().changes()).await?;
     Ok(if created {
@@ -116,7 +106,7 @@ pub async fn update(
     path: web::Path<LabelId>,
     body: web::Json<LabelChanges>,
     mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     Ok(HttpResponse::Ok().json(labels::update_label(&mailbox, &path, &body).await?))
 }
 
@@ -124,10 +114,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/v1/labels/{id}", tag = "labels",
     params(("id" = String, Path, description = "Label id", example = "Label_1"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(
-    path: web::Path<LabelId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn delete(path: web::Path<LabelId>, mailbox: CallerMailbox) -> Answer {
     labels::delete_label(&mailbox, &path).await?;
     Ok(no_content())
 }

@@ -5,11 +5,10 @@
 use actix_web::{web, HttpResponse};
 use gmail_shared::members::{Me, NewKey};
 use gmail_shared::store::{ApiKeyInfo, GrantInfo, UserSummary};
-use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{no_content, resource};
+use super::{no_content, resource, Answer};
 use crate::extract::Member;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -49,14 +48,14 @@ pub struct IdPath {
 /// Who you are, and whether the admin endpoints are yours.
 #[utoipa::path(get, path = "/api/v1/me", tag = "members",
     responses((status = 200, description = "You", body = Me)))]
-pub async fn me(me: Member) -> Result<HttpResponse, GmailError> {
+pub async fn me(me: Member) -> Answer {
     Ok(HttpResponse::Ok().json(me.accounts.members().me(&me.user_id).await?))
 }
 
 /// Your API keys (never the keys themselves): name, created, last used, expiry, rules.
 #[utoipa::path(get, path = "/api/v1/me/keys", tag = "members",
     responses((status = 200, description = "Oldest first", body = Vec<ApiKeyInfo>)))]
-pub async fn my_keys(me: Member) -> Result<HttpResponse, GmailError> {
+pub async fn my_keys(me: Member) -> Answer {
     Ok(HttpResponse::Ok().json(me.accounts.members().keys(&me.user_id).await?))
 }
 
@@ -64,10 +63,7 @@ pub async fn my_keys(me: Member) -> Result<HttpResponse, GmailError> {
 /// after `multi_user.key_ttl_days` and carries the rules of the key that made it.
 #[utoipa::path(post, path = "/api/v1/me/keys", tag = "members", request_body = CreateKey,
     responses((status = 201, description = "The key, shown this once", body = NewKey)))]
-pub async fn create_key(
-    me: Member,
-    body: web::Json<CreateKey>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn create_key(me: Member, body: web::Json<CreateKey>) -> Answer {
     let members = me.accounts.members();
     let made = members
         .create_key(&me.user_id, &body.name, Some(&me.key_id))
@@ -80,10 +76,7 @@ pub async fn create_key(
 /// Revoke one of your keys; sessions opened with it close within a second.
 #[utoipa::path(delete, path = "/api/v1/me/keys/{id}", tag = "members", params(IdPath),
     responses((status = 204, description = "Revoked")))]
-pub async fn revoke_my_key(
-    me: Member,
-    path: web::Path<IdPath>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn revoke_my_key(me: Member, path: web::Path<IdPath>) -> Answer {
     let members = me.accounts.members();
     members.revoke_own_key(&me.user_id, &path.id).await?;
     Ok(no_content())
@@ -93,7 +86,7 @@ pub async fn revoke_my_key(
 /// clients): client, redirect URI, scope, created, last used.
 #[utoipa::path(get, path = "/api/v1/me/clients", tag = "members",
     responses((status = 200, description = "Newest first", body = Vec<GrantInfo>)))]
-pub async fn my_clients(me: Member) -> Result<HttpResponse, GmailError> {
+pub async fn my_clients(me: Member) -> Answer {
     let grants = me.accounts.authorization().grants(&me.user_id).await?;
     Ok(HttpResponse::Ok().json(grants))
 }
@@ -102,10 +95,7 @@ pub async fn my_clients(me: Member) -> Result<HttpResponse, GmailError> {
 /// second. `id` is the connection's id (`grant_...`).
 #[utoipa::path(delete, path = "/api/v1/me/clients/{id}", tag = "members", params(IdPath),
     responses((status = 204, description = "Disconnected")))]
-pub async fn revoke_my_client(
-    me: Member,
-    path: web::Path<IdPath>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn revoke_my_client(me: Member, path: web::Path<IdPath>) -> Answer {
     let server = me.accounts.authorization();
     server.revoke_grant(&me.user_id, &path.id).await?;
     Ok(no_content())
@@ -114,7 +104,7 @@ pub async fn revoke_my_client(
 /// Every user: email, created, last active, connection count, disabled (admins only).
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
     responses((status = 200, description = "Oldest first", body = Vec<UserSummary>)))]
-pub async fn users(admin: Member) -> Result<HttpResponse, GmailError> {
+pub async fn users(admin: Member) -> Answer {
     let users = admin.accounts.members().users(&admin.user_id).await?;
     Ok(HttpResponse::Ok().json(users))
 }
@@ -122,7 +112,7 @@ pub async fn users(admin: Member) -> Result<HttpResponse, GmailError> {
 /// A user's API keys (admins only).
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}/keys", tag = "admin", params(IdPath),
     responses((status = 200, description = "Oldest first", body = Vec<ApiKeyInfo>)))]
-pub async fn user_keys(admin: Member, path: web::Path<IdPath>) -> Result<HttpResponse, GmailError> {
+pub async fn user_keys(admin: Member, path: web::Path<IdPath>) -> Answer {
     let members = admin.accounts.members();
     Ok(HttpResponse::Ok().json(members.user_keys(&admin.user_id, &path.id).await?))
 }
@@ -130,22 +120,18 @@ pub async fn user_keys(admin: Member, path: web::Path<IdPath>) -> Result<HttpRes
 /// Disable a user: all their keys stop at once and their open sessions close (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", params(IdPath),
     responses((status = 204, description = "Disabled")))]
-pub async fn disable(admin: Member, path: web::Path<IdPath>) -> Result<HttpResponse, GmailError> {
+pub async fn disable(admin: Member, path: web::Path<IdPath>) -> Answer {
     set_disabled(admin, &path.id, true).await
 }
 
 /// Enable a disabled user again (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin", params(IdPath),
     responses((status = 204, description = "Enabled")))]
-pub async fn enable(admin: Member, path: web::Path<IdPath>) -> Result<HttpResponse, GmailError> {
+pub async fn enable(admin: Member, path: web::Path<IdPath>) -> Answer {
     set_disabled(admin, &path.id, false).await
 }
 
-async fn set_disabled(
-    admin: Member,
-    user: &str,
-    disabled: bool,
-) -> Result<HttpResponse, GmailError> {
+async fn set_disabled(admin: Member, user: &str, disabled: bool) -> Answer {
     let members = admin.accounts.members();
     members.set_disabled(&admin.user_id, user, disabled).await?;
     Ok(no_content())
@@ -154,10 +140,7 @@ async fn set_disabled(
 /// Revoke any user's key (admins only).
 #[utoipa::path(delete, path = "/api/v1/admin/keys/{id}", tag = "admin", params(IdPath),
     responses((status = 204, description = "Revoked")))]
-pub async fn revoke_any_key(
-    admin: Member,
-    path: web::Path<IdPath>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn revoke_any_key(admin: Member, path: web::Path<IdPath>) -> Answer {
     let members = admin.accounts.members();
     members.revoke_any_key(&admin.user_id, &path.id).await?;
     Ok(no_content())

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{no_content, resource, split_list, AccountQuery};
+use super::{no_content, resource, split_list, AccountQuery, Answer};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -65,10 +65,7 @@ impl ListQuery {
 /// Search messages (Gmail query syntax), one page at a time.
 #[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(ListQuery),
     responses((status = 200, description = "One page of message summaries; pass `nextPageToken` back as `pageToken`", body = SearchPage)))]
-pub async fn list(
-    q: web::Query<ListQuery>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn list(q: web::Query<ListQuery>, mailbox: CallerMailbox) -> Answer {
     let search = q.request()?;
     Ok(HttpResponse::Ok().json(messages::search(&mailbox, &search).await?))
 }
@@ -136,7 +133,7 @@ pub async fn get(
     path: web::Path<MessageId>,
     q: web::Query<GetQuery>,
     mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let id = path.into_inner();
     match q.format.unwrap_or_default() {
         MessageFormat::Text => {
@@ -201,7 +198,7 @@ pub async fn modify(
     path: web::Path<MessageId>,
     body: web::Json<LabelChange>,
     mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let after =
         messages::modify(&mailbox, &path, &body.add_label_ids, &body.remove_label_ids).await?;
     Ok(HttpResponse::Ok().json(after))
@@ -211,10 +208,7 @@ pub async fn modify(
 #[utoipa::path(post, path = "/api/v1/messages/{id}/trash", tag = "messages",
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 200, description = "Trashed; the labels now", body = LabelsAfter)))]
-pub async fn trash(
-    path: web::Path<MessageId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn trash(path: web::Path<MessageId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(messages::trash(&mailbox, &path).await?))
 }
 
@@ -222,10 +216,7 @@ pub async fn trash(
 #[utoipa::path(post, path = "/api/v1/messages/{id}/untrash", tag = "messages",
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 200, description = "Restored; the labels now", body = LabelsAfter)))]
-pub async fn untrash(
-    path: web::Path<MessageId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn untrash(path: web::Path<MessageId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(messages::untrash(&mailbox, &path).await?))
 }
 
@@ -233,10 +224,7 @@ pub async fn untrash(
 #[utoipa::path(delete, path = "/api/v1/messages/{id}", tag = "messages",
     params(("id" = String, Path, description = "Gmail message id"), AccountQuery),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(
-    path: web::Path<MessageId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn delete(path: web::Path<MessageId>, mailbox: CallerMailbox) -> Answer {
     messages::delete(&mailbox, &path).await?;
     Ok(no_content())
 }
@@ -257,10 +245,7 @@ pub struct BatchModifyBody {
 #[utoipa::path(post, path = "/api/v1/messages/batchModify", tag = "messages",
     params(AccountQuery), request_body = BatchModifyBody,
     responses((status = 200, description = "Which ids succeeded and which failed", body = BatchOutcome)))]
-pub async fn batch_modify(
-    body: web::Json<BatchModifyBody>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn batch_modify(body: web::Json<BatchModifyBody>, mailbox: CallerMailbox) -> Answer {
     let body = body.into_inner();
     let out = messages::batch_modify(
         &mailbox,
@@ -284,9 +269,6 @@ pub struct BatchDeleteBody {
 #[utoipa::path(post, path = "/api/v1/messages/batchDelete", tag = "messages",
     params(AccountQuery), request_body = BatchDeleteBody,
     responses((status = 200, description = "Which ids were deleted and which failed", body = BatchOutcome)))]
-pub async fn batch_delete(
-    body: web::Json<BatchDeleteBody>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn batch_delete(body: web::Json<BatchDeleteBody>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(messages::batch_delete(&mailbox, body.into_inner().ids).await?))
 }

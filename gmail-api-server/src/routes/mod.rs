@@ -273,6 +273,9 @@ pub async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<web::
         })
 }
 
+/// What a handler answers: a response, or a [`GmailError`] that becomes problem+json.
+pub type Answer = Result<HttpResponse, GmailError>;
+
 pub fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }

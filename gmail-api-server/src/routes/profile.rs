@@ -2,10 +2,9 @@
 
 use actix_web::{web, HttpResponse};
 use gmail_shared::ops::profile::{self, Profile};
-use gmail_shared::GmailError;
 
-use super::resource;
 use super::AccountQuery;
+use super::{resource, Answer};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -15,6 +14,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Address, totals and the current historyId (the starting point for /changes).
 #[utoipa::path(get, path = "/api/v1/profile", tag = "profile", params(AccountQuery),
     responses((status = 200, description = "The profile", body = Profile)))]
-pub async fn get(mailbox: CallerMailbox) -> Result<HttpResponse, GmailError> {
+pub async fn get(mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(profile::get_profile(&mailbox).await?))
 }

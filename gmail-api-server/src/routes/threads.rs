@@ -4,11 +4,10 @@ use actix_web::{web, HttpResponse};
 use gmail_shared::ops::read::{self, ThreadView};
 use gmail_shared::ops::threads::{self, ThreadLabels, ThreadPage};
 use gmail_shared::ops::ThreadId;
-use gmail_shared::GmailError;
 
 use super::messages::{LabelChange, ListQuery};
-use super::resource;
 use super::AccountQuery;
+use super::{resource, Answer};
 use crate::extract::CallerMailbox;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -22,10 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// List conversations matching an optional query, newest first.
 #[utoipa::path(get, path = "/api/v1/threads", tag = "threads", params(ListQuery),
     responses((status = 200, description = "One page of thread summaries", body = ThreadPage)))]
-pub async fn list(
-    q: web::Query<ListQuery>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn list(q: web::Query<ListQuery>, mailbox: CallerMailbox) -> Answer {
     let search = q.request()?;
     Ok(HttpResponse::Ok().json(threads::list_threads(&mailbox, &search).await?))
 }
@@ -34,10 +30,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/threads/{id}", tag = "threads",
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "The conversation", body = ThreadView)))]
-pub async fn get(
-    path: web::Path<ThreadId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn get(path: web::Path<ThreadId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(read::get_thread(&mailbox, &path).await?))
 }
 
@@ -50,7 +43,7 @@ pub async fn modify(
     path: web::Path<ThreadId>,
     body: web::Json<LabelChange>,
     mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let t = threads::modify_thread(&mailbox, &path, &body.add_label_ids, &body.remove_label_ids)
         .await?;
     Ok(HttpResponse::Ok().json(t))
@@ -60,10 +53,7 @@ pub async fn modify(
 #[utoipa::path(post, path = "/api/v1/threads/{id}/trash", tag = "threads",
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "Trashed; each message's labels now", body = ThreadLabels)))]
-pub async fn trash(
-    path: web::Path<ThreadId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn trash(path: web::Path<ThreadId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(threads::trash_thread(&mailbox, &path).await?))
 }
 
@@ -71,9 +61,6 @@ pub async fn trash(
 #[utoipa::path(post, path = "/api/v1/threads/{id}/untrash", tag = "threads",
     params(("id" = String, Path, description = "Gmail thread id"), AccountQuery),
     responses((status = 200, description = "Restored; each message's labels now", body = ThreadLabels)))]
-pub async fn untrash(
-    path: web::Path<ThreadId>,
-    mailbox: CallerMailbox,
-) -> Result<HttpResponse, GmailError> {
+pub async fn untrash(path: web::Path<ThreadId>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(threads::untrash_thread(&mailbox, &path).await?))
 }

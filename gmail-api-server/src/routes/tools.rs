@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::resource;
+use super::{resource, Answer};
 use crate::app::AppState;
 use crate::extract::Caller;
 
@@ -71,11 +71,7 @@ pub async fn list(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/api/v1/tools/{name}", tag = "tools",
     params(("name" = String, Path, description = "Tool name", example = "search_emails")),
     responses((status = 200, description = "The tool", body = ToolInfo)))]
-pub async fn get(
-    caller: Caller,
-    state: web::Data<AppState>,
-    name: web::Path<String>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn get(caller: Caller, state: web::Data<AppState>, name: web::Path<String>) -> Answer {
     state
         .registry
         .get(&name)
@@ -94,7 +90,7 @@ pub async fn call(
     state: web::Data<AppState>,
     name: web::Path<String>,
     payload: web::Payload,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let body = super::read_body(&req, payload).await?;
     let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null

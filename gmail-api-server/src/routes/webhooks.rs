@@ -8,7 +8,7 @@ use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource;
+use super::{resource, Answer};
 use crate::extract::Caller;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -69,10 +69,7 @@ pub struct DeliveriesQuery {
 /// Subscribes a URL to your events. The answer carries the signing secret, shown this once.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "events", request_body = NewWebhook,
     responses((status = 201, description = "Created; `secret` is shown only now", body = CreatedWebhook)))]
-pub async fn create(
-    caller: Caller,
-    body: web::Json<NewWebhook>,
-) -> Result<HttpResponse, GmailError> {
+pub async fn create(caller: Caller, body: web::Json<NewWebhook>) -> Answer {
     let created = events_of(&caller)?
         .create_webhook(&user_of(&caller)?, &body)
         .await?;
@@ -84,7 +81,7 @@ pub async fn create(
 /// Your webhooks.
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "events",
     responses((status = 200, description = "Oldest first", body = WebhookList)))]
-pub async fn list(caller: Caller) -> Result<HttpResponse, GmailError> {
+pub async fn list(caller: Caller) -> Answer {
     let webhooks = events_of(&caller)?.webhooks(&user_of(&caller)?).await?;
     Ok(HttpResponse::Ok().json(WebhookList { webhooks }))
 }
@@ -93,7 +90,7 @@ pub async fn list(caller: Caller) -> Result<HttpResponse, GmailError> {
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "events",
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 200, description = "The webhook", body = Webhook)))]
-pub async fn get(caller: Caller, id: web::Path<String>) -> Result<HttpResponse, GmailError> {
+pub async fn get(caller: Caller, id: web::Path<String>) -> Answer {
     let webhook = events_of(&caller)?.webhook(&user_of(&caller)?, &id).await?;
     Ok(HttpResponse::Ok().json(webhook))
 }
@@ -102,7 +99,7 @@ pub async fn get(caller: Caller, id: web::Path<String>) -> Result<HttpResponse, 
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "events",
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(caller: Caller, id: web::Path<String>) -> Result<HttpResponse, GmailError> {
+pub async fn delete(caller: Caller, id: web::Path<String>) -> Answer {
     events_of(&caller)?
         .delete_webhook(&user_of(&caller)?, &id)
         .await?;
@@ -113,7 +110,7 @@ pub async fn delete(caller: Caller, id: web::Path<String>) -> Result<HttpRespons
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "events",
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 202, description = "Queued", body = TestQueued)))]
-pub async fn test(caller: Caller, id: web::Path<String>) -> Result<HttpResponse, GmailError> {
+pub async fn test(caller: Caller, id: web::Path<String>) -> Answer {
     let event_id = events_of(&caller)?
         .test_webhook(&user_of(&caller)?, &id)
         .await?;
@@ -128,7 +125,7 @@ pub async fn deliveries(
     caller: Caller,
     id: web::Path<String>,
     q: web::Query<DeliveriesQuery>,
-) -> Result<HttpResponse, GmailError> {
+) -> Answer {
     let deliveries = events_of(&caller)?
         .deliveries(&user_of(&caller)?, &id, q.limit.unwrap_or(20))
         .await?;
