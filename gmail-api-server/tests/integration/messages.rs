@@ -72,7 +72,11 @@ async fn get_as_text_full_and_raw() {
     assert_problem(s, &p, 404);
     let (s, p) = app.get("/api/v1/messages/bad%20id").await;
     assert_problem(s, &p, 400);
-    assert_detail_has(&p, "\"bad id\" is not a Gmail message id");
+    assert_bad_field(s, &p, "path");
+    assert_eq!(
+        p["detail"],
+        "invalid argument `path`: \"bad id\" is not a Gmail message id (letters, digits, '_' and '-' only)"
+    );
     let (s, p) = app.get(&format!("/api/v1/messages/{id}?format=pdf")).await;
     assert_problem(s, &p, 400);
 }

@@ -297,8 +297,15 @@ fn query_config() -> actix_web::web::QueryConfig {
 }
 
 fn path_config() -> actix_web::web::PathConfig {
-    actix_web::web::PathConfig::default()
-        .error_handler(|err, _| crate::GmailError::invalid("path", err.to_string()).into())
+    actix_web::web::PathConfig::default().error_handler(|err, _| {
+        // The id types say what is wrong themselves; actix's "Path deserialize error: " adds
+        // nothing to that.
+        let detail = match &err {
+            actix_web::error::PathError::Deserialize(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        crate::GmailError::invalid("path", detail).into()
+    })
 }
 
 /// The one-line summary `--check` prints.
