@@ -52,6 +52,9 @@ impl Annotations {
     };
 }
 
+/// What a tool's handler answers: its output, or the error the caller is shown.
+pub type ToolResult = Result<ToolOutput, GmailError>;
+
 /// What a tool returns: a compact text rendering for the model and, for structured tools, the
 /// same result as JSON matching the tool's output schema.
 #[derive(Debug, Clone, Serialize)]
@@ -341,7 +344,7 @@ impl RegistryBuilder {
         P: DeserializeOwned + JsonSchema + Send + 'static,
         O: JsonSchema,
         F: Fn(ToolContext, P) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
+        Fut: Future<Output = ToolResult> + Send + 'static,
     {
         let output_schema = schema::output::<O>();
         self.add_raw::<P, _, Fut>(decl, output_schema, false, move |ctx, _, p| handler(ctx, p))
@@ -356,7 +359,7 @@ impl RegistryBuilder {
         P: DeserializeOwned + JsonSchema + Send + 'static,
         O: JsonSchema,
         F: Fn(ToolContext, Mailbox, P) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
+        Fut: Future<Output = ToolResult> + Send + 'static,
     {
         let output_schema = schema::output::<O>();
         let handler = Arc::new(handler);
@@ -381,7 +384,7 @@ impl RegistryBuilder {
     where
         P: DeserializeOwned + JsonSchema + Send + 'static,
         F: Fn(ToolContext, Option<String>, P) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<ToolOutput, GmailError>> + Send + 'static,
+        Fut: Future<Output = ToolResult> + Send + 'static,
     {
         let name = decl.name;
         let handler = Arc::new(handler);

@@ -4,7 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
+use super::super::{
+    Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
+};
 use super::text::{self, ResponseFormat};
 use super::Count;
 use crate::error::GmailError;
@@ -238,11 +240,7 @@ const SEND_EMAIL: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn send_email(
-    ctx: ToolContext,
-    mailbox: Mailbox,
-    p: SendEmail,
-) -> Result<ToolOutput, GmailError> {
+async fn send_email(ctx: ToolContext, mailbox: Mailbox, p: SendEmail) -> ToolResult {
     let body = p.compose();
     let dry_run = body.dry_run;
     let (msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
@@ -268,11 +266,7 @@ const DRAFT_EMAIL: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn draft_email(
-    ctx: ToolContext,
-    mailbox: Mailbox,
-    p: SendEmail,
-) -> Result<ToolOutput, GmailError> {
+async fn draft_email(ctx: ToolContext, mailbox: Mailbox, p: SendEmail) -> ToolResult {
     let body = p.compose();
     let dry_run = body.dry_run;
     let (msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
@@ -303,11 +297,7 @@ const READ_EMAIL: Decl = Decl {
     toolset: Toolset::Read,
 };
 
-async fn read_email(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ReadEmail,
-) -> Result<ToolOutput, GmailError> {
+async fn read_email(_ctx: ToolContext, mailbox: Mailbox, p: ReadEmail) -> ToolResult {
     let mut m = read::read_message(&mailbox, &p.message_id).await?;
     let format = p.response_format.unwrap_or_default();
     let names = names_of_labels(&mailbox).await;
@@ -358,11 +348,7 @@ const GET_THREAD: Decl = Decl {
     toolset: Toolset::Read,
 };
 
-async fn get_thread(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: GetThread,
-) -> Result<ToolOutput, GmailError> {
+async fn get_thread(_ctx: ToolContext, mailbox: Mailbox, p: GetThread) -> ToolResult {
     let t = read::get_thread(&mailbox, &p.thread_id).await?;
     let format = p.response_format.unwrap_or_default();
     let names = names_of_labels(&mailbox).await;
@@ -418,11 +404,7 @@ const REPLY_EMAIL: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn reply_email(
-    ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ReplyEmail,
-) -> Result<ToolOutput, GmailError> {
+async fn reply_email(ctx: ToolContext, mailbox: Mailbox, p: ReplyEmail) -> ToolResult {
     let req = ReplyBody {
         body: p.body,
         html_body: p.html_body,
@@ -451,11 +433,7 @@ const FORWARD_EMAIL: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn forward_email(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ForwardEmail,
-) -> Result<ToolOutput, GmailError> {
+async fn forward_email(_ctx: ToolContext, mailbox: Mailbox, p: ForwardEmail) -> ToolResult {
     let req = ForwardBody {
         to: p.to,
         cc: p.cc.unwrap_or_default(),
@@ -481,10 +459,7 @@ const DOWNLOAD_ATTACHMENT: Decl = Decl {
     toolset: Toolset::Read,
 };
 
-async fn download_attachment(
-    ctx: ToolContext,
-    p: DownloadAttachment,
-) -> Result<ToolOutput, GmailError> {
+async fn download_attachment(ctx: ToolContext, p: DownloadAttachment) -> ToolResult {
     attachments::check_download(p.save_path.as_deref(), p.filename.as_deref())?;
     let mailbox = ctx.mailbox(p.account.as_deref()).await?;
     let (root, shown_from) = ctx.env.files.download_root(&mailbox)?;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
+use super::super::{
+    Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
+};
 use crate::error::GmailError;
 use crate::oauth::accounts::{Accounts, AuthStart, ConnectionCheck};
 use crate::store::{ConnectionInfo, FlowBinding};
@@ -78,7 +80,7 @@ const GMAIL_GET_AUTH_URL: Decl = Decl {
     toolset: Toolset::Connections,
 };
 
-async fn gmail_get_auth_url(ctx: ToolContext, p: GetAuthUrl) -> Result<ToolOutput, GmailError> {
+async fn gmail_get_auth_url(ctx: ToolContext, p: GetAuthUrl) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let user = accounts
         .store()
@@ -102,10 +104,7 @@ const GMAIL_HANDLE_OAUTH_CALLBACK: Decl = Decl {
     toolset: Toolset::Connections,
 };
 
-async fn gmail_handle_oauth_callback(
-    ctx: ToolContext,
-    p: HandleCallback,
-) -> Result<ToolOutput, GmailError> {
+async fn gmail_handle_oauth_callback(ctx: ToolContext, p: HandleCallback) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let (_, info, _) = accounts
         .complete(&p.state, &p.code, FlowBinding::Owner(&user_id))
@@ -124,10 +123,7 @@ const GMAIL_LIST_CONNECTIONS: Decl = Decl {
     toolset: Toolset::Connections,
 };
 
-async fn gmail_list_connections(
-    ctx: ToolContext,
-    _p: AccountArg,
-) -> Result<ToolOutput, GmailError> {
+async fn gmail_list_connections(ctx: ToolContext, _p: AccountArg) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let connections = accounts.list(&user_id).await?;
     let text = if connections.is_empty() {
@@ -153,7 +149,7 @@ const GMAIL_CHECK_CONNECTION: Decl = Decl {
     toolset: Toolset::Connections,
 };
 
-async fn gmail_check_connection(ctx: ToolContext, p: AccountArg) -> Result<ToolOutput, GmailError> {
+async fn gmail_check_connection(ctx: ToolContext, p: AccountArg) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let check = accounts.check(&user_id, p.account.as_deref()).await?;
     let text = match &check.problem {
@@ -171,7 +167,7 @@ const GMAIL_DISCONNECT: Decl = Decl {
     toolset: Toolset::Connections,
 };
 
-async fn gmail_disconnect(ctx: ToolContext, p: DisconnectArg) -> Result<ToolOutput, GmailError> {
+async fn gmail_disconnect(ctx: ToolContext, p: DisconnectArg) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let info = accounts.disconnect(&user_id, &p.account).await?;
     Ok(ToolOutput::structured(

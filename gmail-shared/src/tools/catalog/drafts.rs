@@ -5,12 +5,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::super::{
-    Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, Toolset,
+    Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
 };
 use super::compose_tools::{names_of_labels, sent_text};
 use super::text::{self, ResponseFormat};
 use super::Count;
-use crate::error::GmailError;
 use crate::ops::compose::{ComposeBody, InlineAttachment};
 use crate::ops::drafts::{self, DraftPage, DraftRef};
 use crate::ops::send::{self, SentMessage};
@@ -65,11 +64,7 @@ const LIST_DRAFTS: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn list_drafts(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ListDrafts,
-) -> Result<ToolOutput, GmailError> {
+async fn list_drafts(_ctx: ToolContext, mailbox: Mailbox, p: ListDrafts) -> ToolResult {
     let page = drafts::list_drafts(
         &mailbox,
         p.query.as_deref(),
@@ -91,11 +86,7 @@ const GET_DRAFT: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn get_draft(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: GetDraft,
-) -> Result<ToolOutput, GmailError> {
+async fn get_draft(_ctx: ToolContext, mailbox: Mailbox, p: GetDraft) -> ToolResult {
     let d = drafts::get_draft(&mailbox, &p.draft_id).await?;
     let format = p.response_format.unwrap_or_default();
     let names = names_of_labels(&mailbox).await;
@@ -120,11 +111,7 @@ const UPDATE_DRAFT: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn update_draft(
-    ctx: ToolContext,
-    mailbox: Mailbox,
-    p: UpdateDraft,
-) -> Result<ToolOutput, GmailError> {
+async fn update_draft(ctx: ToolContext, mailbox: Mailbox, p: UpdateDraft) -> ToolResult {
     let body = ComposeBody {
         to: p.to.unwrap_or_default(),
         subject: p.subject,
@@ -154,11 +141,7 @@ const SEND_DRAFT: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn send_draft(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: DraftArg,
-) -> Result<ToolOutput, GmailError> {
+async fn send_draft(_ctx: ToolContext, mailbox: Mailbox, p: DraftArg) -> ToolResult {
     let sent = send::send_draft(&mailbox, &p.draft_id).await?;
     Ok(ToolOutput::structured(
         sent_text("Draft sent", &sent),
@@ -174,11 +157,7 @@ const DELETE_DRAFT: Decl = Decl {
     toolset: Toolset::Compose,
 };
 
-async fn delete_draft(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: DraftArg,
-) -> Result<ToolOutput, GmailError> {
+async fn delete_draft(_ctx: ToolContext, mailbox: Mailbox, p: DraftArg) -> ToolResult {
     drafts::delete_draft(&mailbox, &p.draft_id).await?;
     Ok(ToolOutput::text(format!(
         "Draft {} deleted successfully.",

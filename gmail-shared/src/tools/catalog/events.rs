@@ -5,7 +5,9 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::super::{Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, Toolset};
+use super::super::{
+    Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
+};
 use super::text;
 use crate::error::GmailError;
 use crate::events::wait::user_of;
@@ -45,11 +47,7 @@ const WAIT_FOR_EMAIL: Decl = Decl {
     toolset: Toolset::History,
 };
 
-async fn wait_for_email(
-    ctx: ToolContext,
-    mailbox: Mailbox,
-    p: WaitForEmail,
-) -> Result<ToolOutput, GmailError> {
+async fn wait_for_email(ctx: ToolContext, mailbox: Mailbox, p: WaitForEmail) -> ToolResult {
     let events = ctx.env.events.clone().ok_or_else(|| {
         GmailError::invalid(
             "wait_for_email",

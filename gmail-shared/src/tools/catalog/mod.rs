@@ -6,9 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
 use super::{
-    Annotations, Decl, NoOutput, Registry, RegistryBuilder, ToolContext, ToolOutput, Toolset,
+    Annotations, Decl, NoOutput, Registry, RegistryBuilder, ToolContext, ToolOutput, ToolResult,
+    Toolset,
 };
-use crate::error::GmailError;
 use crate::ops::filters::{self, Action, Criteria, FilterInfo, Template, TemplateParameters};
 use crate::ops::history::{self, ChangeKind, Changes, ChangesRequest};
 use crate::ops::profile::{self, Profile};
@@ -136,11 +136,7 @@ const CREATE_FILTER: Decl = Decl {
     toolset: Toolset::Filters,
 };
 
-async fn create_filter(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: CreateFilter,
-) -> Result<ToolOutput, GmailError> {
+async fn create_filter(_ctx: ToolContext, mailbox: Mailbox, p: CreateFilter) -> ToolResult {
     let f = filters::create_filter(&mailbox, &p.criteria, &p.action).await?;
     Ok(ToolOutput::structured(
         render_filter("Filter created successfully:", &f),
@@ -156,11 +152,7 @@ const LIST_FILTERS: Decl = Decl {
     toolset: Toolset::Filters,
 };
 
-async fn list_filters(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    _p: NoArguments,
-) -> Result<ToolOutput, GmailError> {
+async fn list_filters(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let list = FilterList {
         filters: filters::list_filters(&mailbox).await?,
     };
@@ -175,11 +167,7 @@ const GET_FILTER: Decl = Decl {
     toolset: Toolset::Filters,
 };
 
-async fn get_filter(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: FilterArg,
-) -> Result<ToolOutput, GmailError> {
+async fn get_filter(_ctx: ToolContext, mailbox: Mailbox, p: FilterArg) -> ToolResult {
     let f = filters::get_filter(&mailbox, &p.filter_id).await?;
     Ok(ToolOutput::structured(
         render_filter("Filter details:", &f),
@@ -195,11 +183,7 @@ const DELETE_FILTER: Decl = Decl {
     toolset: Toolset::Filters,
 };
 
-async fn delete_filter(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: FilterArg,
-) -> Result<ToolOutput, GmailError> {
+async fn delete_filter(_ctx: ToolContext, mailbox: Mailbox, p: FilterArg) -> ToolResult {
     filters::delete_filter(&mailbox, &p.filter_id).await?;
     Ok(ToolOutput::text(format!(
         "Filter {} deleted successfully.",
@@ -219,7 +203,7 @@ async fn create_filter_from_template(
     _ctx: ToolContext,
     mailbox: Mailbox,
     p: CreateFilterFromTemplate,
-) -> Result<ToolOutput, GmailError> {
+) -> ToolResult {
     let (criteria, action) = filters::from_template(p.template, &p.parameters)?;
     let f = filters::create_filter(&mailbox, &criteria, &action).await?;
     Ok(ToolOutput::structured(
@@ -236,11 +220,7 @@ const GET_PROFILE: Decl = Decl {
     toolset: Toolset::Read,
 };
 
-async fn get_profile(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    _p: NoArguments,
-) -> Result<ToolOutput, GmailError> {
+async fn get_profile(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let profile = profile::get_profile(&mailbox).await?;
     let text = format!(
         "Email: {}\nMessages: {}\nThreads: {}\nHistory ID: {}",
@@ -257,11 +237,7 @@ const LIST_CHANGES: Decl = Decl {
     toolset: Toolset::History,
 };
 
-async fn list_changes(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ListChanges,
-) -> Result<ToolOutput, GmailError> {
+async fn list_changes(_ctx: ToolContext, mailbox: Mailbox, p: ListChanges) -> ToolResult {
     let req = ChangesRequest {
         start_history_id: p.start_history_id,
         kinds: p.kinds.unwrap_or_default(),
@@ -281,11 +257,7 @@ const GET_VACATION: Decl = Decl {
     toolset: Toolset::Settings,
 };
 
-async fn get_vacation(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    _p: NoArguments,
-) -> Result<ToolOutput, GmailError> {
+async fn get_vacation(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let v = settings::get_vacation(&mailbox).await?;
     Ok(ToolOutput::structured(render_vacation(&v), &v))
 }
@@ -298,11 +270,7 @@ const SET_VACATION: Decl = Decl {
     toolset: Toolset::Settings,
 };
 
-async fn set_vacation(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: Vacation,
-) -> Result<ToolOutput, GmailError> {
+async fn set_vacation(_ctx: ToolContext, mailbox: Mailbox, p: Vacation) -> ToolResult {
     let v = settings::set_vacation(&mailbox, &p).await?;
     Ok(ToolOutput::structured(render_vacation(&v), &v))
 }
@@ -315,11 +283,7 @@ const LIST_SEND_AS: Decl = Decl {
     toolset: Toolset::Settings,
 };
 
-async fn list_send_as(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    _p: NoArguments,
-) -> Result<ToolOutput, GmailError> {
+async fn list_send_as(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let list = SendAsList {
         identities: settings::list_send_as(&mailbox).await?,
     };

@@ -15,7 +15,7 @@ use crate::ops::threads::{self, ThreadLabels, ThreadPage};
 use crate::ops::{LabelId, MessageId, ThreadId};
 use crate::ops::{Mailbox, PageSize};
 use crate::tools::{
-    Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, Toolset,
+    Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
 };
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -158,11 +158,7 @@ const SEARCH_EMAILS: Decl = Decl {
     toolset: Toolset::Read,
 };
 
-async fn search_emails(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: SearchEmails,
-) -> Result<ToolOutput, GmailError> {
+async fn search_emails(_ctx: ToolContext, mailbox: Mailbox, p: SearchEmails) -> ToolResult {
     let req = search_request(
         Some(p.query),
         p.max_results,
@@ -186,11 +182,7 @@ const LIST_THREADS: Decl = Decl {
     toolset: Toolset::Read,
 };
 
-async fn list_threads(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ListThreads,
-) -> Result<ToolOutput, GmailError> {
+async fn list_threads(_ctx: ToolContext, mailbox: Mailbox, p: ListThreads) -> ToolResult {
     let req = search_request(
         p.query,
         p.max_results,
@@ -213,11 +205,7 @@ const MODIFY_EMAIL: Decl = Decl {
     toolset: Toolset::Organize,
 };
 
-async fn modify_email(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ModifyEmail,
-) -> Result<ToolOutput, GmailError> {
+async fn modify_email(_ctx: ToolContext, mailbox: Mailbox, p: ModifyEmail) -> ToolResult {
     // The peer server treats labelIds as addLabelIds, with addLabelIds winning.
     let add = p.add_label_ids.or(p.label_ids).unwrap_or_default();
     let remove = p.remove_label_ids.unwrap_or_default();
@@ -240,11 +228,7 @@ const TRASH_EMAIL: Decl = Decl {
     toolset: Toolset::Organize,
 };
 
-async fn trash_email(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: MessageIdOnly,
-) -> Result<ToolOutput, GmailError> {
+async fn trash_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) -> ToolResult {
     let after = messages::trash(&mailbox, &p.message_id).await?;
     Ok(ToolOutput::structured(
         format!("Email {} moved to trash", after.id),
@@ -260,11 +244,7 @@ const UNTRASH_EMAIL: Decl = Decl {
     toolset: Toolset::Organize,
 };
 
-async fn untrash_email(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: MessageIdOnly,
-) -> Result<ToolOutput, GmailError> {
+async fn untrash_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) -> ToolResult {
     let after = messages::untrash(&mailbox, &p.message_id).await?;
     Ok(ToolOutput::structured(
         format!("Email {} restored from trash", after.id),
@@ -280,11 +260,7 @@ const MARK_AS_READ: Decl = Decl {
     toolset: Toolset::Organize,
 };
 
-async fn mark_as_read(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: MessageIds,
-) -> Result<ToolOutput, GmailError> {
+async fn mark_as_read(_ctx: ToolContext, mailbox: Mailbox, p: MessageIds) -> ToolResult {
     let out = messages::batch_modify(&mailbox, p.message_ids, &[], &["UNREAD".into()]).await?;
     Ok(ToolOutput::structured(
         render_batch("Marked as read", &out),
@@ -300,11 +276,7 @@ const MARK_AS_UNREAD: Decl = Decl {
     toolset: Toolset::Organize,
 };
 
-async fn mark_as_unread(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: MessageIds,
-) -> Result<ToolOutput, GmailError> {
+async fn mark_as_unread(_ctx: ToolContext, mailbox: Mailbox, p: MessageIds) -> ToolResult {
     let out = messages::batch_modify(&mailbox, p.message_ids, &["UNREAD".into()], &[]).await?;
     Ok(ToolOutput::structured(
         render_batch("Marked as unread", &out),
@@ -320,11 +292,7 @@ const DELETE_EMAIL: Decl = Decl {
     toolset: Toolset::Delete,
 };
 
-async fn delete_email(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: MessageIdOnly,
-) -> Result<ToolOutput, GmailError> {
+async fn delete_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) -> ToolResult {
     messages::delete(&mailbox, &p.message_id).await?;
     Ok(ToolOutput::text(format!(
         "Email {} deleted successfully",
@@ -344,7 +312,7 @@ async fn batch_modify_emails(
     _ctx: ToolContext,
     mailbox: Mailbox,
     p: BatchModifyEmails,
-) -> Result<ToolOutput, GmailError> {
+) -> ToolResult {
     let out = messages::batch_modify(
         &mailbox,
         p.message_ids,
@@ -370,7 +338,7 @@ async fn batch_delete_emails(
     _ctx: ToolContext,
     mailbox: Mailbox,
     p: BatchDeleteEmails,
-) -> Result<ToolOutput, GmailError> {
+) -> ToolResult {
     let out = messages::batch_delete(&mailbox, p.message_ids).await?;
     Ok(ToolOutput::structured(
         render_batch("Batch delete operation complete.", &out),
@@ -386,11 +354,7 @@ const LIST_EMAIL_LABELS: Decl = Decl {
     toolset: Toolset::Labels,
 };
 
-async fn list_email_labels(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    _p: NoArguments,
-) -> Result<ToolOutput, GmailError> {
+async fn list_email_labels(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let list = LabelList {
         labels: labels::list_labels(&mailbox).await?,
     };
@@ -405,11 +369,7 @@ const CREATE_LABEL: Decl = Decl {
     toolset: Toolset::Labels,
 };
 
-async fn create_label(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: CreateLabel,
-) -> Result<ToolOutput, GmailError> {
+async fn create_label(_ctx: ToolContext, mailbox: Mailbox, p: CreateLabel) -> ToolResult {
     let label = labels::create_label(&mailbox, &p.changes()).await?;
     Ok(ToolOutput::structured(
         render_label("Label created successfully:", &label),
@@ -425,11 +385,7 @@ const UPDATE_LABEL: Decl = Decl {
     toolset: Toolset::Labels,
 };
 
-async fn update_label(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: UpdateLabel,
-) -> Result<ToolOutput, GmailError> {
+async fn update_label(_ctx: ToolContext, mailbox: Mailbox, p: UpdateLabel) -> ToolResult {
     let changes = LabelChanges {
         name: p.name,
         message_list_visibility: p.message_list_visibility,
@@ -451,11 +407,7 @@ const DELETE_LABEL: Decl = Decl {
     toolset: Toolset::Labels,
 };
 
-async fn delete_label(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: LabelToDelete,
-) -> Result<ToolOutput, GmailError> {
+async fn delete_label(_ctx: ToolContext, mailbox: Mailbox, p: LabelToDelete) -> ToolResult {
     labels::delete_label(&mailbox, &p.id).await?;
     Ok(ToolOutput::text(format!(
         "Label {} deleted successfully.",
@@ -471,11 +423,7 @@ const GET_OR_CREATE_LABEL: Decl = Decl {
     toolset: Toolset::Labels,
 };
 
-async fn get_or_create_label(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: CreateLabel,
-) -> Result<ToolOutput, GmailError> {
+async fn get_or_create_label(_ctx: ToolContext, mailbox: Mailbox, p: CreateLabel) -> ToolResult {
     let (label, created) = labels::get_or_create_label(&mailbox, &p.changes()).await?;
     let head = if created {
         "Successfully created new label:"
@@ -493,11 +441,7 @@ const MODIFY_THREAD: Decl = Decl {
     toolset: Toolset::Organize,
 };
 
-async fn modify_thread(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ThreadLabelChange,
-) -> Result<ToolOutput, GmailError> {
+async fn modify_thread(_ctx: ToolContext, mailbox: Mailbox, p: ThreadLabelChange) -> ToolResult {
     let t = threads::modify_thread(
         &mailbox,
         &p.thread_id,
@@ -523,11 +467,7 @@ const TRASH_THREAD: Decl = Decl {
     toolset: Toolset::Organize,
 };
 
-async fn trash_thread(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ThreadIdOnly,
-) -> Result<ToolOutput, GmailError> {
+async fn trash_thread(_ctx: ToolContext, mailbox: Mailbox, p: ThreadIdOnly) -> ToolResult {
     let t = threads::trash_thread(&mailbox, &p.thread_id).await?;
     Ok(ToolOutput::structured(
         format!("Thread {} moved to trash", t.id),
@@ -543,11 +483,7 @@ const UNTRASH_THREAD: Decl = Decl {
     toolset: Toolset::Organize,
 };
 
-async fn untrash_thread(
-    _ctx: ToolContext,
-    mailbox: Mailbox,
-    p: ThreadIdOnly,
-) -> Result<ToolOutput, GmailError> {
+async fn untrash_thread(_ctx: ToolContext, mailbox: Mailbox, p: ThreadIdOnly) -> ToolResult {
     let t = threads::untrash_thread(&mailbox, &p.thread_id).await?;
     Ok(ToolOutput::structured(
         format!("Thread {} restored from trash", t.id),
