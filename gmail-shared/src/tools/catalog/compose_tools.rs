@@ -1,12 +1,11 @@
 //! Tools that read, write and send mail: read_email, get_thread, send_email, draft_email,
 //! reply_email, forward_email, the draft lifecycle and download_attachment.
 
+use gmail_tool_macros::tool;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::super::{
-    Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
-};
+use super::super::{RegistryBuilder, ToolContext, ToolOutput, ToolResult};
 use super::text::{self, ResponseFormat};
 use super::Count;
 use crate::error::GmailError;
@@ -232,14 +231,8 @@ pub(super) fn sent_text(what: &str, s: &SentMessage) -> String {
     )
 }
 
-const SEND_EMAIL: Decl = Decl {
-    name: "send_email",
-    title: "Send an email",
-    description: "Sends an email; with threadId or inReplyTo it is a threaded reply.",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Compose,
-};
-
+/// Sends an email; with threadId or inReplyTo it is a threaded reply.
+#[tool(title = "Send an email", annotations = WRITE, toolset = Compose)]
 async fn send_email(ctx: ToolContext, mailbox: Mailbox, p: SendEmail) -> ToolResult {
     let body = p.compose();
     let dry_run = body.dry_run;
@@ -258,14 +251,8 @@ async fn send_email(ctx: ToolContext, mailbox: Mailbox, p: SendEmail) -> ToolRes
     ))
 }
 
-const DRAFT_EMAIL: Decl = Decl {
-    name: "draft_email",
-    title: "Draft an email",
-    description: "Saves a draft; fields as send_email.",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Compose,
-};
-
+/// Saves a draft; fields as send_email.
+#[tool(title = "Draft an email", annotations = WRITE, toolset = Compose)]
 async fn draft_email(ctx: ToolContext, mailbox: Mailbox, p: SendEmail) -> ToolResult {
     let body = p.compose();
     let dry_run = body.dry_run;
@@ -289,14 +276,8 @@ async fn draft_email(ctx: ToolContext, mailbox: Mailbox, p: SendEmail) -> ToolRe
     ))
 }
 
-const READ_EMAIL: Decl = Decl {
-    name: "read_email",
-    title: "Read an email",
-    description: "Reads an email: headers, labels, body text, attachments.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Read,
-};
-
+/// Reads an email: headers, labels, body text, attachments.
+#[tool(title = "Read an email", annotations = READ, toolset = Read)]
 async fn read_email(_ctx: ToolContext, mailbox: Mailbox, p: ReadEmail) -> ToolResult {
     let mut m = read::read_message(&mailbox, &p.message_id).await?;
     let format = p.response_format.unwrap_or_default();
@@ -340,14 +321,8 @@ async fn read_email(_ctx: ToolContext, mailbox: Mailbox, p: ReadEmail) -> ToolRe
     Ok(ToolOutput::structured(text, &result))
 }
 
-const GET_THREAD: Decl = Decl {
-    name: "get_thread",
-    title: "Read a conversation",
-    description: "Reads a conversation, oldest first, quotes trimmed.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Read,
-};
-
+/// Reads a conversation, oldest first, quotes trimmed.
+#[tool(title = "Read a conversation", annotations = READ, toolset = Read)]
 async fn get_thread(_ctx: ToolContext, mailbox: Mailbox, p: GetThread) -> ToolResult {
     let t = read::get_thread(&mailbox, &p.thread_id).await?;
     let format = p.response_format.unwrap_or_default();
@@ -396,14 +371,8 @@ async fn get_thread(_ctx: ToolContext, mailbox: Mailbox, p: GetThread) -> ToolRe
     Ok(ToolOutput::structured(w.text_with_note(), &result))
 }
 
-const REPLY_EMAIL: Decl = Decl {
-    name: "reply_email",
-    title: "Reply to an email",
-    description: "Replies in the thread (replyAll: to everyone), threading headers set.",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Compose,
-};
-
+/// Replies in the thread (replyAll: to everyone), threading headers set.
+#[tool(title = "Reply to an email", annotations = WRITE, toolset = Compose)]
 async fn reply_email(ctx: ToolContext, mailbox: Mailbox, p: ReplyEmail) -> ToolResult {
     let req = ReplyBody {
         body: p.body,
@@ -425,14 +394,8 @@ async fn reply_email(ctx: ToolContext, mailbox: Mailbox, p: ReplyEmail) -> ToolR
     ))
 }
 
-const FORWARD_EMAIL: Decl = Decl {
-    name: "forward_email",
-    title: "Forward an email",
-    description: "Forwards a message with its attachments.",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Compose,
-};
-
+/// Forwards a message with its attachments.
+#[tool(title = "Forward an email", annotations = WRITE, toolset = Compose)]
 async fn forward_email(_ctx: ToolContext, mailbox: Mailbox, p: ForwardEmail) -> ToolResult {
     let req = ForwardBody {
         to: p.to,
@@ -451,14 +414,8 @@ async fn forward_email(_ctx: ToolContext, mailbox: Mailbox, p: ForwardEmail) -> 
     ))
 }
 
-const DOWNLOAD_ATTACHMENT: Decl = Decl {
-    name: "download_attachment",
-    title: "Download an attachment",
-    description: "Saves an attachment to the server's download folder.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Read,
-};
-
+/// Saves an attachment to the server's download folder.
+#[tool(title = "Download an attachment", annotations = IDEMPOTENT_WRITE, toolset = Read)]
 async fn download_attachment(ctx: ToolContext, p: DownloadAttachment) -> ToolResult {
     attachments::check_download(p.save_path.as_deref(), p.filename.as_deref())?;
     let mailbox = ctx.mailbox(p.account.as_deref()).await?;

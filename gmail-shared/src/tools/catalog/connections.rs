@@ -1,14 +1,13 @@
 //! Connection tools (multi-user mode): connect, list, check and disconnect the caller's Gmail
 //! accounts. The names are the original multi-user design's.
 
+use gmail_tool_macros::tool;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::super::{
-    Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
-};
+use super::super::{RegistryBuilder, ToolContext, ToolOutput, ToolResult};
 use crate::error::GmailError;
 use crate::oauth::accounts::{Accounts, AuthStart, ConnectionCheck};
 use crate::store::{ConnectionInfo, FlowBinding};
@@ -71,15 +70,8 @@ fn render(c: &ConnectionInfo) -> String {
     )
 }
 
-const GMAIL_GET_AUTH_URL: Decl = Decl {
-    name: "gmail_get_auth_url",
-    title: "Connect a Gmail account",
-    description:
-        "Starts connecting a Gmail account: returns a link for the user to open in their browser.",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Connections,
-};
-
+/// Starts connecting a Gmail account: returns a link for the user to open in their browser.
+#[tool(title = "Connect a Gmail account", annotations = WRITE, toolset = Connections)]
 async fn gmail_get_auth_url(ctx: ToolContext, p: GetAuthUrl) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let user = accounts
@@ -96,14 +88,9 @@ async fn gmail_get_auth_url(ctx: ToolContext, p: GetAuthUrl) -> ToolResult {
     ))
 }
 
-const GMAIL_HANDLE_OAUTH_CALLBACK: Decl = Decl {
-    name: "gmail_handle_oauth_callback",
-    title: "Finish connecting a Gmail account",
-    description: "Finishes a connection from the code and state Google redirected with (apps that receive the redirect themselves).",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Connections,
-};
-
+/// Finishes a connection from the code and state Google redirected with (apps that receive the
+/// redirect themselves).
+#[tool(title = "Finish connecting a Gmail account", annotations = WRITE, toolset = Connections)]
 async fn gmail_handle_oauth_callback(ctx: ToolContext, p: HandleCallback) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let (_, info, _) = accounts
@@ -115,14 +102,8 @@ async fn gmail_handle_oauth_callback(ctx: ToolContext, p: HandleCallback) -> Too
     ))
 }
 
-const GMAIL_LIST_CONNECTIONS: Decl = Decl {
-    name: "gmail_list_connections",
-    title: "List connected Gmail accounts",
-    description: "Lists the connected Gmail accounts and their status; the primary one is the default account.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Connections,
-};
-
+/// Lists the connected Gmail accounts and their status; the primary one is the default account.
+#[tool(title = "List connected Gmail accounts", annotations = READ, toolset = Connections)]
 async fn gmail_list_connections(ctx: ToolContext, _p: AccountArg) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let connections = accounts.list(&user_id).await?;
@@ -141,14 +122,8 @@ async fn gmail_list_connections(ctx: ToolContext, _p: AccountArg) -> ToolResult 
     ))
 }
 
-const GMAIL_CHECK_CONNECTION: Decl = Decl {
-    name: "gmail_check_connection",
-    title: "Check a Gmail connection",
-    description: "Checks that a connected account still works and says what to do if not.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Connections,
-};
-
+/// Checks that a connected account still works and says what to do if not.
+#[tool(title = "Check a Gmail connection", annotations = READ, toolset = Connections)]
 async fn gmail_check_connection(ctx: ToolContext, p: AccountArg) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let check = accounts.check(&user_id, p.account.as_deref()).await?;
@@ -159,14 +134,8 @@ async fn gmail_check_connection(ctx: ToolContext, p: AccountArg) -> ToolResult {
     Ok(ToolOutput::structured(text, &check))
 }
 
-const GMAIL_DISCONNECT: Decl = Decl {
-    name: "gmail_disconnect",
-    title: "Disconnect a Gmail account",
-    description: "Disconnects an account and revokes the server's access at Google.",
-    annotations: Annotations::DESTRUCTIVE,
-    toolset: Toolset::Connections,
-};
-
+/// Disconnects an account and revokes the server's access at Google.
+#[tool(title = "Disconnect a Gmail account", annotations = DESTRUCTIVE, toolset = Connections)]
 async fn gmail_disconnect(ctx: ToolContext, p: DisconnectArg) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
     let info = accounts.disconnect(&user_id, &p.account).await?;

@@ -1,12 +1,11 @@
 //! The draft lifecycle: list_drafts, get_draft, update_draft, send_draft, delete_draft
 //! (draft_email, which creates one, sits with the other composing tools).
 
+use gmail_tool_macros::tool;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::super::{
-    Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
-};
+use super::super::{NoOutput, RegistryBuilder, ToolContext, ToolOutput, ToolResult};
 use super::compose_tools::{names_of_labels, sent_text};
 use super::text::{self, ResponseFormat};
 use super::Count;
@@ -56,14 +55,8 @@ pub struct UpdateDraft {
     pub from: Option<String>,
 }
 
-const LIST_DRAFTS: Decl = Decl {
-    name: "list_drafts",
-    title: "List drafts",
-    description: "Lists drafts, newest first.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Compose,
-};
-
+/// Lists drafts, newest first.
+#[tool(title = "List drafts", annotations = READ, toolset = Compose)]
 async fn list_drafts(_ctx: ToolContext, mailbox: Mailbox, p: ListDrafts) -> ToolResult {
     let page = drafts::list_drafts(
         &mailbox,
@@ -78,14 +71,8 @@ async fn list_drafts(_ctx: ToolContext, mailbox: Mailbox, p: ListDrafts) -> Tool
     ))
 }
 
-const GET_DRAFT: Decl = Decl {
-    name: "get_draft",
-    title: "Read a draft",
-    description: "Reads a draft.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Compose,
-};
-
+/// Reads a draft.
+#[tool(title = "Read a draft", annotations = READ, toolset = Compose)]
 async fn get_draft(_ctx: ToolContext, mailbox: Mailbox, p: GetDraft) -> ToolResult {
     let d = drafts::get_draft(&mailbox, &p.draft_id).await?;
     let format = p.response_format.unwrap_or_default();
@@ -103,14 +90,8 @@ async fn get_draft(_ctx: ToolContext, mailbox: Mailbox, p: GetDraft) -> ToolResu
     Ok(ToolOutput::structured(text, &d))
 }
 
-const UPDATE_DRAFT: Decl = Decl {
-    name: "update_draft",
-    title: "Replace a draft",
-    description: "Replaces a draft's content.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Compose,
-};
-
+/// Replaces a draft's content.
+#[tool(title = "Replace a draft", annotations = IDEMPOTENT_WRITE, toolset = Compose)]
 async fn update_draft(ctx: ToolContext, mailbox: Mailbox, p: UpdateDraft) -> ToolResult {
     let body = ComposeBody {
         to: p.to.unwrap_or_default(),
@@ -133,14 +114,8 @@ async fn update_draft(ctx: ToolContext, mailbox: Mailbox, p: UpdateDraft) -> Too
     ))
 }
 
-const SEND_DRAFT: Decl = Decl {
-    name: "send_draft",
-    title: "Send a draft",
-    description: "Sends an existing draft.",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Compose,
-};
-
+/// Sends an existing draft.
+#[tool(title = "Send a draft", annotations = WRITE, toolset = Compose)]
 async fn send_draft(_ctx: ToolContext, mailbox: Mailbox, p: DraftArg) -> ToolResult {
     let sent = send::send_draft(&mailbox, &p.draft_id).await?;
     Ok(ToolOutput::structured(
@@ -149,14 +124,8 @@ async fn send_draft(_ctx: ToolContext, mailbox: Mailbox, p: DraftArg) -> ToolRes
     ))
 }
 
-const DELETE_DRAFT: Decl = Decl {
-    name: "delete_draft",
-    title: "Delete a draft",
-    description: "Deletes a draft.",
-    annotations: Annotations::DESTRUCTIVE,
-    toolset: Toolset::Compose,
-};
-
+/// Deletes a draft.
+#[tool(title = "Delete a draft", annotations = DESTRUCTIVE, toolset = Compose)]
 async fn delete_draft(_ctx: ToolContext, mailbox: Mailbox, p: DraftArg) -> ToolResult {
     drafts::delete_draft(&mailbox, &p.draft_id).await?;
     Ok(ToolOutput::text(format!(

@@ -1,13 +1,12 @@
 //! Waiting for mail: `wait_for_email`, over the change feed (never one long Gmail request).
 
+use gmail_tool_macros::tool;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::super::{
-    Annotations, Decl, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
-};
+use super::super::{RegistryBuilder, ToolContext, ToolOutput, ToolResult};
 use super::text;
 use crate::error::GmailError;
 use crate::events::wait::user_of;
@@ -38,15 +37,10 @@ pub struct WaitResult {
     pub waited_secs: u64,
 }
 
-const WAIT_FOR_EMAIL: Decl = Decl {
-    name: "wait_for_email",
-    title: "Wait for an email to arrive",
-    description: "Waits for a new message matching a Gmail search to arrive (e.g. a sign-up verification code or link) and returns it with its text, or says none came within timeoutSecs.",
-    annotations: Annotations::READ,
-    // Beside list_changes: the default toolset's definitions stay within their budget.
-    toolset: Toolset::History,
-};
-
+// Beside list_changes: the default toolset's definitions stay within their budget.
+/// Waits for a new message matching a Gmail search to arrive (e.g. a sign-up verification code or
+/// link) and returns it with its text, or says none came within timeoutSecs.
+#[tool(title = "Wait for an email to arrive", annotations = READ, toolset = History)]
 async fn wait_for_email(ctx: ToolContext, mailbox: Mailbox, p: WaitForEmail) -> ToolResult {
     let events = ctx.env.events.clone().ok_or_else(|| {
         GmailError::invalid(

@@ -1,14 +1,16 @@
 //! Every tool's declaration and the operation it calls. The first 19 keep the names and input
 //! fields of the most used Gmail MCP server (GongRzhe's), so prompts written for it work
 //! unchanged; everything else only adds optional fields or new tools.
+//!
+//! A tool is its handler under `#[tool(title = ..., annotations = ..., toolset = ...)]`: the
+//! function's name is the tool's, its doc comment is the description a model reads, and the
+//! macro (gmail-tool-macros) declares `const <NAME>: Decl` beside it for the registration below.
 
+use gmail_tool_macros::tool;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
-use super::{
-    Annotations, Decl, NoOutput, Registry, RegistryBuilder, ToolContext, ToolOutput, ToolResult,
-    Toolset,
-};
+use super::{NoOutput, Registry, RegistryBuilder, ToolContext, ToolOutput, ToolResult};
 use crate::ops::filters::{self, Action, Criteria, FilterInfo, Template, TemplateParameters};
 use crate::ops::history::{self, ChangeKind, Changes, ChangesRequest};
 use crate::ops::profile::{self, Profile};
@@ -128,14 +130,9 @@ pub fn registry() -> Registry {
     add_other_tools(builder).build()
 }
 
-const CREATE_FILTER: Decl = Decl {
-    name: "create_filter",
-    title: "Create a filter",
-    description: "Creates a filter for mail that arrives from now on: criteria (from, to, subject, query, hasAttachment, size) and actions (labels, forward).",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Filters,
-};
-
+/// Creates a filter for mail that arrives from now on: criteria (from, to, subject, query,
+/// hasAttachment, size) and actions (labels, forward).
+#[tool(title = "Create a filter", annotations = WRITE, toolset = Filters)]
 async fn create_filter(_ctx: ToolContext, mailbox: Mailbox, p: CreateFilter) -> ToolResult {
     let f = filters::create_filter(&mailbox, &p.criteria, &p.action).await?;
     Ok(ToolOutput::structured(
@@ -144,14 +141,8 @@ async fn create_filter(_ctx: ToolContext, mailbox: Mailbox, p: CreateFilter) -> 
     ))
 }
 
-const LIST_FILTERS: Decl = Decl {
-    name: "list_filters",
-    title: "List filters",
-    description: "Lists filters with their criteria and actions.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Filters,
-};
-
+/// Lists filters with their criteria and actions.
+#[tool(title = "List filters", annotations = READ, toolset = Filters)]
 async fn list_filters(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let list = FilterList {
         filters: filters::list_filters(&mailbox).await?,
@@ -159,14 +150,8 @@ async fn list_filters(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> T
     Ok(ToolOutput::structured(render_filters(&list.filters), &list))
 }
 
-const GET_FILTER: Decl = Decl {
-    name: "get_filter",
-    title: "Get a filter",
-    description: "Reads one filter.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Filters,
-};
-
+/// Reads one filter.
+#[tool(title = "Get a filter", annotations = READ, toolset = Filters)]
 async fn get_filter(_ctx: ToolContext, mailbox: Mailbox, p: FilterArg) -> ToolResult {
     let f = filters::get_filter(&mailbox, &p.filter_id).await?;
     Ok(ToolOutput::structured(
@@ -175,14 +160,8 @@ async fn get_filter(_ctx: ToolContext, mailbox: Mailbox, p: FilterArg) -> ToolRe
     ))
 }
 
-const DELETE_FILTER: Decl = Decl {
-    name: "delete_filter",
-    title: "Delete a filter",
-    description: "Deletes a filter.",
-    annotations: Annotations::DESTRUCTIVE,
-    toolset: Toolset::Filters,
-};
-
+/// Deletes a filter.
+#[tool(title = "Delete a filter", annotations = DESTRUCTIVE, toolset = Filters)]
 async fn delete_filter(_ctx: ToolContext, mailbox: Mailbox, p: FilterArg) -> ToolResult {
     filters::delete_filter(&mailbox, &p.filter_id).await?;
     Ok(ToolOutput::text(format!(
@@ -191,14 +170,9 @@ async fn delete_filter(_ctx: ToolContext, mailbox: Mailbox, p: FilterArg) -> Too
     )))
 }
 
-const CREATE_FILTER_FROM_TEMPLATE: Decl = Decl {
-    name: "create_filter_from_template",
-    title: "Create a filter from a template",
-    description: "Creates a filter from a template: fromSender, withSubject, withAttachments, largeEmails, containingText or mailingList.",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Filters,
-};
-
+/// Creates a filter from a template: fromSender, withSubject, withAttachments, largeEmails,
+/// containingText or mailingList.
+#[tool(title = "Create a filter from a template", annotations = WRITE, toolset = Filters)]
 async fn create_filter_from_template(
     _ctx: ToolContext,
     mailbox: Mailbox,
@@ -212,14 +186,8 @@ async fn create_filter_from_template(
     ))
 }
 
-const GET_PROFILE: Decl = Decl {
-    name: "get_profile",
-    title: "Get mailbox profile",
-    description: "Mailbox address, totals and current historyId.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Read,
-};
-
+/// Mailbox address, totals and current historyId.
+#[tool(title = "Get mailbox profile", annotations = READ, toolset = Read)]
 async fn get_profile(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let profile = profile::get_profile(&mailbox).await?;
     let text = format!(
@@ -229,14 +197,8 @@ async fn get_profile(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> To
     Ok(ToolOutput::structured(text, &profile))
 }
 
-const LIST_CHANGES: Decl = Decl {
-    name: "list_changes",
-    title: "List mailbox changes",
-    description: "Lists changes since a historyId, and the historyId to poll next.",
-    annotations: Annotations::READ,
-    toolset: Toolset::History,
-};
-
+/// Lists changes since a historyId, and the historyId to poll next.
+#[tool(title = "List mailbox changes", annotations = READ, toolset = History)]
 async fn list_changes(_ctx: ToolContext, mailbox: Mailbox, p: ListChanges) -> ToolResult {
     let req = ChangesRequest {
         start_history_id: p.start_history_id,
@@ -249,40 +211,22 @@ async fn list_changes(_ctx: ToolContext, mailbox: Mailbox, p: ListChanges) -> To
     Ok(ToolOutput::structured(render_changes(&changes), &changes))
 }
 
-const GET_VACATION: Decl = Decl {
-    name: "get_vacation",
-    title: "Get the vacation responder",
-    description: "Returns the vacation auto-reply settings.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Settings,
-};
-
+/// Returns the vacation auto-reply settings.
+#[tool(title = "Get the vacation responder", annotations = READ, toolset = Settings)]
 async fn get_vacation(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let v = settings::get_vacation(&mailbox).await?;
     Ok(ToolOutput::structured(render_vacation(&v), &v))
 }
 
-const SET_VACATION: Decl = Decl {
-    name: "set_vacation",
-    title: "Set the vacation responder",
-    description: "Turns the vacation auto-reply on or off and sets its text and dates.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Settings,
-};
-
+/// Turns the vacation auto-reply on or off and sets its text and dates.
+#[tool(title = "Set the vacation responder", annotations = IDEMPOTENT_WRITE, toolset = Settings)]
 async fn set_vacation(_ctx: ToolContext, mailbox: Mailbox, p: Vacation) -> ToolResult {
     let v = settings::set_vacation(&mailbox, &p).await?;
     Ok(ToolOutput::structured(render_vacation(&v), &v))
 }
 
-const LIST_SEND_AS: Decl = Decl {
-    name: "list_send_as",
-    title: "List send-as identities",
-    description: "Lists the addresses this mailbox can send as; pass one as `from`.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Settings,
-};
-
+/// Lists the addresses this mailbox can send as; pass one as `from`.
+#[tool(title = "List send-as identities", annotations = READ, toolset = Settings)]
 async fn list_send_as(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let list = SendAsList {
         identities: settings::list_send_as(&mailbox).await?,

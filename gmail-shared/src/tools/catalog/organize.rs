@@ -1,6 +1,7 @@
 //! Finding and organizing mail: search, conversations, labels on messages and threads, trash,
 //! delete, and the labels themselves.
 
+use gmail_tool_macros::tool;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -14,9 +15,7 @@ use crate::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRe
 use crate::ops::threads::{self, ThreadLabels, ThreadPage};
 use crate::ops::{LabelId, MessageId, ThreadId};
 use crate::ops::{Mailbox, PageSize};
-use crate::tools::{
-    Annotations, Decl, NoOutput, RegistryBuilder, ToolContext, ToolOutput, ToolResult, Toolset,
-};
+use crate::tools::{NoOutput, RegistryBuilder, ToolContext, ToolOutput, ToolResult};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -150,14 +149,8 @@ fn search_request(
     })
 }
 
-const SEARCH_EMAILS: Decl = Decl {
-    name: "search_emails",
-    title: "Search emails",
-    description: "Searches emails (Gmail query syntax), newest first.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Read,
-};
-
+/// Searches emails (Gmail query syntax), newest first.
+#[tool(title = "Search emails", annotations = READ, toolset = Read)]
 async fn search_emails(_ctx: ToolContext, mailbox: Mailbox, p: SearchEmails) -> ToolResult {
     let req = search_request(
         Some(p.query),
@@ -174,14 +167,8 @@ async fn search_emails(_ctx: ToolContext, mailbox: Mailbox, p: SearchEmails) -> 
     Ok(ToolOutput::structured(text, &page))
 }
 
-const LIST_THREADS: Decl = Decl {
-    name: "list_threads",
-    title: "List conversations",
-    description: "Lists conversations matching a Gmail query.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Read,
-};
-
+/// Lists conversations matching a Gmail query.
+#[tool(title = "List conversations", annotations = READ, toolset = Read)]
 async fn list_threads(_ctx: ToolContext, mailbox: Mailbox, p: ListThreads) -> ToolResult {
     let req = search_request(
         p.query,
@@ -197,14 +184,8 @@ async fn list_threads(_ctx: ToolContext, mailbox: Mailbox, p: ListThreads) -> To
     ))
 }
 
-const MODIFY_EMAIL: Decl = Decl {
-    name: "modify_email",
-    title: "Change an email's labels",
-    description: "Adds or removes an email's labels (archive: remove INBOX).",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Adds or removes an email's labels (archive: remove INBOX).
+#[tool(title = "Change an email's labels", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn modify_email(_ctx: ToolContext, mailbox: Mailbox, p: ModifyEmail) -> ToolResult {
     // The peer server treats labelIds as addLabelIds, with addLabelIds winning.
     let add = p.add_label_ids.or(p.label_ids).unwrap_or_default();
@@ -220,14 +201,8 @@ async fn modify_email(_ctx: ToolContext, mailbox: Mailbox, p: ModifyEmail) -> To
     ))
 }
 
-const TRASH_EMAIL: Decl = Decl {
-    name: "trash_email",
-    title: "Move an email to the trash",
-    description: "Moves an email to the trash.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Moves an email to the trash.
+#[tool(title = "Move an email to the trash", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn trash_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) -> ToolResult {
     let after = messages::trash(&mailbox, &p.message_id).await?;
     Ok(ToolOutput::structured(
@@ -236,14 +211,8 @@ async fn trash_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) -> T
     ))
 }
 
-const UNTRASH_EMAIL: Decl = Decl {
-    name: "untrash_email",
-    title: "Restore an email from the trash",
-    description: "Restores an email from the trash.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Restores an email from the trash.
+#[tool(title = "Restore an email from the trash", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn untrash_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) -> ToolResult {
     let after = messages::untrash(&mailbox, &p.message_id).await?;
     Ok(ToolOutput::structured(
@@ -252,14 +221,8 @@ async fn untrash_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) ->
     ))
 }
 
-const MARK_AS_READ: Decl = Decl {
-    name: "mark_as_read",
-    title: "Mark emails as read",
-    description: "Marks emails read.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Marks emails read.
+#[tool(title = "Mark emails as read", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn mark_as_read(_ctx: ToolContext, mailbox: Mailbox, p: MessageIds) -> ToolResult {
     let out = messages::batch_modify(&mailbox, p.message_ids, &[], &["UNREAD".into()]).await?;
     Ok(ToolOutput::structured(
@@ -268,14 +231,8 @@ async fn mark_as_read(_ctx: ToolContext, mailbox: Mailbox, p: MessageIds) -> Too
     ))
 }
 
-const MARK_AS_UNREAD: Decl = Decl {
-    name: "mark_as_unread",
-    title: "Mark emails as unread",
-    description: "Marks emails unread.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Marks emails unread.
+#[tool(title = "Mark emails as unread", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn mark_as_unread(_ctx: ToolContext, mailbox: Mailbox, p: MessageIds) -> ToolResult {
     let out = messages::batch_modify(&mailbox, p.message_ids, &["UNREAD".into()], &[]).await?;
     Ok(ToolOutput::structured(
@@ -284,14 +241,8 @@ async fn mark_as_unread(_ctx: ToolContext, mailbox: Mailbox, p: MessageIds) -> T
     ))
 }
 
-const DELETE_EMAIL: Decl = Decl {
-    name: "delete_email",
-    title: "Delete an email permanently",
-    description: "Deletes an email permanently (prefer trash_email; needs the full-mail scope).",
-    annotations: Annotations::DESTRUCTIVE,
-    toolset: Toolset::Delete,
-};
-
+/// Deletes an email permanently (prefer trash_email; needs the full-mail scope).
+#[tool(title = "Delete an email permanently", annotations = DESTRUCTIVE, toolset = Delete)]
 async fn delete_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) -> ToolResult {
     messages::delete(&mailbox, &p.message_id).await?;
     Ok(ToolOutput::text(format!(
@@ -300,14 +251,8 @@ async fn delete_email(_ctx: ToolContext, mailbox: Mailbox, p: MessageIdOnly) -> 
     )))
 }
 
-const BATCH_MODIFY_EMAILS: Decl = Decl {
-    name: "batch_modify_emails",
-    title: "Change labels of many emails",
-    description: "Adds or removes labels on many emails.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Adds or removes labels on many emails.
+#[tool(title = "Change labels of many emails", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn batch_modify_emails(
     _ctx: ToolContext,
     mailbox: Mailbox,
@@ -326,14 +271,8 @@ async fn batch_modify_emails(
     ))
 }
 
-const BATCH_DELETE_EMAILS: Decl = Decl {
-    name: "batch_delete_emails",
-    title: "Delete many emails permanently",
-    description: "Deletes many emails permanently (needs the full-mail scope).",
-    annotations: Annotations::DESTRUCTIVE,
-    toolset: Toolset::Delete,
-};
-
+/// Deletes many emails permanently (needs the full-mail scope).
+#[tool(title = "Delete many emails permanently", annotations = DESTRUCTIVE, toolset = Delete)]
 async fn batch_delete_emails(
     _ctx: ToolContext,
     mailbox: Mailbox,
@@ -346,14 +285,8 @@ async fn batch_delete_emails(
     ))
 }
 
-const LIST_EMAIL_LABELS: Decl = Decl {
-    name: "list_email_labels",
-    title: "List labels",
-    description: "Lists all labels with their ids.",
-    annotations: Annotations::READ,
-    toolset: Toolset::Labels,
-};
-
+/// Lists all labels with their ids.
+#[tool(title = "List labels", annotations = READ, toolset = Labels)]
 async fn list_email_labels(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments) -> ToolResult {
     let list = LabelList {
         labels: labels::list_labels(&mailbox).await?,
@@ -361,14 +294,8 @@ async fn list_email_labels(_ctx: ToolContext, mailbox: Mailbox, _p: NoArguments)
     Ok(ToolOutput::structured(render_labels(&list.labels), &list))
 }
 
-const CREATE_LABEL: Decl = Decl {
-    name: "create_label",
-    title: "Create a label",
-    description: "Creates a label; nested labels use '/' (Projects/Alpha).",
-    annotations: Annotations::WRITE,
-    toolset: Toolset::Labels,
-};
-
+/// Creates a label; nested labels use '/' (Projects/Alpha).
+#[tool(title = "Create a label", annotations = WRITE, toolset = Labels)]
 async fn create_label(_ctx: ToolContext, mailbox: Mailbox, p: CreateLabel) -> ToolResult {
     let label = labels::create_label(&mailbox, &p.changes()).await?;
     Ok(ToolOutput::structured(
@@ -377,14 +304,8 @@ async fn create_label(_ctx: ToolContext, mailbox: Mailbox, p: CreateLabel) -> To
     ))
 }
 
-const UPDATE_LABEL: Decl = Decl {
-    name: "update_label",
-    title: "Update a label",
-    description: "Renames a label or changes its visibility or colour.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Labels,
-};
-
+/// Renames a label or changes its visibility or colour.
+#[tool(title = "Update a label", annotations = IDEMPOTENT_WRITE, toolset = Labels)]
 async fn update_label(_ctx: ToolContext, mailbox: Mailbox, p: UpdateLabel) -> ToolResult {
     let changes = LabelChanges {
         name: p.name,
@@ -399,14 +320,8 @@ async fn update_label(_ctx: ToolContext, mailbox: Mailbox, p: UpdateLabel) -> To
     ))
 }
 
-const DELETE_LABEL: Decl = Decl {
-    name: "delete_label",
-    title: "Delete a label",
-    description: "Deletes a label (the messages stay).",
-    annotations: Annotations::DESTRUCTIVE,
-    toolset: Toolset::Labels,
-};
-
+/// Deletes a label (the messages stay).
+#[tool(title = "Delete a label", annotations = DESTRUCTIVE, toolset = Labels)]
 async fn delete_label(_ctx: ToolContext, mailbox: Mailbox, p: LabelToDelete) -> ToolResult {
     labels::delete_label(&mailbox, &p.id).await?;
     Ok(ToolOutput::text(format!(
@@ -415,14 +330,8 @@ async fn delete_label(_ctx: ToolContext, mailbox: Mailbox, p: LabelToDelete) -> 
     )))
 }
 
-const GET_OR_CREATE_LABEL: Decl = Decl {
-    name: "get_or_create_label",
-    title: "Get or create a label",
-    description: "Finds a label by name (case-insensitive) or creates it.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Labels,
-};
-
+/// Finds a label by name (case-insensitive) or creates it.
+#[tool(title = "Get or create a label", annotations = IDEMPOTENT_WRITE, toolset = Labels)]
 async fn get_or_create_label(_ctx: ToolContext, mailbox: Mailbox, p: CreateLabel) -> ToolResult {
     let (label, created) = labels::get_or_create_label(&mailbox, &p.changes()).await?;
     let head = if created {
@@ -433,14 +342,8 @@ async fn get_or_create_label(_ctx: ToolContext, mailbox: Mailbox, p: CreateLabel
     Ok(ToolOutput::structured(render_label(head, &label), &label))
 }
 
-const MODIFY_THREAD: Decl = Decl {
-    name: "modify_thread",
-    title: "Change a conversation's labels",
-    description: "Adds or removes labels on a whole conversation.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Adds or removes labels on a whole conversation.
+#[tool(title = "Change a conversation's labels", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn modify_thread(_ctx: ToolContext, mailbox: Mailbox, p: ThreadLabelChange) -> ToolResult {
     let t = threads::modify_thread(
         &mailbox,
@@ -459,14 +362,8 @@ async fn modify_thread(_ctx: ToolContext, mailbox: Mailbox, p: ThreadLabelChange
     ))
 }
 
-const TRASH_THREAD: Decl = Decl {
-    name: "trash_thread",
-    title: "Move a conversation to the trash",
-    description: "Moves a conversation to the trash.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Moves a conversation to the trash.
+#[tool(title = "Move a conversation to the trash", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn trash_thread(_ctx: ToolContext, mailbox: Mailbox, p: ThreadIdOnly) -> ToolResult {
     let t = threads::trash_thread(&mailbox, &p.thread_id).await?;
     Ok(ToolOutput::structured(
@@ -475,14 +372,8 @@ async fn trash_thread(_ctx: ToolContext, mailbox: Mailbox, p: ThreadIdOnly) -> T
     ))
 }
 
-const UNTRASH_THREAD: Decl = Decl {
-    name: "untrash_thread",
-    title: "Restore a conversation from the trash",
-    description: "Restores a conversation from the trash.",
-    annotations: Annotations::IDEMPOTENT_WRITE,
-    toolset: Toolset::Organize,
-};
-
+/// Restores a conversation from the trash.
+#[tool(title = "Restore a conversation from the trash", annotations = IDEMPOTENT_WRITE, toolset = Organize)]
 async fn untrash_thread(_ctx: ToolContext, mailbox: Mailbox, p: ThreadIdOnly) -> ToolResult {
     let t = threads::untrash_thread(&mailbox, &p.thread_id).await?;
     Ok(ToolOutput::structured(
