@@ -4,12 +4,12 @@ use google_gmail1::api::{Draft, Message};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::batch_metadata;
 use super::messages::{header, not_found_as, unescape_snippet};
 use super::outgoing::{apply_reply_context, reply_context, rfc822};
 use super::policy::SendPolicy;
 use super::{DraftId, Mailbox, PageSize};
 use crate::error::GmailError;
-use crate::gmail::batch::batch_get;
 use crate::mail::{readable_from_gmail, OutgoingMessage, ReadableMessage};
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -79,27 +79,10 @@ pub async fn list_drafts(
     }
     let (_, list) = gmail_call!(mailbox, idempotent, call)?;
     let listed = list.drafts.unwrap_or_default();
-    let paths: Vec<String> = listed
-        .iter()
-        .filter_map(|d| d.id.as_deref())
-        .map(|id| {
-            DraftId::parse("draftId", id).map(|id| {
-                format!("/gmail/v1/users/me/drafts/{id}?format=metadata&metadataHeaders=Subject&metadataHeaders=To")
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let details = if paths.is_empty() {
-        vec![]
-    } else {
-        batch_get::<Draft>(mailbox.connection(), &paths).await?
-    };
+    let ids = listed.iter().filter_map(|d| d.id.as_deref());
+    let details = batch_metadata::<Draft>(mailbox, "drafts", ids, &["Subject", "To"]).await?;
     let mut drafts = Vec::new();
-    for d in details {
-        let d = match d {
-            Ok(d) => d,
-            Err(GmailError::NotFound { .. }) => continue,
-            Err(e) => return Err(e),
-        };
+    for d in details.into_iter().flatten() {
         let m: Message = d.message.clone().unwrap_or_default();
         drafts.push(DraftSummary {
             id: d.id.unwrap_or_default(),

@@ -13,7 +13,8 @@ use crate::error::GmailError;
 /// The longest id accepted; Gmail's are far shorter.
 const MAX_LEN: usize = 512;
 
-fn parse(kind: &str, text: &str) -> Result<String, String> {
+/// `text` as an id of `kind` (message, thread, ...), trimmed; the error says why not.
+pub(crate) fn parse(kind: &str, text: &str) -> Result<String, String> {
     let id = text.trim();
     if id.is_empty() {
         return Err(format!("a {kind} id must not be empty"));

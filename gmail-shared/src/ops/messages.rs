@@ -12,7 +12,6 @@ use super::ids::non_empty;
 use super::labels::resolve_label_ids;
 use super::{Mailbox, MessageId, PageSize};
 use crate::error::GmailError;
-use crate::gmail::batch::batch_get;
 
 /// Bounded concurrency for per-message fallbacks, under Gmail's per-user limit of about 10.
 pub const CONCURRENCY: usize = 5;
@@ -155,29 +154,9 @@ pub async fn get_metadata(
     ids: &[String],
     headers: &[&str],
 ) -> Result<Vec<Message>, GmailError> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let query: String = headers
-        .iter()
-        .map(|h| format!("&metadataHeaders={h}"))
-        .collect();
-    let paths: Vec<String> = ids
-        .iter()
-        .map(|id| {
-            MessageId::parse("id", id)
-                .map(|id| format!("/gmail/v1/users/me/messages/{id}?format=metadata{query}"))
-        })
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(ids.len());
-    for result in batch_get::<Message>(mailbox.connection(), &paths).await? {
-        match result {
-            Ok(m) => out.push(m),
-            Err(GmailError::NotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+    let ids = ids.iter().map(String::as_str);
+    let found = super::batch_metadata::<Message>(mailbox, "messages", ids, headers).await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

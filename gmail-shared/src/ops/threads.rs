@@ -4,11 +4,11 @@ use google_gmail1::api::{ModifyThreadRequest, Thread};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::batch_metadata;
 use super::labels::resolve_label_ids;
 use super::messages::{header, label_change, not_found_as, unescape_snippet, SearchRequest};
 use super::{Mailbox, ThreadId};
 use crate::error::GmailError;
-use crate::gmail::batch::batch_get;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -80,26 +80,13 @@ pub async fn list_threads(
     let call = with_search!(users.threads_list("me"), req, &label_ids);
     let (_, list) = gmail_call!(mailbox, idempotent, call)?;
     let listed = list.threads.unwrap_or_default();
-    let paths: Vec<String> = listed
-        .iter()
-        .filter_map(|t| t.id.as_deref())
-        .map(|id| {
-            ThreadId::parse("threadId", id).map(|id| {
-                format!("/gmail/v1/users/me/threads/{id}?format=metadata&metadataHeaders=Subject&metadataHeaders=From&metadataHeaders=Date")
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let details = if paths.is_empty() {
-        vec![]
-    } else {
-        batch_get::<Thread>(mailbox.connection(), &paths).await?
-    };
+    let ids = listed.iter().filter_map(|t| t.id.as_deref());
+    let headers = ["Subject", "From", "Date"];
+    let details = batch_metadata::<Thread>(mailbox, "threads", ids, &headers).await?;
     let mut threads = Vec::with_capacity(listed.len());
     for (listed, detail) in listed.into_iter().zip(details) {
-        match detail {
-            Ok(t) => threads.push(thread_summary(t, listed.snippet)),
-            Err(GmailError::NotFound { .. }) => {}
-            Err(e) => return Err(e),
+        if let Some(t) = detail {
+            threads.push(thread_summary(t, listed.snippet));
         }
     }
     Ok(ThreadPage {
