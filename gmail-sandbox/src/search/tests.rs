@@ -5,24 +5,10 @@ use super::*;
 const ME: &str = "Demo@Example.com";
 
 fn labels() -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = [
-        "INBOX",
-        "SPAM",
-        "TRASH",
-        "UNREAD",
-        "STARRED",
-        "IMPORTANT",
-        "SENT",
-        "DRAFT",
-        "CATEGORY_PERSONAL",
-        "CATEGORY_SOCIAL",
-        "CATEGORY_PROMOTIONS",
-        "CATEGORY_UPDATES",
-        "CATEGORY_FORUMS",
-    ]
-    .iter()
-    .map(|s| (s.to_string(), s.to_string()))
-    .collect();
+    let mut v: Vec<(String, String)> = crate::store::model::system_labels()
+        .into_iter()
+        .map(|l| (l.id, l.name))
+        .collect();
     for (id, name) in [
         ("Label_1", "Work"),
         ("Label_2", "Projects"),
