@@ -301,30 +301,32 @@ fn unescape_quoted(inner: &str) -> String {
     out
 }
 
-/// Splits `Name <addr>` into its parts, honouring quotes in the name.
-fn split_name_addr(s: &str) -> Result<(Option<String>, &str), String> {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    let mut open = None;
+/// The characters of `s` outside double-quoted strings (where a backslash escapes the next
+/// character), with their byte offsets; and whether a quote was left open at the end.
+fn outside_quotes(s: &str) -> (Vec<(usize, char)>, bool) {
+    let (mut out, mut in_quotes, mut escaped) = (Vec::new(), false, false);
     for (i, c) in s.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
         match c {
+            _ if escaped => escaped = false,
             '\\' if in_quotes => escaped = true,
             '"' => in_quotes = !in_quotes,
-            '<' if !in_quotes => {
-                if open.is_some() {
-                    return Err("has more than one `<`".into());
-                }
-                open = Some(i);
-            }
+            _ if !in_quotes => out.push((i, c)),
             _ => {}
         }
     }
-    if in_quotes {
+    (out, in_quotes)
+}
+
+/// Splits `Name <addr>` into its parts, honouring quotes in the name.
+fn split_name_addr(s: &str) -> Result<(Option<String>, &str), String> {
+    let (chars, open_quote) = outside_quotes(s);
+    if open_quote {
         return Err("has an unterminated quote".into());
+    }
+    let mut opens = chars.iter().filter(|(_, c)| *c == '<').map(|&(i, _)| i);
+    let open = opens.next();
+    if opens.next().is_some() {
+        return Err("has more than one `<`".into());
     }
     if let Some(open) = open {
         let rest = &s[open + 1..];
@@ -334,10 +336,11 @@ fn split_name_addr(s: &str) -> Result<(Option<String>, &str), String> {
         if !rest[close + 1..].trim().is_empty() {
             return Err("has text after the closing `>`".into());
         }
-        let name = s[..open].trim();
-        if name.contains('>') {
+        // A `>` inside a quoted name is part of the name.
+        if chars.iter().any(|&(i, c)| c == '>' && i < open) {
             return Err("has a stray `>`".into());
         }
+        let name = s[..open].trim();
         return Ok(((!name.is_empty()).then(|| name.to_string()), &rest[..close]));
     }
     // Old-style `addr (Name)`.
@@ -357,21 +360,14 @@ fn split_name_addr(s: &str) -> Result<(Option<String>, &str), String> {
 /// angle brackets and comments.
 fn split_list(input: &str) -> Vec<&str> {
     let mut items = Vec::new();
-    let (mut in_quotes, mut escaped, mut angle, mut paren) = (false, false, 0usize, 0usize);
-    let mut start = 0;
-    for (i, c) in input.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
+    let (mut angle, mut paren, mut start) = (0usize, 0usize, 0);
+    for (i, c) in outside_quotes(input).0 {
         match c {
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            '<' if !in_quotes => angle += 1,
-            '>' if !in_quotes => angle = angle.saturating_sub(1),
-            '(' if !in_quotes => paren += 1,
-            ')' if !in_quotes => paren = paren.saturating_sub(1),
-            ',' | ';' if !in_quotes && angle == 0 && paren == 0 => {
+            '<' => angle += 1,
+            '>' => angle = angle.saturating_sub(1),
+            '(' => paren += 1,
+            ')' => paren = paren.saturating_sub(1),
+            ',' | ';' if angle == 0 && paren == 0 => {
                 items.push(&input[start..i]);
                 start = i + 1;
             }
@@ -602,6 +598,12 @@ mod tests {
             "\"Doe, John\" <john@example.com>, Ann <ann@example.com>, bob@example.com"
         );
         assert!(parse_recipients("to", "  ").unwrap().is_empty());
+        // Separators and brackets inside a quoted name, escaped quotes among them.
+        let list =
+            parse_recipients("to", r#""A \"B, <C>\" D" <x@example.com>, y@example.com"#).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].name.as_deref(), Some(r#"A "B, <C>" D"#));
+        assert_eq!(list[1].email.as_str(), "y@example.com");
 
         let (f, m) = msg(parse_recipients("replyTo", "ok@example.com, broken").unwrap_err());
         assert_eq!(f, "replyTo");
