@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use gmail_shared::oauth::accounts::{AuthStart, ConnectionCheck};
+use gmail_shared::server::JsonBody;
 use gmail_shared::store::ConnectionInfo;
 use gmail_shared::GmailError;
 use serde::Deserialize;
@@ -54,7 +55,7 @@ pub async fn list(caller: Caller) -> Answer {
 /// Starts connecting a Gmail account: open `authUrl` in a browser within 10 minutes.
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = StartConnection,
     responses((status = 201, description = "Consent URL and single-use state", body = AuthStart)))]
-pub async fn start(caller: Caller, body: Option<web::Json<StartConnection>>) -> Answer {
+pub async fn start(caller: Caller, body: Option<JsonBody<StartConnection>>) -> Answer {
     let Member {
         accounts, user_id, ..
     } = caller.member(NEEDS)?;

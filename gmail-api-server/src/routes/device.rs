@@ -9,6 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gmail_shared::members::DevicePoll;
 use gmail_shared::oauth::accounts::Accounts;
+use gmail_shared::server::JsonBody;
 use gmail_shared::store::User;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -55,11 +56,7 @@ struct CodeRequest {
 }
 
 /// A device asks for a key: its device code (secret), the user code and the approval page.
-async fn code(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<CodeRequest>,
-) -> Answer {
+async fn code(req: HttpRequest, state: web::Data<AppState>, body: JsonBody<CodeRequest>) -> Answer {
     let members = accounts(&state)?.members();
     let name = body.name.as_deref().unwrap_or("device");
     let start = members.device_start(name, &site(&req)).await?;
@@ -81,7 +78,7 @@ fn oauth_error(error: &str, description: &str) -> HttpResponse {
 }
 
 /// The device polls: `authorization_pending` until approved, then its key, once.
-async fn token(state: web::Data<AppState>, body: web::Json<TokenRequest>) -> Answer {
+async fn token(state: web::Data<AppState>, body: JsonBody<TokenRequest>) -> Answer {
     let members = accounts(&state)?.members();
     Ok(
         match members

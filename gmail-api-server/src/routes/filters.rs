@@ -5,6 +5,7 @@ use gmail_shared::ops::filters::{
     self, Action, Criteria, FilterInfo, Template, TemplateParameters,
 };
 use gmail_shared::ops::FilterId;
+use gmail_shared::server::JsonBody;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -70,7 +71,7 @@ pub async fn get(path: web::Path<FilterId>, mailbox: CallerMailbox) -> Answer {
 #[utoipa::path(post, path = "/api/v1/filters", tag = "filters", params(AccountQuery),
     request_body = NewFilter,
     responses((status = 201, description = "Created", body = FilterInfo)))]
-pub async fn create(body: web::Json<NewFilter>, mailbox: CallerMailbox) -> Answer {
+pub async fn create(body: JsonBody<NewFilter>, mailbox: CallerMailbox) -> Answer {
     let f = filters::create_filter(&mailbox, &body.criteria, &body.action).await?;
     Ok(HttpResponse::Created().json(f))
 }
@@ -80,7 +81,7 @@ pub async fn create(body: web::Json<NewFilter>, mailbox: CallerMailbox) -> Answe
 #[utoipa::path(post, path = "/api/v1/filters/fromTemplate", tag = "filters", params(AccountQuery),
     request_body = TemplateFilter,
     responses((status = 201, description = "Created", body = FilterInfo)))]
-pub async fn from_template(body: web::Json<TemplateFilter>, mailbox: CallerMailbox) -> Answer {
+pub async fn from_template(body: JsonBody<TemplateFilter>, mailbox: CallerMailbox) -> Answer {
     let (criteria, action) = filters::from_template(body.template, &body.parameters)?;
     let f = filters::create_filter(&mailbox, &criteria, &action).await?;
     Ok(HttpResponse::Created().json(f))

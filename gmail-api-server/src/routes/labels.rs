@@ -5,6 +5,7 @@ use gmail_shared::ops::labels::{
     self, LabelChanges, LabelColor, LabelInfo, LabelListVisibility, MessageListVisibility,
 };
 use gmail_shared::ops::LabelId;
+use gmail_shared::server::JsonBody;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -77,7 +78,7 @@ pub async fn get(path: web::Path<LabelId>, mailbox: CallerMailbox) -> Answer {
 #[utoipa::path(post, path = "/api/v1/labels", tag = "labels", params(AccountQuery),
     request_body = NewLabel,
     responses((status = 201, description = "Created", body = LabelInfo)))]
-pub async fn create(body: web::Json<NewLabel>, mailbox: CallerMailbox) -> Answer {
+pub async fn create(body: JsonBody<NewLabel>, mailbox: CallerMailbox) -> Answer {
     let label = labels::create_label(&mailbox, &body.into_inner().changes()).await?;
     Ok(HttpResponse::Created().json(label))
 }
@@ -87,7 +88,7 @@ pub async fn create(body: web::Json<NewLabel>, mailbox: CallerMailbox) -> Answer
     request_body = NewLabel,
     responses((status = 200, description = "It existed", body = LabelInfo),
         (status = 201, description = "It was created", body = LabelInfo)))]
-pub async fn get_or_create(body: web::Json<NewLabel>, mailbox: CallerMailbox) -> Answer {
+pub async fn get_or_create(body: JsonBody<NewLabel>, mailbox: CallerMailbox) -> Answer {
     let (label, created) =
         labels::get_or_create_label(&mailbox, &body.into_inner().changes()).await?;
     Ok(if created {
@@ -104,7 +105,7 @@ pub async fn get_or_create(body: web::Json<NewLabel>, mailbox: CallerMailbox) ->
     responses((status = 200, description = "The label after the change", body = LabelInfo)))]
 pub async fn update(
     path: web::Path<LabelId>,
-    body: web::Json<LabelChanges>,
+    body: JsonBody<LabelChanges>,
     mailbox: CallerMailbox,
 ) -> Answer {
     Ok(HttpResponse::Ok().json(labels::update_label(&mailbox, &path, &body).await?))

@@ -4,6 +4,7 @@
 
 use actix_web::{web, HttpResponse};
 use gmail_shared::members::{Me, NewKey};
+use gmail_shared::server::JsonBody;
 use gmail_shared::store::{ApiKeyInfo, GrantInfo, UserSummary};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -63,7 +64,7 @@ pub async fn my_keys(me: Member) -> Answer {
 /// after `multi_user.key_ttl_days` and carries the rules of the key that made it.
 #[utoipa::path(post, path = "/api/v1/me/keys", tag = "members", request_body = CreateKey,
     responses((status = 201, description = "The key, shown this once", body = NewKey)))]
-pub async fn create_key(me: Member, body: web::Json<CreateKey>) -> Answer {
+pub async fn create_key(me: Member, body: JsonBody<CreateKey>) -> Answer {
     let members = me.accounts.members();
     let made = members
         .create_key(&me.user_id, &body.name, Some(&me.key_id))

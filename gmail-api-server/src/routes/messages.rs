@@ -6,6 +6,7 @@ use gmail_shared::mail::ReadableMessage;
 use gmail_shared::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
 use gmail_shared::ops::MessageId;
 use gmail_shared::ops::{read, Mailbox, PageSize};
+use gmail_shared::server::JsonBody;
 use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -196,7 +197,7 @@ pub struct LabelChange {
     responses((status = 200, description = "The message's labels after the change", body = LabelsAfter)))]
 pub async fn modify(
     path: web::Path<MessageId>,
-    body: web::Json<LabelChange>,
+    body: JsonBody<LabelChange>,
     mailbox: CallerMailbox,
 ) -> Answer {
     let after =
@@ -245,7 +246,7 @@ pub struct BatchModifyBody {
 #[utoipa::path(post, path = "/api/v1/messages/batchModify", tag = "messages",
     params(AccountQuery), request_body = BatchModifyBody,
     responses((status = 200, description = "Which ids succeeded and which failed", body = BatchOutcome)))]
-pub async fn batch_modify(body: web::Json<BatchModifyBody>, mailbox: CallerMailbox) -> Answer {
+pub async fn batch_modify(body: JsonBody<BatchModifyBody>, mailbox: CallerMailbox) -> Answer {
     let body = body.into_inner();
     let out = messages::batch_modify(
         &mailbox,
@@ -269,6 +270,6 @@ pub struct BatchDeleteBody {
 #[utoipa::path(post, path = "/api/v1/messages/batchDelete", tag = "messages",
     params(AccountQuery), request_body = BatchDeleteBody,
     responses((status = 200, description = "Which ids were deleted and which failed", body = BatchOutcome)))]
-pub async fn batch_delete(body: web::Json<BatchDeleteBody>, mailbox: CallerMailbox) -> Answer {
+pub async fn batch_delete(body: JsonBody<BatchDeleteBody>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(messages::batch_delete(&mailbox, body.into_inner().ids).await?))
 }

@@ -12,7 +12,6 @@ use actix_web::HttpRequest;
 use actix_web::{web, HttpResponse, ResponseError};
 use futures_util::FutureExt;
 use gmail_shared::server::guard::{browser_guard, host_guard};
-use gmail_shared::server::json_error;
 use gmail_shared::server::limits::{self, BodyLimits};
 use gmail_shared::GmailError;
 use serde::Deserialize;
@@ -223,12 +222,7 @@ async fn guard(
     }
 }
 
-/// Parses a JSON value into a request type, naming the bad field on failure.
-pub fn from_json<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-) -> Result<T, GmailError> {
-    serde_json::from_value(value).map_err(|e| json_error(&e))
-}
+pub use gmail_shared::server::from_json;
 
 /// `?account=`: which connected mailbox to act on (multi-user deployments).
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -283,6 +277,7 @@ pub fn no_content() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gmail_shared::server::json_error;
 
     #[test]
     fn json_errors_name_the_field() {
@@ -300,6 +295,18 @@ mod tests {
         assert!(
             matches!(json_error(&e), GmailError::InvalidArgument { field, .. } if field == "tooo")
         );
+        // A value in a field is named by its path, not by what serde quotes of the value.
+        let e = serde_json::from_str::<T>(r#"{"to":1}"#).unwrap_err();
+        assert!(
+            matches!(json_error(&e), GmailError::InvalidArgument { field, .. } if field == "body")
+        );
+        let bad = from_json::<T>(serde_json::json!({"to": ["a", 1]})).unwrap_err();
+        assert!(
+            matches!(&bad, GmailError::InvalidArgument { field, .. } if field == "to[1]"),
+            "{bad:?}"
+        );
+        let bad = from_json::<T>(serde_json::json!({})).unwrap_err();
+        assert!(matches!(&bad, GmailError::InvalidArgument { field, .. } if field == "to"));
         assert_eq!(split_list(Some(" a, ,b ")), vec!["a", "b"]);
     }
 }

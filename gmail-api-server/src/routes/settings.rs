@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use gmail_shared::ops::settings::{self, SendAsIdentity, Vacation};
+use gmail_shared::server::JsonBody;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -34,7 +35,7 @@ pub async fn get_vacation(mailbox: CallerMailbox) -> Answer {
 #[utoipa::path(put, path = "/api/v1/settings/vacation", tag = "settings", params(AccountQuery),
     request_body(content = Vacation, example = json!({"enableAutoReply": true, "responseSubject": "Away", "responseBodyPlainText": "Back on Monday."})),
     responses((status = 200, description = "The settings saved", body = Vacation)))]
-pub async fn set_vacation(body: web::Json<Vacation>, mailbox: CallerMailbox) -> Answer {
+pub async fn set_vacation(body: JsonBody<Vacation>, mailbox: CallerMailbox) -> Answer {
     Ok(HttpResponse::Ok().json(settings::set_vacation(&mailbox, &body).await?))
 }
 

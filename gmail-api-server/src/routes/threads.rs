@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use gmail_shared::ops::read::{self, ThreadView};
 use gmail_shared::ops::threads::{self, ThreadLabels, ThreadPage};
 use gmail_shared::ops::ThreadId;
+use gmail_shared::server::JsonBody;
 
 use super::messages::{LabelChange, ListQuery};
 use super::AccountQuery;
@@ -41,7 +42,7 @@ pub async fn get(path: web::Path<ThreadId>, mailbox: CallerMailbox) -> Answer {
     responses((status = 200, description = "Each message's labels after the change", body = ThreadLabels)))]
 pub async fn modify(
     path: web::Path<ThreadId>,
-    body: web::Json<LabelChange>,
+    body: JsonBody<LabelChange>,
     mailbox: CallerMailbox,
 ) -> Answer {
     let t = threads::modify_thread(&mailbox, &path, &body.add_label_ids, &body.remove_label_ids)

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use gmail_shared::events::wait::user_of;
 use gmail_shared::events::webhooks::{CreatedWebhook, Delivery, NewWebhook, Webhook};
 use gmail_shared::events::Events;
+use gmail_shared::server::JsonBody;
 use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -69,7 +70,7 @@ pub struct DeliveriesQuery {
 /// Subscribes a URL to your events. The answer carries the signing secret, shown this once.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "events", request_body = NewWebhook,
     responses((status = 201, description = "Created; `secret` is shown only now", body = CreatedWebhook)))]
-pub async fn create(caller: Caller, body: web::Json<NewWebhook>) -> Answer {
+pub async fn create(caller: Caller, body: JsonBody<NewWebhook>) -> Answer {
     let created = events_of(&caller)?
         .create_webhook(&user_of(&caller)?, &body)
         .await?;

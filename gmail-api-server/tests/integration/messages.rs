@@ -410,7 +410,7 @@ async fn batch_modify_and_batch_delete() {
             json!({"ids": [ids[2], "../x"]}),
         )
         .await;
-    assert_problem(s, &p, 400);
+    assert_bad_field(s, &p, "ids[1]");
     assert_detail_has(&p, "not a Gmail message id");
     assert!(app.exists(&ids[2]).await);
 }

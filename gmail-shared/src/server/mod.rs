@@ -276,19 +276,68 @@ pub fn json_config(max_bytes: usize) -> actix_web::web::JsonConfig {
         })
 }
 
-/// A serde_json error as a 400 naming the field when serde did.
+/// A serde_json error (a body that is not JSON, or not the JSON expected) as a 400 naming the
+/// field when serde did.
 pub fn json_error(e: &serde_json::Error) -> crate::GmailError {
     let text = e.to_string();
-    let field = text
-        .split('`')
-        .nth(1)
-        .filter(|f| {
-            !f.is_empty()
-                && f.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    crate::GmailError::invalid(named_field(&text).unwrap_or("body"), text.clone())
+}
+
+/// The field a top-level serde error names (`missing field `to``, `unknown field `tooo``).
+fn named_field(message: &str) -> Option<&str> {
+    ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p)?.split('`').next())
+        .filter(|f| !f.is_empty())
+}
+
+/// A request's JSON `value` as a `T`. A failure names the field at fault by its JSON path
+/// (`ids[1]`, `criteria.from`), and at the top level the field serde names, else `body`.
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, crate::GmailError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = match path.as_str() {
+            "." => named_field(&message).unwrap_or("body").to_string(),
+            _ => path,
+        };
+        crate::GmailError::invalid(field, message)
+    })
+}
+
+/// A JSON request body as a `T`: read under [`json_config`]'s size limit and content type,
+/// then parsed with [`from_json`], so a bad field is named by its path.
+pub struct JsonBody<T>(pub T);
+
+impl<T> std::ops::Deref for JsonBody<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> JsonBody<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonBody<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let value = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = value.await?.into_inner();
+            Ok(JsonBody(from_json(value)?))
         })
-        .unwrap_or("body");
-    crate::GmailError::invalid(field, text.clone())
+    }
 }
 
 fn query_config() -> actix_web::web::QueryConfig {
