@@ -19,7 +19,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bench::{args_or_exit, num, percentile};
+use bench::{base_url, percentile};
+use clap::Parser;
 use common::{init_params, parse_block, ping_round_trips, Event};
 use serde_json::{json, Value};
 
@@ -29,32 +30,21 @@ const SEARCH_BUDGET: usize = 900;
 const READ_BUDGET: usize = 3_000;
 const PING_P50_BUDGET_MS: f64 = 2.0;
 
+/// What an agent reads and waits for, against a running gmail-mcp-server.
+#[derive(Parser)]
 struct Args {
+    /// The MCP server's base URL
+    #[arg(long, default_value = "http://127.0.0.1:8001", value_parser = base_url)]
     url: String,
+    /// The REST server's base URL, to measure it too
+    #[arg(long, value_parser = base_url)]
     rest: Option<String>,
+    /// Pings timed
+    #[arg(long, default_value_t = 500)]
     pings: usize,
+    /// Print the measured texts
+    #[arg(long)]
     show: bool,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        url: "http://127.0.0.1:8001".into(),
-        rest: None,
-        pings: 500,
-        show: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--url" => args.url = value()?.trim_end_matches('/').to_string(),
-            "--rest" => args.rest = Some(value()?.trim_end_matches('/').to_string()),
-            "--pings" => args.pings = num(&flag, value()?)?,
-            "--show" => args.show = true,
-            other => return Err(format!("unknown flag {other}")),
-        }
-    }
-    Ok(args)
 }
 
 /// A Streamable HTTP session on one keep-alive connection.
@@ -198,7 +188,7 @@ impl Report {
 
 #[tokio::main]
 async fn main() {
-    let args = args_or_exit("context-bench", parse_args);
+    let args = Args::parse();
     let mut report = Report { over: 0 };
 
     // Definitions: the default toolset as a client with no narrowing sees it, and every tool

@@ -23,57 +23,48 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bench::{args_or_exit, num, percentile, status_kib};
+use bench::{base_url, percentile, status_kib};
+use clap::Parser;
 use common::{ping_round_trips, SseClient};
 use serde_json::{json, Value};
 
+/// Load benchmark for a running gmail-mcp-server over legacy SSE.
+#[derive(Parser)]
 struct Args {
+    /// The server's base URL
+    #[arg(long, default_value = "http://127.0.0.1:8001", value_parser = base_url)]
     url: String,
+    /// The server's process id, for its memory
+    #[arg(long)]
     pid: Option<u32>,
+    /// SSE sessions calling at once
+    #[arg(long, default_value_t = 200)]
     sessions: usize,
+    /// Calls per session
+    #[arg(long, default_value_t = 20)]
     calls: usize,
+    /// The tool called
+    #[arg(long, default_value = "get_profile")]
     tool: String,
+    /// Its arguments, as JSON
+    #[arg(long, default_value = "{}", value_parser = json_arguments)]
     arguments: Value,
+    /// Idle sessions opened for the memory phase
+    #[arg(long, default_value_t = 2000)]
     idle: usize,
+    /// An API key sent on every request (multi-user servers)
+    #[arg(long)]
     key: Option<String>,
+    /// Rotate get_profile, search_emails and list_threads
+    #[arg(long)]
     mixed: bool,
+    /// Another instance to post pings to (clusters)
+    #[arg(long, value_parser = base_url)]
     relay: Option<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        url: "http://127.0.0.1:8001".into(),
-        pid: None,
-        sessions: 200,
-        calls: 20,
-        tool: "get_profile".into(),
-        arguments: json!({}),
-        idle: 2000,
-        key: None,
-        mixed: false,
-        relay: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--url" => args.url = value()?.trim_end_matches('/').to_string(),
-            "--pid" => args.pid = Some(num(&flag, value()?)?),
-            "--sessions" => args.sessions = num(&flag, value()?)?,
-            "--calls" => args.calls = num(&flag, value()?)?,
-            "--tool" => args.tool = value()?,
-            "--arguments" => {
-                args.arguments =
-                    serde_json::from_str(&value()?).map_err(|e| format!("--arguments: {e}"))?
-            }
-            "--idle" => args.idle = num(&flag, value()?)?,
-            "--key" => args.key = Some(value()?),
-            "--mixed" => args.mixed = true,
-            "--relay" => args.relay = Some(value()?.trim_end_matches('/').to_string()),
-            other => return Err(format!("unknown flag {other}")),
-        }
-    }
-    Ok(args)
+fn json_arguments(v: &str) -> Result<Value, String> {
+    serde_json::from_str(v).map_err(|e| e.to_string())
 }
 
 /// (VmRSS, VmHWM) in KiB.
@@ -133,7 +124,7 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main]
 async fn main() {
-    let args = args_or_exit("mcp-bench", parse_args);
+    let args = Args::parse();
     let before = memory(args.pid);
     println!(
         "server {} pid {:?}: RSS before {:?} KiB",

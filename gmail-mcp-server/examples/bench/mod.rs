@@ -1,25 +1,25 @@
-//! What the benchmark and soak examples share: their flags, percentiles, and a process's
-//! memory as `/proc` tells it. (A folder without `main.rs`, so cargo does not take it for an
+//! What the benchmark and soak examples share: parsers for their flags (clap's derive reads
+//! the flags), percentiles, and a process's memory as `/proc` tells it. (A folder without `main.rs`, so cargo does not take it for an
 //! example of its own; each example includes it with `#[path]`.)
 
 #![allow(dead_code)] // each example uses part of it
 
 use std::time::Duration;
 
-/// The parsed flags, or, when they do not parse, the reason on stderr and exit code 2.
-pub fn args_or_exit<A>(name: &str, parse: impl FnOnce() -> Result<A, String>) -> A {
-    parse().unwrap_or_else(|e| {
-        eprintln!("{name}: {e}");
-        std::process::exit(2)
-    })
+/// A server's base URL, without a trailing `/`.
+pub fn base_url(v: &str) -> Result<String, String> {
+    Ok(v.trim_end_matches('/').to_string())
 }
 
-/// A flag's value as a number, or why not, naming the flag.
-pub fn num<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    v.parse().map_err(|e| format!("{flag}: {e}"))
+/// A whole number of at least 1.
+pub fn at_least_one<T: std::str::FromStr<Err = std::num::ParseIntError> + From<u8> + PartialOrd>(
+    v: &str,
+) -> Result<T, String> {
+    match v.parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The `p` quantile (0 to 1) of sorted samples; zero when there are none.

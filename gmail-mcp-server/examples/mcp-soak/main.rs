@@ -21,71 +21,73 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bench::{args_or_exit, num, status_kib};
+use bench::{at_least_one, base_url, status_kib};
+use clap::Parser;
 use common::{Event, SseClient};
 use serde_json::{json, Value};
 
+/// Soak benchmark for a running gmail-mcp-server over legacy SSE.
+#[derive(Parser)]
 struct Args {
+    /// The server's base URL
+    #[arg(long, default_value = "http://127.0.0.1:8001", value_parser = base_url)]
     url: String,
+    /// The server's process id, for its memory and descriptors
+    #[arg(long)]
     pid: Option<u32>,
+    /// The sandbox's base URL, to inject faults and read its counters
+    #[arg(long, value_parser = base_url)]
     sandbox_url: Option<String>,
+    /// The sandbox's process id
+    #[arg(long)]
     sandbox_pid: Option<u32>,
+    /// SSE sessions
+    #[arg(long, default_value = "500", value_parser = at_least_one::<usize>)]
     sessions: usize,
-    duration: Duration,
+    /// How long to run
+    #[arg(long, default_value_t = 10)]
+    minutes: u64,
+    /// How long to run, for quick runs (wins over --minutes)
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// The share of upstream requests the sandbox fails, 0 to 1
+    #[arg(long, default_value_t = 0.05, value_parser = rate)]
     fault_rate: f64,
-    think: Duration,
-    report: Duration,
-    call_timeout: Duration,
+    /// Pause between a session's calls
+    #[arg(long, default_value_t = 200)]
+    think_ms: u64,
+    /// Seconds between reports
+    #[arg(long, default_value = "60", value_parser = at_least_one::<u64>)]
+    report_secs: u64,
+    /// Seconds a call may take
+    #[arg(long, default_value = "60", value_parser = at_least_one::<u64>)]
+    call_timeout_secs: u64,
 }
 
-const USAGE: &str = "mcp-soak [--url URL] [--pid PID] [--sandbox-url URL] [--sandbox-pid PID] \
-[--sessions 500] [--minutes 10 | --seconds N] [--fault-rate 0.05] [--think-ms 200] \
-[--report-secs 60] [--call-timeout-secs 60]";
+impl Args {
+    fn duration(&self) -> Duration {
+        Duration::from_secs(self.seconds.unwrap_or(self.minutes * 60))
+    }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        url: "http://127.0.0.1:8001".into(),
-        pid: None,
-        sandbox_url: None,
-        sandbox_pid: None,
-        sessions: 500,
-        duration: Duration::from_secs(600),
-        fault_rate: 0.05,
-        think: Duration::from_millis(200),
-        report: Duration::from_secs(60),
-        call_timeout: Duration::from_secs(60),
-    };
-    let mut seconds = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--url" => args.url = value()?.trim_end_matches('/').to_string(),
-            "--pid" => args.pid = Some(num(&flag, value()?)?),
-            "--sandbox-url" => args.sandbox_url = Some(value()?.trim_end_matches('/').to_string()),
-            "--sandbox-pid" => args.sandbox_pid = Some(num(&flag, value()?)?),
-            "--sessions" => args.sessions = num(&flag, value()?)?,
-            "--minutes" => args.duration = Duration::from_secs(num::<u64>(&flag, value()?)? * 60),
-            // Wins over --minutes whatever the order, for quick runs.
-            "--seconds" => seconds = Some(Duration::from_secs(num(&flag, value()?)?)),
-            "--fault-rate" => args.fault_rate = num(&flag, value()?)?,
-            "--think-ms" => args.think = Duration::from_millis(num(&flag, value()?)?),
-            "--report-secs" => args.report = Duration::from_secs(num(&flag, value()?)?),
-            "--call-timeout-secs" => args.call_timeout = Duration::from_secs(num(&flag, value()?)?),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown flag {other}\n{USAGE}")),
-        }
+    fn think(&self) -> Duration {
+        Duration::from_millis(self.think_ms)
     }
-    if let Some(s) = seconds {
-        args.duration = s;
+
+    fn report(&self) -> Duration {
+        Duration::from_secs(self.report_secs)
     }
-    if !(0.0..=1.0).contains(&args.fault_rate) {
-        return Err("--fault-rate must be between 0 and 1".into());
+
+    fn call_timeout(&self) -> Duration {
+        Duration::from_secs(self.call_timeout_secs)
     }
-    if args.sessions == 0 || args.report.is_zero() || args.call_timeout.is_zero() {
-        return Err("--sessions, --report-secs and --call-timeout-secs must be at least 1".into());
+}
+
+fn rate(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        Ok(_) => Err("must be between 0 and 1".into()),
+        Err(e) => Err(e.to_string()),
     }
-    Ok(args)
 }
 
 mod stats;
@@ -411,7 +413,7 @@ async fn calibrate(
 
 #[tokio::main]
 async fn main() {
-    let args = args_or_exit("mcp-soak", parse_args);
+    let args = Args::parse();
     // One client for every session: one connection pool, no per-session resolver. No overall
     // timeout, since the SSE GETs stay open for the whole run. Idle pooled connections are
     // dropped before the server's 5 s keep-alive closes them, or a POST can race that close
@@ -423,8 +425,8 @@ async fn main() {
     println!(
         "soak: {} sessions for {}s, think {} ms, fault rate {:.1}%, server {} pid {:?}, RSS {} MiB",
         args.sessions,
-        args.duration.as_secs(),
-        args.think.as_millis(),
+        args.duration().as_secs(),
+        args.think().as_millis(),
         args.fault_rate * 100.0,
         args.url,
         args.pid,
@@ -538,9 +540,9 @@ async fn main() {
     let ctx = Arc::new(Ctx {
         url: args.url.clone(),
         http: http.clone(),
-        deadline: Instant::now() + args.duration,
-        think: args.think,
-        call_timeout: args.call_timeout,
+        deadline: Instant::now() + args.duration(),
+        think: args.think(),
+        call_timeout: args.call_timeout(),
         ids,
         stats: Mutex::new(Stats::new()),
         reconnects: AtomicU64::new(0),
@@ -561,7 +563,7 @@ async fn main() {
     // Sample RSS every second for min/max; print a line every --report-secs.
     let rss_track = Arc::new(Mutex::new(RssTrack::default()));
     let reporter = {
-        let (ctx, rss_track, report) = (ctx.clone(), rss_track.clone(), args.report);
+        let (ctx, rss_track, report) = (ctx.clone(), rss_track.clone(), args.report());
         let pid = args.pid;
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
