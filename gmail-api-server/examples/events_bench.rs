@@ -5,6 +5,7 @@
 //!
 //!   cargo run --release -p gmail-api-server --example events_bench -- push
 //!   cargo run --release -p gmail-api-server --example events_bench -- poll 5
+//!   cargo run --release -p gmail-api-server --example events_bench -- --help
 //!
 //! scripts/bench-events runs both. GMAIL_BENCH_DATABASE_URL picks PostgreSQL; a temporary
 //! SQLite file otherwise.
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
 use futures::StreamExt;
 use gmail_sandbox::{Sandbox, SandboxConfig};
 use gmail_shared::gmail::credentials::StoredTokens;
@@ -22,11 +24,35 @@ use serde_json::{json, Value};
 
 const SCOPE: &str = "https://mail.google.com/";
 
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// How the servers learn of new mail.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Mode {
+    /// Gmail push: users.watch and Pub/Sub hints.
+    Push,
+    /// Polling each mailbox's history.
+    Poll,
+}
+
+/// Benchmark of the event layer: delivery-to-webhook delay and the Gmail requests it costs.
+#[derive(Parser)]
+struct Args {
+    #[arg(value_enum, default_value = "poll")]
+    mode: Mode,
+    /// Seconds between polls (events.poll_interval_secs)
+    #[arg(default_value_t = 5)]
+    interval: u64,
+    /// Sandbox mailboxes, one user and webhook each
+    #[arg(long, env = "BENCH_MAILBOXES", default_value_t = 100)]
+    mailboxes: usize,
+    /// Messages delivered into each mailbox
+    #[arg(long, env = "BENCH_MESSAGES", default_value_t = 10)]
+    messages: usize,
+    /// Deliveries per second, over all mailboxes
+    #[arg(long, env = "BENCH_RATE", default_value_t = 100)]
+    rate: usize,
+    /// Seconds of idling measured after the load
+    #[arg(long, env = "BENCH_IDLE_SECS", default_value_t = 30)]
+    idle_secs: u64,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -49,12 +75,9 @@ async fn sandbox_stats(http: &reqwest::Client, sandbox_url: &str) -> anyhow::Res
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let push = args.first().map(String::as_str) == Some("push");
-    let interval: u64 = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(5);
-    let mailboxes = env_num("BENCH_MAILBOXES", 100);
-    let messages = env_num("BENCH_MESSAGES", 10);
-    let rate = env_num("BENCH_RATE", 100) as f64;
+    let args = Args::parse();
+    let (push, interval) = (args.mode == Mode::Push, args.interval);
+    let (mailboxes, messages, rate) = (args.mailboxes, args.messages, args.rate as f64);
     let http = reqwest::Client::new();
 
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await?;
@@ -232,8 +255,8 @@ async fn main() -> anyhow::Result<()> {
     http.post(format!("{sandbox_url}__sandbox/stats/reset"))
         .send()
         .await?;
-    let idle_secs = env_num("BENCH_IDLE_SECS", 30);
-    tokio::time::sleep(Duration::from_secs(idle_secs as u64)).await;
+    let idle_secs = args.idle_secs;
+    tokio::time::sleep(Duration::from_secs(idle_secs)).await;
     let idle = sandbox_stats(&http, &sandbox_url).await?;
     let per_minute = idle["totalRequests"].as_f64().unwrap_or(0.0) * 60.0 / idle_secs as f64;
 
