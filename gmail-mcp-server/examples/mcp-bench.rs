@@ -23,7 +23,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bench::{base_url, percentile, status_kib};
+use bench::{base_url, percentile, status_kib, Target};
 use clap::Parser;
 use common::{ping_round_trips, SseClient};
 use serde_json::{json, Value};
@@ -31,12 +31,8 @@ use serde_json::{json, Value};
 /// Load benchmark for a running gmail-mcp-server over legacy SSE.
 #[derive(Parser)]
 struct Args {
-    /// The server's base URL
-    #[arg(long, default_value = "http://127.0.0.1:8001", value_parser = base_url)]
-    url: String,
-    /// The server's process id, for its memory
-    #[arg(long)]
-    pid: Option<u32>,
+    #[command(flatten)]
+    target: Target,
     /// SSE sessions calling at once
     #[arg(long, default_value_t = 200)]
     sessions: usize,
@@ -125,18 +121,18 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let before = memory(args.pid);
+    let before = memory(args.target.pid);
     println!(
         "server {} pid {:?}: RSS before {:?} KiB",
-        args.url,
-        args.pid,
+        args.target.url,
+        args.target.pid,
         before.map(|m| m.0)
     );
 
     if let Some(relay) = &args.relay {
         let key = args.key.as_deref();
-        let direct = stream_pings(&args.url, &args.url, key, 300).await;
-        let relayed = stream_pings(&args.url, relay, key, 300).await;
+        let direct = stream_pings(&args.target.url, &args.target.url, key, 300).await;
+        let relayed = stream_pings(&args.target.url, relay, key, 300).await;
         println!(
             "SSE ping posted to the instance holding the stream: p50 {}  p99 {}",
             ms(percentile(&direct, 0.50)),
@@ -158,7 +154,7 @@ async fn main() {
         &[("Streamable HTTP /mcp", true), ("legacy SSE", false)]
     };
     for &(name, streamable) in pings {
-        let mut samples = ping_round_trips(&args.url, 500, streamable).await;
+        let mut samples = ping_round_trips(&args.target.url, 500, streamable).await;
         samples.sort();
         println!(
             "{name} ping on one connection: p50 {}  p99 {}",
@@ -171,7 +167,7 @@ async fn main() {
     let connect_started = Instant::now();
     let mut opening = Vec::new();
     for _ in 0..args.sessions {
-        let url = args.url.clone();
+        let url = args.target.url.clone();
         let http = http_client(args.key.as_deref());
         opening.push(tokio::spawn(async move {
             let mut c = SseClient::connect_with(&url, http).await;
@@ -242,7 +238,7 @@ async fn main() {
         ms(percentile(&latencies, 0.99)),
         ms(percentile(&latencies, 1.0)),
     );
-    if let Some((rss, hwm)) = memory(args.pid) {
+    if let Some((rss, hwm)) = memory(args.target.pid) {
         println!("server RSS now {rss} KiB, peak (VmHWM) {hwm} KiB");
     }
     drop(clients);
@@ -252,14 +248,14 @@ async fn main() {
     if args.idle == 0 {
         return;
     }
-    let base = memory(args.pid).map(|m| m.0);
+    let base = memory(args.target.pid).map(|m| m.0);
     let started = Instant::now();
     let mut idle = Vec::with_capacity(args.idle);
     // Open in waves so the accept queue is not the thing being measured.
     for wave in (0..args.idle).collect::<Vec<_>>().chunks(200) {
         let mut opening = Vec::new();
         for _ in wave {
-            let url = args.url.clone();
+            let url = args.target.url.clone();
             let http = http_client(args.key.as_deref());
             opening.push(tokio::spawn(async move {
                 let mut c = SseClient::connect_with(&url, http).await;
@@ -272,7 +268,7 @@ async fn main() {
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = memory(args.pid).map(|m| m.0);
+    let after = memory(args.target.pid).map(|m| m.0);
     println!(
         "opened {} idle SSE sessions in {}",
         idle.len(),
@@ -284,7 +280,7 @@ async fn main() {
             "idle sessions: RSS {base} KiB -> {after} KiB, {per:.1} KiB per open session (target <= 64 KiB)"
         );
     }
-    if let Some((_, hwm)) = memory(args.pid) {
+    if let Some((_, hwm)) = memory(args.target.pid) {
         println!("server peak RSS (VmHWM) {hwm} KiB");
     }
 }

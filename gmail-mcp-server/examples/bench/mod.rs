@@ -6,6 +6,17 @@
 
 use std::time::Duration;
 
+/// The server under test: where it listens and, for its memory, its process.
+#[derive(clap::Args)]
+pub struct Target {
+    /// The server's base URL
+    #[arg(long, default_value = "http://127.0.0.1:8001", value_parser = base_url)]
+    pub url: String,
+    /// The server's process id, for its memory (and open descriptors)
+    #[arg(long)]
+    pub pid: Option<u32>,
+}
+
 /// A server's base URL, without a trailing `/`.
 pub fn base_url(v: &str) -> Result<String, String> {
     Ok(v.trim_end_matches('/').to_string())

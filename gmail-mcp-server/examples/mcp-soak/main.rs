@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bench::{at_least_one, base_url, status_kib};
+use bench::{at_least_one, base_url, status_kib, Target};
 use clap::Parser;
 use common::{Event, SseClient};
 use serde_json::{json, Value};
@@ -29,12 +29,8 @@ use serde_json::{json, Value};
 /// Soak benchmark for a running gmail-mcp-server over legacy SSE.
 #[derive(Parser)]
 struct Args {
-    /// The server's base URL
-    #[arg(long, default_value = "http://127.0.0.1:8001", value_parser = base_url)]
-    url: String,
-    /// The server's process id, for its memory and descriptors
-    #[arg(long)]
-    pid: Option<u32>,
+    #[command(flatten)]
+    target: Target,
     /// The sandbox's base URL, to inject faults and read its counters
     #[arg(long, value_parser = base_url)]
     sandbox_url: Option<String>,
@@ -428,9 +424,9 @@ async fn main() {
         args.duration().as_secs(),
         args.think().as_millis(),
         args.fault_rate * 100.0,
-        args.url,
-        args.pid,
-        show_mib(rss_mib(args.pid)),
+        args.target.url,
+        args.target.pid,
+        show_mib(rss_mib(args.target.pid)),
     );
 
     // Open in waves so the accept queue is not what is measured.
@@ -443,7 +439,7 @@ async fn main() {
         remaining -= wave;
         let opening: Vec<_> = (0..wave)
             .map(|_| {
-                let (url, http) = (args.url.clone(), http.clone());
+                let (url, http) = (args.target.url.clone(), http.clone());
                 tokio::spawn(async move { open(&url, &http).await })
             })
             .collect();
@@ -529,16 +525,16 @@ async fn main() {
         println!("no --sandbox-url: no faults injected, no upstream stats");
     }
 
-    let start_rss = rss_mib(args.pid);
+    let start_rss = rss_mib(args.target.pid);
     // CPU of the server, the sandbox and this generator: on a small machine they share the
     // cores, and a saturated machine explains latency that the server alone would not.
     let cpu_pids: Vec<Option<String>> = vec![
-        args.pid.map(|p| p.to_string()),
+        args.target.pid.map(|p| p.to_string()),
         args.sandbox_pid.map(|p| p.to_string()),
         Some("self".into()),
     ];
     let ctx = Arc::new(Ctx {
-        url: args.url.clone(),
+        url: args.target.url.clone(),
         http: http.clone(),
         deadline: Instant::now() + args.duration(),
         think: args.think(),
@@ -550,7 +546,7 @@ async fn main() {
     println!(
         "start: server RSS {} MiB, {} open fds",
         show_mib(start_rss),
-        open_fds(args.pid).map_or("?".into(), |n| n.to_string())
+        open_fds(args.target.pid).map_or("?".into(), |n| n.to_string())
     );
 
     let load_started = Instant::now();
@@ -564,7 +560,7 @@ async fn main() {
     let rss_track = Arc::new(Mutex::new(RssTrack::default()));
     let reporter = {
         let (ctx, rss_track, report) = (ctx.clone(), rss_track.clone(), args.report());
-        let pid = args.pid;
+        let pid = args.target.pid;
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -641,8 +637,8 @@ async fn main() {
     }
     let load_secs = load_started.elapsed().as_secs_f64();
     reporter.abort();
-    let end_rss = rss_mib(args.pid);
-    let end_fds = open_fds(args.pid);
+    let end_rss = rss_mib(args.target.pid);
+    let end_fds = open_fds(args.target.pid);
     let upstream = match &args.sandbox_url {
         Some(sb) => {
             let stats = sandbox_stats(&http, sb).await;
@@ -653,7 +649,7 @@ async fn main() {
     };
     drop(clients);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let closed_rss = rss_mib(args.pid);
+    let closed_rss = rss_mib(args.target.pid);
 
     let s = ctx.stats.lock().unwrap();
     let c = s.counts;
