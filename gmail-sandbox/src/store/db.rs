@@ -62,12 +62,7 @@ pub enum DbOp {
     },
     PutMessage {
         mailbox: String,
-        id: String,
-        thread_id: String,
-        labels: String,
-        internal_date: i64,
-        history_id: i64,
-        raw: std::sync::Arc<Vec<u8>>,
+        message: MessageRow,
     },
     SetMessageLabels {
         mailbox: String,
@@ -246,24 +241,19 @@ async fn apply(
             }
             DbOp::PutMessage {
                 mailbox,
-                id,
-                thread_id,
-                labels,
-                internal_date,
-                history_id,
-                raw,
+                message: m,
             } => {
                 sqlx::query(
                     "INSERT OR REPLACE INTO messages (mailbox, id, thread_id, label_ids, internal_date, history_id, raw) \
                      VALUES (?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(mailbox)
-                .bind(id)
-                .bind(thread_id)
-                .bind(labels)
-                .bind(internal_date)
-                .bind(history_id)
-                .bind(raw.to_vec())
+                .bind(m.id)
+                .bind(m.thread_id)
+                .bind(serde_json::to_string(&m.labels).unwrap_or_default())
+                .bind(m.internal_date)
+                .bind(m.history_id as i64)
+                .bind(m.raw.to_vec())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -341,13 +331,15 @@ async fn apply(
 }
 
 /// A stored message row.
+/// A message as the `messages` table holds it.
+#[derive(Debug, Clone)]
 pub struct MessageRow {
     pub id: String,
     pub thread_id: String,
     pub labels: Vec<String>,
     pub internal_date: i64,
     pub history_id: u64,
-    pub raw: Vec<u8>,
+    pub raw: std::sync::Arc<Vec<u8>>,
 }
 
 pub struct MailboxRow {
@@ -389,7 +381,7 @@ pub async fn load_messages(pool: &SqlitePool, mailbox: &str) -> anyhow::Result<V
                 labels: serde_json::from_str(&labels).unwrap_or_default(),
                 internal_date: r.get(3),
                 history_id: hid.max(0) as u64,
-                raw: r.get(5),
+                raw: std::sync::Arc::new(r.get(5)),
             }
         })
         .collect())

@@ -14,7 +14,7 @@ use sqlx::sqlite::SqlitePool;
 use crate::pubsub::{PushEvent, PushTx};
 use crate::render::{self, Parsed};
 use crate::search::{Query, SearchContext, SearchDoc};
-use db::{DbOp, DbTx, Table};
+use db::{DbOp, DbTx, MessageRow, Table};
 pub use model::*;
 
 /// History records kept per mailbox; older ones fall off and make their ids "too old".
@@ -148,14 +148,7 @@ impl Store {
                 data.labels = system_labels();
             }
             for m in db::load_messages(pool, &row.email).await? {
-                data.index_message(
-                    m.id,
-                    m.thread_id,
-                    m.labels,
-                    m.internal_date,
-                    m.history_id,
-                    m.raw,
-                );
+                data.index_message(m);
             }
             data.drafts = db::load_kv(pool, Table::Drafts, &row.email)
                 .await?
@@ -317,38 +310,20 @@ impl MailboxData {
     }
 
     /// Put a message into the in-memory index (no history, no persistence).
-    fn index_message(
-        &mut self,
-        id: String,
-        thread_id: String,
-        labels: Vec<String>,
-        internal_date: i64,
-        history_id: u64,
-        raw: Vec<u8>,
-    ) {
-        let parsed = Arc::new(render::parse_message(&raw, &id));
-        self.index_parsed(
+    fn index_message(&mut self, message: MessageRow) {
+        let parsed = Arc::new(render::parse_message(&message.raw, &message.id));
+        self.index_parsed(message, parsed);
+    }
+
+    fn index_parsed(&mut self, message: MessageRow, parsed: Arc<Parsed>) {
+        let MessageRow {
             id,
             thread_id,
             labels,
             internal_date,
             history_id,
-            Arc::new(raw),
-            parsed,
-        );
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn index_parsed(
-        &mut self,
-        id: String,
-        thread_id: String,
-        labels: Vec<String>,
-        internal_date: i64,
-        history_id: u64,
-        raw: Arc<Vec<u8>>,
-        parsed: Arc<Parsed>,
-    ) {
+            raw,
+        } = message;
         let mut parts = parsed.doc_parts.clone();
         parts.label_ids = labels.clone();
         parts.internal_date_ms = internal_date;
@@ -451,24 +426,19 @@ impl MailboxData {
         let mut labels = labels;
         labels.dedup();
         let hid = self.bump_history();
-        self.db.send(DbOp::PutMessage {
-            mailbox: self.email.clone(),
+        let message = MessageRow {
             id: id.clone(),
             thread_id: thread_id.clone(),
-            labels: serde_json::to_string(&labels).unwrap_or_default(),
+            labels: labels.clone(),
             internal_date,
-            history_id: hid as i64,
-            raw: raw.clone(),
-        });
-        self.index_parsed(
-            id.clone(),
-            thread_id.clone(),
-            labels.clone(),
-            internal_date,
-            hid,
+            history_id: hid,
             raw,
-            parsed,
-        );
+        };
+        self.db.send(DbOp::PutMessage {
+            mailbox: self.email.clone(),
+            message: message.clone(),
+        });
+        self.index_parsed(message, parsed);
         self.push_history(HistoryRecord {
             id: hid,
             message_id: id.clone(),
