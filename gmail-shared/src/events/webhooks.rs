@@ -8,37 +8,22 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Event, Events, EVENT_TYPES};
 use crate::error::GmailError;
 use crate::secret::ShownOnce;
 use crate::store::DeliveryRow;
-pub use crate::store::Webhook;
+pub use crate::store::{NewWebhook, Webhook};
 
 /// A delivery attempt gives up on an answer after this long.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest webhook URL accepted.
 const MAX_URL: usize = 2048;
 
-/// `POST /api/v1/webhooks`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewWebhook {
-    /// Where deliveries are POSTed (https, or http on private networks when allowed).
-    pub url: String,
-    /// Event types to deliver: message.added, message.deleted, labels.changed,
-    /// mailbox.resynced. Empty or absent: all.
-    #[serde(default)]
-    pub events: Vec<String>,
-    /// Only events about messages with one of these label ids.
-    #[serde(default)]
-    pub label_ids: Vec<String>,
-    /// Only new messages this Gmail search matches (`from:alerts@ subject:invoice`).
-    pub query: Option<String>,
-    /// Only events of this connected address; absent: all of the caller's.
-    pub account: Option<String>,
+/// An optional text without its surrounding white space; none when nothing is left.
+fn trimmed(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// A new webhook with its signing secret, shown this once.
@@ -134,27 +119,16 @@ impl Events {
                 rand::random::<[u8; 32]>()
             )
         ));
-        let query = req
-            .query
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty());
-        let account = req
-            .account
-            .as_deref()
-            .map(|a| a.trim().to_ascii_lowercase())
-            .filter(|a| !a.is_empty());
+        let normalized = NewWebhook {
+            url: req.url.trim().to_string(),
+            events: req.events.clone(),
+            label_ids: req.label_ids.clone(),
+            query: trimmed(&req.query).map(str::to_string),
+            account: trimmed(&req.account).map(str::to_ascii_lowercase),
+        };
         let row = self
             .store()
-            .insert_webhook(
-                user_id,
-                req.url.trim(),
-                &req.events,
-                &req.label_ids,
-                query,
-                account.as_deref(),
-                &secret,
-            )
+            .insert_webhook(user_id, &normalized, &secret)
             .await?;
         Ok(CreatedWebhook {
             webhook: row,

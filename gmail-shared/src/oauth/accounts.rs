@@ -19,7 +19,7 @@ use crate::gmail::{Connection, GmailFactory};
 use crate::mailbox::{Caller, Mailbox, MailboxProvider};
 use crate::ops::profile::get_profile;
 use crate::store::cipher::KEY_HINT;
-use crate::store::{ConnectionInfo, FlowBinding, Keyring, Store, User, NEEDS_REAUTH};
+use crate::store::{ConnectionInfo, FlowBinding, Keyring, OAuthState, Store, User, NEEDS_REAUTH};
 
 /// Where a user goes to connect an account.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -212,17 +212,16 @@ impl Accounts {
             .map(|r| super::return_to::check(r, &self.redirect_uri, &self.return_origins))
             .transpose()?;
         let pkce = Pkce::new();
+        let flow = OAuthState {
+            user_id: user.id.clone(),
+            code_verifier: pkce.verifier.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            scopes: self.scopes.clone(),
+            return_to,
+        };
         let state = self
             .store
-            .create_oauth_state(
-                &user.id,
-                &pkce.verifier,
-                &self.redirect_uri,
-                &self.scopes,
-                return_to.as_deref(),
-                login_hint,
-                self.state_ttl_secs,
-            )
+            .create_oauth_state(&flow, login_hint, self.state_ttl_secs)
             .await?;
         let mut link = url::Url::parse(&self.start_uri)
             .map_err(|e| GmailError::internal_from("start URL", e))?;

@@ -50,7 +50,7 @@ pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
 pub use sessions::{RelayedMessage, SessionOwner};
-pub use webhooks::{AttemptOutcome, DeliveryRow, Webhook};
+pub use webhooks::{AttemptOutcome, DeliveryRow, NewWebhook, Webhook};
 
 pub use cipher::Keyring;
 

@@ -72,33 +72,30 @@ fn expired() -> GmailError {
 }
 
 impl Store {
-    /// Records a single-use state for an authorization in progress, and forgets expired ones.
-    #[allow(clippy::too_many_arguments)]
+    /// Records `flow` under a new single-use state (what the code exchange takes back), valid
+    /// for `ttl_secs`, and forgets expired ones.
     pub async fn create_oauth_state(
         &self,
-        user_id: &str,
-        code_verifier: &SecretString,
-        redirect_uri: &str,
-        scopes: &[String],
-        return_to: Option<&str>,
+        flow: &OAuthState,
         login_hint: Option<&str>,
         ttl_secs: i64,
     ) -> Result<String, GmailError> {
         self.purge_expired_oauth_states().await?;
         let state = random_token(24);
-        let sealed = self
-            .keys
-            .seal(&format!("state:{state}"), code_verifier.expose_secret())?;
+        let sealed = self.keys.seal(
+            &format!("state:{state}"),
+            flow.code_verifier.expose_secret(),
+        )?;
         sql!(
             "INSERT INTO oauth_states (state, user_id, code_verifier, redirect_uri, \
              scopes, return_to, login_hint, expires_at) VALUES ($1, $2, $3, $4, $5, \
              $6, $7, $8)",
             &state,
-            user_id,
+            &flow.user_id,
             sealed,
-            redirect_uri,
-            scopes.join(" "),
-            return_to,
+            &flow.redirect_uri,
+            flow.scopes.join(" "),
+            &flow.return_to,
             login_hint,
             now() + ttl_secs
         )

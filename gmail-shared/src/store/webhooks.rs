@@ -8,7 +8,27 @@ use super::{new_id, Store};
 use crate::error::GmailError;
 use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/webhooks`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewWebhook {
+    /// Where deliveries are POSTed (https, or http on private networks when allowed).
+    pub url: String,
+    /// Event types to deliver: message.added, message.deleted, labels.changed,
+    /// mailbox.resynced. Empty or absent: all.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Only events about messages with one of these label ids.
+    #[serde(default)]
+    pub label_ids: Vec<String>,
+    /// Only new messages this Gmail search matches (`from:alerts@ subject:invoice`).
+    pub query: Option<String>,
+    /// Only events of this connected address; absent: all of the caller's.
+    pub account: Option<String>,
+}
 
 /// A webhook subscription, as its owner sees it (its secret opened only where a delivery is
 /// signed).
@@ -77,15 +97,11 @@ const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.event_id, e.type, d.status
 impl Store {
     // ------------------------------------------------------------------ webhooks
 
-    #[allow(clippy::too_many_arguments)]
+    /// Stores `new` (already checked and normalized) for `user_id`, its `secret` sealed.
     pub async fn insert_webhook(
         &self,
         user_id: &str,
-        url: &str,
-        events: &[String],
-        label_ids: &[String],
-        query: Option<&str>,
-        account: Option<&str>,
+        new: &NewWebhook,
         secret: &SecretString,
     ) -> Result<Webhook, GmailError> {
         let id = new_id("wh");
@@ -95,11 +111,11 @@ impl Store {
              $7, $8, 1, $9)",
             &id,
             user_id,
-            url,
-            events.join(","),
-            label_ids.join(","),
-            query,
-            account,
+            &new.url,
+            new.events.join(","),
+            new.label_ids.join(","),
+            &new.query,
+            &new.account,
             self.keys
                 .seal(&format!("{id}:webhook"), secret.expose_secret())?,
             now_ms()

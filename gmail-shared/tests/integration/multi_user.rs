@@ -11,10 +11,21 @@ use gmail_shared::gmail::GmailFactory;
 use gmail_shared::mailbox::Caller;
 use gmail_shared::oauth::accounts::{Accounts, UserMailboxes};
 use gmail_shared::ops::profile::get_profile;
-use gmail_shared::store::{cipher, FlowBinding, Keyring, Store, User};
+use gmail_shared::store::{cipher, FlowBinding, Keyring, OAuthState, Store, User};
 use gmail_shared::tools::{catalog, ToolContext, ToolEnv, ToolError};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
+
+/// A flow as `Accounts::start` records one, for states made by hand.
+fn flow_of(user_id: &str) -> OAuthState {
+    OAuthState {
+        user_id: user_id.into(),
+        code_verifier: SecretString::from("v".repeat(43)),
+        redirect_uri: "http://127.0.0.1/cb".into(),
+        scopes: vec![],
+        return_to: None,
+    }
+}
 
 struct World {
     sandbox: RunningSandbox,
@@ -271,17 +282,8 @@ async fn a_state_is_consumed_only_by_the_party_it_is_bound_to() {
         );
 
         // Expired states are purged when new ones are made.
-        let verifier = SecretString::from("v".repeat(43));
         store
-            .create_oauth_state(
-                &alice.id,
-                &verifier,
-                "http://127.0.0.1/cb",
-                &[],
-                None,
-                None,
-                -5,
-            )
+            .create_oauth_state(&flow_of(&alice.id), None, -5)
             .await
             .unwrap();
         w.accounts.start(&alice, None, None).await.unwrap();
@@ -325,10 +327,9 @@ async fn states_are_single_use_and_expire() {
         let err = w.accounts.complete(&state, &code, owner).await.unwrap_err();
         assert!(err.to_string().contains("already used"), "{err}");
 
-        let verifier = SecretString::from("v".repeat(43));
         let expired = w
             .store()
-            .create_oauth_state(&u.id, &verifier, "http://127.0.0.1/cb", &[], None, None, -1)
+            .create_oauth_state(&flow_of(&u.id), None, -1)
             .await
             .unwrap();
         let err = w.accounts.complete(&expired, "x", owner).await.unwrap_err();
