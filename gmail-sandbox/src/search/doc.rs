@@ -6,22 +6,12 @@ use std::fmt;
 use super::text::{contains_at_boundary, tokenize, word_hash};
 
 /// Everything the matcher may look at for one message, normalised once when the message is
-/// stored (so a search does no parsing per message).
+/// stored (so a search does no parsing per message): its parts, lower-cased, and their word
+/// index. The parts are read through `Deref` (`doc.from`).
 #[derive(Debug, Clone, Default)]
 pub struct SearchDoc {
-    pub from: String,
-    pub to: String,
-    pub cc: String,
-    pub bcc: String,
-    pub subject: String,
-    pub body: String,
-    pub list_id: String,
-    pub delivered_to: String,
-    pub message_id: String,
-    pub label_ids: Vec<String>,
-    pub attachment_filenames: Vec<String>,
-    pub size_bytes: u64,
-    pub internal_date_ms: i64,
+    /// Header values and text lower-cased by [`SearchDoc::new`].
+    pub parts: DocParts,
     /// Word index built by [`SearchDoc::new`]. A doc built any other way (e.g.
     /// `..Default::default()`) still matches correctly, just more slowly.
     pub index: DocIndex,
@@ -46,31 +36,35 @@ pub struct DocParts {
     pub internal_date_ms: i64,
 }
 
+impl std::ops::Deref for SearchDoc {
+    type Target = DocParts;
+    fn deref(&self) -> &DocParts {
+        &self.parts
+    }
+}
+
 impl SearchDoc {
     pub fn new(parts: DocParts) -> Self {
-        let mut doc = SearchDoc {
-            from: parts.from.to_lowercase(),
-            to: parts.to.to_lowercase(),
-            cc: parts.cc.to_lowercase(),
-            bcc: parts.bcc.to_lowercase(),
-            subject: parts.subject.to_lowercase(),
-            body: parts.body_text.to_lowercase(),
-            list_id: parts.list_id.to_lowercase(),
-            delivered_to: parts.delivered_to.to_lowercase(),
-            message_id: parts.message_id.to_lowercase(),
-            label_ids: parts.label_ids,
-            attachment_filenames: parts.attachment_filenames,
-            size_bytes: parts.size_bytes,
-            internal_date_ms: parts.internal_date_ms,
-            index: DocIndex::default(),
+        let lower = |s: String| s.to_lowercase();
+        let parts = DocParts {
+            from: lower(parts.from),
+            to: lower(parts.to),
+            cc: lower(parts.cc),
+            bcc: lower(parts.bcc),
+            subject: lower(parts.subject),
+            body_text: lower(parts.body_text),
+            list_id: lower(parts.list_id),
+            delivered_to: lower(parts.delivered_to),
+            message_id: lower(parts.message_id),
+            ..parts
         };
-        doc.index = DocIndex::build(&doc);
-        doc
+        let index = DocIndex::build(&parts);
+        SearchDoc { parts, index }
     }
 
     /// Labels change after storage (modify, trash): the mailbox keeps this in step.
     pub fn set_labels(&mut self, label_ids: Vec<String>) {
-        self.label_ids = label_ids;
+        self.parts.label_ids = label_ids;
     }
 }
 
@@ -101,9 +95,9 @@ impl fmt::Debug for DocIndex {
 }
 
 impl DocIndex {
-    /// Builds the index from a doc's fields (lowercased by [`SearchDoc::new`]; lowercased
+    /// Builds the index from a doc's parts (lowercased by [`SearchDoc::new`]; lowercased
     /// here again only when they are not).
-    pub(crate) fn build(doc: &SearchDoc) -> DocIndex {
+    pub(crate) fn build(doc: &DocParts) -> DocIndex {
         fn lc(s: &str) -> Cow<'_, str> {
             if s.chars().any(char::is_uppercase) {
                 Cow::Owned(s.to_lowercase())
@@ -130,7 +124,7 @@ impl DocIndex {
             add_field(&lc(&doc.from));
             add_field(&lc(&doc.to));
             add_field(&lc(&doc.cc));
-            add_field(&lc(&doc.body));
+            add_field(&lc(&doc.body_text));
             for f in &filenames {
                 add_field(f);
             }

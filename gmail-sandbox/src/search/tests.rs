@@ -653,9 +653,12 @@ fn set_labels_is_seen_by_matching() {
 #[test]
 fn docs_built_without_new_still_match() {
     let d = SearchDoc {
-        subject: "Hello World".into(),
-        from: "alice@example.org".into(),
-        label_ids: vec!["INBOX".into()],
+        parts: DocParts {
+            subject: "Hello World".into(),
+            from: "alice@example.org".into(),
+            label_ids: vec!["INBOX".into()],
+            ..Default::default()
+        },
         ..Default::default()
     };
     assert!(m("hello", &d));
