@@ -10,8 +10,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::GmailError;
 
-/// The longest id accepted; Gmail's are far shorter.
-const MAX_LEN: usize = 512;
+/// The longest id accepted: it bounds the URL an id goes into. Message, thread and label
+/// ids are short, but attachment ids run to several hundred characters.
+const MAX_LEN: usize = 4096;
 
 /// `text` as an id of `kind` (message, thread, ...), trimmed; the error says why not.
 pub(crate) fn parse(kind: &str, text: &str) -> Result<String, String> {
@@ -139,10 +140,22 @@ mod tests {
             MessageId::parse("messageId", " 18c9 ").unwrap().as_str(),
             "18c9"
         );
-        for bad in ["", "  ", "../etc/passwd", "a b", "a?b=c", &"x".repeat(513)] {
+        for bad in [
+            "",
+            "  ",
+            "../etc/passwd",
+            "a b",
+            "a?b=c",
+            &"x".repeat(MAX_LEN + 1),
+        ] {
             let err = MessageId::parse("messageId", bad).unwrap_err().to_string();
             assert!(err.contains("messageId"), "{err}");
         }
+        let long = "A-_9".repeat(200);
+        assert_eq!(
+            AttachmentId::parse("attachmentId", &long).unwrap().as_str(),
+            long
+        );
         let err: Result<ThreadId, _> = serde_json::from_value(serde_json::json!("a/b"));
         let err = err.unwrap_err().to_string();
         assert!(err.contains("not a Gmail thread id"), "{err}");
