@@ -99,3 +99,34 @@ pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_is_the_doc_comment_on_one_line() {
+        let f: ItemFn = syn::parse_quote! {
+            /// Moves an email to the trash
+            /// (recoverable with untrash_email).
+            ///
+            async fn trash_email() {}
+        };
+        assert_eq!(
+            description(&f).unwrap(),
+            "Moves an email to the trash (recoverable with untrash_email)."
+        );
+        let undocumented: ItemFn = syn::parse_quote! { async fn trash_email() {} };
+        assert!(description(&undocumented).is_err());
+    }
+
+    #[test]
+    fn arguments_are_named_and_all_required() {
+        let args: ToolArgs =
+            syn::parse_quote! { toolset = Organize, title = "Trash", annotations = WRITE };
+        assert_eq!(args.title.value(), "Trash");
+        assert_eq!(args.annotations.to_string(), "WRITE");
+        assert!(syn::parse_str::<ToolArgs>("title = \"Trash\"").is_err());
+        assert!(syn::parse_str::<ToolArgs>("name = \"x\"").is_err());
+    }
+}
