@@ -295,7 +295,7 @@ mod tests {
         assert!(
             matches!(json_error(&e), GmailError::InvalidArgument { field, .. } if field == "tooo")
         );
-        // A value in a field is named by its path, not by what serde quotes of the value.
+        // Without a path a quoted value is not taken for a field name; from_json has the path.
         let e = serde_json::from_str::<T>(r#"{"to":1}"#).unwrap_err();
         assert!(
             matches!(json_error(&e), GmailError::InvalidArgument { field, .. } if field == "body")
