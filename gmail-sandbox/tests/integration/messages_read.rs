@@ -125,6 +125,8 @@ async fn get_in_every_format() {
     assert!(att_body.data.is_none());
     assert_eq!(att_body.size, Some(9));
     let att_id = att_body.attachment_id.clone().expect("attachment id");
+    // As long as Gmail's own, so clients are tried with real lengths.
+    assert!(att_id.len() > 512, "{} characters", att_id.len());
 
     let call = users.messages_attachments_get("me", &id, &att_id);
     let a = ok(call.doit(), "attachment").await;
