@@ -198,6 +198,31 @@ impl GmailError {
     }
 }
 
+/// A caller's JSON `value` as a `T` (tool arguments, request bodies). On failure: the field at
+/// fault by its JSON path (`ids[1]`, `criteria.from`), which serde_json alone leaves out of
+/// type errors; at the top level the field serde names, if any; and what is wrong.
+pub fn from_json_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, (Option<String>, String)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = match path.as_str() {
+            "." => named_field(&message).map(str::to_owned),
+            _ => Some(path),
+        };
+        (field, message)
+    })
+}
+
+/// The field a top-level serde error names (`missing field `to``, `unknown field `tooo``).
+pub(crate) fn named_field(message: &str) -> Option<&str> {
+    ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p)?.split('`').next())
+        .filter(|f| !f.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

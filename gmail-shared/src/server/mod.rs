@@ -280,30 +280,17 @@ pub fn json_config(max_bytes: usize) -> actix_web::web::JsonConfig {
 /// field when serde did.
 pub fn json_error(e: &serde_json::Error) -> crate::GmailError {
     let text = e.to_string();
-    crate::GmailError::invalid(named_field(&text).unwrap_or("body"), text.clone())
+    let field = crate::error::named_field(&text).unwrap_or("body");
+    crate::GmailError::invalid(field, text.clone())
 }
 
-/// The field a top-level serde error names (`missing field `to``, `unknown field `tooo``).
-fn named_field(message: &str) -> Option<&str> {
-    ["missing field `", "unknown field `", "duplicate field `"]
-        .iter()
-        .find_map(|p| message.strip_prefix(p)?.split('`').next())
-        .filter(|f| !f.is_empty())
-}
-
-/// A request's JSON `value` as a `T`. A failure names the field at fault by its JSON path
-/// (`ids[1]`, `criteria.from`), and at the top level the field serde names, else `body`.
+/// A request's JSON `value` as a `T`; a failure is a 400 naming the field by its JSON path
+/// (see [`crate::error::from_json_value`]), or `body`.
 pub fn from_json<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, crate::GmailError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        let field = match path.as_str() {
-            "." => named_field(&message).unwrap_or("body").to_string(),
-            _ => path,
-        };
-        crate::GmailError::invalid(field, message)
+    crate::error::from_json_value(value).map_err(|(field, message)| {
+        crate::GmailError::invalid(field.unwrap_or_else(|| "body".into()), message)
     })
 }
 

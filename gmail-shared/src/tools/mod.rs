@@ -418,13 +418,8 @@ impl RegistryBuilder {
                 } else {
                     None
                 };
-                // serde_path_to_error names the argument at fault (`maxResults: invalid
-                // type ...`), which serde_json alone leaves out for type errors.
-                let params: P = serde_path_to_error::deserialize(args).map_err(|e| {
-                    let path = e.path().to_string();
-                    let path = if path == "." { String::new() } else { path };
-                    invalid(path, e.into_inner().to_string())
-                })?;
+                let params: P = crate::error::from_json_value(args)
+                    .map_err(|(path, message)| invalid(path.unwrap_or_default(), message))?;
                 handler(ctx, account, params).await.map_err(ToolError::from)
             })
         });
