@@ -82,6 +82,13 @@ impl FromRequest for Member {
     }
 }
 
+/// The mailbox `?account=` asks for, if any.
+pub fn requested_account(req: &HttpRequest) -> Result<Option<String>, GmailError> {
+    web::Query::<AccountQuery>::from_query(req.query_string())
+        .map(|q| q.into_inner().account)
+        .map_err(|e| GmailError::invalid("query", e.to_string()))
+}
+
 /// The caller's mailbox `?account=` picks (their primary one by default).
 pub struct CallerMailbox(pub Mailbox);
 
@@ -99,9 +106,7 @@ impl FromRequest for CallerMailbox {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let caller = caller(req);
         // `account` only; the handler's own query type checks the rest.
-        let account = web::Query::<AccountQuery>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.into_inner().account);
+        let account = requested_account(req).ok().flatten();
         Box::pin(async move { Ok(CallerMailbox(caller?.mailbox(account.as_deref()).await?)) })
     }
 }

@@ -210,9 +210,7 @@ impl FromRequest for Sending {
     type Future = std::future::Ready<Result<Self, GmailError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let account = web::Query::<AccountQuery>::from_query(req.query_string())
-            .map_err(|e| GmailError::invalid("query", e.to_string()))
-            .map(|q| q.into_inner().account);
+        let account = crate::extract::requested_account(req);
         let state = req
             .app_data::<web::Data<AppState>>()
             .cloned()
