@@ -89,8 +89,7 @@ impl ComposeBody {
     /// The message (files read from `dirs`, addresses parsed) and where it threads.
     pub fn message(self, dirs: &[PathBuf]) -> Result<(OutgoingMessage, Threading), GmailError> {
         let (text, html) = bodies(self.body, self.html_body, self.mime_type);
-        let mut files = file_attachments(dirs, &self.attachments)?;
-        files.extend(inline_attachments(&self.attachment_contents)?);
+        let files = attachments_of(dirs, &self.attachments, &self.attachment_contents)?;
         let message = OutgoingMessage {
             from: Recipient::parse_optional("from", self.from.as_deref())?,
             to: parse_recipient_items("to", &self.to)?,
@@ -149,8 +148,7 @@ impl ReplyBody {
         message_id: MessageId,
         dirs: &[PathBuf],
     ) -> Result<ReplyRequest, GmailError> {
-        let mut files = file_attachments(dirs, &self.attachments)?;
-        files.extend(inline_attachments(&self.attachment_contents)?);
+        let files = attachments_of(dirs, &self.attachments, &self.attachment_contents)?;
         Ok(ReplyRequest {
             message_id,
             body: self.body,
@@ -257,13 +255,17 @@ fn inline_attachments(list: &[InlineAttachment]) -> Result<Vec<OutgoingAttachmen
     Ok(out)
 }
 
-/// Files from the server's attachment directories (nothing outside them).
-fn file_attachments(
+/// Files from the server's attachment directories (nothing outside them), then the ones
+/// given inline.
+fn attachments_of(
     dirs: &[PathBuf],
     paths: &[String],
+    inline: &[InlineAttachment],
 ) -> Result<Vec<OutgoingAttachment>, GmailError> {
-    Ok(attachments::read_files(dirs, paths)?
+    let mut files: Vec<OutgoingAttachment> = attachments::read_files(dirs, paths)?
         .into_iter()
         .map(|f| OutgoingAttachment::new(f.filename, f.data))
-        .collect())
+        .collect();
+    files.extend(inline_attachments(inline)?);
+    Ok(files)
 }
