@@ -16,7 +16,7 @@ use gmail_shared::GmailError;
 use crate::app::AppState;
 use crate::routes::AccountQuery;
 
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, GmailError> {
+pub(crate) fn state(req: &HttpRequest) -> Result<web::Data<AppState>, GmailError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| GmailError::internal("application state missing"))

@@ -210,18 +210,14 @@ impl FromRequest for Sending {
     type Future = std::future::Ready<Result<Self, GmailError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let account = crate::extract::requested_account(req);
-        let state = req
-            .app_data::<web::Data<AppState>>()
-            .cloned()
-            .ok_or_else(|| GmailError::internal("the app state is not configured"));
-        std::future::ready(account.and_then(|account| {
+        let sending = |account| {
             Ok(Sending {
                 req: req.clone(),
-                state: state?,
+                state: crate::extract::state(req)?,
                 account,
             })
-        }))
+        };
+        std::future::ready(crate::extract::requested_account(req).and_then(sending))
     }
 }
 
