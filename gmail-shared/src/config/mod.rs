@@ -297,13 +297,8 @@ mod tests {
 
     #[test]
     fn file_then_environment_then_overrides() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(
-            &file,
-            "[mcp]\nport = 9101\n[api]\nport = 9100\n[log]\nlevel = \"debug\"\n",
-        )
-        .unwrap();
+        let (_dir, file) =
+            config_file("[mcp]\nport = 9101\n[api]\nport = 9100\n[log]\nlevel = \"debug\"\n");
         let overrides = Overrides {
             config_file: Some(file.clone()),
             values: vec![],
@@ -329,12 +324,18 @@ mod tests {
 
     #[test]
     fn gmail_config_names_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[gmail]\nbackend = \"sandbox\"\n").unwrap();
+        let (_dir, file) = config_file("[gmail]\nbackend = \"sandbox\"\n");
         let e = env(&[("GMAIL_CONFIG", file.to_str().unwrap())]);
         let s = Settings::load_from(&Overrides::default(), &e).unwrap();
         assert_eq!(s.gmail.backend, Backend::Sandbox);
+    }
+
+    /// A config file holding `text`, in a folder that lives as long as the first value.
+    fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, text).unwrap();
+        (dir, file)
     }
 
     fn error_for(pairs: &[(&str, &str)]) -> String {
@@ -371,9 +372,7 @@ mod tests {
 
     #[test]
     fn an_unknown_key_in_a_file_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[mcp]\nprot = 1\n").unwrap();
+        let (_dir, file) = config_file("[mcp]\nprot = 1\n");
         let msg = error_for(&[("GMAIL_CONFIG", file.to_str().unwrap())]);
         assert!(msg.contains("prot"), "{msg}");
     }
