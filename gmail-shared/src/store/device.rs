@@ -33,8 +33,7 @@ impl Store {
         max_pending: i64,
     ) -> Result<(), GmailError> {
         let t = now();
-        sql!("DELETE FROM device_grants WHERE expires_at < $1", t)
-            .execute(&self.pool)
+        self.run(sql!("DELETE FROM device_grants WHERE expires_at < $1", t))
             .await?;
         let pending: i64 = sql!("SELECT COUNT(*) AS n FROM device_grants")
             .fetch_one(&self.pool)
@@ -48,7 +47,7 @@ impl Store {
                 retry_after: std::time::Duration::from_secs(60),
             });
         }
-        sql!(
+        self.run(sql!(
             "INSERT INTO device_grants (device_hash, user_code, name, created_at, \
              expires_at) VALUES ($1, $2, $3, $4, $5)",
             sha256_hex(device_code),
@@ -56,10 +55,8 @@ impl Store {
             name,
             t,
             t + ttl_secs
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// The live grant with this user code.

@@ -54,15 +54,13 @@ impl Store {
     /// Makes sure a mailbox has a cursor (a new one starts at no history: the first sync
     /// takes the mailbox's current historyId and reports nothing from before).
     pub async fn ensure_cursor(&self, user_id: &str, account: &str) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "INSERT INTO event_cursors (user_id, account) VALUES ($1, $2) ON CONFLICT \
              DO NOTHING",
             user_id,
             account.to_ascii_lowercase()
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     pub async fn cursor(
@@ -142,7 +140,7 @@ impl Store {
         synced_at: Option<i64>,
         error: Option<&str>,
     ) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "UPDATE event_cursors SET lease_until = 0, lease_owner = NULL, synced_at \
              = COALESCE($1, synced_at), last_error = $2 WHERE user_id = $3 AND \
              account = $4 AND lease_owner = $5",
@@ -151,23 +149,19 @@ impl Store {
             user_id,
             account,
             owner
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// A push or a waiting call asks for a sync of every cursor on this address. Returns how
     /// many mailboxes were hinted.
     pub async fn hint_account(&self, account: &str) -> Result<u64, GmailError> {
-        let done = sql!(
+        self.rows_changed(sql!(
             "UPDATE event_cursors SET hinted_at = $1 WHERE account = $2",
             now_ms(),
             account.to_ascii_lowercase()
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        ))
+        .await
     }
 
     /// The first sync of a mailbox: its current historyId, no events.
@@ -177,16 +171,14 @@ impl Store {
         account: &str,
         history_id: &str,
     ) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "UPDATE event_cursors SET history_id = $1 WHERE user_id = $2 AND account \
              = $3 AND history_id IS NULL",
             history_id,
             user_id,
             account
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     pub async fn set_watch(
@@ -195,29 +187,25 @@ impl Store {
         account: &str,
         expires_at: Option<i64>,
     ) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "UPDATE event_cursors SET watch_expires_at = $1, watch_renewed_at = $2 \
              WHERE user_id = $3 AND account = $4",
             expires_at,
             now_ms(),
             user_id,
             account
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// Forgets the cursors of mailboxes no longer connected.
     pub async fn drop_cursor(&self, user_id: &str, account: &str) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "DELETE FROM event_cursors WHERE user_id = $1 AND account = $2",
             user_id,
             account
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// Stores a sync's events, their deliveries and the new cursor in one transaction, if the
@@ -318,21 +306,18 @@ impl Store {
 
     /// Forgets events (and finished deliveries) older than `before`.
     pub async fn purge_events(&self, before: i64) -> Result<u64, GmailError> {
-        sql!(
+        self.run(sql!(
             "DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> \
              'pending'",
             before
-        )
-        .execute(&self.pool)
+        ))
         .await?;
-        let done = sql!(
+        self.rows_changed(sql!(
             "DELETE FROM events WHERE created_at < $1 AND id NOT IN (SELECT event_id \
              FROM webhook_deliveries WHERE status = 'pending')",
             before
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        ))
+        .await
     }
 }
 

@@ -100,12 +100,11 @@ impl Store {
         max_unused: i64,
     ) -> Result<(), GmailError> {
         // Written out twice: sqlx takes static SQL only.
-        sql!(
+        self.run(sql!(
             "DELETE FROM oauth_clients WHERE created_at < $1 AND NOT EXISTS (SELECT 1 \
              FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
             now() - UNUSED_CLIENT_SECS
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         let waiting: i64 = sql!(
             "SELECT COUNT(*) AS n FROM oauth_clients WHERE NOT EXISTS (SELECT 1 FROM \
@@ -131,7 +130,7 @@ impl Store {
         client: &ClientRecord,
         secret: Option<&str>,
     ) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, \
              auth_method, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT \
              (id) DO UPDATE SET name = $3, redirect_uris = $4, auth_method = $5",
@@ -141,10 +140,8 @@ impl Store {
             serde_json::to_string(&client.redirect_uris).unwrap_or_default(),
             &client.auth_method,
             client.created_at
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// A stored client and the hash of its secret, if it has one.
@@ -273,20 +270,20 @@ impl Store {
         ttl_secs: i64,
     ) -> Result<(), GmailError> {
         let t = now();
-        sql!("DELETE FROM oauth_tokens WHERE expires_at < $1", t - 86_400)
-            .execute(&self.pool)
-            .await?;
-        sql!(
+        self.run(sql!(
+            "DELETE FROM oauth_tokens WHERE expires_at < $1",
+            t - 86_400
+        ))
+        .await?;
+        self.run(sql!(
             "INSERT INTO oauth_tokens (token_hash, grant_id, kind, expires_at) VALUES \
              ($1, $2, $3, $4)",
             sha256_hex(token),
             grant_id,
             kind,
             t + ttl_secs
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// Spends a refresh token of `client_id` (they rotate). One presented a second time was
@@ -355,12 +352,11 @@ impl Store {
             return Ok(None);
         }
         let owner = TokenOwner::from_row(&row)?;
-        sql!(
+        self.run(sql!(
             "UPDATE oauth_grants SET last_used_at = $1 WHERE id = $2",
             now(),
             &owner.grant_id
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         Ok(Some(owner))
     }

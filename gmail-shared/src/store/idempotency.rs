@@ -39,11 +39,10 @@ impl Store {
     ) -> Result<IdempotencyClaim, GmailError> {
         let now = now();
         let fingerprint = super::cipher::hex(fingerprint);
-        sql!(
+        self.run(sql!(
             "DELETE FROM idempotency_keys WHERE created_at < $1",
             now - ttl_secs
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         // The primary key makes the insert the arbiter: of two instances racing on one key,
         // exactly one inserts.
@@ -109,17 +108,15 @@ impl Store {
         status: u16,
         body: &str,
     ) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 \
              AND idem_key = $4",
             i64::from(status),
             body,
             user_id,
             key
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// Lets a claimed key go (the request failed and sent nothing), so a retry runs.
@@ -128,14 +125,12 @@ impl Store {
         user_id: &str,
         key: &str,
     ) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND \
              status = 0",
             user_id,
             key
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 }

@@ -83,15 +83,14 @@ impl Store {
             return Ok(u);
         }
         let id = new_id("usr");
-        sql!(
+        self.run(sql!(
             "INSERT INTO users (id, external_id, email, created_at) VALUES ($1, $2, \
              $3, $4) ON CONFLICT (external_id) DO NOTHING",
             &id,
             external_id,
             email,
             now()
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         self.user_by_external_id(external_id)
             .await?
@@ -147,7 +146,7 @@ impl Store {
         let policy = rules
             .as_ref()
             .map(|r| serde_json::to_string(r).unwrap_or_default());
-        sql!(
+        self.run(sql!(
             "INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at, \
              expires_at, policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &id,
@@ -158,8 +157,7 @@ impl Store {
             created,
             expires_at,
             policy
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         Ok((
             ApiKeyInfo {
@@ -211,12 +209,11 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let key_id: String = row.try_get("key_id")?;
-        sql!(
+        self.run(sql!(
             "UPDATE api_keys SET last_used_at = $1 WHERE id = $2",
             now(),
             &key_id
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         let mut rules = Vec::new();
         for column in ["user_policy", "key_policy"] {

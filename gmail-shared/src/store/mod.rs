@@ -340,13 +340,26 @@ impl Store {
         &self.pool
     }
 
+    /// Runs a statement on the pool.
+    async fn run(&self, statement: Query<'_, Any, AnyArguments>) -> Result<(), GmailError> {
+        self.rows_changed(statement).await.map(drop)
+    }
+
+    /// Runs a statement; how many rows it changed.
+    async fn rows_changed(
+        &self,
+        statement: Query<'_, Any, AnyArguments>,
+    ) -> Result<u64, GmailError> {
+        Ok(statement.execute(&self.pool).await?.rows_affected())
+    }
+
     /// Runs a statement; whether it changed exactly one row (the one it names, under its
     /// conditions).
     async fn changed_one(
         &self,
         statement: Query<'_, Any, AnyArguments>,
     ) -> Result<bool, GmailError> {
-        Ok(statement.execute(&self.pool).await?.rows_affected() == 1)
+        Ok(self.rows_changed(statement).await? == 1)
     }
 
     // ---------------------------------------------------------------- connections
@@ -376,7 +389,7 @@ impl Store {
                     .fetch_optional(&self.pool)
                     .await?
                     .is_some();
-                sql!(
+                self.run(sql!(
                     "INSERT INTO connections (id, user_id, email, refresh_token, scopes, \
                      status, is_primary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     &id,
@@ -390,20 +403,18 @@ impl Store {
                     ACTIVE,
                     if has_any { 0i64 } else { 1i64 },
                     now()
-                )
-                .execute(&self.pool)
+                ))
                 .await?;
                 id
             }
         };
         self.store_tokens(&id, tokens).await?;
-        sql!(
+        self.run(sql!(
             "UPDATE connections SET scopes = $1, status = $2 WHERE id = $3",
             scopes.join(" "),
             ACTIVE,
             &id
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         self.connection_info(user_id, &id)
             .await?
@@ -428,17 +439,15 @@ impl Store {
             &format!("{connection_id}:refresh"),
             tokens.refresh_token.expose_secret(),
         )?;
-        sql!(
+        self.run(sql!(
             "UPDATE connections SET access_token = $1, refresh_token = $2, expires_at \
              = $3 WHERE id = $4",
             access,
             refresh,
             tokens.expiry_date,
             connection_id
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// The lock that makes one connection's token refresh single-flight across every
@@ -475,25 +484,21 @@ impl Store {
     }
 
     pub async fn mark_needs_reauth(&self, connection_id: &str) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "UPDATE connections SET status = $1, access_token = NULL WHERE id = $2",
             NEEDS_REAUTH,
             connection_id
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     pub async fn touch_connection(&self, connection_id: &str) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "UPDATE connections SET last_used_at = $1 WHERE id = $2",
             now(),
             connection_id
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     pub async fn list_connections(&self, user_id: &str) -> Result<Vec<ConnectionInfo>, GmailError> {
@@ -564,11 +569,10 @@ impl Store {
             // Keep a primary when others remain.
             let rest = self.list_connections(user_id).await?;
             if !rest.is_empty() && !rest.iter().any(|c| c.is_primary) {
-                sql!(
+                self.run(sql!(
                     "UPDATE connections SET is_primary = 1 WHERE id = $1",
                     &rest[0].id
-                )
-                .execute(&self.pool)
+                ))
                 .await?;
             }
         }
@@ -606,7 +610,7 @@ impl Store {
                 report.unreadable.push(id);
                 continue;
             };
-            sql!(
+            self.run(sql!(
                 "UPDATE connections SET access_token = $1, refresh_token = $2 WHERE id = \
                  $3",
                 access
@@ -615,8 +619,7 @@ impl Store {
                 self.keys
                     .seal(&format!("{id}:refresh"), refresh.expose_secret())?,
                 &id
-            )
-            .execute(&self.pool)
+            ))
             .await?;
             report.resealed += 1;
         }

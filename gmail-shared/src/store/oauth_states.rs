@@ -86,7 +86,7 @@ impl Store {
             &format!("state:{state}"),
             flow.code_verifier.expose_secret(),
         )?;
-        sql!(
+        self.run(sql!(
             "INSERT INTO oauth_states (state, user_id, code_verifier, redirect_uri, \
              scopes, return_to, login_hint, expires_at) VALUES ($1, $2, $3, $4, $5, \
              $6, $7, $8)",
@@ -98,18 +98,18 @@ impl Store {
             &flow.return_to,
             login_hint,
             now() + ttl_secs
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         Ok(state)
     }
 
     /// Deletes states past their expiry; answers how many.
     pub async fn purge_expired_oauth_states(&self) -> Result<u64, GmailError> {
-        let done = sql!("DELETE FROM oauth_states WHERE expires_at < $1", now())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+        self.rows_changed(sql!(
+            "DELETE FROM oauth_states WHERE expires_at < $1",
+            now()
+        ))
+        .await
     }
 
     /// Looks at a state without consuming it.

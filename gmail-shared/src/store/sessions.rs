@@ -55,7 +55,7 @@ impl Store {
         instance: Option<&str>,
         owner: Option<(&str, &str)>,
     ) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "INSERT INTO mcp_sessions (id, transport, instance, user_id, key_id, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE \
              SET instance = COALESCE($3, mcp_sessions.instance), user_id = $4, key_id \
@@ -66,31 +66,26 @@ impl Store {
             owner.map(|o| o.0),
             owner.map(|o| o.1),
             now()
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// Stores a Streamable HTTP session's state (its `initialize` parameters, as JSON),
     /// forgetting records older than a week.
     pub async fn put_session_state(&self, id: &str, state: &str) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "DELETE FROM mcp_sessions WHERE created_at < $1",
             now() - SESSION_RECORD_SECS
-        )
-        .execute(&self.pool)
+        ))
         .await?;
-        sql!(
+        self.run(sql!(
             "INSERT INTO mcp_sessions (id, transport, state, created_at) VALUES ($1, \
              'streamable_http', $2, $3) ON CONFLICT (id) DO UPDATE SET state = $2",
             id,
             state,
             now()
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     pub async fn session_state(&self, id: &str) -> Result<Option<String>, GmailError> {
@@ -119,34 +114,28 @@ impl Store {
     }
 
     pub async fn delete_session_record(&self, id: &str) -> Result<(), GmailError> {
-        sql!("DELETE FROM mcp_sessions WHERE id = $1", id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.run(sql!("DELETE FROM mcp_sessions WHERE id = $1", id))
+            .await
     }
 
     /// This instance is alive; the records of instances gone for a minute are removed.
     pub async fn instance_heartbeat(&self, instance: &str) -> Result<(), GmailError> {
         let t = now();
-        sql!(
+        self.run(sql!(
             "INSERT INTO mcp_instances (id, seen_at) VALUES ($1, $2) ON CONFLICT (id) \
              DO UPDATE SET seen_at = $2",
             instance,
             t
-        )
-        .execute(&self.pool)
+        ))
         .await?;
-        sql!(
+        self.run(sql!(
             "DELETE FROM mcp_sessions WHERE instance IN (SELECT id FROM mcp_instances \
              WHERE seen_at < $1)",
             t - 60
-        )
-        .execute(&self.pool)
+        ))
         .await?;
-        sql!("DELETE FROM mcp_instances WHERE seen_at < $1", t - 60)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.run(sql!("DELETE FROM mcp_instances WHERE seen_at < $1", t - 60))
+            .await
     }
 
     /// Queues a message for the session `session_id` held by `instance`, and wakes that
@@ -157,7 +146,7 @@ impl Store {
         session_id: &str,
         body: &str,
     ) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "INSERT INTO mcp_relay (id, instance, session_id, body, created_us) \
              VALUES ($1, $2, $3, $4, $5)",
             uuid::Uuid::new_v4().simple().to_string(),
@@ -165,12 +154,10 @@ impl Store {
             session_id,
             body,
             now_us()
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         if self.kind == "postgres" {
-            sql!("SELECT pg_notify($1, $2)", RELAY_CHANNEL, instance)
-                .execute(&self.pool)
+            self.run(sql!("SELECT pg_notify($1, $2)", RELAY_CHANNEL, instance))
                 .await?;
         }
         Ok(())
@@ -179,11 +166,10 @@ impl Store {
     /// Takes (removes) the messages queued for this instance, oldest first; drops the ones
     /// that waited too long for anybody.
     pub async fn take_relayed(&self, instance: &str) -> Result<Vec<RelayedMessage>, GmailError> {
-        sql!(
+        self.run(sql!(
             "DELETE FROM mcp_relay WHERE created_us < $1",
             now_us() - RELAY_TTL_US
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         let mut taken = sql!(
             as QueuedRow,

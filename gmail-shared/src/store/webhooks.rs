@@ -105,7 +105,7 @@ impl Store {
         secret: &SecretString,
     ) -> Result<Webhook, GmailError> {
         let id = new_id("wh");
-        sql!(
+        self.run(sql!(
             "INSERT INTO webhooks (id, user_id, url, events, label_ids, query, \
              account, secret, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, \
              $7, $8, 1, $9)",
@@ -119,8 +119,7 @@ impl Store {
             self.keys
                 .seal(&format!("{id}:webhook"), secret.expose_secret())?,
             now_ms()
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         self.webhook(user_id, &id)
             .await?
@@ -154,40 +153,37 @@ impl Store {
 
     /// Deletes a webhook and its deliveries; false when the user has no such webhook.
     pub async fn delete_webhook(&self, user_id: &str, id: &str) -> Result<bool, GmailError> {
-        let done = sql!(
+        let deleted = sql!(
             "DELETE FROM webhooks WHERE user_id = $1 AND id = $2",
             user_id,
             id
-        )
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
+        );
+        if !self.changed_one(deleted).await? {
             return Ok(false);
         }
-        sql!("DELETE FROM webhook_deliveries WHERE webhook_id = $1", id)
-            .execute(&self.pool)
-            .await?;
+        self.run(sql!(
+            "DELETE FROM webhook_deliveries WHERE webhook_id = $1",
+            id
+        ))
+        .await?;
         Ok(true)
     }
 
     /// Turns a webhook off with the reason shown to its owner; its pending deliveries stop.
     pub async fn disable_webhook(&self, id: &str, reason: &str) -> Result<(), GmailError> {
-        sql!(
+        self.run(sql!(
             "UPDATE webhooks SET enabled = 0, disabled_reason = $1 WHERE id = $2",
             reason,
             id
-        )
-        .execute(&self.pool)
+        ))
         .await?;
-        sql!(
+        self.run(sql!(
             "UPDATE webhook_deliveries SET status = 'failed', last_error = \
              COALESCE(last_error, $1) WHERE webhook_id = $2 AND status = 'pending'",
             reason,
             id
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// Stores a test event for one webhook (not part of any stream) and its delivery.
@@ -238,7 +234,7 @@ impl Store {
         let claim = new_id("claim");
         // The outer conditions repeat the inner ones: PostgreSQL re-checks them on rows
         // another claimer changed meanwhile, so no delivery is claimed twice.
-        sql!(
+        self.run(sql!(
             "UPDATE webhook_deliveries SET claimed_until = $1, claim = $2 WHERE id IN \
              (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND \
              next_attempt_at <= $3 AND claimed_until < $3 ORDER BY next_attempt_at \
@@ -247,8 +243,7 @@ impl Store {
             &claim,
             now,
             limit
-        )
-        .execute(&self.pool)
+        ))
         .await?;
         let rows = sql!(as ClaimedRow, sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS}, e.user_id AS e_user, e.seq, e.account, e.data, e.created_at AS e_created, w.url, w.secret \
@@ -293,7 +288,7 @@ impl Store {
             } => ("pending", retry_at, status, Some(error)),
             AttemptOutcome::GaveUp { status, error } => ("failed", now, status, Some(error)),
         };
-        sql!(
+        self.run(sql!(
             "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
              next_attempt_at = $2, claimed_until = 0, last_status = $3, last_error = \
              $4, delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at \
@@ -304,10 +299,8 @@ impl Store {
             error,
             now,
             id
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        ))
+        .await
     }
 
     /// A webhook's latest deliveries, newest first.
