@@ -28,7 +28,7 @@ impl From<google_gmail1::Error> for GmailError {
             E::JsonDecodeError(_, e) => {
                 GmailError::unavailable_from("Gmail sent a response that could not be read", e)
             }
-            other => GmailError::internal(other.to_string()),
+            other => GmailError::internal_from("the Gmail client failed", other),
         }
     }
 }

@@ -26,7 +26,7 @@ pub async fn authorize(
         .map_err(|e| GmailError::internal_from("cannot listen for the OAuth redirect", e))?;
     let port = listener
         .local_addr()
-        .map_err(|e| GmailError::internal(e.to_string()))?
+        .map_err(|e| GmailError::internal_from("cannot read the redirect listener's port", e))?
         .port();
     let redirect_uri = format!("http://127.0.0.1:{port}/oauth2callback");
     let pkce = Pkce::new();
