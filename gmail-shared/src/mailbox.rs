@@ -153,6 +153,11 @@ impl Mailbox {
         record(self.policy().audit.as_ref(), entry).await;
     }
 
+    /// Records a write action on one message, thread, draft, label or filter (no recipients).
+    pub async fn audit_id(&self, action: &str, id: &str) {
+        self.audit(action, vec![], vec![id.to_string()]).await;
+    }
+
     /// Records a write action a guardrail refused, and answers the refusal.
     pub async fn refused(
         &self,

@@ -244,3 +244,44 @@ async fn filters_that_forward_mail_are_refused_unless_allowed() {
     assert_detail_has(&body, "me@elsewhere.example");
     assert_eq!(app.gmail_calls("users.settings.filters.create"), 0);
 }
+
+#[tokio::test]
+async fn write_actions_on_one_item_are_audited_with_its_id() {
+    let app = TestApp::spawn().await;
+    let message = app.first_id("in:inbox").await;
+    let thread = app.message(&message, "minimal").await["threadId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    app.post_expect(&format!("/api/v1/messages/{message}/trash"), json!({}), 200)
+        .await;
+    app.post_expect(
+        &format!("/api/v1/threads/{thread}/modify"),
+        json!({"addLabelIds": ["STARRED"]}),
+        200,
+    )
+    .await;
+    let label = app
+        .post_expect("/api/v1/labels", json!({"name": "Audited"}), 201)
+        .await;
+    let label = label["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("/api/v1/labels/{label}")).await, 204);
+
+    let audit = app.get_ok("/api/v1/audit").await;
+    let ids_of = |action: &str| {
+        let entry = audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} entry in {audit}"));
+        assert_eq!(entry["outcome"], "ok", "{entry}");
+        assert_eq!(entry["recipients"], json!([]), "{entry}");
+        entry["ids"].clone()
+    };
+    assert_eq!(ids_of("trash"), json!([message]));
+    assert_eq!(ids_of("thread_modify"), json!([thread]));
+    assert_eq!(ids_of("label_create"), json!([label]));
+    assert_eq!(ids_of("label_delete"), json!([label]));
+}

@@ -204,8 +204,6 @@ pub async fn update_draft(
 pub async fn delete_draft(mailbox: &Mailbox, id: &DraftId) -> Result<(), GmailError> {
     gmail_call!(mailbox, once, |u| u.drafts_delete("me", id))
         .map_err(|e| not_found_as(e, "draft", id))?;
-    mailbox
-        .audit("draft_delete", vec![], vec![id.to_string()])
-        .await;
+    mailbox.audit_id("draft_delete", id).await;
     Ok(())
 }

@@ -123,9 +123,7 @@ pub async fn delete_filter(mailbox: &Mailbox, id: &FilterId) -> Result<(), Gmail
             other => other,
         }
     })?;
-    mailbox
-        .audit("filter_delete", vec![], vec![id.to_string()])
-        .await;
+    mailbox.audit_id("filter_delete", id).await;
     Ok(())
 }
 

@@ -213,9 +213,7 @@ pub async fn create_label(
         .labels_create(changes.to_label()?, "me"))?;
     mailbox.connection().labels.forget();
     let label: LabelInfo = label.into();
-    mailbox
-        .audit("label_create", vec![], vec![label.id.clone()])
-        .await;
+    mailbox.audit_id("label_create", &label.id).await;
     Ok(label)
 }
 
@@ -239,9 +237,7 @@ pub async fn update_label(
     ))?;
     mailbox.connection().labels.forget();
     let label: LabelInfo = label.into();
-    mailbox
-        .audit("label_update", vec![], vec![label.id.clone()])
-        .await;
+    mailbox.audit_id("label_update", &label.id).await;
     Ok(label)
 }
 
@@ -255,9 +251,7 @@ pub async fn delete_label(mailbox: &Mailbox, id: &LabelId) -> Result<(), GmailEr
     }
     gmail_call!(mailbox, once, |u| u.labels_delete("me", id))?;
     mailbox.connection().labels.forget();
-    mailbox
-        .audit("label_delete", vec![], vec![id.to_string()])
-        .await;
+    mailbox.audit_id("label_delete", id).await;
     Ok(())
 }
 

@@ -221,9 +221,7 @@ async fn modify_resolved(
         .messages_modify(request, "me", id))
     .map_err(|e| not_found_as(e, "message", id))?;
     let after: LabelsAfter = m.into();
-    mailbox
-        .audit("modify", vec![], vec![after.id.clone()])
-        .await;
+    mailbox.audit_id("modify", &after.id).await;
     Ok(after)
 }
 
@@ -240,7 +238,7 @@ pub async fn trash(mailbox: &Mailbox, id: &MessageId) -> Result<LabelsAfter, Gma
     let (_, m) = gmail_call!(mailbox, idempotent, |u| u.messages_trash("me", id))
         .map_err(|e| not_found_as(e, "message", id))?;
     let after: LabelsAfter = m.into();
-    mailbox.audit("trash", vec![], vec![after.id.clone()]).await;
+    mailbox.audit_id("trash", &after.id).await;
     Ok(after)
 }
 
@@ -249,9 +247,7 @@ pub async fn untrash(mailbox: &Mailbox, id: &MessageId) -> Result<LabelsAfter, G
     let (_, m) = gmail_call!(mailbox, idempotent, |u| u.messages_untrash("me", id))
         .map_err(|e| not_found_as(e, "message", id))?;
     let after: LabelsAfter = m.into();
-    mailbox
-        .audit("untrash", vec![], vec![after.id.clone()])
-        .await;
+    mailbox.audit_id("untrash", &after.id).await;
     Ok(after)
 }
 
@@ -271,7 +267,7 @@ fn scope_hint(e: GmailError) -> GmailError {
 pub async fn delete(mailbox: &Mailbox, id: &MessageId) -> Result<(), GmailError> {
     gmail_call!(mailbox, once, |u| u.messages_delete("me", id))
         .map_err(|e| scope_hint(not_found_as(e, "message", id)))?;
-    mailbox.audit("delete", vec![], vec![id.to_string()]).await;
+    mailbox.audit_id("delete", id).await;
     Ok(())
 }
 

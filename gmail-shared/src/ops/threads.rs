@@ -134,9 +134,7 @@ pub async fn modify_thread(
     let (_, t) = gmail_call!(mailbox, idempotent, |u| u.threads_modify(request, "me", id))
         .map_err(|e| not_found_as(e, "thread", id))?;
     let t: ThreadLabels = t.into();
-    mailbox
-        .audit("thread_modify", vec![], vec![t.id.clone()])
-        .await;
+    mailbox.audit_id("thread_modify", &t.id).await;
     Ok(t)
 }
 
@@ -145,9 +143,7 @@ pub async fn trash_thread(mailbox: &Mailbox, id: &ThreadId) -> Result<ThreadLabe
     let (_, t) = gmail_call!(mailbox, idempotent, |u| u.threads_trash("me", id))
         .map_err(|e| not_found_as(e, "thread", id))?;
     let t: ThreadLabels = t.into();
-    mailbox
-        .audit("thread_trash", vec![], vec![t.id.clone()])
-        .await;
+    mailbox.audit_id("thread_trash", &t.id).await;
     Ok(t)
 }
 
@@ -156,8 +152,6 @@ pub async fn untrash_thread(mailbox: &Mailbox, id: &ThreadId) -> Result<ThreadLa
     let (_, t) = gmail_call!(mailbox, idempotent, |u| u.threads_untrash("me", id))
         .map_err(|e| not_found_as(e, "thread", id))?;
     let t: ThreadLabels = t.into();
-    mailbox
-        .audit("thread_untrash", vec![], vec![t.id.clone()])
-        .await;
+    mailbox.audit_id("thread_untrash", &t.id).await;
     Ok(t)
 }
