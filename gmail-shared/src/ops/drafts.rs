@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::batch_metadata;
 use super::messages::{header, not_found_as, unescape_snippet};
-use super::outgoing::{apply_reply_context, reply_context, rfc822};
+use super::outgoing::{apply_reply_context, in_thread, reply_context};
 use super::policy::SendPolicy;
 use super::{DraftId, Mailbox, PageSize};
 use crate::error::GmailError;
@@ -147,19 +147,9 @@ pub(crate) async fn create_draft_raw(
 ) -> Result<DraftRef, GmailError> {
     let draft = Draft {
         id: None,
-        message: Some(Message {
-            thread_id: thread_id.map(str::to_owned),
-            ..Default::default()
-        }),
+        message: Some(in_thread(thread_id)),
     };
-    mailbox.spend_quota(10).await;
-    let (_, d) = mailbox
-        .hub()
-        .users()
-        .drafts_create(draft, "me")
-        .delegate(&mut mailbox.retry().once())
-        .upload(std::io::Cursor::new(raw), rfc822())
-        .await?;
+    let (_, d) = gmail_call!(mailbox, once, |u| u.drafts_create(draft, "me"), upload raw)?;
     Ok(d.into())
 }
 
@@ -175,20 +165,11 @@ pub async fn update_draft(
     let raw = msg.to_rfc822_draft()?;
     let draft = Draft {
         id: Some(id.to_string()),
-        message: Some(Message {
-            thread_id: thread_id.map(str::to_owned),
-            ..Default::default()
-        }),
+        message: Some(in_thread(thread_id)),
     };
-    mailbox.spend_quota(15).await;
-    let (_, d) = mailbox
-        .hub()
-        .users()
-        .drafts_update(draft, "me", id)
-        .delegate(&mut mailbox.retry().idempotent())
-        .upload(std::io::Cursor::new(raw), rfc822())
-        .await
-        .map_err(|e| not_found_as(e, "draft", id))?;
+    let (_, d) = gmail_call!(mailbox, idempotent, |u| u
+        .drafts_update(draft, "me", id), upload raw)
+    .map_err(|e| not_found_as(e, "draft", id))?;
     let d: DraftRef = d.into();
     mailbox
         .audit(

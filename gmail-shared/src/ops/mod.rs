@@ -9,19 +9,32 @@ pub use ids::{AttachmentId, DraftId, FilterId, LabelId, MessageId, ThreadId};
 /// One Gmail call on `$mailbox` under its retry policy: `idempotent` (retried on transient
 /// failures) or `once` (retried only when Gmail refused it). The closure form builds the call
 /// from `users()`. A macro, because each google-gmail1 call builder is its own type and no
-/// trait carries `delegate` and `doit`. Defined before the `mod` lines below, so every
-/// operation module sees it.
+/// trait carries `delegate` and `doit`. With `upload raw`, the built message `raw` travels as
+/// the media half of a multipart upload (send, drafts). Defined before the `mod` lines below,
+/// so every operation module sees it.
 macro_rules! gmail_call {
-    ($mailbox:expr, $policy:ident, |$users:ident| $call:expr) => {{
-        let $users = $mailbox.hub().users();
-        gmail_call!($mailbox, $policy, $call)
-    }};
-    ($mailbox:expr, $policy:ident, $call:expr) => {{
+    // The mailbox's quota budget first: what Google charges, by the call's type.
+    (@charged $mailbox:expr, $call:expr) => {{
         let call = $call;
-        // The mailbox's quota budget first: what Google charges, by the call's type.
         let units = crate::gmail::quota::units_of_call(std::any::type_name_of_val(&call));
         $mailbox.spend_quota(units).await;
-        call.delegate(&mut $mailbox.retry().$policy()).doit().await
+        call
+    }};
+    ($mailbox:expr, $policy:ident, |$users:ident| $call:expr $(, upload $raw:expr)?) => {{
+        let $users = $mailbox.hub().users();
+        gmail_call!($mailbox, $policy, $call $(, upload $raw)?)
+    }};
+    ($mailbox:expr, $policy:ident, $call:expr) => {{
+        gmail_call!(@charged $mailbox, $call)
+            .delegate(&mut $mailbox.retry().$policy())
+            .doit()
+            .await
+    }};
+    ($mailbox:expr, $policy:ident, $call:expr, upload $raw:expr) => {{
+        gmail_call!(@charged $mailbox, $call)
+            .delegate(&mut $mailbox.retry().$policy())
+            .upload(std::io::Cursor::new($raw), crate::ops::outgoing::rfc822())
+            .await
     }};
 }
 

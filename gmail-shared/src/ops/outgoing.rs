@@ -15,6 +15,14 @@ pub(crate) fn rfc822() -> mime::Mime {
         .unwrap_or(mime::APPLICATION_OCTET_STREAM)
 }
 
+/// The metadata half of an upload: the thread the message joins, if any.
+pub(crate) fn in_thread(thread_id: Option<&str>) -> Message {
+    Message {
+        thread_id: thread_id.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
 /// Where a reply belongs: the thread and the headers that make every client thread it.
 #[derive(Debug, Clone, Default)]
 pub struct ReplyContext {

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::drafts::get_draft;
-use super::outgoing::rfc822;
+use super::outgoing::in_thread;
 pub use super::outgoing::{apply_reply_context, reply_context, ReplyContext};
 use super::read::{read_message, read_raw};
 use super::{DraftId, Mailbox, MessageId};
@@ -149,18 +149,8 @@ pub async fn send_raw(
     raw: Vec<u8>,
     thread_id: Option<&str>,
 ) -> Result<SentMessage, GmailError> {
-    let meta = Message {
-        thread_id: thread_id.map(str::to_owned),
-        ..Default::default()
-    };
-    mailbox.spend_quota(100).await;
-    let (_, sent) = mailbox
-        .hub()
-        .users()
-        .messages_send(meta, "me")
-        .delegate(&mut mailbox.retry().once())
-        .upload(std::io::Cursor::new(raw), rfc822())
-        .await?;
+    let meta = in_thread(thread_id);
+    let (_, sent) = gmail_call!(mailbox, once, |u| u.messages_send(meta, "me"), upload raw)?;
     Ok(sent.into())
 }
 
