@@ -113,13 +113,8 @@ impl FileSpace {
 /// Keeps only a safe base name: no directories, no `..`, no control characters. A name the
 /// caller gave (`field` says which) that is too long is refused; callers shorten their own.
 pub fn safe_filename(name: &str, field: &str) -> Result<String, GmailError> {
-    let base = clean_name(name);
-    if base.is_empty() || base == ".." {
-        return Err(GmailError::invalid(
-            field,
-            format!("{name:?} is not a usable file name"),
-        ));
-    }
+    let base = usable_name(name)
+        .ok_or_else(|| GmailError::invalid(field, format!("{name:?} is not a usable file name")))?;
     if base.len() > MAX_NAME_BYTES {
         return Err(GmailError::invalid(
             field,
@@ -134,21 +129,14 @@ pub fn safe_filename(name: &str, field: &str) -> Result<String, GmailError> {
 
 /// A file name taken from the message (not chosen by the caller): cut to fit instead.
 pub fn fitted_filename(name: &str) -> Option<String> {
-    let mut base = clean_name(name);
-    if base.is_empty() || base == ".." {
-        return None;
-    }
-    if base.len() > MAX_NAME_BYTES {
-        let mut end = MAX_NAME_BYTES;
-        while !base.is_char_boundary(end) {
-            end -= 1;
-        }
-        base.truncate(end);
-    }
+    let mut base = usable_name(name)?;
+    base.truncate(base.floor_char_boundary(MAX_NAME_BYTES));
     Some(base)
 }
 
-fn clean_name(name: &str) -> String {
+/// The base name left once directories, control characters and leading dots are gone;
+/// None when nothing usable is left.
+fn usable_name(name: &str) -> Option<String> {
     let base = name
         .rsplit(['/', '\\'])
         .next()
@@ -156,7 +144,8 @@ fn clean_name(name: &str) -> String {
         .chars()
         .filter(|c| !c.is_control())
         .collect::<String>();
-    base.trim().trim_start_matches('.').to_string()
+    let base = base.trim().trim_start_matches('.');
+    (!base.is_empty()).then(|| base.to_string())
 }
 
 /// Length, NUL and control characters, and per-component length of a caller's path.
