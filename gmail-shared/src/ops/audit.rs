@@ -135,15 +135,19 @@ impl MemoryAudit {
     fn entries(&self) -> std::sync::MutexGuard<'_, VecDeque<AuditEntry>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-impl AuditSink for MemoryAudit {
-    fn record(&self, entry: AuditEntry) -> AuditFuture<'_, ()> {
-        let mut entries = self.entries();
+    /// Appends an entry, forgetting the oldest one when full.
+    fn push(&self, entries: &mut VecDeque<AuditEntry>, entry: AuditEntry) {
         if entries.len() >= self.capacity {
             entries.pop_front();
         }
         entries.push_back(entry);
+    }
+}
+
+impl AuditSink for MemoryAudit {
+    fn record(&self, entry: AuditEntry) -> AuditFuture<'_, ()> {
+        self.push(&mut self.entries(), entry);
         Box::pin(async {})
     }
 
@@ -160,10 +164,7 @@ impl AuditSink for MemoryAudit {
             .map(|e| e.at)
             .collect();
         let out = if (counted.len() as u32) < max {
-            if entries.len() >= self.capacity {
-                entries.pop_front();
-            }
-            entries.push_back(entry);
+            self.push(&mut entries, entry);
             Ok(())
         } else {
             Err(CapFull {
