@@ -1,13 +1,12 @@
 //! What a handler acts for, resolved once at the edge (as zero2prod reads its caller with
 //! `web::ReqData`): the caller's tool context, and the mailbox `?account=` picks among theirs.
 
-use std::future::Future;
 use std::ops::Deref;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use gmail_shared::oauth::accounts::Accounts;
 use gmail_shared::ops::Mailbox;
 use gmail_shared::tools::ToolContext;
@@ -101,7 +100,7 @@ impl Deref for CallerMailbox {
 
 impl FromRequest for CallerMailbox {
     type Error = GmailError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, GmailError>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, GmailError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let caller = caller(req);

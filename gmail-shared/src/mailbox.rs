@@ -2,8 +2,7 @@
 //! is held to, and who is acting (for the audit log); and how a call finds it. A leaf the
 //! operations, the tools, the account service and the servers all build on.
 
-use std::future::Future;
-use std::pin::Pin;
+use futures::future::BoxFuture;
 use std::sync::Arc;
 
 use crate::error::GmailError;
@@ -24,7 +23,7 @@ pub trait MailboxProvider: Send + Sync {
     fn mailbox<'a>(
         &'a self,
         account: Option<&'a str>,
-    ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>>;
+    ) -> BoxFuture<'a, Result<Mailbox, GmailError>>;
 
     /// Who is calling (multi-user mode).
     fn caller(&self) -> Option<&Caller> {
@@ -102,7 +101,7 @@ impl MailboxProvider for SingleMailbox {
     fn mailbox<'a>(
         &'a self,
         account: Option<&'a str>,
-    ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>> {
+    ) -> BoxFuture<'a, Result<Mailbox, GmailError>> {
         Box::pin(async move {
             match (account, self.0.account()) {
                 (Some(asked), Some(ours)) if !asked.eq_ignore_ascii_case(ours) => {

@@ -1,7 +1,6 @@
 //! Reading a caller's events: the filters streams take, and waiting for one new message.
 
-use std::future::Future;
-use std::pin::Pin;
+use futures::future::BoxFuture;
 use std::time::Duration;
 
 use super::{feed, Event, Events, LOCAL_USER, MESSAGE_ADDED};
@@ -96,7 +95,7 @@ impl Events {
         query: &str,
         timeout: Duration,
         lookback: Duration,
-        progress: &(dyn Fn(u64, u64) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> + Sync),
+        progress: &(dyn Fn(u64, u64) -> BoxFuture<'a, ()> + Sync),
     ) -> Result<Option<Arrived>, GmailError> {
         let started = now_ms();
         let account = feed::address_of(mailbox).await?;

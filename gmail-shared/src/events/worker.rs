@@ -3,8 +3,7 @@
 //! leases in the database make one sync per mailbox at a time, and claims one send per
 //! delivery attempt.
 
-use std::future::Future;
-use std::pin::Pin;
+use futures::future::BoxFuture;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -30,13 +29,15 @@ const LIST_EVERY_MS: i64 = 2_000;
 /// `users.watch` is renewed this often (Google recommends daily).
 const WATCH_RENEW_MS: i64 = 24 * 3600 * 1000;
 
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, GmailError>> + Send + 'a>>;
-
 /// The mailboxes the feed follows, and how to act on one.
 pub trait MailboxSource: Send + Sync {
     /// (user id, address) of every connected mailbox.
-    fn mailboxes(&self) -> Boxed<'_, Vec<(String, String)>>;
-    fn open<'a>(&'a self, user_id: &'a str, account: &'a str) -> Boxed<'a, Mailbox>;
+    fn mailboxes(&self) -> BoxFuture<'_, Result<Vec<(String, String)>, GmailError>>;
+    fn open<'a>(
+        &'a self,
+        user_id: &'a str,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Mailbox, GmailError>>;
     /// The list never changes (a single-user server): listed once.
     fn fixed(&self) -> bool {
         false
@@ -44,7 +45,7 @@ pub trait MailboxSource: Send + Sync {
 }
 
 impl MailboxSource for CallerAuth {
-    fn mailboxes(&self) -> Boxed<'_, Vec<(String, String)>> {
+    fn mailboxes(&self) -> BoxFuture<'_, Result<Vec<(String, String)>, GmailError>> {
         Box::pin(async move {
             match self.accounts() {
                 Some(accounts) => accounts.store().active_connections().await,
@@ -61,7 +62,11 @@ impl MailboxSource for CallerAuth {
         self.accounts().is_none()
     }
 
-    fn open<'a>(&'a self, user_id: &'a str, account: &'a str) -> Boxed<'a, Mailbox> {
+    fn open<'a>(
+        &'a self,
+        user_id: &'a str,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Mailbox, GmailError>> {
         Box::pin(async move {
             match self.accounts() {
                 Some(accounts) => accounts.mailbox(user_id, Some(account)).await,

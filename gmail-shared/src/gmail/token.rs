@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use google_gmail1::common::GetToken;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -18,17 +19,17 @@ use crate::error::GmailError;
 /// Where refreshed tokens are kept: the credentials file in single-user mode, the encrypted
 /// store in multi-user mode.
 pub trait TokenSink: Send + Sync {
-    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> SinkFuture<'a, Result<(), GmailError>>;
+    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> BoxFuture<'a, Result<(), GmailError>>;
 
     /// The grant was revoked or expired (invalid_grant): the connection needs re-consent.
-    fn revoked(&self) -> SinkFuture<'_, ()> {
+    fn revoked(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
 
     /// Holds this token's refresh lock across processes, when the store has one (dropping
     /// the guard releases it), and answers the tokens as stored now: another process may
     /// have refreshed them while this one waited.
-    fn lock_and_reload(&self) -> SinkFuture<'_, Result<Option<RefreshGuard>, GmailError>> {
+    fn lock_and_reload(&self) -> BoxFuture<'_, Result<Option<RefreshGuard>, GmailError>> {
         Box::pin(async { Ok(None) })
     }
 }
@@ -39,10 +40,8 @@ pub struct RefreshGuard {
     pub stored: StoredTokens,
 }
 
-pub type SinkFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
 impl TokenSink for CredentialsFile {
-    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> SinkFuture<'a, Result<(), GmailError>> {
+    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> BoxFuture<'a, Result<(), GmailError>> {
         Box::pin(async move { self.write(tokens) })
     }
 }

@@ -2,9 +2,8 @@
 //! call resolves the caller's connection (never another user's), refreshes its token once
 //! however many calls race, and stores the new token sealed.
 
+use futures::future::BoxFuture;
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -14,7 +13,7 @@ use super::{authorization_url, exchange_code, revoke, Pkce, DEFAULT_SCOPES};
 use crate::config::Settings;
 use crate::error::GmailError;
 use crate::gmail::credentials::{OAuthClient, StoredTokens};
-use crate::gmail::token::{SinkFuture, TokenSink};
+use crate::gmail::token::TokenSink;
 use crate::gmail::{Connection, GmailFactory};
 use crate::mailbox::{Caller, Mailbox, MailboxProvider};
 use crate::ops::profile::get_profile;
@@ -88,11 +87,11 @@ struct StoreSink {
 }
 
 impl TokenSink for StoreSink {
-    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> SinkFuture<'a, Result<(), GmailError>> {
+    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> BoxFuture<'a, Result<(), GmailError>> {
         Box::pin(async move { self.store.store_tokens(&self.connection_id, tokens).await })
     }
 
-    fn revoked(&self) -> SinkFuture<'_, ()> {
+    fn revoked(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Err(e) = self.store.mark_needs_reauth(&self.connection_id).await {
                 tracing::warn!(error = %e, "could not mark the connection as needing re-authorization");
@@ -102,7 +101,7 @@ impl TokenSink for StoreSink {
 
     fn lock_and_reload(
         &self,
-    ) -> SinkFuture<'_, Result<Option<crate::gmail::token::RefreshGuard>, GmailError>> {
+    ) -> BoxFuture<'_, Result<Option<crate::gmail::token::RefreshGuard>, GmailError>> {
         Box::pin(async move {
             let Some(tx) = self.store.refresh_lock(&self.connection_id).await? else {
                 return Ok(None);
@@ -466,7 +465,7 @@ impl MailboxProvider for UserMailboxes {
     fn mailbox<'a>(
         &'a self,
         account: Option<&'a str>,
-    ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>> {
+    ) -> BoxFuture<'a, Result<Mailbox, GmailError>> {
         Box::pin(async move {
             let mailbox = self.accounts.mailbox(&self.caller.user_id, account).await?;
             Ok(mailbox.with_policy(self.policy.clone()))

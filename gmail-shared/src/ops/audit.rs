@@ -4,9 +4,8 @@
 //! `GET /api/v1/audit` shows to each caller for their own actions, and which the daily send
 //! cap counts. Bodies are never recorded.
 
+use futures::future::BoxFuture;
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -14,8 +13,6 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::GmailError;
-
-pub type AuditFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Who is acting and through what: set by the door a request came in through.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +80,7 @@ pub struct CapFull {
 
 /// Where audit entries go besides the log.
 pub trait AuditSink: Send + Sync {
-    fn record(&self, entry: AuditEntry) -> AuditFuture<'_, ()>;
+    fn record(&self, entry: AuditEntry) -> BoxFuture<'_, ()>;
 
     /// Records `entry` (a `pending` send) if fewer than `max` sends from its account are
     /// pending or done since `since`; otherwise records nothing and answers where the cap
@@ -93,10 +90,10 @@ pub trait AuditSink: Send + Sync {
         entry: AuditEntry,
         max: u32,
         since: i64,
-    ) -> AuditFuture<'_, Result<Result<(), CapFull>, GmailError>>;
+    ) -> BoxFuture<'_, Result<Result<(), CapFull>, GmailError>>;
 
     /// Completes the reserved entry with `entry`'s id: its outcome, ids and detail.
-    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> AuditFuture<'a, ()>;
+    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> BoxFuture<'a, ()>;
 
     /// A caller's own entries, newest first (`user_id` None: the single-user server's), from
     /// before the entry `before` when given.
@@ -105,7 +102,7 @@ pub trait AuditSink: Send + Sync {
         user_id: Option<&'a str>,
         limit: usize,
         before: Option<&'a str>,
-    ) -> AuditFuture<'a, Result<Vec<AuditEntry>, GmailError>>;
+    ) -> BoxFuture<'a, Result<Vec<AuditEntry>, GmailError>>;
 }
 
 fn counts_against_cap(e: &AuditEntry, account: &str, since: i64) -> bool {
@@ -146,7 +143,7 @@ impl MemoryAudit {
 }
 
 impl AuditSink for MemoryAudit {
-    fn record(&self, entry: AuditEntry) -> AuditFuture<'_, ()> {
+    fn record(&self, entry: AuditEntry) -> BoxFuture<'_, ()> {
         self.push(&mut self.entries(), entry);
         Box::pin(async {})
     }
@@ -156,7 +153,7 @@ impl AuditSink for MemoryAudit {
         entry: AuditEntry,
         max: u32,
         since: i64,
-    ) -> AuditFuture<'_, Result<Result<(), CapFull>, GmailError>> {
+    ) -> BoxFuture<'_, Result<Result<(), CapFull>, GmailError>> {
         let mut entries = self.entries();
         let counted: Vec<i64> = entries
             .iter()
@@ -175,7 +172,7 @@ impl AuditSink for MemoryAudit {
         Box::pin(async move { Ok(out) })
     }
 
-    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> AuditFuture<'a, ()> {
+    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> BoxFuture<'a, ()> {
         if let Some(e) = self.entries().iter_mut().rev().find(|e| e.id == entry.id) {
             e.outcome.clone_from(&entry.outcome);
             e.ids.clone_from(&entry.ids);
@@ -189,7 +186,7 @@ impl AuditSink for MemoryAudit {
         user_id: Option<&'a str>,
         limit: usize,
         before: Option<&'a str>,
-    ) -> AuditFuture<'a, Result<Vec<AuditEntry>, GmailError>> {
+    ) -> BoxFuture<'a, Result<Vec<AuditEntry>, GmailError>> {
         let rows = self
             .entries()
             .iter()

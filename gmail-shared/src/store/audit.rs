@@ -8,7 +8,9 @@ use sqlx::Row;
 use super::columns::JsonList;
 use super::Store;
 use crate::error::GmailError;
-use crate::ops::audit::{AuditEntry, AuditFuture, AuditSink, CapFull, SENDING_ACTIONS};
+use futures::future::BoxFuture;
+
+use crate::ops::audit::{AuditEntry, AuditSink, CapFull, SENDING_ACTIONS};
 
 fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
@@ -62,7 +64,7 @@ async fn insert<'e>(
 }
 
 impl AuditSink for Store {
-    fn record(&self, entry: AuditEntry) -> AuditFuture<'_, ()> {
+    fn record(&self, entry: AuditEntry) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             // The log line was written already; a lost row must not fail the action.
             if let Err(e) = insert(&self.pool, &entry).await {
@@ -76,7 +78,7 @@ impl AuditSink for Store {
         entry: AuditEntry,
         max: u32,
         since: i64,
-    ) -> AuditFuture<'_, Result<Result<(), CapFull>, GmailError>> {
+    ) -> BoxFuture<'_, Result<Result<(), CapFull>, GmailError>> {
         Box::pin(async move {
             let account = entry.account.to_ascii_lowercase();
             // Count and insert under one lock per mailbox, so concurrent sends on any
@@ -117,7 +119,7 @@ impl AuditSink for Store {
         })
     }
 
-    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> AuditFuture<'a, ()> {
+    fn settle<'a>(&'a self, entry: &'a AuditEntry) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let done = sql!(
                 "UPDATE audit_log SET outcome = $2, ids = $3, detail = $4 WHERE id = $1",
@@ -139,7 +141,7 @@ impl AuditSink for Store {
         user_id: Option<&'a str>,
         limit: usize,
         before: Option<&'a str>,
-    ) -> AuditFuture<'a, Result<Vec<AuditEntry>, GmailError>> {
+    ) -> BoxFuture<'a, Result<Vec<AuditEntry>, GmailError>> {
         Box::pin(async move {
             // Ids are lowercase hex: "~" sorts after every one of them.
             Ok(sql!(

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::Pin;
+
+use futures::future::BoxFuture;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -116,8 +117,7 @@ pub struct ToolContext {
 }
 
 /// Reports (progress, total, message) to the caller.
-pub type ProgressFn =
-    Arc<dyn Fn(f64, Option<f64>, String) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+pub type ProgressFn = Arc<dyn Fn(f64, Option<f64>, String) -> BoxFuture<'static, ()> + Send + Sync>;
 
 impl ToolContext {
     pub fn new(mailboxes: Arc<dyn MailboxProvider>, env: Arc<ToolEnv>) -> Self {
@@ -278,12 +278,7 @@ impl ToolContext {
 }
 
 type Handler = Arc<
-    dyn Fn(
-            ToolContext,
-            Value,
-        ) -> Pin<Box<dyn Future<Output = Result<ToolOutput, ToolError>> + Send>>
-        + Send
-        + Sync,
+    dyn Fn(ToolContext, Value) -> BoxFuture<'static, Result<ToolOutput, ToolError>> + Send + Sync,
 >;
 
 /// A tool's declaration, as listed to clients.
@@ -657,7 +652,7 @@ mod tests {
         fn mailbox<'a>(
             &'a self,
             _account: Option<&'a str>,
-        ) -> Pin<Box<dyn Future<Output = Result<Mailbox, GmailError>> + Send + 'a>> {
+        ) -> BoxFuture<'a, Result<Mailbox, GmailError>> {
             Box::pin(async { Err(GmailError::not_found("mailbox")) })
         }
     }

@@ -84,7 +84,7 @@ async fn wait_for_email(ctx: ToolContext, mailbox: Mailbox, p: WaitForEmail) -> 
                 )
                 .await;
             }
-        }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        }) as futures::future::BoxFuture<'static, ()>
     };
     let found = events
         .wait_for_email(
