@@ -122,6 +122,13 @@ fn gmail(payload: MessagePart) -> Message {
     }
 }
 
+/// A one-part message of this Content-Type, read as Gmail gives it.
+fn read_one_part(content_type: &str, body: &[u8]) -> ReadableMessage {
+    let mime = content_type.split(';').next().unwrap_or_default();
+    let headers = top_headers(&[("Content-Type", content_type)]);
+    readable_from_gmail(&gmail(leaf("", mime, headers, body)))
+}
+
 #[test]
 fn alternative_prefers_text_plain_and_keeps_html() {
     let payload = multipart(
@@ -183,13 +190,10 @@ fn alternative_prefers_text_plain_and_keeps_html() {
 
 #[test]
 fn html_only_mail_has_text() {
-    let payload = leaf(
-        "",
-        "text/html",
-        top_headers(&[("Content-Type", "text/html; charset=utf-8")]),
+    let r = read_one_part(
+        "text/html; charset=utf-8",
         b"<html><body><h1>Sale</h1><p>Everything <a href=\"https://shop.example.com\">50% off</a></p></body></html>",
     );
-    let r = readable_from_gmail(&gmail(payload));
     assert!(r.text_from_html);
     assert_eq!(
         r.text,
@@ -286,13 +290,10 @@ fn attachments_listed_with_ids_and_inline_marked() {
 
 #[test]
 fn latin1_and_cp1252_bodies_decode() {
-    let payload = leaf(
-        "",
-        "text/plain",
-        top_headers(&[("Content-Type", "text/plain; charset=ISO-8859-1")]),
+    let r = read_one_part(
+        "text/plain; charset=ISO-8859-1",
         b"Caf\xe9 cr\xe8me, \xe0 bient\xf4t",
     );
-    let r = readable_from_gmail(&gmail(payload));
     assert_eq!(r.text, "Café crème, à bientôt");
 
     assert_eq!(
