@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use gmail_api_server::Application;
 use gmail_shared::admin::AdminCommand;
-use gmail_shared::server::{summary, CommonArgs, Role};
+use gmail_shared::server::{exit_code, summary, CommonArgs, Role};
 use gmail_shared::telemetry::{self, LogTarget};
 
 /// REST API for Gmail (port 8000), with OpenAPI docs at /docs.
@@ -41,18 +41,9 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     telemetry::init(&settings.log, LogTarget::Stdout);
-    let app = match Application::build(settings).await {
-        Ok(app) => app,
-        Err(e) => {
-            eprintln!("gmail-api-server: {e:#}");
-            return ExitCode::FAILURE;
-        }
+    let served = async {
+        let app = Application::build(settings).await?;
+        Ok(app.run_until_stopped().await?)
     };
-    match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("gmail-api-server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("gmail-api-server", served.await)
 }

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use gmail_mcp_server::Application;
 use gmail_shared::admin::AdminCommand;
-use gmail_shared::server::{summary, CommonArgs, Role};
+use gmail_shared::server::{exit_code, summary, CommonArgs, Role};
 use gmail_shared::telemetry::{self, LogTarget};
 use gmail_shared::Settings;
 
@@ -84,29 +84,15 @@ async fn main() -> ExitCode {
     if cli.stdio {
         // stdout belongs to JSON-RPC: nothing else may be written there.
         telemetry::init(&settings.log, LogTarget::Stderr);
-        return match gmail_mcp_server::transport::stdio::serve(settings).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("gmail-mcp-server: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+        let served = gmail_mcp_server::transport::stdio::serve(settings).await;
+        return exit_code("gmail-mcp-server", served);
     }
     telemetry::init(&settings.log, LogTarget::Stdout);
-    let app = match Application::build(settings).await {
-        Ok(app) => app,
-        Err(e) => {
-            eprintln!("gmail-mcp-server: {e:#}");
-            return ExitCode::FAILURE;
-        }
+    let served = async {
+        let app = Application::build(settings).await?;
+        Ok(app.run_until_stopped().await?)
     };
-    match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("gmail-mcp-server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("gmail-mcp-server", served.await)
 }
 
 /// The installed-app loopback flow; the URL goes to stderr (stdout stays clean).

@@ -313,7 +313,7 @@ impl<T> JsonBody<T> {
 
 impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonBody<T> {
     type Error = actix_web::Error;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+    type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(
         req: &actix_web::HttpRequest,
@@ -342,6 +342,18 @@ fn path_config() -> actix_web::web::PathConfig {
         };
         crate::GmailError::invalid("path", detail).into()
     })
+}
+
+/// How a server process ends: 0 once it stopped cleanly, else 1 with the error and its causes
+/// on stderr, prefixed with the program's name.
+pub fn exit_code(program: &str, outcome: anyhow::Result<()>) -> std::process::ExitCode {
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// The one-line summary `--check` prints.
