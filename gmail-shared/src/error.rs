@@ -131,56 +131,49 @@ impl GmailError {
 
     /// A stable, machine-readable name for the class of failure.
     pub fn kind(&self) -> &'static str {
-        match self {
-            GmailError::NotFound { .. } => "not-found",
-            GmailError::InvalidArgument { .. } => "invalid-argument",
-            GmailError::TooLarge { .. } => "too-large",
-            GmailError::MissingScope { .. } => "missing-scope",
-            GmailError::RateLimited { .. } => "rate-limited",
-            GmailError::UpstreamUnavailable { .. } => "upstream-unavailable",
-            GmailError::AuthExpired { .. } => "auth-expired",
-            GmailError::Conflict { .. } => "conflict",
-            GmailError::Refused { .. } => "refused",
-            GmailError::Forbidden { .. } => "forbidden",
-            GmailError::SendCapReached { .. } => "send-cap",
-            GmailError::TooManyRequests { .. } => "too-many-requests",
-            GmailError::Internal { .. } => "internal",
-        }
+        self.class().0
     }
 
     pub fn status(&self) -> StatusCode {
-        match self {
-            GmailError::NotFound { .. } => StatusCode::NOT_FOUND,
-            GmailError::InvalidArgument { .. } => StatusCode::BAD_REQUEST,
-            GmailError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            GmailError::MissingScope { .. } => StatusCode::FORBIDDEN,
-            GmailError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            GmailError::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
-            GmailError::AuthExpired { .. } => StatusCode::UNAUTHORIZED,
-            GmailError::Conflict { .. } => StatusCode::CONFLICT,
-            GmailError::Refused { .. } => StatusCode::FORBIDDEN,
-            GmailError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            GmailError::SendCapReached { .. } => StatusCode::TOO_MANY_REQUESTS,
-            GmailError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            GmailError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.class().1
     }
 
     pub fn title(&self) -> &'static str {
+        self.class().2
+    }
+
+    /// Each variant's kind, HTTP status and title, one row a variant.
+    fn class(&self) -> (&'static str, StatusCode, &'static str) {
+        use GmailError::*;
+        use StatusCode as S;
         match self {
-            GmailError::NotFound { .. } => "Not found",
-            GmailError::InvalidArgument { .. } => "Invalid argument",
-            GmailError::TooLarge { .. } => "Payload too large",
-            GmailError::MissingScope { .. } => "Missing OAuth scope",
-            GmailError::RateLimited { .. } => "Rate limited by Gmail",
-            GmailError::UpstreamUnavailable { .. } => "Gmail unavailable",
-            GmailError::AuthExpired { .. } => "Gmail authorization expired",
-            GmailError::Conflict { .. } => "Conflict",
-            GmailError::Refused { .. } => "Refused by policy",
-            GmailError::Forbidden { .. } => "Forbidden",
-            GmailError::SendCapReached { .. } => "Daily send cap reached",
-            GmailError::TooManyRequests { .. } => "Too many requests",
-            GmailError::Internal { .. } => "Internal error",
+            NotFound { .. } => ("not-found", S::NOT_FOUND, "Not found"),
+            InvalidArgument { .. } => ("invalid-argument", S::BAD_REQUEST, "Invalid argument"),
+            TooLarge { .. } => ("too-large", S::PAYLOAD_TOO_LARGE, "Payload too large"),
+            MissingScope { .. } => ("missing-scope", S::FORBIDDEN, "Missing OAuth scope"),
+            RateLimited { .. } => (
+                "rate-limited",
+                S::TOO_MANY_REQUESTS,
+                "Rate limited by Gmail",
+            ),
+            UpstreamUnavailable { .. } => {
+                ("upstream-unavailable", S::BAD_GATEWAY, "Gmail unavailable")
+            }
+            AuthExpired { .. } => (
+                "auth-expired",
+                S::UNAUTHORIZED,
+                "Gmail authorization expired",
+            ),
+            Conflict { .. } => ("conflict", S::CONFLICT, "Conflict"),
+            Refused { .. } => ("refused", S::FORBIDDEN, "Refused by policy"),
+            Forbidden { .. } => ("forbidden", S::FORBIDDEN, "Forbidden"),
+            SendCapReached { .. } => ("send-cap", S::TOO_MANY_REQUESTS, "Daily send cap reached"),
+            TooManyRequests { .. } => (
+                "too-many-requests",
+                S::TOO_MANY_REQUESTS,
+                "Too many requests",
+            ),
+            Internal { .. } => ("internal", S::INTERNAL_SERVER_ERROR, "Internal error"),
         }
     }
 
