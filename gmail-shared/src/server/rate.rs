@@ -3,6 +3,7 @@
 //! Each transport enforces them at its edge: REST answers 429 with Retry-After, an MCP tool
 //! call answers an isError result that says when to retry.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -51,44 +52,48 @@ impl RateLimits {
     /// Takes one request from `caller`'s bucket (an API key id, or `local` in single-user
     /// mode); the refusal says when to retry.
     pub fn check_caller(&self, caller: &str) -> Result<(), GmailError> {
-        let Some(limiter) = &self.caller else {
-            return Ok(());
-        };
-        if limiter.len() > MAX_KEYS {
-            limiter.retain_recent();
-        }
-        limiter.check_key(&caller.to_string()).map_err(|not_until| {
-            crate::metrics::rejection("caller_rate");
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            GmailError::TooManyRequests {
-                message: format!(
-                    "too many requests from this caller (limits.caller_per_minute); retry after {} s",
-                    wait.as_secs().max(1)
-                ),
-                retry_after: wait.max(Duration::from_secs(1)),
-            }
-        })
+        take(
+            self.caller.as_ref(),
+            &caller.to_string(),
+            "caller_rate",
+            "too many requests from this caller (limits.caller_per_minute)",
+        )
     }
 
     /// Counts a failed authentication from `ip`; past the limit, the answer is 429 instead
     /// of 401, so keys cannot be guessed at speed.
     pub fn failed_auth(&self, ip: IpAddr) -> Result<(), GmailError> {
-        let Some(limiter) = &self.failed_auth else {
-            return Ok(());
-        };
-        if limiter.len() > MAX_KEYS {
-            limiter.retain_recent();
-        }
-        limiter.check_key(&ip).map_err(|not_until| {
-            crate::metrics::rejection("failed_auth");
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            GmailError::TooManyRequests {
-                message: format!(
-                    "too many failed authentications from this address (limits.failed_auth_per_minute); retry after {} s",
-                    wait.as_secs().max(1)
-                ),
-                retry_after: wait.max(Duration::from_secs(1)),
-            }
-        })
+        take(
+            self.failed_auth.as_ref(),
+            &ip,
+            "failed_auth",
+            "too many failed authentications from this address (limits.failed_auth_per_minute)",
+        )
     }
+}
+
+/// Takes one cell from `key`'s bucket (none without a limit). Past the limit: a rejection
+/// counted under `metric`, and a 429 that says `what` and when to retry.
+fn take<K: Clone + Eq + Hash>(
+    limiter: Option<&DefaultKeyedRateLimiter<K>>,
+    key: &K,
+    metric: &'static str,
+    what: &str,
+) -> Result<(), GmailError> {
+    let Some(limiter) = limiter else {
+        return Ok(());
+    };
+    if limiter.len() > MAX_KEYS {
+        limiter.retain_recent();
+    }
+    limiter.check_key(key).map_err(|not_until| {
+        crate::metrics::rejection(metric);
+        let wait = not_until
+            .wait_time_from(DefaultClock::default().now())
+            .max(Duration::from_secs(1));
+        GmailError::TooManyRequests {
+            message: format!("{what}; retry after {} s", wait.as_secs()),
+            retry_after: wait,
+        }
+    })
 }
