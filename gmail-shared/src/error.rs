@@ -135,45 +135,30 @@ impl GmailError {
     }
 
     pub fn status(&self) -> StatusCode {
-        self.class().1
+        StatusCode::from_u16(self.class().1).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     pub fn title(&self) -> &'static str {
         self.class().2
     }
 
-    /// Each variant's kind, HTTP status and title, one row a variant.
-    fn class(&self) -> (&'static str, StatusCode, &'static str) {
+    /// Each variant's kind, HTTP status code and title, one row a variant.
+    fn class(&self) -> (&'static str, u16, &'static str) {
         use GmailError::*;
-        use StatusCode as S;
         match self {
-            NotFound { .. } => ("not-found", S::NOT_FOUND, "Not found"),
-            InvalidArgument { .. } => ("invalid-argument", S::BAD_REQUEST, "Invalid argument"),
-            TooLarge { .. } => ("too-large", S::PAYLOAD_TOO_LARGE, "Payload too large"),
-            MissingScope { .. } => ("missing-scope", S::FORBIDDEN, "Missing OAuth scope"),
-            RateLimited { .. } => (
-                "rate-limited",
-                S::TOO_MANY_REQUESTS,
-                "Rate limited by Gmail",
-            ),
-            UpstreamUnavailable { .. } => {
-                ("upstream-unavailable", S::BAD_GATEWAY, "Gmail unavailable")
-            }
-            AuthExpired { .. } => (
-                "auth-expired",
-                S::UNAUTHORIZED,
-                "Gmail authorization expired",
-            ),
-            Conflict { .. } => ("conflict", S::CONFLICT, "Conflict"),
-            Refused { .. } => ("refused", S::FORBIDDEN, "Refused by policy"),
-            Forbidden { .. } => ("forbidden", S::FORBIDDEN, "Forbidden"),
-            SendCapReached { .. } => ("send-cap", S::TOO_MANY_REQUESTS, "Daily send cap reached"),
-            TooManyRequests { .. } => (
-                "too-many-requests",
-                S::TOO_MANY_REQUESTS,
-                "Too many requests",
-            ),
-            Internal { .. } => ("internal", S::INTERNAL_SERVER_ERROR, "Internal error"),
+            NotFound { .. } => ("not-found", 404, "Not found"),
+            InvalidArgument { .. } => ("invalid-argument", 400, "Invalid argument"),
+            TooLarge { .. } => ("too-large", 413, "Payload too large"),
+            MissingScope { .. } => ("missing-scope", 403, "Missing OAuth scope"),
+            RateLimited { .. } => ("rate-limited", 429, "Rate limited by Gmail"),
+            UpstreamUnavailable { .. } => ("upstream-unavailable", 502, "Gmail unavailable"),
+            AuthExpired { .. } => ("auth-expired", 401, "Gmail authorization expired"),
+            Conflict { .. } => ("conflict", 409, "Conflict"),
+            Refused { .. } => ("refused", 403, "Refused by policy"),
+            Forbidden { .. } => ("forbidden", 403, "Forbidden"),
+            SendCapReached { .. } => ("send-cap", 429, "Daily send cap reached"),
+            TooManyRequests { .. } => ("too-many-requests", 429, "Too many requests"),
+            Internal { .. } => ("internal", 500, "Internal error"),
         }
     }
 
