@@ -79,9 +79,10 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         gmail_shared::server::check_settings(&settings)?;
         check_bind(&settings, &settings.api.host).map_err(anyhow::Error::msg)?;
+        // The port first: a taken one fails the start before any background work begins.
+        let listener = bind(&settings.api.host, settings.api.port)?;
         let factory = GmailFactory::new(&settings.gmail)?;
         let auth = CallerAuth::from_settings(&settings, &factory).await?;
-        let listener = bind(&settings.api.host, settings.api.port)?;
         let backend = factory.backend().to_string();
         let state = web::Data::new(AppState {
             factory,

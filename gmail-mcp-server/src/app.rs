@@ -70,6 +70,8 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         check_bind(&settings, &settings.mcp.host).map_err(anyhow::Error::msg)?;
+        // The port first: a taken one fails the start before any background work begins.
+        let listener = bind(&settings.mcp.host, settings.mcp.port)?;
         let (factory, auth, shared) = shared_handler_state(&settings).await?;
         // Remote clients connect with OAuth access tokens as well as API keys.
         let auth = auth.accepting_oauth(&settings);
@@ -79,7 +81,6 @@ impl Application {
             )))
         });
         let mcp = &settings.mcp;
-        let listener = bind(&mcp.host, mcp.port)?;
 
         let options =
             HttpOptions::new(mcp.shutdown_timeout_secs, &settings.limits).named("gmail-mcp-server");

@@ -92,3 +92,30 @@ async fn sigterm_stops_promptly_with_open_sse_streams() {
         assert!(c.closed_within(Duration::from_secs(1)).await);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_port_fails_the_start_with_one_line_that_names_it() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut cmd = command(&sandbox.base_url());
+    // The change feed on: nothing of it may start (or log) before the port is had.
+    cmd.args(["--port", &port.to_string()])
+        .env("GMAIL_EVENTS__ENABLED", "true")
+        .env("GMAIL_LOG_LEVEL", "debug");
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stderr.trim_end(),
+        format!("gmail-mcp-server: cannot listen on 127.0.0.1:{port}: Address already in use (os error 98)")
+    );
+    assert!(
+        stdout.trim().is_empty(),
+        "nothing started, nothing logged: {stdout}"
+    );
+}
