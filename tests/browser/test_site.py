@@ -16,6 +16,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -50,21 +51,53 @@ def shot(driver, name):
 
 
 def click(driver, text):
-    WebDriverWait(driver, 15).until(
+    """Presses the button named `text` (see `press`)."""
+    press(driver, WebDriverWait(driver, 15).until(
         ec.element_to_be_clickable((By.XPATH, f"//button[normalize-space()='{text}']"))
-    ).click()
+    ))
+
+
+def press(driver, button):
+    """Presses a button and returns once the page it leads to has replaced this one, so what
+    is awaited next is read from the new page, never from the old one."""
+    driver.execute_script("window.__pressed = true;")
+    button.click()
+    WebDriverWait(driver, 15).until(left_the_page)
+
+
+def left_the_page(driver):
+    """True once a new document (without the old window's mark) has loaded."""
+    try:
+        return driver.execute_script(
+            "return window.__pressed === undefined && document.readyState === 'complete';"
+        )
+    except WebDriverException:
+        return False  # between the two documents
+
+
+def page_text(driver):
+    """The page's text, or "" while a navigation swaps the document (a body element found
+    just before the swap no longer belongs to the new one, and Chromium says so with an
+    error that WebDriverWait does not ignore)."""
+    try:
+        return driver.execute_script("return document.body ? document.body.innerText : '';")
+    except WebDriverException:
+        return ""
 
 
 def wait_text(driver, text):
-    WebDriverWait(driver, 15).until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+    try:
+        WebDriverWait(driver, 15).until(lambda d: text in page_text(d))
+    except TimeoutException:
+        raise AssertionError(f"{text!r} not on the page in 15 s: {page_text(driver)!r}") from None
 
 
 def press_in_row(driver, name, button, heading):
     """Presses `button` in the table row named `name`; the page comes back without the row."""
     row = driver.find_element(By.XPATH, f"//tr[td[normalize-space()='{name}']]")
-    row.find_element(By.XPATH, f".//button[normalize-space()='{button}']").click()
+    press(driver, row.find_element(By.XPATH, f".//button[normalize-space()='{button}']"))
     wait_text(driver, heading)
-    assert name not in driver.find_element(By.TAG_NAME, "body").text
+    assert name not in page_text(driver)
 
 
 def refused_over_mcp(token):
@@ -109,7 +142,7 @@ def test_sign_in_connect_key_mcp_revoke(browser):
     click(d, "Continue to Google")
     consent_as(d, "bob@example.com", "5-google-consent-bob")
     wait_text(d, "bob@example.com")
-    assert "demo@example.com (primary)" in d.find_element(By.TAG_NAME, "body").text
+    assert "demo@example.com (primary)" in page_text(d)
     shot(d, "6-two-connections")
 
     # A key, shown once with the claude line.
@@ -118,7 +151,7 @@ def test_sign_in_connect_key_mcp_revoke(browser):
     name.send_keys("browser test")
     click(d, "Create a key")
     wait_text(d, "shown only this once")
-    page = d.find_element(By.TAG_NAME, "body").text
+    page = page_text(d)
     key = re.search(r"gms_[A-Za-z0-9_-]+", page).group(0)
     assert f"Authorization: Bearer {key}" in page
     shot(d, "7-new-key")
@@ -184,7 +217,7 @@ def test_an_oauth_client_is_approved_listed_and_disconnected(browser):
     # The member's page lists the app; disconnecting it stops its token.
     d.get(f"{SITE}/")
     wait_text(d, "Connected apps")
-    assert "Browser OAuth client" in d.find_element(By.TAG_NAME, "body").text
+    assert "Browser OAuth client" in page_text(d)
     shot(d, "14-connected-apps")
     press_in_row(d, "Browser OAuth client", "Disconnect", "Connected apps")
     shot(d, "15-app-disconnected")
