@@ -330,7 +330,6 @@ async fn apply(
     Ok(())
 }
 
-/// A stored message row.
 /// A message as the `messages` table holds it.
 #[derive(Debug, Clone)]
 pub struct MessageRow {

@@ -315,17 +315,10 @@ impl MailboxData {
         self.index_parsed(message, parsed);
     }
 
-    fn index_parsed(&mut self, message: MessageRow, parsed: Arc<Parsed>) {
-        let MessageRow {
-            id,
-            thread_id,
-            labels,
-            internal_date,
-            history_id,
-            raw,
-        } = message;
+    fn index_parsed(&mut self, row: MessageRow, parsed: Arc<Parsed>) {
+        let (id, internal_date) = (row.id.clone(), row.internal_date);
         let mut parts = parsed.doc_parts.clone();
-        parts.label_ids = labels.clone();
+        parts.label_ids = row.labels.clone();
         parts.internal_date_ms = internal_date;
         let doc = SearchDoc::new(parts);
         if let Some(mid) = &parsed.message_id {
@@ -339,7 +332,7 @@ impl MailboxData {
             .binary_search_by(|probe| key.cmp(probe))
             .unwrap_or_else(|p| p);
         self.order.insert(pos, key);
-        let thread = self.threads.entry(thread_id.clone()).or_default();
+        let thread = self.threads.entry(row.thread_id.clone()).or_default();
         thread.push(id.clone());
         let msgs = &self.messages;
         thread.sort_by_key(|mid| {
@@ -347,19 +340,7 @@ impl MailboxData {
                 .map(|m| (m.internal_date, m.id.clone()))
                 .unwrap_or((internal_date, id.clone()))
         });
-        self.messages.insert(
-            id.clone(),
-            Msg {
-                id,
-                thread_id,
-                labels,
-                internal_date,
-                history_id,
-                raw,
-                parsed,
-                doc,
-            },
-        );
+        self.messages.insert(id, Msg { row, parsed, doc });
     }
 
     /// The thread a new message joins: an explicit existing `threadId`, else the thread of a

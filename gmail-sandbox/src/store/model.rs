@@ -4,20 +4,30 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::db::MessageRow;
 use crate::render::{MsgView, Parsed};
 use crate::search::SearchDoc;
 
-/// A stored message: raw bytes, everything derived from them, and its mutable state.
+/// A stored message: its row (raw bytes and mutable state, as SQLite keeps it) and what is
+/// derived from the bytes. It reads as its row (`m.id`, `m.labels`).
 #[derive(Debug, Clone)]
 pub struct Msg {
-    pub id: String,
-    pub thread_id: String,
-    pub labels: Vec<String>,
-    pub internal_date: i64,
-    pub history_id: u64,
-    pub raw: Arc<Vec<u8>>,
+    pub row: MessageRow,
     pub parsed: Arc<Parsed>,
     pub doc: SearchDoc,
+}
+
+impl std::ops::Deref for Msg {
+    type Target = MessageRow;
+    fn deref(&self) -> &MessageRow {
+        &self.row
+    }
+}
+
+impl std::ops::DerefMut for Msg {
+    fn deref_mut(&mut self) -> &mut MessageRow {
+        &mut self.row
+    }
 }
 
 impl Msg {
