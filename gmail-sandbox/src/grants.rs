@@ -160,12 +160,7 @@ impl OAuthState {
             client_secret: SANDBOX_CLIENT_SECRET.into(),
             name: "Gmail Sandbox".into(),
         };
-        self.db.put(
-            Table::OauthClients,
-            "",
-            SANDBOX_CLIENT_ID,
-            serde_json::to_string(&c).unwrap_or_default(),
-        );
+        self.db.put(Table::OauthClients, "", SANDBOX_CLIENT_ID, &c);
         self.clients.write().insert(c.client_id.clone(), c);
     }
 
@@ -197,12 +192,7 @@ impl OAuthState {
     }
 
     fn put_refresh(&self, rt: &str, g: RefreshGrant) {
-        self.db.put(
-            Table::OauthRefreshTokens,
-            "",
-            rt,
-            serde_json::to_string(&g).unwrap_or_default(),
-        );
+        self.db.put(Table::OauthRefreshTokens, "", rt, &g);
         self.refresh.write().insert(rt.to_string(), g);
     }
 
@@ -221,12 +211,7 @@ impl OAuthState {
             expires_at: now_secs() + self.ttl_secs as i64,
             refresh_token,
         };
-        self.db.put(
-            Table::OauthAccessTokens,
-            "",
-            &token,
-            serde_json::to_string(&g).unwrap_or_default(),
-        );
+        self.db.put(Table::OauthAccessTokens, "", &token, &g);
         self.access.write().insert(token.clone(), g);
         (token, self.ttl_secs)
     }
@@ -282,12 +267,7 @@ impl OAuthState {
 
     pub fn new_code(&self, code: AuthCode) -> String {
         let c = format!("4/0Asandbox-{}", random_token(40));
-        self.db.put(
-            Table::OauthCodes,
-            "",
-            &c,
-            serde_json::to_string(&code).unwrap_or_default(),
-        );
+        self.db.put(Table::OauthCodes, "", &c, &code);
         self.codes.lock().insert(c.clone(), code);
         c
     }

@@ -104,12 +104,13 @@ impl DbTx {
         let _ = self.0.send(op);
     }
 
-    pub fn put(&self, table: Table, mailbox: &str, id: &str, data: String) {
+    /// Stores one row of `table` as its JSON.
+    pub fn put(&self, table: Table, mailbox: &str, id: &str, row: &impl serde::Serialize) {
         self.send(DbOp::Put {
             table,
             mailbox: mailbox.to_string(),
             id: id.to_string(),
-            data,
+            data: serde_json::to_string(row).unwrap_or_default(),
         });
     }
 

@@ -106,12 +106,7 @@ impl Store {
         data.meta.history_floor = data.meta.history_id;
         data.meta.next_label = 1;
         for l in &data.labels {
-            self.db.put(
-                Table::Labels,
-                &email,
-                &l.id,
-                serde_json::to_string(l).unwrap_or_default(),
-            );
+            self.db.put(Table::Labels, &email, &l.id, l);
         }
         data.save_meta();
         let mb = Arc::new(Mailbox {
@@ -250,12 +245,8 @@ impl MailboxData {
 
     fn push_history(&mut self, rec: HistoryRecord) {
         self.notify_watch(&rec);
-        self.db.put(
-            Table::History,
-            &self.email,
-            &rec.id.to_string(),
-            serde_json::to_string(&rec).unwrap_or_default(),
-        );
+        self.db
+            .put(Table::History, &self.email, &rec.id.to_string(), &rec);
         self.history.push_back(rec);
         if self.history.len() > HISTORY_RETENTION {
             if let Some(old) = self.history.pop_front() {
@@ -601,8 +592,7 @@ impl MailboxData {
 
     /// One row of a per-mailbox table, stored as its JSON.
     fn save_row(&self, table: Table, id: &str, row: &impl serde::Serialize) {
-        let data = serde_json::to_string(row).unwrap_or_default();
-        self.db.put(table, &self.email, id, data);
+        self.db.put(table, &self.email, id, row);
     }
 
     pub fn save_label(&self, l: &Label) {
@@ -630,8 +620,7 @@ impl MailboxData {
     }
 
     pub fn save_setting(&self, key: &str, v: &serde_json::Value) {
-        self.db
-            .put(Table::Settings, &self.email, key, v.to_string());
+        self.save_row(Table::Settings, key, v);
     }
 
     pub fn new_draft_id(&self) -> String {
