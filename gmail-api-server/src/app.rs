@@ -80,7 +80,7 @@ impl Application {
         gmail_shared::server::check_settings(&settings)?;
         check_bind(&settings, &settings.api.host).map_err(anyhow::Error::msg)?;
         // The port first: a taken one fails the start before any background work begins.
-        let listener = bind(&settings.api.host, settings.api.port)?;
+        let port = bind(&settings.api.host, settings.api.port)?;
         let factory = GmailFactory::new(&settings.gmail)?;
         let auth = CallerAuth::from_settings(&settings, &factory).await?;
         let backend = factory.backend().to_string();
@@ -131,7 +131,7 @@ impl Application {
             .multi_user
             .oauth_redirect_url
             .starts_with("https://");
-        let service = http_service(listener, &options, move |cfg| {
+        let service = http_service(port, &options, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(policy.clone());

@@ -71,7 +71,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         check_bind(&settings, &settings.mcp.host).map_err(anyhow::Error::msg)?;
         // The port first: a taken one fails the start before any background work begins.
-        let listener = bind(&settings.mcp.host, settings.mcp.port)?;
+        let port = bind(&settings.mcp.host, settings.mcp.port)?;
         let (factory, auth, shared) = shared_handler_state(&settings).await?;
         // Remote clients connect with OAuth access tokens as well as API keys.
         let auth = auth.accepting_oauth(&settings);
@@ -142,7 +142,7 @@ impl Application {
             cluster.spawn(state.clone(), shutdown.child_token());
         }
         let policy = web::Data::new(policy);
-        let service = http_service(listener, &options, move |cfg| {
+        let service = http_service(port, &options, move |cfg| {
             if let Some(docs) = &resource_metadata {
                 cfg.app_data(docs.clone());
             }

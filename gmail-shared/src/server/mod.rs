@@ -90,10 +90,42 @@ pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
         .map_err(|e| ConfigError(format!("mcp.toolsets: {e}")))
 }
 
-/// Binds the listener; a port in use is reported with the address.
-pub fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
-    TcpListener::bind((host, port))
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}")))
+/// A server's port, taken at the start: bound, so a port in use fails the start before any
+/// background work begins, but not yet listening, so a balancer's connections are refused (and
+/// go to another instance) until [`http_service`] is ready to answer them.
+pub struct Port {
+    socket: socket2::Socket,
+    address: String,
+}
+
+/// Takes `host:port` (0 for any free port); a port in use is reported with the address.
+pub fn bind(host: &str, port: u16) -> std::io::Result<Port> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let address = format!("{host}:{port}");
+    let fail = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(fail)?
+        .next()
+        .ok_or_else(|| fail(std::io::Error::from(std::io::ErrorKind::AddrNotAvailable)))?;
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(fail)?;
+    // As std's TcpListener::bind: a restart may reuse a port whose old connections linger.
+    socket.set_reuse_address(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    Ok(Port { socket, address })
+}
+
+impl Port {
+    /// Starts accepting connections.
+    fn listen(self) -> std::io::Result<TcpListener> {
+        let Port { socket, address } = self;
+        socket.listen(1024).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))
+        })?;
+        Ok(socket.into())
+    }
 }
 
 /// The part of `/health` both servers answer.
@@ -165,7 +197,7 @@ impl HttpOptions {
 /// problem+json for malformed requests and unknown paths, and a bounded graceful stop on
 /// SIGTERM.
 pub fn http_service<F>(
-    listener: TcpListener,
+    port: Port,
     options: &HttpOptions,
     configure: F,
 ) -> std::io::Result<HttpService>
@@ -178,6 +210,7 @@ where
 
     use crate::telemetry::{echo_request_id, CorrelatedRootSpan};
 
+    let listener = port.listen()?;
     let port = listener.local_addr()?.port();
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
