@@ -404,3 +404,30 @@ pub fn summary(settings: &Settings, role: Role) -> String {
         address, settings.log.level, settings.log.format
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_in_use_fails_at_bind_and_connections_wait_for_listen() {
+        let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+        let in_use = taken.local_addr().unwrap().port();
+        let err = bind("127.0.0.1", in_use).err().expect("the port is taken");
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot listen on 127.0.0.1:{in_use}: ")),
+            "{err}"
+        );
+
+        let port = bind("127.0.0.1", 0).unwrap();
+        let addr = port.socket.local_addr().unwrap().as_socket().unwrap();
+        // Bound, not listening: a connection is refused, not queued.
+        let refused = std::net::TcpStream::connect(addr).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        let listener = port.listen().unwrap();
+        std::net::TcpStream::connect(addr).unwrap();
+        assert_eq!(listener.local_addr().unwrap(), addr);
+    }
+}
