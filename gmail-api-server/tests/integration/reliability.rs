@@ -83,3 +83,26 @@ async fn search_works_against_a_gmail_without_the_batch_endpoint() {
         "one list, three gets"
     );
 }
+
+/// A proxy in front (HAProxy, nginx) reuses its idle connections to us for seconds; the server
+/// must not close one first, or the request the proxy sends on it at that moment is lost.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_outlives_a_proxys_reuse_window() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = TestApp::spawn().await;
+    let address = app.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!("GET /health HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    for round in 0..2 {
+        if round == 1 {
+            // Past actix's default keep-alive (5 s), within ours.
+            tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        }
+        conn.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = vec![0; 4096];
+        let n = conn.read(&mut buf).await.unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]);
+        assert!(head.starts_with("HTTP/1.1 200"), "round {round}: {head:?}");
+    }
+}

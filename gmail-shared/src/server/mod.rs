@@ -193,6 +193,12 @@ impl HttpOptions {
     }
 }
 
+/// How long an idle keep-alive connection is kept: longer than a proxy in front keeps its idle
+/// connections to us (HAProxy reuses them for about 5 s, nginx's upstream keepalive_timeout
+/// is 60 s), so the proxy always closes first. With actix's default of 5 s, a connection we
+/// closed just as HAProxy reused it made HAProxy drop that client's request unanswered.
+pub const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(75);
+
 /// Builds the actix-web server both binaries run: correlation-id tracing, body limits,
 /// problem+json for malformed requests and unknown paths, and a bounded graceful stop on
 /// SIGTERM.
@@ -236,6 +242,7 @@ where
     // Without it a response written in two pieces (head, then a streamed body) waits for the
     // client's delayed ACK: ~40 ms per request on a reused keep-alive connection.
     .tcp_nodelay(true)
+    .keep_alive(KEEP_ALIVE)
     .listen(listener)?
     .shutdown_timeout(options.shutdown_timeout_secs)
     .run();
