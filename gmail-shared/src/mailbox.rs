@@ -2,8 +2,9 @@
 //! is held to, and who is acting (for the audit log); and how a call finds it. A leaf the
 //! operations, the tools, the account service and the servers all build on.
 
-use futures::future::BoxFuture;
 use std::sync::Arc;
+
+use futures::future::BoxFuture;
 
 use crate::error::GmailError;
 use crate::gmail::{Connection, GmailHub};

@@ -1,7 +1,8 @@
 //! Reading a caller's events: the filters streams take, and waiting for one new message.
 
-use futures::future::BoxFuture;
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use super::{feed, Event, Events, LOCAL_USER, MESSAGE_ADDED};
 use crate::error::GmailError;

@@ -3,10 +3,10 @@
 //! leases in the database make one sync per mailbox at a time, and claims one send per
 //! delivery attempt.
 
-use futures::future::BoxFuture;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::StreamExt;
 
 use super::{Event, Events, Inner, LOCAL_USER};

@@ -2,10 +2,10 @@
 //! call resolves the caller's connection (never another user's), refreshes its token once
 //! however many calls race, and stores the new token sealed.
 
-use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::Serialize;
 

@@ -4,11 +4,11 @@
 //! `GET /api/v1/audit` shows to each caller for their own actions, and which the daily send
 //! cap counts. Bodies are never recorded.
 
-use futures::future::BoxFuture;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::Serialize;
 

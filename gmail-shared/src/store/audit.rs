@@ -2,14 +2,13 @@
 //! caller reads their own entries, and the daily send cap counts from it, so the cap holds
 //! across instances and restarts.
 
+use futures::future::BoxFuture;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::columns::JsonList;
 use super::Store;
 use crate::error::GmailError;
-use futures::future::BoxFuture;
-
 use crate::ops::audit::{AuditEntry, AuditSink, CapFull, SENDING_ACTIONS};
 
 fn json_list(items: &[String]) -> String {

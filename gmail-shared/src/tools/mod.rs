@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-
-use futures::future::BoxFuture;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
