@@ -245,8 +245,7 @@ impl MailboxData {
 
     fn push_history(&mut self, rec: HistoryRecord) {
         self.notify_watch(&rec);
-        self.db
-            .put(Table::History, &self.email, &rec.id.to_string(), &rec);
+        self.save_row(Table::History, &rec.id.to_string(), &rec);
         self.history.push_back(rec);
         if self.history.len() > HISTORY_RETENTION {
             if let Some(old) = self.history.pop_front() {
