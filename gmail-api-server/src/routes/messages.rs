@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use gmail_shared::mail::ReadableMessage;
 use gmail_shared::ops::messages::{self, BatchOutcome, LabelsAfter, SearchPage, SearchRequest};
 use gmail_shared::ops::MessageId;
-use gmail_shared::ops::{read, Mailbox, PageSize};
+use gmail_shared::ops::{read, PageSize};
 use gmail_shared::server::JsonBody;
 use gmail_shared::GmailError;
 use serde::{Deserialize, Serialize};
@@ -143,39 +143,7 @@ pub async fn get(
         MessageFormat::Raw => Ok(HttpResponse::Ok()
             .content_type("message/rfc822")
             .body(read::read_raw(&mailbox, &id).await?)),
-        MessageFormat::Full => Ok(HttpResponse::Ok().json(full_message(&mailbox, &id).await?)),
-    }
-}
-
-/// Gmail's own message resource: nothing to convert, so no operation of its own.
-async fn full_message(mailbox: &Mailbox, id: &str) -> Result<Value, GmailError> {
-    let (_, m) = mailbox
-        .hub()
-        .users()
-        .messages_get("me", id)
-        .format("full")
-        .delegate(&mut mailbox.retry().idempotent())
-        .doit()
-        .await
-        .map_err(|e| match GmailError::from(e) {
-            GmailError::NotFound { .. } => GmailError::not_found(format!("message {id}")),
-            other => other,
-        })?;
-    let mut value = serde_json::to_value(m)
-        .map_err(|e| GmailError::internal_from(format!("message {id}"), e))?;
-    prune_nulls(&mut value);
-    Ok(value)
-}
-
-/// google-gmail1 writes absent fields as `null`; Gmail itself leaves them out.
-fn prune_nulls(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(prune_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(prune_nulls),
-        _ => {}
+        MessageFormat::Full => Ok(HttpResponse::Ok().json(read::read_full(&mailbox, &id).await?)),
     }
 }
 

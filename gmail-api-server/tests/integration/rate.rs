@@ -55,9 +55,10 @@ async fn guessing_keys_meets_a_per_address_limit() {
     assert_eq!(get(base, "/api/v1/me", &real).await.0, 200);
 }
 
-/// 40 reads at once against a sandbox that enforces Gmail's per-user quota (50 units/s,
-/// bursts of 150): with the budget set a little under it, Google refuses nothing (the calls
-/// wait their turn); without the budget the same burst is refused in part (and retried).
+/// 40 reads at once, in every format, against a sandbox that enforces Gmail's per-user quota
+/// (50 units/s, bursts of 150): with the budget set a little under it, Google refuses nothing
+/// (the calls wait their turn); without the budget the same burst is refused in part (and
+/// retried). A format whose read skipped the budget would be refused with it set.
 #[tokio::test]
 async fn the_quota_budget_keeps_gmail_from_refusing_a_burst() {
     for (budget, refused) in [(3000, false), (0, true)] {
@@ -82,10 +83,14 @@ async fn the_quota_budget_keeps_gmail_from_refusing_a_burst() {
         });
         app.sandbox.reset_stats();
         let app = &app;
-        let reads = ids.iter().map(|id| async move {
-            let path = format!("/api/v1/messages/{id}");
-            app.get(&path).await
-        });
+        let formats = ["text", "full", "raw"];
+        let reads = ids
+            .iter()
+            .zip(formats.iter().cycle())
+            .map(|(id, format)| async move {
+                let path = format!("/api/v1/messages/{id}?format={format}");
+                app.get(&path).await
+            });
         for (status, body) in futures::future::join_all(reads).await {
             assert_eq!(status, 200, "{body}");
         }

@@ -1,8 +1,10 @@
-//! Reading: one message as readable text, its raw RFC 822, and a whole conversation.
+//! Reading: one message as readable text, as Gmail's full resource or as raw RFC 822, and a
+//! whole conversation.
 
 use google_gmail1::api::Thread;
 use schemars::JsonSchema;
 use serde::Serialize;
+use serde_json::Value;
 
 use super::messages::not_found_as;
 use super::{Mailbox, MessageId, ThreadId};
@@ -29,6 +31,31 @@ pub async fn read_raw(mailbox: &Mailbox, id: &MessageId) -> Result<Vec<u8>, Gmai
         .format("raw"))
     .map_err(|e| not_found_as(e, "message", id))?;
     Ok(m.raw.unwrap_or_default())
+}
+
+/// Gmail's own message resource (`format=full`), as Gmail writes it: absent fields left out.
+#[tracing::instrument(skip_all, fields(message = %id))]
+pub async fn read_full(mailbox: &Mailbox, id: &MessageId) -> Result<Value, GmailError> {
+    let (_, m) = gmail_call!(mailbox, idempotent, |u| u
+        .messages_get("me", id)
+        .format("full"))
+    .map_err(|e| not_found_as(e, "message", id))?;
+    let mut value = serde_json::to_value(m)
+        .map_err(|e| GmailError::internal_from(format!("message {id}"), e))?;
+    prune_nulls(&mut value);
+    Ok(value)
+}
+
+/// google-gmail1 writes absent fields as `null`; Gmail itself leaves them out.
+fn prune_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(prune_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(prune_nulls),
+        _ => {}
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
