@@ -22,6 +22,19 @@ pub const MAX_ATTACHMENTS_BYTES: u64 = 25 * 1024 * 1024;
 /// Gmail's limit on a whole message as uploaded (35 MB, counted in MiB by the API).
 pub const MAX_MESSAGE_BYTES: u64 = 35 * 1024 * 1024;
 
+/// Refuses attachments that total over Gmail's limit, saying the limit.
+pub fn check_attachments_total(total: u64) -> Result<(), GmailError> {
+    if total <= MAX_ATTACHMENTS_BYTES {
+        return Ok(());
+    }
+    Err(GmailError::TooLarge {
+        message: format!(
+            "attachments total {total} bytes, over the 25 MiB limit ({MAX_ATTACHMENTS_BYTES} bytes)"
+        ),
+        limit_bytes: MAX_ATTACHMENTS_BYTES,
+    })
+}
+
 /// A file to attach. With `content_id` it is an inline part (referenced from the HTML as
 /// `cid:<content_id>`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -215,15 +228,7 @@ impl OutgoingMessage {
                 "at least one recipient (to, cc or bcc) is required to send",
             ));
         }
-        let total: u64 = self.attachments.iter().map(|a| a.data.len() as u64).sum();
-        if total > MAX_ATTACHMENTS_BYTES {
-            return Err(GmailError::TooLarge {
-                message: format!(
-                    "attachments total {total} bytes, over the 25 MiB limit ({MAX_ATTACHMENTS_BYTES} bytes)"
-                ),
-                limit_bytes: MAX_ATTACHMENTS_BYTES,
-            });
-        }
+        check_attachments_total(self.attachments.iter().map(|a| a.data.len() as u64).sum())?;
         for a in &self.attachments {
             check_content_type(&a.effective_content_type())?;
             if let Some(cid) = &a.content_id {

@@ -15,8 +15,8 @@ pub use address::{
     parse_recipients, EmailAddress, Recipient,
 };
 pub use compose::{
-    guess_content_type, new_message_id, sanitize_filename, BuiltMessage, OutgoingAttachment,
-    OutgoingMessage, MAX_ATTACHMENTS_BYTES, MAX_MESSAGE_BYTES,
+    check_attachments_total, guess_content_type, new_message_id, sanitize_filename, BuiltMessage,
+    OutgoingAttachment, OutgoingMessage, MAX_ATTACHMENTS_BYTES, MAX_MESSAGE_BYTES,
 };
 pub use html::{decode_entities, html_to_text};
 pub use ids::{normalize_message_id, parse_message_ids, strip_brackets};

@@ -8,9 +8,7 @@ use serde::Serialize;
 
 use super::{AttachmentId, Mailbox, MessageId};
 use crate::error::GmailError;
-
-/// Gmail's limit for attachments on one message.
-pub const MAX_ATTACHMENTS_BYTES: u64 = 25 * 1024 * 1024;
+use crate::mail::check_attachments_total;
 
 /// An attachment's bytes, fetched with messages.attachments.get.
 #[tracing::instrument(skip_all, fields(message = %message_id))]
@@ -324,13 +322,9 @@ pub fn read_files(
                 format!("{given:?} is not a file"),
             ));
         }
+        // Before reading the file: a path list over the limit never loads it all.
         total += meta.len();
-        if total > MAX_ATTACHMENTS_BYTES {
-            return Err(GmailError::TooLarge {
-                message: format!("attachments total more than {MAX_ATTACHMENTS_BYTES} bytes (25 MiB), Gmail's limit"),
-                limit_bytes: MAX_ATTACHMENTS_BYTES,
-            });
-        }
+        check_attachments_total(total)?;
         let data = std::fs::read(&resolved).map_err(|_| missing())?;
         let filename = resolved
             .file_name()

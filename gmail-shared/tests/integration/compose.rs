@@ -328,7 +328,11 @@ async fn attachments_in_and_out_stay_in_their_directories() {
         json!({"to": ["a@b.example"], "subject": "x", "body": "x", "attachments": ["big.bin"]}),
     )
     .await;
-    assert!(err.contains("26214400"), "{err}");
+    // The limit, and how far over it the files are.
+    assert!(
+        err.contains("26214400") && err.contains("27262976"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
