@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::scopes;
 use crate::error::GmailError;
 
 impl From<google_gmail1::Error> for GmailError {
@@ -63,7 +64,7 @@ fn is_scope_problem(error: &Value) -> bool {
 /// Gmail does not say which scope was missing; the full-mail scope is the one that unlocks
 /// every method (permanent deletes need exactly it).
 fn required_scope(_error: &Value) -> String {
-    "https://mail.google.com/".to_string()
+    scopes::FULL.to_string()
 }
 
 fn from_status(code: u16, message: &str) -> GmailError {
@@ -79,7 +80,7 @@ fn from_status(code: u16, message: &str) -> GmailError {
         },
         401 => GmailError::AuthExpired { message },
         403 => GmailError::MissingScope {
-            scope: "https://mail.google.com/".into(),
+            scope: scopes::FULL.into(),
         },
         404 => GmailError::NotFound { what: message },
         409 => GmailError::Conflict { message },

@@ -9,6 +9,7 @@ pub mod http;
 pub mod quota;
 pub mod raw;
 pub mod retry;
+pub mod scopes;
 pub mod token;
 
 pub use factory::{Connection, GmailFactory, GmailHub, HttpClient};

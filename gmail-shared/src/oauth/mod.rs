@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::GmailError;
 use crate::gmail::credentials::OAuthClient;
-use crate::gmail::HttpClient;
+use crate::gmail::{scopes, HttpClient};
 
 pub mod accounts;
 pub mod installed;
@@ -25,13 +25,13 @@ pub mod sign_in;
 /// What the product asks for: all of Gmail (permanent delete needs it) plus the settings
 /// scopes filters, vacation and send-as need.
 pub const DEFAULT_SCOPES: &[&str] = &[
-    "https://mail.google.com/",
-    "https://www.googleapis.com/auth/gmail.settings.basic",
-    "https://www.googleapis.com/auth/gmail.settings.sharing",
+    scopes::FULL,
+    scopes::SETTINGS_BASIC,
+    scopes::SETTINGS_SHARING,
 ];
 
 /// What a read-only server asks for: reading mail and settings, nothing else.
-pub const READ_ONLY_SCOPES: &[&str] = &["https://www.googleapis.com/auth/gmail.readonly"];
+pub const READ_ONLY_SCOPES: &[&str] = &[scopes::READONLY];
 
 /// The scopes to ask for: read-only ones when the server is read-only.
 pub fn scopes_for(read_only: bool) -> &'static [&'static str] {

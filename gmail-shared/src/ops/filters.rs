@@ -5,8 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::labels::resolve_label_ids;
-use super::{scope_needed, FilterId, Mailbox, SETTINGS_BASIC_SCOPE};
+use super::{scope_needed, FilterId, Mailbox};
 use crate::error::GmailError;
+use crate::gmail::scopes;
 
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -118,7 +119,7 @@ pub async fn get_filter(mailbox: &Mailbox, id: &FilterId) -> Result<FilterInfo, 
 #[tracing::instrument(skip_all, fields(filter = %id))]
 pub async fn delete_filter(mailbox: &Mailbox, id: &FilterId) -> Result<(), GmailError> {
     gmail_call!(mailbox, once, |u| u.settings_filters_delete("me", id)).map_err(|e| {
-        match scope_needed(SETTINGS_BASIC_SCOPE)(e) {
+        match scope_needed(scopes::SETTINGS_BASIC)(e) {
             GmailError::NotFound { .. } => GmailError::not_found(format!("filter {id}")),
             other => other,
         }
@@ -211,7 +212,7 @@ pub async fn create_filter(
         id: None,
     };
     let (_, created) = gmail_call!(mailbox, once, |u| u.settings_filters_create(filter, "me"))
-        .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
+        .map_err(scope_needed(scopes::SETTINGS_BASIC))?;
     let f: FilterInfo = created.into();
     mailbox
         .audit(

@@ -12,13 +12,12 @@ use super::ids::non_empty;
 use super::labels::resolve_label_ids;
 use super::{Mailbox, MessageId, PageSize};
 use crate::error::GmailError;
+use crate::gmail::scopes;
 
 /// Bounded concurrency for per-message fallbacks, under Gmail's per-user limit of about 10.
 pub const CONCURRENCY: usize = 5;
 /// Gmail's cap on ids per batchModify / batchDelete call.
 pub const BATCH_IDS: usize = 1000;
-/// The full-mail scope, the only one that allows permanent deletes.
-pub const FULL_MAIL_SCOPE: &str = "https://mail.google.com/";
 
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
@@ -255,7 +254,8 @@ fn scope_hint(e: GmailError) -> GmailError {
     match e {
         GmailError::MissingScope { .. } => GmailError::MissingScope {
             scope: format!(
-                "{FULL_MAIL_SCOPE} (permanent delete needs it; trash_email works without it)"
+                "{} (permanent delete needs it; trash_email works without it)",
+                scopes::FULL
             ),
         },
         other => other,

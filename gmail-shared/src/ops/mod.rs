@@ -153,9 +153,6 @@ pub(crate) async fn batch_metadata<'a, T: serde::de::DeserializeOwned>(
         .collect()
 }
 
-/// Scope for filters and the vacation responder.
-pub const SETTINGS_BASIC_SCOPE: &str = "https://www.googleapis.com/auth/gmail.settings.basic";
-
 /// Gmail's 403 does not say which scope was missing; the operation knows.
 pub(crate) fn scope_needed(scope: &'static str) -> impl Fn(google_gmail1::Error) -> GmailError {
     move |e| match GmailError::from(e) {

@@ -4,8 +4,9 @@ use google_gmail1::api::VacationSettings;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{scope_needed, Mailbox, SETTINGS_BASIC_SCOPE};
+use super::{scope_needed, Mailbox};
 use crate::error::GmailError;
+use crate::gmail::scopes;
 
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -73,7 +74,7 @@ pub async fn set_vacation(mailbox: &Mailbox, v: &Vacation) -> Result<Vacation, G
     };
     let (_, saved) = gmail_call!(mailbox, idempotent, |u| u
         .settings_update_vacation(settings, "me"))
-    .map_err(scope_needed(SETTINGS_BASIC_SCOPE))?;
+    .map_err(scope_needed(scopes::SETTINGS_BASIC))?;
     let saved: Vacation = saved.into();
     mailbox.audit("vacation_set", vec![], vec![]).await;
     Ok(saved)
