@@ -85,9 +85,38 @@ impl PushSubscription {
             topic: topic.trim().to_string(),
             push_endpoint: url.trim().to_string(),
         };
-        crate::pubsub::validate(&sub)?;
+        sub.validate()?;
         Ok(sub)
     }
+
+    /// Check the topic name and the endpoint URL.
+    pub fn validate(&self) -> Result<(), String> {
+        if parse_topic(&self.topic).is_none() {
+            return Err(format!(
+                "topic must look like projects/PROJECT/topics/TOPIC, got {:?}",
+                self.topic
+            ));
+        }
+        let uri: hyper::Uri = self
+            .push_endpoint
+            .parse()
+            .map_err(|e| format!("invalid pushEndpoint {:?}: {e}", self.push_endpoint))?;
+        match uri.scheme_str() {
+            Some("http") | Some("https") if uri.host().is_some() => Ok(()),
+            _ => Err(format!(
+                "pushEndpoint must be an absolute http:// URL, got {:?}",
+                self.push_endpoint
+            )),
+        }
+    }
+}
+
+/// `projects/{project}/topics/{topic}` → `(project, topic)`.
+pub fn parse_topic(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix("projects/")?;
+    let (project, topic) = rest.split_once("/topics/")?;
+    let ok = |s: &str| !s.is_empty() && !s.contains('/') && !s.contains(char::is_whitespace);
+    (ok(project) && ok(topic)).then_some((project, topic))
 }
 
 #[derive(Debug, Clone)]

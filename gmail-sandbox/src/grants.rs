@@ -72,7 +72,8 @@ pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn random_token(len: usize) -> String {
+/// A random string of `len` base64url characters (tokens, codes, upload ids).
+pub fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut rng = rand::rng();
     (0..len)

@@ -19,7 +19,7 @@ pub fn scope_url(short: &str) -> String {
     }
 }
 
-const FULL: &str = "https://mail.google.com/";
+use crate::grants::SCOPE_FULL as FULL;
 
 /// Scopes that authorize each method (from the discovery document).
 pub fn scopes_for(method: &str) -> &'static [&'static str] {

@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{mpsc, Notify};
 
-use crate::config::PushSubscription;
+use crate::config::{parse_topic, PushSubscription};
 use crate::quota::PushStats;
 
 /// Backoff between attempts of one push (Pub/Sub backs off exponentially as well; these
@@ -60,35 +60,6 @@ impl PushTx {
     pub fn detached() -> PushTx {
         let (tx, _rx) = mpsc::unbounded_channel();
         PushTx(tx)
-    }
-}
-
-/// `projects/{project}/topics/{topic}` → `(project, topic)`.
-pub fn parse_topic(name: &str) -> Option<(&str, &str)> {
-    let rest = name.strip_prefix("projects/")?;
-    let (project, topic) = rest.split_once("/topics/")?;
-    let ok = |s: &str| !s.is_empty() && !s.contains('/') && !s.contains(char::is_whitespace);
-    (ok(project) && ok(topic)).then_some((project, topic))
-}
-
-/// Check a subscription's topic name and endpoint URL.
-pub fn validate(sub: &PushSubscription) -> Result<(), String> {
-    if parse_topic(&sub.topic).is_none() {
-        return Err(format!(
-            "topic must look like projects/PROJECT/topics/TOPIC, got {:?}",
-            sub.topic
-        ));
-    }
-    let uri: hyper::Uri = sub
-        .push_endpoint
-        .parse()
-        .map_err(|e| format!("invalid pushEndpoint {:?}: {e}", sub.push_endpoint))?;
-    match uri.scheme_str() {
-        Some("http") | Some("https") if uri.host().is_some() => Ok(()),
-        _ => Err(format!(
-            "pushEndpoint must be an absolute http:// URL, got {:?}",
-            sub.push_endpoint
-        )),
     }
 }
 
@@ -176,7 +147,7 @@ impl Pubsub {
 
     /// Add a subscription, or keep the existing one for the same topic and endpoint.
     pub fn subscribe(&self, sub: &PushSubscription) -> Result<Subscription, String> {
-        validate(sub)?;
+        sub.validate()?;
         let mut subs = self.subs.write();
         if let Some(s) = subs
             .iter()

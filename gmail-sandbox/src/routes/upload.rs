@@ -4,11 +4,9 @@
 
 use std::time::Instant;
 
-use rand::Rng;
-
 use super::request::{ApiRequest, ApiResponse};
 use crate::error::ApiError;
-use crate::grants::AccessGrant;
+use crate::grants::{random_token, AccessGrant};
 use crate::methods::Route;
 use crate::mime;
 use crate::state::AppState;
@@ -45,11 +43,7 @@ pub fn split_related(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<u8
 }
 
 fn new_upload_id() -> String {
-    let mut rng = rand::rng();
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    (0..64)
-        .map(|_| A[rng.random_range(0..A.len())] as char)
-        .collect()
+    random_token(64)
 }
 
 /// What an upload request comes to: a message for its method to run on, or an answer now.

@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use super::messages::str_array;
 use super::request::{Ctx, Reply};
+use crate::config::parse_topic;
 use crate::error::{ApiError, ApiResult};
-use crate::pubsub::parse_topic;
 use crate::store::Watch;
 
 /// Gmail lets a watch live seven days; clients renew it before then.
