@@ -86,7 +86,7 @@ fn from_status(code: u16, message: &str) -> GmailError {
         409 => GmailError::Conflict { message },
         413 => GmailError::TooLarge {
             message,
-            limit_bytes: 36_700_160,
+            limit_bytes: crate::mail::MAX_MESSAGE_BYTES,
         },
         429 => GmailError::RateLimited {
             retry_after: retry_after_from_message(&message),
