@@ -20,7 +20,7 @@ use gmail_shared::store::User;
 use gmail_shared::GmailError;
 use serde::Deserialize;
 
-use super::oauth::{escape, page};
+use super::page::{escape, page};
 use super::site::{accounts, error_page, hidden_csrf, signed_in, SiteRequest};
 use crate::app::AppState;
 

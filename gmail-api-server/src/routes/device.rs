@@ -14,7 +14,7 @@ use gmail_shared::store::User;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::oauth::{escape, page};
+use super::page::{escape, page};
 use super::site::{accounts, error_page, hidden_csrf, signed_in, SiteRequest};
 use super::Answer;
 use crate::app::AppState;

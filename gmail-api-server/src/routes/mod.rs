@@ -32,6 +32,7 @@ pub mod labels;
 pub mod members;
 pub mod messages;
 pub mod oauth;
+mod page;
 pub mod profile;
 pub mod settings;
 pub mod site;

@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::oauth::{cross_site, escape, page};
+use super::page::{cross_site, escape, page};
 use crate::app::AppState;
 
 const USER: &str = "user_id";
