@@ -6,10 +6,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 use gmail_shared::server::problem::Problem;
+use rmcp::transport::common::http_header::HEADER_SESSION_ID;
 
 use crate::app::AppState;
-
-const SESSION_HEADER: &str = "mcp-session-id";
 
 /// The initialize response binds the new session to its caller, and a request that names
 /// another user's session is refused, as a post into another user's SSE session is.
@@ -26,7 +25,7 @@ pub async fn session_owner_guard(
     let caller = gmail_shared::auth::caller_key(req.request());
     let named = req
         .headers()
-        .get(SESSION_HEADER)
+        .get(HEADER_SESSION_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let caller_user = caller.as_ref().map(|(u, _)| u.as_str());
@@ -75,7 +74,7 @@ pub async fn session_owner_guard(
     let new_id = match (&named, &restoring) {
         (None, _) => res
             .headers()
-            .get(SESSION_HEADER)
+            .get(HEADER_SESSION_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         (Some(id), Some(_)) => Some(id.clone()),

@@ -15,6 +15,7 @@ use gmail_shared::auth::caller_id;
 use gmail_shared::server::limits::{self, BodyLimits};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::model::{ErrorCode, RequestId};
+use rmcp::transport::common::http_header::HEADER_SESSION_ID;
 use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError,
 };
@@ -270,7 +271,7 @@ pub async fn gate(
                 );
             }
         };
-        let new_session = !req.headers().contains_key(SESSION_HEADER)
+        let new_session = !req.headers().contains_key(HEADER_SESSION_ID)
             && activity_of(&message) == Activity::Initialize;
         if new_session {
             if let Some(state) = req.app_data::<web::Data<AppState>>() {
@@ -290,5 +291,3 @@ pub async fn gate(
     }
     Ok(res.map_into_left_body())
 }
-
-const SESSION_HEADER: &str = "mcp-session-id";
