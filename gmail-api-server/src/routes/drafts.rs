@@ -96,7 +96,8 @@ pub async fn update(
     mailbox: CallerMailbox,
 ) -> Answer {
     let (msg, at) = draft_message(&req, &caller, payload).await?;
-    let d = drafts::update_draft(&mailbox, &path, msg, at.thread_id.as_deref()).await?;
+    let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
+    let d = drafts::update_draft(&mailbox, &path, msg, thread_id, in_reply_to).await?;
     Ok(HttpResponse::Ok().json(d))
 }
 

@@ -6,7 +6,7 @@ use crate::common;
 use common::{assert_bad_field, assert_problem, strings, TestApp};
 use gmail_test_support::mailbox::ids_of;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn threads_list_get_modify_trash() {
@@ -121,12 +121,30 @@ async fn drafts_lifecycle() {
         .send(
             Method::PUT,
             &format!("/api/v1/drafts/{id}"),
-            Some(json!({"to": ["gina@example.com"], "subject": "Draft v2", "body": "v2"})),
+            Some(
+                json!({"to": ["gina@example.com"], "subject": "Draft v2", "body": "v2",
+                "inReplyTo": "<ask-7@example.com>"}),
+            ),
         )
         .await;
     assert_eq!(s, 200, "{updated}");
     let (_, view) = app.get(&format!("/api/v1/drafts/{id}")).await;
     assert_eq!(view["message"]["subject"], "Draft v2");
+    // The update keeps what it answers (it was dropped once).
+    let (_, m) = app
+        .gmail(&format!(
+            "messages/{}?format=metadata",
+            updated["messageId"].as_str().unwrap()
+        ))
+        .await;
+    let in_reply_to: Vec<&Value> = m["payload"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["name"] == "In-Reply-To")
+        .map(|h| &h["value"])
+        .collect();
+    assert_eq!(in_reply_to, [&json!("<ask-7@example.com>")], "{m}");
 
     let sent = app
         .post_expect(&format!("/api/v1/drafts/{id}/send"), json!(null), 200)

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::batch_metadata;
 use super::messages::{header, not_found_as, unescape_snippet};
-use super::outgoing::{apply_reply_context, in_thread, reply_context};
+use super::outgoing::{in_thread, thread_reply};
 use super::policy::SendPolicy;
 use super::{DraftId, Mailbox, PageSize};
 use crate::error::GmailError;
@@ -120,14 +120,8 @@ pub async fn create_draft(
     in_reply_to: Option<&str>,
 ) -> Result<DraftRef, GmailError> {
     mailbox.policy().check_message(&msg)?;
-    let ctx = reply_context(mailbox, thread_id, in_reply_to).await?;
-    if let Some(ctx) = &ctx {
-        apply_reply_context(&mut msg, ctx);
-    }
+    let thread = thread_reply(mailbox, &mut msg, thread_id, in_reply_to).await?;
     let raw = msg.to_rfc822_draft()?;
-    let thread = ctx
-        .and_then(|c| c.thread_id)
-        .or(thread_id.map(str::to_owned));
     let d = create_draft_raw(mailbox, raw, thread.as_deref()).await?;
     mailbox
         .audit(
@@ -153,19 +147,22 @@ pub(crate) async fn create_draft_raw(
     Ok(d.into())
 }
 
-/// Replaces a draft's content (Gmail gives the draft a new message id).
+/// Replaces a draft's content (Gmail gives the draft a new message id). With a thread id or
+/// in-reply-to it stays a reply that threads, as on create.
 #[tracing::instrument(skip_all, fields(draft = %id))]
 pub async fn update_draft(
     mailbox: &Mailbox,
     id: &DraftId,
-    msg: OutgoingMessage,
+    mut msg: OutgoingMessage,
     thread_id: Option<&str>,
+    in_reply_to: Option<&str>,
 ) -> Result<DraftRef, GmailError> {
     mailbox.policy().check_message(&msg)?;
+    let thread = thread_reply(mailbox, &mut msg, thread_id, in_reply_to).await?;
     let raw = msg.to_rfc822_draft()?;
     let draft = Draft {
         id: Some(id.to_string()),
-        message: Some(in_thread(thread_id)),
+        message: Some(in_thread(thread.as_deref())),
     };
     let (_, d) = gmail_call!(mailbox, idempotent, |u| u
         .drafts_update(draft, "me", id), upload raw)

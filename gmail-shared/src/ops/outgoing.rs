@@ -44,6 +44,12 @@ macro_rules! threading_headers {
     };
 }
 
+fn is_draft(m: &Message) -> bool {
+    m.label_ids
+        .as_ref()
+        .is_some_and(|labels| labels.iter().any(|l| l == "DRAFT"))
+}
+
 /// Resolves what a caller said about the message it answers: `in_reply_to` may be a Gmail
 /// message id (looked up for its real Message-ID) or an RFC Message-ID; with only a thread id,
 /// the reply answers the thread's newest message.
@@ -73,16 +79,16 @@ pub async fn reply_context(
             let wanted = irt
                 .map(|i| normalize_message_id("inReplyTo", i))
                 .transpose()?;
-            // The message named by its Message-ID, else the newest one.
-            messages
-                .iter()
-                .rev()
+            // The message named by its Message-ID, else the newest one; never a draft (the
+            // one being rewritten, say), which no recipient has.
+            let mut sent = messages.iter().rev().filter(|m| !is_draft(m));
+            sent.clone()
                 .find(|m| {
                     wanted
                         .as_deref()
                         .is_none_or(|w| header(m, "Message-ID").trim().eq_ignore_ascii_case(w))
                 })
-                .or(messages.last())
+                .or_else(|| sent.next())
                 .cloned()
         }
         (None, Some(irt)) => {
@@ -117,6 +123,24 @@ pub async fn reply_context(
         references,
         subject: Some(header(&m, "Subject")).filter(|s| !s.is_empty()),
     }))
+}
+
+/// Makes `msg` a reply when `thread_id` or `in_reply_to` says what it answers (its
+/// In-Reply-To, References and subject follow the original), for sends and drafts alike.
+/// The thread it belongs in.
+pub async fn thread_reply(
+    mailbox: &Mailbox,
+    msg: &mut OutgoingMessage,
+    thread_id: Option<&str>,
+    in_reply_to: Option<&str>,
+) -> Result<Option<String>, GmailError> {
+    let ctx = reply_context(mailbox, thread_id, in_reply_to).await?;
+    if let Some(ctx) = &ctx {
+        apply_reply_context(msg, ctx);
+    }
+    Ok(ctx
+        .and_then(|c| c.thread_id)
+        .or(thread_id.map(str::to_owned)))
 }
 
 /// Applies a reply context to an outgoing message: headers, "Re:" subject when the subject

@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::drafts::get_draft;
-use super::outgoing::in_thread;
 pub use super::outgoing::{apply_reply_context, reply_context, ReplyContext};
+use super::outgoing::{in_thread, thread_reply};
 use super::read::{read_message, read_raw};
 use super::{DraftId, Mailbox, MessageId};
 use crate::error::GmailError;
@@ -197,14 +197,7 @@ pub async fn send(
     dry_run: bool,
 ) -> Result<SentMessage, GmailError> {
     mailbox.policy().check_message(&msg)?;
-    let ctx = reply_context(mailbox, thread_id, in_reply_to).await?;
-    if let Some(ctx) = &ctx {
-        apply_reply_context(&mut msg, ctx);
-    }
-    let thread = ctx
-        .as_ref()
-        .and_then(|c| c.thread_id.clone())
-        .or(thread_id.map(str::to_owned));
+    let thread = thread_reply(mailbox, &mut msg, thread_id, in_reply_to).await?;
     deliver(mailbox, "send", &msg, thread.as_deref(), dry_run).await
 }
 

@@ -98,6 +98,63 @@ async fn a_reply_by_gmail_id_threads_for_every_recipient() {
     assert_eq!(h.header(id, "Subject").await, "Re: Contract review");
 }
 
+/// A reply draft stays a reply when it is rewritten: Gmail gives the draft a new message,
+/// and that one must carry the threading headers too.
+#[tokio::test]
+async fn a_reply_draft_keeps_threading_when_updated() {
+    let h = Harness::start().await;
+    let (orig, thread) = h.insert(ORIGINAL, &["INBOX"]).await;
+    let threading = |id: String| {
+        let h = &h;
+        async move {
+            (
+                h.header(&id, "In-Reply-To").await,
+                h.header(&id, "Subject").await,
+            )
+        }
+    };
+    let expected = (
+        "<contract-1@client.example>".to_string(),
+        "Re: Contract review".to_string(),
+    );
+    let d = call(
+        &h,
+        "draft_email",
+        json!({
+            "to": ["carol@client.example"], "subject": "", "body": "v1", "inReplyTo": orig
+        }),
+    )
+    .await
+    .structured
+    .unwrap();
+    let draft_id = d["id"].as_str().unwrap();
+    assert_eq!(
+        threading(d["messageId"].as_str().unwrap().into()).await,
+        expected
+    );
+    let d = call(&h, "update_draft", json!({
+        "draftId": draft_id, "to": ["carol@client.example"], "subject": "", "body": "v2", "threadId": thread
+    }))
+    .await
+    .structured
+    .unwrap();
+    assert_eq!(
+        threading(d["messageId"].as_str().unwrap().into()).await,
+        expected
+    );
+    assert_eq!(d["threadId"], thread.as_str(), "{d}");
+    // A reply sent by thread id answers the newest message that was sent, not the draft.
+    let sent = made(
+        &h,
+        "send_email",
+        json!({
+            "to": ["carol@client.example"], "subject": "", "body": "sent", "threadId": thread
+        }),
+    )
+    .await;
+    assert_eq!(threading(sent).await, expected);
+}
+
 #[tokio::test]
 async fn reply_email_all_excludes_me_and_keeps_the_thread() {
     let h = Harness::start().await;

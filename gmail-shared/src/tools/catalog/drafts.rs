@@ -107,7 +107,8 @@ async fn update_draft(ctx: ToolContext, mailbox: Mailbox, p: UpdateDraft) -> Too
         ..ComposeBody::default()
     };
     let (msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
-    let d = drafts::update_draft(&mailbox, &p.draft_id, msg, at.thread_id.as_deref()).await?;
+    let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
+    let d = drafts::update_draft(&mailbox, &p.draft_id, msg, thread_id, in_reply_to).await?;
     Ok(ToolOutput::structured(
         format!("Draft {} updated", d.id),
         &d,
