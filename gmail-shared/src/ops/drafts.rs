@@ -6,11 +6,13 @@ use serde::Serialize;
 
 use super::batch_metadata;
 use super::messages::{header, not_found_as, unescape_snippet};
-use super::outgoing::{in_thread, thread_reply};
+use super::outgoing::{apply_reply_context, in_thread, thread_reply, ReplyContext};
 use super::policy::SendPolicy;
 use super::{DraftId, Mailbox, PageSize};
 use crate::error::GmailError;
-use crate::mail::{readable_from_gmail, OutgoingMessage, ReadableMessage};
+use crate::mail::{
+    normalize_message_id, parse_message_ids, readable_from_gmail, OutgoingMessage, ReadableMessage,
+};
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -148,7 +150,8 @@ pub(crate) async fn create_draft_raw(
 }
 
 /// Replaces a draft's content (Gmail gives the draft a new message id). With a thread id or
-/// in-reply-to it stays a reply that threads, as on create.
+/// in-reply-to it is a reply that threads, as on create; with neither, a reply draft stays
+/// the reply it was.
 #[tracing::instrument(skip_all, fields(draft = %id))]
 pub async fn update_draft(
     mailbox: &Mailbox,
@@ -158,7 +161,11 @@ pub async fn update_draft(
     in_reply_to: Option<&str>,
 ) -> Result<DraftRef, GmailError> {
     mailbox.policy().check_message(&msg)?;
-    let thread = thread_reply(mailbox, &mut msg, thread_id, in_reply_to).await?;
+    let thread = if thread_id.is_none() && in_reply_to.is_none() {
+        keep_reply(mailbox, id, &mut msg).await?
+    } else {
+        thread_reply(mailbox, &mut msg, thread_id, in_reply_to).await?
+    };
     let raw = msg.to_rfc822_draft()?;
     let draft = Draft {
         id: Some(id.to_string()),
@@ -176,6 +183,32 @@ pub async fn update_draft(
         )
         .await;
     Ok(d)
+}
+
+/// What a reply draft answered, kept by a rewrite that does not say: agents fix a reply's
+/// wording without restating its thread, and the rewrite must still thread. Its thread.
+async fn keep_reply(
+    mailbox: &Mailbox,
+    id: &DraftId,
+    msg: &mut OutgoingMessage,
+) -> Result<Option<String>, GmailError> {
+    let (_, d) = gmail_call!(mailbox, idempotent, |u| u
+        .drafts_get("me", id)
+        .format("metadata"))
+    .map_err(|e| not_found_as(e, "draft", id))?;
+    let m = d.message.unwrap_or_default();
+    // A malformed header of the old draft is not carried over rather than refused.
+    let Ok(answered) = normalize_message_id("inReplyTo", &header(&m, "In-Reply-To")) else {
+        return Ok(None);
+    };
+    let ctx = ReplyContext {
+        in_reply_to: Some(answered),
+        references: parse_message_ids(&header(&m, "References")),
+        thread_id: m.thread_id,
+        subject: None,
+    };
+    apply_reply_context(msg, &ctx);
+    Ok(ctx.thread_id)
 }
 
 #[tracing::instrument(skip_all, fields(draft = %id))]

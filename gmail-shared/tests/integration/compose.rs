@@ -143,6 +143,22 @@ async fn a_reply_draft_keeps_threading_when_updated() {
         expected
     );
     assert_eq!(d["threadId"], thread.as_str(), "{d}");
+    // Fixing the wording without restating the thread keeps it a reply, in its thread.
+    let d = call(&h, "update_draft", json!({
+        "draftId": draft_id, "to": ["carol@client.example"], "subject": "Re: Contract review", "body": "v3"
+    }))
+    .await
+    .structured
+    .unwrap();
+    assert_eq!(
+        threading(d["messageId"].as_str().unwrap().into()).await,
+        expected
+    );
+    assert_eq!(d["threadId"], thread.as_str(), "{d}");
+    assert!(h
+        .header(d["messageId"].as_str().unwrap(), "References")
+        .await
+        .ends_with("<contract-1@client.example>"));
     // A reply sent by thread id answers the newest message that was sent, not the draft.
     let sent = made(
         &h,
