@@ -102,3 +102,43 @@ async fn the_quota_budget_keeps_gmail_from_refusing_a_burst() {
         );
     }
 }
+
+/// Sending drafts is budgeted like every other call (drafts.send is posted by hand, outside
+/// the google-gmail1 calls that charge themselves): three at once cost 300 units, twice the
+/// sandbox's burst, and with the budget on Google refuses none of them.
+#[tokio::test]
+async fn sending_drafts_is_budgeted_too() {
+    let app = TestApp::spawn_with(|s| {
+        s.gmail.quota_units_per_minute = 3000;
+        s.gmail.quota_burst_units = 100;
+    })
+    .await;
+    let mut drafts = Vec::new();
+    for n in 0..3 {
+        let d = app
+            .post_expect(
+                "/api/v1/drafts",
+                serde_json::json!({"to": ["gina@example.com"], "subject": format!("d{n}"), "body": "x"}),
+                201,
+            )
+            .await;
+        drafts.push(d["id"].as_str().unwrap().to_string());
+    }
+    app.sandbox.set_quota(gmail_sandbox::QuotaConfig {
+        enabled: true,
+        units_per_second: 50.0,
+        burst_units: 150.0,
+        exceeded_status: 429,
+    });
+    app.sandbox.reset_stats();
+    let app = &app;
+    let sends = drafts.iter().map(|id| async move {
+        let path = format!("/api/v1/drafts/{id}/send");
+        app.post(&path, serde_json::json!(null)).await
+    });
+    for (status, body) in futures::future::join_all(sends).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    let rejections = app.sandbox.stats()["quotaRejections"].as_u64().unwrap();
+    assert_eq!(rejections, 0, "{rejections} refused");
+}
