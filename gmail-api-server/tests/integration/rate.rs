@@ -62,11 +62,7 @@ async fn guessing_keys_meets_a_per_address_limit() {
 #[tokio::test]
 async fn the_quota_budget_keeps_gmail_from_refusing_a_burst() {
     for (budget, refused) in [(3000, false), (0, true)] {
-        let app = TestApp::spawn_with(|s| {
-            s.gmail.quota_units_per_minute = budget;
-            s.gmail.quota_burst_units = 100;
-        })
-        .await;
+        let app = with_quota_budget(budget).await;
         let (_, list) = app.get("/api/v1/messages?maxResults=40").await;
         let ids: Vec<String> = list["messages"]
             .as_array()
@@ -75,13 +71,7 @@ async fn the_quota_budget_keeps_gmail_from_refusing_a_burst() {
             .map(|m| m["id"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(ids.len(), 40);
-        app.sandbox.set_quota(gmail_sandbox::QuotaConfig {
-            enabled: true,
-            units_per_second: 50.0,
-            burst_units: 150.0,
-            exceeded_status: 429,
-        });
-        app.sandbox.reset_stats();
+        enforce_gmail_quota(&app);
         let app = &app;
         let formats = ["text", "full", "raw"];
         let reads = ids
@@ -94,7 +84,7 @@ async fn the_quota_budget_keeps_gmail_from_refusing_a_burst() {
         for (status, body) in futures::future::join_all(reads).await {
             assert_eq!(status, 200, "{body}");
         }
-        let rejections = app.sandbox.stats()["quotaRejections"].as_u64().unwrap();
+        let rejections = quota_rejections(app);
         assert_eq!(
             rejections > 0,
             refused,
@@ -108,11 +98,7 @@ async fn the_quota_budget_keeps_gmail_from_refusing_a_burst() {
 /// sandbox's burst, and with the budget on Google refuses none of them.
 #[tokio::test]
 async fn sending_drafts_is_budgeted_too() {
-    let app = TestApp::spawn_with(|s| {
-        s.gmail.quota_units_per_minute = 3000;
-        s.gmail.quota_burst_units = 100;
-    })
-    .await;
+    let app = with_quota_budget(3000).await;
     let mut drafts = Vec::new();
     for n in 0..3 {
         let d = app
@@ -124,13 +110,7 @@ async fn sending_drafts_is_budgeted_too() {
             .await;
         drafts.push(d["id"].as_str().unwrap().to_string());
     }
-    app.sandbox.set_quota(gmail_sandbox::QuotaConfig {
-        enabled: true,
-        units_per_second: 50.0,
-        burst_units: 150.0,
-        exceeded_status: 429,
-    });
-    app.sandbox.reset_stats();
+    enforce_gmail_quota(&app);
     let app = &app;
     let sends = drafts.iter().map(|id| async move {
         let path = format!("/api/v1/drafts/{id}/send");
@@ -139,6 +119,30 @@ async fn sending_drafts_is_budgeted_too() {
     for (status, body) in futures::future::join_all(sends).await {
         assert_eq!(status, 200, "{body}");
     }
-    let rejections = app.sandbox.stats()["quotaRejections"].as_u64().unwrap();
+    let rejections = quota_rejections(app);
     assert_eq!(rejections, 0, "{rejections} refused");
+}
+
+/// A server that budgets `per_minute` quota units per mailbox (0: none), bursts of 100.
+async fn with_quota_budget(per_minute: u32) -> TestApp {
+    TestApp::spawn_with(|s| {
+        s.gmail.quota_units_per_minute = per_minute;
+        s.gmail.quota_burst_units = 100;
+    })
+    .await
+}
+
+/// From now on the sandbox refuses, as Google does, more than 50 units/s (bursts of 150).
+fn enforce_gmail_quota(app: &TestApp) {
+    app.sandbox.set_quota(gmail_sandbox::QuotaConfig {
+        enabled: true,
+        units_per_second: 50.0,
+        burst_units: 150.0,
+        exceeded_status: 429,
+    });
+    app.sandbox.reset_stats();
+}
+
+fn quota_rejections(app: &TestApp) -> u64 {
+    app.sandbox.stats()["quotaRejections"].as_u64().unwrap()
 }

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{call, call_err, made, read_detailed, Harness};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const ORIGINAL: &str = "From: Carol Client <carol@client.example>
 To: Demo User <demo@example.com>, Dave <dave@partner.example>
@@ -104,71 +104,60 @@ async fn a_reply_by_gmail_id_threads_for_every_recipient() {
 async fn a_reply_draft_keeps_threading_when_updated() {
     let h = Harness::start().await;
     let (orig, thread) = h.insert(ORIGINAL, &["INBOX"]).await;
-    let threading = |id: String| {
+    // A draft tool's result: its message's In-Reply-To, last References id, Subject and thread.
+    let threading = |tool: &'static str, args: Value| {
         let h = &h;
         async move {
+            let d = call(h, tool, args).await.structured.unwrap();
+            let message = d["messageId"].as_str().unwrap();
+            let references = h.header(message, "References").await;
+            let last = references
+                .split_whitespace()
+                .last()
+                .unwrap_or("")
+                .to_string();
             (
-                h.header(&id, "In-Reply-To").await,
-                h.header(&id, "Subject").await,
+                h.header(message, "In-Reply-To").await,
+                last,
+                h.header(message, "Subject").await,
+                d["threadId"].as_str().unwrap().to_string(),
+                d["id"].as_str().unwrap().to_string(),
             )
         }
     };
-    let expected = (
-        "<contract-1@client.example>".to_string(),
-        "Re: Contract review".to_string(),
-    );
-    let d = call(
-        &h,
+    let answer = "<contract-1@client.example>".to_string();
+    let expected = |draft_id: &str| {
+        (
+            answer.clone(),
+            answer.clone(),
+            "Re: Contract review".to_string(),
+            thread.clone(),
+            draft_id.to_string(),
+        )
+    };
+    let to = ["carol@client.example"];
+    let first = threading(
         "draft_email",
-        json!({
-            "to": ["carol@client.example"], "subject": "", "body": "v1", "inReplyTo": orig
-        }),
+        json!({"to": to, "subject": "", "body": "v1", "inReplyTo": orig}),
     )
-    .await
-    .structured
-    .unwrap();
-    let draft_id = d["id"].as_str().unwrap();
-    assert_eq!(
-        threading(d["messageId"].as_str().unwrap().into()).await,
-        expected
-    );
-    let d = call(&h, "update_draft", json!({
-        "draftId": draft_id, "to": ["carol@client.example"], "subject": "", "body": "v2", "threadId": thread
-    }))
-    .await
-    .structured
-    .unwrap();
-    assert_eq!(
-        threading(d["messageId"].as_str().unwrap().into()).await,
-        expected
-    );
-    assert_eq!(d["threadId"], thread.as_str(), "{d}");
+    .await;
+    let draft_id = first.4.clone();
+    assert_eq!(first, expected(&draft_id));
+    let args =
+        json!({"draftId": draft_id, "to": to, "subject": "", "body": "v2", "threadId": thread});
+    assert_eq!(threading("update_draft", args).await, expected(&draft_id));
     // Fixing the wording without restating the thread keeps it a reply, in its thread.
-    let d = call(&h, "update_draft", json!({
-        "draftId": draft_id, "to": ["carol@client.example"], "subject": "Re: Contract review", "body": "v3"
-    }))
-    .await
-    .structured
-    .unwrap();
-    assert_eq!(
-        threading(d["messageId"].as_str().unwrap().into()).await,
-        expected
-    );
-    assert_eq!(d["threadId"], thread.as_str(), "{d}");
-    assert!(h
-        .header(d["messageId"].as_str().unwrap(), "References")
-        .await
-        .ends_with("<contract-1@client.example>"));
+    let args =
+        json!({"draftId": draft_id, "to": to, "subject": "Re: Contract review", "body": "v3"});
+    assert_eq!(threading("update_draft", args).await, expected(&draft_id));
     // A reply sent by thread id answers the newest message that was sent, not the draft.
     let sent = made(
         &h,
         "send_email",
-        json!({
-            "to": ["carol@client.example"], "subject": "", "body": "sent", "threadId": thread
-        }),
+        json!({"to": to, "subject": "", "body": "sent", "threadId": thread}),
     )
     .await;
-    assert_eq!(threading(sent).await, expected);
+    assert_eq!(h.header(&sent, "In-Reply-To").await, answer);
 }
 
 #[tokio::test]
