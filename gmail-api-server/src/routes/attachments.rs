@@ -5,8 +5,8 @@ use actix_web::http::header::{
 };
 use actix_web::{web, HttpResponse};
 use gmail_shared::mail::{guess_content_type, sanitize_filename};
-use gmail_shared::ops::{attachments, read};
-use gmail_shared::ops::{AttachmentId, MessageId};
+use gmail_shared::ops::attachments::{self, AttachmentHandle, Located};
+use gmail_shared::ops::MessageId;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -33,26 +33,22 @@ pub struct DownloadQuery {
 /// Download an attachment as a binary stream, named and typed as in the message.
 #[utoipa::path(get, path = "/api/v1/messages/{id}/attachments/{attachmentId}", tag = "attachments",
     params(("id" = String, Path, description = "Gmail message id"),
-        ("attachmentId" = String, Path, description = "Attachment id from the message's `attachments`"),
+        ("attachmentId" = String, Path, description = "Attachment id from the message's `attachments`, or its part id (`2`, `0.1`)"),
         DownloadQuery),
     responses((status = 200, description = "The attachment's bytes; Content-Type as in the message, Content-Disposition with its file name",
         content((String = "*/*")),
         headers(("Content-Disposition" = String, description = "attachment; filename=\"…\"")))))]
 pub async fn download(
-    path: web::Path<(MessageId, AttachmentId)>,
+    path: web::Path<(MessageId, String)>,
     q: web::Query<DownloadQuery>,
     mailbox: CallerMailbox,
 ) -> Answer {
-    let (id, attachment_id) = path.into_inner();
-    // The name and type live in the message; real Gmail may hand out a different attachment
-    // id per read, so fall back to the only attachment when the id does not match.
-    let message = read::read_message(&mailbox, &id).await?;
-    let info = message
-        .attachments
-        .iter()
-        .find(|a| a.attachment_id.as_deref() == Some(attachment_id.as_str()))
-        .or_else(|| (message.attachments.len() == 1).then(|| &message.attachments[0]))
-        .cloned();
+    let (id, handle) = path.into_inner();
+    let handle = AttachmentHandle::parse("attachmentId", &handle)?;
+    let Located {
+        id: attachment_id,
+        info,
+    } = attachments::locate(&mailbox, &id, &handle).await?;
     let bytes = attachments::fetch(&mailbox, &id, &attachment_id).await?;
     let filename = info
         .as_ref()

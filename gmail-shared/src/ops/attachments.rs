@@ -6,9 +6,10 @@ use std::path::{Component, Path, PathBuf};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::read::read_message;
 use super::{AttachmentId, Mailbox, MessageId};
 use crate::error::GmailError;
-use crate::mail::check_attachments_total;
+use crate::mail::{check_attachments_total, AttachmentInfo};
 
 /// An attachment's bytes, fetched with messages.attachments.get.
 #[tracing::instrument(skip_all, fields(message = %message_id))]
@@ -30,6 +31,70 @@ pub async fn fetch(
         )
     })?;
     Ok(body.data.unwrap_or_default())
+}
+
+/// How a caller names an attachment: the handle read_email shows (its MIME part id, such as
+/// `2` or, nested, `0.1`) or Gmail's own (long) attachment id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentHandle {
+    Part(String),
+    Gmail(AttachmentId),
+}
+
+impl AttachmentHandle {
+    pub fn parse(field: &str, text: &str) -> Result<AttachmentHandle, GmailError> {
+        let text = text.trim();
+        let is_part = !text.is_empty()
+            && text.len() <= 12
+            && text.chars().all(|c| c.is_ascii_digit() || c == '.');
+        if is_part {
+            return Ok(AttachmentHandle::Part(text.to_owned()));
+        }
+        AttachmentId::parse(field, text).map(AttachmentHandle::Gmail)
+    }
+}
+
+/// An attachment found in its message: the id to fetch it by, and its name and type when the
+/// message lists it.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub id: AttachmentId,
+    pub info: Option<AttachmentInfo>,
+}
+
+/// Finds an attachment in its message (one messages.get). Real Gmail may hand out a different
+/// attachment id on each read, so a Gmail id the message does not list still fetches, named
+/// after the message's only attachment if it has one.
+#[tracing::instrument(skip_all, fields(message = %message_id))]
+pub async fn locate(
+    mailbox: &Mailbox,
+    message_id: &MessageId,
+    handle: &AttachmentHandle,
+) -> Result<Located, GmailError> {
+    let message = read_message(mailbox, message_id).await?;
+    let only = (message.attachments.len() == 1).then(|| message.attachments[0].clone());
+    let listed = |matches: &dyn Fn(&AttachmentInfo) -> bool| {
+        message.attachments.iter().find(|a| matches(a)).cloned()
+    };
+    match handle {
+        AttachmentHandle::Part(part) => {
+            let info = listed(&|a| a.part_id.as_deref() == Some(part.as_str()))
+                .filter(|a| a.attachment_id.is_some())
+                .ok_or_else(|| {
+                    GmailError::not_found(format!("attachment {part} of message {message_id}"))
+                })?;
+            let id =
+                AttachmentId::parse("attachmentId", info.attachment_id.as_deref().unwrap_or(""))?;
+            Ok(Located {
+                id,
+                info: Some(info),
+            })
+        }
+        AttachmentHandle::Gmail(id) => Ok(Located {
+            id: id.clone(),
+            info: listed(&|a| a.attachment_id.as_deref() == Some(id.as_str())).or(only),
+        }),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -319,6 +319,74 @@ async fn draft_lifecycle() {
         .contains("not found"));
 }
 
+/// Apple Mail and forwards nest attachments (`multipart/mixed` around `multipart/related`):
+/// their part ids have a dot, and that handle, as read_email shows it, downloads too.
+#[tokio::test]
+async fn a_nested_attachment_downloads_by_its_part_id() {
+    let h = Harness::start().await;
+    let raw = "From: Carol <carol@client.example>
+To: demo@example.com
+Subject: Photo
+Message-ID: <photo-1@client.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=outer
+
+--outer
+Content-Type: multipart/related; boundary=inner
+
+--inner
+Content-Type: text/html
+
+<p>See <img src=\"cid:pic\"></p>
+--inner
+Content-Type: image/png; name=pic.png
+Content-ID: <pic>
+Content-Disposition: inline; filename=pic.png
+Content-Transfer-Encoding: base64
+
+iVBORw0KGgo=
+--inner--
+--outer
+Content-Type: text/plain; name=notes.txt
+Content-Disposition: attachment; filename=notes.txt
+
+nested notes
+--outer--
+";
+    let (id, _) = h.insert(raw, &["INBOX"]).await;
+    let read = call(&h, "read_email", json!({"messageId": id}))
+        .await
+        .structured
+        .unwrap();
+    let pic = read["message"]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["filename"] == "pic.png")
+        .unwrap()
+        .clone();
+    let part = pic["partId"].as_str().unwrap();
+    assert!(part.contains('.'), "{pic}");
+    let saved = call(
+        &h,
+        "download_attachment",
+        json!({"messageId": id, "attachmentId": part}),
+    )
+    .await
+    .structured
+    .unwrap();
+    assert_eq!(saved["filename"], "pic.png", "{saved}");
+    let bytes = std::fs::read(saved["path"].as_str().unwrap()).unwrap();
+    assert_eq!(bytes, b"\x89PNG\r\n\x1a\n");
+    let err = call_err(
+        &h,
+        "download_attachment",
+        json!({"messageId": id, "attachmentId": "0.9"}),
+    )
+    .await;
+    assert!(err.contains("attachment 0.9 of message"), "{err}");
+}
+
 #[tokio::test]
 async fn attachments_in_and_out_stay_in_their_directories() {
     let h = Harness::start().await;

@@ -10,13 +10,13 @@ use super::text::{self, ResponseFormat};
 use super::Count;
 use crate::error::GmailError;
 use crate::mail::{format_address_list, window, ReadableMessage, Window};
-use crate::ops::attachments::{self, SavedFile};
+use crate::ops::attachments::{self, AttachmentHandle, Located, SavedFile};
 use crate::ops::compose::{ComposeBody, ForwardBody, InlineAttachment, MimeType, ReplyBody};
 use crate::ops::drafts::{self, DraftRef};
 use crate::ops::read;
 use crate::ops::send::{self, SentMessage};
 use crate::ops::Mailbox;
-use crate::ops::{AttachmentId, MessageId, ThreadId};
+use crate::ops::{MessageId, ThreadId};
 
 /// Default window of body text per call, so one huge email never floods an agent's context.
 const DEFAULT_MAX_LENGTH: u32 = 20_000;
@@ -199,17 +199,12 @@ pub struct ForwardEmail {
 pub struct DownloadAttachment {
     pub message_id: MessageId,
     /// Handle from read_email
-    pub attachment_id: AttachmentId,
+    pub attachment_id: String,
     /// Default: its own name
     pub filename: Option<String>,
     /// Folder inside the download folder
     pub save_path: Option<String>,
     pub account: Option<String>,
-}
-
-/// A short attachment handle (a MIME part id such as `2` or `1.3`), not Gmail's long id.
-fn is_part_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 12 && id.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
 pub(super) fn sent_text(what: &str, s: &SentMessage) -> String {
@@ -421,38 +416,20 @@ async fn download_attachment(ctx: ToolContext, p: DownloadAttachment) -> ToolRes
     let mailbox = ctx.mailbox(p.account.as_deref()).await?;
     let (root, shown_from) = ctx.env.files.download_root(&mailbox)?;
     // read_email shows each attachment's part id as its handle; Gmail's own (long)
-    // attachment ids work too.
-    let handle = is_part_id(&p.attachment_id);
-    let message = if handle || p.filename.is_none() {
-        Some(read::read_message(&mailbox, &p.message_id).await?)
-    } else {
-        None
+    // attachment ids work too, and with a file name given need no look at the message.
+    let handle = AttachmentHandle::parse("attachmentId", &p.attachment_id)?;
+    let located = match (&handle, &p.filename) {
+        (AttachmentHandle::Gmail(id), Some(_)) => Located {
+            id: id.clone(),
+            info: None,
+        },
+        _ => attachments::locate(&mailbox, &p.message_id, &handle).await?,
     };
-    let found = message.as_ref().and_then(|m| {
-        m.attachments.iter().find(|a| {
-            if handle {
-                a.part_id.as_deref() == Some(p.attachment_id.as_str())
-            } else {
-                a.attachment_id.as_deref() == Some(p.attachment_id.as_str())
-            }
-        })
-    });
-    let attachment_id = if handle {
-        let id = found
-            .and_then(|a| a.attachment_id.as_deref())
-            .ok_or_else(|| {
-                GmailError::not_found(format!(
-                    "attachment {} of message {}",
-                    p.attachment_id, p.message_id
-                ))
-            })?;
-        AttachmentId::parse("attachmentId", id)?
-    } else {
-        p.attachment_id.clone()
-    };
+    let attachment_id = located.id;
     let filename = match p.filename.clone() {
         Some(f) => f,
-        None => found
+        None => located
+            .info
             .and_then(|a| attachments::fitted_filename(&a.filename))
             .unwrap_or_else(|| {
                 format!(
