@@ -101,10 +101,10 @@ class Browser:
             status, _, page = self._open(consent)
             assert status == 200, page
             self.pages.append(page)
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-        status, headers, _ = self._open(
-            f"{self.api}/oauth2/consent", {"csrf": csrf, "decision": "allow"}
-        )
+        # What the form's hidden fields carry, as a browser would send them.
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+        form["decision"] = "allow"
+        status, headers, _ = self._open(f"{self.api}/oauth2/consent", form)
         self.returned = headers["Location"]
         assert self.returned.startswith(REDIRECT), self.returned
 

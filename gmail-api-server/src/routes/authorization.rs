@@ -19,6 +19,7 @@ use gmail_shared::oauth::accounts::Accounts;
 use gmail_shared::store::User;
 use gmail_shared::GmailError;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::page::{escape, page};
 use super::site::{accounts, error_page, hidden_csrf, signed_in, SiteRequest};
@@ -133,6 +134,14 @@ async fn authorize(
     }
 }
 
+/// What identifies the request a consent page showed: its form carries this, and a decision
+/// applies only to that request. Another authorize in the same browser (a page navigating it
+/// there, say) replaces the pending request, and must not inherit a click meant for this one.
+fn fingerprint(request: &AuthorizationRequest) -> String {
+    let bytes = serde_json::to_vec(request).unwrap_or_default();
+    format!("{:x}", Sha256::digest(bytes))
+}
+
 fn pending(session: &Session) -> Option<AuthorizationRequest> {
     session.get::<AuthorizationRequest>(PENDING).ok().flatten()
 }
@@ -173,7 +182,7 @@ async fn consent_page(state: web::Data<AppState>, session: Session) -> HttpRespo
     };
     let about = describe(&request);
     match signed_in(&session, accounts).await {
-        Ok(Some(user)) => consent_form(&session, &user, &about),
+        Ok(Some(user)) => consent_form(&session, &user, &request, &about),
         Ok(None) => {
             let hint = request
                 .login_hint
@@ -199,7 +208,12 @@ async fn consent_page(state: web::Data<AppState>, session: Session) -> HttpRespo
     }
 }
 
-fn consent_form(session: &Session, user: &User, about: &str) -> HttpResponse {
+fn consent_form(
+    session: &Session,
+    user: &User,
+    request: &AuthorizationRequest,
+    about: &str,
+) -> HttpResponse {
     let csrf = super::site::csrf_token(session);
     page(
         StatusCode::OK,
@@ -207,10 +221,12 @@ fn consent_form(session: &Session, user: &User, about: &str) -> HttpResponse {
         &format!(
             "{about}<p>Signed in as <b>{}</b>. Allow only if you started this from that app.</p>\
              <form method=\"post\" action=\"/oauth2/consent\">{}\
+             <input type=\"hidden\" name=\"request\" value=\"{}\">\
              <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button> \
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
             escape(user.email.as_deref().unwrap_or(&user.external_id)),
             hidden_csrf(&csrf),
+            fingerprint(request),
         ),
     )
 }
@@ -219,6 +235,8 @@ fn consent_form(session: &Session, user: &User, about: &str) -> HttpResponse {
 struct DecisionForm {
     csrf: String,
     decision: String,
+    /// The [`fingerprint`] of the request the page showed.
+    request: String,
 }
 
 /// Allow: a grant and a code, sent back to the client; deny: `access_denied`.
@@ -232,6 +250,13 @@ async fn decide(site: SiteRequest, form: web::Form<DecisionForm>) -> HttpRespons
             .ok_or_else(|| {
                 GmailError::invalid("request", "no app is waiting for approval in this browser")
             })?;
+        if fingerprint(&request) != form.request {
+            return Err(GmailError::invalid(
+                "request",
+                "another app asked for approval in this browser after this page was shown; \
+                 nothing was approved. Start again from the app you meant",
+            ));
+        }
         let server = accounts.authorization();
         if allow {
             server.approve(&user, &request).await

@@ -477,3 +477,60 @@ async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
         drop_database(&db).await;
     }
 }
+
+/// A page that sends the signed-in user's browser to another app's authorize URL while the
+/// consent page for the app they trust is open replaces the pending request. The Allow they
+/// then press applies to what they were shown or to nothing, never to the other app.
+#[tokio::test]
+async fn allow_approves_only_the_app_the_consent_page_showed() {
+    for db in fresh_database_urls("oauth_swap").await {
+        let d = deploy(&db).await;
+        let http = http();
+        let mut clients = Vec::new();
+        for name in ["Trusted Agent", "Other Agent"] {
+            let (status, client) = register(
+                &http,
+                &d.rest,
+                json!({"redirect_uris": [REDIRECT], "client_name": name,
+                       "token_endpoint_auth_method": "none", "application_type": "native"}),
+            )
+            .await;
+            assert_eq!(status, 201, "{client}");
+            clients.push(client["client_id"].as_str().unwrap().to_string());
+        }
+        let resource = format!("{}/mcp", d.mcp);
+        let b = browser();
+        // Signed in once, through a first approval of the trusted app.
+        consent_with_pkce(
+            &b,
+            &d,
+            &clients[0],
+            &[("resource", &resource)],
+            "demo@example.com",
+        )
+        .await;
+        let (_, challenge) = pkce();
+        let trusted = authorize_url(&d, &clients[0], &challenge, &[("resource", &resource)]);
+        assert_eq!(fetch(b.get(&trusted)).await.status(), 303);
+        let (_, shown) = page(&b, format!("{}/oauth2/consent", d.rest)).await;
+        assert!(shown.contains("Trusted Agent"), "{shown}");
+        // The other page's navigation, in the same browser.
+        let (_, other_challenge) = pkce();
+        let other = authorize_url(
+            &d,
+            &clients[1],
+            &other_challenge,
+            &[("resource", &resource)],
+        );
+        assert_eq!(fetch(b.get(&other)).await.status(), 303);
+        let r = decide(&b, &d, &shown, "allow").await;
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, 400, "no code goes to the other app: {body}");
+        assert!(body.contains("nothing was approved"), "{body}");
+        // The page the user then sees asks again, for what is really pending.
+        let (_, again) = page(&b, format!("{}/oauth2/consent", d.rest)).await;
+        assert!(!again.contains("Other Agent"), "{again}");
+        drop_database(&db).await;
+    }
+}

@@ -27,10 +27,16 @@ pub(crate) fn location(r: &reqwest::Response) -> String {
 
 /// The value of the first `name="csrf"` field on a page.
 pub(crate) fn csrf(html: &str) -> String {
+    hidden(html, "csrf")
+}
+
+/// The value of a form's hidden field.
+pub(crate) fn hidden(html: &str, name: &str) -> String {
+    let field = format!("name=\"{name}\" value=\"");
     let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + 19;
+        .find(&field)
+        .unwrap_or_else(|| panic!("a form with a {name} field: {html}"))
+        + field.len();
     html[at..].split('"').next().unwrap().to_string()
 }
 

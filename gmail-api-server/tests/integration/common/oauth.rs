@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use gmail_test_support::{fetch, free_port};
 
 use crate::common::multi_user::Deployment;
-use crate::site::{csrf, location, page, post};
+use crate::site::{csrf, hidden, location, page, post};
 
 /// The sandbox, the REST server (the authorization server) and the MCP server (the protected
 /// resource), each knowing the others' public URLs.
@@ -156,16 +156,25 @@ pub(crate) async fn consent(
     let (status, html) = page(b, format!("{}/oauth2/consent", d.rest)).await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Allow") && html.contains(REDIRECT), "{html}");
-    let token = csrf(&html);
-    let r = post(
-        b,
-        &d.rest,
-        "/oauth2/consent",
-        &[("csrf", &token), ("decision", "allow")],
-    )
-    .await;
+    let r = decide(b, d, &html, "allow").await;
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
     location(&r)
+}
+
+/// The user presses `decision` (allow or deny) on the consent page `html`.
+pub(crate) async fn decide(
+    b: &reqwest::Client,
+    d: &OAuthDeployment,
+    html: &str,
+    decision: &str,
+) -> reqwest::Response {
+    let form = [
+        ("csrf", csrf(html)),
+        ("request", hidden(html, "request")),
+        ("decision", decision.to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    post(b, &d.rest, "/oauth2/consent", &form).await
 }
 
 pub(crate) async fn token(
