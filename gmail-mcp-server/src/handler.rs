@@ -127,9 +127,16 @@ pub struct GmailMcp {
     /// The tools the session started with (its `initialize` request's headers and path):
     /// later requests may narrow them further, never undo them.
     session_tools: Arc<std::sync::OnceLock<ToolPolicy>>,
-    /// Resource subscriptions of this session: uri → the task that notifies it.
+    /// Resource subscriptions of this session: its canonical uri → the task that notifies it
+    /// (so at most one per connected account).
     subscriptions: Arc<Mutex<std::collections::HashMap<String, tokio::task::AbortHandle>>>,
+    /// `subscriptions/listen` requests this session has open.
+    listens: Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// Open `subscriptions/listen` requests per session at most: each holds a watcher per inbox
+/// it names, and every watcher polls the shared event store.
+const MAX_LISTENS: usize = 4;
 
 impl Drop for GmailMcp {
     fn drop(&mut self) {
@@ -154,6 +161,7 @@ impl GmailMcp {
             log_level: Arc::default(),
             session_tools: Arc::default(),
             subscriptions: Arc::default(),
+            listens: Arc::default(),
         }
     }
 
@@ -243,6 +251,26 @@ impl GmailMcp {
 }
 
 /// A resource request that failed: bad URIs and unknown accounts are the caller's to fix.
+/// One of a session's open `subscriptions/listen` requests; given back when dropped.
+struct ListenSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl ListenSlot {
+    fn take(open: &Arc<std::sync::atomic::AtomicUsize>) -> Option<ListenSlot> {
+        use std::sync::atomic::Ordering;
+        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < MAX_LISTENS).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| ListenSlot(open.clone()))
+    }
+}
+
+impl Drop for ListenSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 fn resource_error(e: GmailError) -> McpError {
     match e {
         GmailError::InvalidArgument { .. } | GmailError::NotFound { .. } => {
@@ -499,6 +527,7 @@ impl ServerHandler for GmailMcp {
             .map_err(resource_error)?;
         let peer = context.peer.clone();
         let uri = request.uri.clone();
+        let key = resources::inbox_uri(&account);
         let task = tokio::spawn(async move {
             loop {
                 if let Err(e) = events.next_inbox_change(&user, &account, &mut after).await {
@@ -515,7 +544,7 @@ impl ServerHandler for GmailMcp {
             .subscriptions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(request.uri, task.abort_handle())
+            .insert(key, task.abort_handle())
         {
             old.abort();
         }
@@ -546,16 +575,26 @@ impl ServerHandler for GmailMcp {
             ));
         };
         let user = gmail_shared::events::wait::user_of(&ctx).map_err(resource_error)?;
-        let uris = context
+        let open = ListenSlot::take(&self.listens).ok_or_else(|| {
+            McpError::invalid_request(
+                format!("this session has {MAX_LISTENS} subscriptions/listen requests open already; one listen takes every inbox it names"),
+                None,
+            )
+        })?;
+        // One watcher per account, however many spellings of its uri the request names.
+        let mut inboxes = std::collections::BTreeMap::new();
+        for uri in context
             .accepted()
             .resource_subscriptions
             .clone()
-            .unwrap_or_default();
+            .unwrap_or_default()
+        {
+            if let Ok(GmailResource::Inbox { account }) = GmailResource::parse(&uri) {
+                inboxes.entry(account).or_insert(uri);
+            }
+        }
         let mut watches = Vec::new();
-        for uri in uris {
-            let Ok(GmailResource::Inbox { account }) = GmailResource::parse(&uri) else {
-                continue;
-            };
+        for (account, uri) in inboxes {
             // The account must be the caller's.
             ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
             let mut after = events
@@ -586,6 +625,7 @@ impl ServerHandler for GmailMcp {
             _ = context.cancelled() => {}
             _ = futures::future::join_all(watches) => {}
         }
+        drop(open);
         Ok(())
     }
 
@@ -631,6 +671,17 @@ mod tests {
             assert_eq!(ann.read_only_hint, Some(spec.annotations.read_only_hint));
             assert_eq!(tool.input_schema.get("type"), Some(&Value::from("object")));
         }
+    }
+
+    #[test]
+    fn a_session_holds_at_most_max_listens_and_gets_them_back() {
+        let open = Arc::default();
+        let slots: Vec<ListenSlot> = (0..MAX_LISTENS)
+            .map(|_| ListenSlot::take(&open).expect("under the cap"))
+            .collect();
+        assert!(ListenSlot::take(&open).is_none());
+        drop(slots);
+        assert!(ListenSlot::take(&open).is_some());
     }
 
     #[test]

@@ -38,8 +38,15 @@ impl GmailResource {
         };
         let rest = uri.strip_prefix("gmail://").ok_or_else(bad)?;
         let mut parts = rest.split('/');
-        let account = parts.next().filter(|a| a.contains('@')).ok_or_else(bad)?;
-        let account = account.to_ascii_lowercase();
+        // One spelling per account: subscriptions are kept per resource, and a caller must
+        // not make endless keys out of one of its own accounts.
+        let account = parts
+            .next()
+            .filter(|a| !a.contains(char::is_whitespace))
+            .and_then(|a| crate::mail::EmailAddress::parse("uri", a).ok())
+            .ok_or_else(bad)?
+            .as_str()
+            .to_ascii_lowercase();
         match (parts.next(), parts.next(), parts.next()) {
             (Some("inbox"), None, None) => Ok(GmailResource::Inbox { account }),
             (Some("messages"), Some(id), None) => Ok(GmailResource::Message {
@@ -139,6 +146,9 @@ mod tests {
             "gmail://demo@example.com/sent",
             "gmail://demo@example.com/messages/../x",
             "gmail://demo@example.com/inbox/more",
+            "gmail:// demo@example.com/inbox",
+            "gmail://demo@example.com /inbox",
+            "gmail://de mo@example.com/inbox",
         ] {
             assert!(GmailResource::parse(bad).is_err(), "{bad}");
         }
