@@ -327,7 +327,11 @@ async fn a_client_named_by_its_metadata_document_is_shown_by_that_name() {
         assert_eq!(r.status(), 303, "{:?}", r.text().await);
         let (_, html) = page(&b, format!("{}/oauth2/consent", d.rest)).await;
         assert!(html.contains("Docs Agent"), "{html}");
+        // Asking is not enough to be stored: only a user's approval keeps the client.
+        let stored = || async { d.servers.store.oauth_client(&url).await.unwrap().is_some() };
+        assert!(!stored().await);
         let back = consent(&b, &d, &authorize, "demo@example.com").await;
+        assert!(stored().await);
         let http = http();
         let code = query_of(&back)["code"].clone();
         let (status, tokens) = redeem(&http, &d.rest, &url, &code, &verifier).await;

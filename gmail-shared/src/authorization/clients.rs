@@ -10,6 +10,7 @@ use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::{random, AuthorizationServer, OAuthError};
+use crate::error::GmailError;
 use crate::secret::ShownOnce;
 use crate::store::ClientRecord;
 
@@ -199,8 +200,10 @@ impl AuthorizationServer {
         })
     }
 
-    /// The client behind a `client_id`: registered, or read from its metadata document (and
-    /// remembered, so the token endpoint knows it).
+    /// The client behind a `client_id`: registered, or read from its metadata document. A
+    /// document's client is stored only once a user approves it ([`Self::remember`]): anyone
+    /// can send a browser to authorize with any URL, and that must not fill the clients
+    /// table (whose unused entries also bound registration).
     pub(super) async fn client(&self, id: &str) -> Result<ClientRecord, OAuthError> {
         if !is_metadata_url(id) {
             return self
@@ -215,9 +218,16 @@ impl AuthorizationServer {
                     )
                 });
         }
-        let client = self.fetch_metadata_document(id).await?;
-        self.store.put_oauth_client(&client, None).await?;
-        Ok(client)
+        self.fetch_metadata_document(id).await
+    }
+
+    /// Stores a client a user just approved, so the token endpoint knows it; a registered one
+    /// is stored already.
+    pub(super) async fn remember(&self, client: &ClientRecord) -> Result<(), GmailError> {
+        if is_metadata_url(&client.id) {
+            self.store.put_oauth_client(client, None).await?;
+        }
+        Ok(())
     }
 
     /// Reads a Client ID Metadata Document. Its `client_id` must be its own URL; it is a

@@ -371,11 +371,11 @@ impl AuthorizationServer {
         user: &User,
         req: &AuthorizationRequest,
     ) -> Result<String, GmailError> {
-        let (client, _) = self
-            .store
-            .oauth_client(&req.client_id)
-            .await?
-            .ok_or_else(|| GmailError::not_found("client"))?;
+        let client = self
+            .client(&req.client_id)
+            .await
+            .map_err(|e| GmailError::invalid("client_id", e.description))?;
+        self.remember(&client).await?;
         let code = random("gmc_");
         self.store
             .create_oauth_grant(
