@@ -108,7 +108,7 @@ async fn draft_message(
     payload: web::Payload,
 ) -> Result<(OutgoingMessage, Threading), GmailError> {
     let body: ComposeBody = from_json(body_value(req, payload, &COMPOSE_FORM).await?)?;
-    body.message(&caller.env.files.attachment_dirs)
+    body.draft_message(&caller.env.files.attachment_dirs)
 }
 
 /// Send a draft as it is; the draft disappears.

@@ -130,6 +130,17 @@ async fn drafts_lifecycle() {
     assert_eq!(s, 200, "{updated}");
     let (_, view) = app.get(&format!("/api/v1/drafts/{id}")).await;
     assert_eq!(view["message"]["subject"], "Draft v2");
+    // A "dry run" of saving would save: it is refused, and the draft stays as it was.
+    let (s, refused) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/drafts/{id}"),
+            Some(json!({"to": ["gina@example.com"], "subject": "Scratch", "body": "x", "dryRun": true})),
+        )
+        .await;
+    assert_bad_field(s, &refused, "dryRun");
+    let (_, view) = app.get(&format!("/api/v1/drafts/{id}")).await;
+    assert_eq!(view["message"]["subject"], "Draft v2");
     // The update keeps what it answers (it was dropped once).
     let (_, m) = app
         .gmail(&format!(

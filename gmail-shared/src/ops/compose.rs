@@ -87,6 +87,21 @@ pub struct Threading {
 
 impl ComposeBody {
     /// The message (files read from `dirs`, addresses parsed) and where it threads.
+    /// As [`Self::message`], for a draft: saving one is not a dry run of anything, so
+    /// `dryRun` is refused rather than ignored.
+    pub fn draft_message(
+        self,
+        dirs: &[PathBuf],
+    ) -> Result<(OutgoingMessage, Threading), GmailError> {
+        if self.dry_run {
+            return Err(GmailError::invalid(
+                "dryRun",
+                "a draft sends nothing; dryRun is for sending (send, reply, forward)",
+            ));
+        }
+        self.message(dirs)
+    }
+
     pub fn message(self, dirs: &[PathBuf]) -> Result<(OutgoingMessage, Threading), GmailError> {
         let (text, html) = bodies(self.body, self.html_body, self.mime_type);
         let files = attachments_of(dirs, &self.attachments, &self.attachment_contents)?;

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::super::{RegistryBuilder, ToolContext, ToolOutput, ToolResult};
 use super::text::{self, ResponseFormat};
 use super::Count;
-use crate::error::GmailError;
 use crate::mail::{format_address_list, window, ReadableMessage, Window};
 use crate::ops::attachments::{self, AttachmentHandle, Located, SavedFile};
 use crate::ops::compose::{ComposeBody, ForwardBody, InlineAttachment, MimeType, ReplyBody};
@@ -249,15 +248,7 @@ async fn send_email(ctx: ToolContext, mailbox: Mailbox, p: SendEmail) -> ToolRes
 /// Saves a draft; fields as send_email.
 #[tool(title = "Draft an email", annotations = WRITE, toolset = Compose)]
 async fn draft_email(ctx: ToolContext, mailbox: Mailbox, p: SendEmail) -> ToolResult {
-    let body = p.compose();
-    let dry_run = body.dry_run;
-    let (msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
-    if dry_run {
-        return Err(GmailError::invalid(
-            "dryRun",
-            "a draft sends nothing; dryRun is for send_email, reply_email and forward_email",
-        ));
-    }
+    let (msg, at) = p.compose().draft_message(&ctx.env.files.attachment_dirs)?;
     let d = drafts::create_draft(
         &mailbox,
         msg,

@@ -106,7 +106,7 @@ async fn update_draft(ctx: ToolContext, mailbox: Mailbox, p: UpdateDraft) -> Too
         attachment_contents: p.attachment_contents.unwrap_or_default(),
         ..ComposeBody::default()
     };
-    let (msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
+    let (msg, at) = body.draft_message(&ctx.env.files.attachment_dirs)?;
     let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
     let d = drafts::update_draft(&mailbox, &p.draft_id, msg, thread_id, in_reply_to).await?;
     Ok(ToolOutput::structured(
