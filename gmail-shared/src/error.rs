@@ -47,7 +47,8 @@ pub enum GmailError {
     #[error("refused: {message}")]
     Refused { message: String },
 
-    /// The caller may not do this at all (an admin action asked for by a member).
+    /// The caller may not do this at all: an admin action asked for by a member, or Gmail
+    /// refusing the account for a reason other than a scope (a Workspace policy, say).
     #[error("forbidden: {message}")]
     Forbidden { message: String },
 

@@ -79,8 +79,10 @@ fn from_status(code: u16, message: &str) -> GmailError {
             message,
         },
         401 => GmailError::AuthExpired { message },
-        403 => GmailError::MissingScope {
-            scope: scopes::FULL.into(),
+        // Not a scope (the envelope says so): a Workspace policy, delegation, the API off for
+        // the project. Asking the user to consent again would fix nothing; Gmail's words might.
+        403 => GmailError::Forbidden {
+            message: format!("Gmail refused: {message}"),
         },
         404 => GmailError::NotFound { what: message },
         409 => GmailError::Conflict { message },
@@ -160,6 +162,18 @@ mod tests {
             .kind(),
             "missing-scope"
         );
+        // Other refusals keep Gmail's words and do not send the user to consent again.
+        for (reason, message) in [
+            ("forbidden", "Delegation denied for boss@example.com"),
+            (
+                "accessNotConfigured",
+                "Gmail API has not been used in project 123 before or it is disabled.",
+            ),
+        ] {
+            let e = from_envelope(&envelope(403, reason, message));
+            assert_eq!(e.kind(), "forbidden", "{reason}");
+            assert!(e.to_string().contains(message), "{e}");
+        }
     }
 
     #[test]
