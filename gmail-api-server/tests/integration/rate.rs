@@ -123,6 +123,23 @@ async fn sending_drafts_is_budgeted_too() {
     assert_eq!(rejections, 0, "{rejections} refused");
 }
 
+/// A thread costs Google 10 units where a message costs 5, in a batch as alone: three
+/// listings of 8 threads at once (270 units) pass the sandbox's quota only when the budget
+/// counts them at that price.
+#[tokio::test]
+async fn thread_listings_are_budgeted_at_what_threads_cost() {
+    let app = with_quota_budget(3000).await;
+    enforce_gmail_quota(&app);
+    let app = &app;
+    let lists = (0..3).map(|_| async move { app.get("/api/v1/threads?maxResults=8").await });
+    for (status, body) in futures::future::join_all(lists).await {
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["threads"].as_array().map(Vec::len), Some(8), "{body}");
+    }
+    let rejections = quota_rejections(app);
+    assert_eq!(rejections, 0, "{rejections} refused");
+}
+
 /// A server that budgets `per_minute` quota units per mailbox (0: none), bursts of 100.
 async fn with_quota_budget(per_minute: u32) -> TestApp {
     TestApp::spawn_with(|s| {

@@ -43,6 +43,7 @@ fn remember_no_batch(root: &str) {
 pub async fn batch_get<T: DeserializeOwned>(
     conn: &Connection,
     paths: &[String],
+    units_per_part: u32,
 ) -> Result<Vec<Result<T, GmailError>>, GmailError> {
     let mut results: Vec<Option<Result<T, GmailError>>> = (0..paths.len()).map(|_| None).collect();
     let mut pending: Vec<usize> = (0..paths.len()).collect();
@@ -51,7 +52,7 @@ pub async fn batch_get<T: DeserializeOwned>(
         let mut again = Vec::new();
         for chunk in pending.chunks(BATCH_CHUNK) {
             let chunk_paths: Vec<String> = chunk.iter().map(|&i| paths[i].clone()).collect();
-            let answers = fetch_chunk(conn, chunk_paths).await;
+            let answers = fetch_chunk(conn, chunk_paths, units_per_part).await;
             for (&index, answer) in chunk.iter().zip(answers) {
                 match answer {
                     Err(e) if retry::transient(&e) => {
@@ -83,11 +84,15 @@ pub async fn batch_get<T: DeserializeOwned>(
 }
 
 /// One chunk's answers: through the batch endpoint, or one request each when it fails.
-async fn fetch_chunk(conn: &Connection, paths: Vec<String>) -> Vec<Result<Vec<u8>, GmailError>> {
+async fn fetch_chunk(
+    conn: &Connection,
+    paths: Vec<String>,
+    units: u32,
+) -> Vec<Result<Vec<u8>, GmailError>> {
     if !batch_known_missing(&conn.api_root) {
         match conn
             .retry
-            .retry_raw(|| send_batch(conn, paths.iter().map(String::as_str)))
+            .retry_raw(|| send_batch(conn, paths.iter().map(String::as_str), units))
             .await
         {
             Ok(answers) => return answers,
@@ -100,18 +105,16 @@ async fn fetch_chunk(conn: &Connection, paths: Vec<String>) -> Vec<Result<Vec<u8
         }
     }
     futures::stream::iter(paths)
-        .map(|path| async move { conn.retry.retry_raw(|| get_one(conn, &path)).await })
+        .map(|path| async move { conn.retry.retry_raw(|| get_one(conn, &path, units)).await })
         .buffered(FALLBACK_CONCURRENCY)
         .collect()
         .await
 }
 
 /// One GET of a batch part's path on its own.
-async fn get_one(conn: &Connection, path: &str) -> Result<Vec<u8>, GmailError> {
+async fn get_one(conn: &Connection, path: &str, units: u32) -> Result<Vec<u8>, GmailError> {
     let account = conn.account.as_deref().unwrap_or("me");
-    conn.quota
-        .spend(account, super::quota::MESSAGE_GET_UNITS)
-        .await;
+    conn.quota.spend(account, units).await;
     let (status, headers, bytes) =
         super::raw::request(conn, hyper::Method::GET, path, None, Bytes::new()).await?;
     if status.is_success() {
@@ -138,6 +141,7 @@ fn with_retry_after(e: GmailError, headers: &hyper::HeaderMap) -> GmailError {
 async fn send_batch<'a>(
     conn: &Connection,
     paths: impl Iterator<Item = &'a str>,
+    units: u32,
 ) -> Result<Vec<Result<Vec<u8>, GmailError>>, GmailError> {
     let boundary = format!("batch_gmail_servers_{}", uuid::Uuid::new_v4().simple());
     let mut body = String::new();
@@ -151,9 +155,7 @@ async fn send_batch<'a>(
     body.push_str(&format!("--{boundary}--\r\n"));
     // Google charges each part of a batch as the call it holds.
     let account = conn.account.as_deref().unwrap_or("me");
-    conn.quota
-        .spend(account, super::quota::MESSAGE_GET_UNITS * count as u32)
-        .await;
+    conn.quota.spend(account, units * count as u32).await;
     let (status, headers, bytes) = super::raw::request(
         conn,
         hyper::Method::POST,

@@ -82,7 +82,9 @@ pub async fn list_drafts(
     let (_, list) = gmail_call!(mailbox, idempotent, call)?;
     let listed = list.drafts.unwrap_or_default();
     let ids = listed.iter().filter_map(|d| d.id.as_deref());
-    let details = batch_metadata::<Draft>(mailbox, "drafts", ids, &["Subject", "To"]).await?;
+    // drafts.get takes no metadataHeaders (Google refuses unknown parameters); its metadata
+    // form has every header.
+    let details = batch_metadata::<Draft>(mailbox, "drafts", ids, &[]).await?;
     let mut drafts = Vec::new();
     for d in details.into_iter().flatten() {
         let m: Message = d.message.clone().unwrap_or_default();

@@ -142,7 +142,13 @@ pub(crate) async fn batch_metadata<'a, T: serde::de::DeserializeOwned>(
     if paths.is_empty() {
         return Ok(vec![]);
     }
-    let results = crate::gmail::batch::batch_get::<T>(mailbox.connection(), &paths).await?;
+    // Google charges each part as the get it holds.
+    let units = crate::gmail::quota::units_of_call(match resource {
+        "threads" => "UserThreadGetCall",
+        "drafts" => "UserDraftGetCall",
+        _ => "UserMessageGetCall",
+    });
+    let results = crate::gmail::batch::batch_get::<T>(mailbox.connection(), &paths, units).await?;
     results
         .into_iter()
         .map(|r| match r {
