@@ -149,14 +149,47 @@ pub fn apply_reply_context(msg: &mut OutgoingMessage, ctx: &ReplyContext) {
     if msg.in_reply_to.is_none() {
         msg.in_reply_to = ctx.in_reply_to.clone();
     }
-    if msg.references.is_empty() {
-        msg.references = ctx.references.clone();
-    }
+    // The caller's extra ids join the thread's chain rather than replace it; the chain ends
+    // with the parent, as RFC 5322 wants (duplicates go when the message is built).
+    msg.references.extend(ctx.references.iter().cloned());
     if let Some(original) = &ctx.subject {
         // Gmail threads only when the subject matches the original's.
         let expected = reply_subject(original);
         if msg.subject.trim().is_empty() || reply_subject(&msg.subject) == expected {
             msg.subject = expected;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_references_join_the_thread_chain() {
+        let mut msg = OutgoingMessage {
+            references: vec!["<side@x.example>".into()],
+            ..Default::default()
+        };
+        let ctx = ReplyContext {
+            in_reply_to: Some("<c@x.example>".into()),
+            references: vec![
+                "<a@x.example>".into(),
+                "<b@x.example>".into(),
+                "<c@x.example>".into(),
+            ],
+            ..Default::default()
+        };
+        apply_reply_context(&mut msg, &ctx);
+        assert_eq!(
+            msg.references,
+            [
+                "<side@x.example>",
+                "<a@x.example>",
+                "<b@x.example>",
+                "<c@x.example>"
+            ]
+        );
+        assert_eq!(msg.in_reply_to.as_deref(), Some("<c@x.example>"));
     }
 }
