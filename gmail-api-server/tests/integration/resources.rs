@@ -89,6 +89,22 @@ async fn labels_crud_and_get_or_create() {
         app.gmail(&format!("labels/{id}")).await.1["name"],
         "REST/Gamma"
     );
+    // A misspelt field is refused, not ignored with a 200 that changed nothing.
+    let (s, p) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/labels/{id}"),
+            Some(json!({"messageListVisiblity": "hide"})),
+        )
+        .await;
+    assert_problem(s, &p, 400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("messageListVisiblity"),
+        "{p}"
+    );
 
     assert_eq!(app.delete(&format!("/api/v1/labels/{id}")).await, 204);
     assert_eq!(app.gmail(&format!("labels/{id}")).await.0, 404);

@@ -82,7 +82,7 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
     if let Some(label) = &req.label_id {
         call = call.label_id(label);
     }
-    if let Some(token) = &req.page_token {
+    if let Some(token) = req.page_token.as_deref().filter(|t| !t.is_empty()) {
         call = call.page_token(token);
     }
     // A 404 here means the cursor is too old: say what to do about it.

@@ -78,7 +78,7 @@ impl From<Label> for LabelInfo {
 /// What to set on a label; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelChanges {
     pub name: Option<String>,
     pub message_list_visibility: Option<MessageListVisibility>,
