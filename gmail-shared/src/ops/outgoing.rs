@@ -44,6 +44,24 @@ macro_rules! threading_headers {
     };
 }
 
+/// The Gmail id of the message in this mailbox whose Message-ID is `id` (normalized), if any.
+pub(crate) async fn find_by_message_id(
+    mailbox: &Mailbox,
+    id: &str,
+) -> Result<Option<String>, GmailError> {
+    let query = format!("rfc822msgid:{}", id.trim_matches(['<', '>']));
+    let (_, list) = gmail_call!(mailbox, idempotent, |u| u
+        .messages_list("me")
+        .q(&query)
+        .include_spam_trash(true)
+        .max_results(1))?;
+    Ok(list
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|m| m.id))
+}
+
 fn is_draft(m: &Message) -> bool {
     m.label_ids
         .as_ref()
@@ -92,14 +110,26 @@ pub async fn reply_context(
                 .cloned()
         }
         (None, Some(irt)) => {
-            // Only an RFC Message-ID: thread by headers alone.
+            // An RFC Message-ID: the message in this mailbox that has it gives the thread and
+            // the chain (Gmail files a reply in its thread only when told the thread id).
             let id = normalize_message_id("inReplyTo", irt)?;
-            return Ok(Some(ReplyContext {
-                thread_id: None,
-                in_reply_to: Some(id.clone()),
-                references: vec![id],
-                subject: None,
-            }));
+            match find_by_message_id(mailbox, &id).await? {
+                Some(gid) => {
+                    let (_, m) = gmail_call!(mailbox, idempotent, |u| threading_headers!(
+                        u.messages_get("me", &gid)
+                    ))?;
+                    Some(m)
+                }
+                // Not here: thread by headers alone.
+                None => {
+                    return Ok(Some(ReplyContext {
+                        thread_id: None,
+                        in_reply_to: Some(id.clone()),
+                        references: vec![id],
+                        subject: None,
+                    }));
+                }
+            }
         }
         (None, None) => return Ok(None),
     };

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::drafts::get_draft;
 pub use super::outgoing::{apply_reply_context, reply_context, ReplyContext};
-use super::outgoing::{in_thread, thread_reply};
+use super::outgoing::{find_by_message_id, in_thread, thread_reply};
 use super::read::{read_message, read_raw};
 use super::{DraftId, Mailbox, MessageId};
 use crate::error::GmailError;
@@ -172,16 +172,9 @@ pub async fn already_sent(
     message_id: &str,
 ) -> Result<Option<SentMessage>, GmailError> {
     let id = normalize_message_id("messageId", message_id)?;
-    let query = format!("rfc822msgid:{}", id.trim_matches(['<', '>']));
-    let (_, list) = gmail_call!(mailbox, idempotent, |u| u
-        .messages_list("me")
-        .q(&query)
-        .include_spam_trash(true)
-        .max_results(1))?;
-    let Some(found) = list.messages.unwrap_or_default().into_iter().next() else {
+    let Some(gid) = find_by_message_id(mailbox, &id).await? else {
         return Ok(None);
     };
-    let gid = found.id.unwrap_or_default();
     let (_, m) = gmail_call!(mailbox, idempotent, |u| u
         .messages_get("me", &gid)
         .format("minimal"))?;

@@ -160,6 +160,48 @@ async fn a_reply_draft_keeps_threading_when_updated() {
     assert_eq!(h.header(&sent, "In-Reply-To").await, answer);
 }
 
+/// A reply that names what it answers by RFC Message-ID alone still joins its thread in this
+/// mailbox, with the whole chain and the "Re:" subject, as one named by Gmail id does.
+#[tokio::test]
+async fn a_reply_by_rfc_message_id_joins_its_thread() {
+    let h = Harness::start().await;
+    let (_, thread) = h.insert(ORIGINAL, &["INBOX"]).await;
+    let out = call(
+        &h,
+        "send_email",
+        json!({
+            "to": ["carol@client.example"], "subject": "", "body": "Agreed.",
+            "inReplyTo": "<contract-1@client.example>"
+        }),
+    )
+    .await
+    .structured
+    .unwrap();
+    let id = out["id"].as_str().unwrap();
+    assert_eq!(out["threadId"], thread.as_str(), "{out}");
+    assert_eq!(h.header(id, "Subject").await, "Re: Contract review");
+    assert_eq!(
+        h.header(id, "References").await,
+        "<kickoff-0@client.example> <contract-1@client.example>"
+    );
+    // One the mailbox does not have still threads for its recipients, by headers.
+    let out = call(
+        &h,
+        "send_email",
+        json!({
+            "to": ["carol@client.example"], "subject": "Elsewhere", "body": "x",
+            "inReplyTo": "<unknown-9@client.example>"
+        }),
+    )
+    .await
+    .structured
+    .unwrap();
+    assert_eq!(
+        h.header(out["id"].as_str().unwrap(), "In-Reply-To").await,
+        "<unknown-9@client.example>"
+    );
+}
+
 #[tokio::test]
 async fn reply_email_all_excludes_me_and_keeps_the_thread() {
     let h = Harness::start().await;
