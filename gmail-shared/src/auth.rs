@@ -84,9 +84,7 @@ impl CallerAuth {
         settings: &Settings,
         factory: &GmailFactory,
     ) -> Result<CallerAuth, GmailError> {
-        let events = |store: crate::store::Store| {
-            crate::events::Events::new(store, settings, factory.http().clone())
-        };
+        let events = |store: crate::store::Store| crate::events::Events::new(store, settings);
         if settings.multi_user.enabled {
             let accounts = Accounts::open(settings, factory.clone()).await?;
             // The audit log and the daily send cap live in the shared database.

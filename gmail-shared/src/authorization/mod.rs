@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::error::GmailError;
-use crate::gmail::HttpClient;
+use crate::gmail::http::{outbound_client, OutboundClient};
 use crate::ops::policy::CallerPolicy;
 use crate::secret::ShownOnce;
 use crate::store::{ClientRecord, GrantInfo, NewGrant, Redeemed, Store, User};
@@ -233,18 +233,18 @@ fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 #[derive(Clone)]
 pub struct AuthorizationServer {
     store: Store,
-    http: HttpClient,
+    http: OutboundClient,
     issuer: String,
     resources: Vec<String>,
     allow_private_metadata: bool,
 }
 
 impl AuthorizationServer {
-    pub fn new(settings: &Settings, store: Store, http: HttpClient) -> AuthorizationServer {
+    pub fn new(settings: &Settings, store: Store) -> AuthorizationServer {
         let mu = &settings.multi_user;
         AuthorizationServer {
             store,
-            http,
+            http: outbound_client(mu.allow_private_client_metadata),
             issuer: issuer(settings),
             resources: resources(settings),
             allow_private_metadata: mu.allow_private_client_metadata,

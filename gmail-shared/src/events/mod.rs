@@ -92,7 +92,7 @@ struct Inner {
     dispatch: tokio::sync::Notify,
     /// Bumped whenever this process stored events: streams and waits look again.
     stored: tokio::sync::watch::Sender<u64>,
-    http: crate::gmail::HttpClient,
+    http: crate::gmail::http::OutboundClient,
     /// Open event streams per user (bounded by `max_streams_per_user`).
     streams: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
@@ -124,7 +124,7 @@ impl std::fmt::Debug for Events {
 }
 
 impl Events {
-    pub fn new(store: Store, settings: &Settings, http: crate::gmail::HttpClient) -> Events {
+    pub fn new(store: Store, settings: &Settings) -> Events {
         Events {
             inner: Arc::new(Inner {
                 store,
@@ -133,7 +133,7 @@ impl Events {
                 wake: tokio::sync::Notify::new(),
                 dispatch: tokio::sync::Notify::new(),
                 stored: tokio::sync::watch::channel(0).0,
-                http,
+                http: crate::gmail::http::outbound_client(settings.events.allow_private_webhooks),
                 streams: Default::default(),
             }),
         }

@@ -162,11 +162,7 @@ impl Accounts {
             })?;
         Ok(Arc::new(Accounts {
             members: crate::members::Members::new(settings, store.clone()),
-            authorization: crate::authorization::AuthorizationServer::new(
-                settings,
-                store.clone(),
-                factory.http().clone(),
-            ),
+            authorization: crate::authorization::AuthorizationServer::new(settings, store.clone()),
             allowed_domains: settings
                 .multi_user
                 .allowed_domains
