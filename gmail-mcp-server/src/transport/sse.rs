@@ -394,13 +394,23 @@ async fn deliver(session: &SseSession, body: &[u8], id: &str) -> Result<(), Http
     Ok(())
 }
 
+const RELAY_DELIVERY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A message another instance queued for a stream held here (see `cluster`). The poster
 /// was answered 202 already; what cannot be answered on the stream is dropped.
 pub async fn deliver_relayed(state: &AppState, id: &str, body: Vec<u8>) {
     match state.sse.get(id) {
         Some(session) => {
-            if deliver(&session, &body, id).await.is_err() {
-                tracing::debug!(session_id = %id, "a relayed message could not be delivered");
+            // One loop delivers every relayed message: a session whose client stopped reading
+            // may hold it only this long.
+            match tokio::time::timeout(RELAY_DELIVERY_WAIT, deliver(&session, &body, id)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    tracing::debug!(session_id = %id, "a relayed message could not be delivered")
+                }
+                Err(_) => {
+                    tracing::warn!(session_id = %id, "a relayed message was dropped: its session is not taking messages")
+                }
             }
         }
         None => tracing::debug!(session_id = %id, "a relayed message's session has ended"),

@@ -49,7 +49,7 @@ pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Redeemed, Token
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
-pub use sessions::{RelayedMessage, SessionOwner};
+pub use sessions::{RelayedMessage, SessionOwner, MAX_RELAYED_PER_SESSION};
 pub use webhooks::{AttemptOutcome, DeliveryRow, NewWebhook, Webhook};
 
 pub use cipher::Keyring;

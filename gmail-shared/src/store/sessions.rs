@@ -16,6 +16,9 @@ pub const INSTANCE_TIMEOUT_SECS: i64 = 15;
 const SESSION_RECORD_SECS: i64 = 7 * 86_400;
 /// Relayed messages nobody took within this long are dropped (their stream is gone).
 const RELAY_TTL_US: i64 = 60_000_000;
+/// Messages that may wait for one session at most: its client reads its stream, or the
+/// poster hears 429 rather than the database (and the instance taking them) filling up.
+pub const MAX_RELAYED_PER_SESSION: i64 = 32;
 
 /// Who a session belongs to, and (SSE) which live instance holds its stream.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -146,6 +149,21 @@ impl Store {
         session_id: &str,
         body: &str,
     ) -> Result<(), GmailError> {
+        let queued: i64 = sql!(
+            "SELECT COUNT(*) AS n FROM mcp_relay WHERE session_id = $1",
+            session_id
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        if queued >= MAX_RELAYED_PER_SESSION {
+            return Err(GmailError::TooManyRequests {
+                message: format!(
+                    "{queued} messages wait for SSE session {session_id} already; its client is not reading its stream"
+                ),
+                retry_after: std::time::Duration::from_secs(1),
+            });
+        }
         self.run(sql!(
             "INSERT INTO mcp_relay (id, instance, session_id, body, created_us) \
              VALUES ($1, $2, $3, $4, $5)",

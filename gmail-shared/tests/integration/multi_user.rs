@@ -598,3 +598,37 @@ async fn idempotency_keys_claim_replay_release_and_expire() {
         assert_eq!(claim("k", "fp2", -1, 300).await, Claimed);
     }
 }
+
+/// A client that stops reading its SSE stream cannot have endless messages queued for it
+/// through another instance: past the cap the poster hears 429, and taking them empties the
+/// queue again.
+#[tokio::test]
+async fn messages_relayed_to_one_session_are_bounded() {
+    use gmail_shared::store::MAX_RELAYED_PER_SESSION as MAX;
+    for url in database_urls() {
+        let keys = Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap();
+        let store = Store::connect(&url, keys).await.unwrap();
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let (instance, session) = (format!("in_{tag}"), format!("s_{tag}"));
+        for n in 0..MAX {
+            let body = format!("{{\"n\":{n}}}");
+            store
+                .relay_message(&instance, &session, &body)
+                .await
+                .unwrap();
+        }
+        let over = store
+            .relay_message(&instance, &session, "{}")
+            .await
+            .unwrap_err();
+        assert_eq!(over.kind(), "too-many-requests", "{over}");
+        assert_eq!(
+            store.take_relayed(&instance).await.unwrap().len(),
+            MAX as usize
+        );
+        store
+            .relay_message(&instance, &session, "{}")
+            .await
+            .unwrap();
+    }
+}
