@@ -126,6 +126,17 @@ async fn authorize(
             see_other("/oauth2/consent")
         }
         Err(AuthorizeRefusal::Redirect(to)) => see_other(&to),
+        // No user has approved this client yet: its redirect URI is its registrant's word.
+        Err(AuthorizeRefusal::Link { why, to }) => page(
+            StatusCode::BAD_REQUEST,
+            "This app's request cannot go on",
+            &format!(
+                "<p>{}</p><p>Go back to the app only if you trust it: <a href=\"{}\">{}</a></p>",
+                escape(&why),
+                escape(&to),
+                escape(to.split('?').next().unwrap_or_default()),
+            ),
+        ),
         Err(AuthorizeRefusal::Page(why)) => page(
             StatusCode::BAD_REQUEST,
             "This app cannot connect",

@@ -94,7 +94,9 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
         )
         .await;
         assert_eq!(r.status(), 400, "an unregistered redirect_uri gets a page");
-        for (extra, error) in [
+        // Anyone may register a redirect URI: until a user approves the client, its errors
+        // are a page with a link back, not a redirect from this server's domain.
+        let errors = [
             (vec![], "invalid_target"),
             (
                 vec![("resource", "https://other.example/mcp")],
@@ -104,20 +106,16 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
                 vec![("resource", resource.as_str()), ("scope", "admin")],
                 "invalid_scope",
             ),
-        ] {
-            let r = fetch(http.get(authorize_url(&d, &client_id, &challenge, &extra))).await;
-            assert_eq!(r.status(), 303);
-            let q = query_of(&location(&r));
-            assert_eq!(q["error"], error, "{extra:?}");
-            assert_eq!(
-                (q["state"].as_str(), q["iss"].as_str()),
-                ("st-123", d.rest.as_str())
+        ];
+        for (extra, error) in &errors {
+            let r = fetch(http.get(authorize_url(&d, &client_id, &challenge, extra))).await;
+            assert_eq!(r.status(), 400);
+            let page = r.text().await.unwrap();
+            assert!(
+                page.contains(&format!("{REDIRECT}?error={error}")) && page.contains("st-123"),
+                "{page}"
             );
         }
-        let plain = authorize_url(&d, &client_id, &challenge, &[("resource", &resource)])
-            .replace("code_challenge_method=S256", "code_challenge_method=plain");
-        let r = fetch(http.get(plain)).await;
-        assert_eq!(query_of(&location(&r))["error"], "invalid_request");
 
         // 4. Consent: sign in with Google (login_hint passed on), see the client, allow.
         let alice = browser();
@@ -130,6 +128,21 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
         )
         .await;
         assert!(back.starts_with(REDIRECT), "{back}");
+        // Approved once, the client hears its errors as RFC 6749 says: sent back to it.
+        for (extra, error) in &errors {
+            let r = fetch(http.get(authorize_url(&d, &client_id, &challenge, extra))).await;
+            assert_eq!(r.status(), 303);
+            let q = query_of(&location(&r));
+            assert_eq!(q["error"], *error, "{extra:?}");
+            assert_eq!(
+                (q["state"].as_str(), q["iss"].as_str()),
+                ("st-123", d.rest.as_str())
+            );
+        }
+        let plain = authorize_url(&d, &client_id, &challenge, &[("resource", &resource)])
+            .replace("code_challenge_method=S256", "code_challenge_method=plain");
+        let r = fetch(http.get(plain)).await;
+        assert_eq!(query_of(&location(&r))["error"], "invalid_request");
         let q = query_of(&back);
         assert_eq!(
             (q["state"].as_str(), q["iss"].as_str()),

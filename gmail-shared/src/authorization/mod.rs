@@ -115,11 +115,17 @@ pub struct AuthorizationRequest {
 }
 
 /// Why an authorization request was refused: shown on a page when the client or its
-/// redirect URI cannot be trusted, otherwise sent back to the client.
+/// redirect URI cannot be verified; sent back to a client users have approved; for one no
+/// user has approved yet, shown on a page with a link back that the user may follow.
 #[derive(Debug)]
 pub enum AuthorizeRefusal {
     Page(String),
     Redirect(String),
+    /// `why`, and the redirect (with the error) that a trusted client would have had.
+    Link {
+        why: String,
+        to: String,
+    },
 }
 
 /// The form of `POST /oauth2/token`.
@@ -279,10 +285,26 @@ impl AuthorizationServer {
 
     /// Checks an authorization request before anything is shown to the user. A client or a
     /// redirect URI that cannot be verified gets a page, never a redirect (no open redirector).
+    /// Anyone can register a client with their own redirect URI, so errors go straight back
+    /// only to a client some user has approved (RFC 9700 §4.11.2); others get a link.
     pub async fn check_authorization(
         &self,
         q: &AuthorizeQuery,
     ) -> Result<AuthorizationRequest, AuthorizeRefusal> {
+        match self.checked(q).await {
+            Err(AuthorizeRefusal::Link { why, to }) => {
+                let client_id = q.client_id.as_deref().unwrap_or_default();
+                match self.store.oauth_client_approved(client_id).await {
+                    Ok(true) => Err(AuthorizeRefusal::Redirect(to)),
+                    Ok(false) => Err(AuthorizeRefusal::Link { why, to }),
+                    Err(e) => Err(AuthorizeRefusal::Page(e.to_string())),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn checked(&self, q: &AuthorizeQuery) -> Result<AuthorizationRequest, AuthorizeRefusal> {
         let client_id = q
             .client_id
             .as_deref()
@@ -305,7 +327,10 @@ impl AuthorizationServer {
                 pairs.push(("state", state));
             }
             pairs.push(("iss", &self.issuer));
-            AuthorizeRefusal::Redirect(with_query(redirect_uri, &pairs))
+            AuthorizeRefusal::Link {
+                to: with_query(redirect_uri, &pairs),
+                why: description,
+            }
         };
         if q.response_type.as_deref() != Some("code") {
             return Err(refuse(

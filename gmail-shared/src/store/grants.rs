@@ -156,6 +156,17 @@ impl Store {
             .transpose()
     }
 
+    /// Whether any user has ever approved the client.
+    pub async fn oauth_client_approved(&self, client_id: &str) -> Result<bool, GmailError> {
+        let row = sql!(
+            "SELECT 1 AS one FROM oauth_grants WHERE client_id = $1 LIMIT 1",
+            client_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Records a user's consent to a client and its first authorization code (hashed);
     /// answers the grant's id.
     pub async fn create_oauth_grant(
