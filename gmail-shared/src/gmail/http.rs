@@ -18,34 +18,21 @@ pub type Connector = HttpsConnector<HttpConnector>;
 pub type HttpClient = google_gmail1::common::Client<Connector>;
 
 pub fn http_client() -> Result<HttpClient, GmailError> {
-    // One connector for real Gmail (TLS, webpki roots) and a plain-http sandbox. No Nagle:
-    // a request written as head then body would otherwise wait for the server's delayed ACK.
-    let mut tcp = HttpConnector::new();
-    tcp.set_nodelay(true);
-    tcp.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(tcp);
-    Ok(
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector),
-    )
+    // One connector for real Gmail and a plain-http sandbox.
+    Ok(client_over(HttpConnector::new()))
 }
 
-/// A client for requests to URLs that callers choose (webhook deliveries, OAuth client
-/// metadata documents). Unless `allow_private`, names resolve only to public addresses, at
-/// connect time: a check before the request would look the name up separately, and a name
-/// that answers a public address to the check and 127.0.0.1 to the connection (DNS
-/// rebinding) would reach the machine's own services.
-pub fn outbound_client(allow_private: bool) -> OutboundClient {
-    let mut tcp = HttpConnector::new_with_resolver(PublicOnly {
-        inner: GaiResolver::new(),
-        allow_private,
-    });
+/// A pooled client over `tcp`: TLS (webpki roots) or plain http, no Nagle (a request
+/// written as head then body would otherwise wait for the server's delayed ACK).
+fn client_over<R>(
+    mut tcp: HttpConnector<R>,
+) -> google_gmail1::common::Client<HttpsConnector<HttpConnector<R>>>
+where
+    R: tower_service::Service<Name> + Clone + Send + Sync + 'static,
+    R::Response: Iterator<Item = SocketAddr>,
+    R::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    R::Future: Send,
+{
     tcp.set_nodelay(true);
     tcp.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
@@ -57,6 +44,18 @@ pub fn outbound_client(allow_private: bool) -> OutboundClient {
     hyper_util::client::legacy::Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .build(connector)
+}
+
+/// A client for requests to URLs that callers choose (webhook deliveries, OAuth client
+/// metadata documents). Unless `allow_private`, names resolve only to public addresses, at
+/// connect time: a check before the request would look the name up separately, and a name
+/// that answers a public address to the check and 127.0.0.1 to the connection (DNS
+/// rebinding) would reach the machine's own services.
+pub fn outbound_client(allow_private: bool) -> OutboundClient {
+    client_over(HttpConnector::new_with_resolver(PublicOnly {
+        inner: GaiResolver::new(),
+        allow_private,
+    }))
 }
 
 pub type OutboundClient = google_gmail1::common::Client<HttpsConnector<HttpConnector<PublicOnly>>>;

@@ -2,8 +2,6 @@
 //! signed-in user who sees the same user code, then issued once to the device that holds the
 //! device code.
 
-use sqlx::Row;
-
 use super::columns::Flag;
 use super::{now, sha256_hex, Store};
 use crate::error::GmailError;
@@ -35,10 +33,9 @@ impl Store {
         let t = now();
         self.run(sql!("DELETE FROM device_grants WHERE expires_at < $1", t))
             .await?;
-        let pending: i64 = sql!("SELECT COUNT(*) AS n FROM device_grants")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        let pending = self
+            .count(sql!("SELECT COUNT(*) AS n FROM device_grants"))
+            .await?;
         if pending >= max_pending {
             return Err(GmailError::TooManyRequests {
                 message: format!(

@@ -106,13 +106,12 @@ impl Store {
             now() - UNUSED_CLIENT_SECS
         ))
         .await?;
-        let waiting: i64 = sql!(
-            "SELECT COUNT(*) AS n FROM oauth_clients WHERE NOT EXISTS (SELECT 1 FROM \
-             oauth_grants g WHERE g.client_id = oauth_clients.id)"
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        let waiting = self
+            .count(sql!(
+                "SELECT COUNT(*) AS n FROM oauth_clients WHERE NOT EXISTS (SELECT 1 FROM \
+                 oauth_grants g WHERE g.client_id = oauth_clients.id)"
+            ))
+            .await?;
         if waiting >= max_unused {
             return Err(GmailError::TooManyRequests {
                 message: format!(

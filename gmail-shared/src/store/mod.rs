@@ -362,6 +362,11 @@ impl Store {
         Ok(self.rows_changed(statement).await? == 1)
     }
 
+    /// Runs a `SELECT COUNT(*) AS n …`; the count.
+    async fn count(&self, query: Query<'_, Any, AnyArguments>) -> Result<i64, GmailError> {
+        Ok(query.fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
     // ---------------------------------------------------------------- connections
 
     /// Stores a user's connection to a Gmail address (updating tokens when it exists). The

@@ -149,13 +149,12 @@ impl Store {
         session_id: &str,
         body: &str,
     ) -> Result<(), GmailError> {
-        let queued: i64 = sql!(
-            "SELECT COUNT(*) AS n FROM mcp_relay WHERE session_id = $1",
-            session_id
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        let queued = self
+            .count(sql!(
+                "SELECT COUNT(*) AS n FROM mcp_relay WHERE session_id = $1",
+                session_id
+            ))
+            .await?;
         if queued >= MAX_RELAYED_PER_SESSION {
             return Err(GmailError::TooManyRequests {
                 message: format!(
