@@ -33,17 +33,13 @@ impl Store {
         let t = now();
         self.run(sql!("DELETE FROM device_grants WHERE expires_at < $1", t))
             .await?;
-        let pending = self
-            .count(sql!("SELECT COUNT(*) AS n FROM device_grants"))
-            .await?;
-        if pending >= max_pending {
-            return Err(GmailError::TooManyRequests {
-                message: format!(
-                    "{max_pending} device requests are waiting for approval, the limit; retry in a minute"
-                ),
-                retry_after: std::time::Duration::from_secs(60),
-            });
-        }
+        self.below_cap(
+            sql!("SELECT COUNT(*) AS n FROM device_grants"),
+            max_pending,
+            std::time::Duration::from_secs(60),
+            "device requests are waiting for approval",
+        )
+        .await?;
         self.run(sql!(
             "INSERT INTO device_grants (device_hash, user_code, name, created_at, \
              expires_at) VALUES ($1, $2, $3, $4, $5)",

@@ -106,20 +106,16 @@ impl Store {
             now() - UNUSED_CLIENT_SECS
         ))
         .await?;
-        let waiting = self
-            .count(sql!(
+        self.below_cap(
+            sql!(
                 "SELECT COUNT(*) AS n FROM oauth_clients WHERE NOT EXISTS (SELECT 1 FROM \
                  oauth_grants g WHERE g.client_id = oauth_clients.id)"
-            ))
-            .await?;
-        if waiting >= max_unused {
-            return Err(GmailError::TooManyRequests {
-                message: format!(
-                    "{max_unused} registered clients have not been used yet, the limit; retry later"
-                ),
-                retry_after: std::time::Duration::from_secs(3600),
-            });
-        }
+            ),
+            max_unused,
+            std::time::Duration::from_secs(3600),
+            "registered clients have not been used yet",
+        )
+        .await?;
         self.put_oauth_client(client, secret).await
     }
 

@@ -362,9 +362,23 @@ impl Store {
         Ok(self.rows_changed(statement).await? == 1)
     }
 
-    /// Runs a `SELECT COUNT(*) AS n …`; the count.
-    async fn count(&self, query: Query<'_, Any, AnyArguments>) -> Result<i64, GmailError> {
-        Ok(query.fetch_one(&self.pool).await?.try_get("n")?)
+    /// Refuses with 429 (`full`, retry after `retry_after`) when the `SELECT COUNT(*) AS n …`
+    /// finds `max` rows or more: what callers can make the store hold has a bound.
+    async fn below_cap(
+        &self,
+        count: Query<'_, Any, AnyArguments>,
+        max: i64,
+        retry_after: std::time::Duration,
+        full: &str,
+    ) -> Result<(), GmailError> {
+        let n: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        if n < max {
+            return Ok(());
+        }
+        Err(GmailError::TooManyRequests {
+            message: format!("{n} {full}, the limit"),
+            retry_after,
+        })
     }
 
     // ---------------------------------------------------------------- connections

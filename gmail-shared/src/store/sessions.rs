@@ -149,20 +149,16 @@ impl Store {
         session_id: &str,
         body: &str,
     ) -> Result<(), GmailError> {
-        let queued = self
-            .count(sql!(
+        self.below_cap(
+            sql!(
                 "SELECT COUNT(*) AS n FROM mcp_relay WHERE session_id = $1",
                 session_id
-            ))
-            .await?;
-        if queued >= MAX_RELAYED_PER_SESSION {
-            return Err(GmailError::TooManyRequests {
-                message: format!(
-                    "{queued} messages wait for SSE session {session_id} already; its client is not reading its stream"
-                ),
-                retry_after: std::time::Duration::from_secs(1),
-            });
-        }
+            ),
+            MAX_RELAYED_PER_SESSION,
+            std::time::Duration::from_secs(1),
+            "messages wait for this SSE session; its client is not reading its stream",
+        )
+        .await?;
         self.run(sql!(
             "INSERT INTO mcp_relay (id, instance, session_id, body, created_us) \
              VALUES ($1, $2, $3, $4, $5)",
