@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{random, AuthorizationServer, OAuthError};
 use crate::error::GmailError;
+use crate::gmail::http::is_public_address as is_public;
 use crate::secret::ShownOnce;
 use crate::store::ClientRecord;
 
@@ -316,33 +317,6 @@ impl AuthorizationServer {
     }
 }
 
-/// Whether an address is on the public internet (not loopback, private, link-local — where
-/// cloud metadata lives — unspecified, or multicast).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,24 +343,5 @@ mod tests {
         let https = vec!["https://app.example/cb".to_string()];
         assert!(!redirect_allowed(&https, "https://app.example:444/cb"));
         assert!(!redirect_allowed(&https, ""));
-    }
-
-    #[test]
-    fn private_and_metadata_addresses_are_not_public() {
-        for ip in [
-            "127.0.0.1",
-            "10.0.0.1",
-            "169.254.169.254",
-            "192.168.1.1",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "100.64.0.1",
-        ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
-        }
-        assert!(is_public("8.8.8.8".parse().unwrap()));
-        assert!(is_public("2001:4860::8888".parse().unwrap()));
     }
 }

@@ -27,7 +27,7 @@ use crate::store::{ClientRecord, GrantInfo, NewGrant, Redeemed, Store, User};
 
 mod clients;
 
-pub use clients::{is_public as is_public_address, Registration, RegistrationRequest};
+pub use clients::{Registration, RegistrationRequest};
 
 pub const SCOPE_FULL: &str = "gmail.full";
 pub const SCOPE_READONLY: &str = "gmail.readonly";

@@ -309,7 +309,7 @@ async fn resolve(url: &url::Url) -> Result<Vec<IpAddr>, String> {
 
 /// Whether an address is on the public internet (the same rule as client metadata fetches).
 fn is_public(ip: IpAddr) -> bool {
-    crate::authorization::is_public_address(ip)
+    crate::gmail::http::is_public_address(ip)
 }
 
 #[cfg(test)]

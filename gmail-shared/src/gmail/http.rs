@@ -2,7 +2,7 @@
 //! client for real Gmail over TLS and the plain-http sandbox), and the one for URLs callers
 //! choose, which reaches only public addresses.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -82,7 +82,7 @@ impl tower_service::Service<Name> for PublicOnly {
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = lookup
                 .await?
-                .filter(|a| allow_private || crate::authorization::is_public_address(a.ip()))
+                .filter(|a| allow_private || is_public_address(a.ip()))
                 .collect();
             if addrs.is_empty() {
                 return Err(std::io::Error::new(
@@ -92,6 +92,33 @@ impl tower_service::Service<Name> for PublicOnly {
             }
             Ok(addrs.into_iter())
         })
+    }
+}
+
+/// Whether an address is on the public internet (not loopback, private, link-local — where
+/// cloud metadata lives — unspecified, or multicast).
+pub fn is_public_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
     }
 }
 
@@ -132,5 +159,24 @@ mod tests {
             .join(": ");
         assert!(chain.contains("resolves only to loopback"), "{chain}");
         assert_eq!(get(true).await.unwrap().status(), 204);
+    }
+
+    #[test]
+    fn private_and_metadata_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "169.254.169.254",
+            "192.168.1.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "100.64.0.1",
+        ] {
+            assert!(!is_public_address(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(is_public_address("8.8.8.8".parse().unwrap()));
+        assert!(is_public_address("2001:4860::8888".parse().unwrap()));
     }
 }
