@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::{Event, Events, EVENT_TYPES};
 use crate::error::GmailError;
+use crate::gmail::http::is_public_address;
 use crate::secret::ShownOnce;
 use crate::store::DeliveryRow;
 pub use crate::store::{NewWebhook, Webhook};
@@ -209,7 +210,7 @@ impl Events {
             return Ok(());
         }
         let addrs = resolve(&parsed).await.map_err(refuse)?;
-        if let Some(ip) = addrs.iter().find(|ip| !is_public(**ip)) {
+        if let Some(ip) = addrs.iter().find(|ip| !is_public_address(**ip)) {
             return Err(refuse(format!(
                 "{} resolves to {ip}, a loopback, private, link-local or metadata address \
                  (set events.allow_private_webhooks to allow it)",
@@ -305,11 +306,6 @@ async fn resolve(url: &url::Url) -> Result<Vec<IpAddr>, String> {
         .await
         .map(|addrs| addrs.map(|a| a.ip()).collect())
         .map_err(|e| format!("cannot resolve {host}: {e}"))
-}
-
-/// Whether an address is on the public internet (the same rule as client metadata fetches).
-fn is_public(ip: IpAddr) -> bool {
-    crate::gmail::http::is_public_address(ip)
 }
 
 #[cfg(test)]

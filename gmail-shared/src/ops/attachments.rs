@@ -71,29 +71,32 @@ pub async fn locate(
     message_id: &MessageId,
     handle: &AttachmentHandle,
 ) -> Result<Located, GmailError> {
-    let message = read_message(mailbox, message_id).await?;
-    let only = (message.attachments.len() == 1).then(|| message.attachments[0].clone());
-    let listed = |matches: &dyn Fn(&AttachmentInfo) -> bool| {
-        message.attachments.iter().find(|a| matches(a)).cloned()
-    };
+    let attachments = read_message(mailbox, message_id).await?.attachments;
     match handle {
         AttachmentHandle::Part(part) => {
-            let info = listed(&|a| a.part_id.as_deref() == Some(part.as_str()))
-                .filter(|a| a.attachment_id.is_some())
+            let (info, id) = attachments
+                .into_iter()
+                .filter(|a| a.part_id.as_deref() == Some(part.as_str()))
+                .find_map(|a| a.attachment_id.clone().map(|id| (a, id)))
                 .ok_or_else(|| {
                     GmailError::not_found(format!("attachment {part} of message {message_id}"))
                 })?;
-            let id =
-                AttachmentId::parse("attachmentId", info.attachment_id.as_deref().unwrap_or(""))?;
             Ok(Located {
-                id,
+                id: AttachmentId::parse("attachmentId", &id)?,
                 info: Some(info),
             })
         }
-        AttachmentHandle::Gmail(id) => Ok(Located {
-            id: id.clone(),
-            info: listed(&|a| a.attachment_id.as_deref() == Some(id.as_str())).or(only),
-        }),
+        AttachmentHandle::Gmail(id) => {
+            let info = attachments
+                .iter()
+                .find(|a| a.attachment_id.as_deref() == Some(id.as_str()))
+                .or((attachments.len() == 1).then(|| &attachments[0]))
+                .cloned();
+            Ok(Located {
+                id: id.clone(),
+                info,
+            })
+        }
     }
 }
 

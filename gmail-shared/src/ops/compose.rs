@@ -86,7 +86,6 @@ pub struct Threading {
 }
 
 impl ComposeBody {
-    /// The message (files read from `dirs`, addresses parsed) and where it threads.
     /// As [`Self::message`], for a draft: saving one is not a dry run of anything, so
     /// `dryRun` is refused rather than ignored.
     pub fn draft_message(
@@ -102,6 +101,7 @@ impl ComposeBody {
         self.message(dirs)
     }
 
+    /// The message (files read from `dirs`, addresses parsed) and where it threads.
     pub fn message(self, dirs: &[PathBuf]) -> Result<(OutgoingMessage, Threading), GmailError> {
         let (text, html) = bodies(self.body, self.html_body, self.mime_type);
         let files = attachments_of(dirs, &self.attachments, &self.attachment_contents)?;

@@ -82,8 +82,8 @@ pub async fn list_drafts(
     let (_, list) = gmail_call!(mailbox, idempotent, call)?;
     let listed = list.drafts.unwrap_or_default();
     let ids = listed.iter().filter_map(|d| d.id.as_deref());
-    // drafts.get takes no metadataHeaders (Google refuses unknown parameters); its metadata
-    // form has every header.
+    // drafts.get has no metadataHeaders parameter (the discovery document lists only
+    // `format`); its metadata form carries every header.
     let details = batch_metadata::<Draft>(mailbox, "drafts", ids, &[]).await?;
     let mut drafts = Vec::new();
     for d in details.into_iter().flatten() {

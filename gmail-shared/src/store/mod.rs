@@ -376,7 +376,7 @@ impl Store {
             return Ok(());
         }
         Err(GmailError::TooManyRequests {
-            message: format!("{n} {full}, the limit"),
+            message: format!("{n} {full}; the limit is {max}"),
             retry_after,
         })
     }
