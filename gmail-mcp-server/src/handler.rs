@@ -518,8 +518,9 @@ impl ServerHandler for GmailMcp {
             ));
         };
         // The account must be the caller's.
-        ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
+        let mailbox = ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
         let user = gmail_shared::events::wait::user_of(&ctx).map_err(resource_error)?;
+        events.pin(&user, &mailbox).await.map_err(resource_error)?;
         let mut after = events
             .store()
             .last_event_seq(&user)
@@ -596,7 +597,8 @@ impl ServerHandler for GmailMcp {
         let mut watches = Vec::new();
         for (account, uri) in inboxes {
             // The account must be the caller's.
-            ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
+            let mailbox = ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
+            events.pin(&user, &mailbox).await.map_err(resource_error)?;
             let mut after = events
                 .store()
                 .last_event_seq(&user)

@@ -206,6 +206,25 @@ pub async fn fetch(req: reqwest::RequestBuilder) -> reqwest::Response {
     req.send().await.expect("the request is answered")
 }
 
+/// Mail from outside into a sandbox mailbox (`POST /__sandbox/deliver`); answers its Gmail
+/// id. `sandbox_base` ends with a slash, as `RunningSandbox::base_url` does.
+pub async fn deliver(sandbox_base: &str, to: &str, subject: &str) -> String {
+    let r = fetch(
+        reqwest::Client::new()
+            .post(format!("{sandbox_base}__sandbox/deliver"))
+            .json(
+                &serde_json::json!({"to": to, "from": "Alerts <alerts@outside.example>",
+                "subject": subject, "text": format!("Body of {subject}")}),
+            ),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .expect("an id")
+        .to_string()
+}
+
 /// Asserts that a problem+json body's `detail` names `needle` (what the caller must change).
 pub fn assert_detail_has(body: &Value, needle: &str) {
     let detail = body["detail"]

@@ -114,14 +114,7 @@ async fn wait_until<F: Fn() -> bool>(what: &str, limit: Duration, f: F) -> Durat
 
 /// Mail from outside into a sandbox mailbox; answers its Gmail id.
 async fn deliver(sandbox: &RunningSandbox, to: &str, subject: &str) -> String {
-    let r = fetch(http()
-        .post(format!("{}__sandbox/deliver", sandbox.base_url()))
-        .json(&json!({"to": to, "from": "Alerts <alerts@outside.example>", "subject": subject, "text": format!("Body of {subject}")}))).await;
-    assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    gmail_test_support::deliver(&sandbox.base_url(), to, subject).await
 }
 
 fn event_settings(s: &mut Settings) {

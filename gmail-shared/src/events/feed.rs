@@ -18,6 +18,8 @@ use crate::store::{now_ms, NewEvent, Webhook};
 const MAX_PAGES: usize = 20;
 /// How long a sync may hold its mailbox before another process may take over.
 const LEASE_MS: i64 = 60_000;
+/// How long `pin` waits for another process's first sync of a mailbox to pin it.
+const PIN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,6 +82,31 @@ impl Events {
             self.announce();
         }
         Ok(report)
+    }
+
+    /// Gives this mailbox's feed its starting point now, if it has none yet, so that a watcher
+    /// starting to read hears of the next message. The sync loop pins a mailbox a little
+    /// after it is connected or after the server starts; a message that came in that gap
+    /// would become the starting point instead of an event, and be missed.
+    pub async fn pin(&self, user_id: &str, mailbox: &Mailbox) -> Result<(), GmailError> {
+        let account = address_of(mailbox).await?;
+        let deadline = tokio::time::Instant::now() + PIN_WAIT;
+        loop {
+            let cursor = self.store().cursor(user_id, &account).await?;
+            if cursor.is_some_and(|c| c.history_id.is_some()) {
+                return Ok(());
+            }
+            // Not ran: another process's first sync holds the mailbox and pins it shortly.
+            if self.sync(user_id, &account, mailbox).await?.ran {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(GmailError::unavailable(format!(
+                    "the change feed of {account} is busy starting; try again in a few seconds"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     async fn sync_leased(

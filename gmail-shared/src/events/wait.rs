@@ -100,8 +100,7 @@ impl Events {
     ) -> Result<Option<Arrived>, GmailError> {
         let started = now_ms();
         let account = feed::address_of(mailbox).await?;
-        // A first sync pins the cursor (a new mailbox starts here).
-        let _ = self.sync(user_id, &account, mailbox).await?;
+        self.pin(user_id, mailbox).await?;
         let mut after = self.store().last_event_seq(user_id).await?;
         if !lookback.is_zero() {
             let since = (started - lookback.as_millis() as i64) / 1000;

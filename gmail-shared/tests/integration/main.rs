@@ -3,6 +3,7 @@
 
 mod common;
 mod compose;
+mod events;
 mod factory;
 mod multi_user;
 mod tools;
