@@ -130,6 +130,15 @@ impl Session {
         self.owner() == caller
     }
 
+    /// Whether `caller` (user id, key id) is the credential that opened the session. An SSE
+    /// session runs every message with its opener's rights, so another credential of the
+    /// same user (a read-only token, a key with a send policy) must not post into it.
+    pub fn opened_by(&self, caller: Option<(&str, &str)>) -> bool {
+        self.owner()
+            .zip(self.owner_key())
+            .map_or(caller.is_none(), |owner| Some(owner) == caller)
+    }
+
     /// Fires when the session is closed from outside (DELETE, reaper, shutdown).
     pub fn closer(&self) -> &CancellationToken {
         &self.closer

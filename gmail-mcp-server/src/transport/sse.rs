@@ -31,7 +31,7 @@ use super::{activity_of, json_rpc_error};
 use crate::app::AppState;
 use crate::handler::GmailMcp;
 use crate::sessions::{Activity, Owner, Session, TransportKind};
-use gmail_shared::auth::{caller_id, caller_key};
+use gmail_shared::auth::caller_key;
 use gmail_shared::server::limits::{self, BodyLimits};
 use gmail_shared::server::problem::Problem;
 
@@ -279,8 +279,10 @@ pub async fn post_message(
     let Some(session) = state.sse.get(&id) else {
         return relay(&req, &state, &limits, &id, payload).await;
     };
-    // A session acts for the user who opened it; another key cannot post into it.
-    if !session.session.belongs_to(caller_id(&req).as_deref()) {
+    // A session acts with the rights of the credential that opened it; no other may post.
+    let caller = caller_key(&req);
+    let caller = caller.as_ref().map(|(u, k)| (u.as_str(), k.as_str()));
+    if !session.session.opened_by(caller) {
         return Problem::forbidden(format!("SSE session {id} belongs to another caller"))
             .response();
     }
@@ -436,7 +438,9 @@ async fn relay(
     let Some(instance) = owner.instance.filter(|i| i != cluster.instance()) else {
         return ended(id);
     };
-    if owner.user_id.as_deref() != caller_id(req).as_deref() {
+    let opener = owner.user_id.as_deref().zip(owner.key_id.as_deref());
+    let caller = caller_key(req);
+    if opener != caller.as_ref().map(|(u, k)| (u.as_str(), k.as_str())) {
         return Problem::forbidden(format!("SSE session {id} belongs to another caller"))
             .response();
     }

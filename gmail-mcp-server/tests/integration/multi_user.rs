@@ -139,7 +139,7 @@ async fn each_caller_uses_only_their_own_mailbox_over_both_transports() {
 }
 
 async fn each_caller_uses_only_their_own_mailbox_over_both_transports_on(w: World) {
-    let (alice, _, _) = user_with(&w, "demo@example.com").await;
+    let (alice, alice_key_id, _) = user_with(&w, "demo@example.com").await;
     let (bob, bob_key_id, _) = user_with(&w, "bob@example.com").await;
 
     // No key: 401 on both transports.
@@ -173,6 +173,19 @@ async fn each_caller_uses_only_their_own_mailbox_over_both_transports_on(w: Worl
     // Bob's key cannot post into Alice's SSE session.
     let r = bob
         .post(&a.endpoint)
+        .json(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_profile"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Nor can Alice's other key: the session runs with the rights of the key that opened it
+    // (the other could be a read-only token).
+    let store = w.accounts.store();
+    let alice_id = store.api_key(&alice_key_id).await.unwrap().unwrap().user_id;
+    let (_, other) = store.create_api_key(&alice_id, "other").await.unwrap();
+    let r = reqwest::Client::new()
+        .post(&a.endpoint)
+        .bearer_auth(other.expose_secret())
         .json(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_profile"}}))
         .send()
         .await
