@@ -206,7 +206,10 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<String, G
         AdminCommand::RotateKeys => {
             let store = open(settings).await?;
             let report = store.rotate_keys().await?;
-            let mut out = format!("re-sealed {} connections", report.resealed);
+            let mut out = format!(
+                "re-sealed {} connections and {} webhook secrets",
+                report.resealed, report.resealed_webhooks
+            );
             if !report.unreadable.is_empty() {
                 out.push_str(&format!(
                     "; {} could not be opened with the configured keys: {}",

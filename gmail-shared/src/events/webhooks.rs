@@ -163,6 +163,14 @@ impl Events {
             .webhook(user_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
+        if !row.enabled {
+            return Err(GmailError::Conflict {
+                message: format!(
+                    "webhook {id} is turned off ({}); create it again to test it",
+                    row.disabled_reason.as_deref().unwrap_or("no reason kept")
+                ),
+            });
+        }
         let event = self
             .store()
             .insert_test_delivery(&row, serde_json::json!({"webhookId": row.id}))

@@ -19,7 +19,10 @@ use crate::store::{now_ms, AttemptOutcome};
 const SYNC_CONCURRENCY: usize = 8;
 /// Deliveries sent at once by one process.
 const SEND_CONCURRENCY: usize = 16;
-/// How long a claimed delivery is this process's to send.
+/// How long a claimed delivery is this process's to send. A claim takes one wave of
+/// [`SEND_CONCURRENCY`] sends, each bounded by the send timeout (10 s) plus the address
+/// check, so no claim runs out while its sends are still going (which would let another
+/// process send them again).
 const CLAIM_MS: i64 = 30_000;
 /// How often the loops look at the database when nothing woke them (other processes'
 /// hints and events are found this way).
@@ -224,13 +227,16 @@ async fn renew_watches(
 async fn dispatch_loop(weak: Weak<Inner>) {
     loop {
         let Some(events) = upgrade(&weak) else { return };
+        // A full claim: more may be due, so claim again without pausing.
+        let mut more = false;
         let now = now_ms();
         match events
             .store()
-            .claim_deliveries(now, now + CLAIM_MS, 64)
+            .claim_deliveries(now, now + CLAIM_MS, SEND_CONCURRENCY as i64)
             .await
         {
             Ok(claimed) => {
+                more = claimed.len() == SEND_CONCURRENCY;
                 futures::stream::iter(claimed)
                     .for_each_concurrent(SEND_CONCURRENCY, |(delivery, row, url, secret)| {
                         let events = events.clone();
@@ -246,6 +252,9 @@ async fn dispatch_loop(weak: Weak<Inner>) {
         }
         let wake = events.inner.clone();
         drop(events);
+        if more {
+            continue;
+        }
         tokio::select! {
             _ = wake.dispatch.notified() => {}
             _ = tokio::time::sleep(TICK) => {}

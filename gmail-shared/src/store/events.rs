@@ -304,8 +304,16 @@ impl Store {
         })
     }
 
-    /// Forgets events (and finished deliveries) older than `before`.
+    /// Forgets events (and finished deliveries) older than `before`. Deliveries still
+    /// pending for a webhook turned off or deleted meanwhile are failed first: nothing
+    /// would ever send them.
     pub async fn purge_events(&self, before: i64) -> Result<u64, GmailError> {
+        self.run(sql!(
+            "UPDATE webhook_deliveries SET status = 'failed', last_error = \
+             COALESCE(last_error, 'the webhook was turned off or deleted') WHERE status = \
+             'pending' AND webhook_id NOT IN (SELECT id FROM webhooks WHERE enabled = 1)"
+        ))
+        .await?;
         self.run(sql!(
             "DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> \
              'pending'",

@@ -140,8 +140,11 @@ impl SealedTokens {
 /// What a key rotation did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RotationReport {
+    /// Connections whose tokens were re-sealed.
     pub resealed: usize,
-    /// Connection ids whose tokens no configured key opens.
+    /// Webhooks whose signing secrets were re-sealed.
+    pub resealed_webhooks: usize,
+    /// Connection and webhook ids whose secrets no configured key opens.
     pub unreadable: Vec<String>,
 }
 
@@ -598,8 +601,10 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Re-seals every token under the current key. Rows sealed with a key that is not
-    /// configured are reported, not fatal, so one bad row does not stop a rotation.
+    /// Re-seals every token and webhook secret under the current key. Rows sealed with a key
+    /// that is not configured are reported, not fatal, so one bad row does not stop a
+    /// rotation. Each update names the value it replaces: a row a refresh or a reconnect
+    /// rewrote meanwhile (under the current key already) is left as that writer made it.
     pub async fn rotate_keys(&self) -> Result<RotationReport, GmailError> {
         let rows = sql!("SELECT id, access_token, refresh_token FROM connections")
             .fetch_all(&self.pool)
@@ -621,26 +626,54 @@ impl Store {
                 .open(&format!("{id}:refresh"), &refresh)
                 .and_then(|r| {
                     let a = access
-                        .map(|a| self.keys.open(&format!("{id}:access"), &a))
+                        .as_ref()
+                        .map(|a| self.keys.open(&format!("{id}:access"), a))
                         .transpose()?;
                     Ok((r, a))
                 });
-            let Ok((refresh, access)) = opened else {
+            let Ok((new_refresh, new_access)) = opened else {
                 report.unreadable.push(id);
                 continue;
             };
-            self.run(sql!(
-                "UPDATE connections SET access_token = $1, refresh_token = $2 WHERE id = \
-                 $3",
-                access
-                    .map(|a| self.keys.seal(&format!("{id}:access"), a.expose_secret()))
-                    .transpose()?,
-                self.keys
-                    .seal(&format!("{id}:refresh"), refresh.expose_secret())?,
-                &id
-            ))
+            let changed = self
+                .changed_one(sql!(
+                    "UPDATE connections SET access_token = $1, refresh_token = $2 WHERE \
+                     id = $3 AND refresh_token = $4 AND access_token IS NOT DISTINCT FROM $5",
+                    new_access
+                        .map(|a| self.keys.seal(&format!("{id}:access"), a.expose_secret()))
+                        .transpose()?,
+                    self.keys
+                        .seal(&format!("{id}:refresh"), new_refresh.expose_secret())?,
+                    &id,
+                    &refresh,
+                    &access
+                ))
+                .await?;
+            report.resealed += usize::from(changed);
+        }
+        let rows = sql!("SELECT id, secret FROM webhooks")
+            .fetch_all(&self.pool)
             .await?;
-            report.resealed += 1;
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            let sealed: String = r.try_get("secret")?;
+            if !self.keys.needs_rotation(&sealed) {
+                continue;
+            }
+            let aad = format!("{id}:webhook");
+            let Ok(secret) = self.keys.open(&aad, &sealed) else {
+                report.unreadable.push(id);
+                continue;
+            };
+            let changed = self
+                .changed_one(sql!(
+                    "UPDATE webhooks SET secret = $1 WHERE id = $2 AND secret = $3",
+                    self.keys.seal(&aad, secret.expose_secret())?,
+                    &id,
+                    &sealed
+                ))
+                .await?;
+            report.resealed_webhooks += usize::from(changed);
         }
         Ok(report)
     }

@@ -91,6 +91,8 @@ struct ClaimedRow {
 
 const WEBHOOK_COLUMNS: &str =
     "id, user_id, url, events, label_ids, query, account, enabled, disabled_reason, created_at";
+/// Why a webhook whose secret no configured key opens was turned off.
+const UNREADABLE_SECRET: &str = "its signing secret cannot be read (it was sealed with an encryption key this server no longer has); create the webhook again";
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.event_id, e.type, d.status, d.attempts, \
      d.next_attempt_at, d.created_at, d.last_status, d.last_error, d.delivered_at";
 
@@ -223,7 +225,8 @@ impl Store {
         // A read first: most ticks find nothing due, and should not take SQLite's write lock.
         let due = sql!(
             "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND \
-             next_attempt_at <= $1 AND claimed_until < $1 LIMIT 1",
+             next_attempt_at <= $1 AND claimed_until < $1 AND webhook_id IN (SELECT id \
+             FROM webhooks WHERE enabled = 1) LIMIT 1",
             now
         )
         .fetch_optional(&self.pool)
@@ -233,12 +236,15 @@ impl Store {
         }
         let claim = new_id("claim");
         // The outer conditions repeat the inner ones: PostgreSQL re-checks them on rows
-        // another claimer changed meanwhile, so no delivery is claimed twice.
+        // another claimer changed meanwhile, so no delivery is claimed twice. Deliveries of
+        // a webhook turned off or deleted are never claimed (they would hold the front of
+        // the queue for ever); the hourly purge fails them.
         self.run(sql!(
             "UPDATE webhook_deliveries SET claimed_until = $1, claim = $2 WHERE id IN \
              (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND \
-             next_attempt_at <= $3 AND claimed_until < $3 ORDER BY next_attempt_at \
-             LIMIT $4) AND status = 'pending' AND claimed_until < $3",
+             next_attempt_at <= $3 AND claimed_until < $3 AND webhook_id IN (SELECT id \
+             FROM webhooks WHERE enabled = 1) ORDER BY next_attempt_at LIMIT $4) AND \
+             status = 'pending' AND claimed_until < $3",
             until,
             &claim,
             now,
@@ -252,24 +258,35 @@ impl Store {
         )), &claim)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|r| {
-                let event = EventRow {
-                    id: r.delivery.event_id.clone(),
-                    user_id: r.e_user,
-                    seq: r.seq,
-                    account: r.account,
-                    kind: r.delivery.event_type.clone(),
-                    data: r.data,
-                    created_at: r.e_created,
-                };
-                // The signing secret comes with the claim: no read per attempt.
-                let secret = self
-                    .keys
-                    .open(&format!("{}:webhook", r.delivery.webhook_id), &r.secret)?;
-                Ok((r.delivery, event, r.url, secret))
-            })
-            .collect()
+        let mut claimed = Vec::with_capacity(rows.len());
+        for r in rows {
+            // The signing secret comes with the claim: no read per attempt.
+            let secret = match self
+                .keys
+                .open(&format!("{}:webhook", r.delivery.webhook_id), &r.secret)
+            {
+                Ok(secret) => secret,
+                Err(e) => {
+                    // Sealed with a key this server no longer has: that webhook stops, the
+                    // rest of the batch goes out.
+                    tracing::error!(webhook = %r.delivery.webhook_id, error = %e, "cannot open a webhook's signing secret");
+                    self.disable_webhook(&r.delivery.webhook_id, UNREADABLE_SECRET)
+                        .await?;
+                    continue;
+                }
+            };
+            let event = EventRow {
+                id: r.delivery.event_id.clone(),
+                user_id: r.e_user,
+                seq: r.seq,
+                account: r.account,
+                kind: r.delivery.event_type.clone(),
+                data: r.data,
+                created_at: r.e_created,
+            };
+            claimed.push((r.delivery, event, r.url, secret));
+        }
+        Ok(claimed)
     }
 
     /// Records an attempt: delivered (2xx), to be retried at `retry_at`, or given up.

@@ -14,6 +14,7 @@ use gmail_shared::ops::profile::get_profile;
 use gmail_shared::store::{cipher, FlowBinding, Keyring, OAuthState, Store, User};
 use gmail_shared::tools::{catalog, ToolContext, ToolEnv, ToolError};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 use sqlx::Row;
 
 /// A flow as `Accounts::start` records one, for states made by hand.
@@ -484,7 +485,8 @@ async fn disconnect_revokes_at_google() {
 
 #[tokio::test]
 async fn api_keys_and_key_rotation() {
-    for url in database_urls() {
+    // A database of its own: claims here take every due delivery in it.
+    for url in gmail_test_support::fresh_database_urls("mu_keys").await {
         let w = world(&url).await;
         let store = w.store();
         let u = store
@@ -518,6 +520,10 @@ async fn api_keys_and_key_rotation() {
             .is_none());
 
         connect(&w, &u, "demo@example.com").await;
+        let hook = store
+            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_old"))
+            .await
+            .unwrap();
         let new_key = cipher::generate_key();
         let rotated = Store::connect(
             &w.url,
@@ -529,19 +535,98 @@ async fn api_keys_and_key_rotation() {
         )
         .await
         .unwrap();
-        assert!(rotated.rotate_keys().await.unwrap().resealed >= 1);
+        let report = rotated.rotate_keys().await.unwrap();
+        assert!(report.resealed >= 1);
+        assert!(report.resealed_webhooks >= 1);
+        assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
         let only_new = Store::connect(
             &w.url,
             Keyring::new(&SecretString::from(new_key), None).unwrap(),
         )
         .await
         .unwrap();
+        // The webhook still signs once the old key is gone.
+        only_new
+            .insert_test_delivery(&hook, json!({}))
+            .await
+            .unwrap();
+        let claimed = only_new
+            .claim_deliveries(now(), now() + 30_000, 16)
+            .await
+            .unwrap();
+        let ours: Vec<_> = claimed
+            .iter()
+            .filter(|c| c.0.webhook_id == hook.id)
+            .collect();
+        assert_eq!(ours.len(), 1);
+        assert_eq!(ours[0].3.expose_secret(), "whsec_old");
         let found = only_new.connection_for(&u.id, None).await.unwrap();
         assert!(found
             .tokens
             .refresh_token
             .expose_secret()
             .starts_with("1//"));
+        gmail_test_support::drop_database(&url).await;
+    }
+}
+
+fn new_webhook() -> gmail_shared::store::NewWebhook {
+    serde_json::from_value(json!({"url": "https://hooks.example/in"})).unwrap()
+}
+
+fn now() -> i64 {
+    gmail_shared::store::now_ms()
+}
+
+/// A webhook whose secret no configured key opens is turned off with a reason its owner
+/// sees; the other deliveries of the batch still go out.
+#[tokio::test]
+async fn an_unreadable_webhook_secret_stops_that_webhook_not_the_batch() {
+    // A database of its own: claims here take every due delivery in it.
+    for url in gmail_test_support::fresh_database_urls("mu_hooks").await {
+        let w = world(&url).await;
+        let u = w.user("u").await;
+        let lost = Store::connect(
+            &w.url,
+            Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap(),
+        )
+        .await
+        .unwrap();
+        let orphan = lost
+            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_lost"))
+            .await
+            .unwrap();
+        lost.insert_test_delivery(&orphan, json!({})).await.unwrap();
+        let store = w.store();
+        let fine = store
+            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_fine"))
+            .await
+            .unwrap();
+        store.insert_test_delivery(&fine, json!({})).await.unwrap();
+
+        let claimed = store
+            .claim_deliveries(now(), now() + 30_000, 16)
+            .await
+            .unwrap();
+        let hooks: Vec<&str> = claimed.iter().map(|c| c.0.webhook_id.as_str()).collect();
+        assert!(hooks.contains(&fine.id.as_str()), "{hooks:?}");
+        assert!(!hooks.contains(&orphan.id.as_str()), "{hooks:?}");
+        let orphan = store.webhook(&u.id, &orphan.id).await.unwrap().unwrap();
+        assert!(!orphan.enabled);
+        assert!(
+            orphan
+                .disabled_reason
+                .unwrap()
+                .contains("create the webhook again"),
+            "the owner is told what to do"
+        );
+        // Its delivery is failed, not left pending at the front of the queue.
+        let later = store
+            .claim_deliveries(now(), now() + 30_000, 16)
+            .await
+            .unwrap();
+        assert!(later.is_empty(), "{} claimed again", later.len());
+        gmail_test_support::drop_database(&url).await;
     }
 }
 
