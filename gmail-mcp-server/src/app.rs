@@ -140,6 +140,8 @@ impl Application {
         });
         if let Some(cluster) = &cluster {
             cluster.spawn(state.clone(), shutdown.child_token());
+            let cluster = cluster.clone();
+            sessions.on_close(move |id| cluster.forget(id));
         }
         let policy = web::Data::new(policy);
         let service = http_service(port, &options, move |cfg| {

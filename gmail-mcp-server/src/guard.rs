@@ -31,11 +31,17 @@ pub async fn session_owner_guard(
     let caller_user = caller.as_ref().map(|(u, _)| u.as_str());
     // A session made on another instance is restored here, for its own user only, one
     // restore at a time: rmcp checks for the session and restores it in two steps, and a
-    // request between them would find it restored already and fail.
-    let serial = match (&named, &cluster) {
+    // request between them would find it restored already and fail. Only an id with a
+    // record takes the lock: a made-up one must not hold every restore up for as long as
+    // its request runs.
+    let recorded = match (&named, &cluster) {
         (Some(id), Some(cluster)) if sessions.get(id).is_none() => {
-            Some(cluster.restoring.lock().await)
+            cluster.owner(id).await.is_some()
         }
+        _ => false,
+    };
+    let serial = match (&cluster, recorded) {
+        (Some(cluster), true) => Some(cluster.restoring.lock().await),
         _ => None,
     };
     let restoring = match (&named, &cluster, &serial) {
@@ -64,6 +70,15 @@ pub async fn session_owner_guard(
             tracing::warn!(session_id = %id, "refused request for another caller's session");
             let response = Problem::forbidden(reason).jsonrpc(-32600).response();
             return Ok(req.into_response(response).map_into_right_body());
+        }
+        // A session restored here counts against this instance's caps like a new one.
+        if matches!(restoring, Some(Some(_))) {
+            if let Err(refusal) = sessions.admit(caller_user) {
+                tracing::warn!(?refusal, session_id = %id, "refused to restore a session");
+                return Ok(req
+                    .into_response(refusal.problem().response())
+                    .map_into_right_body());
+            }
         }
     }
     let res = next.call(req).await?;

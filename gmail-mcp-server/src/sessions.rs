@@ -219,6 +219,9 @@ impl Refusal {
     }
 }
 
+/// What [`Sessions::on_close`] is given.
+type OnClose = Box<dyn Fn(&str) + Send + Sync>;
+
 /// The registry of live sessions, shared by every transport.
 #[derive(Default)]
 pub struct Sessions {
@@ -226,6 +229,8 @@ pub struct Sessions {
     /// Parent of every session's closer, so shutdown closes them all at once.
     root: CancellationToken,
     caps: SessionCaps,
+    /// Told the id of each session ended from outside (see [`Sessions::on_close`]).
+    closed: OnceLock<OnClose>,
 }
 
 impl Sessions {
@@ -238,7 +243,15 @@ impl Sessions {
             map: RwLock::default(),
             root,
             caps,
+            closed: OnceLock::new(),
         }
+    }
+
+    /// `f` is told the id of every session ended from outside (DELETE /sessions, a revoked
+    /// key): a cluster forgets its record there, so no instance restores a session that was
+    /// ended.
+    pub fn on_close(&self, f: impl Fn(&str) + Send + Sync + 'static) {
+        let _ = self.closed.set(Box::new(f));
     }
 
     /// Whether one more session may open for `caller` (None outside multi-user mode).
@@ -297,8 +310,19 @@ impl Sessions {
         }
     }
 
-    /// Closes a session from outside; false when there is none by that id.
+    /// Ends a session from outside (DELETE /sessions, a revoked key): here, and on every
+    /// instance; false when there is none by that id.
     pub fn close(&self, id: &str) -> bool {
+        let closed = self.close_here(id);
+        if let (true, Some(forget)) = (closed, self.closed.get()) {
+            forget(id);
+        }
+        closed
+    }
+
+    /// Closes this instance's copy of a session. The reaper does only this: a session a
+    /// client uses through another instance is idle here, not over.
+    fn close_here(&self, id: &str) -> bool {
         match self.write().remove(id) {
             Some(session) => {
                 tracing::info!(session_id = %id, transport = session.transport.as_str(), "closing session");
@@ -361,7 +385,7 @@ impl Sessions {
         let mut closed = 0;
         for (id, why) in doomed {
             tracing::info!(session_id = %id, reason = why, "closing session");
-            if self.close(&id) {
+            if self.close_here(&id) {
                 closed += 1;
             }
         }

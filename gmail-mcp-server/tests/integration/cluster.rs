@@ -85,3 +85,48 @@ async fn any_instance_serves_any_session() {
         gmail_test_support::drop_database(&db).await;
     }
 }
+
+/// The session caps hold across instances: a session restored on an instance counts there
+/// like a new one, and a session ended with DELETE /sessions is not restored anywhere (it
+/// would have come back past the caps that ending it made room for).
+#[tokio::test]
+async fn restored_sessions_count_against_the_caps_and_ended_ones_stay_ended() {
+    for db in gmail_test_support::fresh_database_urls("mcp_cluster_caps").await {
+        let w = world_with(&db, |s| s.mcp.max_sessions_per_caller = 2).await;
+        let mut settings =
+            gmail_test_support::multi_user_settings(&w.sandbox_url, &w.db_url, &w.encryption_key);
+        settings.mcp.max_sessions_per_caller = 2;
+        let other = Application::build(settings).await.unwrap();
+        let b = format!("http://127.0.0.1:{}", other.port());
+        tokio::spawn(other.run_until_stopped());
+        let (alice, _, _) = user_with(&w, "demo@example.com").await;
+        let call = tool_call(7, "get_profile", json!({}));
+
+        let on_a = [
+            mcp_initialize(&alice, &w.base).await,
+            mcp_initialize(&alice, &w.base).await,
+        ];
+        let _on_b = [
+            mcp_initialize(&alice, &b).await,
+            mcp_initialize(&alice, &b).await,
+        ];
+        // B holds alice's two already: restoring a third there is refused.
+        let (status, _, msgs) = mcp_post(&alice, &b, Some(&on_a[0]), &call).await;
+        assert_eq!(status, 429, "{msgs:?}");
+
+        // Ended on A, it is gone everywhere; its room goes to a new session.
+        let r = alice
+            .delete(format!("{}/sessions/{}", w.base, on_a[0]))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        let _again = mcp_initialize(&alice, &w.base).await;
+        let gone = gmail_test_support::eventually(Duration::from_secs(5), || async {
+            mcp_post(&alice, &w.base, Some(&on_a[0]), &call).await.0 == 404
+        })
+        .await;
+        assert!(gone, "an ended session came back");
+        gmail_test_support::drop_database(&db).await;
+    }
+}
