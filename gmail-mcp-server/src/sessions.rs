@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::{delete, get, web, HttpRequest, HttpResponse};
@@ -192,6 +192,8 @@ pub enum Refusal {
     Full { cap: usize },
     /// This caller is at theirs: 429.
     CallerFull { cap: usize },
+    /// This caller has its cap of requests in flight on `/mcp`: 429.
+    CallerBusy { cap: usize },
 }
 
 impl Refusal {
@@ -214,6 +216,13 @@ impl Refusal {
                 format!("you have {cap} MCP sessions open, the limit per caller (mcp.max_sessions_per_caller); close some (DELETE /sessions/{{id}}) or let them idle out"),
             )
             .retry_after(5),
+            Refusal::CallerBusy { cap } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests in flight",
+                format!("you have {cap} requests in flight on /mcp, the limit per caller (mcp.max_sessions_per_caller; a protocol 2026-07-28 client holds requests, not sessions); wait for one to finish"),
+            )
+            .retry_after(1),
         }
         .jsonrpc(-32000)
     }
@@ -231,6 +240,26 @@ pub struct Sessions {
     caps: SessionCaps,
     /// Told the id of each session ended from outside (see [`Sessions::on_close`]).
     closed: OnceLock<OnClose>,
+    /// Requests in flight on `/mcp` per caller (see [`Sessions::hold_request`]).
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One request in flight on `/mcp`, counted for its caller until dropped (with its response).
+pub struct RequestSlot {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    caller: String,
+}
+
+impl Drop for RequestSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.caller) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.caller);
+            }
+        }
+    }
 }
 
 impl Sessions {
@@ -244,7 +273,27 @@ impl Sessions {
             root,
             caps,
             closed: OnceLock::new(),
+            in_flight: Arc::default(),
         }
+    }
+
+    /// Counts one request in flight on `/mcp` for `caller`, or refuses past the per-caller
+    /// cap. A protocol 2026-07-28 client has no session (rmcp serves each request on its
+    /// own), so the session caps never see it: what it holds open is requests (a
+    /// `subscriptions/listen` stream, a long `wait_for_email`), and this bounds them.
+    pub fn hold_request(&self, caller: &str) -> Result<RequestSlot, Refusal> {
+        let mut counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(caller.to_string()).or_default();
+        if *n >= self.caps.per_caller {
+            return Err(Refusal::CallerBusy {
+                cap: self.caps.per_caller,
+            });
+        }
+        *n += 1;
+        Ok(RequestSlot {
+            counts: self.in_flight.clone(),
+            caller: caller.to_string(),
+        })
     }
 
     /// `f` is told the id of every session ended from outside (DELETE /sessions, a revoked

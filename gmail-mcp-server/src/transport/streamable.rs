@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use super::{activity_of, json_rpc_error};
 use crate::app::AppState;
 use crate::handler::{GmailMcp, Shared};
-use crate::sessions::{Activity, Sessions, TransportKind};
+use crate::sessions::{Activity, RequestSlot, Sessions, TransportKind};
 use gmail_shared::server::guard::HostPolicy;
 
 /// rmcp's [`LocalSessionManager`] plus bookkeeping in [`Sessions`].
@@ -205,7 +205,8 @@ pub fn service(
 /// In front of rmcp's `/mcp`: reads a POST's body once within the shared limits and answers
 /// what rmcp would get wrong for a JSON-RPC client — a body over the limit (413 with a
 /// JSON-RPC error naming the limit), invalid JSON (400, -32700), a batch or a non-message
-/// (400, -32600) — and refuses a new session beyond the caps (503/429). It also answers a
+/// (400, -32600) — and refuses a new session beyond the caps (503/429), or a request beyond
+/// the caller's requests in flight (429; see `Sessions::hold_request`). It also answers a
 /// session's DELETE with 200 rather than rmcp's 202, which the Python SDK logs as a failure.
 pub async fn gate(
     mut req: ServiceRequest,
@@ -214,6 +215,7 @@ pub async fn gate(
     let refuse = |req: ServiceRequest, response: HttpResponse| {
         Ok(req.into_response(response).map_into_right_body())
     };
+    let mut slot = None;
     if req.method() == Method::POST {
         let max = req
             .app_data::<web::Data<BodyLimits>>()
@@ -271,14 +273,21 @@ pub async fn gate(
                 );
             }
         };
-        let new_session = !req.headers().contains_key(HEADER_SESSION_ID)
-            && activity_of(&message) == Activity::Initialize;
-        if new_session {
-            if let Some(state) = req.app_data::<web::Data<AppState>>() {
-                let caller = caller_id(req.request());
+        let initialize = activity_of(&message) == Activity::Initialize;
+        if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+            let caller = caller_id(req.request());
+            if initialize && !req.headers().contains_key(HEADER_SESSION_ID) {
                 if let Err(refusal) = state.sessions.admit(caller.as_deref()) {
                     tracing::warn!(?refusal, "refused a new Streamable HTTP session");
                     return refuse(req, refusal.problem().response());
+                }
+            } else if let Some(caller) = caller {
+                match state.sessions.hold_request(&caller) {
+                    Ok(held) => slot = Some(held),
+                    Err(refusal) => {
+                        tracing::warn!(?refusal, "refused a request on /mcp");
+                        return refuse(req, refusal.problem().response());
+                    }
                 }
             }
         }
@@ -289,5 +298,32 @@ pub async fn gate(
     if deleting && res.status() == StatusCode::ACCEPTED {
         *res.response_mut().status_mut() = StatusCode::OK;
     }
-    Ok(res.map_into_left_body())
+    // The slot is held until the response (a stream, maybe) has been sent or dropped.
+    Ok(res
+        .map_body(|_, body| Held {
+            body: Box::pin(body),
+            _slot: slot,
+        })
+        .map_into_left_body())
+}
+
+/// A response body that holds its request's [`RequestSlot`] until it ends.
+pub struct Held<B> {
+    body: std::pin::Pin<Box<B>>,
+    _slot: Option<RequestSlot>,
+}
+
+impl<B: MessageBody> MessageBody for Held<B> {
+    type Error = B::Error;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<actix_web::web::Bytes, Self::Error>>> {
+        self.body.as_mut().poll_next(cx)
+    }
 }

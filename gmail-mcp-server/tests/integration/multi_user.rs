@@ -6,6 +6,7 @@ use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use gmail_mcp_server::Application;
@@ -23,7 +24,7 @@ pub(crate) struct World {
     pub(crate) encryption_key: String,
     pub(crate) sandbox_url: String,
     pub(crate) accounts: Arc<Accounts>,
-    _sandbox: gmail_sandbox::RunningSandbox,
+    pub(crate) sandbox: gmail_sandbox::RunningSandbox,
 }
 
 /// SQLite always; PostgreSQL too when GMAIL_TEST_DATABASE_URL is set (CI sets it).
@@ -53,7 +54,7 @@ pub(crate) async fn world_with(db_url: &str, tweak: impl FnOnce(&mut Settings)) 
         encryption_key,
         sandbox_url: sandbox.base_url(),
         accounts,
-        _sandbox: sandbox,
+        sandbox,
     }
 }
 
@@ -423,6 +424,49 @@ async fn revoked_keys_and_disabled_users_lose_their_sessions_within_a_second() {
             401
         );
     }
+}
+
+/// Requests in flight on /mcp are bounded per caller too: a protocol 2026-07-28 client holds
+/// requests, not sessions, and no session cap would see them.
+#[tokio::test]
+async fn each_caller_gets_at_most_their_share_of_requests_in_flight() {
+    let url = database_urls().remove(0);
+    let w = world_with(&url, |s| s.mcp.max_sessions_per_caller = 2).await;
+    let (alice, _, _) = user_with(&w, "demo@example.com").await;
+    let (bob, _, _) = user_with(&w, "bob@example.com").await;
+    let sid = mcp_initialize(&alice, &w.base).await;
+    let bob_sid = mcp_initialize(&bob, &w.base).await;
+    // Gmail answers slowly: two calls hold alice's two slots for a while.
+    w.sandbox.set_faults(gmail_sandbox::FaultConfig {
+        latency_ms: 1500,
+        ..Default::default()
+    });
+    let slow: Vec<_> = (0..2)
+        .map(|i| {
+            let (http, base, sid) = (alice.clone(), w.base.clone(), sid.clone());
+            tokio::spawn(async move {
+                let call = tool_call(10 + i, "get_profile", json!({}));
+                mcp_post(&http, &base, Some(&sid), &call).await.0
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let ping = json!({"jsonrpc": "2.0", "id": 99, "method": "ping"});
+    let (status, _, msgs) = mcp_post(&alice, &w.base, Some(&sid), &ping).await;
+    assert_eq!(status, 429, "{msgs:?}");
+    assert!(
+        msgs[0].to_string().contains("max_sessions_per_caller"),
+        "{msgs:?}"
+    );
+    // Another caller is not affected.
+    let (status, _, _) = mcp_post(&bob, &w.base, Some(&bob_sid), &ping).await;
+    assert_eq!(status, 200);
+    for call in slow {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    // The slots come back when the answers are sent.
+    let (status, _, _) = mcp_post(&alice, &w.base, Some(&sid), &ping).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
