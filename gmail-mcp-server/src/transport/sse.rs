@@ -11,7 +11,7 @@
 //! probe (below: a second write shortly after each ping, so a dead peer's reset ends the
 //! session within the interval), and the cancellation above would still be ours.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -37,6 +37,10 @@ use gmail_shared::server::problem::Problem;
 
 /// Messages buffered per direction before the sender waits.
 const CHANNEL_CAPACITY: usize = 32;
+/// Requests of one session whose answers have not been written to its stream yet. rmcp
+/// answers each request from a task of its own, so a client that stops reading its stream
+/// would otherwise make the server hold every answer to every request it keeps posting.
+const MAX_AWAITING: usize = 64;
 
 // Channels carry boxed messages: tokio allocates a channel's slots 32 at a time, and a message
 // is ~500 bytes inline, so unboxed the two channels alone would cost ~32 KiB per idle session.
@@ -56,6 +60,24 @@ struct SseSession {
     /// Server → stream, for errors this layer answers itself (malformed requests).
     outbox: mpsc::Sender<ServerMsg>,
     session: Arc<Session>,
+    /// Ids of requests whose answers the stream has not carried yet (at most MAX_AWAITING).
+    awaiting: Awaiting,
+}
+
+type Awaiting = Arc<std::sync::Mutex<HashSet<RequestId>>>;
+
+fn lock(awaiting: &Awaiting) -> std::sync::MutexGuard<'_, HashSet<RequestId>> {
+    awaiting.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Counts a request as awaiting its answer; false when the session has MAX_AWAITING already.
+fn await_answer(awaiting: &Awaiting, id: RequestId) -> bool {
+    let mut ids = lock(awaiting);
+    if ids.len() >= MAX_AWAITING && !ids.contains(&id) {
+        return false;
+    }
+    ids.insert(id);
+    true
 }
 
 impl SseSessions {
@@ -125,12 +147,14 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
     let closer = session.closer().clone();
     let (in_tx, in_rx) = mpsc::channel::<ClientMsg>(CHANNEL_CAPACITY);
     let (out_tx, out_rx) = mpsc::channel::<ServerMsg>(CHANNEL_CAPACITY);
+    let awaiting = Awaiting::default();
     state.sse.insert(
         id.clone(),
         SseSession {
             inbox: in_tx,
             outbox: out_tx.clone(),
             session,
+            awaiting: awaiting.clone(),
         },
     );
 
@@ -167,6 +191,7 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
         .streaming(event_stream(
             Bytes::from(endpoint),
             out_rx,
+            awaiting,
             closer,
             state.sse_ping_interval,
         ))
@@ -181,12 +206,14 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
 fn event_stream(
     endpoint: Bytes,
     out_rx: mpsc::Receiver<ServerMsg>,
+    awaiting: Awaiting,
     closer: CancellationToken,
     ping_every: Duration,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
     struct State {
         first: Option<Bytes>,
         out_rx: mpsc::Receiver<ServerMsg>,
+        awaiting: Awaiting,
         closer: CancellationToken,
         ping: tokio::time::Interval,
         probe_after: Duration,
@@ -198,6 +225,7 @@ fn event_stream(
     let state = State {
         first: Some(endpoint),
         out_rx,
+        awaiting,
         _close_on_drop: closer.clone().drop_guard(),
         closer,
         ping,
@@ -212,7 +240,17 @@ fn event_stream(
             biased;
             _ = st.closer.cancelled() => return None,
             msg = st.out_rx.recv() => match msg {
-                Some(msg) => message_event(&msg),
+                Some(msg) => {
+                    let answered = match &*msg {
+                        ServerJsonRpcMessage::Response(r) => Some(&r.id),
+                        ServerJsonRpcMessage::Error(e) => e.id.as_ref(),
+                        _ => None,
+                    };
+                    if let Some(id) = answered {
+                        lock(&st.awaiting).remove(id);
+                    }
+                    message_event(&msg)
+                }
                 None => return None,
             },
             _ = st.ping.tick() => {
@@ -356,8 +394,32 @@ async fn deliver(session: &SseSession, body: &[u8], id: &str) -> Result<(), Http
     };
     for item in items {
         let id_of_item = item.get("id").and_then(request_id);
+        if let Some(rid) = &id_of_item {
+            if !await_answer(&session.awaiting, rid.clone()) {
+                session.session.touch(Activity::Other);
+                return Err(Problem::new(
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-requests",
+                    "Too many unanswered requests",
+                    format!("this session has {MAX_AWAITING} requests whose answers wait to be read from its event stream (GET /sse); read the stream, or wait for answers before posting more"),
+                )
+                .retry_after(1)
+                .jsonrpc(ErrorCode::INVALID_REQUEST.0)
+                .response());
+            }
+        }
         match serde_json::from_value::<ClientJsonRpcMessage>(item) {
             Ok(msg) => {
+                // A cancelled request gets no answer (MCP): it no longer awaits one.
+                if let ClientJsonRpcMessage::Notification(n) = &msg {
+                    if let rmcp::model::ClientNotification::CancelledNotification(c) =
+                        &n.notification
+                    {
+                        if let Some(rid) = &c.params.request_id {
+                            lock(&session.awaiting).remove(rid);
+                        }
+                    }
+                }
                 session.session.touch(activity_of(&msg));
                 if session.inbox.send(Box::new(msg)).await.is_err() {
                     return Err(ended(id));

@@ -289,3 +289,38 @@ async fn at_the_descriptor_cap_health_still_answers() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// An SSE session holds a bounded number of requests awaiting their answers on its stream:
+/// a client that keeps posting while it does not read (or while answers are slow) is told
+/// the limit, and posting works again once the answers have gone out.
+#[tokio::test]
+async fn an_sse_session_bounds_the_answers_it_holds() {
+    let app = spawn_app().await;
+    let mut c = app.sse().await;
+    c.initialize().await;
+    c.notify("notifications/initialized").await;
+    app.sandbox.set_faults(gmail_sandbox::FaultConfig {
+        latency_ms: 1500,
+        ..Default::default()
+    });
+    for id in 0..64 {
+        let r = c.post(&tool_call(100 + id, "get_profile", json!({}))).await;
+        assert_eq!(r.status(), 202, "request {id}");
+    }
+    let r = c.post(&tool_call(999, "get_profile", json!({}))).await;
+    assert_eq!(r.status(), 429);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("64 requests"),
+        "{body}"
+    );
+    for _ in 0..64 {
+        let answer = c.next_message().await.expect("an answer");
+        assert!(answer["result"].is_object(), "{answer}");
+    }
+    app.sandbox
+        .set_faults(gmail_sandbox::FaultConfig::default());
+    let r = c.post(&tool_call(1000, "get_profile", json!({}))).await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(c.next_message().await.unwrap()["id"], 1000);
+}
