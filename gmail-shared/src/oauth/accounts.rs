@@ -20,6 +20,18 @@ use crate::ops::profile::get_profile;
 use crate::store::cipher::KEY_HINT;
 use crate::store::{ConnectionInfo, FlowBinding, Keyring, OAuthState, Store, User, NEEDS_REAUTH};
 
+/// A refresh token's SHA-256: tells which tokens a cached connection was built from
+/// without keeping a second copy of the secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Digest([u8; 32]);
+
+impl Digest {
+    fn of(secret: &str) -> Digest {
+        use sha2::Digest as _;
+        Digest(sha2::Sha256::digest(secret.as_bytes()).into())
+    }
+}
+
 /// Where a user goes to connect an account.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -64,8 +76,9 @@ pub struct Accounts {
     return_origins: Vec<String>,
     state_ttl_secs: i64,
     scopes: Vec<String>,
-    /// Live connections by id, so every call on a connection shares one token source.
-    live: tokio::sync::Mutex<HashMap<String, Connection>>,
+    /// Live connections by id, so every call on a connection shares one token source; each
+    /// with a digest of the refresh token it was built from (see `mailbox`).
+    live: tokio::sync::Mutex<HashMap<String, (Digest, Connection)>>,
     members: crate::members::Members,
     /// Who may sign up by signing in with Google (email domains; empty: anyone).
     pub(super) allowed_domains: Vec<String>,
@@ -372,20 +385,34 @@ impl Accounts {
                 ),
             });
         }
+        // Another process (the REST server, where users reconnect) may have stored new tokens
+        // since this one cached the connection: a cached copy built from another refresh
+        // token is stale, and refreshing with it (revoked, maybe) would mark the fresh
+        // connection broken.
+        let built_from = Digest::of(secrecy::ExposeSecret::expose_secret(
+            &found.tokens.refresh_token,
+        ));
         let mut live = self.live.lock().await;
-        let conn = live
+        if live
+            .get(&found.info.id)
+            .is_some_and(|(digest, _)| *digest != built_from)
+        {
+            live.remove(&found.info.id);
+        }
+        let (_, conn) = live
             .entry(found.info.id.clone())
             .or_insert_with(|| {
                 let sink = Arc::new(StoreSink {
                     store: self.store.clone(),
                     connection_id: found.info.id.clone(),
                 });
-                self.factory.connection(
+                let conn = self.factory.connection(
                     Some(found.info.email.clone()),
                     self.client.clone(),
                     found.tokens,
                     Some(sink),
-                )
+                );
+                (built_from, conn)
             })
             .clone();
         drop(live);

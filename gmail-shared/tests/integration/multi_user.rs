@@ -446,6 +446,36 @@ async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
     }
 }
 
+/// A reconnect through one process reaches the others: a process that cached the old
+/// connection uses the new tokens on its next call, instead of refreshing with the revoked
+/// refresh token and marking the fresh connection broken.
+#[tokio::test]
+async fn a_reconnect_in_one_process_reaches_the_others() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let u = w.user("u").await;
+        connect(&w, &u, "demo@example.com").await;
+        let other = w.instance().await;
+        get_profile(&other.mailbox(&u.id, None).await.unwrap())
+            .await
+            .unwrap();
+        // Google revokes the grant (the user removed the app's access, say) ...
+        let old = w.store().connection_for(&u.id, None).await.unwrap().tokens;
+        let r = reqwest::Client::new()
+            .post(format!("{}revoke", w.sandbox.base_url()))
+            .form(&[("token", old.refresh_token.expose_secret())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        // ... and the user connects again, through this process.
+        connect(&w, &u, "demo@example.com").await;
+        let profile = get_profile(&other.mailbox(&u.id, None).await.unwrap()).await;
+        assert!(profile.is_ok(), "{profile:?}");
+        assert_eq!(w.accounts.list(&u.id).await.unwrap()[0].status, "active");
+    }
+}
+
 #[tokio::test]
 async fn disconnect_revokes_at_google() {
     for url in database_urls() {
