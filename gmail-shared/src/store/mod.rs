@@ -396,40 +396,35 @@ impl Store {
         scopes: &[String],
     ) -> Result<ConnectionInfo, GmailError> {
         let email = email.trim().to_ascii_lowercase();
-        let existing = sql!(
+        // One statement, so two callbacks at once for one address cannot both insert (the
+        // second would hit the unique key): the later one keeps the row the first made. The
+        // first address a user connects is their primary.
+        let fresh = new_id("conn");
+        self.run(sql!(
+            "INSERT INTO connections (id, user_id, email, refresh_token, scopes, status, \
+             is_primary, created_at) VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN EXISTS \
+             (SELECT 1 FROM connections WHERE user_id = $2) THEN 0 ELSE 1 END, $7) ON \
+             CONFLICT (user_id, email) DO NOTHING",
+            &fresh,
+            user_id,
+            &email,
+            self.keys.seal(
+                &format!("{fresh}:refresh"),
+                tokens.refresh_token.expose_secret()
+            )?,
+            scopes.join(" "),
+            ACTIVE,
+            now()
+        ))
+        .await?;
+        let id: String = sql!(
             "SELECT id FROM connections WHERE user_id = $1 AND email = $2",
             user_id,
             &email
         )
-        .fetch_optional(&self.pool)
-        .await?;
-        let id = match existing {
-            Some(r) => r.try_get::<String, _>("id")?,
-            None => {
-                let id = new_id("conn");
-                let has_any = sql!("SELECT id FROM connections WHERE user_id = $1", user_id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .is_some();
-                self.run(sql!(
-                    "INSERT INTO connections (id, user_id, email, refresh_token, scopes, \
-                     status, is_primary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    &id,
-                    user_id,
-                    &email,
-                    self.keys.seal(
-                        &format!("{id}:refresh"),
-                        tokens.refresh_token.expose_secret()
-                    )?,
-                    scopes.join(" "),
-                    ACTIVE,
-                    if has_any { 0i64 } else { 1i64 },
-                    now()
-                ))
-                .await?;
-                id
-            }
-        };
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("id")?;
         self.store_tokens(&id, tokens).await?;
         self.run(sql!(
             "UPDATE connections SET scopes = $1, status = $2 WHERE id = $3",

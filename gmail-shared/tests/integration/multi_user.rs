@@ -476,6 +476,32 @@ async fn a_reconnect_in_one_process_reaches_the_others() {
     }
 }
 
+/// Two OAuth callbacks at once for one address (a double-clicked consent, two tabs) make one
+/// connection, not a unique-key error.
+#[tokio::test]
+async fn concurrent_connects_of_one_address_make_one_connection() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let u = w.user("u").await;
+        let tokens = gmail_shared::gmail::credentials::StoredTokens {
+            access_token: None,
+            refresh_token: "1//refresh".to_string().into(),
+            scope: None,
+            expiry_date: None,
+        };
+        let connects = (0..8).map(|_| {
+            w.store()
+                .upsert_connection(&u.id, "Demo@Example.com", &tokens, &[])
+        });
+        for r in futures::future::join_all(connects).await {
+            r.unwrap();
+        }
+        let list = w.accounts.list(&u.id).await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert!(list[0].is_primary);
+    }
+}
+
 #[tokio::test]
 async fn disconnect_revokes_at_google() {
     for url in database_urls() {
