@@ -50,6 +50,7 @@ pub async fn session_owner_guard(
         }
         _ => None,
     };
+    let mut admitted = None;
     if let Some(id) = &named {
         let foreign = match &restoring {
             Some(owner) => owner
@@ -71,13 +72,17 @@ pub async fn session_owner_guard(
             let response = Problem::forbidden(reason).jsonrpc(-32600).response();
             return Ok(req.into_response(response).map_into_right_body());
         }
-        // A session restored here counts against this instance's caps like a new one.
+        // A session restored here counts against this instance's caps like a new one (held
+        // until it has its owner, below).
         if matches!(restoring, Some(Some(_))) {
-            if let Err(refusal) = sessions.admit(caller_user) {
-                tracing::warn!(?refusal, session_id = %id, "refused to restore a session");
-                return Ok(req
-                    .into_response(refusal.problem().response())
-                    .map_into_right_body());
+            match sessions.admit(caller_user) {
+                Ok(held) => admitted = Some(held),
+                Err(refusal) => {
+                    tracing::warn!(?refusal, session_id = %id, "refused to restore a session");
+                    return Ok(req
+                        .into_response(refusal.problem().response())
+                        .map_into_right_body());
+                }
             }
         }
     }
@@ -105,6 +110,7 @@ pub async fn session_owner_guard(
     }
     // Released only now: the next request for a session restored here finds its owner.
     drop(serial);
+    drop(admitted);
     Ok(res.map_into_left_body())
 }
 

@@ -241,22 +241,44 @@ pub struct Sessions {
     /// Told the id of each session ended from outside (see [`Sessions::on_close`]).
     closed: OnceLock<OnClose>,
     /// Requests in flight on `/mcp` per caller (see [`Sessions::hold_request`]).
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    in_flight: Counts,
+    /// Sessions admitted but not registered with their owner yet, per caller ("" outside
+    /// multi-user mode): they count against the caps, so concurrent opens cannot all pass.
+    admitting: Counts,
 }
 
-/// One request in flight on `/mcp`, counted for its caller until dropped (with its response).
-pub struct RequestSlot {
-    counts: Arc<Mutex<HashMap<String, usize>>>,
+/// How many of something each caller holds.
+type Counts = Arc<Mutex<HashMap<String, usize>>>;
+
+fn counts(c: &Counts) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    c.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One of a caller's [`Counts`], given back when dropped: a request in flight (with its
+/// response), or an admitted session until it is registered with its owner.
+pub struct Counted {
+    counts: Counts,
     caller: String,
 }
 
-impl Drop for RequestSlot {
+impl Counted {
+    /// Counts one more for `caller`; the lock on `held` must be `counts`'s.
+    fn take(counts: &Counts, held: &mut HashMap<String, usize>, caller: &str) -> Counted {
+        *held.entry(caller.to_string()).or_default() += 1;
+        Counted {
+            counts: counts.clone(),
+            caller: caller.to_string(),
+        }
+    }
+}
+
+impl Drop for Counted {
     fn drop(&mut self) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = counts.get_mut(&self.caller) {
+        let mut held = counts(&self.counts);
+        if let Some(n) = held.get_mut(&self.caller) {
             *n -= 1;
             if *n == 0 {
-                counts.remove(&self.caller);
+                held.remove(&self.caller);
             }
         }
     }
@@ -274,6 +296,7 @@ impl Sessions {
             caps,
             closed: OnceLock::new(),
             in_flight: Arc::default(),
+            admitting: Arc::default(),
         }
     }
 
@@ -281,19 +304,14 @@ impl Sessions {
     /// cap. A protocol 2026-07-28 client has no session (rmcp serves each request on its
     /// own), so the session caps never see it: what it holds open is requests (a
     /// `subscriptions/listen` stream, a long `wait_for_email`), and this bounds them.
-    pub fn hold_request(&self, caller: &str) -> Result<RequestSlot, Refusal> {
-        let mut counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let n = counts.entry(caller.to_string()).or_default();
-        if *n >= self.caps.per_caller {
+    pub fn hold_request(&self, caller: &str) -> Result<Counted, Refusal> {
+        let mut held = counts(&self.in_flight);
+        if held.get(caller).copied().unwrap_or(0) >= self.caps.per_caller {
             return Err(Refusal::CallerBusy {
                 cap: self.caps.per_caller,
             });
         }
-        *n += 1;
-        Ok(RequestSlot {
-            counts: self.in_flight.clone(),
-            caller: caller.to_string(),
-        })
+        Ok(Counted::take(&self.in_flight, &mut held, caller))
     }
 
     /// `f` is told the id of every session ended from outside (DELETE /sessions, a revoked
@@ -303,23 +321,33 @@ impl Sessions {
         let _ = self.closed.set(Box::new(f));
     }
 
-    /// Whether one more session may open for `caller` (None outside multi-user mode).
-    pub fn admit(&self, caller: Option<&str>) -> Result<(), Refusal> {
+    /// Whether one more session may open for `caller` (None outside multi-user mode). The
+    /// answer counts as one of the caller's sessions until dropped: keep it until the new
+    /// session is registered with its owner.
+    pub fn admit(&self, caller: Option<&str>) -> Result<Counted, Refusal> {
+        // One admission at a time, so concurrent opens see each other.
+        let mut admitting = counts(&self.admitting);
         let map = self.read();
-        if map.len() >= self.caps.total {
+        if map.len() + admitting.values().sum::<usize>() >= self.caps.total {
             return Err(Refusal::Full {
                 cap: self.caps.total,
             });
         }
         if let Some(user) = caller {
-            let mine = map.values().filter(|s| s.owner() == Some(user)).count();
+            let mine = map.values().filter(|s| s.owner() == Some(user)).count()
+                + admitting.get(user).copied().unwrap_or(0);
             if mine >= self.caps.per_caller {
                 return Err(Refusal::CallerFull {
                     cap: self.caps.per_caller,
                 });
             }
         }
-        Ok(())
+        drop(map);
+        Ok(Counted::take(
+            &self.admitting,
+            &mut admitting,
+            caller.unwrap_or_default(),
+        ))
     }
 
     /// Adds a session. Its closer is a child of the registry's root token.
@@ -649,20 +677,26 @@ mod tests {
             user_id: u.into(),
             key_id: format!("key-{u}"),
         };
-        assert!(sessions.admit(Some("alice")).is_ok());
+        let admitted = sessions.admit(Some("alice")).unwrap();
+        // Admitted, not registered yet: it counts already.
+        assert_eq!(
+            sessions.admit(Some("alice")).err(),
+            Some(Refusal::CallerFull { cap: 1 })
+        );
         sessions
             .register("a1", TransportKind::Sse)
             .set_owner(owner("alice"));
+        drop(admitted);
         assert_eq!(
-            sessions.admit(Some("alice")),
-            Err(Refusal::CallerFull { cap: 1 })
+            sessions.admit(Some("alice")).err(),
+            Some(Refusal::CallerFull { cap: 1 })
         );
         assert!(sessions.admit(Some("bob")).is_ok());
         sessions
             .register("b1", TransportKind::Sse)
             .set_owner(owner("bob"));
         sessions.register("x", TransportKind::Sse);
-        assert_eq!(sessions.admit(None), Err(Refusal::Full { cap: 3 }));
+        assert_eq!(sessions.admit(None).err(), Some(Refusal::Full { cap: 3 }));
         assert_eq!(sessions.owner_keys(), ["key-alice", "key-bob"]);
         assert_eq!(
             sessions.close_where(|s| s.owner_key() == Some("key-bob")),

@@ -121,28 +121,33 @@ pub async fn connect(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
         .cloned()
         .unwrap_or_else(|| state.auth.fallback_context());
     let owner = caller_key(&req).map(|(user_id, key_id)| Owner { user_id, key_id });
-    if let Err(refusal) = state
+    let admitted = match state
         .sessions
         .admit(owner.as_ref().map(|o| o.user_id.as_str()))
     {
-        tracing::warn!(?refusal, "refused a new SSE session");
-        let mut response = refusal.problem().response();
-        // Hand the descriptor back at once: this client gets no stream.
-        response
-            .head_mut()
-            .set_connection_type(actix_web::http::ConnectionType::Close);
-        return response;
-    }
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            tracing::warn!(?refusal, "refused a new SSE session");
+            let mut response = refusal.problem().response();
+            // Hand the descriptor back at once: this client gets no stream.
+            response
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+            return response;
+        }
+    };
     let id = uuid::Uuid::new_v4().to_string();
     let session = state.sessions.register(id.clone(), TransportKind::Sse);
+    if let Some(owner) = &owner {
+        session.set_owner(owner.clone());
+    }
+    // Registered with its owner: it counts as theirs now.
+    drop(admitted);
     if let Some(cluster) = &state.cluster {
         let owner = owner
             .as_ref()
             .map(|o| (o.user_id.as_str(), o.key_id.as_str()));
         cluster.register(&id, "sse", owner).await;
-    }
-    if let Some(owner) = owner {
-        session.set_owner(owner);
     }
     let closer = session.closer().clone();
     let (in_tx, in_rx) = mpsc::channel::<ClientMsg>(CHANNEL_CAPACITY);

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use super::{activity_of, json_rpc_error};
 use crate::app::AppState;
 use crate::handler::{GmailMcp, Shared};
-use crate::sessions::{Activity, RequestSlot, Sessions, TransportKind};
+use crate::sessions::{Activity, Counted, Sessions, TransportKind};
 use gmail_shared::server::guard::HostPolicy;
 
 /// rmcp's [`LocalSessionManager`] plus bookkeeping in [`Sessions`].
@@ -216,6 +216,7 @@ pub async fn gate(
         Ok(req.into_response(response).map_into_right_body())
     };
     let mut slot = None;
+    let mut admitted = None;
     if req.method() == Method::POST {
         let max = req
             .app_data::<web::Data<BodyLimits>>()
@@ -277,9 +278,13 @@ pub async fn gate(
         if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
             let caller = caller_id(req.request());
             if initialize && !req.headers().contains_key(HEADER_SESSION_ID) {
-                if let Err(refusal) = state.sessions.admit(caller.as_deref()) {
-                    tracing::warn!(?refusal, "refused a new Streamable HTTP session");
-                    return refuse(req, refusal.problem().response());
+                match state.sessions.admit(caller.as_deref()) {
+                    // Held until the response: by then the session has its owner.
+                    Ok(held) => admitted = Some(held),
+                    Err(refusal) => {
+                        tracing::warn!(?refusal, "refused a new Streamable HTTP session");
+                        return refuse(req, refusal.problem().response());
+                    }
                 }
             } else if let Some(caller) = caller {
                 match state.sessions.hold_request(&caller) {
@@ -295,6 +300,7 @@ pub async fn gate(
     }
     let deleting = req.method() == Method::DELETE;
     let mut res = next.call(req).await?;
+    drop(admitted);
     if deleting && res.status() == StatusCode::ACCEPTED {
         *res.response_mut().status_mut() = StatusCode::OK;
     }
@@ -307,10 +313,10 @@ pub async fn gate(
         .map_into_left_body())
 }
 
-/// A response body that holds its request's [`RequestSlot`] until it ends.
+/// A response body that holds its request's place (see `Sessions::hold_request`) until it ends.
 pub struct Held<B> {
     body: std::pin::Pin<Box<B>>,
-    _slot: Option<RequestSlot>,
+    _slot: Option<Counted>,
 }
 
 impl<B: MessageBody> MessageBody for Held<B> {

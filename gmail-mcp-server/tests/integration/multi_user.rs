@@ -426,6 +426,30 @@ async fn revoked_keys_and_disabled_users_lose_their_sessions_within_a_second() {
     }
 }
 
+/// Sessions opened at once are counted at once: a caller at the edge of the cap who opens
+/// several together gets only what the cap leaves.
+#[tokio::test]
+async fn concurrent_opens_do_not_pass_the_cap_together() {
+    let url = database_urls().remove(0);
+    let w = world_with(&url, |s| s.mcp.max_sessions_per_caller = 2).await;
+    let (alice, _, _) = user_with(&w, "demo@example.com").await;
+    let mut params = init_params();
+    params["protocolVersion"] = json!("2025-06-18");
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params});
+    let opens = (0..8).map(|_| mcp_post(&alice, &w.base, None, &init));
+    let statuses: Vec<u16> = futures::future::join_all(opens)
+        .await
+        .into_iter()
+        .map(|(status, _, _)| status.as_u16())
+        .collect();
+    let opened = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(opened, 2, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+}
+
 /// Requests in flight on /mcp are bounded per caller too: a protocol 2026-07-28 client holds
 /// requests, not sessions, and no session cap would see them.
 #[tokio::test]
