@@ -430,9 +430,7 @@ async fn revoked_keys_and_disabled_users_lose_their_sessions_within_a_second() {
 /// several together gets only what the cap leaves.
 #[tokio::test]
 async fn concurrent_opens_do_not_pass_the_cap_together() {
-    let url = database_urls().remove(0);
-    let w = world_with(&url, |s| s.mcp.max_sessions_per_caller = 2).await;
-    let (alice, _, _) = user_with(&w, "demo@example.com").await;
+    let (w, alice, _) = capped_at_two().await;
     let mut params = init_params();
     params["protocolVersion"] = json!("2025-06-18");
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params});
@@ -454,10 +452,7 @@ async fn concurrent_opens_do_not_pass_the_cap_together() {
 /// requests, not sessions, and no session cap would see them.
 #[tokio::test]
 async fn each_caller_gets_at_most_their_share_of_requests_in_flight() {
-    let url = database_urls().remove(0);
-    let w = world_with(&url, |s| s.mcp.max_sessions_per_caller = 2).await;
-    let (alice, _, _) = user_with(&w, "demo@example.com").await;
-    let (bob, _, _) = user_with(&w, "bob@example.com").await;
+    let (w, alice, bob) = capped_at_two().await;
     let sid = mcp_initialize(&alice, &w.base).await;
     let bob_sid = mcp_initialize(&bob, &w.base).await;
     // Gmail answers slowly: two calls hold alice's two slots for a while.
@@ -493,12 +488,18 @@ async fn each_caller_gets_at_most_their_share_of_requests_in_flight() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
-async fn each_caller_gets_at_most_their_share_of_sessions() {
+/// A server that gives each caller two sessions, and two callers on it.
+async fn capped_at_two() -> (World, reqwest::Client, reqwest::Client) {
     let url = database_urls().remove(0);
     let w = world_with(&url, |s| s.mcp.max_sessions_per_caller = 2).await;
     let (alice, _, _) = user_with(&w, "demo@example.com").await;
     let (bob, _, _) = user_with(&w, "bob@example.com").await;
+    (w, alice, bob)
+}
+
+#[tokio::test]
+async fn each_caller_gets_at_most_their_share_of_sessions() {
+    let (w, alice, bob) = capped_at_two().await;
     let _a1 = SseClient::connect_with(&w.base, alice.clone()).await;
     let _a2 = mcp_initialize(&alice, &w.base).await;
     let r = alice.get(format!("{}/sse", w.base)).send().await.unwrap();

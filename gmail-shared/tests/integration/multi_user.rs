@@ -77,6 +77,17 @@ impl World {
         self.store().store_tokens(conn_id, &tokens).await.unwrap();
     }
 
+    /// Revokes a refresh token (and its access tokens) at the sandbox's Google.
+    async fn revoke_at_google(&self, token: &SecretString) {
+        let r = reqwest::Client::new()
+            .post(format!("{}revoke", self.sandbox.base_url()))
+            .form(&[("token", token.expose_secret())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
     /// Another server process's view of the same database.
     async fn instance(&self) -> Arc<Accounts> {
         Accounts::open(
@@ -416,12 +427,7 @@ async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
         connect(&w, &u, "demo@example.com").await;
         let found = w.store().connection_for(&u.id, None).await.unwrap();
         // Revoked at Google's end, and the access token is stale.
-        reqwest::Client::new()
-            .post(format!("{}revoke", w.sandbox.base_url()))
-            .form(&[("token", found.tokens.refresh_token.expose_secret())])
-            .send()
-            .await
-            .unwrap();
+        w.revoke_at_google(&found.tokens.refresh_token).await;
         let mut tokens = found.tokens;
         tokens.expiry_date = Some(1_000);
         w.store()
@@ -461,13 +467,7 @@ async fn a_reconnect_in_one_process_reaches_the_others() {
             .unwrap();
         // Google revokes the grant (the user removed the app's access, say) ...
         let old = w.store().connection_for(&u.id, None).await.unwrap().tokens;
-        let r = reqwest::Client::new()
-            .post(format!("{}revoke", w.sandbox.base_url()))
-            .form(&[("token", old.refresh_token.expose_secret())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        w.revoke_at_google(&old.refresh_token).await;
         // ... and the user connects again, through this process.
         connect(&w, &u, "demo@example.com").await;
         let profile = get_profile(&other.mailbox(&u.id, None).await.unwrap()).await;
