@@ -242,6 +242,9 @@ pub struct Sessions {
     closed: OnceLock<OnClose>,
     /// Requests in flight on `/mcp` per caller (see [`Sessions::hold_request`]).
     in_flight: Counts,
+    /// The same requests with their caller's key, to end when the key is revoked.
+    requests: Requests,
+    next_request: AtomicU64,
     /// Sessions admitted but not registered with their owner yet, per caller ("" outside
     /// multi-user mode): they count against the caps, so concurrent opens cannot all pass.
     admitting: Counts,
@@ -249,6 +252,27 @@ pub struct Sessions {
 
 /// How many of something each caller holds.
 type Counts = Arc<Mutex<HashMap<String, usize>>>;
+
+/// Requests in flight by number: (user id, key id, what ends the request's response).
+type Requests = Arc<Mutex<HashMap<u64, (String, String, CancellationToken)>>>;
+
+/// A request in flight on `/mcp` (see [`Sessions::hold_request`]): counted for its caller
+/// while it lives, and `ended` when the caller's key is revoked or their user disabled.
+pub struct InFlight {
+    _counted: Counted,
+    number: u64,
+    requests: Requests,
+    pub ended: CancellationToken,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.number);
+    }
+}
 
 fn counts(c: &Counts) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
     c.lock().unwrap_or_else(|e| e.into_inner())
@@ -296,6 +320,8 @@ impl Sessions {
             caps,
             closed: OnceLock::new(),
             in_flight: Arc::default(),
+            requests: Arc::default(),
+            next_request: AtomicU64::new(0),
             admitting: Arc::default(),
         }
     }
@@ -304,14 +330,38 @@ impl Sessions {
     /// cap. A protocol 2026-07-28 client has no session (rmcp serves each request on its
     /// own), so the session caps never see it: what it holds open is requests (a
     /// `subscriptions/listen` stream, a long `wait_for_email`), and this bounds them.
-    pub fn hold_request(&self, caller: &str) -> Result<Counted, Refusal> {
-        let mut held = counts(&self.in_flight);
-        if held.get(caller).copied().unwrap_or(0) >= self.caps.per_caller {
-            return Err(Refusal::CallerBusy {
-                cap: self.caps.per_caller,
-            });
-        }
-        Ok(Counted::take(&self.in_flight, &mut held, caller))
+    pub fn hold_request(&self, user: &str, key: &str) -> Result<InFlight, Refusal> {
+        let counted = {
+            let mut held = counts(&self.in_flight);
+            if held.get(user).copied().unwrap_or(0) >= self.caps.per_caller {
+                return Err(Refusal::CallerBusy {
+                    cap: self.caps.per_caller,
+                });
+            }
+            Counted::take(&self.in_flight, &mut held, user)
+        };
+        let number = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let ended = self.root.child_token();
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(number, (user.into(), key.into(), ended.clone()));
+        Ok(InFlight {
+            _counted: counted,
+            number,
+            requests: self.requests.clone(),
+            ended,
+        })
+    }
+
+    /// Ends the requests in flight whose (user id, key id) is `doomed`; answers how many.
+    pub fn end_requests_where(&self, doomed: impl Fn(&str, &str) -> bool) -> usize {
+        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        requests
+            .values()
+            .filter(|(user, key, _)| doomed(user, key))
+            .map(|(_, _, ended)| ended.cancel())
+            .count()
     }
 
     /// `f` is told the id of every session ended from outside (DELETE /sessions, a revoked
@@ -480,13 +530,20 @@ impl Sessions {
         ids.iter().filter(|id| self.close(id)).count()
     }
 
-    /// The API keys of open sessions (multi-user mode).
+    /// The API keys of open sessions and requests in flight (multi-user mode).
     pub fn owner_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self
             .read()
             .values()
             .filter_map(|s| s.owner_key().map(str::to_owned))
             .collect();
+        keys.extend(
+            self.requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .map(|(_, key, _)| key.clone()),
+        );
         keys.sort();
         keys.dedup();
         keys
@@ -552,14 +609,16 @@ pub fn spawn_revocation_watch(
             match store.revocations_since(since).await {
                 Ok((keys, users)) => {
                     if !keys.is_empty() || !users.is_empty() {
-                        let closed = sessions.close_where(|s| {
-                            s.owner_key().is_some_and(|k| keys.iter().any(|r| r == k))
-                                || s.owner().is_some_and(|u| users.iter().any(|d| d == u))
-                        });
+                        let doomed = |user: Option<&str>, key: Option<&str>| {
+                            key.is_some_and(|k| keys.iter().any(|r| r == k))
+                                || user.is_some_and(|u| users.iter().any(|d| d == u))
+                        };
+                        let closed = sessions.close_where(|s| doomed(s.owner(), s.owner_key()))
+                            + sessions.end_requests_where(|u, k| doomed(Some(u), Some(k)));
                         if closed > 0 {
                             tracing::info!(
                                 closed,
-                                "closed sessions of revoked keys or disabled users"
+                                "closed sessions and requests of revoked keys or disabled users"
                             );
                         }
                     }

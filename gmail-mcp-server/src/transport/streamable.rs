@@ -11,8 +11,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
 use futures::Stream;
-use gmail_shared::auth::caller_id;
+use gmail_shared::auth::caller_key;
 use gmail_shared::server::limits::{self, BodyLimits};
+use gmail_shared::server::problem::Problem;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::model::{ErrorCode, RequestId};
 use rmcp::transport::common::http_header::HEADER_SESSION_ID;
@@ -29,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use super::{activity_of, json_rpc_error};
 use crate::app::AppState;
 use crate::handler::{GmailMcp, Shared};
-use crate::sessions::{Activity, Counted, Sessions, TransportKind};
+use crate::sessions::{Activity, InFlight, Sessions, TransportKind};
 use gmail_shared::server::guard::HostPolicy;
 
 /// rmcp's [`LocalSessionManager`] plus bookkeeping in [`Sessions`].
@@ -276,9 +277,12 @@ pub async fn gate(
         };
         let initialize = activity_of(&message) == Activity::Initialize;
         if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
-            let caller = caller_id(req.request());
+            let caller = caller_key(req.request());
             if initialize && !req.headers().contains_key(HEADER_SESSION_ID) {
-                match state.sessions.admit(caller.as_deref()) {
+                match state
+                    .sessions
+                    .admit(caller.as_ref().map(|(user, _)| user.as_str()))
+                {
                     // Held until the response: by then the session has its owner.
                     Ok(held) => admitted = Some(held),
                     Err(refusal) => {
@@ -286,8 +290,8 @@ pub async fn gate(
                         return refuse(req, refusal.problem().response());
                     }
                 }
-            } else if let Some(caller) = caller {
-                match state.sessions.hold_request(&caller) {
+            } else if let Some((user, key)) = caller {
+                match state.sessions.hold_request(&user, &key) {
                     Ok(held) => slot = Some(held),
                     Err(refusal) => {
                         tracing::warn!(?refusal, "refused a request on /mcp");
@@ -299,7 +303,22 @@ pub async fn gate(
         req.set_payload(actix_web::dev::Payload::from(body));
     }
     let deleting = req.method() == Method::DELETE;
-    let mut res = next.call(req).await?;
+    let ended = slot.as_ref().map(|s: &InFlight| s.ended.clone());
+    // rmcp answers a sessionless request only once its first message is ready (a long
+    // call's result): a revoked key ends the wait too, not only the stream after it.
+    let mut res = tokio::select! {
+        res = next.call(req) => res?,
+        _ = async { ended.expect("raced only with a slot").cancelled_owned().await }, if ended.is_some() => {
+            let problem = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "revoked",
+                "Credential revoked",
+                "the API key or token of this request was revoked (or its user disabled) while it ran",
+            );
+            // (No request left to answer with: it went to rmcp. An error carries the answer.)
+            return Err(actix_web::error::InternalError::from_response("revoked", problem.response()).into());
+        }
+    };
     drop(admitted);
     if deleting && res.status() == StatusCode::ACCEPTED {
         *res.response_mut().status_mut() = StatusCode::OK;
@@ -308,15 +327,20 @@ pub async fn gate(
     Ok(res
         .map_body(|_, body| Held {
             body: Box::pin(body),
+            ended: slot
+                .as_ref()
+                .map(|s: &InFlight| Box::pin(s.ended.clone().cancelled_owned())),
             _slot: slot,
         })
         .map_into_left_body())
 }
 
 /// A response body that holds its request's place (see `Sessions::hold_request`) until it ends.
+/// The response ends early when the request's caller loses their key.
 pub struct Held<B> {
     body: std::pin::Pin<Box<B>>,
-    _slot: Option<Counted>,
+    ended: Option<std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
+    _slot: Option<InFlight>,
 }
 
 impl<B: MessageBody> MessageBody for Held<B> {
@@ -330,6 +354,12 @@ impl<B: MessageBody> MessageBody for Held<B> {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<actix_web::web::Bytes, Self::Error>>> {
+        use std::future::Future;
+        if let Some(ended) = self.ended.as_mut() {
+            if ended.as_mut().poll(cx).is_ready() {
+                return std::task::Poll::Ready(None);
+            }
+        }
         self.body.as_mut().poll_next(cx)
     }
 }

@@ -426,6 +426,68 @@ async fn revoked_keys_and_disabled_users_lose_their_sessions_within_a_second() {
     }
 }
 
+/// A protocol 2026-07-28 request: no session, the protocol in `_meta` and the header.
+fn stateless(http: &reqwest::Client, base: &str, id: i64, tool: &str) -> reqwest::RequestBuilder {
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+    });
+    http.post(format!("{base}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": {}, "_meta": meta}}))
+}
+
+/// A request in flight ends when its key is revoked: a protocol 2026-07-28 client has no
+/// session to close, and its long call (or listen stream) must not go on answering a key
+/// that no longer works.
+#[tokio::test]
+async fn a_revoked_key_loses_its_requests_in_flight() {
+    let url = database_urls().remove(0);
+    let w = world(&url).await;
+    let (alice, alice_key_id, _) = user_with(&w, "demo@example.com").await;
+    let r = stateless(&alice, &w.base, 1, "get_profile")
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("demo@example.com"), "{text}");
+
+    w.sandbox.set_faults(gmail_sandbox::FaultConfig {
+        latency_ms: 8000,
+        ..Default::default()
+    });
+    let slow = stateless(&alice, &w.base, 2, "get_profile").send();
+    let slow = tokio::spawn(async move { slow.await.unwrap().text().await.unwrap_or_default() });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let revoked = std::time::Instant::now();
+    assert!(w
+        .accounts
+        .store()
+        .revoke_api_key(&alice_key_id)
+        .await
+        .unwrap());
+    let text = tokio::time::timeout(Duration::from_secs(4), slow)
+        .await
+        .expect("the request of a revoked key went on")
+        .unwrap();
+    assert!(
+        !text.contains("demo@example.com"),
+        "answered after revocation: {text}"
+    );
+    assert!(
+        revoked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        revoked.elapsed()
+    );
+}
+
 /// Sessions opened at once are counted at once: a caller at the edge of the cap who opens
 /// several together gets only what the cap leaves.
 #[tokio::test]
