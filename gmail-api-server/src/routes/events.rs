@@ -84,6 +84,8 @@ pub async fn stream(
     let after = match header.or(q.last_event_id) {
         Some(n) => n,
         None => {
+            // The starting point first: what a sync stores meanwhile is after it.
+            let after = events.store().last_event_seq(&user).await?;
             // A fresh stream hears of the next message even in a mailbox the change feed
             // has not started yet (the caller's default one, when none is named).
             match caller.0.mailbox(q.account.as_deref()).await {
@@ -91,7 +93,7 @@ pub async fn stream(
                 Err(e) if q.account.is_some() => return Err(e),
                 Err(_) => {} // no default mailbox: the stream still shows every account's
             }
-            events.store().last_event_seq(&user).await?
+            after
         }
     };
     let permit = events.open_stream(&user)?;

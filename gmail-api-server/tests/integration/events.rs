@@ -541,6 +541,27 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
     }
 }
 
+/// A `users.watch` Gmail refuses (a topic it cannot publish to) is tried again a minute
+/// later, not on every tick of the sync loop: each costs 100 quota units.
+#[tokio::test]
+async fn a_refused_watch_is_not_retried_on_every_tick() {
+    let db = database_urls().await.remove(0);
+    let d = Deployment::start_with(&db, |s| {
+        event_settings(s);
+        s.events.pubsub_topic = "projects/sandbox/not-a-topic".into();
+    })
+    .await;
+    let alice = new_caller(&d.store, "alice").await;
+    connect(&d.base, &alice, "demo@example.com").await;
+    cursors_ready(&d.store, 1).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let watches = d.sandbox.stats()["requests"]["users.watch"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(watches, 1, "{}", d.sandbox.stats());
+    drop_database(&db).await;
+}
+
 #[tokio::test]
 async fn webhooks_to_private_addresses_are_refused_by_default() {
     let db = gmail_test_support::database_urls("events").remove(0);

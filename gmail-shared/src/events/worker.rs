@@ -104,7 +104,7 @@ fn upgrade(weak: &Weak<Inner>) -> Option<Events> {
 async fn sync_loop(weak: Weak<Inner>, source: Arc<dyn MailboxSource>) {
     let mut last_listed = 0i64;
     let mut last_purged = 0i64;
-    let mut watched_once = std::collections::HashSet::new();
+    let mut watches = std::collections::HashMap::new();
     loop {
         let Some(events) = upgrade(&weak) else { return };
         let now = now_ms();
@@ -115,7 +115,7 @@ async fn sync_loop(weak: Weak<Inner>, source: Arc<dyn MailboxSource>) {
             }
         }
         if events.push_enabled() {
-            renew_watches(&events, source.as_ref(), &mut watched_once).await;
+            renew_watches(&events, source.as_ref(), &mut watches).await;
         }
         let every = if events.push_enabled() {
             events.settings().safety_poll_secs
@@ -187,11 +187,26 @@ async fn list_mailboxes(events: &Events, source: &dyn MailboxSource) -> Result<(
     Ok(())
 }
 
-/// `users.watch` for every mailbox at start-up and then daily.
+/// This process's `users.watch` calls for one mailbox.
+#[derive(Default)]
+struct WatchState {
+    /// Failures in a row, and when to try again after the last.
+    failures: u32,
+    retry_at: i64,
+}
+
+/// How long after `failures` failed `users.watch` calls in a row to try again: a minute,
+/// doubling, at most an hour (a watch costs 100 quota units; a topic Gmail may not publish to
+/// fails every time until someone fixes it).
+fn watch_retry_ms(failures: u32) -> i64 {
+    (60_000i64 << failures.saturating_sub(1).min(6)).min(3_600_000)
+}
+
+/// `users.watch` for every mailbox at start-up and then daily; after a failure, later.
 async fn renew_watches(
     events: &Events,
     source: &dyn MailboxSource,
-    watched_once: &mut std::collections::HashSet<(String, String)>,
+    watches: &mut std::collections::HashMap<(String, String), WatchState>,
 ) {
     let Ok(cursors) = events.store().cursors().await else {
         return;
@@ -199,8 +214,12 @@ async fn renew_watches(
     let topic = events.settings().pubsub_topic.clone();
     for c in cursors {
         let key = (c.user_id.clone(), c.account.clone());
-        if watched_once.contains(&key) && now_ms() - c.watch_renewed_at < WATCH_RENEW_MS {
-            continue;
+        let now = now_ms();
+        match watches.get(&key) {
+            Some(w) if w.failures > 0 && now < w.retry_at => continue,
+            // Renewed lately (by this process or another).
+            Some(w) if w.failures == 0 && now - c.watch_renewed_at < WATCH_RENEW_MS => continue,
+            _ => {}
         }
         let outcome = async {
             let mailbox = source.open(&c.user_id, &c.account).await?;
@@ -211,14 +230,14 @@ async fn renew_watches(
                 .await
         }
         .await;
+        let state = watches.entry(key).or_default();
         match outcome {
-            Ok(()) => {
-                watched_once.insert(key);
-            }
+            Ok(()) => *state = WatchState::default(),
             Err(e) => {
-                // Polling still covers the mailbox (the safety net); try again next round.
-                tracing::warn!(account = %c.account, error = %e, "users.watch failed");
-                watched_once.insert(key);
+                // Polling still covers the mailbox (the safety net).
+                state.failures += 1;
+                state.retry_at = now + watch_retry_ms(state.failures);
+                tracing::warn!(account = %c.account, error = %e, retry_in_secs = watch_retry_ms(state.failures) / 1000, "users.watch failed");
             }
         }
     }
