@@ -638,11 +638,16 @@ impl ServerHandler for GmailMcp {
         request: UnsubscribeRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        // Subscriptions are kept under the inbox's canonical uri, whatever spelling named it.
+        let key = match GmailResource::parse(&request.uri) {
+            Ok(GmailResource::Inbox { account }) => resources::inbox_uri(&account),
+            _ => request.uri.clone(),
+        };
         if let Some(task) = self
             .subscriptions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&request.uri)
+            .remove(&key)
         {
             task.abort();
         }

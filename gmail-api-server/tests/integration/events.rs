@@ -541,6 +541,48 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
     }
 }
 
+/// A webhook whose search Gmail refuses is turned off, with the reason, and the mailbox's
+/// feed goes on for everything else (it stopped for every watcher before).
+#[tokio::test]
+async fn a_webhook_with_a_search_gmail_refuses_is_turned_off_alone() {
+    let db = database_urls().await.remove(0);
+    let d = Deployment::start_with(&db, event_settings).await;
+    let alice = new_caller(&d.store, "alice").await;
+    connect(&d.base, &alice, "demo@example.com").await;
+    let (good, bad) = (receiver().await, receiver().await);
+    let (status, _) = subscribe(&d.base, &alice, json!({"url": good.url})).await;
+    assert_eq!(status, 201);
+    let (status, hook) =
+        subscribe(&d.base, &alice, json!({"url": bad.url, "query": "(from:x"})).await;
+    assert_eq!(status, 201);
+    cursors_ready(&d.store, 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let id = deliver(&d.sandbox, "demo@example.com", "Still flowing").await;
+    wait_until(
+        "the other webhook's delivery",
+        Duration::from_secs(10),
+        || {
+            good.accepted()
+                .iter()
+                .any(|(_, p)| p["data"]["id"] == id.as_str())
+        },
+    )
+    .await;
+    let (_, w) = get(
+        &d.base,
+        &format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap()),
+        &alice,
+    )
+    .await;
+    assert_eq!(w["enabled"], false, "{w}");
+    assert!(
+        w["disabledReason"].as_str().unwrap().contains("(from:x"),
+        "{w}"
+    );
+    assert!(bad.seen.lock().unwrap().is_empty());
+    drop_database(&db).await;
+}
+
 /// A `users.watch` Gmail refuses (a topic it cannot publish to) is tried again a minute
 /// later, not on every tick of the sync loop: each costs 100 quota units.
 #[tokio::test]

@@ -553,3 +553,55 @@ async fn stopping_closes_open_streams_promptly() {
         started.elapsed()
     );
 }
+
+/// An inbox subscription notifies from the first message after it (even before the change
+/// feed's first round), and unsubscribing with the same uri, however it is spelled, stops
+/// the notifications.
+#[tokio::test]
+async fn inbox_subscriptions_notify_and_unsubscribe() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/events.db", dir.path().display());
+    let app = spawn_app_with(|s| {
+        s.events.enabled = true;
+        s.events.poll_interval_secs = 1;
+        s.multi_user.database_url = db;
+    })
+    .await;
+    let mut c = app.sse().await;
+    c.initialize().await;
+    let uri = "gmail://Demo@Example.com/inbox";
+    let r = c
+        .request(1, "resources/subscribe", json!({"uri": uri}))
+        .await;
+    assert!(r["result"].is_object(), "{r}");
+    let updated = |m: &Value| m["method"] == "notifications/resources/updated";
+    gmail_test_support::deliver(&app.sandbox.base_url(), "demo@example.com", "First").await;
+    let note = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let m = c.next_message().await.expect("the stream is open");
+            if updated(&m) {
+                return m;
+            }
+        }
+    })
+    .await
+    .expect("a notification for the first message");
+    assert_eq!(note["params"]["uri"], uri);
+
+    let r = c
+        .request(2, "resources/unsubscribe", json!({"uri": uri}))
+        .await;
+    assert!(r["result"].is_object(), "{r}");
+    gmail_test_support::deliver(&app.sandbox.base_url(), "demo@example.com", "Second").await;
+    let more = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match c.next_message().await {
+                Some(m) if updated(&m) => return m,
+                Some(_) => continue,
+                None => return Value::Null,
+            }
+        }
+    })
+    .await;
+    assert!(more.is_err(), "notified after unsubscribing: {more:?}");
+}

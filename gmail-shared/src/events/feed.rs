@@ -156,7 +156,7 @@ impl Events {
                 let webhooks = store.webhooks(user_id).await?;
                 let targets = webhooks
                     .iter()
-                    .filter(|w| wants(w, MAILBOX_RESYNCED, account, &[]) && w.query.is_none())
+                    .filter(|w| wants(w, MAILBOX_RESYNCED, account, &[]))
                     .map(|w| w.id.clone())
                     .collect();
                 let event = NewEvent {
@@ -207,15 +207,26 @@ impl Events {
             .collect();
         // Webhooks with a search: one messages.list per distinct query.
         let mut matched: HashMap<&str, HashSet<String>> = HashMap::new();
-        let present: Vec<String> = added_ids
+        let present: Vec<(String, i64)> = added_ids
             .iter()
-            .filter(|id| arrived.contains_key(*id))
-            .cloned()
+            .filter_map(|id| arrived.get(id).map(|a| (id.clone(), a.internal_date)))
             .collect();
         for w in webhooks.iter().filter(|w| w.enabled) {
             if let Some(q) = w.query.as_deref() {
                 if !matched.contains_key(q) && !present.is_empty() {
-                    let hits = history::matching(mailbox, q, &present).await?;
+                    let hits = match history::matching(mailbox, q, &present).await {
+                        Ok(hits) => hits,
+                        // Gmail refuses the search itself: that webhook's fault, which must
+                        // not stop the mailbox's feed for every other watcher.
+                        Err(GmailError::InvalidArgument { message, .. }) => {
+                            let reason = format!("Gmail refused its search {q:?}: {message}; create the webhook again with a valid query");
+                            for bad in webhooks.iter().filter(|b| b.query.as_deref() == Some(q)) {
+                                self.store().disable_webhook(&bad.id, &reason).await?;
+                            }
+                            vec![]
+                        }
+                        Err(e) => return Err(e),
+                    };
                     matched.insert(q, hits.into_iter().collect());
                 }
             }
@@ -224,9 +235,12 @@ impl Events {
             webhooks
                 .iter()
                 .filter(|w| w.enabled && wants(w, kind, account, labels))
+                // The search picks among new messages; other events pass (as on streams).
                 .filter(|w| match w.query.as_deref() {
-                    None => true,
-                    Some(q) => matched.get(q).is_some_and(|hits| hits.contains(id)),
+                    Some(q) if kind == MESSAGE_ADDED => {
+                        matched.get(q).is_some_and(|hits| hits.contains(id))
+                    }
+                    _ => true,
                 })
                 .map(|w| w.id.clone())
                 .collect()

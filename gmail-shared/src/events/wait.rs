@@ -64,14 +64,19 @@ impl Events {
             accounts.dedup();
             let mut hits = std::collections::HashSet::new();
             for account in accounts {
-                let ids: Vec<String> = kept
+                let candidates: Vec<(String, i64)> = kept
                     .iter()
                     .filter(|r| r.kind == MESSAGE_ADDED && r.account == account)
-                    .filter_map(|r| r.data.get("id").and_then(|v| v.as_str()))
-                    .map(str::to_string)
+                    .filter_map(|r| candidate(r))
                     .collect();
-                let mailbox = ctx.mailbox(Some(account)).await?;
-                hits.extend(history::matching(&mailbox, q, &ids).await?);
+                // An account that cannot be searched now (disconnected, to re-authorize)
+                // matches nothing; the stream goes on with the others.
+                match ctx.mailbox(Some(account)).await {
+                    Ok(mailbox) => hits.extend(history::matching(&mailbox, q, &candidates).await?),
+                    Err(e) => {
+                        tracing::debug!(account, error = %e, "cannot search an account's new mail")
+                    }
+                }
             }
             kept.retain(|r| {
                 r.kind != MESSAGE_ADDED
@@ -132,11 +137,8 @@ impl Events {
                 })
                 .collect();
             if !candidates.is_empty() {
-                let ids: Vec<String> = candidates
-                    .iter()
-                    .filter_map(|r| r.data.get("id").and_then(|v| v.as_str()))
-                    .map(str::to_string)
-                    .collect();
+                let ids: Vec<(String, i64)> =
+                    candidates.iter().filter_map(|r| candidate(r)).collect();
                 let hits = history::matching(mailbox, query, &ids).await?;
                 if let Some(first) = candidates.iter().find(|r| {
                     r.data
@@ -192,6 +194,13 @@ impl Events {
             .into_iter()
             .next())
     }
+}
+
+/// A `message.added` event's message as [`history::matching`] takes it: id, internalDate.
+fn candidate(r: &EventRow) -> Option<(String, i64)> {
+    let id = r.data.get("id")?.as_str()?.to_string();
+    let at = r.data.get("internalDate").and_then(|v| v.as_i64());
+    Some((id, at.unwrap_or(0)))
 }
 
 fn passes(r: &EventRow, f: &EventFilter) -> bool {

@@ -197,33 +197,53 @@ pub async fn arrived(mailbox: &Mailbox, ids: &[String]) -> Result<Vec<Arrived>, 
         .collect())
 }
 
-/// Which of `candidates` (messages that just arrived) a Gmail search matches: one
-/// messages.list, since new mail is at the top of Gmail's order (by receipt).
+/// Most pages (of 500) one [`matching`] reads.
+const MATCH_PAGES: usize = 10;
+
+/// Which of `candidates` (messages that just arrived: id, internalDate in ms) a Gmail search
+/// matches. The search is bounded to mail no older than the oldest candidate and read page by
+/// page until every candidate is decided, so a backlog of new mail, or mail dated in the past
+/// (imported), is not cut off at the first page.
 pub async fn matching(
     mailbox: &Mailbox,
     query: &str,
-    candidates: &[String],
+    candidates: &[(String, i64)],
 ) -> Result<Vec<String>, GmailError> {
-    if candidates.is_empty() {
-        return Ok(vec![]);
+    let ids = || candidates.iter().map(|(id, _)| id.clone());
+    if candidates.is_empty() || query.trim().is_empty() {
+        return Ok(ids().collect());
     }
-    if query.trim().is_empty() {
-        return Ok(candidates.to_vec());
+    let oldest = candidates.iter().map(|(_, at)| *at).min().unwrap_or(0);
+    // A second of slack: Gmail compares whole seconds.
+    let q = format!("({}) after:{}", query.trim(), (oldest / 1000 - 1).max(0));
+    let mut undecided: std::collections::HashSet<String> = ids().collect();
+    let mut hits = std::collections::HashSet::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MATCH_PAGES {
+        let mut call = mailbox
+            .hub()
+            .users()
+            .messages_list("me")
+            .q(&q)
+            .max_results(PageSize::MAX);
+        if let Some(t) = &token {
+            call = call.page_token(t);
+        }
+        let (_, list) = gmail_call!(mailbox, idempotent, call)?;
+        for id in list
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| m.id)
+        {
+            if undecided.remove(&id) {
+                hits.insert(id);
+            }
+        }
+        token = list.next_page_token;
+        if undecided.is_empty() || token.is_none() {
+            break;
+        }
     }
-    let max = (candidates.len() as u32 + 20).min(PageSize::MAX);
-    let (_, list) = gmail_call!(mailbox, idempotent, |u| u
-        .messages_list("me")
-        .q(query)
-        .max_results(max))?;
-    let hits: std::collections::HashSet<String> = list
-        .messages
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|m| m.id)
-        .collect();
-    Ok(candidates
-        .iter()
-        .filter(|id| hits.contains(*id))
-        .cloned()
-        .collect())
+    Ok(ids().filter(|id| hits.contains(id)).collect())
 }

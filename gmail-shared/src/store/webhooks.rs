@@ -24,7 +24,8 @@ pub struct NewWebhook {
     /// Only events about messages with one of these label ids.
     #[serde(default)]
     pub label_ids: Vec<String>,
-    /// Only new messages this Gmail search matches (`from:alerts@ subject:invoice`).
+    /// Only new messages this Gmail search matches (`from:alerts@ subject:invoice`); other
+    /// event types are not searched.
     pub query: Option<String>,
     /// Only events of this connected address; absent: all of the caller's.
     pub account: Option<String>,

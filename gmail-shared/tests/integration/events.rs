@@ -9,7 +9,9 @@ use gmail_shared::events::{Events, LOCAL_USER};
 #[tokio::test]
 async fn a_pinned_feed_reports_the_first_message_after_the_pin() {
     let h = Harness::start().await;
-    let s = settings(&h.sandbox.base_url(), h.dir.path());
+    let mut s = settings(&h.sandbox.base_url(), h.dir.path());
+    // The test's own database (the default one under data/ would outlive it).
+    s.multi_user.database_url = format!("sqlite://{}/events.db", h.dir.path().display());
     let events = Events::new(Events::single_user_store(&s).await.unwrap(), &s);
     let mailbox = h.ctx.mailbox(None).await.unwrap();
 
@@ -37,4 +39,36 @@ async fn a_pinned_feed_reports_the_first_message_after_the_pin() {
         .unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].data["id"], id.as_str());
+}
+
+/// A search for new mail decides every candidate however much newer matching mail there
+/// is (a stream catching up, a sync after downtime): not only those on its first page.
+#[tokio::test]
+async fn a_search_decides_candidates_behind_newer_matches() {
+    use gmail_shared::ops::history;
+    let h = Harness::start().await;
+    let mailbox = h.ctx.mailbox(None).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let subject = format!("Quarterly statement {i}");
+        ids.push(
+            gmail_test_support::deliver(&h.sandbox.base_url(), "demo@example.com", &subject).await,
+        );
+    }
+    let oldest: Vec<(String, i64)> = history::arrived(&mailbox, &ids[..5])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.id, a.internal_date))
+        .collect();
+    assert_eq!(oldest.len(), 5);
+    let hits = history::matching(&mailbox, "subject:\"quarterly statement\"", &oldest)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 5, "{hits:?}");
+    // A search that fits none of them matches none.
+    let none = history::matching(&mailbox, "subject:nothing-like-this", &oldest)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }
