@@ -222,6 +222,23 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
                 .await
             }
         };
+        // A refresh refused for what it asks (another resource) spends nothing: the same
+        // token still works after.
+        let (status, refused) = token(
+            &http,
+            &d.rest,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", &client_id),
+                ("resource", "https://other.example/mcp"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (400, Some("invalid_target"))
+        );
         let (status, rotated) = refresh_with(refresh.clone()).await;
         assert_eq!(status, 200, "{rotated}");
         let access2 = rotated["access_token"].as_str().unwrap().to_string();

@@ -463,6 +463,41 @@ impl AuthorizationServer {
         }
     }
 
+    /// The scope a token request gets: the grant's. A `resource` or `scope` it names must be
+    /// the grant's own (`offline_access` alone names none).
+    fn requested_scope(
+        &self,
+        form: &TokenRequest,
+        grant: &crate::store::GrantRecord,
+    ) -> Result<String, OAuthError> {
+        if let Some(r) = form.resource.as_deref().filter(|r| !r.is_empty()) {
+            if self.resource(r).as_deref() != Some(grant.resource.as_str()) {
+                return Err(OAuthError::new(
+                    "invalid_target",
+                    format!("this grant is for {}, not {r}", grant.resource),
+                ));
+            }
+        }
+        let asked = form
+            .scope
+            .as_deref()
+            .filter(|s| s.split_whitespace().any(|s| s != "offline_access"));
+        let scope = match asked {
+            Some(s) => parse_scope(Some(s)).map_err(|e| OAuthError::new("invalid_scope", e))?,
+            None => grant.scope.clone(),
+        };
+        if scope != grant.scope {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                format!(
+                    "this grant is for {}; authorize again for another scope",
+                    grant.scope
+                ),
+            ));
+        }
+        Ok(scope)
+    }
+
     /// `POST /oauth2/token`: a code (with its PKCE verifier) or a refresh token for a new
     /// access token and a new refresh token. `basic` is the client's HTTP Basic credentials.
     pub async fn token(
@@ -473,6 +508,19 @@ impl AuthorizationServer {
         let (client_id, secret) = credentials(&basic, &form.client_id, &form.client_secret);
         let client = self.authenticate_client(client_id, secret).await?;
         let invalid_grant = |why: &str| OAuthError::new("invalid_grant", why);
+        // What the request asks for is checked before the code or refresh token is spent: a
+        // refusal for its scope or resource must leave the client a token to retry with
+        // (a retry with a spent refresh token would revoke the whole grant).
+        let unspent = match form.grant_type.as_deref() {
+            Some("authorization_code") => Some(("code", field(&form.code))),
+            Some("refresh_token") => Some(("refresh", field(&form.refresh_token))),
+            _ => None,
+        };
+        if let Some((kind, secret)) = unspent {
+            if let Some(grant) = self.store.oauth_grant_of(kind, secret, &client.id).await? {
+                self.requested_scope(form, &grant)?;
+            }
+        }
         let grant = match form.grant_type.as_deref() {
             Some("authorization_code") => {
                 let code = field(&form.code);
@@ -530,35 +578,7 @@ impl AuthorizationServer {
                 ))
             }
         };
-        if let Some(r) = form.resource.as_deref().filter(|r| !r.is_empty()) {
-            if self.resource(r).as_deref() != Some(grant.resource.as_str()) {
-                return Err(OAuthError::new(
-                    "invalid_target",
-                    format!("this grant is for {}, not {r}", grant.resource),
-                ));
-            }
-        }
-        // A refresh may ask for less (read-only from full), never more.
-        let scope = match form.scope.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => {
-                let asked =
-                    parse_scope(Some(s)).map_err(|e| OAuthError::new("invalid_scope", e))?;
-                if asked == SCOPE_FULL && grant.scope != SCOPE_FULL {
-                    return Err(OAuthError::new(
-                        "invalid_scope",
-                        format!("this grant is for {} only", grant.scope),
-                    ));
-                }
-                asked
-            }
-            None => grant.scope.clone(),
-        };
-        if scope != grant.scope {
-            return Err(OAuthError::new(
-                "invalid_scope",
-                "a refresh keeps the grant's scope; authorize again for another",
-            ));
-        }
+        let scope = self.requested_scope(form, &grant)?;
         let access = random(ACCESS_PREFIX);
         let refresh = random(REFRESH_PREFIX);
         self.store

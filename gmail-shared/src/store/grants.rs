@@ -210,6 +210,37 @@ impl Store {
         Ok(id)
     }
 
+    /// The grant an unspent code (`kind` "code") or refresh token ("refresh") of `client_id`
+    /// leads to, spending nothing: what a token request asks for is checked against it first,
+    /// so a request refused for its scope or resource leaves the client its token.
+    pub async fn oauth_grant_of(
+        &self,
+        kind: &str,
+        secret: &str,
+        client_id: &str,
+    ) -> Result<Option<GrantRecord>, GmailError> {
+        let hash = sha256_hex(secret);
+        let columns = "g.id AS grant_id, g.user_id, g.client_id, g.redirect_uri, g.scope, \
+                       g.resource";
+        let sql = match kind {
+            "code" => format!(
+                "SELECT {columns} FROM oauth_codes c JOIN oauth_grants g ON g.id = \
+                 c.grant_id WHERE c.code_hash = $1 AND c.used = 0 AND g.client_id = $2 AND \
+                 g.revoked_at IS NULL"
+            ),
+            _ => format!(
+                "SELECT {columns} FROM oauth_tokens t JOIN oauth_grants g ON g.id = \
+                 t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh' AND t.rotated_at \
+                 IS NULL AND g.client_id = $2 AND g.revoked_at IS NULL"
+            ),
+        };
+        Ok(
+            sql!(as GrantRecord, sqlx::AssertSqlSafe(sql), &hash, client_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Spends an authorization code of `client_id`. A code presented twice revokes its grant
     /// and every token issued from it (RFC 6749 §4.1.2).
     pub async fn redeem_oauth_code(
