@@ -118,7 +118,15 @@ async fn authorize(
         Ok(s) => s,
         Err(e) => return error_page(&GmailError::invalid("mode", e.description)),
     };
-    match server.check_authorization(&query).await {
+    // Errors go straight back only to an app this browser's user approved.
+    let user = match accounts(&state) {
+        Ok(accounts) => signed_in(&session, accounts).await.ok().flatten(),
+        Err(_) => None,
+    };
+    match server
+        .check_authorization(&query, user.as_ref().map(|u| u.id.as_str()))
+        .await
+    {
         Ok(request) => {
             if let Err(e) = session.insert(PENDING, &request) {
                 return error_page(&GmailError::internal_from("session", e.to_string()));

@@ -128,9 +128,13 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
         )
         .await;
         assert!(back.starts_with(REDIRECT), "{back}");
-        // Approved once, the client hears its errors as RFC 6749 says: sent back to it.
+        // Approved by the user of this browser, the client hears its errors as RFC 6749
+        // says: sent back to it. Any other browser still gets a page with a link (a client's
+        // registrant can approve it themselves; that vouches for nothing).
         for (extra, error) in &errors {
             let r = fetch(http.get(authorize_url(&d, &client_id, &challenge, extra))).await;
+            assert_eq!(r.status(), 400, "{extra:?}");
+            let r = fetch(alice.get(authorize_url(&d, &client_id, &challenge, extra))).await;
             assert_eq!(r.status(), 303);
             let q = query_of(&location(&r));
             assert_eq!(q["error"], *error, "{extra:?}");
@@ -141,7 +145,7 @@ async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
         }
         let plain = authorize_url(&d, &client_id, &challenge, &[("resource", &resource)])
             .replace("code_challenge_method=S256", "code_challenge_method=plain");
-        let r = fetch(http.get(plain)).await;
+        let r = fetch(alice.get(plain)).await;
         assert_eq!(query_of(&location(&r))["error"], "invalid_request");
         let q = query_of(&back);
         assert_eq!(

@@ -285,16 +285,22 @@ impl AuthorizationServer {
 
     /// Checks an authorization request before anything is shown to the user. A client or a
     /// redirect URI that cannot be verified gets a page, never a redirect (no open redirector).
-    /// Anyone can register a client with their own redirect URI, so errors go straight back
-    /// only to a client some user has approved (RFC 9700 §4.11.2); others get a link.
+    /// Anyone can register a client with their own redirect URI (and approve it themselves),
+    /// so errors go straight back only to a client the signed-in user (`user_id`) has
+    /// approved (RFC 9700 §4.11.2); others get a link.
     pub async fn check_authorization(
         &self,
         q: &AuthorizeQuery,
+        user_id: Option<&str>,
     ) -> Result<AuthorizationRequest, AuthorizeRefusal> {
         match self.checked(q).await {
             Err(AuthorizeRefusal::Link { why, to }) => {
                 let client_id = q.client_id.as_deref().unwrap_or_default();
-                match self.store.oauth_client_approved(client_id).await {
+                let approved = match user_id {
+                    Some(user) => self.store.oauth_client_approved(client_id, user).await,
+                    None => Ok(false),
+                };
+                match approved {
                     Ok(true) => Err(AuthorizeRefusal::Redirect(to)),
                     Ok(false) => Err(AuthorizeRefusal::Link { why, to }),
                     Err(e) => Err(AuthorizeRefusal::Page(e.to_string())),

@@ -150,12 +150,19 @@ impl Store {
         row.map(|r| Ok((ClientRecord::from_row(&r)?, r.try_get("secret_hash")?)))
             .transpose()
     }
-
-    /// Whether any user has ever approved the client.
-    pub async fn oauth_client_approved(&self, client_id: &str) -> Result<bool, GmailError> {
+    /// Whether `user_id` has approved `client_id` (a grant not revoked). Only that makes a
+    /// client's redirect URI trusted for this user's browser: anyone may register a client
+    /// and approve it themselves.
+    pub async fn oauth_client_approved(
+        &self,
+        client_id: &str,
+        user_id: &str,
+    ) -> Result<bool, GmailError> {
         let row = sql!(
-            "SELECT 1 AS one FROM oauth_grants WHERE client_id = $1 LIMIT 1",
-            client_id
+            "SELECT 1 AS one FROM oauth_grants WHERE client_id = $1 AND user_id = $2 AND \
+             revoked_at IS NULL LIMIT 1",
+            client_id,
+            user_id
         )
         .fetch_optional(&self.pool)
         .await?;
