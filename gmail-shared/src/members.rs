@@ -175,7 +175,8 @@ impl Members {
     }
 
     /// A new key for `user_id`, expiring after `multi_user.key_ttl_days`. Made with a key
-    /// (`from_key`), it carries that key's rules: a narrowed key never makes a wider one.
+    /// (`from_key`), it carries that key's rules and expires no later than it: a narrowed key
+    /// never makes a wider one, nor a leaked one a longer-lived one.
     pub async fn create_key(
         &self,
         user_id: &str,
@@ -183,12 +184,17 @@ impl Members {
         from_key: Option<&str>,
     ) -> Result<NewKey, GmailError> {
         let name = check_name(name)?;
-        let rules = match from_key {
-            Some(id) => self.store.api_key(id).await?.and_then(|k| k.rules),
+        let parent = match from_key {
+            Some(id) => self.store.api_key(id).await?,
             None => None,
         };
-        let expires_at = (self.key_ttl_days > 0)
+        let ttl = (self.key_ttl_days > 0)
             .then(|| chrono::Utc::now().timestamp() + i64::from(self.key_ttl_days) * DAY_SECS);
+        let expires_at = match (ttl, parent.as_ref().and_then(|k| k.expires_at)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let rules = parent.and_then(|k| k.rules);
         let (info, key) = self
             .store
             .create_api_key_with(user_id, name, expires_at, rules.as_ref())

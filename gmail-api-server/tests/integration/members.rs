@@ -271,3 +271,23 @@ async fn only_admins_reach_the_admin_endpoints() {
         assert_eq!(get(base, "/api/v1/profile", &alice).await.0, 401);
     }
 }
+
+/// A key made with a key expires no later than the key that made it: a leaked key cannot
+/// keep itself alive by making new ones.
+#[tokio::test]
+async fn a_key_made_with_a_key_expires_no_later_than_it() {
+    let db = database_urls().remove(0);
+    let (w, _, alice_id) = world_with_alice(&db, "").await;
+    let soon = chrono::Utc::now().timestamp() + 3600;
+    let (short, _) = key_of(
+        &w.store,
+        &alice_id,
+        "short",
+        Some(soon),
+        CallerPolicy::default(),
+    )
+    .await;
+    let (status, made) = make_key(&w.base, &short, "child").await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["expiresAt"].as_i64(), Some(soon), "{made}");
+}
