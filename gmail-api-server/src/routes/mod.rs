@@ -172,6 +172,106 @@ pub fn resource<const N: usize>(
     );
 }
 
+/// The tool each endpoint does the work of: (method, route pattern, tool). A caller's own
+/// rules (an API key's or user's toolsets, read-only) narrow these as they narrow the same
+/// tools over MCP. Endpoints that are no tool's (webhooks, events, audit, keys) are not
+/// narrowed by toolsets; `/tools/{name}` is checked per tool where it runs.
+const ROUTE_TOOLS: &[(&str, &str, &str)] = &[
+    ("GET", "/api/v1/messages", "search_emails"),
+    ("GET", "/api/v1/messages/{id}", "read_email"),
+    ("DELETE", "/api/v1/messages/{id}", "delete_email"),
+    ("POST", "/api/v1/messages/send", "send_email"),
+    ("POST", "/api/v1/messages/{id}/reply", "reply_email"),
+    ("POST", "/api/v1/messages/{id}/forward", "forward_email"),
+    ("POST", "/api/v1/messages/{id}/modify", "modify_email"),
+    ("POST", "/api/v1/messages/{id}/trash", "trash_email"),
+    ("POST", "/api/v1/messages/{id}/untrash", "untrash_email"),
+    (
+        "POST",
+        "/api/v1/messages/batchModify",
+        "batch_modify_emails",
+    ),
+    (
+        "POST",
+        "/api/v1/messages/batchDelete",
+        "batch_delete_emails",
+    ),
+    (
+        "GET",
+        "/api/v1/messages/{id}/attachments/{attachmentId}",
+        "download_attachment",
+    ),
+    ("GET", "/api/v1/threads", "list_threads"),
+    ("GET", "/api/v1/threads/{id}", "get_thread"),
+    ("POST", "/api/v1/threads/{id}/modify", "modify_thread"),
+    ("POST", "/api/v1/threads/{id}/trash", "trash_thread"),
+    ("POST", "/api/v1/threads/{id}/untrash", "untrash_thread"),
+    ("GET", "/api/v1/labels", "list_email_labels"),
+    ("GET", "/api/v1/labels/{id}", "list_email_labels"),
+    ("POST", "/api/v1/labels", "create_label"),
+    ("PATCH", "/api/v1/labels/{id}", "update_label"),
+    ("DELETE", "/api/v1/labels/{id}", "delete_label"),
+    ("POST", "/api/v1/labels/getOrCreate", "get_or_create_label"),
+    ("GET", "/api/v1/drafts", "list_drafts"),
+    ("POST", "/api/v1/drafts", "draft_email"),
+    ("GET", "/api/v1/drafts/{id}", "get_draft"),
+    ("PUT", "/api/v1/drafts/{id}", "update_draft"),
+    ("DELETE", "/api/v1/drafts/{id}", "delete_draft"),
+    ("POST", "/api/v1/drafts/{id}/send", "send_draft"),
+    ("GET", "/api/v1/filters", "list_filters"),
+    ("POST", "/api/v1/filters", "create_filter"),
+    (
+        "POST",
+        "/api/v1/filters/fromTemplate",
+        "create_filter_from_template",
+    ),
+    ("GET", "/api/v1/filters/{id}", "get_filter"),
+    ("DELETE", "/api/v1/filters/{id}", "delete_filter"),
+    ("GET", "/api/v1/profile", "get_profile"),
+    ("GET", "/api/v1/changes", "list_changes"),
+    ("GET", "/api/v1/settings/vacation", "get_vacation"),
+    ("PUT", "/api/v1/settings/vacation", "set_vacation"),
+    ("GET", "/api/v1/settings/sendAs", "list_send_as"),
+    ("GET", "/api/v1/connections", "gmail_list_connections"),
+    ("POST", "/api/v1/connections", "gmail_get_auth_url"),
+    (
+        "DELETE",
+        "/api/v1/connections/{account}",
+        "gmail_disconnect",
+    ),
+    (
+        "GET",
+        "/api/v1/connections/{account}/check",
+        "gmail_check_connection",
+    ),
+];
+
+/// 403 when the caller's own rules leave out the tool this endpoint does the work of.
+fn outside_caller_rules(req: &ServiceRequest) -> Option<HttpResponse> {
+    use actix_web::HttpMessage;
+    let policy = req
+        .extensions()
+        .get::<gmail_shared::tools::ToolContext>()?
+        .env
+        .caller_tools
+        .clone()?;
+    let pattern = req.match_pattern()?;
+    let method = req.method().as_str();
+    let (_, _, tool) = ROUTE_TOOLS
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == pattern)?;
+    let state = req.app_data::<web::Data<crate::app::AppState>>()?;
+    let spec = state.registry.get(tool)?;
+    (!policy.allows(spec)).then(|| {
+        gmail_shared::server::problem::Problem::forbidden(format!(
+            "{method} {} does the work of the tool {tool} (toolset {}), which this API key's or user's rules leave out",
+            req.path(),
+            spec.toolset.as_str()
+        ))
+        .response()
+    })
+}
+
 /// The path exists but not with this method: a problem+json 405.
 async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::MethodNotAllowed()
@@ -189,12 +289,16 @@ async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
 /// Retry-After on a 429 when Gmail gave none.
 const DEFAULT_RETRY_AFTER_SECS: &str = "2";
 
-/// A 429 always carries Retry-After; a handler that panics answers 500 problem+json with detail instead of dropping the
-/// connection.
+/// After routing: the caller's own rules are checked against the endpoint's tool (403); a 429
+/// always carries Retry-After; a handler that panics answers 500 problem+json with detail
+/// instead of dropping the connection.
 async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if let Some(refusal) = outside_caller_rules(&req) {
+        return Ok(req.into_response(refusal).map_into_right_body());
+    }
     let http = req.request().clone();
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(result) => result.map(|mut res| {
@@ -279,6 +383,31 @@ pub fn no_content() -> HttpResponse {
 mod tests {
     use super::*;
     use gmail_shared::server::json_error;
+
+    /// Each row of ROUTE_TOOLS names a documented endpoint and a tool of the catalog: a
+    /// renamed route or tool would otherwise silently drop its check.
+    #[test]
+    fn every_route_tool_names_a_real_endpoint_and_tool() {
+        let doc = crate::openapi::document();
+        let tools = gmail_shared::tools::catalog::names();
+        for (method, pattern, tool) in ROUTE_TOOLS {
+            let item = doc
+                .paths
+                .paths
+                .get(*pattern)
+                .unwrap_or_else(|| panic!("{pattern} is not documented"));
+            let has = match *method {
+                "GET" => item.get.is_some(),
+                "POST" => item.post.is_some(),
+                "PUT" => item.put.is_some(),
+                "PATCH" => item.patch.is_some(),
+                "DELETE" => item.delete.is_some(),
+                _ => false,
+            };
+            assert!(has, "{method} {pattern} is not documented");
+            assert!(tools.contains(tool), "{tool} is no tool");
+        }
+    }
 
     #[test]
     fn json_errors_name_the_field() {

@@ -291,3 +291,74 @@ async fn a_key_made_with_a_key_expires_no_later_than_it() {
     assert_eq!(status, 201, "{made}");
     assert_eq!(made["expiresAt"].as_i64(), Some(soon), "{made}");
 }
+
+/// A key's toolsets hold on REST as on MCP: a key for reading and organizing cannot send,
+/// delete for good or make filters through the endpoints that do those tools' work.
+#[tokio::test]
+async fn a_keys_toolsets_hold_on_rest() {
+    let db = database_urls().remove(0);
+    let (w, alice, alice_id) = world_with_alice(&db, "").await;
+    let rules = CallerPolicy {
+        toolsets: Some(vec!["read".into(), "organize".into()]),
+        ..Default::default()
+    };
+    let (narrow, _) = key_of(&w.store, &alice_id, "narrow", None, rules).await;
+    let (status, page) = get(&w.base, "/api/v1/messages?maxResults=1", &narrow).await;
+    assert_eq!(status, 200, "{page}");
+    let id = page["messages"][0]["id"].as_str().unwrap().to_string();
+    let mail = json!({"to": ["a@example.com"], "subject": "s", "body": "b"});
+    let refused = [
+        (
+            reqwest::Method::POST,
+            "/api/v1/messages/send".to_string(),
+            Some(mail.clone()),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/messages/{id}"),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/filters".to_string(),
+            Some(
+                json!({"criteria": {"from": "x@example.com"}, "action": {"addLabelIds": ["STARRED"]}}),
+            ),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v1/settings/vacation".to_string(),
+            None,
+        ),
+    ];
+    for (method, path, body) in refused {
+        let (status, problem) = send(&w.base, method.clone(), &path, &narrow, body).await;
+        assert_eq!(status, 403, "{method} {path}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("rules leave out"),
+            "{problem}"
+        );
+    }
+    let (status, body) = send(
+        &w.base,
+        reqwest::Method::POST,
+        &format!("/api/v1/messages/{id}/trash"),
+        &narrow,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "organize is in: {body}");
+    // The same requests with an unnarrowed key of the same user go through.
+    let (status, body) = send(
+        &w.base,
+        reqwest::Method::POST,
+        "/api/v1/messages/send",
+        &alice,
+        Some(mail),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}

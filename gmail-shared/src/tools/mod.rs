@@ -183,6 +183,9 @@ pub struct ToolEnv {
     pub send: Arc<crate::ops::policy::SendPolicy>,
     /// The tools the caller may list and call.
     pub tools: ToolPolicy,
+    /// What the caller's own rules (user and API key; not the server's toolset choice)
+    /// allow: REST endpoints, which do the work of tools, hold to it too.
+    pub caller_tools: Option<ToolPolicy>,
     /// Request rates (one set per process, shared by every caller's env).
     pub rate: Arc<crate::server::rate::RateLimits>,
     /// The event layer (the change feed, waiting for mail), when it is on.
@@ -214,6 +217,7 @@ impl ToolEnv {
             // Servers validate settings before they build; should a policy still not parse,
             // no tools rather than all.
             tools: ToolPolicy::from_settings(settings).unwrap_or_else(|_| ToolPolicy::none()),
+            caller_tools: None,
             rate: Arc::new(crate::server::rate::RateLimits::from_settings(
                 &settings.limits,
             )),
@@ -226,6 +230,7 @@ impl ToolEnv {
     pub fn for_user(&self, user_id: &str, rules: &[crate::ops::policy::CallerPolicy]) -> ToolEnv {
         let mut send = (*self.send).clone();
         let mut tools = self.tools.clone();
+        let mut caller_tools: Option<ToolPolicy> = None;
         for r in rules {
             send = send.narrowed(r);
             if r.read_only.unwrap_or(false) || r.toolsets.is_some() {
@@ -233,7 +238,11 @@ impl ToolEnv {
                 if let Ok(narrower) =
                     ToolPolicy::parse(&sets, &[], &[], r.read_only.unwrap_or(false))
                 {
-                    tools = tools.narrowed(narrower);
+                    tools = tools.narrowed(narrower.clone());
+                    caller_tools = Some(match caller_tools {
+                        Some(p) => p.narrowed(narrower),
+                        None => narrower,
+                    });
                 }
             }
         }
@@ -241,6 +250,7 @@ impl ToolEnv {
             files: self.files.for_user(user_id),
             send: Arc::new(send),
             tools,
+            caller_tools,
             rate: self.rate.clone(),
             events: self.events.clone(),
             multi_user: self.multi_user,
