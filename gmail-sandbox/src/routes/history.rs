@@ -27,8 +27,7 @@ fn record_json(r: &HistoryRecord, types: &[String]) -> Option<Value> {
         any = true;
     }
     if r.deleted && want("messageDeleted") {
-        v["messagesDeleted"] =
-            json!([{ "message": {"id": r.message_id, "threadId": r.thread_id} }]);
+        v["messagesDeleted"] = json!([{ "message": msg }]);
         any = true;
     }
     if !r.labels_added.is_empty() && want("labelAdded") {

@@ -191,6 +191,12 @@ impl Events {
     ) -> Result<Vec<NewEvent>, GmailError> {
         let mut added_ids: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
+        let drafts_added: HashSet<&str> = changes
+            .iter()
+            .filter(|c| c.kind == ChangeKind::MessageAdded)
+            .filter(|c| c.label_ids.iter().any(|l| l == "DRAFT"))
+            .map(|c| c.message_id.as_str())
+            .collect();
         for c in changes {
             // A draft is not mail arriving or leaving.
             if c.kind == ChangeKind::MessageAdded
@@ -260,9 +266,14 @@ impl Events {
                         }
                     }
                 }
+                // A draft saved anew (Gmail replaces its message) or discarded is no mail
+                // leaving the mailbox, as an added draft is none arriving.
+                ChangeKind::MessageDeleted
+                    if c.label_ids.iter().any(|l| l == "DRAFT")
+                        || drafts_added.contains(c.message_id.as_str()) => {}
                 ChangeKind::MessageDeleted => events.push(NewEvent {
                     kind: MESSAGE_DELETED.into(),
-                    webhooks: targets(MESSAGE_DELETED, &c.message_id, &[]),
+                    webhooks: targets(MESSAGE_DELETED, &c.message_id, &c.label_ids),
                     data: json!({"id": c.message_id, "threadId": c.thread_id}),
                 }),
                 ChangeKind::LabelAdded | ChangeKind::LabelRemoved => {

@@ -114,7 +114,8 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
             push(ChangeKind::MessageAdded, added.message, None);
         }
         for deleted in record.messages_deleted.unwrap_or_default() {
-            push(ChangeKind::MessageDeleted, deleted.message, Some(vec![]));
+            // Gmail names a deleted message's labels: a DRAFT one was a draft saved anew.
+            push(ChangeKind::MessageDeleted, deleted.message, None);
         }
         for added in record.labels_added.unwrap_or_default() {
             push(ChangeKind::LabelAdded, added.message, added.label_ids);

@@ -2,17 +2,24 @@
 
 use crate::common::{settings, Harness};
 use gmail_shared::events::{Events, LOCAL_USER};
+use serde_json::json;
+
+/// The harness, and a change feed on a database of its own (the default one under data/
+/// would outlive the test) with no sync loop running.
+async fn harness_with_feed() -> (Harness, Events) {
+    let h = Harness::start().await;
+    let mut s = settings(&h.sandbox.base_url(), h.dir.path());
+    s.multi_user.database_url = format!("sqlite://{}/events.db", h.dir.path().display());
+    let events = Events::new(Events::single_user_store(&s).await.unwrap(), &s);
+    (h, events)
+}
 
 /// A watcher that starts before the sync loop reached its mailbox must still hear of the
 /// next message: `pin` gives the feed its starting point at once, so the message that
 /// arrives next is an event, not the starting point.
 #[tokio::test]
 async fn a_pinned_feed_reports_the_first_message_after_the_pin() {
-    let h = Harness::start().await;
-    let mut s = settings(&h.sandbox.base_url(), h.dir.path());
-    // The test's own database (the default one under data/ would outlive it).
-    s.multi_user.database_url = format!("sqlite://{}/events.db", h.dir.path().display());
-    let events = Events::new(Events::single_user_store(&s).await.unwrap(), &s);
+    let (h, events) = harness_with_feed().await;
     let mailbox = h.ctx.mailbox(None).await.unwrap();
 
     events.pin(LOCAL_USER, &mailbox).await.unwrap();
@@ -71,4 +78,35 @@ async fn a_search_decides_candidates_behind_newer_matches() {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// Saving a draft (Gmail replaces its message) or discarding one is no mail arriving or
+/// leaving: no event, so no webhook delivery and no inbox notification.
+#[tokio::test]
+async fn draft_saves_are_no_events() {
+    let (h, events) = harness_with_feed().await;
+    let mailbox = h.ctx.mailbox(None).await.unwrap();
+    events.pin(LOCAL_USER, &mailbox).await.unwrap();
+    let to = ["carol@client.example"];
+    let draft = crate::common::call(
+        &h,
+        "draft_email",
+        json!({"to": to, "subject": "Plan", "body": "v1"}),
+    )
+    .await;
+    let draft_id = draft.structured.unwrap()["id"]
+        .as_str()
+        .expect("a draft id")
+        .to_string();
+    for body in ["v2", "v3"] {
+        let args = json!({"draftId": draft_id, "to": to, "subject": "Plan", "body": body});
+        crate::common::call(&h, "update_draft", args).await;
+    }
+    crate::common::call(&h, "delete_draft", json!({"draftId": draft_id})).await;
+    let report = events
+        .sync(LOCAL_USER, "demo@example.com", &mailbox)
+        .await
+        .unwrap();
+    assert!(report.ran);
+    assert!(report.kinds.is_empty(), "{report:?}");
 }
