@@ -87,6 +87,15 @@ async fn the_allowlist_refuses_by_name_on_every_sending_tool() {
     let r = call(&mut c, 7, "send_email", mail(&["ok@example.com"])).await;
     assert_eq!(r["isError"], false, "{r}");
     assert_eq!(sends(&app), 1);
+    // A draft to an allowed address goes out: the very message its recipients were read from.
+    let draft = call(&mut c, 8, "draft_email", mail(&["ok@example.com"])).await;
+    let draft_id = draft["structuredContent"]["id"].as_str().unwrap();
+    let r = call(&mut c, 9, "send_draft", json!({"draftId": draft_id})).await;
+    assert_eq!(r["isError"], false, "{r}");
+    assert_eq!(sends(&app), 2);
+    let sent = r["structuredContent"]["id"].as_str().unwrap();
+    let read = call(&mut c, 10, "read_email", json!({"messageId": sent})).await;
+    assert!(text_of(&read).contains("ok@example.com"), "{read}");
 }
 
 #[tokio::test]

@@ -5,7 +5,6 @@ use google_gmail1::api::Message;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::drafts::get_draft;
 pub use super::outgoing::{apply_reply_context, reply_context, ReplyContext};
 use super::outgoing::{find_by_message_id, in_thread, thread_reply};
 use super::read::{read_message, read_raw};
@@ -323,6 +322,20 @@ pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessa
 /// Sends an existing draft as it is (one request, no re-upload), under the caller's rules: in
 /// drafts-only mode it stays a draft, its recipients must be on the allowlist, and the daily
 /// cap counts it.
+/// The addresses a raw message's To, Cc and Bcc name; None when its headers do not parse.
+fn recipients_of_raw(raw: &[u8]) -> Option<Vec<String>> {
+    let m = mail_parser::MessageParser::default().parse_headers(raw)?;
+    Some(
+        [m.to(), m.cc(), m.bcc()]
+            .into_iter()
+            .flatten()
+            .flat_map(|a| a.iter())
+            .filter_map(|a| a.address())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 #[tracing::instrument(skip_all, fields(draft = %id))]
 pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, GmailError> {
     let policy = mailbox.policy();
@@ -332,17 +345,27 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
         };
         return Err(mailbox.refused("draft_send", vec![], e).await);
     }
-    // The recipients are the draft's own: read them when anything depends on them.
-    let recipients = if policy.allowlists.is_empty() {
-        vec![]
+    // The recipients are the draft's own. When anything depends on them, the draft is read
+    // as its raw message, and exactly that is sent: a change to the draft between the check
+    // and the send (an update racing it) would otherwise go out unchecked.
+    let (recipients, request) = if policy.allowlists.is_empty() {
+        (vec![], serde_json::json!({ "id": id }))
     } else {
-        let d = get_draft(mailbox, id).await?;
-        let m = &d.message;
-        m.to.iter()
-            .chain(&m.cc)
-            .chain(&m.bcc)
-            .map(|a| a.email.clone())
-            .collect()
+        let (_, d) = gmail_call!(mailbox, idempotent, |u| u
+            .drafts_get("me", id)
+            .format("raw"))
+        .map_err(|e| super::messages::not_found_as(e, "draft", id))?;
+        let m = d.message.unwrap_or_default();
+        let raw = m.raw.unwrap_or_default();
+        let recipients = recipients_of_raw(&raw).ok_or_else(|| {
+            GmailError::invalid("draftId", format!("draft {id}'s recipients cannot be read"))
+        })?;
+        let raw = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE, raw);
+        let request = serde_json::json!({
+            "id": id,
+            "message": { "raw": raw, "threadId": m.thread_id },
+        });
+        (recipients, request)
     };
     if let Err(e) = policy.check_recipients(recipients.iter().map(String::as_str)) {
         return Err(mailbox.refused("draft_send", recipients, e).await);
@@ -356,7 +379,7 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
     let sent = post_json::<Message>(
         mailbox.connection(),
         "gmail/v1/users/me/drafts/send",
-        &serde_json::json!({ "id": id }),
+        &request,
     )
     .await
     .map(SentMessage::from)
