@@ -200,8 +200,9 @@ impl Store {
         let row = EventRow {
             id: new_id("evt"),
             user_id: webhook.user_id.clone(),
-            // Numbered below zero so no stream ever shows it.
-            seq: -now,
+            // Numbered below zero so no stream ever shows it; at random, so two tests in one
+            // millisecond do not collide on the (user, seq) key.
+            seq: -(rand::random::<i64>() & i64::MAX).max(1),
             account: webhook.account.clone().unwrap_or_default(),
             kind: "webhook.test".into(),
             data,

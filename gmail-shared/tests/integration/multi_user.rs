@@ -686,6 +686,24 @@ async fn an_unreadable_webhook_secret_stops_that_webhook_not_the_batch() {
     }
 }
 
+/// Test deliveries asked for at once (a double click) are each stored, not a unique-key 500.
+#[tokio::test]
+async fn test_deliveries_at_once_are_each_stored() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let u = w.user("u").await;
+        let hook = w
+            .store()
+            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_x"))
+            .await
+            .unwrap();
+        let tests = (0..20).map(|_| w.store().insert_test_delivery(&hook, json!({})));
+        for r in futures::future::join_all(tests).await {
+            r.unwrap();
+        }
+    }
+}
+
 #[tokio::test]
 async fn multi_user_mode_refuses_to_start_without_a_key() {
     let settings = gmail_test_support::settings_from(&[("multi_user.enabled", "true")]);
