@@ -173,7 +173,19 @@ impl GmailError {
 
     /// The text of an MCP `isError` tool result: what happened and what the agent can do.
     pub fn tool_message(&self) -> String {
-        format!("Error ({}): {}", self.kind(), self)
+        format!("Error ({}): {}", self.kind(), self.public_message())
+    }
+
+    /// What a caller is told. An internal error's cause (a database or library message,
+    /// maybe naming tables or paths) is the operator's: it is logged here and left out.
+    pub fn public_message(&self) -> String {
+        match self {
+            GmailError::Internal { message, source } => {
+                tracing::error!(error = %self, cause = ?source, "internal error");
+                format!("internal error: {message} (the server's log has the cause)")
+            }
+            other => other.to_string(),
+        }
     }
 }
 

@@ -49,7 +49,7 @@ fn failure(req: &HttpRequest, err: GmailError, title: &str) -> HttpResponse {
         title,
         &format!(
             "<p>{}</p><p>Nothing was connected. Ask your agent for a new connection link (gmail_get_auth_url) and try again.</p>",
-            escape(&err.to_string())
+            escape(&err.public_message())
         ),
     )
 }

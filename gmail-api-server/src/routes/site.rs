@@ -70,7 +70,7 @@ pub(crate) fn error_page(err: &GmailError) -> HttpResponse {
         "Something went wrong",
         &format!(
             "<p>{}</p><p><a href=\"/\">Back</a></p>",
-            escape(&err.to_string())
+            escape(&err.public_message())
         ),
     )
 }
@@ -384,7 +384,7 @@ pub(crate) async fn finish_sign_in(
             "You were not signed in",
             &format!(
                 "<p>{}</p><p><a href=\"/\">Back</a></p>",
-                escape(&e.to_string())
+                escape(&e.public_message())
             ),
         ),
     }

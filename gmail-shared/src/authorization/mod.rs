@@ -80,7 +80,7 @@ impl From<GmailError> for OAuthError {
             other => OAuthError {
                 status: 500,
                 error: "server_error",
-                description: other.to_string(),
+                description: other.public_message(),
             },
         }
     }

@@ -113,7 +113,7 @@ impl Problem {
 
 impl From<&GmailError> for Problem {
     fn from(e: &GmailError) -> Self {
-        let mut p = Problem::new(e.status(), e.kind(), e.title(), e.to_string());
+        let mut p = Problem::new(e.status(), e.kind(), e.title(), e.public_message());
         p.details.field = e.field().map(str::to_owned);
         match e {
             GmailError::RateLimited {
@@ -157,6 +157,28 @@ mod tests {
         let p: ProblemDetails = serde_json::from_slice(&body).unwrap();
         assert_eq!(p.field.as_deref(), Some("subject"));
         assert!(p.detail.contains("line break"));
+    }
+
+    /// An internal error says where it happened, not its cause: a database message names
+    /// tables and values that are the operator's business (the log has them).
+    #[actix_web::test]
+    async fn internal_errors_keep_their_cause_out_of_the_answer() {
+        let e = GmailError::internal_from(
+            "database",
+            "no such column: secret_token in SELECT secret_token FROM webhooks",
+        );
+        assert!(e.to_string().contains("secret_token"), "kept for the log");
+        let resp = e.error_response();
+        assert_eq!(resp.status(), 500);
+        let body = to_bytes(resp.into_body()).await.unwrap();
+        let p: ProblemDetails = serde_json::from_slice(&body).unwrap();
+        assert!(
+            p.detail.contains("internal error: database"),
+            "{}",
+            p.detail
+        );
+        assert!(!p.detail.contains("secret_token"), "{}", p.detail);
+        assert!(!e.tool_message().contains("secret_token"));
     }
 
     #[actix_web::test]
