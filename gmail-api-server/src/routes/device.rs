@@ -11,6 +11,7 @@ use gmail_shared::members::DevicePoll;
 use gmail_shared::oauth::accounts::Accounts;
 use gmail_shared::server::JsonBody;
 use gmail_shared::store::User;
+use gmail_shared::GmailError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -103,8 +104,19 @@ struct CodeQuery {
     code: Option<String>,
 }
 
+/// Every look at a user code (the approval page, a decision) spends from the address's
+/// failed-authentication budget (limits.failed_auth_per_minute): a user code is short
+/// enough that a signed-in user could otherwise guess other people's pending ones.
+fn guess_budget(req: &HttpRequest, state: &AppState) -> Result<(), GmailError> {
+    match req.peer_addr() {
+        Some(peer) => state.auth.rate().failed_auth(peer.ip()),
+        None => Ok(()),
+    }
+}
+
 /// The approval page: sign in first (and come back here), then approve or deny.
 async fn approval_page(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     query: web::Query<CodeQuery>,
@@ -131,6 +143,9 @@ async fn approval_page(
         }
         Err(e) => return error_page(&e),
     };
+    if let Err(e) = guess_budget(&req, &state) {
+        return error_page(&e);
+    }
     let grant = match accounts.members().device_request(&code).await {
         Ok(g) => g,
         Err(e) => return error_page(&e),
@@ -161,7 +176,15 @@ struct DecisionForm {
     decision: String,
 }
 
-async fn decide(site: SiteRequest, form: web::Form<DecisionForm>) -> HttpResponse {
+async fn decide(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    site: SiteRequest,
+    form: web::Form<DecisionForm>,
+) -> HttpResponse {
+    if let Err(e) = guess_budget(&req, &state) {
+        return error_page(&e);
+    }
     let approve = form.decision == "approve";
     let decide = async |accounts: &Accounts, user: User| {
         let members = accounts.members();

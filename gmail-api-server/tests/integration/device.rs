@@ -202,3 +202,25 @@ async fn device_codes_poll_pending_then_denied_and_strangers_cannot_approve() {
         drop_database(&db).await;
     }
 }
+
+/// User codes cannot be guessed at speed: every look at one spends from the address's
+/// failed-authentication budget, and past it the page says so (429).
+#[tokio::test]
+async fn user_codes_cannot_be_guessed_at_speed() {
+    let db = fresh_database_urls("device_guess").await.remove(0);
+    let s = Deployment::start_with(&db, |s| {
+        s.limits.failed_auth_per_minute = 5;
+        s.limits.failed_auth_burst = 5;
+    })
+    .await;
+    let b = browser();
+    sign_in(&b, &s.base, "demo@example.com").await;
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let (status, _) = page(&b, format!("{}/device?code=ZZZZ-{i:04}", s.base)).await;
+        statuses.push(status);
+    }
+    assert!(statuses[..5].iter().all(|s| *s == 404), "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    drop_database(&db).await;
+}
