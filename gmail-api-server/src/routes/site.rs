@@ -24,6 +24,8 @@ use crate::app::AppState;
 
 const USER: &str = "user_id";
 const CSRF: &str = "csrf";
+/// When the session signed in (epoch ms).
+const SIGNED_IN_AT: &str = "signed_in_at";
 const SIGN_IN_STATE: &str = "sign_in_state";
 const SIGN_IN_VERIFIER: &str = "sign_in_verifier";
 const AFTER_SIGN_IN: &str = "after_sign_in";
@@ -87,7 +89,12 @@ fn random_token() -> String {
     gmail_shared::store::cipher::hex(&b)
 }
 
-/// The signed-in, enabled user of this session, if any.
+/// How long a team-site sign-in lasts. The cookie store keeps no expiry of its own: a
+/// session's age is checked here.
+const SIGN_IN_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The signed-in, enabled user of this session, if any: signed in less than a week ago and
+/// not signed out since (from any browser).
 pub(crate) async fn signed_in(
     session: &Session,
     accounts: &Accounts,
@@ -95,7 +102,12 @@ pub(crate) async fn signed_in(
     let Ok(Some(id)) = session.get::<String>(USER) else {
         return Ok(None);
     };
-    let user = accounts.store().active_user(&id).await?;
+    let at = session.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
+    let fresh = gmail_shared::store::now_ms() - at < SIGN_IN_MS;
+    let user = match fresh {
+        true => accounts.store().site_user(&id, at).await?,
+        false => None,
+    };
     if user.is_none() {
         session.purge();
     }
@@ -365,7 +377,10 @@ pub(crate) async fn finish_sign_in(
     match result {
         Ok((user, _)) => {
             session.renew();
-            if let Err(e) = session.insert(USER, &user.id) {
+            let signed_in = session
+                .insert(USER, &user.id)
+                .and_then(|()| session.insert(SIGNED_IN_AT, gmail_shared::store::now_ms()));
+            if let Err(e) = signed_in {
                 return error_page(&GmailError::internal_from("session", e.to_string()));
             }
             let next = session
@@ -449,10 +464,13 @@ impl SiteRequest {
     }
 }
 
+/// Signs the user out of every browser: a session cookie copied elsewhere stops working too.
 async fn sign_out(site: SiteRequest, form: web::Form<CsrfForm>) -> HttpResponse {
     site.act(
         &form.csrf,
-        async |_, _| Ok(()),
+        async |accounts: &Accounts, user: User| {
+            accounts.store().sign_out_everywhere(&user.id).await
+        },
         |()| {
             site.session.purge();
             go_home()

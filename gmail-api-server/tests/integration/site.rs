@@ -178,6 +178,45 @@ async fn signing_in_creates_the_account_and_the_page_manages_keys() {
     }
 }
 
+/// Signing out ends the session server-side: the same cookie, copied to another client
+/// before, no longer signs anyone in.
+#[tokio::test]
+async fn signing_out_ends_a_copied_session_cookie_too() {
+    use reqwest::cookie::CookieStore;
+    let db = fresh_database_urls("site_signout").await.remove(0);
+    let s = Deployment::start(&db).await;
+    let base = s.base.as_str();
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let alice = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    sign_in(&alice, base, "demo@example.com").await;
+    let cookie = jar
+        .cookies(&base.parse().unwrap())
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let copy = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let home = |c: &reqwest::Client| {
+        let req = c.get(format!("{base}/")).header("cookie", cookie.clone());
+        async move { fetch(req).await.text().await.unwrap() }
+    };
+    let html = home(&copy).await;
+    assert!(html.contains("Sign out"), "the copy is signed in: {html}");
+    let token = csrf(&page(&alice, format!("{base}/")).await.1);
+    let r = post(&alice, base, "/signout", &[("csrf", token.as_str())]).await;
+    assert_eq!(r.status(), 303);
+    let html = home(&copy).await;
+    assert!(html.contains("Sign in with Google"), "{html}");
+    drop_database(&db).await;
+}
+
 #[tokio::test]
 async fn strangers_stay_out_and_admins_disable_members() {
     for db in fresh_database_urls("site_admin").await {

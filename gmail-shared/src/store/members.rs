@@ -337,6 +337,30 @@ impl Store {
     }
 
     /// The user with this id, unless disabled (what a signed-in web session checks).
+    /// The user of a team-site session signed in at `signed_in_at` (epoch ms): enabled, and
+    /// not signed out since.
+    pub async fn site_user(&self, id: &str, signed_in_at: i64) -> Result<Option<User>, GmailError> {
+        Ok(sql!(
+            as User,
+            "SELECT id, external_id, email FROM users WHERE id = $1 AND disabled_at \
+             IS NULL AND signed_out_at < $2",
+            id,
+            signed_in_at
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Ends every team-site session of the user signed in before now.
+    pub async fn sign_out_everywhere(&self, id: &str) -> Result<(), GmailError> {
+        self.run(sql!(
+            "UPDATE users SET signed_out_at = $1 WHERE id = $2",
+            super::now_ms(),
+            id
+        ))
+        .await
+    }
+
     pub async fn active_user(&self, id: &str) -> Result<Option<User>, GmailError> {
         Ok(sql!(
             as User,

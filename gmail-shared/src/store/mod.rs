@@ -172,7 +172,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
-const MIGRATIONS: [(i64, &str, &str); 10] = [
+const MIGRATIONS: [(i64, &str, &str); 11] = [
     (
         1,
         "multi user",
@@ -222,6 +222,11 @@ const MIGRATIONS: [(i64, &str, &str); 10] = [
         10,
         "events",
         include_str!("../../migrations/0010_events.sql"),
+    ),
+    (
+        11,
+        "site sign-out",
+        include_str!("../../migrations/0011_site_sign_out.sql"),
     ),
 ];
 
