@@ -107,10 +107,11 @@ struct CodeQuery {
 /// Every look at a user code (the approval page, a decision) spends from the address's
 /// failed-authentication budget (limits.failed_auth_per_minute): a user code is short
 /// enough that a signed-in user could otherwise guess other people's pending ones.
-fn guess_budget(req: &HttpRequest, state: &AppState) -> Result<(), GmailError> {
-    match req.peer_addr() {
-        Some(peer) => state.auth.rate().failed_auth(peer.ip()),
-        None => Ok(()),
+fn guess_budget(req: &HttpRequest) -> Result<(), GmailError> {
+    let state = req.app_data::<web::Data<AppState>>();
+    match (req.peer_addr(), state) {
+        (Some(peer), Some(state)) => state.auth.rate().failed_auth(peer.ip()),
+        _ => Ok(()),
     }
 }
 
@@ -143,7 +144,7 @@ async fn approval_page(
         }
         Err(e) => return error_page(&e),
     };
-    if let Err(e) = guess_budget(&req, &state) {
+    if let Err(e) = guess_budget(&req) {
         return error_page(&e);
     }
     let grant = match accounts.members().device_request(&code).await {
@@ -176,13 +177,8 @@ struct DecisionForm {
     decision: String,
 }
 
-async fn decide(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    site: SiteRequest,
-    form: web::Form<DecisionForm>,
-) -> HttpResponse {
-    if let Err(e) = guess_budget(&req, &state) {
+async fn decide(site: SiteRequest, form: web::Form<DecisionForm>) -> HttpResponse {
+    if let Err(e) = guess_budget(site.request()) {
         return error_page(&e);
     }
     let approve = form.decision == "approve";

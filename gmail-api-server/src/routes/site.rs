@@ -443,6 +443,10 @@ impl actix_web::FromRequest for SiteRequest {
 }
 
 impl SiteRequest {
+    pub(crate) fn request(&self) -> &HttpRequest {
+        &self.req
+    }
+
     /// Runs a form's action for the signed-in user, once the post is same-origin and carries
     /// the session's CSRF token; answers its page, or the error's.
     pub(crate) async fn act<T>(
