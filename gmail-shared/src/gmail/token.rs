@@ -21,8 +21,9 @@ use crate::error::GmailError;
 pub trait TokenSink: Send + Sync {
     fn store<'a>(&'a self, tokens: &'a StoredTokens) -> BoxFuture<'a, Result<(), GmailError>>;
 
-    /// The grant was revoked or expired (invalid_grant): the connection needs re-consent.
-    fn revoked(&self) -> BoxFuture<'_, ()> {
+    /// Google refused this refresh token (invalid_grant: revoked or expired): the
+    /// connection needs re-consent, unless it holds another token by now.
+    fn revoked<'a>(&'a self, _refused: &'a SecretString) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
 
@@ -151,7 +152,7 @@ impl RefreshingToken {
             Err(e) => {
                 if let (GmailError::AuthExpired { message }, Some(sink)) = (&e, &self.inner.sink) {
                     if message.starts_with("invalid_grant") {
-                        sink.revoked().await;
+                        sink.revoked(&tokens.refresh_token).await;
                     }
                 }
                 return Err(e);

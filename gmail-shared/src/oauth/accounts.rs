@@ -104,9 +104,13 @@ impl TokenSink for StoreSink {
         Box::pin(async move { self.store.store_tokens(&self.connection_id, tokens).await })
     }
 
-    fn revoked(&self) -> BoxFuture<'_, ()> {
+    fn revoked<'a>(&'a self, refused: &'a secrecy::SecretString) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            if let Err(e) = self.store.mark_needs_reauth(&self.connection_id).await {
+            if let Err(e) = self
+                .store
+                .mark_needs_reauth(&self.connection_id, refused)
+                .await
+            {
                 tracing::warn!(error = %e, "could not mark the connection as needing re-authorization");
             }
         })

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use base64::Engine;
 use rand::RngCore;
 use schemars::JsonSchema;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyArguments, AnyPoolOptions};
@@ -505,11 +505,35 @@ impl Store {
         SealedTokens::from_row(&row)?.open(&self.keys, connection_id, scopes)
     }
 
-    pub async fn mark_needs_reauth(&self, connection_id: &str) -> Result<(), GmailError> {
-        self.run(sql!(
-            "UPDATE connections SET status = $1, access_token = NULL WHERE id = $2",
-            NEEDS_REAUTH,
+    /// Marks the connection as needing re-consent after Google refused `refused` (its
+    /// refresh token), unless the connection holds another one by now: a reconnect (from
+    /// another process, say) while a refresh with the old token was under way must stay
+    /// working.
+    pub async fn mark_needs_reauth(
+        &self,
+        connection_id: &str,
+        refused: &SecretString,
+    ) -> Result<(), GmailError> {
+        let row = sql!(
+            "SELECT refresh_token FROM connections WHERE id = $1",
             connection_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(()) };
+        let sealed: String = row.try_get("refresh_token")?;
+        let held = self
+            .keys
+            .open(&format!("{connection_id}:refresh"), &sealed)?;
+        if held.expose_secret() != refused.expose_secret() {
+            return Ok(());
+        }
+        self.run(sql!(
+            "UPDATE connections SET status = $1, access_token = NULL WHERE id = $2 AND \
+             refresh_token = $3",
+            NEEDS_REAUTH,
+            connection_id,
+            &sealed
         ))
         .await
     }

@@ -7,3 +7,4 @@ mod events;
 mod factory;
 mod multi_user;
 mod tools;
+mod webhooks;

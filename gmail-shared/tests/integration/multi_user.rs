@@ -17,6 +17,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sqlx::Row;
 
+use crate::webhooks::{new_webhook, now};
+
 /// A flow as `Accounts::start` records one, for states made by hand.
 fn flow_of(user_id: &str) -> OAuthState {
     OAuthState {
@@ -28,19 +30,19 @@ fn flow_of(user_id: &str) -> OAuthState {
     }
 }
 
-struct World {
+pub(crate) struct World {
     sandbox: RunningSandbox,
     accounts: Arc<Accounts>,
     settings: Settings,
     key: String,
-    url: String,
+    pub(crate) url: String,
 }
 
-fn database_urls() -> Vec<String> {
+pub(crate) fn database_urls() -> Vec<String> {
     gmail_test_support::database_urls("mu")
 }
 
-async fn world(url: &str) -> World {
+pub(crate) async fn world(url: &str) -> World {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let key = cipher::generate_key();
     let settings = gmail_test_support::multi_user_settings(&sandbox.base_url(), url, &key);
@@ -56,12 +58,12 @@ async fn world(url: &str) -> World {
 }
 
 impl World {
-    fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         self.accounts.store()
     }
 
     /// A new user, known by `name` made unique.
-    async fn user(&self, name: &str) -> User {
+    pub(crate) async fn user(&self, name: &str) -> User {
         self.store().ensure_user(&unique(name), None).await.unwrap()
     }
 
@@ -473,6 +475,20 @@ async fn a_reconnect_in_one_process_reaches_the_others() {
         let profile = get_profile(&other.mailbox(&u.id, None).await.unwrap()).await;
         assert!(profile.is_ok(), "{profile:?}");
         assert_eq!(w.accounts.list(&u.id).await.unwrap()[0].status, "active");
+        // A refresh with the old token that was under way when the user reconnected does
+        // not mark the new connection broken; a refusal of the token it holds does.
+        let now = w.store().connection_for(&u.id, None).await.unwrap();
+        let status = || async { w.accounts.list(&u.id).await.unwrap()[0].status.clone() };
+        w.store()
+            .mark_needs_reauth(&now.info.id, &old.refresh_token)
+            .await
+            .unwrap();
+        assert_eq!(status().await, "active");
+        w.store()
+            .mark_needs_reauth(&now.info.id, &now.tokens.refresh_token)
+            .await
+            .unwrap();
+        assert_eq!(status().await, "needs_reauth");
     }
 }
 
@@ -623,84 +639,6 @@ async fn api_keys_and_key_rotation() {
             .expose_secret()
             .starts_with("1//"));
         gmail_test_support::drop_database(&url).await;
-    }
-}
-
-fn new_webhook() -> gmail_shared::store::NewWebhook {
-    serde_json::from_value(json!({"url": "https://hooks.example/in"})).unwrap()
-}
-
-fn now() -> i64 {
-    gmail_shared::store::now_ms()
-}
-
-/// A webhook whose secret no configured key opens is turned off with a reason its owner
-/// sees; the other deliveries of the batch still go out.
-#[tokio::test]
-async fn an_unreadable_webhook_secret_stops_that_webhook_not_the_batch() {
-    // A database of its own: claims here take every due delivery in it.
-    for url in gmail_test_support::fresh_database_urls("mu_hooks").await {
-        let w = world(&url).await;
-        let u = w.user("u").await;
-        let lost = Store::connect(
-            &w.url,
-            Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap(),
-        )
-        .await
-        .unwrap();
-        let orphan = lost
-            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_lost"))
-            .await
-            .unwrap();
-        lost.insert_test_delivery(&orphan, json!({})).await.unwrap();
-        let store = w.store();
-        let fine = store
-            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_fine"))
-            .await
-            .unwrap();
-        store.insert_test_delivery(&fine, json!({})).await.unwrap();
-
-        let claimed = store
-            .claim_deliveries(now(), now() + 30_000, 16)
-            .await
-            .unwrap();
-        let hooks: Vec<&str> = claimed.iter().map(|c| c.0.webhook_id.as_str()).collect();
-        assert!(hooks.contains(&fine.id.as_str()), "{hooks:?}");
-        assert!(!hooks.contains(&orphan.id.as_str()), "{hooks:?}");
-        let orphan = store.webhook(&u.id, &orphan.id).await.unwrap().unwrap();
-        assert!(!orphan.enabled);
-        assert!(
-            orphan
-                .disabled_reason
-                .unwrap()
-                .contains("create the webhook again"),
-            "the owner is told what to do"
-        );
-        // Its delivery is failed, not left pending at the front of the queue.
-        let later = store
-            .claim_deliveries(now(), now() + 30_000, 16)
-            .await
-            .unwrap();
-        assert!(later.is_empty(), "{} claimed again", later.len());
-        gmail_test_support::drop_database(&url).await;
-    }
-}
-
-/// Test deliveries asked for at once (a double click) are each stored, not a unique-key 500.
-#[tokio::test]
-async fn test_deliveries_at_once_are_each_stored() {
-    for url in database_urls() {
-        let w = world(&url).await;
-        let u = w.user("u").await;
-        let hook = w
-            .store()
-            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_x"))
-            .await
-            .unwrap();
-        let tests = (0..20).map(|_| w.store().insert_test_delivery(&hook, json!({})));
-        for r in futures::future::join_all(tests).await {
-            r.unwrap();
-        }
     }
 }
 

@@ -1,0 +1,86 @@
+//! Webhooks in the store: a secret no configured key opens, and test deliveries (rotation is
+//! with the keys in multi_user.rs).
+
+use gmail_shared::store::{cipher, Keyring, Store};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::multi_user::{database_urls, world};
+
+pub(crate) fn new_webhook() -> gmail_shared::store::NewWebhook {
+    serde_json::from_value(json!({"url": "https://hooks.example/in"})).unwrap()
+}
+
+pub(crate) fn now() -> i64 {
+    gmail_shared::store::now_ms()
+}
+
+/// A webhook whose secret no configured key opens is turned off with a reason its owner
+/// sees; the other deliveries of the batch still go out.
+#[tokio::test]
+async fn an_unreadable_webhook_secret_stops_that_webhook_not_the_batch() {
+    // A database of its own: claims here take every due delivery in it.
+    for url in gmail_test_support::fresh_database_urls("mu_hooks").await {
+        let w = world(&url).await;
+        let u = w.user("u").await;
+        let lost = Store::connect(
+            &w.url,
+            Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap(),
+        )
+        .await
+        .unwrap();
+        let orphan = lost
+            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_lost"))
+            .await
+            .unwrap();
+        lost.insert_test_delivery(&orphan, json!({})).await.unwrap();
+        let store = w.store();
+        let fine = store
+            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_fine"))
+            .await
+            .unwrap();
+        store.insert_test_delivery(&fine, json!({})).await.unwrap();
+
+        let claimed = store
+            .claim_deliveries(now(), now() + 30_000, 16)
+            .await
+            .unwrap();
+        let hooks: Vec<&str> = claimed.iter().map(|c| c.0.webhook_id.as_str()).collect();
+        assert!(hooks.contains(&fine.id.as_str()), "{hooks:?}");
+        assert!(!hooks.contains(&orphan.id.as_str()), "{hooks:?}");
+        let orphan = store.webhook(&u.id, &orphan.id).await.unwrap().unwrap();
+        assert!(!orphan.enabled);
+        assert!(
+            orphan
+                .disabled_reason
+                .unwrap()
+                .contains("create the webhook again"),
+            "the owner is told what to do"
+        );
+        // Its delivery is failed, not left pending at the front of the queue.
+        let later = store
+            .claim_deliveries(now(), now() + 30_000, 16)
+            .await
+            .unwrap();
+        assert!(later.is_empty(), "{} claimed again", later.len());
+        gmail_test_support::drop_database(&url).await;
+    }
+}
+
+/// Test deliveries asked for at once (a double click) are each stored, not a unique-key 500.
+#[tokio::test]
+async fn test_deliveries_at_once_are_each_stored() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let u = w.user("u").await;
+        let hook = w
+            .store()
+            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_x"))
+            .await
+            .unwrap();
+        let tests = (0..20).map(|_| w.store().insert_test_delivery(&hook, json!({})));
+        for r in futures::future::join_all(tests).await {
+            r.unwrap();
+        }
+    }
+}
