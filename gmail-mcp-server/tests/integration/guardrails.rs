@@ -96,6 +96,17 @@ async fn the_allowlist_refuses_by_name_on_every_sending_tool() {
     let sent = r["structuredContent"]["id"].as_str().unwrap();
     let read = call(&mut c, 10, "read_email", json!({"messageId": sent})).await;
     assert!(text_of(&read).contains("ok@example.com"), "{read}");
+    // A draft bigger than Gmail takes in a JSON body (1 MiB) goes out too: as an upload.
+    use base64::Engine;
+    let mut big = mail(&["ok@example.com"]);
+    big["attachmentContents"] = json!([{"filename": "big.bin",
+        "contentBase64": base64::engine::general_purpose::STANDARD.encode(vec![7u8; 1_200_000])}]);
+    let draft = call(&mut c, 11, "draft_email", big).await;
+    assert_eq!(draft["isError"], false, "{draft}");
+    let draft_id = draft["structuredContent"]["id"].as_str().unwrap();
+    let r = call(&mut c, 12, "send_draft", json!({"draftId": draft_id})).await;
+    assert_eq!(r["isError"], false, "{r}");
+    assert_eq!(sends(&app), 3);
 }
 
 #[tokio::test]

@@ -157,6 +157,9 @@ fn partial(body: &str, fields_param: &str) -> ApiResponse {
     }
 }
 
+/// The largest JSON body Gmail takes outside `/upload`.
+const METADATA_BODY_MAX: usize = 1_048_576;
+
 fn run_inner(
     state: &AppState,
     route: &Route,
@@ -168,6 +171,13 @@ fn run_inner(
     let user = route.user.to_ascii_lowercase();
     if user != "me" && user != grant.email {
         return Err(ApiError::delegation_denied(&route.user));
+    }
+    // Gmail's metadata path (a JSON body, no upload) takes 1 MiB at most; bigger messages go
+    // through /upload (shared/gmail-api README §4).
+    if upload.is_none() && body.len() > METADATA_BODY_MAX {
+        return Err(ApiError::bad_request(format!(
+            "Request payload size exceeds the limit: {METADATA_BODY_MAX} bytes."
+        )));
     }
     if !has_scope(grant, route.method) {
         let req: Vec<String> = scopes_for(route.method)

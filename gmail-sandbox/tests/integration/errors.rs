@@ -61,6 +61,14 @@ async fn error_envelopes_and_auth() {
     let r = api.post_json(SEND, json!({"raw": unpadded})).await;
     let sent = r.ok_json();
     assert_eq!(sent["labelIds"], json!(["SENT"]));
+    // Over 1 MiB, the metadata path refuses and the upload path is the way (Gmail's limit).
+    let big = simple_message(DEMO, "nobody@example.org", "big", &"x".repeat(1_100_000));
+    let body = json!({"raw": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&big)});
+    let r = api.post_json(SEND, body).await.expect(400);
+    assert_eq!(
+        r.json()["error"]["message"],
+        "Request payload size exceeds the limit: 1048576 bytes."
+    );
     // Deletes answer 204 with no body.
     let r = api
         .delete(&format!("gmail/v1/users/me/messages/{}", id_of(&sent)))

@@ -346,10 +346,11 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
         return Err(mailbox.refused("draft_send", vec![], e).await);
     }
     // The recipients are the draft's own. When anything depends on them, the draft is read
-    // as its raw message, and exactly that is sent: a change to the draft between the check
-    // and the send (an update racing it) would otherwise go out unchecked.
-    let (recipients, request) = if policy.allowlists.is_empty() {
-        (vec![], serde_json::json!({ "id": id }))
+    // as its raw message, and exactly that is sent (uploaded as media: a JSON body over 1 MB
+    // is refused): a change to the draft between the check and the send (an update racing
+    // it) would otherwise go out unchecked.
+    let checked = if policy.allowlists.is_empty() {
+        None
     } else {
         let (_, d) = gmail_call!(mailbox, idempotent, |u| u
             .drafts_get("me", id)
@@ -360,33 +361,42 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
         let recipients = recipients_of_raw(&raw).ok_or_else(|| {
             GmailError::invalid("draftId", format!("draft {id}'s recipients cannot be read"))
         })?;
-        let raw = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE, raw);
-        let request = serde_json::json!({
-            "id": id,
-            "message": { "raw": raw, "threadId": m.thread_id },
-        });
-        (recipients, request)
+        Some((recipients, raw, m.thread_id))
     };
+    let recipients = checked.as_ref().map(|c| c.0.clone()).unwrap_or_default();
     if let Err(e) = policy.check_recipients(recipients.iter().map(String::as_str)) {
         return Err(mailbox.refused("draft_send", recipients, e).await);
     }
     let ticket = mailbox.begin_send("draft_send", &recipients).await?;
-    // google-gmail1's drafts.send only uploads, so the JSON form is posted by hand: charged
-    // here as the call it stands for, as `gmail_call!` charges every other.
-    mailbox
-        .spend_quota(units_of_call("UserDraftSendCall"))
-        .await;
-    let sent = post_json::<Message>(
-        mailbox.connection(),
-        "gmail/v1/users/me/drafts/send",
-        &request,
-    )
-    .await
-    .map(SentMessage::from)
-    .map_err(|e| match e {
-        GmailError::NotFound { .. } => GmailError::not_found(format!("draft {id}")),
-        other => other,
-    });
+    let sent = match checked {
+        Some((_, raw, thread_id)) => {
+            let draft = google_gmail1::api::Draft {
+                id: Some(id.to_string()),
+                message: Some(in_thread(thread_id.as_deref())),
+            };
+            gmail_call!(mailbox, once, |u| u.drafts_send(draft, "me"), upload raw)
+                .map(|(_, m)| SentMessage::from(m))
+                .map_err(|e| super::messages::not_found_as(e, "draft", id))
+        }
+        None => {
+            // google-gmail1's drafts.send only uploads, so the JSON form is posted by hand:
+            // charged here as the call it stands for, as `gmail_call!` charges every other.
+            mailbox
+                .spend_quota(units_of_call("UserDraftSendCall"))
+                .await;
+            post_json::<Message>(
+                mailbox.connection(),
+                "gmail/v1/users/me/drafts/send",
+                &serde_json::json!({ "id": id }),
+            )
+            .await
+            .map(SentMessage::from)
+            .map_err(|e| match e {
+                GmailError::NotFound { .. } => GmailError::not_found(format!("draft {id}")),
+                other => other,
+            })
+        }
+    };
     let outcome = sent
         .as_ref()
         .map(|s| vec![id.to_string(), s.id.clone(), s.thread_id.clone()]);
