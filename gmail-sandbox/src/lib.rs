@@ -194,7 +194,7 @@ pub fn seed_store(store: &Store) {
                 m.parsed.clone(),
                 labels,
                 m.date,
-                None,
+                store::Threading::Received,
             );
         }
         for m in &mb.drafts {
@@ -205,7 +205,7 @@ pub fn seed_store(store: &Store) {
                 m.parsed.clone(),
                 m.labels.clone(),
                 date,
-                None,
+                store::Threading::Received,
             );
             let d = Draft {
                 id: data.new_draft_id(),

@@ -8,7 +8,7 @@ use super::messages::{format_param, message_bytes, parse_query, send_raw};
 use super::request::{Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
-use crate::store::{Draft, MailboxData};
+use crate::store::{Draft, MailboxData, Threading};
 
 fn draft_message_field(body: &Value) -> Value {
     body.get("message").cloned().unwrap_or(Value::Null)
@@ -100,7 +100,12 @@ pub fn create(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let raw = message_bytes(ctx, &msg, "draft.message.raw")?;
     let hint = thread_hint(&msg);
     let mut data = ctx.mailbox.data.write();
-    let mid = data.add_message(raw, vec!["DRAFT".into()], ctx.now_ms, hint.as_deref());
+    let mid = data.add_message(
+        raw,
+        vec!["DRAFT".into()],
+        ctx.now_ms,
+        Threading::Api(hint.as_deref()),
+    );
     let d = Draft {
         id: data.new_draft_id(),
         message_id: mid,
@@ -116,12 +121,14 @@ pub fn update(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let raw = message_bytes(ctx, &msg, "draft.message.raw")?;
     let mut data = ctx.mailbox.data.write();
     let old = find(&data, ctx.id(0))?;
-    let old_thread = data
-        .messages
-        .get(&old.message_id)
-        .map(|m| m.thread_id.clone());
-    let hint = thread_hint(&msg).or(old_thread);
-    let mid = data.add_message(raw, vec!["DRAFT".into()], ctx.now_ms, hint.as_deref());
+    // As on create: a draft stays in a thread only by asking for it again (Gmail's rules).
+    let hint = thread_hint(&msg);
+    let mid = data.add_message(
+        raw,
+        vec!["DRAFT".into()],
+        ctx.now_ms,
+        Threading::Api(hint.as_deref()),
+    );
     data.delete_message(&old.message_id);
     let d = Draft {
         id: old.id.clone(),

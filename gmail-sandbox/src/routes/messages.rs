@@ -8,7 +8,7 @@ use super::request::{check_id, normalize_id, Ctx, Reply};
 use crate::error::{ApiError, ApiResult};
 use crate::render::{self, Format};
 use crate::search::Query;
-use crate::store::{Mailbox, MailboxData, Msg, Store};
+use crate::store::{Mailbox, MailboxData, Msg, Store, Threading};
 
 /// A string array field of a JSON body (`null`/absent → empty).
 pub fn str_array(v: &Value, key: &str) -> ApiResult<Vec<String>> {
@@ -251,7 +251,13 @@ pub fn insert(ctx: &Ctx<'_>, import: bool) -> ApiResult<Reply> {
         return Ok(Reply::value(render::message_min_json(&id, &id, &labels)));
     }
     super::settings::apply_filters(&data, &raw, date, &mut labels, ctx.now_ms);
-    let id = data.add_message(raw, labels, date, hint.as_deref());
+    // An import is delivered as mail arriving is (threaded by its headers); an insert is
+    // stored as the API stores (in a thread only as Gmail's threadId rules allow).
+    let threading = match import {
+        true => Threading::Received,
+        false => Threading::Api(hint.as_deref()),
+    };
+    let id = data.add_message(raw, labels, date, threading);
     let m = data.messages.get(&id).ok_or_else(ApiError::backend_error)?;
     Ok(Reply::value(render::message_min_json(
         &m.id,
@@ -391,7 +397,7 @@ pub fn send_raw(ctx: &Ctx<'_>, raw: Vec<u8>, hint: Option<&str>) -> ApiResult<Va
         if to_self {
             super::settings::apply_filters(&data, &raw, ctx.now_ms, &mut labels, ctx.now_ms);
         }
-        let id = data.add_message(raw.clone(), labels, ctx.now_ms, hint);
+        let id = data.add_message(raw.clone(), labels, ctx.now_ms, Threading::Api(hint));
         let m = data.messages.get(&id).ok_or_else(ApiError::backend_error)?;
         render::message_min_json(&m.id, &m.thread_id, &m.labels)
     };
@@ -453,7 +459,7 @@ pub fn deliver_incoming(
     let (delivered, reply) = {
         let mut data = mb.data.write();
         super::settings::apply_filters(&data, incoming.raw, now_ms, &mut labels, now_ms);
-        let id = data.add_message(incoming.raw.to_vec(), labels, now_ms, None);
+        let id = data.add_message(incoming.raw.to_vec(), labels, now_ms, Threading::Received);
         let delivered = match data.messages.get(&id) {
             Some(m) => Delivered {
                 id: m.id.clone(),
@@ -474,10 +480,12 @@ pub fn deliver_incoming(
     // The auto-reply reaches the sender like any other sandbox delivery (after the
     // recipient's lock is released: never two mailbox locks at once).
     if let (Some(reply), Some(sender)) = (reply, incoming.sender.and_then(|s| store.get(s))) {
-        sender
-            .data
-            .write()
-            .add_message(reply, vec!["INBOX".into(), "UNREAD".into()], now_ms, None);
+        sender.data.write().add_message(
+            reply,
+            vec!["INBOX".into(), "UNREAD".into()],
+            now_ms,
+            Threading::Received,
+        );
     }
     delivered
 }
@@ -559,7 +567,12 @@ fn vacation_reply(
         "Content-Type: {ct}; charset=UTF-8\r\n\r\n{body}\r\n"
     ));
     let raw = raw.into_bytes();
-    data.add_message(raw.clone(), vec!["SENT".into()], now_ms, None);
+    data.add_message(
+        raw.clone(),
+        vec!["SENT".into()],
+        now_ms,
+        Threading::Received,
+    );
     Some(raw)
 }
 

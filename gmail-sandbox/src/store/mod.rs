@@ -20,6 +20,15 @@ pub use model::*;
 /// History records kept per mailbox; older ones fall off and make their ids "too old".
 const HISTORY_RETENTION: usize = 50_000;
 
+/// How a new message finds its thread (see `resolve_thread`).
+#[derive(Debug, Clone, Copy)]
+pub enum Threading<'a> {
+    /// Sent, drafted or inserted through the API, asking for this `threadId` (or none).
+    Api(Option<&'a str>),
+    /// Mail arriving from outside.
+    Received,
+}
+
 pub struct Store {
     mailboxes: RwLock<HashMap<String, Arc<Mailbox>>>,
     pub db: DbTx,
@@ -333,22 +342,33 @@ impl MailboxData {
         self.messages.insert(id, Msg { row, parsed, doc });
     }
 
-    /// The thread a new message joins: an explicit existing `threadId`, else the thread of a
-    /// message it references whose subject matches, else a new one (its own id).
-    fn resolve_thread(&self, parsed: &Parsed, thread_hint: Option<&str>, new_id: &str) -> String {
-        if let Some(t) = thread_hint {
-            if self.threads.contains_key(t) {
-                return t.to_string();
+    /// The thread a new message joins. Mail sent or stored through the API joins the
+    /// `threadId` it asks for only when, as Gmail requires, its References or In-Reply-To
+    /// name a message of that thread and its subject matches (`Message.threadId` in the
+    /// discovery document); otherwise it starts its own. Received mail joins the thread of a
+    /// message it references whose subject matches.
+    fn resolve_thread(&self, parsed: &Parsed, threading: Threading<'_>, new_id: &str) -> String {
+        let same_subject = |m: &Msg| {
+            m.parsed.base_subject == parsed.base_subject || parsed.base_subject.is_empty()
+        };
+        let referenced = || {
+            parsed
+                .references
+                .iter()
+                .rev()
+                .filter_map(|r| self.msgid_index.get(r))
+                .filter_map(|mid| self.messages.get(mid))
+        };
+        match threading {
+            Threading::Api(Some(t)) if self.threads.contains_key(t) => {
+                if referenced().any(|m| m.thread_id == t && same_subject(m)) {
+                    return t.to_string();
+                }
             }
-        }
-        for r in parsed.references.iter().rev() {
-            if let Some(mid) = self.msgid_index.get(r) {
-                if let Some(m) = self.messages.get(mid) {
-                    if m.parsed.base_subject == parsed.base_subject
-                        || parsed.base_subject.is_empty()
-                    {
-                        return m.thread_id.clone();
-                    }
+            Threading::Api(_) => {}
+            Threading::Received => {
+                if let Some(m) = referenced().find(|m| same_subject(m)) {
+                    return m.thread_id.clone();
                 }
             }
         }
@@ -361,18 +381,11 @@ impl MailboxData {
         raw: Vec<u8>,
         labels: Vec<String>,
         internal_date: i64,
-        thread_hint: Option<&str>,
+        threading: Threading<'_>,
     ) -> String {
         let id = self.new_message_id(internal_date);
         let parsed = Arc::new(render::parse_message(&raw, &id));
-        self.add_prepared(
-            id,
-            Arc::new(raw),
-            parsed,
-            labels,
-            internal_date,
-            thread_hint,
-        )
+        self.add_prepared(id, Arc::new(raw), parsed, labels, internal_date, threading)
     }
 
     /// Like [`add_message`](Self::add_message) for a message already parsed under `id`
@@ -384,7 +397,7 @@ impl MailboxData {
         parsed: Arc<Parsed>,
         labels: Vec<String>,
         internal_date: i64,
-        thread_hint: Option<&str>,
+        threading: Threading<'_>,
     ) -> String {
         let (id, parsed) = if self.messages.contains_key(&id) || self.threads.contains_key(&id) {
             let fresh = self.new_message_id(internal_date);
@@ -393,7 +406,7 @@ impl MailboxData {
         } else {
             (id, parsed)
         };
-        let thread_id = self.resolve_thread(&parsed, thread_hint, &id);
+        let thread_id = self.resolve_thread(&parsed, threading, &id);
         let mut labels = labels;
         labels.dedup();
         let hid = self.bump_history();
@@ -652,6 +665,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn api_mail_joins_the_thread_it_asks_for_only_under_gmails_rules() {
+        let store = Store::new(DbTx::detached());
+        let mb = store.create_mailbox("a@b.c", "A");
+        let mut d = mb.data.write();
+        let first = d.add_message(
+            b"Subject: Plan\r\nMessage-ID: <p1@x>\r\n\r\nhi".to_vec(),
+            vec!["INBOX".into()],
+            1000,
+            Threading::Received,
+        );
+        let thread = d.messages[&first].thread_id.clone();
+        let mut api = |raw: &[u8], hint: Option<&str>| {
+            let id = d.add_message(
+                raw.to_vec(),
+                vec!["SENT".into()],
+                2000,
+                Threading::Api(hint),
+            );
+            d.messages[&id].thread_id.clone()
+        };
+        let reply = b"Subject: Re: Plan\r\nIn-Reply-To: <p1@x>\r\n\r\nyes";
+        // All three: the threadId, the headers, the subject.
+        assert_eq!(api(reply, Some(&thread)), thread);
+        // No threadId: a thread of its own, headers or not.
+        assert_ne!(api(reply, None), thread);
+        // The threadId without the headers, or with another subject: its own thread too.
+        assert_ne!(api(b"Subject: Re: Plan\r\n\r\nyes", Some(&thread)), thread);
+        let renamed = b"Subject: Something else\r\nIn-Reply-To: <p1@x>\r\n\r\nyes";
+        assert_ne!(api(renamed, Some(&thread)), thread);
+    }
+
+    #[test]
     fn threading_by_references() {
         let store = Store::new(DbTx::detached());
         let mb = store.create_mailbox("a@b.c", "A");
@@ -660,19 +705,19 @@ mod tests {
             b"Subject: Plan\r\nMessage-ID: <m1@x>\r\n\r\nhi".to_vec(),
             vec!["INBOX".into()],
             1000,
-            None,
+            Threading::Received,
         );
         let b = d.add_message(
             b"Subject: Re: Plan\r\nIn-Reply-To: <m1@x>\r\n\r\nyo".to_vec(),
             vec!["INBOX".into()],
             2000,
-            None,
+            Threading::Received,
         );
         let c = d.add_message(
             b"Subject: Other\r\nIn-Reply-To: <m1@x>\r\n\r\nyo".to_vec(),
             vec!["INBOX".into()],
             3000,
-            None,
+            Threading::Received,
         );
         assert_eq!(d.messages[&b].thread_id, a);
         assert_eq!(d.messages[&c].thread_id, c);
