@@ -94,11 +94,18 @@ impl CredentialsFile {
     }
 
     pub fn read(&self) -> Result<StoredTokens, GmailError> {
-        let text = std::fs::read_to_string(&self.path).map_err(|e| {
-            GmailError::internal_from(
+        let text = std::fs::read_to_string(&self.path).map_err(|e| match e.kind() {
+            // A Google OAuth client is configured, but nobody authorized a mailbox yet.
+            std::io::ErrorKind::NotFound => GmailError::AuthExpired {
+                message: format!(
+                    "no credentials at {}: run `gmail-mcp-server auth` to authorize Gmail",
+                    self.path.display()
+                ),
+            },
+            _ => GmailError::internal_from(
                 format!("cannot read credentials {}", self.path.display()),
                 e,
-            )
+            ),
         })?;
         let file: TokensFile = serde_json::from_str(&text).map_err(|e| {
             GmailError::internal_from(

@@ -87,8 +87,9 @@ pub struct GmailFactory {
 }
 
 impl GmailFactory {
-    /// Resolves the backend (`auto` picks Google when both credential files exist) and builds
-    /// the process's connection pool.
+    /// Resolves the backend (`auto` picks Google when the Google OAuth client file exists: a
+    /// multi-user server needs nothing more, and `auth` writes a single-user server's
+    /// credentials with it) and builds the process's connection pool.
     pub fn new(settings: &GmailSettings) -> Result<GmailFactory, GmailError> {
         let backend = match settings.backend {
             Backend::Auto if has_google_credentials(settings) => Backend::Google,
@@ -206,5 +207,4 @@ pub fn sandbox_refresh_token(account: &str) -> String {
 
 fn has_google_credentials(settings: &GmailSettings) -> bool {
     Path::new(&settings.oauth_keys_path).is_file()
-        && Path::new(&settings.credentials_path).is_file()
 }

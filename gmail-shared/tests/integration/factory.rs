@@ -114,6 +114,41 @@ async fn node_server_credential_files_work_and_the_refreshed_token_is_written_ba
     );
 }
 
+/// The Google OAuth client alone makes `auto` Google: `auth` then consents at Google (not at
+/// the sandbox), and until it has written the credentials the server says to run it.
+#[test]
+fn the_oauth_client_alone_picks_google_and_asks_for_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("gcp-oauth.keys.json");
+    std::fs::write(
+        &keys,
+        serde_json::json!({"installed": {"client_id": "id.apps.googleusercontent.com",
+            "client_secret": "s", "redirect_uris": ["http://localhost"],
+            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+            "token_uri": "https://oauth2.googleapis.com/token"}})
+        .to_string(),
+    )
+    .unwrap();
+    let creds = dir.path().join("credentials.json");
+    let s = settings(&[
+        ("gmail.oauth_keys_path", keys.to_str().unwrap()),
+        ("gmail.credentials_path", creds.to_str().unwrap()),
+    ]);
+    let factory = GmailFactory::new(&s.gmail).unwrap();
+    assert_eq!(factory.backend(), Backend::Google);
+    let err = factory
+        .default_connection()
+        .err()
+        .expect("no credentials yet");
+    assert!(err.to_string().contains("gmail-mcp-server auth"), "{err}");
+    let client = factory.oauth_client().unwrap();
+    assert!(
+        !client.auth_uri.contains("127.0.0.1"),
+        "{}",
+        client.auth_uri
+    );
+}
+
 #[tokio::test]
 async fn concurrent_calls_on_an_expired_token_make_one_refresh() {
     let sb = sandbox().await;
