@@ -136,10 +136,9 @@ fn the_oauth_client_alone_picks_google_and_asks_for_auth() {
     ]);
     let factory = GmailFactory::new(&s.gmail).unwrap();
     assert_eq!(factory.backend(), Backend::Google);
-    let err = factory
-        .default_connection()
-        .err()
-        .expect("no credentials yet");
+    let Err(err) = factory.default_connection() else {
+        panic!("a connection without credentials")
+    };
     assert!(err.to_string().contains("gmail-mcp-server auth"), "{err}");
     let client = factory.oauth_client().unwrap();
     assert!(
