@@ -6,6 +6,10 @@
 //! parser into every build for layout this output does not keep.
 
 /// Elements whose content is never text.
+/// Quote and list nesting shown at most: every line repeats its prefix, so hostile mail
+/// nested thousands deep would otherwise turn a megabyte of HTML into gigabytes of text.
+const MAX_DEPTH: usize = 8;
+
 const SKIP_CONTENT: &[&str] = &[
     "script", "style", "head", "title", "template", "noscript", "svg", "object", "iframe",
 ];
@@ -311,7 +315,8 @@ impl Converter {
 
     fn push_prefix_if_needed(&mut self) {
         if self.at_line_start() && self.quote_depth > 0 {
-            self.out.push_str(&"> ".repeat(self.quote_depth));
+            self.out
+                .push_str(&"> ".repeat(self.quote_depth.min(MAX_DEPTH)));
         }
     }
 
@@ -359,7 +364,14 @@ impl Converter {
         if self.out.is_empty() {
             return;
         }
-        let have = self.out.len() - self.out.trim_end_matches('\n').len();
+        // Only the last `n` bytes matter: a run of `<br>`s is not rescanned for every block.
+        let have = self
+            .out
+            .bytes()
+            .rev()
+            .take(n)
+            .take_while(|b| *b == b'\n')
+            .count();
         for _ in have..n {
             self.out.push('\n');
         }
@@ -429,11 +441,11 @@ impl Converter {
             }
             "li" => {
                 self.breaks(1);
-                let indent = "  ".repeat(self.lists.len().saturating_sub(1));
+                let indent = "  ".repeat(self.lists.len().saturating_sub(1).min(MAX_DEPTH));
                 let marker = match self.lists.last_mut() {
                     Some(Some(n)) => {
                         let m = format!("{n}. ");
-                        *n += 1;
+                        *n = n.saturating_add(1);
                         m
                     }
                     _ => "- ".to_string(),
@@ -562,6 +574,25 @@ fn is_hidden(tag: &Tag) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hostile nesting stays near the input's size: each line's prefix is capped.
+    #[test]
+    fn deep_nesting_is_shown_at_most_max_depth_deep() {
+        let n = 3000;
+        let lists = format!("{}{}", "<ul>".repeat(n), "<li>x".repeat(n));
+        let quotes = format!("{}{}", "<blockquote>".repeat(n), "x<br>".repeat(n));
+        for html in [lists, quotes] {
+            let text = html_to_text(&html);
+            assert!(
+                text.len() < 30 * n,
+                "{} bytes from {}",
+                text.len(),
+                html.len()
+            );
+        }
+        let text = html_to_text("<ol start=\"4294967295\"><li>a<li>b</ol>");
+        assert!(text.contains("4294967295. a"), "{text}");
+    }
 
     #[test]
     fn paragraphs_breaks_and_whitespace() {

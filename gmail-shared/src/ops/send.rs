@@ -322,18 +322,23 @@ pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessa
 /// Sends an existing draft as it is (one request, no re-upload), under the caller's rules: in
 /// drafts-only mode it stays a draft, its recipients must be on the allowlist, and the daily
 /// cap counts it.
-/// The addresses a raw message's To, Cc and Bcc name; None when its headers do not parse.
+/// The addresses every To, Cc and Bcc header of a raw message names (a message may repeat
+/// them); None when any of them is not a list of addresses, so the check fails closed.
 fn recipients_of_raw(raw: &[u8]) -> Option<Vec<String>> {
+    use mail_parser::{HeaderName, HeaderValue};
     let m = mail_parser::MessageParser::default().parse_headers(raw)?;
-    Some(
-        [m.to(), m.cc(), m.bcc()]
-            .into_iter()
-            .flatten()
-            .flat_map(|a| a.iter())
-            .filter_map(|a| a.address())
-            .map(str::to_string)
-            .collect(),
-    )
+    let mut out = Vec::new();
+    for name in [HeaderName::To, HeaderName::Cc, HeaderName::Bcc] {
+        for value in m.header_values(name) {
+            if matches!(value, HeaderValue::Empty) {
+                continue;
+            }
+            for a in value.as_address()?.iter() {
+                out.push(a.address()?.to_string());
+            }
+        }
+    }
+    Some(out)
 }
 
 #[tracing::instrument(skip_all, fields(draft = %id))]
@@ -404,4 +409,24 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
         .end_send(ticket, "draft_send", recipients, outcome)
         .await;
     sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recipients_of_raw;
+
+    #[test]
+    fn every_recipient_header_counts_and_an_unreadable_one_fails_closed() {
+        let raw = b"To: a@ok.example\r\nCc: b@ok.example\r\nTo: c@evil.example\r\nBcc: Team: d@ok.example, e@evil.example;\r\nSubject: x\r\n\r\nbody";
+        let got = recipients_of_raw(raw).unwrap();
+        for want in [
+            "a@ok.example",
+            "b@ok.example",
+            "c@evil.example",
+            "e@evil.example",
+        ] {
+            assert!(got.iter().any(|g| g == want), "{want} in {got:?}");
+        }
+        assert!(recipients_of_raw(b"To: undisclosed\r\n\r\nbody").is_none());
+    }
 }
