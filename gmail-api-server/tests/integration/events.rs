@@ -479,13 +479,13 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
             s.events.poll_interval_secs = 300;
             s.events.safety_poll_secs = 300;
             s.events.pubsub_topic = "projects/sandbox/topics/gmail".into();
-            s.events.pubsub_token = Some(SecretString::from("push-token-123"));
+            s.events.pubsub_token = Some(SecretString::from("push-token-123-abcdef"));
         })
         .await;
         let (base, store, sandbox) = (&d.base, &d.store, &d.sandbox);
         let r = fetch(http()
             .post(format!("{}__sandbox/pubsub/subscriptions", sandbox.base_url()))
-            .json(&json!({"topic": "projects/sandbox/topics/gmail", "pushEndpoint": format!("{base}/hooks/gmail/pubsub?token=push-token-123")}))).await;
+            .json(&json!({"topic": "projects/sandbox/topics/gmail", "pushEndpoint": format!("{base}/hooks/gmail/pubsub?token=push-token-123-abcdef")}))).await;
         assert_eq!(r.status(), 200);
         let alice = new_caller(store, "alice").await;
         connect(base, &alice, "demo@example.com").await;
@@ -523,7 +523,7 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
             (format!("{base}/hooks/gmail/pubsub"), 403),
             (format!("{base}/hooks/gmail/pubsub?token=wrong"), 403),
             (
-                format!("{base}/hooks/gmail/pubsub?token=push-token-123"),
+                format!("{base}/hooks/gmail/pubsub?token=push-token-123-abcdef"),
                 204,
             ),
         ] {
@@ -532,7 +532,9 @@ async fn gmail_push_delivers_within_two_seconds_and_needs_its_token() {
         }
         let r = fetch(
             http()
-                .post(format!("{base}/hooks/gmail/pubsub?token=push-token-123"))
+                .post(format!(
+                    "{base}/hooks/gmail/pubsub?token=push-token-123-abcdef"
+                ))
                 .json(&json!({"message": {"data": "%%%"}})),
         )
         .await;
@@ -591,6 +593,7 @@ async fn a_refused_watch_is_not_retried_on_every_tick() {
     let d = Deployment::start_with(&db, |s| {
         event_settings(s);
         s.events.pubsub_topic = "projects/sandbox/not-a-topic".into();
+        s.events.pubsub_token = Some(SecretString::from("push-token-123-abcdef"));
     })
     .await;
     let alice = new_caller(&d.store, "alice").await;

@@ -81,6 +81,7 @@ pub struct SendSettings {
 pub struct ToolSettings {
     /// Directories whose files may be attached to outgoing mail (symlinks out of them are
     /// refused). Empty: no file attachments, only inline content.
+    #[serde(deserialize_with = "paths_or_list")]
     pub attachment_dirs: Vec<PathBuf>,
     /// Where download_attachment saves files; `savePath` must stay inside it.
     pub download_dir: PathBuf,
@@ -116,4 +117,12 @@ pub struct EventSettings {
     pub wait_max_secs: u64,
     /// How long events are kept for streams to resume from.
     pub retention_hours: u64,
+}
+
+/// Paths from a TOML array or from comma-separated text (the environment).
+fn paths_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    Ok(super::servers::string_or_list(d)?
+        .into_iter()
+        .map(PathBuf::from)
+        .collect())
 }

@@ -221,6 +221,16 @@ impl Settings {
                 "mcp.max_sessions and mcp.max_sessions_per_caller must be at least 1".into(),
             ));
         }
+        // Push without its token would refuse every push (and fall back to a 5-minute poll
+        // with no error); an empty token would take pushes from anyone.
+        if !self.events.pubsub_topic.is_empty() {
+            let token = self.events.pubsub_token.as_ref();
+            if token.is_none_or(|t| secrecy::ExposeSecret::expose_secret(t).trim().len() < 16) {
+                return Err(ConfigError(
+                    "events.pubsub_token (GMAIL_PUBSUB_TOKEN): with events.pubsub_topic set, a token of at least 16 characters is required; the push subscription's URL carries it as ?token=".into(),
+                ));
+            }
+        }
         if self.mcp.sse_ping_interval_secs == 0 {
             return Err(ConfigError(
                 "mcp.sse_ping_interval_secs: must be at least 1".into(),
@@ -394,6 +404,25 @@ mod tests {
         let s = Settings::load_from(&Overrides::default(), &e).unwrap();
         assert_eq!(s.mcp.allowed_hosts, ["mail.internal", "localhost:8001"]);
         assert!(error_for(&[("GMAIL_MCP__ALLOWED_HOSTS", " ")]).contains("mcp.allowed_hosts"));
+    }
+
+    #[test]
+    fn attachment_dirs_come_from_comma_separated_text_too() {
+        let e = env(&[("GMAIL_TOOLS__ATTACHMENT_DIRS", "/srv/a, /srv/b")]);
+        let s = Settings::load_from(&Overrides::default(), &e).unwrap();
+        assert_eq!(
+            s.tools.attachment_dirs,
+            [std::path::PathBuf::from("/srv/a"), "/srv/b".into()]
+        );
+    }
+
+    #[test]
+    fn push_needs_its_token() {
+        let topic = ("GMAIL_PUBSUB_TOPIC", "projects/p/topics/gmail");
+        assert!(error_for(&[topic]).contains("events.pubsub_token"));
+        assert!(error_for(&[topic, ("GMAIL_PUBSUB_TOKEN", "")]).contains("events.pubsub_token"));
+        let e = env(&[topic, ("GMAIL_PUBSUB_TOKEN", "a-long-enough-token")]);
+        assert!(Settings::load_from(&Overrides::default(), &e).is_ok());
     }
 
     #[test]

@@ -258,7 +258,10 @@ impl Store {
         } else {
             return Err(GmailError::invalid(
                 "database_url",
-                format!("{url:?} is neither a sqlite: nor a postgres:// URL"),
+                format!(
+                    "{:?} is neither a sqlite: nor a postgres:// URL",
+                    redacted_url(url)
+                ),
             ));
         };
         let mut url = url.to_string();
@@ -703,6 +706,17 @@ impl Store {
     }
 }
 
+/// A database URL without its password (errors and logs show the rest).
+fn redacted_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 /// The database holds sealed tokens and key hashes: readable by its owner only, from the
 /// moment it exists (SQLite gives its journal files the same mode).
 fn owner_only(path: &std::path::Path) -> Result<(), GmailError> {
@@ -723,4 +737,18 @@ fn owner_only(path: &std::path::Path) -> Result<(), GmailError> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_bad_database_url_is_named_without_its_password() {
+        let keys = super::Keyring::new(&super::cipher::generate_key().into(), None).unwrap();
+        let err = super::Store::connect("postgresql+asyncpg://app:hunter2@db:5432/mail", keys)
+            .await
+            .err()
+            .expect("refused");
+        let text = err.to_string();
+        assert!(text.contains("db:5432/mail") && !text.contains("hunter2"), "{text}");
+    }
 }

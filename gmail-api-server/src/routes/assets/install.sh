@@ -39,8 +39,9 @@ fi
 deadline=$(( $(date +%s) + ${expires:-600} ))
 while :; do
   sleep "${interval:-2}"
+  # The code goes on stdin, not in curl's arguments, which every local user can read.
   answer=$(curl -sS -X POST "$site/device/token" -H 'content-type: application/json' \
-    -d "{\"deviceCode\":\"$device_code\"}")
+    --data-binary @- <<<"{\"deviceCode\":\"$device_code\"}")
   key=$(field key <<<"$answer")
   [ -n "$key" ] && break
   case "$(field error <<<"$answer")" in
