@@ -63,8 +63,11 @@ pub async fn download(
         .map(|a| a.mime_type)
         .filter(|m| m.parse::<actix_web::mime::Mime>().is_ok())
         .unwrap_or_else(|| guess_content_type(&filename).to_string());
+    // The sender chose the type: only types a browser shows without running anything open
+    // inline; HTML or SVG on this origin could script the API (no key in single-user mode).
+    let inline = q.inline.unwrap_or(false) && shown_safely(&content_type);
     let disposition = ContentDisposition {
-        disposition: if q.inline.unwrap_or(false) {
+        disposition: if inline {
             DispositionType::Inline
         } else {
             DispositionType::Attachment
@@ -74,7 +77,30 @@ pub async fn download(
     Ok(HttpResponse::Ok()
         .content_type(content_type)
         .insert_header(disposition)
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "sandbox; default-src 'none'"))
         .body(bytes))
+}
+
+/// Types a browser displays without running anything (and SVG is not one of them).
+fn shown_safely(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "application/pdf"
+            | "text/plain"
+            | "audio/mpeg"
+            | "video/mp4"
+    )
 }
 
 /// `filename="…"`, plus RFC 5987 `filename*` when the name is not ASCII (with an ASCII
