@@ -259,6 +259,13 @@ fn confined_dir(root: &Path, relative: &str, field: &str) -> Result<PathBuf, Gma
     let mut dir = root.to_path_buf();
     for part in rel.components() {
         let part = match part {
+            // Hidden folders (.ssh, .config/autostart) are where a planted file does harm.
+            Component::Normal(p) if p.to_string_lossy().starts_with('.') => {
+                return Err(GmailError::invalid(
+                    field,
+                    format!("{relative:?}: folders starting with '.' are not for downloads"),
+                ))
+            }
             Component::Normal(p) => p,
             Component::CurDir => continue,
             Component::RootDir | Component::Prefix(_) | Component::ParentDir => {
@@ -318,14 +325,30 @@ pub fn save(
         .canonicalize()
         .map_err(|e| io("cannot resolve the download directory", e))?;
     let dir = confined_dir(&root, save_path, "savePath")?;
-    let target = dir.join(&filename);
-    // Write beside, then rename: a symlink planted at the target is replaced, not followed.
+    // Written beside, then linked under the first free name ("name (2).ext" after "name.ext"):
+    // an existing file, or a symlink planted there, is never replaced nor followed (another
+    // message's attachment of the same name would otherwise overwrite one saved before).
     let tmp = dir.join(format!(".part-{}", uuid::Uuid::new_v4().simple()));
     std::fs::write(&tmp, bytes).map_err(|e| io("cannot write the file", e))?;
-    std::fs::rename(&tmp, &target).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io("cannot write the file", e)
-    })?;
+    let linked = (1..=MAX_SAME_NAME).find_map(|n| {
+        let name = numbered(&filename, n);
+        match std::fs::hard_link(&tmp, dir.join(&name)) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+            done => Some(done.map(|()| name)),
+        }
+    });
+    let _ = std::fs::remove_file(&tmp);
+    let filename = match linked {
+        Some(done) => done.map_err(|e| io("cannot write the file", e))?,
+        None => {
+            return Err(GmailError::Conflict {
+                message: format!(
+                    "{MAX_SAME_NAME} files named like {filename:?} are in that folder already; choose another filename or savePath"
+                ),
+            })
+        }
+    };
+    let target = dir.join(&filename);
     let path = match shown_from.and_then(|from| from.canonicalize().ok()) {
         Some(from) => target
             .strip_prefix(&from)
@@ -338,6 +361,20 @@ pub fn save(
         filename,
         size: bytes.len() as u64,
     })
+}
+
+/// Downloads of one name kept side by side in one folder, at most.
+const MAX_SAME_NAME: usize = 100;
+
+/// `name.ext` for the first, `name (n).ext` after.
+fn numbered(filename: &str, n: usize) -> String {
+    if n == 1 {
+        return filename.to_string();
+    }
+    match filename.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem} ({n}).{ext}"),
+        _ => format!("{filename} ({n})"),
+    }
 }
 
 /// A file to attach, read from one of the allowed directories.

@@ -465,6 +465,31 @@ async fn attachments_in_and_out_stay_in_their_directories() {
         .to_string();
     assert!(path.ends_with("downloads/reports/data.csv"), "{path}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b\n1,2\n");
+    // A second file of that name goes beside the first, never over it.
+    std::fs::write(&path, "kept").unwrap();
+    let again = call(
+        &h,
+        "download_attachment",
+        json!({"messageId": id, "attachmentId": att_id, "savePath": "reports"}),
+    )
+    .await;
+    let second = again.structured.unwrap()["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        second.ends_with("downloads/reports/data (2).csv"),
+        "{second}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept");
+    // Hidden folders are not for downloads.
+    let err = call_err(
+        &h,
+        "download_attachment",
+        json!({"messageId": id, "attachmentId": att_id, "savePath": ".ssh"}),
+    )
+    .await;
+    assert!(err.contains("starting with '.'"), "{err}");
 
     let err = call_err(
         &h,
