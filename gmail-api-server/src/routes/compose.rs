@@ -109,6 +109,11 @@ pub async fn body_value(
     serde_json::from_slice(&bytes).map_err(|e| gmail_shared::server::json_error(&e))
 }
 
+/// Parts of one multipart form, at most (fields and files together).
+const MAX_FORM_PARTS: usize = 1000;
+/// What a part counts against the body limit besides its data.
+const PART_OVERHEAD: usize = 512;
+
 async fn form_value(
     mut form: actix_multipart::Multipart,
     spec: &FormSpec,
@@ -117,15 +122,26 @@ async fn form_value(
     let mut obj = serde_json::Map::new();
     let mut files = Vec::new();
     let mut total = 0usize;
+    let mut parts = 0usize;
     while let Some(field) = form.next().await {
         let mut field =
             field.map_err(|e| GmailError::invalid("body", format!("multipart: {e}")))?;
+        // Each part costs what the server keeps of it besides its data (a JSON object, its
+        // name and filename): millions of empty parts must meet the limits too.
+        parts += 1;
+        if parts > MAX_FORM_PARTS {
+            return Err(GmailError::invalid(
+                "body",
+                format!("the form has more than {MAX_FORM_PARTS} parts"),
+            ));
+        }
         let name = field.name().unwrap_or("").to_string();
         let filename = field
             .content_disposition()
             .and_then(|cd| cd.get_filename())
             .map(str::to_owned);
         let mime = field.content_type().map(|m| m.essence_str().to_string());
+        total += PART_OVERHEAD + name.len() + filename.as_ref().map_or(0, String::len);
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk =

@@ -170,6 +170,17 @@ async fn send_multipart_with_file_attachments() {
     // An unknown form field is named.
     let (s, p) = post_form(&app, "/api/v1/messages/send", &[("bogus", "x")], &[]).await;
     assert_bad_field(s, &p, "bogus");
+    // Parts are counted, not only their bytes: a flood of empty ones is refused.
+    let empty: Vec<(&str, &str, &str)> = vec![("x", "text/plain", ""); 1001];
+    let (s, p) = post_form(
+        &app,
+        "/api/v1/messages/send",
+        &[("to", "a@example.com")],
+        &empty,
+    )
+    .await;
+    assert_eq!(s, 400, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("1000 parts"), "{p}");
 }
 
 /// A multipart/form-data body: text fields, then file parts named `attachments`
