@@ -311,15 +311,21 @@ pub fn new_message_id(domain: &str) -> String {
     format!("<{}@{domain}>", uuid::Uuid::new_v4().simple())
 }
 
-fn check_content_type(ct: &str) -> Result<(), GmailError> {
+/// `type/subtype` of RFC 2045 tokens.
+pub(crate) fn is_content_type(ct: &str) -> bool {
     let token = |s: &str| {
         !s.is_empty()
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
     };
-    match ct.split_once('/') {
-        Some((t, s)) if token(t) && token(s) => Ok(()),
-        _ => Err(GmailError::invalid(
+    ct.split_once('/')
+        .is_some_and(|(t, s)| token(t) && token(s))
+}
+
+fn check_content_type(ct: &str) -> Result<(), GmailError> {
+    match is_content_type(ct) {
+        true => Ok(()),
+        false => Err(GmailError::invalid(
             "attachments",
             format!("{ct:?} is not a content type (expected type/subtype, e.g. application/pdf)"),
         )),

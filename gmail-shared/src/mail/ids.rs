@@ -47,8 +47,11 @@ pub fn parse_message_ids(value: &str) -> Vec<String> {
             let after = &rest[open + 1..];
             let Some(close) = after.find('>') else { break };
             let id: String = after[..close].split_whitespace().collect();
-            if !id.is_empty() {
-                ids.push(format!("<{id}>"));
+            // An id a message of ours could not carry (`<<x@y>`, a stray `<`) is left out:
+            // replying must not fail on the original's malformed header.
+            let id = format!("<{id}>");
+            if id.len() > 2 && normalize_message_id("references", &id).is_ok() {
+                ids.push(id);
             }
             rest = &after[close + 1..];
         }
@@ -56,8 +59,8 @@ pub fn parse_message_ids(value: &str) -> Vec<String> {
         ids.extend(
             value
                 .split(|c: char| c.is_whitespace() || c == ',')
-                .filter(|s| !s.is_empty())
-                .map(|s| format!("<{s}>")),
+                .map(|s| format!("<{s}>"))
+                .filter(|id| id.len() > 2 && normalize_message_id("references", id).is_ok()),
         );
     }
     ids

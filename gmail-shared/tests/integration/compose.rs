@@ -601,3 +601,54 @@ async fn a_message_to_more_recipients_than_gmail_takes_is_refused_before_any_cal
     )
     .await;
 }
+
+/// A reply or forward of mail whose sender malformed its headers still goes out, with the
+/// odd values cleaned rather than refused, and nothing injected into the new headers.
+#[tokio::test]
+async fn hostile_originals_can_be_replied_to_and_forwarded() {
+    use base64::Engine;
+    let h = Harness::start().await;
+    let long_name = "N".repeat(300);
+    let raw = format!(
+        "From: =?utf-8?q?Bob=01?= <bob@outside.example>\r\nTo: demo@example.com\r\n\
+         Cc: \"{long_name}\" <carol@outside.example>\r\n\
+         Subject: =?utf-8?q?Hi=0D=0ABcc:_evil@attacker.example?=\r\n\
+         Message-ID: <orig-hostile@outside.example>\r\nReferences: <<bad@x>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+         --b\r\nContent-Type: application\r\nContent-Disposition: inline; filename=\"odd.bin\"\r\n\
+         Content-ID: <>\r\n\r\nodd\r\n--b--\r\n"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}__sandbox/deliver", h.sandbox.base_url()))
+        .json(&json!({"to": "demo@example.com",
+            "raw": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw)}))
+        .send()
+        .await
+        .unwrap();
+    let orig = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reply = made(
+        &h,
+        "reply_email",
+        json!({"messageId": orig, "body": "Got it", "replyAll": true}),
+    )
+    .await;
+    let forward = made(
+        &h,
+        "forward_email",
+        json!({"messageId": orig, "to": ["dave@elsewhere.example"]}),
+    )
+    .await;
+    for id in [reply, forward] {
+        let sent = h.raw(&id).await;
+        let headers = sent.split("\r\n\r\n").next().unwrap();
+        // The encoded line break became a space: the would-be header stays subject text.
+        let bcc = |l: &str| l.to_ascii_lowercase().starts_with("bcc:");
+        assert!(!headers.lines().any(bcc), "{headers}");
+        let subject = headers.lines().find(|l| l.starts_with("Subject:")).unwrap();
+        assert!(subject.contains("Bcc: evil@attacker.example"), "{headers}");
+    }
+}

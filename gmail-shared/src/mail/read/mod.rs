@@ -36,7 +36,13 @@ impl AddressInfo {
     /// As a validated recipient (for replying); fails on an address we could not send to.
     pub fn to_recipient(&self, field: &str) -> Result<Recipient, GmailError> {
         Ok(Recipient {
-            name: self.name.clone().filter(|n| !n.contains(['\r', '\n'])),
+            // The sender wrote it: cleaned to what a header takes rather than refused, so
+            // one odd name does not stop a reply to everyone.
+            name: self
+                .name
+                .as_deref()
+                .map(|n| crate::mail::reply::header_text(n, 256))
+                .filter(|n| !n.is_empty()),
             email: EmailAddress::parse(field, &self.email)?,
         })
     }

@@ -86,12 +86,17 @@ pub fn raw_attachments(raw: &[u8]) -> Result<Vec<OutgoingAttachment>, GmailError
     Ok(raw_attachment_parts(&msg)
         .map(|(part, _)| OutgoingAttachment {
             filename: sanitize_filename(&part_filename(part)),
-            content_type: Some(part_mime(part)),
+            // A type or Content-ID the sender malformed does not stop the forward: the
+            // generic type, no id.
+            content_type: Some(part_mime(part))
+                .filter(|t| crate::mail::compose::is_content_type(t))
+                .or_else(|| Some("application/octet-stream".into())),
             data: part.contents().to_vec(),
             content_id: part
                 .content_id()
                 .filter(|_| is_inline(part))
-                .map(|c| crate::mail::ids::strip_brackets(c).to_string()),
+                .map(|c| crate::mail::ids::strip_brackets(c).to_string())
+                .filter(|c| crate::mail::normalize_message_id("contentId", c).is_ok()),
         })
         .collect())
 }
