@@ -49,6 +49,29 @@ async fn stdio_serves_one_session_with_only_json_rpc_on_stdout() {
     );
 }
 
+/// Started in `/`, as Claude Desktop starts stdio servers, the server keeps its data in
+/// ~/.gmail-mcp (it tried to make /data).
+#[tokio::test]
+async fn a_stdio_server_started_in_the_root_keeps_its_data_in_its_home() {
+    let sb = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = command(&sb.base_url());
+    cmd.current_dir("/")
+        .env("HOME", home.path())
+        .env("GMAIL_EVENTS__ENABLED", "true");
+    let (lines, stderr, status) =
+        tokio::task::spawn_blocking(move || common::stdio_get_profile(cmd))
+            .await
+            .unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        lines.last().unwrap().contains("demo@example.com"),
+        "{lines:?}"
+    );
+    let db = home.path().join(".gmail-mcp/data/gmail-servers.db");
+    assert!(db.is_file(), "no {} ({stderr})", db.display());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_promptly_with_open_sse_streams() {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();

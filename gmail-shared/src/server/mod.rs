@@ -71,12 +71,28 @@ impl CommonArgs {
         if let Some(level) = &self.log_level {
             values.push(("log.level".to_string(), level.clone()));
         }
+        settle_working_dir();
         let settings = Settings::load(&Overrides {
             config_file: self.config.clone(),
             values,
         })?;
         check_settings(&settings)?;
         Ok(settings)
+    }
+}
+
+/// Relative paths in the settings (`data/…`, `config/gmail.toml`) are under the working
+/// directory. A server started in `/` (Claude Desktop starts stdio servers there) works in
+/// `~/.gmail-mcp` instead, beside its credentials: it cannot, and should not, make `/data`.
+fn settle_working_dir() {
+    if !std::env::current_dir().is_ok_and(|d| d.parent().is_none()) {
+        return;
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        let dir = std::path::PathBuf::from(home).join(".gmail-mcp");
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let _ = std::env::set_current_dir(&dir);
+        }
     }
 }
 
