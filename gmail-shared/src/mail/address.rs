@@ -455,6 +455,19 @@ pub fn format_recipients(list: &[Recipient]) -> String {
         .join(", ")
 }
 
+/// Text from received mail as a header may carry it: control characters (an encoded CR/LF
+/// included) become spaces, and it is cut to `max` bytes.
+pub fn header_text(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string();
+    out.truncate(out.floor_char_boundary(max));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,21 +17,8 @@ fn has_prefix_ci(s: &str, prefixes: &[&str]) -> bool {
 /// A subject taken from received mail is cut to this (Gmail's own subjects stay far below).
 const MAX_SUBJECT_BYTES: usize = 998;
 
-/// Text from received mail as a header may carry it: control characters (an encoded CR/LF
-/// included) become spaces, and it is cut to `max` bytes.
-pub fn header_text(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string();
-    out.truncate(out.floor_char_boundary(max));
-    out
-}
-
 pub fn reply_subject(subject: &str) -> String {
-    let cleaned = header_text(subject, MAX_SUBJECT_BYTES);
+    let cleaned = super::address::header_text(subject, MAX_SUBJECT_BYTES);
     let s = cleaned.as_str();
     if has_prefix_ci(s, &["re:", "re :"]) {
         s.to_string()
@@ -42,7 +29,7 @@ pub fn reply_subject(subject: &str) -> String {
 
 /// `Hello` → `Fwd: Hello`; a subject already starting with `Fwd:`/`Fw:` is kept.
 pub fn forward_subject(subject: &str) -> String {
-    let cleaned = header_text(subject, MAX_SUBJECT_BYTES);
+    let cleaned = super::address::header_text(subject, MAX_SUBJECT_BYTES);
     let s = cleaned.as_str();
     if has_prefix_ci(s, &["fwd:", "fw:", "fwd :", "fw :"]) {
         s.to_string()

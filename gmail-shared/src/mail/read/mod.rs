@@ -41,7 +41,7 @@ impl AddressInfo {
             name: self
                 .name
                 .as_deref()
-                .map(|n| crate::mail::reply::header_text(n, 256))
+                .map(|n| crate::mail::address::header_text(n, 256))
                 .filter(|n| !n.is_empty()),
             email: EmailAddress::parse(field, &self.email)?,
         })
