@@ -209,13 +209,27 @@ pub async fn fetch(req: reqwest::RequestBuilder) -> reqwest::Response {
 /// Mail from outside into a sandbox mailbox (`POST /__sandbox/deliver`); answers its Gmail
 /// id. `sandbox_base` ends with a slash, as `RunningSandbox::base_url` does.
 pub async fn deliver(sandbox_base: &str, to: &str, subject: &str) -> String {
+    let body = serde_json::json!({"to": to, "from": "Alerts <alerts@outside.example>",
+        "subject": subject, "text": format!("Body of {subject}")});
+    delivered(sandbox_base, body).await
+}
+
+/// A whole RFC 822 message from outside into the demo mailbox; answers its Gmail id.
+pub async fn deliver_raw(sandbox_base: &str, raw: &[u8]) -> String {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    delivered(
+        sandbox_base,
+        serde_json::json!({"to": "demo@example.com", "raw": raw}),
+    )
+    .await
+}
+
+async fn delivered(sandbox_base: &str, body: Value) -> String {
     let r = fetch(
         reqwest::Client::new()
             .post(format!("{sandbox_base}__sandbox/deliver"))
-            .json(
-                &serde_json::json!({"to": to, "from": "Alerts <alerts@outside.example>",
-                "subject": subject, "text": format!("Body of {subject}")}),
-            ),
+            .json(&body),
     )
     .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);

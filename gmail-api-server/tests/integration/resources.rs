@@ -199,24 +199,13 @@ async fn drafts_lifecycle() {
 /// it could script the API. Safe types do; every download says nosniff and is sandboxed.
 #[tokio::test]
 async fn a_senders_html_attachment_is_never_shown_inline() {
-    use base64::Engine;
     let app = TestApp::spawn().await;
     let raw = "From: Mallory <m@outside.example>\r\nTo: demo@example.com\r\nSubject: Invoice\r\n\
         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
         Content-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: text/html\r\n\
         Content-Disposition: attachment; filename=\"invoice.html\"\r\n\r\n<script>fetch('/api/v1/messages')</script>\r\n\
         --b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"notes.txt\"\r\n\r\nplain notes\r\n--b--\r\n";
-    let r = reqwest::Client::new()
-        .post(format!("{}__sandbox/deliver", app.sandbox.base_url()))
-        .json(&json!({"to": "demo@example.com",
-            "raw": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)}))
-        .send()
-        .await
-        .unwrap();
-    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = gmail_test_support::deliver_raw(&app.sandbox.base_url(), raw.as_bytes()).await;
     let (_, m) = app.get(&format!("/api/v1/messages/{id}")).await;
     for (name, disposition) in [("invoice.html", "attachment"), ("notes.txt", "inline")] {
         let a = m["attachments"]

@@ -453,30 +453,20 @@ async fn attachments_in_and_out_stay_in_their_directories() {
     let csv = atts.iter().find(|a| a["filename"] == "data.csv").unwrap();
     let att_id = csv["attachmentId"].as_str().unwrap();
 
-    let saved = call(
-        &h,
-        "download_attachment",
-        json!({"messageId": id, "attachmentId": att_id, "savePath": "reports"}),
-    )
-    .await;
-    let path = saved.structured.unwrap()["path"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let download = || async {
+        let args = json!({"messageId": id, "attachmentId": att_id, "savePath": "reports"});
+        let saved = call(&h, "download_attachment", args).await;
+        saved.structured.unwrap()["path"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let path = download().await;
     assert!(path.ends_with("downloads/reports/data.csv"), "{path}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b\n1,2\n");
     // A second file of that name goes beside the first, never over it.
     std::fs::write(&path, "kept").unwrap();
-    let again = call(
-        &h,
-        "download_attachment",
-        json!({"messageId": id, "attachmentId": att_id, "savePath": "reports"}),
-    )
-    .await;
-    let second = again.structured.unwrap()["path"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second = download().await;
     assert!(
         second.ends_with("downloads/reports/data (2).csv"),
         "{second}"
@@ -606,7 +596,6 @@ async fn a_message_to_more_recipients_than_gmail_takes_is_refused_before_any_cal
 /// odd values cleaned rather than refused, and nothing injected into the new headers.
 #[tokio::test]
 async fn hostile_originals_can_be_replied_to_and_forwarded() {
-    use base64::Engine;
     let h = Harness::start().await;
     let long_name = "N".repeat(300);
     let raw = format!(
@@ -619,17 +608,7 @@ async fn hostile_originals_can_be_replied_to_and_forwarded() {
          --b\r\nContent-Type: application\r\nContent-Disposition: inline; filename=\"odd.bin\"\r\n\
          Content-ID: <>\r\n\r\nodd\r\n--b--\r\n"
     );
-    let r = reqwest::Client::new()
-        .post(format!("{}__sandbox/deliver", h.sandbox.base_url()))
-        .json(&json!({"to": "demo@example.com",
-            "raw": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw)}))
-        .send()
-        .await
-        .unwrap();
-    let orig = r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let orig = gmail_test_support::deliver_raw(&h.sandbox.base_url(), raw.as_bytes()).await;
     let reply = made(
         &h,
         "reply_email",
