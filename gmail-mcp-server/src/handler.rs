@@ -520,13 +520,10 @@ impl ServerHandler for GmailMcp {
         // The account must be the caller's.
         let mailbox = ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
         let user = gmail_shared::events::wait::user_of(&ctx).map_err(resource_error)?;
-        // The starting point first: what a sync stores meanwhile is after it.
         let mut after = events
-            .store()
-            .last_event_seq(&user)
+            .watch_from(&user, &mailbox)
             .await
             .map_err(resource_error)?;
-        events.pin(&user, &mailbox).await.map_err(resource_error)?;
         let peer = context.peer.clone();
         let uri = request.uri.clone();
         let key = resources::inbox_uri(&account);
@@ -599,13 +596,10 @@ impl ServerHandler for GmailMcp {
         for (account, uri) in inboxes {
             // The account must be the caller's.
             let mailbox = ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
-            // The starting point first: what a sync stores meanwhile is after it.
             let mut after = events
-                .store()
-                .last_event_seq(&user)
+                .watch_from(&user, &mailbox)
                 .await
                 .map_err(resource_error)?;
-            events.pin(&user, &mailbox).await.map_err(resource_error)?;
             let (events, user, sink) = (events.clone(), user.clone(), context.sink().clone());
             watches.push(async move {
                 while events

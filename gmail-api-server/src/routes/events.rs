@@ -83,18 +83,14 @@ pub async fn stream(
         .transpose()?;
     let after = match header.or(q.last_event_id) {
         Some(n) => n,
-        None => {
-            // The starting point first: what a sync stores meanwhile is after it.
-            let after = events.store().last_event_seq(&user).await?;
-            // A fresh stream hears of the next message even in a mailbox the change feed
-            // has not started yet (the caller's default one, when none is named).
-            match caller.0.mailbox(q.account.as_deref()).await {
-                Ok(mailbox) => events.pin(&user, &mailbox).await?,
-                Err(e) if q.account.is_some() => return Err(e),
-                Err(_) => {} // no default mailbox: the stream still shows every account's
-            }
-            after
-        }
+        // A fresh stream hears of the next message even in a mailbox the change feed has not
+        // started yet (the caller's default one, when none is named).
+        None => match caller.0.mailbox(q.account.as_deref()).await {
+            Ok(mailbox) => events.watch_from(&user, &mailbox).await?,
+            Err(e) if q.account.is_some() => return Err(e),
+            // No default mailbox: the stream still shows every account's.
+            Err(_) => events.store().last_event_seq(&user).await?,
+        },
     };
     let permit = events.open_stream(&user)?;
     let authorization = req

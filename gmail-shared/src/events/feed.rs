@@ -84,6 +84,15 @@ impl Events {
         Ok(report)
     }
 
+    /// Where a new watcher of this mailbox starts reading the user's events: after the last
+    /// one, read before the feed is pinned (see [`Events::pin`]) so that nothing a sync
+    /// stores meanwhile falls before it.
+    pub async fn watch_from(&self, user_id: &str, mailbox: &Mailbox) -> Result<i64, GmailError> {
+        let after = self.store().last_event_seq(user_id).await?;
+        self.pin(user_id, mailbox).await?;
+        Ok(after)
+    }
+
     /// Gives this mailbox's feed its starting point now, if it has none yet, so that a watcher
     /// starting to read hears of the next message. The sync loop pins a mailbox a little
     /// after it is connected or after the server starts; a message that came in that gap

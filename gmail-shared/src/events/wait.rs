@@ -105,9 +105,7 @@ impl Events {
     ) -> Result<Option<Arrived>, GmailError> {
         let started = now_ms();
         let account = feed::address_of(mailbox).await?;
-        // The starting point first: what a sync stores meanwhile is after it.
-        let mut after = self.store().last_event_seq(user_id).await?;
-        self.pin(user_id, mailbox).await?;
+        let mut after = self.watch_from(user_id, mailbox).await?;
         if !lookback.is_zero() {
             let since = (started - lookback.as_millis() as i64) / 1000;
             let q = format!("{} after:{since}", query.trim());
