@@ -250,7 +250,6 @@ impl GmailMcp {
     }
 }
 
-/// A resource request that failed: bad URIs and unknown accounts are the caller's to fix.
 /// One of a session's open `subscriptions/listen` requests; given back when dropped.
 struct ListenSlot(Arc<std::sync::atomic::AtomicUsize>);
 
@@ -271,6 +270,7 @@ impl Drop for ListenSlot {
     }
 }
 
+/// A resource request that failed: bad URIs and unknown accounts are the caller's to fix.
 fn resource_error(e: GmailError) -> McpError {
     match e {
         GmailError::InvalidArgument { .. } | GmailError::NotFound { .. } => {

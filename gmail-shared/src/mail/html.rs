@@ -5,11 +5,11 @@
 //! too) drops links and keeps hidden preheaders; `html2text` would bring html5ever's full
 //! parser into every build for layout this output does not keep.
 
-/// Elements whose content is never text.
 /// Quote and list nesting shown at most: every line repeats its prefix, so hostile mail
 /// nested thousands deep would otherwise turn a megabyte of HTML into gigabytes of text.
 const MAX_DEPTH: usize = 8;
 
+/// Elements whose content is never text.
 const SKIP_CONTENT: &[&str] = &[
     "script", "style", "head", "title", "template", "noscript", "svg", "object", "iframe",
 ];

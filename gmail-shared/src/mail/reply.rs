@@ -13,10 +13,10 @@ fn has_prefix_ci(s: &str, prefixes: &[&str]) -> bool {
     prefixes.iter().any(|p| lower.starts_with(p))
 }
 
-/// `Hello` → `Re: Hello`; a subject already starting with `Re:` (any case) is kept as it is.
 /// A subject taken from received mail is cut to this (Gmail's own subjects stay far below).
 const MAX_SUBJECT_BYTES: usize = 998;
 
+/// `Hello` → `Re: Hello`; a subject already starting with `Re:` (any case) is kept as it is.
 pub fn reply_subject(subject: &str) -> String {
     let cleaned = super::address::header_text(subject, MAX_SUBJECT_BYTES);
     let s = cleaned.as_str();

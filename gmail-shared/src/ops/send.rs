@@ -319,9 +319,6 @@ pub async fn forward(mailbox: &Mailbox, req: ForwardRequest) -> Result<SentMessa
     deliver(mailbox, "forward", &msg, None, req.dry_run).await
 }
 
-/// Sends an existing draft as it is (one request, no re-upload), under the caller's rules: in
-/// drafts-only mode it stays a draft, its recipients must be on the allowlist, and the daily
-/// cap counts it.
 /// The addresses every To, Cc and Bcc header of a raw message names (a message may repeat
 /// them); None when any of them is not a list of addresses, so the check fails closed.
 fn recipients_of_raw(raw: &[u8]) -> Option<Vec<String>> {
@@ -341,6 +338,9 @@ fn recipients_of_raw(raw: &[u8]) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// Sends an existing draft as it is, under the caller's rules: in drafts-only mode it stays a
+/// draft, its recipients must be on the allowlist, and the daily cap counts it. Without an
+/// allowlist it is one request; with one, the draft is read raw, checked and sent as read.
 #[tracing::instrument(skip_all, fields(draft = %id))]
 pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, GmailError> {
     let policy = mailbox.policy();

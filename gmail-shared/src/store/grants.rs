@@ -150,6 +150,7 @@ impl Store {
         row.map(|r| Ok((ClientRecord::from_row(&r)?, r.try_get("secret_hash")?)))
             .transpose()
     }
+
     /// Whether `user_id` has approved `client_id` (a grant not revoked). Only that makes a
     /// client's redirect URI trusted for this user's browser: anyone may register a client
     /// and approve it themselves.

@@ -336,7 +336,6 @@ impl Store {
         .await?)
     }
 
-    /// The user with this id, unless disabled (what a signed-in web session checks).
     /// The user of a team-site session signed in at `signed_in_at` (epoch ms): enabled, and
     /// not signed out since.
     pub async fn site_user(&self, id: &str, signed_in_at: i64) -> Result<Option<User>, GmailError> {
@@ -359,17 +358,6 @@ impl Store {
             id
         ))
         .await
-    }
-
-    pub async fn active_user(&self, id: &str) -> Result<Option<User>, GmailError> {
-        Ok(sql!(
-            as User,
-            "SELECT id, external_id, email FROM users WHERE id = $1 AND disabled_at \
-             IS NULL",
-            id
-        )
-        .fetch_optional(&self.pool)
-        .await?)
     }
 
     /// Every user, oldest first, with what an admin page shows of them.
