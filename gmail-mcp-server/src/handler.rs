@@ -520,7 +520,7 @@ impl ServerHandler for GmailMcp {
         // The account must be the caller's.
         let mailbox = ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
         let user = gmail_shared::events::wait::user_of(&ctx).map_err(resource_error)?;
-        let mut after = events
+        let (mut after, _) = events
             .watch_from(&user, &mailbox)
             .await
             .map_err(resource_error)?;
@@ -596,7 +596,7 @@ impl ServerHandler for GmailMcp {
         for (account, uri) in inboxes {
             // The account must be the caller's.
             let mailbox = ctx.mailbox(Some(&account)).await.map_err(resource_error)?;
-            let mut after = events
+            let (mut after, _) = events
                 .watch_from(&user, &mailbox)
                 .await
                 .map_err(resource_error)?;

@@ -240,9 +240,7 @@ pub struct Sessions {
     caps: SessionCaps,
     /// Told the id of each session ended from outside (see [`Sessions::on_close`]).
     closed: OnceLock<OnClose>,
-    /// Requests in flight on `/mcp` per caller (see [`Sessions::hold_request`]).
-    in_flight: Counts,
-    /// The same requests with their caller's key, to end when the key is revoked.
+    /// Requests in flight on `/mcp` (see [`Sessions::hold_request`]).
     requests: Requests,
     next_request: AtomicU64,
     /// Sessions admitted but not registered with their owner yet, per caller ("" outside
@@ -253,13 +251,23 @@ pub struct Sessions {
 /// How many of something each caller holds.
 type Counts = Arc<Mutex<HashMap<String, usize>>>;
 
-/// Requests in flight by number: (user id, key id, what ends the request's response).
-type Requests = Arc<Mutex<HashMap<u64, (String, String, CancellationToken)>>>;
+/// Requests in flight on `/mcp`: each by number with its caller (user id, key id) and what
+/// ends its response, and how many each user has.
+#[derive(Default)]
+struct RequestTable {
+    by_number: HashMap<u64, (String, String, CancellationToken)>,
+    per_user: HashMap<String, usize>,
+}
+
+type Requests = Arc<Mutex<RequestTable>>;
+
+fn table(r: &Requests) -> std::sync::MutexGuard<'_, RequestTable> {
+    r.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A request in flight on `/mcp` (see [`Sessions::hold_request`]): counted for its caller
 /// while it lives, and `ended` when the caller's key is revoked or their user disabled.
 pub struct InFlight {
-    _counted: Counted,
     number: u64,
     requests: Requests,
     pub ended: CancellationToken,
@@ -267,10 +275,15 @@ pub struct InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.number);
+        let mut t = table(&self.requests);
+        if let Some((user, _, _)) = t.by_number.remove(&self.number) {
+            if let Some(n) = t.per_user.get_mut(&user) {
+                *n -= 1;
+                if *n == 0 {
+                    t.per_user.remove(&user);
+                }
+            }
+        }
     }
 }
 
@@ -278,8 +291,8 @@ fn counts(c: &Counts) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
     c.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One of a caller's [`Counts`], given back when dropped: a request in flight (with its
-/// response), or an admitted session until it is registered with its owner.
+/// One of a caller's [`Counts`], given back when dropped: an admitted session, until it is
+/// registered with its owner.
 pub struct Counted {
     counts: Counts,
     caller: String,
@@ -319,7 +332,6 @@ impl Sessions {
             root,
             caps,
             closed: OnceLock::new(),
-            in_flight: Arc::default(),
             requests: Arc::default(),
             next_request: AtomicU64::new(0),
             admitting: Arc::default(),
@@ -331,23 +343,19 @@ impl Sessions {
     /// own), so the session caps never see it: what it holds open is requests (a
     /// `subscriptions/listen` stream, a long `wait_for_email`), and this bounds them.
     pub fn hold_request(&self, user: &str, key: &str) -> Result<InFlight, Refusal> {
-        let counted = {
-            let mut held = counts(&self.in_flight);
-            if held.get(user).copied().unwrap_or(0) >= self.caps.per_caller {
-                return Err(Refusal::CallerBusy {
-                    cap: self.caps.per_caller,
-                });
-            }
-            Counted::take(&self.in_flight, &mut held, user)
-        };
+        let mut t = table(&self.requests);
+        let held = t.per_user.entry(user.to_string()).or_default();
+        if *held >= self.caps.per_caller {
+            return Err(Refusal::CallerBusy {
+                cap: self.caps.per_caller,
+            });
+        }
+        *held += 1;
         let number = self.next_request.fetch_add(1, Ordering::Relaxed);
         let ended = self.root.child_token();
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        t.by_number
             .insert(number, (user.into(), key.into(), ended.clone()));
         Ok(InFlight {
-            _counted: counted,
             number,
             requests: self.requests.clone(),
             ended,
@@ -356,8 +364,8 @@ impl Sessions {
 
     /// Ends the requests in flight whose (user id, key id) is `doomed`; answers how many.
     pub fn end_requests_where(&self, doomed: impl Fn(&str, &str) -> bool) -> usize {
-        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        requests
+        table(&self.requests)
+            .by_number
             .values()
             .filter(|(user, key, _)| doomed(user, key))
             .map(|(_, _, ended)| ended.cancel())
@@ -538,9 +546,8 @@ impl Sessions {
             .filter_map(|s| s.owner_key().map(str::to_owned))
             .collect();
         keys.extend(
-            self.requests
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+            table(&self.requests)
+                .by_number
                 .values()
                 .map(|(_, key, _)| key.clone()),
         );

@@ -86,7 +86,7 @@ pub async fn stream(
         // A fresh stream hears of the next message even in a mailbox the change feed has not
         // started yet (the caller's default one, when none is named).
         None => match caller.0.mailbox(q.account.as_deref()).await {
-            Ok(mailbox) => events.watch_from(&user, &mailbox).await?,
+            Ok(mailbox) => events.watch_from(&user, &mailbox).await?.0,
             Err(e) if q.account.is_some() => return Err(e),
             // No default mailbox: the stream still shows every account's.
             Err(_) => events.store().last_event_seq(&user).await?,

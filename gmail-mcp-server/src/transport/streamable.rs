@@ -303,12 +303,17 @@ pub async fn gate(
         req.set_payload(actix_web::dev::Payload::from(body));
     }
     let deleting = req.method() == Method::DELETE;
-    let ended = slot.as_ref().map(|s: &InFlight| s.ended.clone());
     // rmcp answers a sessionless request only once its first message is ready (a long
     // call's result): a revoked key ends the wait too, not only the stream after it.
+    let revoked = async {
+        match &slot {
+            Some(s) => s.ended.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
     let mut res = tokio::select! {
         res = next.call(req) => res?,
-        _ = async { ended.expect("raced only with a slot").cancelled_owned().await }, if ended.is_some() => {
+        _ = revoked => {
             let problem = Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "revoked",
@@ -325,13 +330,7 @@ pub async fn gate(
     }
     // The slot is held until the response (a stream, maybe) has been sent or dropped.
     Ok(res
-        .map_body(|_, body| Held {
-            body: Box::pin(body),
-            ended: slot
-                .as_ref()
-                .map(|s: &InFlight| Box::pin(s.ended.clone().cancelled_owned())),
-            _slot: slot,
-        })
+        .map_body(|_, body| Held::new(body, slot))
         .map_into_left_body())
 }
 
@@ -341,6 +340,18 @@ pub struct Held<B> {
     body: std::pin::Pin<Box<B>>,
     ended: Option<std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
     _slot: Option<InFlight>,
+}
+
+impl<B> Held<B> {
+    fn new(body: B, slot: Option<InFlight>) -> Self {
+        Held {
+            body: Box::pin(body),
+            ended: slot
+                .as_ref()
+                .map(|s| Box::pin(s.ended.clone().cancelled_owned())),
+            _slot: slot,
+        }
+    }
 }
 
 impl<B: MessageBody> MessageBody for Held<B> {

@@ -23,7 +23,7 @@ use crate::error::GmailError;
 use crate::gmail::http::{outbound_client, OutboundClient};
 use crate::ops::policy::CallerPolicy;
 use crate::secret::ShownOnce;
-use crate::store::{ClientRecord, GrantInfo, NewGrant, Redeemed, Store, User};
+use crate::store::{ClientRecord, GrantInfo, NewGrant, Presented, Redeemed, Store, User};
 
 mod clients;
 
@@ -518,12 +518,12 @@ impl AuthorizationServer {
         // refusal for its scope or resource must leave the client a token to retry with
         // (a retry with a spent refresh token would revoke the whole grant).
         let unspent = match form.grant_type.as_deref() {
-            Some("authorization_code") => Some(("code", field(&form.code))),
-            Some("refresh_token") => Some(("refresh", field(&form.refresh_token))),
+            Some("authorization_code") => Some(Presented::Code(field(&form.code))),
+            Some("refresh_token") => Some(Presented::Refresh(field(&form.refresh_token))),
             _ => None,
         };
-        if let Some((kind, secret)) = unspent {
-            if let Some(grant) = self.store.oauth_grant_of(kind, secret, &client.id).await? {
+        if let Some(presented) = unspent {
+            if let Some(grant) = self.store.oauth_grant_of(presented, &client.id).await? {
                 self.requested_scope(form, &grant)?;
             }
         }

@@ -86,28 +86,33 @@ impl Events {
 
     /// Where a new watcher of this mailbox starts reading the user's events: after the last
     /// one, read before the feed is pinned (see [`Events::pin`]) so that nothing a sync
-    /// stores meanwhile falls before it.
-    pub async fn watch_from(&self, user_id: &str, mailbox: &Mailbox) -> Result<i64, GmailError> {
+    /// stores meanwhile falls before it. Also answers the mailbox's address.
+    pub async fn watch_from(
+        &self,
+        user_id: &str,
+        mailbox: &Mailbox,
+    ) -> Result<(i64, String), GmailError> {
         let after = self.store().last_event_seq(user_id).await?;
-        self.pin(user_id, mailbox).await?;
-        Ok(after)
+        let account = self.pin(user_id, mailbox).await?;
+        Ok((after, account))
     }
 
     /// Gives this mailbox's feed its starting point now, if it has none yet, so that a watcher
     /// starting to read hears of the next message. The sync loop pins a mailbox a little
     /// after it is connected or after the server starts; a message that came in that gap
-    /// would become the starting point instead of an event, and be missed.
-    pub async fn pin(&self, user_id: &str, mailbox: &Mailbox) -> Result<(), GmailError> {
+    /// would become the starting point instead of an event, and be missed. Answers the
+    /// mailbox's address, which names its feed.
+    pub async fn pin(&self, user_id: &str, mailbox: &Mailbox) -> Result<String, GmailError> {
         let account = address_of(mailbox).await?;
         let deadline = tokio::time::Instant::now() + PIN_WAIT;
         loop {
             let cursor = self.store().cursor(user_id, &account).await?;
             if cursor.is_some_and(|c| c.history_id.is_some()) {
-                return Ok(());
+                return Ok(account);
             }
             // Not ran: another process's first sync holds the mailbox and pins it shortly.
             if self.sync(user_id, &account, mailbox).await?.ran {
-                return Ok(());
+                return Ok(account);
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(GmailError::unavailable(format!(

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::{feed, Event, Events, LOCAL_USER, MESSAGE_ADDED};
+use super::{Event, Events, LOCAL_USER, MESSAGE_ADDED};
 use crate::error::GmailError;
 use crate::ops::history::{self, Arrived};
 use crate::ops::Mailbox;
@@ -104,8 +104,7 @@ impl Events {
         progress: &(dyn Fn(u64, u64) -> BoxFuture<'a, ()> + Sync),
     ) -> Result<Option<Arrived>, GmailError> {
         let started = now_ms();
-        let account = feed::address_of(mailbox).await?;
-        let mut after = self.watch_from(user_id, mailbox).await?;
+        let (mut after, account) = self.watch_from(user_id, mailbox).await?;
         if !lookback.is_zero() {
             let since = (started - lookback.as_millis() as i64) / 1000;
             let q = format!("{} after:{since}", query.trim());

@@ -237,7 +237,7 @@ async fn renew_watches(
                 // Polling still covers the mailbox (the safety net).
                 state.failures += 1;
                 state.retry_at = now + watch_retry_ms(state.failures);
-                tracing::warn!(account = %c.account, error = %e, retry_in_secs = watch_retry_ms(state.failures) / 1000, "users.watch failed");
+                tracing::warn!(account = %c.account, error = %e, retry_in_secs = (state.retry_at - now) / 1000, "users.watch failed");
             }
         }
     }

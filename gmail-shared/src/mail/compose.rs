@@ -332,7 +332,7 @@ fn check_content_type(ct: &str) -> Result<(), GmailError> {
     }
 }
 
-fn normalize_content_id(cid: &str) -> Result<String, GmailError> {
+pub(crate) fn normalize_content_id(cid: &str) -> Result<String, GmailError> {
     let t = cid.trim();
     let t = t.strip_prefix("cid:").unwrap_or(t);
     let id = normalize_message_id("attachments.contentId", t)?;

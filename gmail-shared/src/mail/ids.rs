@@ -49,18 +49,14 @@ pub fn parse_message_ids(value: &str) -> Vec<String> {
             let id: String = after[..close].split_whitespace().collect();
             // An id a message of ours could not carry (`<<x@y>`, a stray `<`) is left out:
             // replying must not fail on the original's malformed header.
-            let id = format!("<{id}>");
-            if id.len() > 2 && normalize_message_id("references", &id).is_ok() {
-                ids.push(id);
-            }
+            ids.extend(normalize_message_id("references", &format!("<{id}>")).ok());
             rest = &after[close + 1..];
         }
     } else {
         ids.extend(
             value
                 .split(|c: char| c.is_whitespace() || c == ',')
-                .map(|s| format!("<{s}>"))
-                .filter(|id| id.len() > 2 && normalize_message_id("references", id).is_ok()),
+                .filter_map(|s| normalize_message_id("references", &format!("<{s}>")).ok()),
         );
     }
     ids

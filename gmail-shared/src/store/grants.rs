@@ -22,6 +22,13 @@ pub struct ClientRecord {
     pub created_at: i64,
 }
 
+/// What a token request presents: an authorization code or a refresh token.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    Code(&'a str),
+    Refresh(&'a str),
+}
+
 /// A grant as a code or a refresh token leads to it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GrantRecord {
@@ -218,30 +225,35 @@ impl Store {
         Ok(id)
     }
 
-    /// The grant an unspent code (`kind` "code") or refresh token ("refresh") of `client_id`
-    /// leads to, spending nothing: what a token request asks for is checked against it first,
-    /// so a request refused for its scope or resource leaves the client its token.
+    /// The grant an unspent code or refresh token of `client_id` leads to, spending nothing:
+    /// what a token request asks for is checked against it first, so a request refused for
+    /// its scope or resource leaves the client its token.
     pub async fn oauth_grant_of(
         &self,
-        kind: &str,
-        secret: &str,
+        presented: Presented<'_>,
         client_id: &str,
     ) -> Result<Option<GrantRecord>, GmailError> {
-        let hash = sha256_hex(secret);
         let columns = "g.id AS grant_id, g.user_id, g.client_id, g.redirect_uri, g.scope, \
                        g.resource";
-        let sql = match kind {
-            "code" => format!(
-                "SELECT {columns} FROM oauth_codes c JOIN oauth_grants g ON g.id = \
+        let (sql, secret) = match presented {
+            Presented::Code(code) => (
+                format!(
+                    "SELECT {columns} FROM oauth_codes c JOIN oauth_grants g ON g.id = \
                  c.grant_id WHERE c.code_hash = $1 AND c.used = 0 AND g.client_id = $2 AND \
                  g.revoked_at IS NULL"
+                ),
+                code,
             ),
-            _ => format!(
-                "SELECT {columns} FROM oauth_tokens t JOIN oauth_grants g ON g.id = \
+            Presented::Refresh(token) => (
+                format!(
+                    "SELECT {columns} FROM oauth_tokens t JOIN oauth_grants g ON g.id = \
                  t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh' AND t.rotated_at \
                  IS NULL AND g.client_id = $2 AND g.revoked_at IS NULL"
+                ),
+                token,
             ),
         };
+        let hash = sha256_hex(secret);
         Ok(
             sql!(as GrantRecord, sqlx::AssertSqlSafe(sql), &hash, client_id)
                 .fetch_optional(&self.pool)

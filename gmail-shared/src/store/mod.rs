@@ -45,7 +45,7 @@ mod webhooks;
 
 pub use device::DeviceGrant;
 pub use events::{now_ms, CursorRow, EventRow, NewEvent};
-pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Redeemed, TokenOwner};
+pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Presented, Redeemed, TokenOwner};
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};

@@ -88,15 +88,16 @@ pub fn raw_attachments(raw: &[u8]) -> Result<Vec<OutgoingAttachment>, GmailError
             filename: sanitize_filename(&part_filename(part)),
             // A type or Content-ID the sender malformed does not stop the forward: the
             // generic type, no id.
-            content_type: Some(part_mime(part))
-                .filter(|t| crate::mail::compose::is_content_type(t))
-                .or_else(|| Some("application/octet-stream".into())),
+            content_type: Some(
+                Some(part_mime(part))
+                    .filter(|t| crate::mail::compose::is_content_type(t))
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+            ),
             data: part.contents().to_vec(),
             content_id: part
                 .content_id()
                 .filter(|_| is_inline(part))
-                .map(|c| crate::mail::ids::strip_brackets(c).to_string())
-                .filter(|c| crate::mail::normalize_message_id("contentId", c).is_ok()),
+                .and_then(|c| crate::mail::compose::normalize_content_id(c).ok()),
         })
         .collect())
 }
