@@ -163,8 +163,8 @@ impl Application {
                         .route("/sse", web::get().to(sse::connect))
                         .route("/sse/readonly", web::get().to(sse::connect))
                         .service(sse::post_message)
-                        .service(sessions::list_sessions)
-                        .service(sessions::delete_session)
+                        .service(routes::sessions::list_sessions)
+                        .service(routes::sessions::delete_session)
                         .service(
                             mcp_http
                                 .clone()

@@ -2,3 +2,4 @@
 
 pub mod health;
 pub mod protected_resource;
+pub mod sessions;
