@@ -61,6 +61,16 @@ pub struct StoredTokens {
     pub expiry_date: Option<i64>,
 }
 
+impl StoredTokens {
+    /// The `expiry_date` of a token that a token endpoint says lasts `expires_in` seconds,
+    /// read as at most a year: the number is the endpoint's, and an absurd one must not
+    /// overflow.
+    pub fn expiry_after(expires_in: Option<i64>) -> Option<i64> {
+        const YEAR_SECS: i64 = 365 * 86_400;
+        expires_in.map(|s| chrono::Utc::now().timestamp_millis() + s.clamp(0, YEAR_SECS) * 1000)
+    }
+}
+
 /// The on-disk shape: google-auth-library's `tokens` object.
 #[derive(Serialize, Deserialize)]
 struct TokensFile {
@@ -179,6 +189,20 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absurd_expires_in_is_read_as_a_year() {
+        let now = chrono::Utc::now().timestamp_millis();
+        let year = StoredTokens::expiry_after(Some(i64::MAX)).unwrap() - now;
+        assert!(
+            (365 * 86_400_000..=365 * 86_400_000 + 60_000).contains(&year),
+            "{year}"
+        );
+        let hour = StoredTokens::expiry_after(Some(3599)).unwrap() - now;
+        assert!((3_599_000..3_660_000).contains(&hour), "{hour}");
+        assert!(StoredTokens::expiry_after(Some(-5)).unwrap() <= now + 60_000);
+        assert_eq!(StoredTokens::expiry_after(None), None);
+    }
 
     #[test]
     fn reads_installed_and_web_clients() {

@@ -95,7 +95,7 @@ impl RetryPolicy {
                     _ => None,
                 };
                 let wait = told.map_or(backoff, |t| t.max(Duration::from_millis(50)));
-                (started.elapsed() + wait <= max_wait).then_some(wait)
+                (started.elapsed().saturating_add(wait) <= max_wait).then_some(wait)
             })
             .notify(|e, wait| tracing::debug!(error = %e, wait_ms = wait.as_millis() as u64, "retrying a Gmail request"))
             .await
@@ -145,7 +145,7 @@ impl Retrying {
             return Retry::Abort;
         };
         let wait = told.map_or(backoff, |t| t.max(backoff.min(Duration::from_millis(50))));
-        if self.started.elapsed() + wait > self.max_wait {
+        if self.started.elapsed().saturating_add(wait) > self.max_wait {
             return Retry::Abort;
         }
         self.retries += 1;
@@ -218,20 +218,27 @@ fn rate_limit_reason(body: Option<&serde_json::Value>) -> bool {
         })
 }
 
-/// `Retry-After: <seconds>` (Google sends seconds; an HTTP date is read too).
+/// The longest `Retry-After` believed: a day. A larger one is no different to a caller, and
+/// an unbounded one would overflow the arithmetic of the retry budget.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
+/// `Retry-After: <seconds>` (Google sends seconds; an HTTP date is read too), at most a day.
 pub fn retry_after_header(headers: &hyper::HeaderMap) -> Option<Duration> {
     let value = headers
         .get(hyper::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
-        .to_std()
-        .ok()
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .ok()?
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// Whether a classified failure may be retried by an idempotent call.
@@ -325,6 +332,19 @@ mod tests {
             tries += 1;
         }
         assert!(tries <= 8, "{tries}");
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_read_as_a_day() {
+        let headers = response(429, Some("18446744073709551615"))
+            .headers()
+            .clone();
+        assert_eq!(retry_after_header(&headers), Some(MAX_RETRY_AFTER));
+        let mut r = idempotent();
+        assert!(matches!(
+            r.http_failure(&response(429, Some("18446744073709551615")), None),
+            Retry::Abort
+        ));
     }
 
     #[tokio::test]

@@ -159,7 +159,7 @@ impl RefreshingToken {
             }
         };
         tokens.access_token = Some(SecretString::from(refreshed.access_token));
-        tokens.expiry_date = refreshed.expires_in.map(|s| now_ms() + s * 1000);
+        tokens.expiry_date = StoredTokens::expiry_after(refreshed.expires_in);
         if let Some(rotated) = refreshed.refresh_token {
             tokens.refresh_token = SecretString::from(rotated);
         }

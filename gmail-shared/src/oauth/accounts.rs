@@ -343,9 +343,7 @@ impl Accounts {
             access_token: Some(grant.access_token.clone()),
             refresh_token: refresh,
             scope: grant.scope.clone(),
-            expiry_date: grant
-                .expires_in
-                .map(|s| chrono::Utc::now().timestamp_millis() + s * 1000),
+            expiry_date: StoredTokens::expiry_after(grant.expires_in),
         };
         let probe = self
             .factory

@@ -104,9 +104,7 @@ pub async fn authorize(
         access_token: Some(grant.access_token),
         refresh_token: refresh,
         scope: grant.scope,
-        expiry_date: grant
-            .expires_in
-            .map(|s| chrono::Utc::now().timestamp_millis() + s * 1000),
+        expiry_date: StoredTokens::expiry_after(grant.expires_in),
     };
     let file = CredentialsFile::new(&settings.credentials_path);
     file.write(&tokens)?;
