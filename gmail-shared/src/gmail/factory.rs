@@ -192,6 +192,7 @@ impl GmailFactory {
             http: self.http.clone(),
             retry: super::retry::RetryPolicy {
                 max_wait: Duration::from_secs(self.settings.retry_max_wait_secs),
+                request_timeout: Duration::from_secs(self.settings.request_timeout_secs),
             },
             labels: Arc::default(),
             quota: self.quota.clone(),

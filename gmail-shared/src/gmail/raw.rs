@@ -28,6 +28,7 @@ pub async fn request(
     if let Some(ct) = content_type {
         builder = builder.header("content-type", ct);
     }
+    let size = body.len();
     let request = builder
         .body(Full::new(body).map_err(|e| match e {}).boxed())
         .map_err(|e| GmailError::internal_from("bad request to Gmail", e))?;
@@ -38,19 +39,28 @@ pub async fn request(
         "gmail.raw"
     };
     let started = std::time::Instant::now();
-    let response = conn.http.request(request).await.map_err(|e| {
-        crate::metrics::upstream(metric, "error".into(), started.elapsed());
-        GmailError::unavailable_from("request to Gmail failed", e)
-    })?;
-    let status = response.status().as_u16().to_string();
-    crate::metrics::upstream(metric, status, started.elapsed());
-    let (parts, body) = response.into_parts();
-    let bytes = body
-        .collect()
+    let limit = conn.retry.attempt_timeout(size);
+    let exchange = async {
+        let response = conn.http.request(request).await.map_err(|e| {
+            crate::metrics::upstream(metric, "error".into(), started.elapsed());
+            GmailError::unavailable_from("request to Gmail failed", e)
+        })?;
+        let status = response.status().as_u16().to_string();
+        crate::metrics::upstream(metric, status, started.elapsed());
+        let (parts, body) = response.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map_err(|e| GmailError::unavailable_from("reading Gmail's answer", e))?
+            .to_bytes();
+        Ok((parts.status, parts.headers, bytes))
+    };
+    tokio::time::timeout(limit, exchange)
         .await
-        .map_err(|e| GmailError::unavailable_from("reading Gmail's answer", e))?
-        .to_bytes();
-    Ok((parts.status, parts.headers, bytes))
+        .unwrap_or_else(|_| {
+            crate::metrics::upstream(metric, "timeout".into(), started.elapsed());
+            Err(GmailError::unavailable(super::retry::timed_out(limit)))
+        })
 }
 
 /// Turns a non-success answer into the classified error.

@@ -25,17 +25,34 @@ use crate::error::GmailError;
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub max_wait: Duration,
+    /// The longest one request may take (`gmail.request_timeout_secs`), plus time to upload.
+    pub request_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_wait: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
 
+/// How fast an upload is assumed to go at the slowest: a 35 MB send gets over two minutes.
+const SLOWEST_UPLOAD_BYTES_PER_SEC: usize = 256 * 1024;
+
 impl RetryPolicy {
+    /// The longest one request carrying `bytes` may take before it counts as lost.
+    pub fn attempt_timeout(&self, bytes: usize) -> Duration {
+        let upload = Duration::from_secs((bytes / SLOWEST_UPLOAD_BYTES_PER_SEC) as u64);
+        self.request_timeout.saturating_add(upload)
+    }
+
+    /// The longest a whole call may take: its retries' waits and one more request.
+    pub fn deadline(&self, bytes: usize) -> Duration {
+        self.max_wait.saturating_add(self.attempt_timeout(bytes))
+    }
+
     fn builder(&self) -> ExponentialBuilder {
         ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(200))
@@ -100,6 +117,26 @@ impl RetryPolicy {
             .notify(|e, wait| tracing::debug!(error = %e, wait_ms = wait.as_millis() as u64, "retrying a Gmail request"))
             .await
     }
+}
+
+/// A google-gmail1 call (with its retries) that ends in a timeout error at `limit`: a Gmail
+/// that stops answering must not hold the caller, its session or the feed forever.
+pub async fn within<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, google_gmail1::Error>>,
+) -> Result<T, google_gmail1::Error> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(answer) => answer,
+        Err(_) => Err(google_gmail1::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            timed_out(limit),
+        ))),
+    }
+}
+
+/// What a caller reads when Gmail did not answer in time.
+pub fn timed_out(limit: Duration) -> String {
+    format!("Gmail did not answer within {} s", limit.as_secs())
 }
 
 /// Whether a call may be repeated after any transient failure, or only after one that proves

@@ -124,23 +124,37 @@ struct OAuthErrorBody {
     error_description: String,
 }
 
+/// How long an OAuth endpoint may take to answer a code exchange or a revocation (a
+/// refresh is bounded by `gmail.request_timeout_secs` where it is made).
+const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn post_form(http: &HttpClient, url: &str, form: String) -> Result<(u16, Bytes), GmailError> {
     let request = hyper::Request::post(url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from(form)).map_err(|e| match e {}).boxed())
         .map_err(|e| GmailError::internal_from("bad OAuth endpoint URL", e))?;
-    let response = http
-        .request(request)
+    let exchange = async {
+        let response = http
+            .request(request)
+            .await
+            .map_err(|e| GmailError::unavailable_from("OAuth endpoint unreachable", e))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| GmailError::unavailable_from("OAuth endpoint", e))?
+            .to_bytes();
+        Ok((status, body))
+    };
+    tokio::time::timeout(OAUTH_TIMEOUT, exchange)
         .await
-        .map_err(|e| GmailError::unavailable_from("OAuth endpoint unreachable", e))?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| GmailError::unavailable_from("OAuth endpoint", e))?
-        .to_bytes();
-    Ok((status, body))
+        .unwrap_or_else(|_| {
+            Err(GmailError::unavailable(format!(
+                "the OAuth endpoint did not answer within {} s",
+                OAUTH_TIMEOUT.as_secs()
+            )))
+        })
 }
 
 /// Exchanges an authorization code (with its PKCE verifier) for tokens.

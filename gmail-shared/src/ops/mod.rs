@@ -24,17 +24,26 @@ macro_rules! gmail_call {
         let $users = $mailbox.hub().users();
         gmail_call!($mailbox, $policy, $call $(, upload $raw)?)
     }};
+    // Every call ends by its deadline (retries included), however Gmail behaves.
     ($mailbox:expr, $policy:ident, $call:expr) => {{
-        gmail_call!(@charged $mailbox, $call)
-            .delegate(&mut $mailbox.retry().$policy())
-            .doit()
-            .await
+        let call = gmail_call!(@charged $mailbox, $call);
+        let retry = $mailbox.retry();
+        crate::gmail::retry::within(
+            retry.deadline(0),
+            call.delegate(&mut retry.$policy()).doit(),
+        )
+        .await
     }};
     ($mailbox:expr, $policy:ident, $call:expr, upload $raw:expr) => {{
-        gmail_call!(@charged $mailbox, $call)
-            .delegate(&mut $mailbox.retry().$policy())
-            .upload(std::io::Cursor::new($raw), crate::ops::outgoing::rfc822())
-            .await
+        let call = gmail_call!(@charged $mailbox, $call);
+        let raw = $raw;
+        let retry = $mailbox.retry();
+        crate::gmail::retry::within(
+            retry.deadline(raw.len()),
+            call.delegate(&mut retry.$policy())
+                .upload(std::io::Cursor::new(raw), crate::ops::outgoing::rfc822()),
+        )
+        .await
     }};
 }
 

@@ -177,3 +177,51 @@ async fn a_revoked_grant_is_reported_as_auth_expired() {
         "{debug}"
     );
 }
+
+#[tokio::test]
+async fn a_gmail_that_stops_answering_is_given_up_on_at_the_deadline() {
+    let sb = sandbox().await;
+    let conn = sandbox_connection(
+        &sb,
+        &[
+            ("gmail.request_timeout_secs", "1"),
+            ("gmail.retry_max_wait_secs", "1"),
+        ],
+    );
+    let mailbox = gmail_shared::ops::Mailbox::new(conn.clone());
+    // The token first, at full speed: the hang is Gmail's API, not its token endpoint.
+    gmail_shared::ops::profile::get_profile(&mailbox)
+        .await
+        .unwrap();
+    sb.set_faults(gmail_sandbox::FaultConfig {
+        latency_ms: 30_000,
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    let err = gmail_shared::ops::profile::get_profile(&mailbox)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind(), "upstream-unavailable", "{err}");
+    assert!(
+        err.to_string().contains("did not answer within 2 s"),
+        "{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    // Requests google-gmail1 cannot make (the batch endpoint) end too.
+    let started = std::time::Instant::now();
+    let err = gmail_shared::gmail::raw::request(
+        &conn,
+        hyper::Method::GET,
+        "gmail/v1/users/me/profile",
+        None,
+        Default::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("did not answer within 1 s"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+}

@@ -71,6 +71,7 @@ pub struct BatchModifyEmails {
     pub message_ids: Vec<MessageId>,
     pub add_label_ids: Option<Vec<String>>,
     pub remove_label_ids: Option<Vec<String>>,
+    /// Ignored (other Gmail servers take it): ids go in chunks of 1000
     pub batch_size: Option<Count>,
 }
 
@@ -78,6 +79,7 @@ pub struct BatchModifyEmails {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchDeleteEmails {
     pub message_ids: Vec<MessageId>,
+    /// Ignored (other Gmail servers take it): ids go in chunks of 1000
     pub batch_size: Option<Count>,
 }
 
