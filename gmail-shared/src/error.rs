@@ -39,6 +39,15 @@ pub enum GmailError {
     )]
     AuthExpired { message: String },
 
+    /// A connected account whose grant Google revoked or expired. `link` is a consent link
+    /// for the caller alone: it binds the browser that opens it first, so it is in
+    /// [`GmailError::public_message`] but never in the text logs print.
+    #[error("the connection to {account} was revoked or expired; re-authorize it (call gmail_get_auth_url)")]
+    Reauthorize {
+        account: String,
+        link: Option<String>,
+    },
+
     #[error("{message}")]
     Conflict { message: String },
 
@@ -153,7 +162,9 @@ impl GmailError {
             MissingScope { .. } => ("missing-scope", 403, "Missing OAuth scope"),
             RateLimited { .. } => ("rate-limited", 429, "Rate limited by Gmail"),
             UpstreamUnavailable { .. } => ("upstream-unavailable", 502, "Gmail unavailable"),
-            AuthExpired { .. } => ("auth-expired", 401, "Gmail authorization expired"),
+            AuthExpired { .. } | Reauthorize { .. } => {
+                ("auth-expired", 401, "Gmail authorization expired")
+            }
             Conflict { .. } => ("conflict", 409, "Conflict"),
             Refused { .. } => ("refused", 403, "Refused by policy"),
             Forbidden { .. } => ("forbidden", 403, "Forbidden"),
@@ -184,6 +195,12 @@ impl GmailError {
                 tracing::error!(error = %self, cause = ?source, "internal error");
                 format!("internal error: {message} (the server's log has the cause)")
             }
+            GmailError::Reauthorize {
+                account,
+                link: Some(link),
+            } => format!(
+                "the connection to {account} was revoked or expired; re-authorize it: open {link} (or call gmail_get_auth_url)"
+            ),
             other => other.to_string(),
         }
     }

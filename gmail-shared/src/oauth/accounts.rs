@@ -371,20 +371,9 @@ impl Accounts {
         let found = self.store.connection_for(user_id, account).await?;
         if found.info.status == NEEDS_REAUTH {
             self.live.lock().await.remove(&found.info.id);
-            // Hand the caller a fresh consent link for that very account.
-            let link = match self.store.user(user_id).await? {
-                Some(user) => self
-                    .start(&user, None, Some(&found.info.email))
-                    .await
-                    .map(|s| format!(": open {}", s.auth_url))
-                    .unwrap_or_default(),
-                None => String::new(),
-            };
-            return Err(GmailError::AuthExpired {
-                message: format!(
-                    "the connection to {} was revoked or expired; re-authorize it{link} (or call gmail_get_auth_url)",
-                    found.info.email
-                ),
+            return Err(GmailError::Reauthorize {
+                account: found.info.email,
+                link: None,
             });
         }
         // Another process (the REST server, where users reconnect) may have stored new tokens
@@ -423,6 +412,13 @@ impl Accounts {
 
     pub async fn list(&self, user_id: &str) -> Result<Vec<ConnectionInfo>, GmailError> {
         self.store.list_connections(user_id).await
+    }
+
+    /// A consent link that reconnects `account` for the user, if one can be made.
+    async fn reconnect_link(&self, user_id: &str, account: &str) -> Option<String> {
+        let user = self.store.user(user_id).await.ok()??;
+        let start = self.start(&user, None, Some(account)).await.ok()?;
+        Some(start.auth_url)
     }
 
     /// Tries the connection with a cheap call (users.getProfile).
@@ -492,7 +488,19 @@ impl MailboxProvider for UserMailboxes {
         account: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Mailbox, GmailError>> {
         Box::pin(async move {
-            let mailbox = self.accounts.mailbox(&self.caller.user_id, account).await?;
+            let mailbox = match self.accounts.mailbox(&self.caller.user_id, account).await {
+                Ok(mailbox) => mailbox,
+                // The caller asked: hand it a fresh consent link for that very account (made
+                // here, not for background work, which would only mint unused flows).
+                Err(GmailError::Reauthorize { account, .. }) => {
+                    let link = self
+                        .accounts
+                        .reconnect_link(&self.caller.user_id, &account)
+                        .await;
+                    return Err(GmailError::Reauthorize { account, link });
+                }
+                Err(e) => return Err(e),
+            };
             Ok(mailbox.with_policy(self.policy.clone()))
         })
     }

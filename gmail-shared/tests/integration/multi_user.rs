@@ -445,10 +445,18 @@ async fn a_revoked_grant_marks_the_connection_and_says_how_to_reconnect() {
         assert_eq!(err.kind(), "auth-expired", "{err}");
         let again = fresh.mailbox(&u.id, None).await.unwrap_err();
         assert!(again.to_string().contains("gmail_get_auth_url"), "{again}");
+        // Background work (the feed) mints no consent link.
+        assert!(!again.public_message().contains("state="), "{again}");
+        // A caller gets one in its answer; the text logs print leaves it out (it binds
+        // whichever browser opens it first).
+        let asked = tool_err(&ctx(&w, &u), "get_profile", serde_json::json!({})).await;
         assert!(
-            again.to_string().contains("/oauth/start?state="),
-            "a re-authorization link (the start page that binds the browser): {again}"
+            asked.contains("/oauth/start?state="),
+            "a re-authorization link (the start page that binds the browser): {asked}"
         );
+        let logged = ctx(&w, &u).mailbox(None).await.unwrap_err().to_string();
+        assert!(logged.contains("demo@example.com"), "{logged}");
+        assert!(!logged.contains("state="), "{logged}");
         let list = fresh.list(&u.id).await.unwrap();
         assert_eq!(list[0].status, "needs_reauth");
     }
