@@ -122,10 +122,23 @@ gmail_id!(
     "A label's id (INBOX, Label_12), not its name"
 );
 
-/// Every id of a list, parsed; an empty list is refused, as Gmail's batch calls do.
-pub fn non_empty<T>(field: &str, ids: Vec<T>) -> Result<Vec<T>, GmailError> {
+/// The most ids one batch operation takes: five of Gmail's batch requests, and a bound on
+/// the per-message fallback when Gmail refuses them.
+pub const MAX_BATCH_IDS: usize = 5000;
+
+/// The ids a batch operation acts on: 1 to [`MAX_BATCH_IDS`] of them.
+pub fn id_list<T>(field: &str, ids: Vec<T>) -> Result<Vec<T>, GmailError> {
     if ids.is_empty() {
         return Err(GmailError::invalid(field, "must list at least one id"));
+    }
+    if ids.len() > MAX_BATCH_IDS {
+        return Err(GmailError::invalid(
+            field,
+            format!(
+                "lists {} ids; at most {MAX_BATCH_IDS} go in one call, so split the list",
+                ids.len()
+            ),
+        ));
     }
     Ok(ids)
 }
@@ -133,6 +146,19 @@ pub fn non_empty<T>(field: &str, ids: Vec<T>) -> Result<Vec<T>, GmailError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_takes_one_to_five_thousand_ids() {
+        assert!(id_list::<u8>("messageIds", vec![]).is_err());
+        assert_eq!(
+            id_list("messageIds", vec![0u8; MAX_BATCH_IDS])
+                .unwrap()
+                .len(),
+            5000
+        );
+        let err = id_list("messageIds", vec![0u8; MAX_BATCH_IDS + 1]).unwrap_err();
+        assert!(err.to_string().contains("at most 5000"), "{err}");
+    }
 
     #[test]
     fn ids_are_trimmed_and_checked_once() {

@@ -8,7 +8,7 @@ use google_gmail1::api::{
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::ids::non_empty;
+use super::ids::id_list;
 use super::labels::resolve_label_ids;
 use super::{Mailbox, MessageId, PageSize};
 use crate::error::GmailError;
@@ -298,7 +298,7 @@ pub async fn batch_modify(
     add: &[String],
     remove: &[String],
 ) -> Result<BatchOutcome, GmailError> {
-    let ids = non_empty("messageIds", ids)?;
+    let ids = id_list("messageIds", ids)?;
     let (add, remove) = label_change(mailbox, add, remove).await?;
     let (add, remove) = (&add, &remove);
     let out = in_chunks(
@@ -329,7 +329,7 @@ pub async fn batch_delete(
     mailbox: &Mailbox,
     ids: Vec<MessageId>,
 ) -> Result<BatchOutcome, GmailError> {
-    let ids = non_empty("messageIds", ids)?;
+    let ids = id_list("messageIds", ids)?;
     let out = in_chunks(
         &ids,
         |chunk| async move {

@@ -352,3 +352,21 @@ async fn a_refused_batch_is_retried_per_message_and_reported_per_id() {
     assert_eq!(s["upstreamCalls"], 3);
     assert!(out.text.contains("Failed message IDs"));
 }
+
+#[tokio::test]
+async fn a_batch_over_the_limit_is_refused_before_gmail_is_asked() {
+    let h = Harness::start().await;
+    let ids: Vec<String> = (0..5001).map(|i| format!("{i:016x}")).collect();
+    h.reset_stats().await;
+    let err = call_err(
+        &h,
+        "batch_modify_emails",
+        json!({"messageIds": ids, "addLabelIds": ["STARRED"]}),
+    )
+    .await;
+    assert!(
+        err.contains("messageIds") && err.contains("at most 5000"),
+        "{err}"
+    );
+    assert_eq!(h.gmail_requests().await, 0);
+}
