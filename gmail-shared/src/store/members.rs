@@ -48,6 +48,10 @@ pub struct UserSummary {
     pub disabled: bool,
 }
 
+/// Live (unrevoked, unexpired) API keys one user may hold: each key is a rate-limit bucket
+/// of its own, so an unbounded number would be an unbounded rate.
+pub const MAX_LIVE_KEYS_PER_USER: i64 = 100;
+
 /// The columns of an [`ApiKeyInfo`]; a macro so each query stays one static string (sqlx
 /// refuses dynamic SQL).
 macro_rules! select_keys {
@@ -138,6 +142,23 @@ impl Store {
         expires_at: Option<i64>,
         rules: Option<&CallerPolicy>,
     ) -> Result<(ApiKeyInfo, SecretString), GmailError> {
+        let live: i64 = sql!(
+            "SELECT COUNT(*) AS n FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2)",
+            user_id,
+            now()
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        if live >= MAX_LIVE_KEYS_PER_USER {
+            return Err(GmailError::invalid(
+                "keys",
+                format!(
+                    "at most {MAX_LIVE_KEYS_PER_USER} live API keys per user; revoke one first"
+                ),
+            ));
+        }
         let plain = format!("gms_{}", random_token(32));
         let id = new_id("key");
         let prefix: String = plain.chars().take(10).collect();

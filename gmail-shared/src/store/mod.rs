@@ -47,7 +47,7 @@ pub use device::DeviceGrant;
 pub use events::{now_ms, CursorRow, EventRow, NewEvent};
 pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Presented, Redeemed, TokenOwner};
 pub use idempotency::IdempotencyClaim;
-pub use members::{ApiKeyInfo, UserSummary};
+pub use members::{ApiKeyInfo, UserSummary, MAX_LIVE_KEYS_PER_USER};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
 pub use sessions::{RelayedMessage, SessionOwner, MAX_RELAYED_PER_SESSION};
 pub use webhooks::{AttemptOutcome, DeliveryRow, NewWebhook, Webhook};

@@ -651,6 +651,30 @@ async fn api_keys_and_key_rotation() {
 }
 
 #[tokio::test]
+async fn a_user_holds_at_most_a_hundred_live_keys() {
+    for url in database_urls() {
+        let w = world(&url).await;
+        let store = w.store();
+        let u = store.ensure_user(&unique("u"), None).await.unwrap();
+        let mut first = None;
+        for n in 0..gmail_shared::store::MAX_LIVE_KEYS_PER_USER {
+            let (info, _) = store.create_api_key(&u.id, &format!("k{n}")).await.unwrap();
+            first.get_or_insert(info.id);
+        }
+        let err = store.create_api_key(&u.id, "one more").await.unwrap_err();
+        assert_eq!(err.kind(), "invalid-argument", "{err}");
+        assert!(
+            err.to_string().contains("at most 100 live API keys"),
+            "{err}"
+        );
+        // Another user is not affected, and a revoked key makes room.
+        let other = store.ensure_user(&unique("o"), None).await.unwrap();
+        store.create_api_key(&other.id, "theirs").await.unwrap();
+        assert!(store.revoke_api_key(&first.unwrap()).await.unwrap());
+        store.create_api_key(&u.id, "one more").await.unwrap();
+    }
+}
+#[tokio::test]
 async fn multi_user_mode_refuses_to_start_without_a_key() {
     let settings = gmail_test_support::settings_from(&[("multi_user.enabled", "true")]);
     let err = Accounts::open(&settings, GmailFactory::new(&settings.gmail).unwrap())
