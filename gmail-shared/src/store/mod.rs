@@ -259,8 +259,8 @@ impl Store {
             return Err(GmailError::invalid(
                 "database_url",
                 format!(
-                    "{:?} is neither a sqlite: nor a postgres:// URL",
-                    redacted_url(url)
+                    "{} is neither a sqlite: nor a postgres:// URL",
+                    kind_of_url(url)
                 ),
             ));
         };
@@ -706,14 +706,12 @@ impl Store {
     }
 }
 
-/// A database URL without its password (errors and logs show the rest).
-fn redacted_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://…@{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+/// What an unusable database URL is, by its scheme alone: anything else in it (a password
+/// in the userinfo or the query, a libpq keyword string) may be a secret.
+fn kind_of_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!("the database URL (a {}: URL)", u.scheme()),
+        Err(_) => "the database URL (not a URL)".to_string(),
     }
 }
 
@@ -743,15 +741,23 @@ fn owner_only(path: &std::path::Path) -> Result<(), GmailError> {
 mod tests {
     #[tokio::test]
     async fn a_bad_database_url_is_named_without_its_password() {
-        let keys = super::Keyring::new(&super::cipher::generate_key().into(), None).unwrap();
-        let url = "postgresql+asyncpg://app:hunter2@db:5432/mail";
-        let Err(err) = super::Store::connect(url, keys).await else {
-            panic!("refused")
-        };
-        let text = err.to_string();
-        assert!(
-            text.contains("db:5432/mail") && !text.contains("hunter2"),
-            "{text}"
-        );
+        for url in [
+            "postgresql+asyncpg://app:hunter2@db:5432/mail",
+            "postgresql+asyncpg://app@db/mail?password=hunter2",
+            "mysql://app:hunt@er2@db/mail",
+            "host=db user=app password=hunter2",
+        ] {
+            let keys = super::Keyring::new(&super::cipher::generate_key().into(), None).unwrap();
+            let Err(err) = super::Store::connect(url, keys).await else {
+                panic!("refused")
+            };
+            let text = err.to_string();
+            assert!(
+                text.contains("the database URL")
+                    && !text.contains("hunter2")
+                    && !text.contains("er2"),
+                "{text}"
+            );
+        }
     }
 }
