@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
                     "push subscription {}: {} -> {}",
                     s.name,
                     s.topic,
-                    s.push_config.push_endpoint
+                    gmail_sandbox::pubsub::logged_endpoint(&s.push_config.push_endpoint)
                 );
             }
             for email in sb.state().store.emails() {

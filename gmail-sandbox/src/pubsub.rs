@@ -157,7 +157,7 @@ impl Pubsub {
         }
         if sub.push_endpoint.starts_with("https:") {
             tracing::warn!(
-                endpoint = %sub.push_endpoint,
+                endpoint = logged_endpoint(&sub.push_endpoint),
                 "https push endpoints are not supported (no TLS): pushes to it will be dropped"
             );
         }
@@ -266,8 +266,8 @@ impl Pubsub {
 
     /// One notification: the same message (same messageId) is retried until acknowledged.
     async fn deliver(&self, sub: &Subscription, email: &str, history_id: u64) {
-        let endpoint = &sub.push_config.push_endpoint;
-        let uri: hyper::Uri = match endpoint.parse() {
+        let endpoint = logged_endpoint(&sub.push_config.push_endpoint);
+        let uri: hyper::Uri = match sub.push_config.push_endpoint.parse() {
             Ok(u) => u,
             Err(_) => return,
         };
@@ -341,9 +341,24 @@ impl Pubsub {
     }
 }
 
+/// A push endpoint as logs show it: without its query, where the receiver's verification
+/// token travels (`?token=…`).
+pub fn logged_endpoint(endpoint: &str) -> &str {
+    endpoint.split(['?', '#']).next().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_show_push_endpoints_without_their_token() {
+        assert_eq!(
+            logged_endpoint("http://127.0.0.1:8000/hooks/gmail/pubsub?token=s3cret"),
+            "http://127.0.0.1:8000/hooks/gmail/pubsub"
+        );
+        assert_eq!(logged_endpoint("http://h/p"), "http://h/p");
+    }
 
     #[test]
     fn topic_names() {
