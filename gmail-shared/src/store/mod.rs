@@ -49,7 +49,10 @@ pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Presented, Rede
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary, MAX_LIVE_KEYS_PER_USER};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};
-pub use sessions::{RelayedMessage, SessionOwner, MAX_RELAYED_PER_SESSION};
+pub use sessions::{
+    RelayedMessage, SessionOwner, MAX_RELAYED_PER_SESSION, MAX_SESSION_RECORDS_PER_USER,
+    MAX_SESSION_STATE_BYTES,
+};
 pub use webhooks::{AttemptOutcome, DeliveryRow, NewWebhook, Webhook};
 
 pub use cipher::Keyring;
@@ -172,7 +175,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (
         1,
         "multi user",
@@ -227,6 +230,11 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
         11,
         "site sign-out",
         include_str!("../../migrations/0011_site_sign_out.sql"),
+    ),
+    (
+        12,
+        "session records by user",
+        include_str!("../../migrations/0012_session_records_by_user.sql"),
     ),
 ];
 

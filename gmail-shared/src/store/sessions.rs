@@ -14,6 +14,12 @@ pub const RELAY_CHANNEL: &str = "gmail_mcp_relay";
 pub const INSTANCE_TIMEOUT_SECS: i64 = 15;
 /// Session records live at most this long unused (a client that comes back later starts anew).
 const SESSION_RECORD_SECS: i64 = 7 * 86_400;
+/// Session records one user keeps (the newest): four times the sessions a user may hold
+/// open at once on an instance, so a loop of opens cannot grow the table without bound.
+pub const MAX_SESSION_RECORDS_PER_USER: i64 = 1024;
+/// The largest session state stored (its `initialize` parameters as JSON); a larger one is
+/// not stored, and that session lives only on the instance that opened it.
+pub const MAX_SESSION_STATE_BYTES: usize = 64 * 1024;
 /// Relayed messages nobody took within this long are dropped (their stream is gone).
 const RELAY_TTL_US: i64 = 60_000_000;
 /// Messages that may wait for one session at most: its client reads its stream, or the
@@ -70,12 +76,32 @@ impl Store {
             owner.map(|o| o.1),
             now()
         ))
+        .await?;
+        let Some((user, _)) = owner else {
+            return Ok(());
+        };
+        self.run(sql!(
+            "DELETE FROM mcp_sessions WHERE user_id = $1 AND id NOT IN (SELECT id FROM \
+             mcp_sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
+            user,
+            MAX_SESSION_RECORDS_PER_USER
+        ))
         .await
     }
 
     /// Stores a Streamable HTTP session's state (its `initialize` parameters, as JSON),
     /// forgetting records older than a week.
     pub async fn put_session_state(&self, id: &str, state: &str) -> Result<(), GmailError> {
+        if state.len() > MAX_SESSION_STATE_BYTES {
+            return Err(GmailError::TooLarge {
+                message: format!(
+                    "the session's initialize parameters are {} bytes; they are not kept for \
+                     other instances",
+                    state.len()
+                ),
+                limit_bytes: MAX_SESSION_STATE_BYTES as u64,
+            });
+        }
         self.run(sql!(
             "DELETE FROM mcp_sessions WHERE created_at < $1",
             now() - SESSION_RECORD_SECS

@@ -761,3 +761,45 @@ async fn messages_relayed_to_one_session_are_bounded() {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn session_records_are_bounded_per_user_and_in_size() {
+    use gmail_shared::store::{MAX_SESSION_RECORDS_PER_USER as MAX, MAX_SESSION_STATE_BYTES};
+    for url in database_urls() {
+        let keys = Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap();
+        let store = Store::connect(&url, keys).await.unwrap();
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let (user, other) = (format!("u_{tag}"), format!("o_{tag}"));
+        store
+            .put_session_owner(&format!("theirs_{tag}"), "sse", None, Some((&other, "k")))
+            .await
+            .unwrap();
+        for n in 0..MAX + 5 {
+            let id = format!("s{n:05}_{tag}");
+            store
+                .put_session_owner(&id, "streamable_http", None, Some((&user, "k")))
+                .await
+                .unwrap();
+        }
+        let count = |u: String| {
+            let store = store.clone();
+            async move {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM mcp_sessions WHERE user_id = $1")
+                    .bind(u)
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap();
+                row.try_get::<i64, _>("n").unwrap()
+            }
+        };
+        assert_eq!(count(user.clone()).await, MAX);
+        assert_eq!(count(other.clone()).await, 1);
+        // The newest stay.
+        let newest = format!("s{:05}_{tag}", MAX + 4);
+        assert!(store.session_owner(&newest).await.unwrap().is_some());
+        let big = format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_SESSION_STATE_BYTES));
+        let err = store.put_session_state(&newest, &big).await.unwrap_err();
+        assert_eq!(err.kind(), "too-large", "{err}");
+        store.put_session_state(&newest, "{}").await.unwrap();
+    }
+}
