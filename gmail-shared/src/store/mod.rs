@@ -53,7 +53,7 @@ pub use sessions::{
     RelayedMessage, SessionOwner, MAX_RELAYED_PER_SESSION, MAX_SESSION_RECORDS_PER_USER,
     MAX_SESSION_STATE_BYTES,
 };
-pub use webhooks::{AttemptOutcome, DeliveryRow, NewWebhook, Webhook};
+pub use webhooks::{AttemptOutcome, DeliveryRow, NewWebhook, Webhook, MAX_PENDING_TESTS};
 
 pub use cipher::Keyring;
 

@@ -90,6 +90,9 @@ struct ClaimedRow {
     secret: String,
 }
 
+/// Test deliveries one webhook may have pending at once.
+pub const MAX_PENDING_TESTS: i64 = 5;
+
 const WEBHOOK_COLUMNS: &str =
     "id, user_id, url, events, label_ids, query, account, enabled, disabled_reason, created_at";
 /// Why a webhook whose secret no configured key opens was turned off.
@@ -195,6 +198,19 @@ impl Store {
         webhook: &Webhook,
         data: serde_json::Value,
     ) -> Result<String, GmailError> {
+        // A receiver that never answers keeps tests pending for a day: a few at a time.
+        self.below_cap(
+            sql!(
+                "SELECT COUNT(*) AS n FROM webhook_deliveries d JOIN events e ON e.id = \
+                 d.event_id WHERE d.webhook_id = $1 AND d.status = 'pending' AND e.type = \
+                 'webhook.test'",
+                &webhook.id
+            ),
+            MAX_PENDING_TESTS,
+            std::time::Duration::from_secs(30),
+            "test deliveries to this webhook are still pending",
+        )
+        .await?;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let row = EventRow {

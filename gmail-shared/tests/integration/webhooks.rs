@@ -69,7 +69,7 @@ async fn an_unreadable_webhook_secret_stops_that_webhook_not_the_batch() {
 
 /// Test deliveries asked for at once (a double click) are each stored, not a unique-key 500.
 #[tokio::test]
-async fn test_deliveries_at_once_are_each_stored() {
+async fn test_deliveries_at_once_are_each_stored_and_bounded() {
     for url in database_urls() {
         let w = world(&url).await;
         let u = w.user("u").await;
@@ -78,9 +78,18 @@ async fn test_deliveries_at_once_are_each_stored() {
             .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_x"))
             .await
             .unwrap();
-        let tests = (0..20).map(|_| w.store().insert_test_delivery(&hook, json!({})));
+        let max = gmail_shared::store::MAX_PENDING_TESTS;
+        let tests = (0..max).map(|_| w.store().insert_test_delivery(&hook, json!({})));
         for r in futures::future::join_all(tests).await {
             r.unwrap();
         }
+        // A receiver that never answers keeps them pending: the next test waits its turn.
+        let err = w
+            .store()
+            .insert_test_delivery(&hook, json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "too-many-requests", "{err}");
+        assert!(err.to_string().contains("still pending"), "{err}");
     }
 }
