@@ -96,6 +96,11 @@ pub enum Redeemed {
 /// Registered clients that never got a grant are forgotten after a day.
 const UNUSED_CLIENT_SECS: i64 = 86_400;
 
+/// Connected clients (grants) one user may hold at once.
+pub const MAX_GRANTS_PER_USER: i64 = 100;
+/// How long a grant with no live token, or an expired code, is kept before it is deleted.
+const GRANT_GRACE_SECS: i64 = 86_400;
+
 impl Store {
     /// Stores a dynamically registered client (its secret as a hash), after forgetting
     /// day-old clients nobody granted anything; refused when `max_unused` such clients are
@@ -193,8 +198,41 @@ impl Store {
             resource,
             code_challenge,
         } = *grant;
-        let id = new_id("grant");
         let t = now();
+        // Dead grants go first, a day on (the revocation watch reads recent revocations):
+        // revoked ones, and ones with no live token (codes live a minute), with their codes
+        // and tokens.
+        self.run(sql!(
+            "DELETE FROM oauth_codes WHERE expires_at < $1",
+            t - GRANT_GRACE_SECS
+        ))
+        .await?;
+        self.run(sql!(
+            "DELETE FROM oauth_grants WHERE revoked_at < $1 OR (created_at < $1 AND NOT \
+             EXISTS (SELECT 1 FROM oauth_tokens k WHERE k.grant_id = \
+             oauth_grants.id AND k.expires_at > $2))",
+            t - GRANT_GRACE_SECS,
+            t
+        ))
+        .await?;
+        let live: i64 = sql!(
+            "SELECT COUNT(*) AS n FROM oauth_grants WHERE user_id = $1 AND revoked_at IS \
+             NULL",
+            user_id
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        if live >= MAX_GRANTS_PER_USER {
+            return Err(GmailError::invalid(
+                "grant",
+                format!(
+                    "at most {MAX_GRANTS_PER_USER} connected clients per user; disconnect one \
+                     on the team site first"
+                ),
+            ));
+        }
+        let id = new_id("grant");
         let mut tx = self.pool.begin().await?;
         sql!(
             "INSERT INTO oauth_grants (id, user_id, client_id, client_name, \

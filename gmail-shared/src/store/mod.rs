@@ -45,7 +45,10 @@ mod webhooks;
 
 pub use device::DeviceGrant;
 pub use events::{now_ms, CursorRow, EventRow, NewEvent};
-pub use grants::{ClientRecord, GrantInfo, GrantRecord, NewGrant, Presented, Redeemed, TokenOwner};
+pub use grants::{
+    ClientRecord, GrantInfo, GrantRecord, NewGrant, Presented, Redeemed, TokenOwner,
+    MAX_GRANTS_PER_USER,
+};
 pub use idempotency::IdempotencyClaim;
 pub use members::{ApiKeyInfo, UserSummary, MAX_LIVE_KEYS_PER_USER};
 pub use oauth_states::{FlowBinding, OAuthState, PendingFlow};

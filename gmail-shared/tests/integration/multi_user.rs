@@ -803,3 +803,67 @@ async fn session_records_are_bounded_per_user_and_in_size() {
         store.put_session_state(&newest, "{}").await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn connected_clients_are_bounded_and_dead_grants_go() {
+    use gmail_shared::store::{ClientRecord, NewGrant, MAX_GRANTS_PER_USER};
+    for url in database_urls() {
+        let w = world(&url).await;
+        let store = w.store();
+        let u = store.ensure_user(&unique("u"), None).await.unwrap();
+        let client = ClientRecord {
+            id: unique("client"),
+            name: "agent".into(),
+            redirect_uris: vec!["http://127.0.0.1:9/cb".into()],
+            auth_method: "none".into(),
+            created_at: 0,
+        };
+        let grant = NewGrant {
+            user_id: &u.id,
+            client: &client,
+            redirect_uri: "http://127.0.0.1:9/cb",
+            scope: "gmail.full",
+            resource: "http://127.0.0.1:8001/mcp",
+            code_challenge: "x",
+        };
+        let mut ids = vec![];
+        for n in 0..MAX_GRANTS_PER_USER {
+            ids.push(
+                store
+                    .create_oauth_grant(&grant, &format!("code{n}"), 60)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let err = store
+            .create_oauth_grant(&grant, "one more", 60)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("at most 100 connected clients"),
+            "{err}"
+        );
+        // A grant revoked more than a day ago is gone, with its code, and makes room.
+        assert!(store
+            .revoke_oauth_grant_of(Some(&u.id), &ids[0])
+            .await
+            .unwrap());
+        sqlx::query("UPDATE oauth_grants SET revoked_at = 1 WHERE id = $1")
+            .bind(&ids[0])
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store
+            .create_oauth_grant(&grant, "one more", 60)
+            .await
+            .unwrap();
+        let left = sqlx::query("SELECT COUNT(*) AS n FROM oauth_grants WHERE id = $1")
+            .bind(&ids[0])
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .try_get::<i64, _>("n")
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+}
