@@ -103,7 +103,7 @@ async fn open(settings: &Settings) -> Result<Store, GmailError> {
         )
     })?;
     Store::connect(
-        &mu.database_url,
+        secrecy::ExposeSecret::expose_secret(&mu.database_url),
         Keyring::new(key, mu.old_encryption_keys.as_ref())?,
     )
     .await

@@ -173,7 +173,8 @@ pub async fn stream(
         .streaming(body))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it carries a secret (a code, a flow state or a push token).
+#[derive(Deserialize)]
 pub struct PushQuery {
     token: Option<String>,
 }

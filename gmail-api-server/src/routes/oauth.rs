@@ -21,14 +21,16 @@ use sha2::{Digest, Sha256};
 use super::page::{cross_site, escape, page};
 use crate::app::AppState;
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it carries a secret (a code, a flow state or a push token).
+#[derive(Deserialize)]
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it carries a secret (a code, a flow state or a push token).
+#[derive(Deserialize)]
 pub struct StartQuery {
     state: Option<String>,
 }
@@ -111,7 +113,8 @@ pub async fn start_page(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it carries a secret (a code, a flow state or a push token).
+#[derive(Deserialize)]
 pub struct StartForm {
     state: String,
 }

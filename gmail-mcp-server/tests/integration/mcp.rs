@@ -564,7 +564,7 @@ async fn inbox_subscriptions_notify_and_unsubscribe() {
     let app = spawn_app_with(|s| {
         s.events.enabled = true;
         s.events.poll_interval_secs = 1;
-        s.multi_user.database_url = db;
+        s.multi_user.database_url = db.into();
     })
     .await;
     let mut c = app.sse().await;

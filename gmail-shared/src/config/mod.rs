@@ -333,6 +333,17 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_keeps_the_database_password_out() {
+        let e = env(&[("GMAIL_DATABASE_URL", "postgres://app:hunter2@db/mail")]);
+        let s = Settings::load_from(&Overrides::default(), &e).unwrap();
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&s.multi_user.database_url),
+            "postgres://app:hunter2@db/mail"
+        );
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn gmail_config_names_the_file() {
         let (_dir, file) = config_file("[gmail]\nbackend = \"sandbox\"\n");
         let e = env(&[("GMAIL_CONFIG", file.to_str().unwrap())]);

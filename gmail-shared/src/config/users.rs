@@ -10,8 +10,8 @@ use super::string_or_list;
 pub struct MultiUserSettings {
     /// Callers authenticate with API keys and act on their own connected accounts.
     pub enabled: bool,
-    /// `sqlite://path` (default) or `postgres://...`.
-    pub database_url: String,
+    /// `sqlite://path` (default) or `postgres://...`; secret, as it may hold a password.
+    pub database_url: SecretString,
     /// 32 bytes, base64: seals tokens at rest.
     pub encryption_key: Option<SecretString>,
     /// Older keys, comma-separated, still accepted for reading (key rotation).

@@ -145,9 +145,12 @@ impl Events {
         let mu = &settings.multi_user;
         let keys = match &mu.encryption_key {
             Some(key) => Keyring::new(key, mu.old_encryption_keys.as_ref())?,
-            None => Keyring::new(&local_key(&mu.database_url)?, None)?,
+            None => Keyring::new(
+                &local_key(secrecy::ExposeSecret::expose_secret(&mu.database_url))?,
+                None,
+            )?,
         };
-        Store::connect(&mu.database_url, keys).await
+        Store::connect(secrecy::ExposeSecret::expose_secret(&mu.database_url), keys).await
     }
 
     pub fn store(&self) -> &Store {

@@ -153,7 +153,8 @@ impl Accounts {
             )
         })?;
         let keys = Keyring::new(key, mu.old_encryption_keys.as_ref())?;
-        let store = Store::connect(&mu.database_url, keys).await?;
+        let store =
+            Store::connect(secrecy::ExposeSecret::expose_secret(&mu.database_url), keys).await?;
         let purged = store.purge_expired_oauth_states().await?;
         if purged > 0 {
             tracing::info!(purged, "forgot expired OAuth states");

@@ -9,7 +9,7 @@ use serde_json::json;
 async fn harness_with_feed() -> (Harness, Events) {
     let h = Harness::start().await;
     let mut s = settings(&h.sandbox.base_url(), h.dir.path());
-    s.multi_user.database_url = format!("sqlite://{}/events.db", h.dir.path().display());
+    s.multi_user.database_url = format!("sqlite://{}/events.db", h.dir.path().display()).into();
     let events = Events::new(Events::single_user_store(&s).await.unwrap(), &s);
     (h, events)
 }

@@ -32,7 +32,8 @@ pub struct GetAuthUrl {
     pub return_to: Option<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+/// No `Debug`: the code and the flow state are secrets.
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HandleCallback {
     /// From the redirect
