@@ -56,10 +56,11 @@ impl Default for IdempotencyStore {
     }
 }
 
-/// A key this request claimed: who, and which key.
+/// A key this request claimed: who, which key, and (in the database) the claim's lease.
 pub struct Claim {
     caller: String,
     key: String,
+    lease: Option<i64>,
 }
 
 impl Claim {
@@ -164,7 +165,11 @@ impl IdempotencyStore {
             .to_string();
         // Keys are per caller: two users never see each other's stored answers.
         let caller = gmail_shared::auth::caller_id(req).unwrap_or_default();
-        let claim = Claim { caller, key };
+        let claim = Claim {
+            caller,
+            key,
+            lease: None,
+        };
         match &self.backend {
             Backend::Memory { entries, capacity } => {
                 let mut entries = lock(entries);
@@ -181,7 +186,10 @@ impl IdempotencyStore {
                     )
                     .await?;
                 match found {
-                    IdempotencyClaim::Claimed => Ok(Begin::Run(claim)),
+                    IdempotencyClaim::Claimed { lease } => Ok(Begin::Run(Claim {
+                        lease: Some(lease),
+                        ..claim
+                    })),
                     IdempotencyClaim::InProgress => Err(in_progress(&claim.key)),
                     IdempotencyClaim::Mismatch => Err(mismatch(&claim.key)),
                     IdempotencyClaim::Done { status, body } => Ok(replay(
@@ -274,24 +282,34 @@ impl IdempotencyStore {
                 let saved = match body {
                     Some(body) => {
                         let body = String::from_utf8(body).unwrap_or_default();
+                        let lease = claim.lease.unwrap_or_default();
                         store
                             .complete_idempotency_key(
                                 &claim.caller,
                                 &claim.key,
+                                lease,
                                 status.as_u16(),
                                 &body,
                             )
                             .await
                     }
                     None => {
+                        let lease = claim.lease.unwrap_or_default();
                         store
-                            .release_idempotency_key(&claim.caller, &claim.key)
+                            .release_idempotency_key(&claim.caller, &claim.key, lease)
                             .await
                     }
                 };
                 // The mail went out (or not) either way; a lost record only weakens replay.
-                if let Err(e) = saved {
-                    tracing::warn!(error = %e, "could not record the Idempotency-Key outcome");
+                match saved {
+                    Ok(true) => {}
+                    // Taken over after the lease ran out: the newer request's record stands.
+                    Ok(false) => tracing::warn!(
+                        "an Idempotency-Key claim was taken over before its request finished"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not record the Idempotency-Key outcome")
+                    }
                 }
             }
         }

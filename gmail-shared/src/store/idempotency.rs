@@ -6,8 +6,10 @@ use crate::error::GmailError;
 /// What claiming a key found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum IdempotencyClaim {
-    /// New (or abandoned): the caller runs the request, then completes or releases the key.
-    Claimed,
+    /// New (or abandoned): the caller runs the request, then completes or releases the key
+    /// with this `lease` (the claim's stamp), which a later takeover changes: a request whose
+    /// claim was taken over can neither overwrite the new answer nor release the new claim.
+    Claimed { lease: i64 },
     /// The first request with this key is still running.
     InProgress,
     /// The key was used for a different request.
@@ -58,7 +60,7 @@ impl Store {
             ))
             .await?;
         if inserted {
-            return Ok(IdempotencyClaim::Claimed);
+            return Ok(IdempotencyClaim::Claimed { lease: now });
         }
         let stored = sql!(
             as StoredKey,
@@ -83,53 +85,60 @@ impl Store {
             });
         }
         if stored.created_at < now - lease_secs {
+            // Later than the abandoned claim's stamp even within its second.
+            let lease = now.max(stored.created_at + 1);
             let taken = self
                 .changed_one(sql!(
                     "UPDATE idempotency_keys SET created_at = $1 WHERE user_id = $2 AND \
                      idem_key = $3 AND status = 0 AND created_at = $4",
-                    now,
+                    lease,
                     user_id,
                     key,
                     stored.created_at
                 ))
                 .await?;
             if taken {
-                return Ok(IdempotencyClaim::Claimed);
+                return Ok(IdempotencyClaim::Claimed { lease });
             }
         }
         Ok(IdempotencyClaim::InProgress)
     }
 
-    /// Records the answer to a claimed key.
+    /// Records the answer to a key this request still holds (`lease`); whether it did.
     pub async fn complete_idempotency_key(
         &self,
         user_id: &str,
         key: &str,
+        lease: i64,
         status: u16,
         body: &str,
-    ) -> Result<(), GmailError> {
-        self.run(sql!(
+    ) -> Result<bool, GmailError> {
+        self.changed_one(sql!(
             "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 \
-             AND idem_key = $4",
+             AND idem_key = $4 AND status = 0 AND created_at = $5",
             i64::from(status),
             body,
             user_id,
-            key
+            key,
+            lease
         ))
         .await
     }
 
-    /// Lets a claimed key go (the request failed and sent nothing), so a retry runs.
+    /// Lets a key this request still holds (`lease`) go (the request failed and sent
+    /// nothing), so a retry runs; whether it held it.
     pub async fn release_idempotency_key(
         &self,
         user_id: &str,
         key: &str,
-    ) -> Result<(), GmailError> {
-        self.run(sql!(
+        lease: i64,
+    ) -> Result<bool, GmailError> {
+        self.changed_one(sql!(
             "DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND \
-             status = 0",
+             status = 0 AND created_at = $3",
             user_id,
-            key
+            key,
+            lease
         ))
         .await
     }

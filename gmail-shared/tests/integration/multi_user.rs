@@ -704,13 +704,17 @@ async fn idempotency_keys_claim_replay_release_and_expire() {
                     .unwrap()
             }
         };
-        assert_eq!(claim("k", "fp1", day, 300).await, Claimed);
+        let claimed = |c: gmail_shared::store::IdempotencyClaim| match c {
+            Claimed { lease } => lease,
+            other => panic!("not claimed: {other:?}"),
+        };
+        let k = claimed(claim("k", "fp1", day, 300).await);
         assert_eq!(claim("k", "fp1", day, 300).await, InProgress);
         assert_eq!(claim("k", "fp2", day, 300).await, Mismatch);
-        store
-            .complete_idempotency_key(&user.id, "k", 200, r#"{"id":"m1"}"#)
+        assert!(store
+            .complete_idempotency_key(&user.id, "k", k, 200, r#"{"id":"m1"}"#)
             .await
-            .unwrap();
+            .unwrap());
         assert_eq!(
             claim("k", "fp1", day, 300).await,
             Done {
@@ -719,12 +723,38 @@ async fn idempotency_keys_claim_replay_release_and_expire() {
             }
         );
         // A failed request releases its key; an abandoned claim is taken over after the lease.
-        assert_eq!(claim("r", "fp", day, 300).await, Claimed);
-        store.release_idempotency_key(&user.id, "r").await.unwrap();
-        assert_eq!(claim("r", "fp", day, 300).await, Claimed);
-        assert_eq!(claim("r", "fp", day, -1).await, Claimed);
+        let r = claimed(claim("r", "fp", day, 300).await);
+        assert!(store
+            .release_idempotency_key(&user.id, "r", r)
+            .await
+            .unwrap());
+        let first = claimed(claim("r", "fp", day, 300).await);
+        let second = claimed(claim("r", "fp", day, -1).await);
+        assert_ne!(first, second);
+        // The request whose claim was taken over can neither release the new claim (a third
+        // request would then send again) nor overwrite its answer.
+        assert!(!store
+            .release_idempotency_key(&user.id, "r", first)
+            .await
+            .unwrap());
+        assert_eq!(claim("r", "fp", day, 300).await, InProgress);
+        assert!(!store
+            .complete_idempotency_key(&user.id, "r", first, 500, "{}")
+            .await
+            .unwrap());
+        assert!(store
+            .complete_idempotency_key(&user.id, "r", second, 200, r#"{"id":"m2"}"#)
+            .await
+            .unwrap());
+        assert_eq!(
+            claim("r", "fp", day, 300).await,
+            Done {
+                status: 200,
+                body: r#"{"id":"m2"}"#.into()
+            }
+        );
         // Answers older than the TTL are forgotten.
-        assert_eq!(claim("k", "fp2", -1, 300).await, Claimed);
+        claimed(claim("k", "fp2", -1, 300).await);
     }
 }
 
