@@ -85,9 +85,10 @@ impl Mailbox {
 
     /// How calls on this mailbox retry transient failures.
     /// Waits until this mailbox's quota budget has `units`, then spends them.
-    pub async fn spend_quota(&self, units: u32) {
+    pub async fn spend_quota(&self, units: u32) -> Result<(), GmailError> {
         let account = self.account().unwrap_or("me");
-        self.connection().quota.spend(account, units).await;
+        let conn = self.connection();
+        conn.quota.spend(account, units, conn.retry.max_wait).await
     }
 
     pub fn retry(&self) -> crate::gmail::retry::RetryPolicy {

@@ -163,3 +163,28 @@ fn enforce_gmail_quota(app: &TestApp) {
 fn quota_rejections(app: &TestApp) -> u64 {
     app.sandbox.stats()["quotaRejections"].as_u64().unwrap()
 }
+
+/// A caller queued behind a spent budget is not held without end: past the retry budget it
+/// hears 429, and what did not fit is not asked of Gmail.
+#[tokio::test]
+async fn a_spent_quota_budget_answers_429_instead_of_waiting_on() {
+    let app = TestApp::spawn_with(|s| {
+        s.gmail.quota_units_per_minute = 60;
+        s.gmail.quota_burst_units = 100;
+        s.gmail.retry_max_wait_secs = 1;
+    })
+    .await;
+    // 5 units for the list and 5 for each of 10 messages: 55 of the burst of 100.
+    let (status, body) = app.get("/api/v1/messages?maxResults=10").await;
+    assert_eq!(status, 200, "{body}");
+    let upstream = app.upstream_requests();
+    let started = std::time::Instant::now();
+    let r = app.get_response("/api/v1/messages?maxResults=10").await;
+    assert_eq!(r.status(), 429);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_problem(429, &body, 429);
+    // The listing fit in the 45 units left; the 50 units of metadata did not, and were
+    // neither asked of Gmail nor fetched one message at a time instead.
+    assert_eq!(app.upstream_requests() - upstream, 1);
+}

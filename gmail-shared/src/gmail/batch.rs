@@ -96,6 +96,13 @@ async fn fetch_chunk(
             .await
         {
             Ok(answers) => return answers,
+            // Out of quota (ours or Gmail's): one request a part would only spend more.
+            Err(GmailError::RateLimited { retry_after }) => {
+                return paths
+                    .iter()
+                    .map(|_| Err(GmailError::RateLimited { retry_after }))
+                    .collect()
+            }
             Err(e) => {
                 if matches!(e, GmailError::NotFound { .. }) {
                     remember_no_batch(&conn.api_root);
@@ -114,7 +121,9 @@ async fn fetch_chunk(
 /// One GET of a batch part's path on its own.
 async fn get_one(conn: &Connection, path: &str, units: u32) -> Result<Vec<u8>, GmailError> {
     let account = conn.account.as_deref().unwrap_or("me");
-    conn.quota.spend(account, units).await;
+    conn.quota
+        .spend(account, units, conn.retry.max_wait)
+        .await?;
     let (status, headers, bytes) =
         super::raw::request(conn, hyper::Method::GET, path, None, Bytes::new()).await?;
     if status.is_success() {
@@ -155,7 +164,9 @@ async fn send_batch<'a>(
     body.push_str(&format!("--{boundary}--\r\n"));
     // Google charges each part of a batch as the call it holds.
     let account = conn.account.as_deref().unwrap_or("me");
-    conn.quota.spend(account, units * count as u32).await;
+    conn.quota
+        .spend(account, units * count as u32, conn.retry.max_wait)
+        .await?;
     let (status, headers, bytes) = super::raw::request(
         conn,
         hyper::Method::POST,

@@ -4,8 +4,11 @@
 //! Calls wait rather than fail; the budget is per process.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::GmailError;
 
 /// Units Google charges for a google-gmail1 call, by its builder type's name (what
 /// `std::any::type_name_of_val` gives the `gmail_call!` macro); 5 for anything unlisted.
@@ -81,16 +84,30 @@ impl QuotaBudget {
         QuotaBudget { limiter }
     }
 
-    /// Waits until `account` has `units` to spend, then spends them.
-    pub async fn spend(&self, account: &str, units: u32) {
+    /// Waits until `account` has `units` to spend, then spends them; refused as rate-limited
+    /// when that would take longer than `at_most` (callers queued on one busy mailbox must
+    /// not wait without end).
+    pub async fn spend(
+        &self,
+        account: &str,
+        units: u32,
+        at_most: Duration,
+    ) -> Result<(), GmailError> {
         let (Some(limiter), Some(units)) = (&self.limiter, NonZeroU32::new(units)) else {
-            return;
+            return Ok(());
         };
         if limiter.len() > 10_000 {
             limiter.retain_recent();
         }
-        // More than one burst at once can never fit: let it through rather than stall.
-        let _ = limiter.until_key_n_ready(&account.to_string(), units).await;
+        let key = account.to_string();
+        match tokio::time::timeout(at_most, limiter.until_key_n_ready(&key, units)).await {
+            // More than one burst at once can never fit (Err inside): let it through rather
+            // than stall.
+            Ok(_) => Ok(()),
+            Err(_) => Err(GmailError::RateLimited {
+                retry_after: Some(at_most),
+            }),
+        }
     }
 }
 

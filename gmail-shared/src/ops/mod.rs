@@ -17,7 +17,7 @@ macro_rules! gmail_call {
     (@charged $mailbox:expr, $call:expr) => {{
         let call = $call;
         let units = crate::gmail::quota::units_of_call(std::any::type_name_of_val(&call));
-        $mailbox.spend_quota(units).await;
+        $mailbox.spend_quota(units).await?;
         call
     }};
     ($mailbox:expr, $policy:ident, |$users:ident| $call:expr $(, upload $raw:expr)?) => {{

@@ -388,7 +388,7 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
             // charged here as the call it stands for, as `gmail_call!` charges every other.
             mailbox
                 .spend_quota(units_of_call("UserDraftSendCall"))
-                .await;
+                .await?;
             post_json::<Message>(
                 mailbox.connection(),
                 "gmail/v1/users/me/drafts/send",
