@@ -19,7 +19,13 @@ use crate::error::GmailError;
 /// Where refreshed tokens are kept: the credentials file in single-user mode, the encrypted
 /// store in multi-user mode.
 pub trait TokenSink: Send + Sync {
-    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> BoxFuture<'a, Result<(), GmailError>>;
+    /// Keeps `tokens`, refreshed with the refresh token `from`. A store that holds another
+    /// refresh token by now (the user reconnected meanwhile) keeps that one.
+    fn store<'a>(
+        &'a self,
+        tokens: &'a StoredTokens,
+        from: &'a SecretString,
+    ) -> BoxFuture<'a, Result<(), GmailError>>;
 
     /// Google refused this refresh token (invalid_grant: revoked or expired): the
     /// connection needs re-consent, unless it holds another token by now.
@@ -42,7 +48,11 @@ pub struct RefreshGuard {
 }
 
 impl TokenSink for CredentialsFile {
-    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> BoxFuture<'a, Result<(), GmailError>> {
+    fn store<'a>(
+        &'a self,
+        tokens: &'a StoredTokens,
+        _from: &'a SecretString,
+    ) -> BoxFuture<'a, Result<(), GmailError>> {
         Box::pin(async move { self.write(tokens) })
     }
 }
@@ -147,7 +157,8 @@ impl RefreshingToken {
             },
             None => None,
         };
-        let refreshed = match self.refresh(&tokens.refresh_token).await {
+        let from = tokens.refresh_token.clone();
+        let refreshed = match self.refresh(&from).await {
             Ok(r) => r,
             Err(e) => {
                 if let (GmailError::AuthExpired { message }, Some(sink)) = (&e, &self.inner.sink) {
@@ -168,7 +179,7 @@ impl RefreshingToken {
         }
         if let Some(sink) = &self.inner.sink {
             // A failed write-back costs a refresh on the next start, not this call.
-            if let Err(e) = sink.store(&tokens).await {
+            if let Err(e) = sink.store(&tokens, &from).await {
                 tracing::warn!(error = %e, "could not store the refreshed token");
             }
         }

@@ -100,8 +100,21 @@ struct StoreSink {
 }
 
 impl TokenSink for StoreSink {
-    fn store<'a>(&'a self, tokens: &'a StoredTokens) -> BoxFuture<'a, Result<(), GmailError>> {
-        Box::pin(async move { self.store.store_tokens(&self.connection_id, tokens).await })
+    fn store<'a>(
+        &'a self,
+        tokens: &'a StoredTokens,
+        from: &'a secrecy::SecretString,
+    ) -> BoxFuture<'a, Result<(), GmailError>> {
+        Box::pin(async move {
+            if !self
+                .store
+                .store_refreshed_tokens(&self.connection_id, tokens, from)
+                .await?
+            {
+                tracing::info!("a reconnect replaced the tokens this refresh started from; keeping the new ones");
+            }
+            Ok(())
+        })
     }
 
     fn revoked<'a>(&'a self, refused: &'a secrecy::SecretString) -> BoxFuture<'a, ()> {

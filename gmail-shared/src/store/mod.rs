@@ -457,12 +457,12 @@ impl Store {
             .ok_or_else(|| GmailError::internal("connection vanished after upsert"))
     }
 
-    /// Writes refreshed tokens (sealed).
-    pub async fn store_tokens(
+    /// A connection's access and refresh tokens, sealed for its row.
+    fn sealed_tokens(
         &self,
         connection_id: &str,
         tokens: &StoredTokens,
-    ) -> Result<(), GmailError> {
+    ) -> Result<(Option<String>, String), GmailError> {
         let access = tokens
             .access_token
             .as_ref()
@@ -475,6 +475,16 @@ impl Store {
             &format!("{connection_id}:refresh"),
             tokens.refresh_token.expose_secret(),
         )?;
+        Ok((access, refresh))
+    }
+
+    /// Writes a connection's tokens (sealed).
+    pub async fn store_tokens(
+        &self,
+        connection_id: &str,
+        tokens: &StoredTokens,
+    ) -> Result<(), GmailError> {
+        let (access, refresh) = self.sealed_tokens(connection_id, tokens)?;
         self.run(sql!(
             "UPDATE connections SET access_token = $1, refresh_token = $2, expires_at \
              = $3 WHERE id = $4",
@@ -484,6 +494,52 @@ impl Store {
             connection_id
         ))
         .await
+    }
+
+    /// Stores tokens refreshed from the refresh token `from`, only if the connection still
+    /// holds it: a reconnect (new grant, maybe other scopes) made meanwhile is not undone by
+    /// a refresh of the old grant. Whether they were stored.
+    pub async fn store_refreshed_tokens(
+        &self,
+        connection_id: &str,
+        tokens: &StoredTokens,
+        from: &SecretString,
+    ) -> Result<bool, GmailError> {
+        let Some(sealed) = self.held_refresh_token(connection_id, from).await? else {
+            return Ok(false);
+        };
+        let (access, refresh) = self.sealed_tokens(connection_id, tokens)?;
+        self.changed_one(sql!(
+            "UPDATE connections SET access_token = $1, refresh_token = $2, expires_at \
+             = $3 WHERE id = $4 AND refresh_token = $5",
+            access,
+            refresh,
+            tokens.expiry_date,
+            connection_id,
+            &sealed
+        ))
+        .await
+    }
+
+    /// The connection's sealed refresh token, if it is `token` (sealing is randomized, so
+    /// the stored one is opened to compare); none if it holds another or is gone.
+    async fn held_refresh_token(
+        &self,
+        connection_id: &str,
+        token: &SecretString,
+    ) -> Result<Option<String>, GmailError> {
+        let row = sql!(
+            "SELECT refresh_token FROM connections WHERE id = $1",
+            connection_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed: String = row.try_get("refresh_token")?;
+        let held = self
+            .keys
+            .open(&format!("{connection_id}:refresh"), &sealed)?;
+        Ok((held.expose_secret() == token.expose_secret()).then_some(sealed))
     }
 
     /// The lock that makes one connection's token refresh single-flight across every
@@ -528,20 +584,9 @@ impl Store {
         connection_id: &str,
         refused: &SecretString,
     ) -> Result<(), GmailError> {
-        let row = sql!(
-            "SELECT refresh_token FROM connections WHERE id = $1",
-            connection_id
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(()) };
-        let sealed: String = row.try_get("refresh_token")?;
-        let held = self
-            .keys
-            .open(&format!("{connection_id}:refresh"), &sealed)?;
-        if held.expose_secret() != refused.expose_secret() {
+        let Some(sealed) = self.held_refresh_token(connection_id, refused).await? else {
             return Ok(());
-        }
+        };
         self.run(sql!(
             "UPDATE connections SET status = $1, access_token = NULL WHERE id = $2 AND \
              refresh_token = $3",

@@ -860,13 +860,13 @@ async fn connected_clients_are_bounded_and_dead_grants_go() {
         for n in 0..MAX_GRANTS_PER_USER {
             ids.push(
                 store
-                    .create_oauth_grant(&grant, &format!("code{n}"), 60)
+                    .create_oauth_grant(&grant, &format!("{}-{n}", client.id), 60)
                     .await
                     .unwrap(),
             );
         }
         let err = store
-            .create_oauth_grant(&grant, "one more", 60)
+            .create_oauth_grant(&grant, &format!("{}-more", client.id), 60)
             .await
             .unwrap_err();
         assert!(
@@ -884,7 +884,7 @@ async fn connected_clients_are_bounded_and_dead_grants_go() {
             .await
             .unwrap();
         store
-            .create_oauth_grant(&grant, "one more", 60)
+            .create_oauth_grant(&grant, &format!("{}-more", client.id), 60)
             .await
             .unwrap();
         let left = sqlx::query("SELECT COUNT(*) AS n FROM oauth_grants WHERE id = $1")
@@ -895,5 +895,49 @@ async fn connected_clients_are_bounded_and_dead_grants_go() {
             .try_get::<i64, _>("n")
             .unwrap();
         assert_eq!(left, 0);
+    }
+}
+
+/// A refresh that began before the user reconnected the address does not undo the
+/// reconnect: its tokens are kept only while the connection holds the token it started from.
+#[tokio::test]
+async fn a_refresh_from_the_old_grant_does_not_overwrite_a_reconnect() {
+    use gmail_shared::gmail::credentials::StoredTokens;
+    let tokens = |refresh: &str, access: &str| StoredTokens {
+        access_token: Some(access.to_string().into()),
+        refresh_token: refresh.to_string().into(),
+        scope: None,
+        expiry_date: Some(i64::MAX / 2),
+    };
+    for url in database_urls() {
+        let w = world(&url).await;
+        let store = w.store();
+        let u = w.user("u").await;
+        let scopes = ["https://mail.google.com/".to_string()];
+        let first = store
+            .upsert_connection(&u.id, "demo@example.com", &tokens("r1", "a1"), &scopes)
+            .await
+            .unwrap();
+        // The reconnect lands while a refresh with r1 is in flight ...
+        store
+            .upsert_connection(&u.id, "demo@example.com", &tokens("r2", "a2"), &scopes)
+            .await
+            .unwrap();
+        // ... whose write-back is refused, so r2 stays.
+        let from_r1 = SecretString::from("r1");
+        assert!(!store
+            .store_refreshed_tokens(&first.id, &tokens("r1", "a1-new"), &from_r1)
+            .await
+            .unwrap());
+        let held = store.stored_tokens(&first.id).await.unwrap();
+        assert_eq!(held.refresh_token.expose_secret(), "r2");
+        // A refresh of the token it holds is stored.
+        let from_r2 = SecretString::from("r2");
+        assert!(store
+            .store_refreshed_tokens(&first.id, &tokens("r2", "a2-new"), &from_r2)
+            .await
+            .unwrap());
+        let held = store.stored_tokens(&first.id).await.unwrap();
+        assert_eq!(held.access_token.unwrap().expose_secret(), "a2-new");
     }
 }
