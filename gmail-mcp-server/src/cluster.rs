@@ -13,7 +13,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::http::StatusCode;
 use actix_web::web;
+use gmail_shared::server::problem::Problem;
 use gmail_shared::store::{SessionOwner, Store};
 use rmcp::transport::streamable_http_server::session::store::{
     SessionState, SessionStore, SessionStoreError,
@@ -72,10 +74,19 @@ impl Cluster {
         });
     }
 
-    pub async fn owner(&self, id: &str) -> Option<SessionOwner> {
-        self.store.session_owner(id).await.unwrap_or_else(|e| {
+    /// The recorded owner of a session. A failed lookup is an error, not "no owner": the
+    /// guards that read it must not let a request through unchecked.
+    pub async fn owner(&self, id: &str) -> Result<Option<SessionOwner>, Problem> {
+        self.store.session_owner(id).await.map_err(|e| {
             tracing::warn!(session_id = %id, error = %e, "cannot look up the session");
-            None
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "upstream-unavailable",
+                "Session store unavailable",
+                format!("cannot look up MCP session {id} now; retry"),
+            )
+            .retry_after(1)
+            .jsonrpc(-32603)
         })
     }
 
@@ -83,13 +94,13 @@ impl Cluster {
     /// initialize, and the instance that made it records the owner just after: a client's
     /// next request can land here in between, so an owner not recorded yet is waited for
     /// (briefly).
-    pub async fn settled_owner(&self, id: &str) -> Option<SessionOwner> {
+    pub async fn settled_owner(&self, id: &str) -> Result<Option<SessionOwner>, Problem> {
         for _ in 0..50 {
-            match self.owner(id).await {
+            match self.owner(id).await? {
                 Some(o) if o.user_id.is_none() => {
                     tokio::time::sleep(Duration::from_millis(20)).await
                 }
-                other => return other,
+                other => return Ok(other),
             }
         }
         self.owner(id).await
@@ -175,5 +186,29 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
         Ok(self.0.delete_session_record(session_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session store that cannot answer refuses (503), never "no owner": the guards would
+    /// otherwise let a request for another user's session through unchecked.
+    #[tokio::test]
+    async fn an_owner_that_cannot_be_looked_up_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = gmail_shared::store::Keyring::new(
+            &gmail_shared::store::cipher::generate_key().into(),
+            None,
+        )
+        .unwrap();
+        let url = format!("sqlite://{}/s.db", dir.path().display());
+        let store = Store::connect(&url, keys).await.unwrap();
+        let cluster = Cluster::new(store.clone());
+        assert!(cluster.owner("nope").await.unwrap().is_none());
+        store.pool().close().await;
+        let problem = cluster.owner("nope").await.unwrap_err();
+        assert_eq!(problem.details().status, 503);
     }
 }

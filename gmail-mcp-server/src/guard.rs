@@ -35,9 +35,10 @@ pub async fn session_owner_guard(
     // record takes the lock: a made-up one must not hold every restore up for as long as
     // its request runs.
     let recorded = match (&named, &cluster) {
-        (Some(id), Some(cluster)) if sessions.get(id).is_none() => {
-            cluster.owner(id).await.is_some()
-        }
+        (Some(id), Some(cluster)) if sessions.get(id).is_none() => match cluster.owner(id).await {
+            Ok(owner) => owner.is_some(),
+            Err(problem) => return Ok(req.into_response(problem.response()).map_into_right_body()),
+        },
         _ => false,
     };
     let serial = match (&cluster, recorded) {
@@ -46,7 +47,12 @@ pub async fn session_owner_guard(
     };
     let restoring = match (&named, &cluster, &serial) {
         (Some(id), Some(cluster), Some(_)) if sessions.get(id).is_none() => {
-            Some(cluster.settled_owner(id).await)
+            match cluster.settled_owner(id).await {
+                Ok(owner) => Some(owner),
+                Err(problem) => {
+                    return Ok(req.into_response(problem.response()).map_into_right_body())
+                }
+            }
         }
         _ => None,
     };

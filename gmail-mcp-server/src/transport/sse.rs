@@ -496,7 +496,10 @@ async fn relay(
     payload: web::Payload,
 ) -> HttpResponse {
     let owner = match &state.cluster {
-        Some(cluster) => cluster.owner(id).await,
+        Some(cluster) => match cluster.owner(id).await {
+            Ok(owner) => owner,
+            Err(problem) => return problem.response(),
+        },
         None => None,
     };
     let (Some(cluster), Some(owner)) = (&state.cluster, owner) else {
