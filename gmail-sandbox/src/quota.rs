@@ -273,6 +273,7 @@ pub struct Stats {
     grants: RwLock<HashMap<String, AtomicU64>>,
     http: AtomicU64,
     quota_rejections: AtomicU64,
+    faults_injected: AtomicU64,
     pub push: Arc<PushStats>,
 }
 
@@ -312,6 +313,11 @@ impl Stats {
         self.quota_rejections.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A call answered with an injected fault (`FaultConfig`).
+    pub fn fault_injected(&self) {
+        self.faults_injected.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn json(&self) -> serde_json::Value {
         let methods = snapshot(&self.methods);
         let total: u64 = methods.values().sum();
@@ -321,6 +327,7 @@ impl Stats {
             "httpRequests": self.http.load(Ordering::Relaxed),
             "tokenGrants": snapshot(&self.grants),
             "quotaRejections": self.quota_rejections.load(Ordering::Relaxed),
+            "faultsInjected": self.faults_injected.load(Ordering::Relaxed),
             "pubsubPushes": self.push.sent.load(Ordering::Relaxed),
             "pubsubPushFailures": self.push.failures.load(Ordering::Relaxed),
             "pubsubPushesDropped": self.push.dropped.load(Ordering::Relaxed),
@@ -332,6 +339,7 @@ impl Stats {
         self.grants.write().clear();
         self.http.store(0, Ordering::Relaxed);
         self.quota_rejections.store(0, Ordering::Relaxed);
+        self.faults_injected.store(0, Ordering::Relaxed);
         self.push.sent.store(0, Ordering::Relaxed);
         self.push.failures.store(0, Ordering::Relaxed);
         self.push.dropped.store(0, Ordering::Relaxed);

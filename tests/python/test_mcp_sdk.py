@@ -86,10 +86,16 @@ async def test_ping_and_logging_level(connect, transport):
 
 
 async def test_open_sessions_show_in_the_registry(connect, mcp_url, transport):
+    def registry():
+        with urllib.request.urlopen(f"{mcp_url}/sessions") as resp:
+            return json.load(resp)["sessions"]
+
+    # This session is the one that was not there before (the tests run one at a time).
+    before = {r["id"] for r in registry()}
     async with connect(transport) as (session, _):
         await session.list_tools()
-        with urllib.request.urlopen(f"{mcp_url}/sessions") as resp:
-            rows = json.load(resp)["sessions"]
-        mine = [r for r in rows if r["transport"] == transport]
-        assert mine, rows
-        assert any(r["requests"] >= 2 for r in mine), mine
+        rows = registry()
+        mine = [r for r in rows if r["id"] not in before]
+        assert len(mine) == 1, rows
+        assert mine[0]["transport"] == transport, mine
+        assert mine[0]["requests"] >= 2, mine

@@ -459,8 +459,11 @@ async fn debug_logs_carry_no_secret() {
     let store = store_for(&db, &key).await;
     let c = new_caller(&store, "logs").await;
     connect(&base, &c, "demo@example.com").await;
-    get(&base, "/api/v1/profile", &c).await;
-    get(&base, "/api/v1/messages?maxResults=3", &c).await;
+    // Both must succeed, or the paths that might log a token never ran.
+    for path in ["/api/v1/profile", "/api/v1/messages?maxResults=3"] {
+        let (status, body) = get(&base, path, &c).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
     let user = store.authenticate(&c.key).await.unwrap().unwrap();
     let tokens = store.connection_for(&user.id, None).await.unwrap().tokens;
     let _ = child.kill();

@@ -127,6 +127,12 @@ async fn restored_sessions_count_against_the_caps_and_ended_ones_stay_ended() {
         })
         .await;
         assert!(gone, "an ended session came back");
+        // And it stays ended, on either instance.
+        for base in [&w.base, &b, &w.base] {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (status, _, msgs) = mcp_post(&alice, base, Some(&on_a[0]), &call).await;
+            assert_eq!(status, 404, "{base}: {msgs:?}");
+        }
         gmail_test_support::drop_database(&db).await;
     }
 }

@@ -192,6 +192,7 @@ fn run_inner(
         return Err(e);
     }
     if let Some(e) = state.faults.roll(route.method) {
+        state.stats.fault_injected();
         return Err(e);
     }
     let Some(mailbox) = state.store.get(&grant.email) else {

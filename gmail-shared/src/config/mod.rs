@@ -439,6 +439,10 @@ mod tests {
     #[test]
     fn secrets_do_not_show_in_debug_output() {
         let s = Settings::load_from(&Overrides::default(), &env(&[])).unwrap();
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&s.gmail.sandbox_client_secret),
+            "sandbox-client-secret"
+        );
         assert!(!format!("{s:?}").contains("sandbox-client-secret"));
     }
 }
