@@ -126,7 +126,13 @@ pub struct FileSpace {
     pub download_dir: Option<PathBuf>,
     /// Multi-user: per-connection download folders, paths shown relative.
     pub private: bool,
+    /// Multi-user: the most bytes one user's download folder may hold.
+    pub download_quota: Option<u64>,
 }
+
+/// What one user's download folder may hold (multi-user mode): downloads are files on the
+/// server's disk, which one tenant must not fill.
+pub const USER_DOWNLOAD_QUOTA: u64 = 1024 * 1024 * 1024;
 
 impl FileSpace {
     pub fn from_settings(tools: &crate::config::ToolSettings) -> Self {
@@ -134,6 +140,7 @@ impl FileSpace {
             attachment_dirs: tools.attachment_dirs.clone(),
             download_dir: Some(tools.download_dir.clone()),
             private: false,
+            download_quota: None,
         }
     }
 
@@ -153,7 +160,27 @@ impl FileSpace {
             },
             download_dir: self.download_dir.as_ref().filter(|_| safe).map(mine),
             private: true,
+            download_quota: Some(USER_DOWNLOAD_QUOTA),
         }
+    }
+
+    /// Refuses a download of `bytes` that would take the caller's download folder past its
+    /// quota (multi-user mode; nothing to check otherwise).
+    pub fn check_room(&self, bytes: u64) -> Result<(), GmailError> {
+        let (Some(quota), Some(dir)) = (self.download_quota, &self.download_dir) else {
+            return Ok(());
+        };
+        let held = folder_bytes(dir);
+        if held.saturating_add(bytes) > quota {
+            return Err(GmailError::TooLarge {
+                message: format!(
+                    "your download folder holds {held} bytes and this file is {bytes}; delete \
+                     files you saved before, or read the attachment inline instead"
+                ),
+                limit_bytes: quota,
+            });
+        }
+        Ok(())
     }
 
     /// Where downloads from `mailbox` go, and the root paths are shown relative to.
@@ -174,6 +201,22 @@ impl FileSpace {
         let folder = safe_filename(&account, "account").unwrap_or_else(|_| "account".into());
         Ok((dir.join(folder), Some(dir)))
     }
+}
+
+/// The bytes of the files under `dir` (links not followed; a folder that cannot be read
+/// counts as empty).
+fn folder_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => folder_bytes(&entry.path()),
+            Ok(t) if t.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Keeps only a safe base name: no directories, no `..`, no control characters. A name the
@@ -443,6 +486,30 @@ pub fn read_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_users_download_folder_has_a_quota() {
+        let root = tempfile::tempdir().unwrap();
+        let mut space = FileSpace {
+            download_dir: Some(root.path().to_path_buf()),
+            ..FileSpace::default()
+        }
+        .for_user("usr_1");
+        assert_eq!(space.download_quota, Some(USER_DOWNLOAD_QUOTA));
+        space.download_quota = Some(100);
+        let mine = root.path().join("users/usr_1/a@example.com/deep");
+        std::fs::create_dir_all(&mine).unwrap();
+        std::fs::write(mine.join("x.bin"), [0u8; 60]).unwrap();
+        // Another user's files are not counted.
+        std::fs::create_dir_all(root.path().join("users/usr_2")).unwrap();
+        std::fs::write(root.path().join("users/usr_2/y.bin"), [0u8; 90]).unwrap();
+        space.check_room(40).unwrap();
+        let err = space.check_room(41).unwrap_err();
+        assert!(err.to_string().contains("holds 60 bytes"), "{err}");
+        assert_eq!(err.kind(), "too-large");
+        // Single-user mode has no quota.
+        FileSpace::default().check_room(u64::MAX).unwrap();
+    }
 
     #[test]
     fn downloads_stay_inside_the_directory() {

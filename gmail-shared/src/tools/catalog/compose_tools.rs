@@ -430,6 +430,7 @@ async fn download_attachment(ctx: ToolContext, p: DownloadAttachment) -> ToolRes
             }),
     };
     let bytes = attachments::fetch(&mailbox, &p.message_id, &attachment_id).await?;
+    ctx.env.files.check_room(bytes.len() as u64)?;
     let saved = attachments::save(
         &root,
         p.save_path.as_deref(),
