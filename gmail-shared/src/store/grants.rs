@@ -96,6 +96,8 @@ pub enum Redeemed {
 /// Registered clients that never got a grant are forgotten after a day.
 const UNUSED_CLIENT_SECS: i64 = 86_400;
 
+/// Tokens of each kind (access, refresh) one grant keeps: the newest.
+const MAX_TOKENS_PER_GRANT: i64 = 50;
 /// Connected clients (grants) one user may hold at once.
 pub const MAX_GRANTS_PER_USER: i64 = 100;
 /// How long a grant with no live token, or an expired code, is kept before it is deleted.
@@ -377,6 +379,19 @@ impl Store {
             grant_id,
             kind,
             t + ttl_secs
+        ))
+        .await?;
+        // A client that refreshes in a loop adds two tokens a turn: a grant keeps its newest
+        // of each kind, and always the one just made (a client uses its latest; older
+        // rotated refresh tokens then read as unknown rather than as replays).
+        self.run(sql!(
+            "DELETE FROM oauth_tokens WHERE grant_id = $1 AND kind = $2 AND token_hash <> \
+             $4 AND token_hash NOT IN (SELECT token_hash FROM oauth_tokens WHERE grant_id = \
+             $1 AND kind = $2 ORDER BY expires_at DESC, token_hash LIMIT $3)",
+            grant_id,
+            kind,
+            MAX_TOKENS_PER_GRANT,
+            sha256_hex(token)
         ))
         .await
     }

@@ -895,6 +895,28 @@ async fn connected_clients_are_bounded_and_dead_grants_go() {
             .try_get::<i64, _>("n")
             .unwrap();
         assert_eq!(left, 0);
+        // A client refreshing in a loop does not grow its grant's tokens without bound.
+        let live = &ids[1];
+        for n in 0..60 {
+            store
+                .store_oauth_token(live, &format!("{live}-access-{n}"), "access", 3600)
+                .await
+                .unwrap();
+        }
+        let kept = sqlx::query("SELECT COUNT(*) AS n FROM oauth_tokens WHERE grant_id = $1")
+            .bind(live)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .try_get::<i64, _>("n")
+            .unwrap();
+        assert!((50..=51).contains(&kept), "{kept}");
+        let audience = ["http://127.0.0.1:8001/mcp".to_string()];
+        let newest = store
+            .authenticate_oauth_token(&format!("{live}-access-59"), &audience)
+            .await
+            .unwrap();
+        assert!(newest.is_some(), "the token just made works");
     }
 }
 
