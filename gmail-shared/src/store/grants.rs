@@ -217,14 +217,13 @@ impl Store {
             t
         ))
         .await?;
-        let live: i64 = sql!(
-            "SELECT COUNT(*) AS n FROM oauth_grants WHERE user_id = $1 AND revoked_at IS \
-             NULL",
-            user_id
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        let live = self
+            .count(sql!(
+                "SELECT COUNT(*) AS n FROM oauth_grants WHERE user_id = $1 AND revoked_at \
+                 IS NULL",
+                user_id
+            ))
+            .await?;
         if live >= MAX_GRANTS_PER_USER {
             return Err(GmailError::invalid(
                 "grant",

@@ -142,15 +142,14 @@ impl Store {
         expires_at: Option<i64>,
         rules: Option<&CallerPolicy>,
     ) -> Result<(ApiKeyInfo, SecretString), GmailError> {
-        let live: i64 = sql!(
-            "SELECT COUNT(*) AS n FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL \
-             AND (expires_at IS NULL OR expires_at > $2)",
-            user_id,
-            now()
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        let live = self
+            .count(sql!(
+                "SELECT COUNT(*) AS n FROM api_keys WHERE user_id = $1 AND revoked_at IS \
+                 NULL AND (expires_at IS NULL OR expires_at > $2)",
+                user_id,
+                now()
+            ))
+            .await?;
         if live >= MAX_LIVE_KEYS_PER_USER {
             return Err(GmailError::invalid(
                 "keys",

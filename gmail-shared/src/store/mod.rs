@@ -384,6 +384,11 @@ impl Store {
         Ok(self.rows_changed(statement).await? == 1)
     }
 
+    /// The `n` of a `SELECT COUNT(*) AS n …`.
+    async fn count(&self, query: Query<'_, Any, AnyArguments>) -> Result<i64, GmailError> {
+        Ok(query.fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
     /// Refuses with 429 (`full`, retry after `retry_after`) when the `SELECT COUNT(*) AS n …`
     /// finds `max` rows or more: what callers can make the store hold has a bound.
     async fn below_cap(
@@ -393,7 +398,7 @@ impl Store {
         retry_after: std::time::Duration,
         full: &str,
     ) -> Result<(), GmailError> {
-        let n: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let n = self.count(count).await?;
         if n < max {
             return Ok(());
         }

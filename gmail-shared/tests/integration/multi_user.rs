@@ -121,6 +121,20 @@ impl World {
     }
 }
 
+/// Rows of `table` whose `column` is `value` (`SELECT COUNT(*)`, for checking what the store
+/// keeps).
+async fn rows_where(store: &Store, table: &str, column: &str, value: &str) -> i64 {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1"
+    )))
+    .bind(value.to_string())
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+    .try_get("n")
+    .unwrap()
+}
+
 fn unique(name: &str) -> String {
     format!("{name}-{}", uuid::Uuid::new_v4().simple())
 }
@@ -811,19 +825,14 @@ async fn session_records_are_bounded_per_user_and_in_size() {
                 .await
                 .unwrap();
         }
-        let count = |u: String| {
-            let store = store.clone();
-            async move {
-                let row = sqlx::query("SELECT COUNT(*) AS n FROM mcp_sessions WHERE user_id = $1")
-                    .bind(u)
-                    .fetch_one(store.pool())
-                    .await
-                    .unwrap();
-                row.try_get::<i64, _>("n").unwrap()
-            }
-        };
-        assert_eq!(count(user.clone()).await, MAX);
-        assert_eq!(count(other.clone()).await, 1);
+        assert_eq!(
+            rows_where(&store, "mcp_sessions", "user_id", &user).await,
+            MAX
+        );
+        assert_eq!(
+            rows_where(&store, "mcp_sessions", "user_id", &other).await,
+            1
+        );
         // The newest stay.
         let newest = format!("s{:05}_{tag}", MAX + 4);
         assert!(store.session_owner(&newest).await.unwrap().is_some());
@@ -887,13 +896,7 @@ async fn connected_clients_are_bounded_and_dead_grants_go() {
             .create_oauth_grant(&grant, &format!("{}-more", client.id), 60)
             .await
             .unwrap();
-        let left = sqlx::query("SELECT COUNT(*) AS n FROM oauth_grants WHERE id = $1")
-            .bind(&ids[0])
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .try_get::<i64, _>("n")
-            .unwrap();
+        let left = rows_where(store, "oauth_grants", "id", &ids[0]).await;
         assert_eq!(left, 0);
         // A client refreshing in a loop does not grow its grant's tokens without bound.
         let live = &ids[1];
@@ -903,13 +906,7 @@ async fn connected_clients_are_bounded_and_dead_grants_go() {
                 .await
                 .unwrap();
         }
-        let kept = sqlx::query("SELECT COUNT(*) AS n FROM oauth_tokens WHERE grant_id = $1")
-            .bind(live)
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .try_get::<i64, _>("n")
-            .unwrap();
+        let kept = rows_where(store, "oauth_tokens", "grant_id", live).await;
         assert!((50..=51).contains(&kept), "{kept}");
         let audience = ["http://127.0.0.1:8001/mcp".to_string()];
         let newest = store
