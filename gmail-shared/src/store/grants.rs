@@ -217,11 +217,16 @@ impl Store {
             t
         ))
         .await?;
+        // What the team site lists (a live token), and consents of the last minutes whose
+        // code may still be redeemed.
         let live = self
             .count(sql!(
-                "SELECT COUNT(*) AS n FROM oauth_grants WHERE user_id = $1 AND revoked_at \
-                 IS NULL",
-                user_id
+                "SELECT COUNT(*) AS n FROM oauth_grants g WHERE user_id = $1 AND \
+                 revoked_at IS NULL AND (created_at > $2 OR EXISTS (SELECT 1 FROM \
+                 oauth_tokens k WHERE k.grant_id = g.id AND k.expires_at > $3))",
+                user_id,
+                t - 600,
+                t
             ))
             .await?;
         if live >= MAX_GRANTS_PER_USER {

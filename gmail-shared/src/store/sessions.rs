@@ -14,9 +14,10 @@ pub const RELAY_CHANNEL: &str = "gmail_mcp_relay";
 pub const INSTANCE_TIMEOUT_SECS: i64 = 15;
 /// Session records live at most this long unused (a client that comes back later starts anew).
 const SESSION_RECORD_SECS: i64 = 7 * 86_400;
-/// Session records one user keeps (the newest): four times the sessions a user may hold
-/// open at once on an instance, so a loop of opens cannot grow the table without bound.
-pub const MAX_SESSION_RECORDS_PER_USER: i64 = 1024;
+/// Session records one user keeps (the newest, and always the one just opened): sixteen
+/// instances' worth of the default per-user session cap (256), so a loop of opens cannot
+/// grow the table without bound.
+pub const MAX_SESSION_RECORDS_PER_USER: i64 = 4096;
 /// The largest session state stored (its `initialize` parameters as JSON); a larger one is
 /// not stored, and that session lives only on the instance that opened it.
 pub const MAX_SESSION_STATE_BYTES: usize = 64 * 1024;
@@ -81,10 +82,12 @@ impl Store {
             return Ok(());
         };
         self.run(sql!(
-            "DELETE FROM mcp_sessions WHERE user_id = $1 AND id NOT IN (SELECT id FROM \
-             mcp_sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
+            "DELETE FROM mcp_sessions WHERE user_id = $1 AND id <> $3 AND id NOT IN \
+             (SELECT id FROM mcp_sessions WHERE user_id = $1 ORDER BY created_at DESC, id \
+             DESC LIMIT $2)",
             user,
-            MAX_SESSION_RECORDS_PER_USER
+            MAX_SESSION_RECORDS_PER_USER,
+            id
         ))
         .await
     }

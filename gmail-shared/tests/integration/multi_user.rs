@@ -818,24 +818,41 @@ async fn session_records_are_bounded_per_user_and_in_size() {
             .put_session_owner(&format!("theirs_{tag}"), "sse", None, Some((&other, "k")))
             .await
             .unwrap();
-        for n in 0..MAX + 5 {
-            let id = format!("s{n:05}_{tag}");
+        // A user at the cap with records that sort newer than anything opened now (ids are
+        // random, as the servers' are) ...
+        let now = chrono::Utc::now().timestamp() + 3600;
+        let mut tx = store.pool().begin().await.unwrap();
+        for _ in 0..MAX {
+            sqlx::query(
+                "INSERT INTO mcp_sessions (id, transport, user_id, key_id, created_at) VALUES \
+                 ($1, 'sse', $2, 'k', $3)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(&user)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        // ... keeps every session it opens now, and no more records than the cap and that.
+        let mut newest = String::new();
+        for _ in 0..5 {
+            newest = uuid::Uuid::new_v4().to_string();
             store
-                .put_session_owner(&id, "streamable_http", None, Some((&user, "k")))
+                .put_session_owner(&newest, "streamable_http", None, Some((&user, "k")))
                 .await
                 .unwrap();
+            assert!(store.session_owner(&newest).await.unwrap().is_some());
         }
         assert_eq!(
             rows_where(&store, "mcp_sessions", "user_id", &user).await,
-            MAX
+            MAX + 1
         );
         assert_eq!(
             rows_where(&store, "mcp_sessions", "user_id", &other).await,
             1
         );
-        // The newest stay.
-        let newest = format!("s{:05}_{tag}", MAX + 4);
-        assert!(store.session_owner(&newest).await.unwrap().is_some());
         let big = format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_SESSION_STATE_BYTES));
         let err = store.put_session_state(&newest, &big).await.unwrap_err();
         assert_eq!(err.kind(), "too-large", "{err}");
