@@ -260,6 +260,10 @@ impl IdempotencyStore {
         result: &Result<T, GmailError>,
     ) {
         let Some(claim) = claim else { return };
+        // Gmail did not answer: the mail may have gone out, and a search right away may not
+        // show it yet. The claim stays until its lease runs out (a retry meanwhile hears "in
+        // progress"); the retry after that asks Gmail for the message before sending.
+        let unknown = matches!(result, Err(GmailError::UpstreamTimeout { .. }));
         let body = result
             .as_ref()
             .ok()
@@ -271,6 +275,13 @@ impl IdempotencyStore {
                     Some(body) => {
                         if let Some(e) = entries.get_mut(&claim.scoped()) {
                             e.result = Some(Stored { status, body });
+                        }
+                    }
+                    None if unknown => {
+                        if let Some(e) = entries.get_mut(&claim.scoped()) {
+                            // Aged so that it lapses one lease from now.
+                            let aged = self.ttl.saturating_sub(LEASE);
+                            e.created = Instant::now().checked_sub(aged).unwrap_or(e.created);
                         }
                     }
                     None => {
@@ -293,6 +304,8 @@ impl IdempotencyStore {
                             )
                             .await
                     }
+                    // Kept: another instance takes it over after the lease.
+                    None if unknown => Ok(true),
                     None => {
                         let lease = claim.lease.unwrap_or_default();
                         store

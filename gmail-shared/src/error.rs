@@ -27,6 +27,10 @@ pub enum GmailError {
     #[error("Gmail rate limit reached{}", retry_hint(.retry_after))]
     RateLimited { retry_after: Option<Duration> },
 
+    /// Gmail did not answer in time. For a send, whether the mail went out is not known.
+    #[error("Gmail did not answer within {} s", .after.as_secs())]
+    UpstreamTimeout { after: Duration },
+
     #[error("Gmail is unavailable: {message}{}", caused_by(.source))]
     UpstreamUnavailable {
         message: String,
@@ -160,8 +164,9 @@ impl GmailError {
             InvalidArgument { .. } => ("invalid-argument", 400, "Invalid argument"),
             TooLarge { .. } => ("too-large", 413, "Payload too large"),
             MissingScope { .. } => ("missing-scope", 403, "Missing OAuth scope"),
-            RateLimited { .. } => ("rate-limited", 429, "Rate limited by Gmail"),
+            RateLimited { .. } => ("rate-limited", 429, "Gmail rate limit reached"),
             UpstreamUnavailable { .. } => ("upstream-unavailable", 502, "Gmail unavailable"),
+            UpstreamTimeout { .. } => ("upstream-unavailable", 504, "Gmail did not answer"),
             AuthExpired { .. } | Reauthorize { .. } => {
                 ("auth-expired", 401, "Gmail authorization expired")
             }

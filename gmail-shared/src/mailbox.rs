@@ -83,14 +83,15 @@ impl Mailbox {
         &self.conn
     }
 
-    /// How calls on this mailbox retry transient failures.
-    /// Waits until this mailbox's quota budget has `units`, then spends them.
+    /// Waits until this mailbox's quota budget has `units`, then spends them; refused as
+    /// rate-limited past the retry budget.
     pub async fn spend_quota(&self, units: u32) -> Result<(), GmailError> {
         let account = self.account().unwrap_or("me");
         let conn = self.connection();
         conn.quota.spend(account, units, conn.retry.max_wait).await
     }
 
+    /// How calls on this mailbox retry transient failures.
     pub fn retry(&self) -> crate::gmail::retry::RetryPolicy {
         self.conn.retry
     }

@@ -134,6 +134,31 @@ async fn send_json_lands_in_sent_and_idempotency_key_sends_once() {
     assert_bad_field(s, &p, "to");
 }
 
+/// A keyed send Gmail did not answer in time may have gone out: its key stays claimed, so
+/// the client's immediate retry hears "in progress" instead of sending the mail again.
+#[tokio::test]
+async fn a_send_gmail_did_not_answer_keeps_its_idempotency_key() {
+    let app = TestApp::spawn_with(|s| {
+        s.gmail.request_timeout_secs = 1;
+        s.gmail.retry_max_wait_secs = 1;
+    })
+    .await;
+    app.sandbox.set_faults(gmail_sandbox::FaultConfig {
+        latency_ms: 4000,
+        methods: vec!["users.messages.send".into()],
+        ..Default::default()
+    });
+    let body = json!({"to": ["alice@example.com"], "subject": "slow send", "body": "x"});
+    let r = send_with_key(&app, &body).await;
+    assert_eq!(r.status(), 504);
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_detail_has(&p, "did not answer within");
+    let r = send_with_key(&app, &body).await;
+    assert_eq!(r.status(), 409, "the retry must not send again");
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_detail_has(&p, "still in progress");
+}
+
 /// POST /messages/send under one Idempotency-Key ("send-1").
 async fn send_with_key(app: &TestApp, body: &serde_json::Value) -> reqwest::Response {
     let req = app.http.post(app.url("/api/v1/messages/send"));

@@ -28,8 +28,9 @@ pub struct GmailSettings {
     pub credentials_path: PathBuf,
     /// Refresh an access token this many seconds before it expires.
     pub refresh_margin_secs: u64,
-    /// Upper bound on any one Gmail HTTP request (plus a second per 256 KiB uploaded); a
-    /// whole call, retries included, ends within this plus `retry_max_wait_secs`.
+    /// Upper bound on any one Gmail HTTP request (plus a second per 256 KiB uploaded, or that
+    /// a whole message may take to download); once the quota budget has its units, a whole
+    /// call, retries included, ends within this plus `retry_max_wait_secs`.
     pub request_timeout_secs: u64,
     /// Transient Gmail failures (429, 5xx, dropped connections) are retried with backoff for
     /// at most this long in all per call.

@@ -21,9 +21,6 @@ impl From<google_gmail1::Error> for GmailError {
                 },
             },
             E::HttpError(e) => GmailError::unavailable_from("connection to Gmail failed", e),
-            E::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                GmailError::unavailable(e.to_string())
-            }
             E::Io(e) => GmailError::unavailable_from("I/O error talking to Gmail", e),
             E::UploadSizeLimitExceeded(size, limit) => GmailError::TooLarge {
                 message: format!("the message is {size} bytes, over Gmail's upload limit"),

@@ -1,7 +1,8 @@
 //! Gmail's per-user quota, budgeted before Google refuses: every call waits until its
 //! mailbox has the units Google will charge for it (15,000 units per user per minute,
 //! `gmail.quota_units_per_minute`; per-method costs from Google's "Usage limits" table).
-//! Calls wait rather than fail; the budget is per process.
+//! Calls wait rather than fail, up to the retry budget (`gmail.retry_max_wait_secs`), then
+//! are refused as rate-limited without asking Gmail; the budget is per process.
 
 use std::num::NonZeroU32;
 use std::time::Duration;

@@ -41,12 +41,11 @@ pub async fn request(
     let started = std::time::Instant::now();
     let limit = conn.retry.attempt_timeout(size);
     let exchange = async {
-        let response = conn.http.request(request).await.map_err(|e| {
-            crate::metrics::upstream(metric, "error".into(), started.elapsed());
-            GmailError::unavailable_from("request to Gmail failed", e)
-        })?;
-        let status = response.status().as_u16().to_string();
-        crate::metrics::upstream(metric, status, started.elapsed());
+        let response = conn
+            .http
+            .request(request)
+            .await
+            .map_err(|e| GmailError::unavailable_from("request to Gmail failed", e))?;
         let (parts, body) = response.into_parts();
         let bytes = body
             .collect()
@@ -55,12 +54,17 @@ pub async fn request(
             .to_bytes();
         Ok((parts.status, parts.headers, bytes))
     };
-    tokio::time::timeout(limit, exchange)
+    let answer = tokio::time::timeout(limit, exchange)
         .await
-        .unwrap_or_else(|_| {
-            crate::metrics::upstream(metric, "timeout".into(), started.elapsed());
-            Err(GmailError::unavailable(super::retry::timed_out(limit)))
-        })
+        .unwrap_or(Err(GmailError::UpstreamTimeout { after: limit }));
+    // One count an attempt, once it is over: its status, or how it failed.
+    let outcome = match &answer {
+        Ok((status, _, _)) => status.as_u16().to_string(),
+        Err(GmailError::UpstreamTimeout { .. }) => "timeout".into(),
+        Err(_) => "error".into(),
+    };
+    crate::metrics::upstream(metric, outcome, started.elapsed());
+    answer
 }
 
 /// Turns a non-success answer into the classified error.

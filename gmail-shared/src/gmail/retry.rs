@@ -124,19 +124,11 @@ impl RetryPolicy {
 pub async fn within<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, google_gmail1::Error>>,
-) -> Result<T, google_gmail1::Error> {
+) -> Result<T, GmailError> {
     match tokio::time::timeout(limit, call).await {
-        Ok(answer) => answer,
-        Err(_) => Err(google_gmail1::Error::Io(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            timed_out(limit),
-        ))),
+        Ok(answer) => answer.map_err(GmailError::from),
+        Err(_) => Err(GmailError::UpstreamTimeout { after: limit }),
     }
-}
-
-/// What a caller reads when Gmail did not answer in time.
-pub fn timed_out(limit: Duration) -> String {
-    format!("Gmail did not answer within {} s", limit.as_secs())
 }
 
 /// Whether a call may be repeated after any transient failure, or only after one that proves
@@ -282,7 +274,9 @@ pub fn retry_after_header(headers: &hyper::HeaderMap) -> Option<Duration> {
 pub fn transient(e: &GmailError) -> bool {
     matches!(
         e,
-        GmailError::RateLimited { .. } | GmailError::UpstreamUnavailable { .. }
+        GmailError::RateLimited { .. }
+            | GmailError::UpstreamUnavailable { .. }
+            | GmailError::UpstreamTimeout { .. }
     )
 }
 

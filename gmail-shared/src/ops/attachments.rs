@@ -18,11 +18,12 @@ pub async fn fetch(
     message_id: &MessageId,
     attachment_id: &AttachmentId,
 ) -> Result<Vec<u8>, GmailError> {
-    let (_, body) = gmail_call!(mailbox, idempotent, |u| u.messages_attachments_get(
-        "me",
-        message_id,
-        attachment_id
-    ))
+    let (_, body) = gmail_call!(
+        mailbox,
+        idempotent,
+        |u| u.messages_attachments_get("me", message_id, attachment_id),
+        large
+    )
     .map_err(|e| {
         super::messages::not_found_as(
             e,

@@ -105,9 +105,12 @@ pub async fn list_drafts(
 
 #[tracing::instrument(skip_all, fields(draft = %id))]
 pub async fn get_draft(mailbox: &Mailbox, id: &DraftId) -> Result<DraftView, GmailError> {
-    let (_, d) = gmail_call!(mailbox, idempotent, |u| u
-        .drafts_get("me", id)
-        .format("full"))
+    let (_, d) = gmail_call!(
+        mailbox,
+        idempotent,
+        |u| u.drafts_get("me", id).format("full"),
+        large
+    )
     .map_err(|e| not_found_as(e, "draft", id))?;
     Ok(DraftView {
         id: d.id.clone().unwrap_or_default(),

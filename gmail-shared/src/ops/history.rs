@@ -86,7 +86,7 @@ pub async fn list_changes(mailbox: &Mailbox, req: &ChangesRequest) -> Result<Cha
         call = call.page_token(token);
     }
     // A 404 here means the cursor is too old: say what to do about it.
-    let too_old = |e: google_gmail1::Error| match GmailError::from(e) {
+    let too_old = |e: GmailError| match e {
         GmailError::NotFound { .. } => GmailError::NotFound {
             what: format!(
                 "history since {start} (it is too old or unknown; take a fresh historyId from \

@@ -225,8 +225,8 @@ async fn modify_resolved(
 }
 
 /// A 404 from Gmail says "Requested entity was not found."; say which.
-pub(crate) fn not_found_as(e: google_gmail1::Error, what: &str, id: &str) -> GmailError {
-    match GmailError::from(e) {
+pub(crate) fn not_found_as(e: GmailError, what: &str, id: &str) -> GmailError {
+    match e {
         GmailError::NotFound { .. } => GmailError::not_found(format!("{what} {id}")),
         other => other,
     }
@@ -312,7 +312,6 @@ pub async fn batch_modify(
             gmail_call!(mailbox, idempotent, |u| u
                 .messages_batch_modify(request, "me"))
             .map(|_| ())
-            .map_err(GmailError::from)
         },
         |id| async move { modify_resolved(mailbox, &id, add, remove).await.map(|_| ()) },
     )
@@ -334,9 +333,7 @@ pub async fn batch_delete(
         &ids,
         |chunk| async move {
             let request = BatchDeleteMessagesRequest { ids: Some(chunk) };
-            gmail_call!(mailbox, once, |u| u.messages_batch_delete(request, "me"))
-                .map(|_| ())
-                .map_err(GmailError::from)
+            gmail_call!(mailbox, once, |u| u.messages_batch_delete(request, "me")).map(|_| ())
         },
         |id| async move { delete(mailbox, &id).await },
     )
@@ -349,8 +346,8 @@ pub async fn batch_delete(
 }
 
 /// One batch call per 1000 ids; when a chunk is refused (other than for auth or scope, which
-/// would refuse every message alike), each of its messages is retried alone, with bounded
-/// concurrency, so the outcome is reported per id.
+/// would refuse every message alike, or for rate), each of its messages is retried alone,
+/// with bounded concurrency, so the outcome is reported per id.
 async fn in_chunks<B, BF, S, SF>(
     ids: &[MessageId],
     batch: B,
@@ -369,9 +366,13 @@ where
         let strings: Vec<String> = chunk.iter().map(|id| id.to_string()).collect();
         match batch(strings.clone()).await {
             Ok(()) => outcome.succeeded.extend(strings),
-            Err(e @ (GmailError::AuthExpired { .. } | GmailError::MissingScope { .. })) => {
-                return Err(e)
-            }
+            // Refused for every message alike (auth, scope), or out of quota: one call a
+            // message would fail the same way, or only spend more.
+            Err(
+                e @ (GmailError::AuthExpired { .. }
+                | GmailError::MissingScope { .. }
+                | GmailError::RateLimited { .. }),
+            ) => return Err(e),
             Err(_) => {
                 let single = &single;
                 let singles = futures::stream::iter(chunk.iter().cloned())

@@ -7,11 +7,14 @@ pub use crate::mailbox::{Mailbox, SingleMailbox};
 pub use ids::{AttachmentId, DraftId, FilterId, LabelId, MessageId, ThreadId};
 
 /// One Gmail call on `$mailbox` under its retry policy: `idempotent` (retried on transient
-/// failures) or `once` (retried only when Gmail refused it). The closure form builds the call
-/// from `users()`. A macro, because each google-gmail1 call builder is its own type and no
-/// trait carries `delegate` and `doit`. With `upload raw`, the built message `raw` travels as
-/// the media half of a multipart upload (send, drafts). Defined before the `mod` lines below,
-/// so every operation module sees it.
+/// failures) or `once` (retried only when Gmail refused it); answers a [`GmailError`] result.
+/// The closure form builds the call from `users()`. A macro, because each google-gmail1 call
+/// builder is its own type and no trait carries `delegate` and `doit`. With `upload raw`, the
+/// built message `raw` travels as the media half of a multipart upload (send, drafts); with
+/// `large`, the answer may be as large as a whole message (raw or full formats, attachments),
+/// which the deadline allows for. Every call ends by its deadline (retries included, after
+/// the quota budget's wait), however Gmail behaves. Defined before the `mod` lines below, so
+/// every operation module sees it.
 macro_rules! gmail_call {
     // The mailbox's quota budget first: what Google charges, by the call's type.
     (@charged $mailbox:expr, $call:expr) => {{
@@ -20,19 +23,25 @@ macro_rules! gmail_call {
         $mailbox.spend_quota(units).await?;
         call
     }};
+    (@run $mailbox:expr, $policy:ident, $call:expr, $bytes:expr) => {{
+        let call = gmail_call!(@charged $mailbox, $call);
+        let retry = $mailbox.retry();
+        crate::gmail::retry::within(
+            retry.deadline($bytes),
+            call.delegate(&mut retry.$policy()).doit(),
+        )
+        .await
+    }};
+    ($mailbox:expr, $policy:ident, |$users:ident| $call:expr, large) => {{
+        let $users = $mailbox.hub().users();
+        gmail_call!(@run $mailbox, $policy, $call, crate::mail::MAX_MESSAGE_BYTES as usize)
+    }};
     ($mailbox:expr, $policy:ident, |$users:ident| $call:expr $(, upload $raw:expr)?) => {{
         let $users = $mailbox.hub().users();
         gmail_call!($mailbox, $policy, $call $(, upload $raw)?)
     }};
-    // Every call ends by its deadline (retries included), however Gmail behaves.
     ($mailbox:expr, $policy:ident, $call:expr) => {{
-        let call = gmail_call!(@charged $mailbox, $call);
-        let retry = $mailbox.retry();
-        crate::gmail::retry::within(
-            retry.deadline(0),
-            call.delegate(&mut retry.$policy()).doit(),
-        )
-        .await
+        gmail_call!(@run $mailbox, $policy, $call, 0)
     }};
     ($mailbox:expr, $policy:ident, $call:expr, upload $raw:expr) => {{
         let call = gmail_call!(@charged $mailbox, $call);
@@ -169,8 +178,8 @@ pub(crate) async fn batch_metadata<'a, T: serde::de::DeserializeOwned>(
 }
 
 /// Gmail's 403 does not say which scope was missing; the operation knows.
-pub(crate) fn scope_needed(scope: &'static str) -> impl Fn(google_gmail1::Error) -> GmailError {
-    move |e| match GmailError::from(e) {
+pub(crate) fn scope_needed(scope: &'static str) -> impl Fn(GmailError) -> GmailError {
+    move |e| match e {
         GmailError::MissingScope { .. } => GmailError::MissingScope {
             scope: scope.to_string(),
         },

@@ -16,9 +16,12 @@ pub async fn read_message(
     mailbox: &Mailbox,
     id: &MessageId,
 ) -> Result<ReadableMessage, GmailError> {
-    let (_, m) = gmail_call!(mailbox, idempotent, |u| u
-        .messages_get("me", id)
-        .format("full"))
+    let (_, m) = gmail_call!(
+        mailbox,
+        idempotent,
+        |u| u.messages_get("me", id).format("full"),
+        large
+    )
     .map_err(|e| not_found_as(e, "message", id))?;
     Ok(readable_from_gmail(&m))
 }
@@ -26,9 +29,12 @@ pub async fn read_message(
 /// The message exactly as stored (RFC 822 bytes).
 #[tracing::instrument(skip_all, fields(message = %id))]
 pub async fn read_raw(mailbox: &Mailbox, id: &MessageId) -> Result<Vec<u8>, GmailError> {
-    let (_, m) = gmail_call!(mailbox, idempotent, |u| u
-        .messages_get("me", id)
-        .format("raw"))
+    let (_, m) = gmail_call!(
+        mailbox,
+        idempotent,
+        |u| u.messages_get("me", id).format("raw"),
+        large
+    )
     .map_err(|e| not_found_as(e, "message", id))?;
     Ok(m.raw.unwrap_or_default())
 }
@@ -36,9 +42,12 @@ pub async fn read_raw(mailbox: &Mailbox, id: &MessageId) -> Result<Vec<u8>, Gmai
 /// Gmail's own message resource (`format=full`), as Gmail writes it: absent fields left out.
 #[tracing::instrument(skip_all, fields(message = %id))]
 pub async fn read_full(mailbox: &Mailbox, id: &MessageId) -> Result<Value, GmailError> {
-    let (_, m) = gmail_call!(mailbox, idempotent, |u| u
-        .messages_get("me", id)
-        .format("full"))
+    let (_, m) = gmail_call!(
+        mailbox,
+        idempotent,
+        |u| u.messages_get("me", id).format("full"),
+        large
+    )
     .map_err(|e| not_found_as(e, "message", id))?;
     let mut value = serde_json::to_value(m)
         .map_err(|e| GmailError::internal_from(format!("message {id}"), e))?;
@@ -72,9 +81,12 @@ pub struct ThreadView {
 /// thread reads once.
 #[tracing::instrument(skip_all, fields(thread = %id))]
 pub async fn get_thread(mailbox: &Mailbox, id: &ThreadId) -> Result<ThreadView, GmailError> {
-    let (_, t): (_, Thread) = gmail_call!(mailbox, idempotent, |u| u
-        .threads_get("me", id)
-        .format("full"))
+    let (_, t): (_, Thread) = gmail_call!(
+        mailbox,
+        idempotent,
+        |u| u.threads_get("me", id).format("full"),
+        large
+    )
     .map_err(|e| not_found_as(e, "thread", id))?;
     let messages: Vec<ReadableMessage> = t
         .messages

@@ -357,9 +357,12 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
     let checked = if policy.allowlists.is_empty() {
         None
     } else {
-        let (_, d) = gmail_call!(mailbox, idempotent, |u| u
-            .drafts_get("me", id)
-            .format("raw"))
+        let (_, d) = gmail_call!(
+            mailbox,
+            idempotent,
+            |u| u.drafts_get("me", id).format("raw"),
+            large
+        )
         .map_err(|e| super::messages::not_found_as(e, "draft", id))?;
         let m = d.message.unwrap_or_default();
         let raw = m.raw.unwrap_or_default();
