@@ -6,5 +6,6 @@ mod compose;
 mod events;
 mod factory;
 mod multi_user;
+mod store_limits;
 mod tools;
 mod webhooks;
