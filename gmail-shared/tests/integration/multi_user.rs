@@ -684,6 +684,10 @@ async fn idempotency_keys_claim_replay_release_and_expire() {
             Claimed { lease } => lease,
             other => panic!("not claimed: {other:?}"),
         };
+        let done = |body: &str| Done {
+            status: 200,
+            body: body.into(),
+        };
         let k = claimed(claim("k", "fp1", day, 300).await);
         assert_eq!(claim("k", "fp1", day, 300).await, InProgress);
         assert_eq!(claim("k", "fp2", day, 300).await, Mismatch);
@@ -691,13 +695,7 @@ async fn idempotency_keys_claim_replay_release_and_expire() {
             .complete_idempotency_key(&user.id, "k", k, 200, r#"{"id":"m1"}"#)
             .await
             .unwrap());
-        assert_eq!(
-            claim("k", "fp1", day, 300).await,
-            Done {
-                status: 200,
-                body: r#"{"id":"m1"}"#.into()
-            }
-        );
+        assert_eq!(claim("k", "fp1", day, 300).await, done(r#"{"id":"m1"}"#));
         // A failed request releases its key; an abandoned claim is taken over after the lease.
         let r = claimed(claim("r", "fp", day, 300).await);
         assert!(store
@@ -722,13 +720,7 @@ async fn idempotency_keys_claim_replay_release_and_expire() {
             .complete_idempotency_key(&user.id, "r", second, 200, r#"{"id":"m2"}"#)
             .await
             .unwrap());
-        assert_eq!(
-            claim("r", "fp", day, 300).await,
-            Done {
-                status: 200,
-                body: r#"{"id":"m2"}"#.into()
-            }
-        );
+        assert_eq!(claim("r", "fp", day, 300).await, done(r#"{"id":"m2"}"#));
         // Answers older than the TTL are forgotten.
         claimed(claim("k", "fp2", -1, 300).await);
     }
