@@ -27,9 +27,13 @@ pub enum GmailError {
     #[error("Gmail rate limit reached{}", retry_hint(.retry_after))]
     RateLimited { retry_after: Option<Duration> },
 
-    /// Gmail did not answer in time. For a send, whether the mail went out is not known.
-    #[error("Gmail did not answer within {} s", .after.as_secs())]
-    UpstreamTimeout { after: Duration },
+    /// Gmail did not answer in time. For a send (`sent_as`: its Message-ID), whether the
+    /// mail went out is not known, and the caller is told how to find out.
+    #[error("Gmail did not answer within {} s{}", .after.as_secs(), maybe_sent(.sent_as))]
+    UpstreamTimeout {
+        after: Duration,
+        sent_as: Option<String>,
+    },
 
     #[error("Gmail is unavailable: {message}{}", caused_by(.source))]
     UpstreamUnavailable {
@@ -92,6 +96,16 @@ fn caused_by(source: &Option<Cause>) -> String {
         .as_ref()
         .map(|e| format!(": {e}"))
         .unwrap_or_default()
+}
+
+fn maybe_sent(message_id: &Option<String>) -> String {
+    match message_id {
+        Some(id) => format!(
+            "; the message may have been sent: search rfc822msgid:{id} in:anywhere before \
+             sending it again"
+        ),
+        None => String::new(),
+    }
 }
 
 fn retry_hint(retry_after: &Option<Duration>) -> String {

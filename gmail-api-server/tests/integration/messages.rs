@@ -153,6 +153,8 @@ async fn a_send_gmail_did_not_answer_keeps_its_idempotency_key() {
     assert_eq!(r.status(), 504);
     let p: serde_json::Value = r.json().await.unwrap();
     assert_detail_has(&p, "did not answer within");
+    // It says how to find out whether the mail went out.
+    assert_detail_has(&p, "rfc822msgid:once.");
     let r = send_with_key(&app, &body).await;
     assert_eq!(r.status(), 409, "the retry must not send again");
     let p: serde_json::Value = r.json().await.unwrap();

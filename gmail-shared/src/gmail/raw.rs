@@ -54,9 +54,13 @@ pub async fn request(
             .to_bytes();
         Ok((parts.status, parts.headers, bytes))
     };
-    let answer = tokio::time::timeout(limit, exchange)
-        .await
-        .unwrap_or(Err(GmailError::UpstreamTimeout { after: limit }));
+    let answer =
+        tokio::time::timeout(limit, exchange)
+            .await
+            .unwrap_or(Err(GmailError::UpstreamTimeout {
+                after: limit,
+                sent_as: None,
+            }));
     // One count an attempt, once it is over: its status, or how it failed.
     let outcome = match &answer {
         Ok((status, _, _)) => status.as_u16().to_string(),

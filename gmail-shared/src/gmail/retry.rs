@@ -127,7 +127,10 @@ pub async fn within<T>(
 ) -> Result<T, GmailError> {
     match tokio::time::timeout(limit, call).await {
         Ok(answer) => answer.map_err(GmailError::from),
-        Err(_) => Err(GmailError::UpstreamTimeout { after: limit }),
+        Err(_) => Err(GmailError::UpstreamTimeout {
+            after: limit,
+            sent_as: None,
+        }),
     }
 }
 

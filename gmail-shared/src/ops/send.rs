@@ -150,7 +150,18 @@ pub async fn send_raw(
     thread_id: Option<&str>,
 ) -> Result<SentMessage, GmailError> {
     let meta = in_thread(thread_id);
-    let (_, sent) = gmail_call!(mailbox, once, |u| u.messages_send(meta, "me"), upload raw)?;
+    // Named in a timeout, so the caller can look for the message before sending it again.
+    let message_id = mail_parser::MessageParser::default()
+        .parse_headers(&raw)
+        .and_then(|m| m.message_id().map(str::to_owned));
+    let (_, sent) = gmail_call!(mailbox, once, |u| u.messages_send(meta, "me"), upload raw)
+        .map_err(|e| match e {
+            GmailError::UpstreamTimeout { after, .. } => GmailError::UpstreamTimeout {
+                after,
+                sent_as: message_id,
+            },
+            other => other,
+        })?;
     Ok(sent.into())
 }
 
