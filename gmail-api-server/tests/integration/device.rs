@@ -124,10 +124,12 @@ async fn install_sh_gets_an_approved_key_and_connects_claude() {
             .path()
             .join(".config/Claude/claude_desktop_config.json");
         let config = std::fs::read_to_string(&desktop).unwrap();
-        assert!(
-            config.contains(key) && config.contains("mcp-remote"),
-            "{config}"
-        );
+        let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+        let gmail = &config["mcpServers"]["gmail"];
+        assert_eq!(gmail["env"]["GMAIL_MCP_AUTH"], format!("Bearer {key}"));
+        let args = gmail["args"].to_string();
+        assert!(args.contains("mcp-remote") && !args.contains(key), "{args}");
+        assert!(args.contains("Authorization:${GMAIL_MCP_AUTH}"), "{args}");
         let mode = std::fs::metadata(&desktop).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
 

@@ -66,7 +66,9 @@ if [ "$desktop" = 1 ]; then
     Darwin) config="$HOME/Library/Application Support/Claude/claude_desktop_config.json" ;;
     *) config="${XDG_CONFIG_HOME:-$HOME/.config}/Claude/claude_desktop_config.json" ;;
   esac
-  entry="{\"mcpServers\":{\"gmail\":{\"command\":\"npx\",\"args\":[\"-y\",\"mcp-remote\",\"$mcp/sse\",\"--header\",\"Authorization: Bearer $key\"]}}}"
+  # The key goes in the environment, not on mcp-remote's command line, where any local user
+  # could read it for as long as the proxy runs.
+  entry="{\"mcpServers\":{\"gmail\":{\"command\":\"npx\",\"args\":[\"-y\",\"mcp-remote\",\"$mcp/sse\",\"--header\",\"Authorization:\${GMAIL_MCP_AUTH}\"],\"env\":{\"GMAIL_MCP_AUTH\":\"Bearer $key\"}}}}"
   if [ -e "$config" ]; then
     echo "Claude Desktop already has $config; add this server to its mcpServers:"
     echo "$entry"
