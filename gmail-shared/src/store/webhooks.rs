@@ -256,13 +256,16 @@ impl Store {
         // The outer conditions repeat the inner ones: PostgreSQL re-checks them on rows
         // another claimer changed meanwhile, so no delivery is claimed twice. Deliveries of
         // a webhook turned off or deleted are never claimed (they would hold the front of
-        // the queue for ever); the hourly purge fails them.
+        // the queue for ever); the hourly purge fails them. Users take turns: each one's
+        // oldest due delivery first, then each one's second, so one tenant's backlog (or a
+        // receiver that never answers) cannot fill every wave.
         self.run(sql!(
             "UPDATE webhook_deliveries SET claimed_until = $1, claim = $2 WHERE id IN \
-             (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND \
-             next_attempt_at <= $3 AND claimed_until < $3 AND webhook_id IN (SELECT id \
-             FROM webhooks WHERE enabled = 1) ORDER BY next_attempt_at LIMIT $4) AND \
-             status = 'pending' AND claimed_until < $3",
+             (SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER (PARTITION \
+             BY user_id ORDER BY next_attempt_at, id) AS turn FROM webhook_deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= $3 AND claimed_until < $3 \
+             AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 1)) due ORDER BY \
+             turn, next_attempt_at LIMIT $4) AND status = 'pending' AND claimed_until < $3",
             until,
             &claim,
             now,

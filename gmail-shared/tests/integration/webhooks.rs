@@ -93,3 +93,41 @@ async fn test_deliveries_at_once_are_each_stored_and_bounded() {
         assert!(err.to_string().contains("still pending"), "{err}");
     }
 }
+
+/// Users take turns in each wave of deliveries: one tenant's backlog does not keep another's
+/// waiting behind it.
+#[tokio::test]
+async fn a_wave_of_deliveries_serves_every_user_first() {
+    // A database of its own: claims here take every due delivery in it.
+    for url in gmail_test_support::fresh_database_urls("mu_fair").await {
+        let w = world(&url).await;
+        let (busy, quiet) = (w.user("busy").await, w.user("quiet").await);
+        let store = w.store();
+        for _ in 0..4 {
+            let hook = store
+                .insert_webhook(&busy.id, &new_webhook(), &SecretString::from("whsec_b"))
+                .await
+                .unwrap();
+            for _ in 0..gmail_shared::store::MAX_PENDING_TESTS {
+                store.insert_test_delivery(&hook, json!({})).await.unwrap();
+            }
+        }
+        let theirs = store
+            .insert_webhook(&quiet.id, &new_webhook(), &SecretString::from("whsec_q"))
+            .await
+            .unwrap();
+        store
+            .insert_test_delivery(&theirs, json!({}))
+            .await
+            .unwrap();
+        // Due since a moment ago, the quiet user's last of all.
+        let claimed = store
+            .claim_deliveries(now() + 1, now() + 30_000, 4)
+            .await
+            .unwrap();
+        let hooks: Vec<&str> = claimed.iter().map(|c| c.0.webhook_id.as_str()).collect();
+        assert_eq!(hooks.len(), 4, "{hooks:?}");
+        assert!(hooks.contains(&theirs.id.as_str()), "{hooks:?}");
+        gmail_test_support::drop_database(&url).await;
+    }
+}
