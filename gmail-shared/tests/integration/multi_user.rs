@@ -121,6 +121,12 @@ impl World {
     }
 }
 
+/// The store at `url`, sealing with a key of its own.
+pub(crate) async fn store_with_a_fresh_key(url: &str) -> Store {
+    let keys = Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap();
+    Store::connect(url, keys).await.unwrap()
+}
+
 pub(crate) fn unique(name: &str) -> String {
     format!("{name}-{}", uuid::Uuid::new_v4().simple())
 }
@@ -663,8 +669,7 @@ async fn multi_user_mode_refuses_to_start_without_a_key() {
 async fn idempotency_keys_claim_replay_release_and_expire() {
     use gmail_shared::store::IdempotencyClaim::*;
     for url in database_urls() {
-        let keys = Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap();
-        let store = Store::connect(&url, keys).await.unwrap();
+        let store = store_with_a_fresh_key(&url).await;
         let user = store
             .ensure_user(&format!("idem-{}", uuid::Uuid::new_v4().simple()), None)
             .await

@@ -1,11 +1,10 @@
 //! What one user can make the store hold has a bound: API keys, queued relay messages,
 //! session records, connected OAuth clients and their tokens.
 
-use gmail_shared::store::{cipher, Keyring, Store};
-use secrecy::SecretString;
+use gmail_shared::store::Store;
 use sqlx::Row;
 
-use crate::multi_user::{database_urls, unique, world};
+use crate::multi_user::{database_urls, store_with_a_fresh_key, unique, world};
 
 /// Rows of `table` whose `column` is `value` (`SELECT COUNT(*)`, for checking what the store
 /// keeps).
@@ -45,6 +44,7 @@ async fn a_user_holds_at_most_a_hundred_live_keys() {
         store.create_api_key(&u.id, "one more").await.unwrap();
     }
 }
+
 /// A client that stops reading its SSE stream cannot have endless messages queued for it
 /// through another instance: past the cap the poster hears 429, and taking them empties the
 /// queue again.
@@ -52,8 +52,7 @@ async fn a_user_holds_at_most_a_hundred_live_keys() {
 async fn messages_relayed_to_one_session_are_bounded() {
     use gmail_shared::store::MAX_RELAYED_PER_SESSION as MAX;
     for url in database_urls() {
-        let keys = Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap();
-        let store = Store::connect(&url, keys).await.unwrap();
+        let store = store_with_a_fresh_key(&url).await;
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let (instance, session) = (format!("in_{tag}"), format!("s_{tag}"));
         for n in 0..MAX {
@@ -83,8 +82,7 @@ async fn messages_relayed_to_one_session_are_bounded() {
 async fn session_records_are_bounded_per_user_and_in_size() {
     use gmail_shared::store::{MAX_SESSION_RECORDS_PER_USER as MAX, MAX_SESSION_STATE_BYTES};
     for url in database_urls() {
-        let keys = Keyring::new(&SecretString::from(cipher::generate_key()), None).unwrap();
-        let store = Store::connect(&url, keys).await.unwrap();
+        let store = store_with_a_fresh_key(&url).await;
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let (user, other) = (format!("u_{tag}"), format!("o_{tag}"));
         store
