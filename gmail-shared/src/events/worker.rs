@@ -249,9 +249,10 @@ async fn dispatch_loop(weak: Weak<Inner>) {
         // A full claim: more may be due, so claim again without pausing.
         let mut more = false;
         let now = now_ms();
+        let until = now + CLAIM_MS;
         match events
             .store()
-            .claim_deliveries(now, now + CLAIM_MS, SEND_CONCURRENCY as i64)
+            .claim_deliveries(now, until, SEND_CONCURRENCY as i64)
             .await
         {
             Ok(claimed) => {
@@ -260,7 +261,7 @@ async fn dispatch_loop(weak: Weak<Inner>) {
                     .for_each_concurrent(SEND_CONCURRENCY, |(delivery, row, url, secret)| {
                         let events = events.clone();
                         async move {
-                            if let Err(e) = events.attempt(&delivery, &row, &url, &secret).await {
+                            if let Err(e) = events.attempt(&delivery, until, &row, &url, &secret).await {
                                 tracing::warn!(delivery = %delivery.id, error = %e, "cannot record a delivery attempt");
                             }
                         }
@@ -288,6 +289,7 @@ impl Events {
     async fn attempt(
         &self,
         delivery: &crate::store::DeliveryRow,
+        until: i64,
         row: &crate::store::EventRow,
         url: &str,
         secret: &secrecy::SecretString,
@@ -297,15 +299,16 @@ impl Events {
         let (status, error) = match answer {
             Ok(code) if (200..300).contains(&code) => {
                 crate::metrics::webhook_attempt("delivered");
-                return self
-                    .store()
+                self.store()
                     .record_attempt(
                         &delivery.id,
+                        until,
                         AttemptOutcome::Delivered {
                             status: i64::from(code),
                         },
                     )
-                    .await;
+                    .await?;
+                return Ok(());
             }
             Ok(code) => (Some(i64::from(code)), format!("answered HTTP {code}")),
             Err(e) => (None, e),
@@ -317,15 +320,21 @@ impl Events {
         let now = now_ms();
         if now + pause - delivery.created_at > settings.webhook_retry_secs as i64 * 1000 {
             crate::metrics::webhook_attempt("gave_up");
-            self.store()
+            let held = self
+                .store()
                 .record_attempt(
                     &delivery.id,
+                    until,
                     AttemptOutcome::GaveUp {
                         status,
                         error: &error,
                     },
                 )
                 .await?;
+            // Claimed by another instance since: its attempt decides.
+            if !held {
+                return Ok(());
+            }
             let reason = format!(
                 "deliveries to {} failed for {} s (last: {error}); fix the receiver and create the webhook again",
                 super::webhooks::redacted(url),
@@ -341,12 +350,14 @@ impl Events {
         self.store()
             .record_attempt(
                 &delivery.id,
+                until,
                 AttemptOutcome::Retry {
                     status,
                     error: &error,
                     retry_at: now + pause,
                 },
             )
-            .await
+            .await?;
+        Ok(())
     }
 }

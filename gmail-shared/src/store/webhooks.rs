@@ -310,12 +310,15 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records an attempt: delivered (2xx), to be retried at `retry_at`, or given up.
+    /// Records an attempt made under the claim that lasts `until`: delivered (2xx), to be
+    /// retried at `retry_at`, or given up. Whether the claim still held: an attempt that
+    /// outlived it (another instance claimed the delivery since) records nothing.
     pub async fn record_attempt(
         &self,
         id: &str,
+        until: i64,
         outcome: AttemptOutcome<'_>,
-    ) -> Result<(), GmailError> {
+    ) -> Result<bool, GmailError> {
         let now = now_ms();
         let (status, next, code, error) = match outcome {
             AttemptOutcome::Delivered { status } => ("delivered", now, Some(status), None),
@@ -326,17 +329,18 @@ impl Store {
             } => ("pending", retry_at, status, Some(error)),
             AttemptOutcome::GaveUp { status, error } => ("failed", now, status, Some(error)),
         };
-        self.run(sql!(
+        self.changed_one(sql!(
             "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
              next_attempt_at = $2, claimed_until = 0, last_status = $3, last_error = \
              $4, delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at \
-             END WHERE id = $6",
+             END WHERE id = $6 AND claimed_until = $7",
             status,
             next,
             code,
             error,
             now,
-            id
+            id,
+            until
         ))
         .await
     }

@@ -131,3 +131,38 @@ async fn a_wave_of_deliveries_serves_every_user_first() {
         gmail_test_support::drop_database(&url).await;
     }
 }
+
+/// An attempt that outlived its claim (another instance claimed the delivery since) records
+/// nothing: the newer claim's attempt decides.
+#[tokio::test]
+async fn an_attempt_records_only_under_its_own_claim() {
+    // A database of its own: claims here take every due delivery in it.
+    for url in gmail_test_support::fresh_database_urls("mu_claim").await {
+        let w = world(&url).await;
+        let u = w.user("u").await;
+        let store = w.store();
+        let hook = store
+            .insert_webhook(&u.id, &new_webhook(), &SecretString::from("whsec_c"))
+            .await
+            .unwrap();
+        store.insert_test_delivery(&hook, json!({})).await.unwrap();
+        let t = now() + 1;
+        let first = store.claim_deliveries(t, t + 1, 16).await.unwrap();
+        assert_eq!(first.len(), 1);
+        // The first claim lapsed: another instance claims it again.
+        let again = store
+            .claim_deliveries(t + 10, t + 30_000, 16)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        let id = &first[0].0.id;
+        let delivered = gmail_shared::store::AttemptOutcome::Delivered { status: 200 };
+        assert!(!store.record_attempt(id, t + 1, delivered).await.unwrap());
+        let delivered = gmail_shared::store::AttemptOutcome::Delivered { status: 200 };
+        assert!(store
+            .record_attempt(id, t + 30_000, delivered)
+            .await
+            .unwrap());
+        gmail_test_support::drop_database(&url).await;
+    }
+}
