@@ -261,7 +261,8 @@ async fn dispatch_loop(weak: Weak<Inner>) {
                     .for_each_concurrent(SEND_CONCURRENCY, |(delivery, row, url, secret)| {
                         let events = events.clone();
                         async move {
-                            if let Err(e) = events.attempt(&delivery, until, &row, &url, &secret).await {
+                            let attempt = events.attempt(&delivery, until, &row, &url, &secret);
+                            if let Err(e) = attempt.await {
                                 tracing::warn!(delivery = %delivery.id, error = %e, "cannot record a delivery attempt");
                             }
                         }
