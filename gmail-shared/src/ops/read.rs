@@ -16,39 +16,40 @@ pub async fn read_message(
     mailbox: &Mailbox,
     id: &MessageId,
 ) -> Result<ReadableMessage, GmailError> {
+    Ok(readable_from_gmail(
+        &get_message(mailbox, id, "full").await?,
+    ))
+}
+
+/// One message in a Gmail `format` (`full`, `raw`); a missing one is named.
+async fn get_message(
+    mailbox: &Mailbox,
+    id: &MessageId,
+    format: &str,
+) -> Result<google_gmail1::api::Message, GmailError> {
     let (_, m) = gmail_call!(
         mailbox,
         idempotent,
-        |u| u.messages_get("me", id).format("full"),
+        |u| u.messages_get("me", id).format(format),
         large
     )
     .map_err(|e| not_found_as(e, "message", id))?;
-    Ok(readable_from_gmail(&m))
+    Ok(m)
 }
 
 /// The message exactly as stored (RFC 822 bytes).
 #[tracing::instrument(skip_all, fields(message = %id))]
 pub async fn read_raw(mailbox: &Mailbox, id: &MessageId) -> Result<Vec<u8>, GmailError> {
-    let (_, m) = gmail_call!(
-        mailbox,
-        idempotent,
-        |u| u.messages_get("me", id).format("raw"),
-        large
-    )
-    .map_err(|e| not_found_as(e, "message", id))?;
-    Ok(m.raw.unwrap_or_default())
+    Ok(get_message(mailbox, id, "raw")
+        .await?
+        .raw
+        .unwrap_or_default())
 }
 
 /// Gmail's own message resource (`format=full`), as Gmail writes it: absent fields left out.
 #[tracing::instrument(skip_all, fields(message = %id))]
 pub async fn read_full(mailbox: &Mailbox, id: &MessageId) -> Result<Value, GmailError> {
-    let (_, m) = gmail_call!(
-        mailbox,
-        idempotent,
-        |u| u.messages_get("me", id).format("full"),
-        large
-    )
-    .map_err(|e| not_found_as(e, "message", id))?;
+    let m = get_message(mailbox, id, "full").await?;
     let mut value = serde_json::to_value(m)
         .map_err(|e| GmailError::internal_from(format!("message {id}"), e))?;
     prune_nulls(&mut value);
