@@ -188,3 +188,36 @@ async fn a_spent_quota_budget_answers_429_instead_of_waiting_on() {
     // neither asked of Gmail nor fetched one message at a time instead.
     assert_eq!(app.upstream_requests() - upstream, 1);
 }
+
+/// A draft send the quota budget refused is settled in the audit log as failed, not left
+/// pending, where it would hold a place under the daily cap for a day.
+#[tokio::test]
+async fn a_draft_send_the_budget_refused_does_not_hold_a_place_under_the_cap() {
+    let app = TestApp::spawn_with(|s| {
+        s.gmail.quota_units_per_minute = 60;
+        s.gmail.quota_burst_units = 100;
+        s.gmail.retry_max_wait_secs = 1;
+        s.send.max_per_day = 5;
+    })
+    .await;
+    let draft = app
+        .post_expect(
+            "/api/v1/drafts",
+            serde_json::json!({"to": ["gina@example.com"], "subject": "d", "body": "x"}),
+            201,
+        )
+        .await;
+    // drafts.send costs 100 units; creating the draft spent 10 of the burst of 100.
+    let path = format!("/api/v1/drafts/{}/send", draft["id"].as_str().unwrap());
+    let (status, body) = app.post(&path, serde_json::json!(null)).await;
+    assert_eq!(status, 429, "{body}");
+    let audit = app.get_ok("/api/v1/audit").await;
+    let sends: Vec<&serde_json::Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "draft_send")
+        .collect();
+    assert_eq!(sends.len(), 1, "{audit}");
+    assert_eq!(sends[0]["outcome"], "failed", "{audit}");
+}

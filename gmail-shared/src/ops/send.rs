@@ -387,35 +387,37 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
         return Err(mailbox.refused("draft_send", recipients, e).await);
     }
     let ticket = mailbox.begin_send("draft_send", &recipients).await?;
-    let sent = match checked {
-        Some((_, raw, thread_id)) => {
-            let draft = google_gmail1::api::Draft {
-                id: Some(id.to_string()),
-                message: Some(in_thread(thread_id.as_deref())),
-            };
-            gmail_call!(mailbox, once, |u| u.drafts_send(draft, "me"), upload raw)
-                .map(|(_, m)| SentMessage::from(m))
-                .map_err(|e| super::messages::not_found_as(e, "draft", id))
+    // In a block of its own: a refusal on the way (the quota budget, say) must still reach
+    // end_send below, or the reserved send would count against the daily cap.
+    let sent = async {
+        match checked {
+            Some((_, raw, thread_id)) => {
+                let draft = google_gmail1::api::Draft {
+                    id: Some(id.to_string()),
+                    message: Some(in_thread(thread_id.as_deref())),
+                };
+                gmail_call!(mailbox, once, |u| u.drafts_send(draft, "me"), upload raw)
+                    .map(|(_, m)| SentMessage::from(m))
+            }
+            None => {
+                // google-gmail1's drafts.send only uploads, so the JSON form is posted by
+                // hand: charged here as the call it stands for, as `gmail_call!` charges
+                // every other.
+                mailbox
+                    .spend_quota(units_of_call("UserDraftSendCall"))
+                    .await?;
+                post_json::<Message>(
+                    mailbox.connection(),
+                    "gmail/v1/users/me/drafts/send",
+                    &serde_json::json!({ "id": id }),
+                )
+                .await
+                .map(SentMessage::from)
+            }
         }
-        None => {
-            // google-gmail1's drafts.send only uploads, so the JSON form is posted by hand:
-            // charged here as the call it stands for, as `gmail_call!` charges every other.
-            mailbox
-                .spend_quota(units_of_call("UserDraftSendCall"))
-                .await?;
-            post_json::<Message>(
-                mailbox.connection(),
-                "gmail/v1/users/me/drafts/send",
-                &serde_json::json!({ "id": id }),
-            )
-            .await
-            .map(SentMessage::from)
-            .map_err(|e| match e {
-                GmailError::NotFound { .. } => GmailError::not_found(format!("draft {id}")),
-                other => other,
-            })
-        }
-    };
+    }
+    .await
+    .map_err(|e| super::messages::not_found_as(e, "draft", id));
     let outcome = sent
         .as_ref()
         .map(|s| vec![id.to_string(), s.id.clone(), s.thread_id.clone()]);
