@@ -290,10 +290,11 @@ impl IdempotencyStore {
                 }
             }
             Backend::Database(store) => {
+                // Claims in the database always carry their lease.
+                let lease = claim.lease.unwrap_or_default();
                 let saved = match body {
                     Some(body) => {
                         let body = String::from_utf8(body).unwrap_or_default();
-                        let lease = claim.lease.unwrap_or_default();
                         store
                             .complete_idempotency_key(
                                 &claim.caller,
@@ -307,7 +308,6 @@ impl IdempotencyStore {
                     // Kept: another instance takes it over after the lease.
                     None if unknown => Ok(true),
                     None => {
-                        let lease = claim.lease.unwrap_or_default();
                         store
                             .release_idempotency_key(&claim.caller, &claim.key, lease)
                             .await

@@ -86,9 +86,7 @@ impl Mailbox {
     /// Waits until this mailbox's quota budget has `units`, then spends them; refused as
     /// rate-limited past the retry budget.
     pub async fn spend_quota(&self, units: u32) -> Result<(), GmailError> {
-        let account = self.account().unwrap_or("me");
-        let conn = self.connection();
-        conn.quota.spend(account, units, conn.retry.max_wait).await
+        self.conn.spend_quota(units).await
     }
 
     /// How calls on this mailbox retry transient failures.

@@ -173,7 +173,7 @@ pub async fn stream(
         .streaming(body))
 }
 
-/// No `Debug`: it carries a secret (a code, a flow state or a push token).
+/// No `Debug`: it carries the Pub/Sub push token.
 #[derive(Deserialize)]
 pub struct PushQuery {
     token: Option<String>,

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::page::{cross_site, escape, page};
 use crate::app::AppState;
 
-/// No `Debug`: it carries a secret (a code, a flow state or a push token).
+/// No `Debug`: it carries an authorization code and a flow state.
 #[derive(Deserialize)]
 pub struct CallbackQuery {
     code: Option<String>,
@@ -29,7 +29,7 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-/// No `Debug`: it carries a secret (a code, a flow state or a push token).
+/// No `Debug`: it carries a flow state.
 #[derive(Deserialize)]
 pub struct StartQuery {
     state: Option<String>,
@@ -113,7 +113,7 @@ pub async fn start_page(
     }
 }
 
-/// No `Debug`: it carries a secret (a code, a flow state or a push token).
+/// No `Debug`: it carries a flow state.
 #[derive(Deserialize)]
 pub struct StartForm {
     state: String,

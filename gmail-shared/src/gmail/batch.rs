@@ -120,10 +120,7 @@ async fn fetch_chunk(
 
 /// One GET of a batch part's path on its own.
 async fn get_one(conn: &Connection, path: &str, units: u32) -> Result<Vec<u8>, GmailError> {
-    let account = conn.account.as_deref().unwrap_or("me");
-    conn.quota
-        .spend(account, units, conn.retry.max_wait)
-        .await?;
+    conn.spend_quota(units).await?;
     let (status, headers, bytes) =
         super::raw::request(conn, hyper::Method::GET, path, None, Bytes::new()).await?;
     if status.is_success() {
@@ -163,10 +160,7 @@ async fn send_batch<'a>(
     }
     body.push_str(&format!("--{boundary}--\r\n"));
     // Google charges each part of a batch as the call it holds.
-    let account = conn.account.as_deref().unwrap_or("me");
-    conn.quota
-        .spend(account, units * count as u32, conn.retry.max_wait)
-        .await?;
+    conn.spend_quota(units * count as u32).await?;
     let (status, headers, bytes) = super::raw::request(
         conn,
         hyper::Method::POST,

@@ -68,6 +68,15 @@ impl LabelNames {
     }
 }
 
+impl Connection {
+    /// Waits until this mailbox's quota budget has `units`, then spends them; refused as
+    /// rate-limited past the retry budget.
+    pub async fn spend_quota(&self, units: u32) -> Result<(), GmailError> {
+        let account = self.account.as_deref().unwrap_or("me");
+        self.quota.spend(account, units, self.retry.max_wait).await
+    }
+}
+
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
