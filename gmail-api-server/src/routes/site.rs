@@ -328,7 +328,10 @@ async fn sign_in(
         let _ = session.insert(AFTER_SIGN_IN, next);
     }
     let hint = form.login_hint.filter(|h| !h.trim().is_empty());
-    let start = accounts.sign_in_start(hint.as_deref());
+    let start = match accounts.sign_in_start(hint.as_deref()) {
+        Ok(start) => start,
+        Err(e) => return error_page(&e),
+    };
     let stored = session
         .insert(SIGN_IN_STATE, &start.state)
         .and_then(|_| session.insert(SIGN_IN_VERIFIER, start.verifier.expose_secret()));

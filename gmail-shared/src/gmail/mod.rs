@@ -5,6 +5,7 @@ pub mod batch;
 pub mod credentials;
 pub mod errors;
 pub mod factory;
+pub mod google_oauth;
 pub mod http;
 pub mod quota;
 pub mod raw;

@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use google_gmail1::common::GetToken;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
+use oauth2::basic::BasicErrorResponseType;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
 use super::credentials::{CredentialsFile, OAuthClient, StoredTokens};
+use super::google_oauth::{self, TokenError, TokenGrant};
 use super::http::HttpClient;
 use crate::error::GmailError;
 
@@ -80,21 +79,6 @@ impl std::fmt::Debug for RefreshingToken {
             .field("token_uri", &self.inner.client.token_uri)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: Option<i64>,
-    refresh_token: Option<String>,
-    scope: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TokenErrorResponse {
-    error: String,
-    #[serde(default)]
-    error_description: String,
 }
 
 fn now_ms() -> i64 {
@@ -169,10 +153,10 @@ impl RefreshingToken {
                 return Err(e);
             }
         };
-        tokens.access_token = Some(SecretString::from(refreshed.access_token));
+        tokens.access_token = Some(refreshed.access_token);
         tokens.expiry_date = StoredTokens::expiry_after(refreshed.expires_in);
         if let Some(rotated) = refreshed.refresh_token {
-            tokens.refresh_token = SecretString::from(rotated);
+            tokens.refresh_token = rotated;
         }
         if refreshed.scope.is_some() {
             tokens.scope = refreshed.scope;
@@ -190,7 +174,7 @@ impl RefreshingToken {
     }
 
     #[tracing::instrument(name = "oauth_refresh", skip_all, fields(token_uri = %self.inner.client.token_uri))]
-    async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenResponse, GmailError> {
+    async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenGrant, GmailError> {
         self.inner.refreshes.fetch_add(1, Ordering::Relaxed);
         let result = self.ask_token_endpoint(refresh_token).await;
         crate::metrics::token_refresh(match &result {
@@ -204,59 +188,29 @@ impl RefreshingToken {
     async fn ask_token_endpoint(
         &self,
         refresh_token: &SecretString,
-    ) -> Result<TokenResponse, GmailError> {
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "refresh_token")
-            .append_pair("refresh_token", refresh_token.expose_secret())
-            .append_pair("client_id", &self.inner.client.client_id)
-            .append_pair(
-                "client_secret",
-                self.inner.client.client_secret.expose_secret(),
-            )
-            .finish();
-        let request = hyper::Request::post(&self.inner.client.token_uri)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Full::new(Bytes::from(form)).map_err(|e| match e {}).boxed())
-            .map_err(|e| GmailError::internal_from("bad token endpoint URL", e))?;
-        let unavailable = |message: String| GmailError::unavailable(message);
-        let response = tokio::time::timeout(self.inner.timeout, self.inner.http.request(request))
+    ) -> Result<TokenGrant, GmailError> {
+        let inner = &self.inner;
+        google_oauth::refresh(&inner.http, &inner.client, refresh_token, inner.timeout)
             .await
-            .map_err(|_| unavailable("the token endpoint did not answer in time".into()))?
-            .map_err(|e| GmailError::unavailable_from("token endpoint unreachable", e))?;
-        let status = response.status();
-        let body = tokio::time::timeout(self.inner.timeout, response.into_body().collect())
-            .await
-            .map_err(|_| unavailable("the token endpoint did not answer in time".into()))?
-            .map_err(|e| GmailError::unavailable_from("token endpoint", e))?
-            .to_bytes();
-        if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| {
-                GmailError::unavailable_from("token endpoint sent an unreadable answer", e)
-            });
-        }
-        let error: Option<TokenErrorResponse> = serde_json::from_slice(&body).ok();
-        match error {
-            Some(e) if e.error == "invalid_grant" => Err(GmailError::AuthExpired {
-                message: format!("invalid_grant: {}", e.error_description),
-            }),
-            Some(e) if e.error == "invalid_client" || e.error == "unauthorized_client" => {
-                Err(GmailError::AuthExpired {
-                    message: format!(
-                        "the OAuth client was rejected ({}: {})",
-                        e.error, e.error_description
-                    ),
-                })
-            }
-            Some(e) if status.is_server_error() => Err(unavailable(format!(
-                "token endpoint answered {status}: {}",
-                e.error
-            ))),
-            Some(e) => Err(GmailError::internal(format!(
-                "token endpoint refused the refresh ({status} {}: {})",
-                e.error, e.error_description
-            ))),
-            None => Err(unavailable(format!("token endpoint answered {status}"))),
-        }
+            .map_err(|e| {
+                let r = match e {
+                    TokenError::Refused(r) => r,
+                    TokenError::Failed(e) => return e,
+                };
+                let detail = format!("{}: {}", r.error, r.description);
+                match r.error {
+                    BasicErrorResponseType::InvalidGrant => GmailError::AuthExpired {
+                        message: format!("invalid_grant: {}", r.description),
+                    },
+                    BasicErrorResponseType::InvalidClient
+                    | BasicErrorResponseType::UnauthorizedClient => GmailError::AuthExpired {
+                        message: format!("the OAuth client was rejected ({detail})"),
+                    },
+                    _ => GmailError::internal(format!(
+                        "the token endpoint refused the refresh ({detail})"
+                    )),
+                }
+            })
     }
 }
 

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{authorization_url, exchange_code, revoke, Pkce, DEFAULT_SCOPES};
+use super::{authorization_url, exchange_code, new_verifier, revoke, DEFAULT_SCOPES};
 use crate::config::Settings;
 use crate::error::GmailError;
 use crate::gmail::credentials::{OAuthClient, StoredTokens};
@@ -237,10 +237,9 @@ impl Accounts {
         let return_to = return_to
             .map(|r| super::return_to::check(r, &self.redirect_uri, &self.return_origins))
             .transpose()?;
-        let pkce = Pkce::new();
         let flow = OAuthState {
             user_id: user.id.clone(),
-            code_verifier: pkce.verifier.clone(),
+            code_verifier: new_verifier(),
             redirect_uri: self.redirect_uri.clone(),
             scopes: self.scopes.clone(),
             return_to,
@@ -271,15 +270,14 @@ impl Accounts {
     /// Google's consent URL for a pending authorization.
     pub async fn consent_url(&self, state: &str) -> Result<String, GmailError> {
         let pending = self.store.pending_oauth_state(state).await?;
-        let challenge = Pkce::challenge_of(&pending.code_verifier);
-        Ok(authorization_url(
+        authorization_url(
             &self.client,
             &pending.redirect_uri,
             &pending.scopes,
             state,
-            &challenge,
+            &pending.code_verifier,
             pending.login_hint.as_deref(),
-        ))
+        )
     }
 
     /// A browser opened the start link: bind the authorization to it (first browser only)

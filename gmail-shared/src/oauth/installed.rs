@@ -6,7 +6,7 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::{authorization_url, exchange_code, Pkce};
+use super::{authorization_url, exchange_code, new_verifier};
 use crate::config::GmailSettings;
 use crate::error::GmailError;
 use crate::gmail::credentials::{CredentialsFile, StoredTokens};
@@ -29,7 +29,7 @@ pub async fn authorize(
         .map_err(|e| GmailError::internal_from("cannot read the redirect listener's port", e))?
         .port();
     let redirect_uri = format!("http://127.0.0.1:{port}/oauth2callback");
-    let pkce = Pkce::new();
+    let verifier = new_verifier();
     let state = uuid::Uuid::new_v4().simple().to_string();
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
     show(&authorization_url(
@@ -37,9 +37,9 @@ pub async fn authorize(
         &redirect_uri,
         &scopes,
         &state,
-        &pkce.challenge,
+        &verifier,
         None,
-    ));
+    )?);
 
     let code = loop {
         let (mut socket, _) = listener
@@ -89,14 +89,7 @@ pub async fn authorize(
             .await;
         break result;
     }?;
-    let grant = exchange_code(
-        factory.http(),
-        &client,
-        &code,
-        &pkce.verifier,
-        &redirect_uri,
-    )
-    .await?;
+    let grant = exchange_code(factory.http(), &client, &code, &verifier, &redirect_uri).await?;
     let refresh = grant.refresh_token.ok_or_else(|| {
         GmailError::invalid("code", "Google returned no refresh token; remove the app's access in your Google account and run auth again")
     })?;

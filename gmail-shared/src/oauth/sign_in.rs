@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::accounts::Accounts;
-use super::{authorization_url, exchange_code, Pkce, DEFAULT_SCOPES};
+use super::{authorization_url, exchange_code, new_verifier, DEFAULT_SCOPES};
 use crate::error::GmailError;
 use crate::store::{ConnectionInfo, User};
 
@@ -64,8 +64,8 @@ pub fn id_claims(id_token: &str, client_id: &str) -> Result<IdClaims, GmailError
 
 impl Accounts {
     /// Begins a sign-in: Google's consent URL with `openid email` and the Gmail scopes.
-    pub fn sign_in_start(&self, login_hint: Option<&str>) -> SignInStart {
-        let pkce = Pkce::new();
+    pub fn sign_in_start(&self, login_hint: Option<&str>) -> Result<SignInStart, GmailError> {
+        let verifier = new_verifier();
         let mut state = [0u8; 24];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut state);
         let state = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(state);
@@ -79,14 +79,14 @@ impl Accounts {
             &self.redirect_uri,
             &scopes,
             &state,
-            &pkce.challenge,
+            &verifier,
             login_hint,
-        );
-        SignInStart {
+        )?;
+        Ok(SignInStart {
             state,
-            verifier: pkce.verifier,
+            verifier,
             consent_url,
-        }
+        })
     }
 
     /// Finishes a sign-in: exchanges the code, reads who signed in, refuses anyone outside
