@@ -1,10 +1,12 @@
 //! Single-user local mode: the installed-app loopback flow (`gmail-mcp-server auth`). It
 //! listens on a free loopback port, sends the user to Google's consent page (state + PKCE),
 //! takes the redirect, exchanges the code and writes `credentials.json` in the Node server's
-//! layout, where the servers read it.
+//! layout, where the servers read it. The redirect is served by actix-web, which both
+//! servers already run on: an HTTP request read by hand could arrive in pieces.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use std::collections::HashMap;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
 
 use super::{authorization_url, exchange_code, new_verifier};
 use crate::config::GmailSettings;
@@ -21,8 +23,7 @@ pub async fn authorize(
     show: impl FnOnce(&str),
 ) -> Result<std::path::PathBuf, GmailError> {
     let client = factory.oauth_client()?;
-    let listener = TcpListener::bind(("127.0.0.1", 0))
-        .await
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
         .map_err(|e| GmailError::internal_from("cannot listen for the OAuth redirect", e))?;
     let port = listener
         .local_addr()
@@ -32,6 +33,7 @@ pub async fn authorize(
     let verifier = new_verifier();
     let state = uuid::Uuid::new_v4().simple().to_string();
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    let redirect = redirect_listener(listener, state.clone())?;
     show(&authorization_url(
         &client,
         &redirect_uri,
@@ -40,55 +42,7 @@ pub async fn authorize(
         &verifier,
         None,
     )?);
-
-    let code = loop {
-        let (mut socket, _) = listener
-            .accept()
-            .await
-            .map_err(|e| GmailError::internal_from("OAuth redirect", e))?;
-        let mut buf = vec![0u8; 8192];
-        let n = socket.read(&mut buf).await.unwrap_or(0);
-        let request = String::from_utf8_lossy(&buf[..n]).to_string();
-        let target = request.split_whitespace().nth(1).unwrap_or("").to_string();
-        let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
-        let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        if !target.starts_with("/oauth2callback") {
-            let _ = socket
-                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                .await;
-            continue;
-        }
-        let result = if get("state").as_deref() != Some(state.as_str()) {
-            Err(GmailError::invalid(
-                "state",
-                "the redirect's state does not match this authorization",
-            ))
-        } else if let Some(err) = get("error") {
-            Err(GmailError::invalid(
-                "error",
-                format!("authorization was not granted ({err})"),
-            ))
-        } else {
-            get("code").ok_or_else(|| GmailError::invalid("code", "the redirect carries no code"))
-        };
-        let body = match &result {
-            Ok(_) => "Gmail is authorized. You can close this tab.".to_string(),
-            Err(e) => format!("Authorization failed: {e}"),
-        };
-        let _ = socket
-            .write_all(
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            )
-            .await;
-        break result;
-    }?;
+    let code = redirect.await?;
     let grant = exchange_code(factory.http(), &client, &code, &verifier, &redirect_uri).await?;
     let refresh = grant.refresh_token.ok_or_else(|| {
         GmailError::invalid("code", "Google returned no refresh token; remove the app's access in your Google account and run auth again")
@@ -102,6 +56,70 @@ pub async fn authorize(
     let file = CredentialsFile::new(&settings.credentials_path);
     file.write(&tokens)?;
     Ok(settings.credentials_path.clone())
+}
+
+/// Serves `/oauth2callback` on `listener` until the first redirect that carries a result:
+/// the code, or why there is none. The browser is told the outcome; the server then stops.
+fn redirect_listener(
+    listener: std::net::TcpListener,
+    state: String,
+) -> Result<impl std::future::Future<Output = Result<String, GmailError>>, GmailError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<String, GmailError>>(1);
+    let server = HttpServer::new(move || {
+        let (tx, state) = (tx.clone(), state.clone());
+        App::new().route(
+            "/oauth2callback",
+            web::get().to(move |q: web::Query<HashMap<String, String>>| {
+                let result = redirect_result(&q, &state);
+                let body = match &result {
+                    Ok(_) => "Gmail is authorized. You can close this tab.".to_string(),
+                    Err(e) => format!("Authorization failed: {e}"),
+                };
+                // Only the first result counts; a reload after it finds the channel full.
+                let _ = tx.try_send(result);
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("text/plain; charset=utf-8")
+                        .body(body)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(|e| GmailError::internal_from("cannot listen for the OAuth redirect", e))?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok(async move {
+        let result = rx
+            .recv()
+            .await
+            .unwrap_or_else(|| Err(GmailError::internal("the OAuth redirect listener stopped")));
+        // Graceful: the browser gets its page before the listener closes.
+        handle.stop(true).await;
+        result
+    })
+}
+
+/// The code a redirect carries, once its state is this flow's.
+fn redirect_result(q: &HashMap<String, String>, state: &str) -> Result<String, GmailError> {
+    if q.get("state").map(String::as_str) != Some(state) {
+        return Err(GmailError::invalid(
+            "state",
+            "the redirect's state does not match this authorization",
+        ));
+    }
+    if let Some(err) = q.get("error") {
+        return Err(GmailError::invalid(
+            "error",
+            format!("authorization was not granted ({err})"),
+        ));
+    }
+    q.get("code")
+        .cloned()
+        .ok_or_else(|| GmailError::invalid("code", "the redirect carries no code"))
 }
 
 #[cfg(test)]
@@ -135,5 +153,36 @@ mod tests {
         use secrecy::ExposeSecret;
         assert!(!tokens.refresh_token.expose_secret().is_empty());
         assert!(tokens.expiry_date.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_redirect_with_another_state_ends_the_flow_and_says_so() {
+        let sandbox = gmail_sandbox::Sandbox::start(gmail_sandbox::SandboxConfig::for_tests())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = crate::testing::settings(&sandbox.base_url());
+        settings.gmail.credentials_path = dir.path().join("credentials.json");
+        let factory = GmailFactory::new(&settings.gmail).unwrap();
+        let (page_tx, page_rx) = tokio::sync::oneshot::channel();
+        let err = authorize(&factory, &settings.gmail, &[], |url| {
+            // A page that knows the port but not the state.
+            let consent = url::Url::parse(url).unwrap();
+            let (_, redirect) = consent
+                .query_pairs()
+                .find(|(k, _)| k == "redirect_uri")
+                .unwrap();
+            let forged = format!("{redirect}?state=guess&code=stolen");
+            tokio::spawn(async move {
+                let page = reqwest::get(forged).await.unwrap().text().await.unwrap();
+                let _ = page_tx.send(page);
+            });
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("state does not match"), "{err}");
+        let page = page_rx.await.unwrap();
+        assert!(page.starts_with("Authorization failed"), "{page}");
+        assert!(!settings.gmail.credentials_path.exists());
     }
 }
