@@ -26,7 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::OAuthClient;
-use super::http::HttpClient;
+use super::http::{exchange, Answer, HttpClient};
 use crate::error::GmailError;
 
 /// OpenID Connect's `id_token` (sign-in asks for `openid`), beside the standard fields.
@@ -284,26 +284,12 @@ pub async fn post_form(
     Ok((status.as_u16(), body))
 }
 
-type Answer = (hyper::StatusCode, hyper::HeaderMap, Bytes);
-
 async fn ask(
     http: &HttpClient,
     request: hyper::Request<http_body_util::combinators::BoxBody<Bytes, hyper::Error>>,
     timeout: Duration,
 ) -> Result<Answer, GmailError> {
-    let exchange = async {
-        let response = http
-            .request(request)
-            .await
-            .map_err(|e| GmailError::unavailable_from("OAuth endpoint unreachable", e))?;
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| GmailError::unavailable_from("OAuth endpoint", e))?
-            .to_bytes();
-        Ok((parts.status, parts.headers, body))
-    };
+    let exchange = exchange(http, request, "the OAuth endpoint");
     tokio::time::timeout(timeout, exchange)
         .await
         .unwrap_or_else(|_| {

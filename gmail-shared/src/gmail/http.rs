@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use http_body_util::combinators::BoxBody;
+use http_body_util::BodyExt;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -44,6 +46,29 @@ where
     hyper_util::client::legacy::Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .build(connector)
+}
+
+/// A request's whole answer: status, headers and body.
+pub type Answer = (hyper::StatusCode, hyper::HeaderMap, hyper::body::Bytes);
+
+/// Sends `request` over the pool and reads the whole answer; a failure names `peer` ("Gmail",
+/// "the OAuth endpoint"). The caller bounds it in time: what a timeout means is its own.
+pub async fn exchange(
+    http: &HttpClient,
+    request: hyper::Request<BoxBody<hyper::body::Bytes, hyper::Error>>,
+    peer: &str,
+) -> Result<Answer, GmailError> {
+    let response = http
+        .request(request)
+        .await
+        .map_err(|e| GmailError::unavailable_from(format!("request to {peer} failed"), e))?;
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|e| GmailError::unavailable_from(format!("reading {peer}'s answer"), e))?
+        .to_bytes();
+    Ok((parts.status, parts.headers, bytes))
 }
 
 /// A client for requests to URLs that callers choose (webhook deliveries, OAuth client

@@ -40,20 +40,7 @@ pub async fn request(
     };
     let started = std::time::Instant::now();
     let limit = conn.retry.attempt_timeout(size);
-    let exchange = async {
-        let response = conn
-            .http
-            .request(request)
-            .await
-            .map_err(|e| GmailError::unavailable_from("request to Gmail failed", e))?;
-        let (parts, body) = response.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map_err(|e| GmailError::unavailable_from("reading Gmail's answer", e))?
-            .to_bytes();
-        Ok((parts.status, parts.headers, bytes))
-    };
+    let exchange = super::http::exchange(&conn.http, request, "Gmail");
     let answer =
         tokio::time::timeout(limit, exchange)
             .await

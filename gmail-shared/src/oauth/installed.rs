@@ -126,8 +126,14 @@ fn redirect_result(q: &HashMap<String, String>, state: &str) -> Result<String, G
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn the_loopback_flow_writes_credentials_the_servers_read() {
+    /// A sandbox, and local mode's settings and factory on it, with the credentials file in
+    /// a fresh folder (the first two are held for the test's length).
+    async fn local_mode() -> (
+        gmail_sandbox::RunningSandbox,
+        tempfile::TempDir,
+        crate::config::Settings,
+        GmailFactory,
+    ) {
         let sandbox = gmail_sandbox::Sandbox::start(gmail_sandbox::SandboxConfig::for_tests())
             .await
             .unwrap();
@@ -135,6 +141,12 @@ mod tests {
         let mut settings = crate::testing::settings(&sandbox.base_url());
         settings.gmail.credentials_path = dir.path().join("credentials.json");
         let factory = GmailFactory::new(&settings.gmail).unwrap();
+        (sandbox, dir, settings, factory)
+    }
+
+    #[tokio::test]
+    async fn the_loopback_flow_writes_credentials_the_servers_read() {
+        let (_sandbox, _dir, settings, factory) = local_mode().await;
         let path = authorize(
             &factory,
             &settings.gmail,
@@ -157,13 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_redirect_with_another_state_ends_the_flow_and_says_so() {
-        let sandbox = gmail_sandbox::Sandbox::start(gmail_sandbox::SandboxConfig::for_tests())
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = crate::testing::settings(&sandbox.base_url());
-        settings.gmail.credentials_path = dir.path().join("credentials.json");
-        let factory = GmailFactory::new(&settings.gmail).unwrap();
+        let (_sandbox, _dir, settings, factory) = local_mode().await;
         let (page_tx, page_rx) = tokio::sync::oneshot::channel();
         let err = authorize(&factory, &settings.gmail, &[], |url| {
             // A page that knows the port but not the state.
