@@ -164,16 +164,18 @@ fn quota_rejections(app: &TestApp) -> u64 {
     app.sandbox.stats()["quotaRejections"].as_u64().unwrap()
 }
 
+/// A budget of 100 units (1 a second after that), and a retry budget of 1 s to wait in.
+fn small_quota_budget(s: &mut gmail_shared::config::Settings) {
+    s.gmail.quota_units_per_minute = 60;
+    s.gmail.quota_burst_units = 100;
+    s.gmail.retry_max_wait_secs = 1;
+}
+
 /// A caller queued behind a spent budget is not held without end: past the retry budget it
 /// hears 429, and what did not fit is not asked of Gmail.
 #[tokio::test]
 async fn a_spent_quota_budget_answers_429_instead_of_waiting_on() {
-    let app = TestApp::spawn_with(|s| {
-        s.gmail.quota_units_per_minute = 60;
-        s.gmail.quota_burst_units = 100;
-        s.gmail.retry_max_wait_secs = 1;
-    })
-    .await;
+    let app = TestApp::spawn_with(small_quota_budget).await;
     // 5 units for the list and 5 for each of 10 messages: 55 of the burst of 100.
     let (status, body) = app.get("/api/v1/messages?maxResults=10").await;
     assert_eq!(status, 200, "{body}");
@@ -194,9 +196,7 @@ async fn a_spent_quota_budget_answers_429_instead_of_waiting_on() {
 #[tokio::test]
 async fn a_draft_send_the_budget_refused_does_not_hold_a_place_under_the_cap() {
     let app = TestApp::spawn_with(|s| {
-        s.gmail.quota_units_per_minute = 60;
-        s.gmail.quota_burst_units = 100;
-        s.gmail.retry_max_wait_secs = 1;
+        small_quota_budget(s);
         s.send.max_per_day = 5;
     })
     .await;
