@@ -148,6 +148,14 @@ impl Application {
             if let Some(docs) = &resource_metadata {
                 cfg.app_data(docs.clone());
             }
+            // One mount, so the read-only path can never lose a guard the other has.
+            let mcp_at = |path: &'static str| {
+                mcp_http
+                    .clone()
+                    .scope_with_path(path)
+                    .wrap(from_fn(session_owner_guard))
+                    .wrap(from_fn(streamable::gate))
+            };
             cfg.app_data(state.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(policy.clone())
@@ -165,20 +173,8 @@ impl Application {
                         .service(sse::post_message)
                         .service(routes::sessions::list_sessions)
                         .service(routes::sessions::delete_session)
-                        .service(
-                            mcp_http
-                                .clone()
-                                .scope_with_path("/mcp/readonly")
-                                .wrap(from_fn(session_owner_guard))
-                                .wrap(from_fn(streamable::gate)),
-                        )
-                        .service(
-                            mcp_http
-                                .clone()
-                                .scope_with_path("/mcp")
-                                .wrap(from_fn(session_owner_guard))
-                                .wrap(from_fn(streamable::gate)),
-                        ),
+                        .service(mcp_at("/mcp/readonly"))
+                        .service(mcp_at("/mcp")),
                 );
         })?;
         tracing::info!(port = service.port, %backend, "gmail-mcp-server listening");

@@ -4,66 +4,14 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{init_params, spawn_app, spawn_app_with};
+use crate::common::{
+    init_params, mcp_initialize_with, mcp_post, mcp_post_with, spawn_app, spawn_app_with,
+};
 
-async fn post(
-    http: &reqwest::Client,
-    base: &str,
-    session: Option<&str>,
-    headers: &[(&str, &str)],
-    body: Value,
-) -> (u16, Option<String>, Value) {
-    let mut req = http
-        .post(format!("{base}/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .json(&body);
-    if let Some(s) = session {
-        req = req.header("mcp-session-id", s);
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let sid = r
-        .headers()
-        .get("mcp-session-id")
-        .map(|v| v.to_str().unwrap().to_string());
-    let text = r.text().await.unwrap();
-    // A JSON body, or the JSON-RPC message among the SSE events.
-    let value = serde_json::from_str(&text).unwrap_or_else(|_| {
-        text.lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .find_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .unwrap_or(Value::Null)
-    });
-    (status, sid, value)
-}
-
+/// A fresh session narrowed by `headers`: its id and the server's instructions.
 async fn open(http: &reqwest::Client, base: &str, headers: &[(&str, &str)]) -> (String, String) {
-    let mut params = init_params();
-    params["protocolVersion"] = json!("2025-06-18");
-    let (status, sid, init) = post(
-        http,
-        base,
-        None,
-        headers,
-        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}),
-    )
-    .await;
-    assert_eq!(status, 200, "{init}");
-    let sid = sid.unwrap();
-    post(
-        http,
-        base,
-        Some(&sid),
-        headers,
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    )
-    .await;
-    let instructions = init["result"]["instructions"].as_str().unwrap().to_string();
-    (sid, instructions)
+    let (sid, init) = mcp_initialize_with(http, base, headers).await;
+    (sid, init["instructions"].as_str().unwrap().to_string())
 }
 
 async fn tools(
@@ -72,16 +20,10 @@ async fn tools(
     sid: &str,
     headers: &[(&str, &str)],
 ) -> Vec<Value> {
-    let (status, _, v) = post(
-        http,
-        base,
-        Some(sid),
-        headers,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-    v["result"]["tools"].as_array().unwrap().clone()
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let (status, _, msgs) = mcp_post_with(http, base, Some(sid), headers, &list).await;
+    assert_eq!(status, 200, "{msgs:?}");
+    msgs[0]["result"]["tools"].as_array().unwrap().clone()
 }
 
 fn names(tools: &[Value]) -> Vec<&str> {
@@ -105,15 +47,15 @@ async fn a_session_keeps_the_narrowing_it_started_with() {
     assert!(read.len() < listed.len() && !read.is_empty());
     let widened = tools(&http, &app.base, &sid, &[("x-mcp-toolsets", "all")]).await;
     assert_eq!(names(&widened), names(&listed));
-    let (_, _, call) = post(
+    let (_, _, msgs) = mcp_post(
         &http,
         &app.base,
         Some(&sid),
-        &[],
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
                "params": {"name": "send_email", "arguments": {"to": ["a@example.com"], "subject": "s", "body": "b"}}}),
     )
     .await;
+    let call = &msgs[0];
     assert_eq!(
         call["error"]["message"], "Unknown tool: send_email",
         "{call}"
@@ -126,14 +68,15 @@ async fn unknown_tool_names_are_refused_not_silently_empty() {
     let http = reqwest::Client::new();
     let mut params = init_params();
     params["protocolVersion"] = json!("2025-06-18");
-    let (status, _, body) = post(
+    let (status, _, msgs) = mcp_post_with(
         &http,
         &app.base,
         None,
         &[("x-mcp-tools", "search_emails,serach_emails")],
-        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}),
+        &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}),
     )
     .await;
+    let body = &msgs[0];
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("serach_emails"), "{body}");
     // The same typo in the configuration stops the server from starting.

@@ -295,6 +295,17 @@ pub async fn mcp_post(
     session: Option<&str>,
     body: &Value,
 ) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Vec<Value>) {
+    mcp_post_with(http, base, session, &[], body).await
+}
+
+/// As [`mcp_post`], with extra request headers (`x-mcp-toolsets`, ...).
+pub async fn mcp_post_with(
+    http: &reqwest::Client,
+    base: &str,
+    session: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Vec<Value>) {
     let mut req = http
         .post(format!("{base}/mcp"))
         .header("accept", "application/json, text/event-stream")
@@ -303,6 +314,9 @@ pub async fn mcp_post(
         req = req
             .header("mcp-session-id", s)
             .header("mcp-protocol-version", "2025-06-18");
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     let resp = req.send().await.unwrap();
     let status = resp.status();
@@ -325,27 +339,27 @@ pub async fn mcp_post(
 
 /// initialize + initialized over Streamable HTTP; returns the session id.
 pub async fn mcp_initialize(http: &reqwest::Client, base: &str) -> String {
+    mcp_initialize_with(http, base, &[]).await.0
+}
+
+/// As [`mcp_initialize`], with extra headers on both requests; also returns initialize's
+/// result.
+pub async fn mcp_initialize_with(
+    http: &reqwest::Client,
+    base: &str,
+    headers: &[(&str, &str)],
+) -> (String, Value) {
     let mut params = init_params();
     params["protocolVersion"] = json!("2025-06-18");
-    let (status, headers, msgs) = mcp_post(
-        http,
-        base,
-        None,
-        &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}),
-    )
-    .await;
+    let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params});
+    let (status, answer, msgs) = mcp_post_with(http, base, None, headers, &initialize).await;
     assert_eq!(status, 200, "{msgs:?}");
     assert_eq!(msgs[0]["result"]["serverInfo"]["name"], "gmail-mcp-server");
-    let sid = headers["mcp-session-id"].to_str().unwrap().to_string();
-    let (status, _, _) = mcp_post(
-        http,
-        base,
-        Some(&sid),
-        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    )
-    .await;
+    let sid = answer["mcp-session-id"].to_str().unwrap().to_string();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let (status, _, _) = mcp_post_with(http, base, Some(&sid), headers, &initialized).await;
     assert_eq!(status, 202);
-    sid
+    (sid, msgs[0]["result"].clone())
 }
 
 /// Runs `cmd` (the binary, configured by its environment) with `--stdio`: initialize, then
