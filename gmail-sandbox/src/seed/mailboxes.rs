@@ -459,7 +459,7 @@ fn render_all(mails: &[Mail], owner: &str) -> Vec<SeedMessage> {
         .collect()
 }
 
-fn seed_labels(names: &[(&str, Option<(&str, &str)>)]) -> Vec<SeedLabel> {
+fn seed_labels(names: &[UserLabel]) -> Vec<SeedLabel> {
     names
         .iter()
         .map(|(n, c)| SeedLabel {
@@ -477,41 +477,60 @@ pub struct Generated {
     pub drafts: Vec<Mail>,
 }
 
+/// The builder's mail, its times settled and some of it unread, as `owner` finds it.
+fn finish_mails(b: &mut Builder, owner: &str) -> Vec<Mail> {
+    let mut mails = std::mem::take(&mut b.mails);
+    finalize_times(&mut mails);
+    mark_unread(&mut mails, &mut b.rng, owner);
+    mails
+}
+
+/// A user label: its name, and its (text, background) colours if it has them.
+type UserLabel<'a> = (&'a str, Option<(&'a str, &'a str)>);
+
+/// One mailbox, rendered: its labels, messages and drafts.
+fn seed_mailbox(
+    email: &str,
+    display_name: &str,
+    labels: &[UserLabel],
+    mails: &[Mail],
+    drafts: &[Mail],
+) -> SeedMailbox {
+    SeedMailbox {
+        email: email.to_string(),
+        display_name: display_name.to_string(),
+        labels: seed_labels(labels),
+        messages: render_all(mails, email),
+        drafts: drafts
+            .iter()
+            .map(|d| d.render(None, &mut seeded(str_seed(&d.message_id))))
+            .collect(),
+    }
+}
+
 /// The demo mailbox and Bob's.
 pub fn generate() -> Vec<Generated> {
     let mut b = Builder::new(0x00D3_3D5E_ED00_2026, who("me"));
     demo_mail(&mut b);
     let shared: Vec<Mail> = b.shared.iter().map(|&i| b.mails[i].clone()).collect();
-    let mut mails = std::mem::take(&mut b.mails);
-    finalize_times(&mut mails);
-    mark_unread(&mut mails, &mut b.rng, DEMO_EMAIL);
+    let mails = finish_mails(&mut b, DEMO_EMAIL);
     let drafts = demo_drafts(&mut b, &mails);
-    let demo = SeedMailbox {
-        email: DEMO_EMAIL.to_string(),
-        display_name: "Demo User".to_string(),
-        labels: seed_labels(&[
-            ("Work", Some(("#ffffff", "#4a86e8"))),
-            ("Receipts", None),
-            ("Travel", Some(("#ffffff", "#16a766"))),
-            ("Projects", None),
-            ("Projects/Alpha", Some(("#ffffff", "#fb4c2f"))),
-            ("Newsletters", None),
-        ]),
-        messages: render_all(&mails, DEMO_EMAIL),
-        drafts: drafts
-            .iter()
-            .map(|d| d.render(None, &mut seeded(str_seed(&d.message_id))))
-            .collect(),
-    };
+    let labels = [
+        ("Work", Some(("#ffffff", "#4a86e8"))),
+        ("Receipts", None),
+        ("Travel", Some(("#ffffff", "#16a766"))),
+        ("Projects", None),
+        ("Projects/Alpha", Some(("#ffffff", "#fb4c2f"))),
+        ("Newsletters", None),
+    ];
+    let demo = seed_mailbox(DEMO_EMAIL, "Demo User", &labels, &mails, &drafts);
 
     let mut bb = Builder::new(0x0B0B_5EED, who("bob"));
     bb.counter = 90_000;
     // Keep Bob's thread keys apart from the shared ones (which come from the demo builder).
     bb.threads = 100_000;
     bob_mail(&mut bb, shared);
-    let mut bob_mails = std::mem::take(&mut bb.mails);
-    finalize_times(&mut bob_mails);
-    mark_unread(&mut bob_mails, &mut bb.rng, SECOND_EMAIL);
+    let bob_mails = finish_mails(&mut bb, SECOND_EMAIL);
     let bob_draft_text = "Alice, attached is my promotion packet draft. Feedback welcome!";
     let bob_drafts = vec![bb.mail(
         0,
@@ -523,20 +542,18 @@ pub fn generate() -> Vec<Generated> {
         bob_draft_text,
         text_plain(bob_draft_text),
     )];
-    let bob = SeedMailbox {
-        email: SECOND_EMAIL.to_string(),
-        display_name: "Bob Example".to_string(),
-        labels: seed_labels(&[
-            ("Work", Some(("#000000", "#fad165"))),
-            ("Receipts", None),
-            ("Newsletters", None),
-        ]),
-        messages: render_all(&bob_mails, SECOND_EMAIL),
-        drafts: bob_drafts
-            .iter()
-            .map(|d| d.render(None, &mut seeded(str_seed(&d.message_id))))
-            .collect(),
-    };
+    let labels = [
+        ("Work", Some(("#000000", "#fad165"))),
+        ("Receipts", None),
+        ("Newsletters", None),
+    ];
+    let bob = seed_mailbox(
+        SECOND_EMAIL,
+        "Bob Example",
+        &labels,
+        &bob_mails,
+        &bob_drafts,
+    );
     vec![
         Generated {
             mailbox: demo,

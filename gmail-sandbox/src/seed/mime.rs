@@ -114,27 +114,25 @@ fn text_leaf(mime: &str, charset: &str, cte: Cte, bytes: Vec<u8>, expect: String
     })
 }
 
+/// A UTF-8 text part: `text` with CRLF line ends, sent as `cte`.
+fn utf8_leaf(mime: &str, cte: Cte, text: &str) -> Part {
+    let t = crlf(text);
+    text_leaf(mime, "UTF-8", cte, t.clone().into_bytes(), t)
+}
+
 /// `text/plain`, UTF-8: 7bit when ASCII, otherwise quoted-printable.
 pub fn text_plain(text: &str) -> Part {
-    let t = crlf(text);
-    let cte = if t.is_ascii() {
+    let cte = if text.is_ascii() {
         Cte::SevenBit
     } else {
         Cte::QuotedPrintable
     };
-    text_leaf("text/plain", "UTF-8", cte, t.clone().into_bytes(), t)
+    utf8_leaf("text/plain", cte, text)
 }
 
 /// `text/plain`, UTF-8, base64 (as some clients send CJK text).
 pub fn text_plain_b64(text: &str) -> Part {
-    let t = crlf(text);
-    text_leaf(
-        "text/plain",
-        "UTF-8",
-        Cte::Base64,
-        t.clone().into_bytes(),
-        t,
-    )
+    utf8_leaf("text/plain", Cte::Base64, text)
 }
 
 /// `text/plain` in ISO-8859-1, quoted-printable.
@@ -151,26 +149,12 @@ pub fn text_plain_latin1(text: &str) -> Part {
 
 /// `text/html`, UTF-8, quoted-printable (HTML lines are long).
 pub fn text_html(html: &str) -> Part {
-    let t = crlf(html);
-    text_leaf(
-        "text/html",
-        "UTF-8",
-        Cte::QuotedPrintable,
-        t.clone().into_bytes(),
-        t,
-    )
+    utf8_leaf("text/html", Cte::QuotedPrintable, html)
 }
 
 /// A calendar invitation (`method=REQUEST`).
 pub fn text_calendar(ics: &str) -> Part {
-    let t = crlf(ics);
-    let mut part = text_leaf(
-        "text/calendar",
-        "UTF-8",
-        Cte::SevenBit,
-        t.clone().into_bytes(),
-        t,
-    );
+    let mut part = utf8_leaf("text/calendar", Cte::SevenBit, ics);
     if let Part::Leaf(l) = &mut part {
         l.params.push(("method", "REQUEST".into()));
     }
