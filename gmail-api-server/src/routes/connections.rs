@@ -5,7 +5,6 @@ use actix_web::{web, HttpResponse};
 use gmail_shared::oauth::accounts::{AuthStart, ConnectionCheck};
 use gmail_shared::server::JsonBody;
 use gmail_shared::store::ConnectionInfo;
-use gmail_shared::GmailError;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -60,13 +59,12 @@ pub async fn start(caller: Caller, body: Option<JsonBody<StartConnection>>) -> A
         accounts, user_id, ..
     } = caller.member(NEEDS)?;
     let body = body.map(|b| b.into_inner()).unwrap_or_default();
-    let user = accounts
-        .store()
-        .user(&user_id)
-        .await?
-        .ok_or_else(|| GmailError::not_found("the calling user"))?;
     let started = accounts
-        .start(&user, body.return_to.as_deref(), body.login_hint.as_deref())
+        .start_for(
+            &user_id,
+            body.return_to.as_deref(),
+            body.login_hint.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::Created().json(started))
 }

@@ -226,6 +226,21 @@ impl Accounts {
         &self.members
     }
 
+    /// As [`Self::start`], for the user with this id (a caller the front ends know by id).
+    pub async fn start_for(
+        &self,
+        user_id: &str,
+        return_to: Option<&str>,
+        login_hint: Option<&str>,
+    ) -> Result<AuthStart, GmailError> {
+        let user = self
+            .store
+            .user(user_id)
+            .await?
+            .ok_or_else(|| GmailError::not_found("the calling user"))?;
+        self.start(&user, return_to, login_hint).await
+    }
+
     /// Starts connecting an account for `user`: a single-use state (PKCE verifier kept sealed)
     /// and the link to the server's start page.
     pub async fn start(

@@ -225,16 +225,22 @@ fn folder_bytes(dir: &Path) -> u64 {
 pub fn safe_filename(name: &str, field: &str) -> Result<String, GmailError> {
     let base = usable_name(name)
         .ok_or_else(|| GmailError::invalid(field, format!("{name:?} is not a usable file name")))?;
-    if base.len() > MAX_NAME_BYTES {
+    at_most(field, &base, MAX_NAME_BYTES, "file names")?;
+    Ok(base)
+}
+
+/// Refuses `text` longer than `max` bytes, saying the limit for `what`.
+fn at_most(field: &str, text: &str, max: usize, what: &str) -> Result<(), GmailError> {
+    if text.len() > max {
         return Err(GmailError::invalid(
             field,
             format!(
-                "is {} bytes long; file names are at most {MAX_NAME_BYTES} bytes",
-                base.len()
+                "is {} bytes long; {what} are at most {max} bytes",
+                text.len()
             ),
         ));
     }
-    Ok(base)
+    Ok(())
 }
 
 /// A file name taken from the message (not chosen by the caller): cut to fit instead.
@@ -260,15 +266,7 @@ fn usable_name(name: &str) -> Option<String> {
 
 /// Length, NUL and control characters, and per-component length of a caller's path.
 fn check_path_text(field: &str, given: &str) -> Result<(), GmailError> {
-    if given.len() > MAX_PATH_BYTES {
-        return Err(GmailError::invalid(
-            field,
-            format!(
-                "is {} bytes long; paths are at most {MAX_PATH_BYTES} bytes",
-                given.len()
-            ),
-        ));
-    }
+    at_most(field, given, MAX_PATH_BYTES, "paths")?;
     if given.chars().any(char::is_control) {
         return Err(GmailError::invalid(
             field,

@@ -130,14 +130,16 @@ pub async fn create_draft(
     let thread = thread_reply(mailbox, &mut msg, thread_id, in_reply_to).await?;
     let raw = msg.to_rfc822_draft()?;
     let d = create_draft_raw(mailbox, raw, thread.as_deref()).await?;
+    Ok(audited(mailbox, "draft_create", &msg, d).await)
+}
+
+/// Records a saved draft (recipients, draft and message ids) in the audit log; answers it.
+async fn audited(mailbox: &Mailbox, action: &str, msg: &OutgoingMessage, d: DraftRef) -> DraftRef {
+    let ids = vec![d.id.clone(), d.message_id.clone()];
     mailbox
-        .audit(
-            "draft_create",
-            SendPolicy::recipients_of(&msg),
-            vec![d.id.clone(), d.message_id.clone()],
-        )
+        .audit(action, SendPolicy::recipients_of(msg), ids)
         .await;
-    Ok(d)
+    d
 }
 
 /// Saves a built message as a new draft.
@@ -179,15 +181,7 @@ pub async fn update_draft(
     let (_, d) = gmail_call!(mailbox, idempotent, |u| u
         .drafts_update(draft, "me", id), upload raw)
     .map_err(|e| not_found_as(e, "draft", id))?;
-    let d: DraftRef = d.into();
-    mailbox
-        .audit(
-            "draft_update",
-            SendPolicy::recipients_of(&msg),
-            vec![d.id.clone(), d.message_id.clone()],
-        )
-        .await;
-    Ok(d)
+    Ok(audited(mailbox, "draft_update", &msg, d.into()).await)
 }
 
 /// What a reply draft answered, kept by a rewrite that does not say: agents fix a reply's

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{call, call_err, made, read_detailed, Harness};
+use common::{call, call_err, made, read_detailed, structured, Harness};
 use serde_json::{json, Value};
 
 const ORIGINAL: &str = "From: Carol Client <carol@client.example>
@@ -108,7 +108,7 @@ async fn a_reply_draft_keeps_threading_when_updated() {
     let threading = |tool: &'static str, args: Value| {
         let h = &h;
         async move {
-            let d = call(h, tool, args).await.structured.unwrap();
+            let d = structured(h, tool, args).await;
             let message = d["messageId"].as_str().unwrap();
             let references = h.header(message, "References").await;
             let last = references
@@ -331,7 +331,7 @@ async fn draft_lifecycle() {
     )
     .await;
     let draft_id = d.structured.unwrap()["id"].as_str().unwrap().to_string();
-    let list = call(&h, "list_drafts", json!({})).await.structured.unwrap();
+    let list = structured(&h, "list_drafts", json!({})).await;
     assert!(list["drafts"]
         .as_array()
         .unwrap()
@@ -340,10 +340,7 @@ async fn draft_lifecycle() {
     call(&h, "update_draft", json!({"draftId": draft_id, "to": ["zoe@elsewhere.example"], "subject": "Draft two", "body": "v2"})).await;
     let got = call(&h, "get_draft", json!({"draftId": draft_id})).await;
     assert!(got.text.contains("Draft two") && got.text.contains("v2"));
-    let sent = call(&h, "send_draft", json!({"draftId": draft_id}))
-        .await
-        .structured
-        .unwrap();
+    let sent = structured(&h, "send_draft", json!({"draftId": draft_id})).await;
     let sent_id = sent["id"].as_str().unwrap();
     assert!(h.labels_of(sent_id).await.contains(&"SENT".to_string()));
     let err = call_err(&h, "get_draft", json!({"draftId": draft_id})).await;
@@ -396,10 +393,7 @@ nested notes
 --outer--
 ";
     let (id, _) = h.insert(raw, &["INBOX"]).await;
-    let read = call(&h, "read_email", json!({"messageId": id}))
-        .await
-        .structured
-        .unwrap();
+    let read = structured(&h, "read_email", json!({"messageId": id})).await;
     let pic = read["message"]["attachments"]
         .as_array()
         .unwrap()
@@ -444,10 +438,7 @@ async fn attachments_in_and_out_stay_in_their_directories() {
         }),
     )
     .await;
-    let read = call(&h, "read_email", json!({"messageId": id}))
-        .await
-        .structured
-        .unwrap();
+    let read = structured(&h, "read_email", json!({"messageId": id})).await;
     let atts = read["message"]["attachments"].as_array().unwrap();
     assert_eq!(atts.len(), 2);
     let csv = atts.iter().find(|a| a["filename"] == "data.csv").unwrap();

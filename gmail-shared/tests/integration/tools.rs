@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{call, call_err, Harness};
+use common::{call, call_err, structured, Harness};
 use serde_json::json;
 
 #[tokio::test]
@@ -164,10 +164,7 @@ async fn permanent_deletes_and_scope_errors() {
 #[tokio::test]
 async fn threads_list_modify_trash() {
     let h = Harness::start().await;
-    let page = call(&h, "list_threads", json!({"maxResults": 5}))
-        .await
-        .structured
-        .unwrap();
+    let page = structured(&h, "list_threads", json!({"maxResults": 5})).await;
     let threads = page["threads"].as_array().unwrap();
     assert_eq!(threads.len(), 5);
     let multi = threads
@@ -199,17 +196,11 @@ async fn filters_lifecycle_and_templates() {
     let h = Harness::start().await;
     let f = call(&h, "create_filter", json!({"criteria": {"from": "news@example.org"}, "action": {"addLabelIds": ["STARRED"], "removeLabelIds": ["INBOX"]}})).await;
     let fid = f.structured.unwrap()["id"].as_str().unwrap().to_string();
-    let got = call(&h, "get_filter", json!({"filterId": fid}))
-        .await
-        .structured
-        .unwrap();
+    let got = structured(&h, "get_filter", json!({"filterId": fid})).await;
     assert_eq!(got["criteria"]["from"], "news@example.org");
     let t = call(&h, "create_filter_from_template", json!({"template": "mailingList", "parameters": {"listIdentifier": "dev.lists.example.org", "archive": true}})).await;
     let tid = t.structured.unwrap()["id"].as_str().unwrap().to_string();
-    let list = call(&h, "list_filters", json!({}))
-        .await
-        .structured
-        .unwrap();
+    let list = structured(&h, "list_filters", json!({})).await;
     assert!(list["filters"].as_array().unwrap().len() >= 2);
     call(&h, "delete_filter", json!({"filterId": fid})).await;
     call(&h, "delete_filter", json!({"filterId": tid})).await;
@@ -227,7 +218,7 @@ async fn filters_lifecycle_and_templates() {
 #[tokio::test]
 async fn profile_changes_vacation_send_as() {
     let h = Harness::start().await;
-    let p = call(&h, "get_profile", json!({})).await.structured.unwrap();
+    let p = structured(&h, "get_profile", json!({})).await;
     assert_eq!(p["emailAddress"], "demo@example.com");
     let start = p["historyId"].as_str().unwrap().to_string();
     let id = h.first_id("in:inbox").await;
@@ -237,10 +228,7 @@ async fn profile_changes_vacation_send_as() {
         json!({"messageId": id, "addLabelIds": ["STARRED"]}),
     )
     .await;
-    let c = call(&h, "list_changes", json!({"startHistoryId": start}))
-        .await
-        .structured
-        .unwrap();
+    let c = structured(&h, "list_changes", json!({"startHistoryId": start})).await;
     let changes = c["changes"].as_array().unwrap();
     assert!(changes
         .iter()
@@ -250,15 +238,9 @@ async fn profile_changes_vacation_send_as() {
 
     let v = call(&h, "set_vacation", json!({"enableAutoReply": true, "responseSubject": "Away", "responseBodyPlainText": "Back Monday"})).await;
     assert!(v.text.contains("on"));
-    let v = call(&h, "get_vacation", json!({}))
-        .await
-        .structured
-        .unwrap();
+    let v = structured(&h, "get_vacation", json!({})).await;
     assert_eq!(v["responseSubject"], "Away");
-    let s = call(&h, "list_send_as", json!({}))
-        .await
-        .structured
-        .unwrap();
+    let s = structured(&h, "list_send_as", json!({})).await;
     assert_eq!(s["identities"][0]["sendAsEmail"], "demo@example.com");
 }
 

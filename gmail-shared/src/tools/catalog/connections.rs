@@ -75,13 +75,8 @@ fn render(c: &ConnectionInfo) -> String {
 #[tool(title = "Connect a Gmail account", annotations = WRITE, toolset = Connections)]
 async fn gmail_get_auth_url(ctx: ToolContext, p: GetAuthUrl) -> ToolResult {
     let (accounts, user_id) = caller(&ctx)?;
-    let user = accounts
-        .store()
-        .user(&user_id)
-        .await?
-        .ok_or_else(|| GmailError::not_found("the calling user"))?;
     let start = accounts
-        .start(&user, p.return_to.as_deref(), p.login_hint.as_deref())
+        .start_for(&user_id, p.return_to.as_deref(), p.login_hint.as_deref())
         .await?;
     Ok(ToolOutput::structured(
         format!("Ask the user to open this link in their browser to connect a Gmail account (valid {} minutes, works in one browser only):\n{}", start.expires_in_secs / 60, start.auth_url),

@@ -149,10 +149,20 @@ pub async fn call(h: &Harness, tool: &str, args: Value) -> ToolOutput {
     }
 }
 
+/// A tool's structured result.
+pub async fn structured(h: &Harness, tool: &str, args: Value) -> Value {
+    call(h, tool, args)
+        .await
+        .structured
+        .expect("a structured result")
+}
+
 /// The `id` of what a tool made (a message, a draft, a label, a filter).
 pub async fn made(h: &Harness, tool: &str, args: Value) -> String {
-    let out = call(h, tool, args).await;
-    out.structured.unwrap()["id"].as_str().unwrap().to_string()
+    structured(h, tool, args).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// read_email in its detailed format.
