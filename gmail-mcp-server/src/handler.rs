@@ -441,7 +441,10 @@ impl ServerHandler for GmailMcp {
             }
             Err(ToolError::Gmail(e)) => {
                 let text = e.tool_message();
-                tracing::warn!(tool = name, error = %e, "tool call failed");
+                // An internal error was logged, with its cause, as its message was made.
+                if !matches!(e, GmailError::Internal { .. }) {
+                    tracing::warn!(tool = name, error = %e, "tool call failed");
+                }
                 self.log_call(&context, name, &Err(text.clone()), started)
                     .await;
                 CallToolResult::error(vec![ContentBlock::text(text)])

@@ -47,14 +47,15 @@ impl std::fmt::Debug for IdToken {
 
 type Tokens = StandardTokenResponse<IdToken, BasicTokenType>;
 
-/// The crate's client with the authorization and token endpoints set.
-type Client = oauth2::Client<
+/// The crate's client for the token endpoint (the consent URL needs only `auth_uri`, and
+/// the token grants only `token_uri`: a bad one of them breaks only what uses it).
+type TokenClient = oauth2::Client<
     BasicErrorResponse,
     Tokens,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
-    EndpointSet,
+    EndpointNotSet,
     EndpointNotSet,
     EndpointNotSet,
     EndpointNotSet,
@@ -112,10 +113,14 @@ pub fn new_verifier() -> SecretString {
     SecretString::from(verifier.into_secret())
 }
 
-fn client(oauth: &OAuthClient, redirect_uri: Option<&str>) -> Result<Client, GmailError> {
-    let url_error = |what: &'static str| {
-        move |e: url::ParseError| GmailError::internal_from(format!("the OAuth {what}"), e)
-    };
+fn url_error(what: &'static str) -> impl Fn(url::ParseError) -> GmailError {
+    move |e| GmailError::internal_from(format!("the OAuth {what}"), e)
+}
+
+fn token_client(
+    oauth: &OAuthClient,
+    redirect_uri: Option<&str>,
+) -> Result<TokenClient, GmailError> {
     let client = oauth2::Client::new(ClientId::new(oauth.client_id.clone()))
         .set_client_secret(ClientSecret::new(
             oauth.client_secret.expose_secret().to_owned(),
@@ -123,7 +128,6 @@ fn client(oauth: &OAuthClient, redirect_uri: Option<&str>) -> Result<Client, Gma
         // Google takes the client's credentials in the form as well as in Basic auth; the
         // form is what its own libraries send.
         .set_auth_type(AuthType::RequestBody)
-        .set_auth_uri(AuthUrl::new(oauth.auth_uri.clone()).map_err(url_error("auth_uri"))?)
         .set_token_uri(TokenUrl::new(oauth.token_uri.clone()).map_err(url_error("token_uri"))?);
     Ok(match redirect_uri {
         Some(uri) => client
@@ -142,10 +146,20 @@ pub fn authorization_url(
     verifier: &SecretString,
     login_hint: Option<&str>,
 ) -> Result<String, GmailError> {
-    let client = client(oauth, Some(redirect_uri))?;
-    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
-        verifier.expose_secret().to_owned(),
-    ));
+    let verifier = verifier.expose_secret();
+    // The crate asserts RFC 7636's length; a stored verifier is checked, not trusted.
+    if !(43..=128).contains(&verifier.len()) {
+        return Err(GmailError::internal(
+            "a PKCE verifier is not 43 to 128 characters long",
+        ));
+    }
+    let challenge =
+        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_owned()));
+    let client = oauth2::basic::BasicClient::new(ClientId::new(oauth.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(oauth.auth_uri.clone()).map_err(url_error("auth_uri"))?)
+        .set_redirect_uri(
+            RedirectUrl::new(redirect_uri.to_owned()).map_err(url_error("redirect URI"))?,
+        );
     let mut request = client
         .authorize_url(|| CsrfToken::new(state.to_owned()))
         .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())))
@@ -168,7 +182,7 @@ pub async fn exchange_code(
     redirect_uri: &str,
     timeout: Duration,
 ) -> Result<TokenGrant, TokenError> {
-    let client = client(oauth, Some(redirect_uri)).map_err(TokenError::Failed)?;
+    let client = token_client(oauth, Some(redirect_uri)).map_err(TokenError::Failed)?;
     let request = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()));
@@ -190,7 +204,7 @@ pub async fn refresh(
     refresh_token: &SecretString,
     timeout: Duration,
 ) -> Result<TokenGrant, TokenError> {
-    let client = client(oauth, None).map_err(TokenError::Failed)?;
+    let client = token_client(oauth, None).map_err(TokenError::Failed)?;
     let refresh_token = RefreshToken::new(refresh_token.expose_secret().to_owned());
     let sender = Sender {
         http: http.clone(),
@@ -258,7 +272,10 @@ async fn send(
         Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed(),
     );
     let (status, headers, body) = ask(http, request, timeout).await.map_err(SendFailure)?;
-    if status.is_server_error() {
+    // A 5xx is Google failing, to retry, whatever its body says; another failure without
+    // an OAuth error body is not a refusal either. Both keep their status here.
+    let refusal = || serde_json::from_slice::<BasicErrorResponse>(&body).is_ok();
+    if status.is_server_error() || (!status.is_success() && !refusal()) {
         return Err(SendFailure(GmailError::unavailable(format!(
             "the token endpoint answered {status}"
         ))));
@@ -408,9 +425,39 @@ mod tests {
             }
             other => panic!("{:?}", other.err()),
         }
+        // A failure that is not OAuth's keeps its status.
+        match refresh_at(404, "<html>").await {
+            Err(TokenError::Failed(e)) => assert!(e.to_string().contains("404"), "{e}"),
+            other => panic!("{:?}", other.err()),
+        }
         match refresh_at(200, "<html>").await {
             Err(TokenError::Failed(e)) => assert_eq!(e.kind(), "upstream-unavailable", "{e}"),
             other => panic!("{:?}", other.err()),
         }
+    }
+
+    #[test]
+    fn a_verifier_of_the_wrong_length_is_an_error_not_a_panic() {
+        let client = OAuthClient {
+            client_id: "cid".into(),
+            client_secret: SecretString::from("s".to_string()),
+            auth_uri: "https://accounts.example/auth".into(),
+            token_uri: "not a url".into(),
+            redirect_uris: vec![],
+        };
+        let short = SecretString::from("abc".to_string());
+        let err = authorization_url(&client, "http://127.0.0.1:1/cb", &[], "s", &short, None)
+            .unwrap_err();
+        assert_eq!(err.kind(), "internal", "{err}");
+        // The consent URL needs no token endpoint.
+        authorization_url(
+            &client,
+            "http://127.0.0.1:1/cb",
+            &[],
+            "s",
+            &new_verifier(),
+            None,
+        )
+        .unwrap();
     }
 }

@@ -6,6 +6,9 @@
 
 use std::collections::HashMap;
 
+use actix_web::dev::ServerHandle;
+use actix_web::http::ConnectionType;
+use actix_web::http::KeepAlive;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use super::{authorization_url, exchange_code, new_verifier};
@@ -33,16 +36,10 @@ pub async fn authorize(
     let verifier = new_verifier();
     let state = uuid::Uuid::new_v4().simple().to_string();
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-    let redirect = redirect_listener(listener, state.clone())?;
-    show(&authorization_url(
-        &client,
-        &redirect_uri,
-        &scopes,
-        &state,
-        &verifier,
-        None,
-    )?);
-    let code = redirect.await?;
+    let consent = authorization_url(&client, &redirect_uri, &scopes, &state, &verifier, None)?;
+    let redirect = Redirect::listen(listener, state)?;
+    show(&consent);
+    let code = redirect.code().await?;
     let grant = exchange_code(factory.http(), &client, &code, &verifier, &redirect_uri).await?;
     let refresh = grant.refresh_token.ok_or_else(|| {
         GmailError::invalid("code", "Google returned no refresh token; remove the app's access in your Google account and run auth again")
@@ -58,68 +55,95 @@ pub async fn authorize(
     Ok(settings.credentials_path.clone())
 }
 
-/// Serves `/oauth2callback` on `listener` until the first redirect that carries a result:
-/// the code, or why there is none. The browser is told the outcome; the server then stops.
-fn redirect_listener(
-    listener: std::net::TcpListener,
-    state: String,
-) -> Result<impl std::future::Future<Output = Result<String, GmailError>>, GmailError> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<String, GmailError>>(1);
-    let server = HttpServer::new(move || {
-        let (tx, state) = (tx.clone(), state.clone());
-        App::new().route(
-            "/oauth2callback",
-            web::get().to(move |q: web::Query<HashMap<String, String>>| {
-                let result = redirect_result(&q, &state);
-                let body = match &result {
-                    Ok(_) => "Gmail is authorized. You can close this tab.".to_string(),
-                    Err(e) => format!("Authorization failed: {e}"),
-                };
-                // Only the first result counts; a reload after it finds the channel full.
-                let _ = tx.try_send(result);
-                async move {
-                    HttpResponse::Ok()
-                        .content_type("text/plain; charset=utf-8")
-                        .body(body)
-                }
-            }),
-        )
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .map_err(|e| GmailError::internal_from("cannot listen for the OAuth redirect", e))?
-    .run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    Ok(async move {
-        let result = rx
-            .recv()
-            .await
-            .unwrap_or_else(|| Err(GmailError::internal("the OAuth redirect listener stopped")));
-        // Graceful: the browser gets its page before the listener closes.
-        handle.stop(true).await;
-        result
-    })
+/// The loopback server that takes Google's redirect: `/oauth2callback` until a redirect
+/// with this flow's state arrives (one with another state is refused, and the flow waits on:
+/// a stray or forged request cannot end it). Stopped once done, or when dropped.
+struct Redirect {
+    results: tokio::sync::mpsc::Receiver<Result<String, GmailError>>,
+    server: ServerHandle,
 }
 
-/// The code a redirect carries, once its state is this flow's.
-fn redirect_result(q: &HashMap<String, String>, state: &str) -> Result<String, GmailError> {
+impl Redirect {
+    fn listen(listener: std::net::TcpListener, state: String) -> Result<Redirect, GmailError> {
+        let (tx, results) = tokio::sync::mpsc::channel(1);
+        let server = HttpServer::new(move || {
+            let (tx, state) = (tx.clone(), state.clone());
+            App::new().route(
+                "/oauth2callback",
+                web::get().to(move |q: web::Query<HashMap<String, String>>| {
+                    let answer = match redirect_result(&q, &state) {
+                        None => HttpResponse::BadRequest()
+                            .body("This redirect is not for the authorization under way."),
+                        Some(result) => {
+                            let page = match &result {
+                                Ok(_) => "Gmail is authorized. You can close this tab.".into(),
+                                Err(e) => format!("Authorization failed: {e}"),
+                            };
+                            // Only the first result counts; a reload finds the channel full.
+                            let _ = tx.try_send(result);
+                            HttpResponse::Ok().body(page)
+                        }
+                    };
+                    let mut answer = answer;
+                    answer.head_mut().set_connection_type(ConnectionType::Close);
+                    async move { answer }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        // No connection outlives its answer, so stopping never waits on a browser.
+        .keep_alive(KeepAlive::Disabled)
+        .shutdown_timeout(1)
+        .listen(listener)
+        .map_err(|e| GmailError::internal_from("cannot listen for the OAuth redirect", e))?
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok(Redirect {
+            results,
+            server: handle,
+        })
+    }
+
+    /// The code, or why the user's redirect carries none.
+    async fn code(mut self) -> Result<String, GmailError> {
+        let result =
+            self.results.recv().await.unwrap_or_else(|| {
+                Err(GmailError::internal("the OAuth redirect listener stopped"))
+            });
+        // Graceful: the browser gets its page before the listener closes.
+        self.server.stop(true).await;
+        result
+    }
+}
+
+impl Drop for Redirect {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { server.stop(false).await });
+        }
+    }
+}
+
+/// What a redirect says: nothing when its state is not this flow's; else the code, or why
+/// there is none.
+fn redirect_result(q: &HashMap<String, String>, state: &str) -> Option<Result<String, GmailError>> {
     if q.get("state").map(String::as_str) != Some(state) {
-        return Err(GmailError::invalid(
-            "state",
-            "the redirect's state does not match this authorization",
-        ));
+        return None;
     }
     if let Some(err) = q.get("error") {
-        return Err(GmailError::invalid(
+        return Some(Err(GmailError::invalid(
             "error",
             format!("authorization was not granted ({err})"),
-        ));
+        )));
     }
-    q.get("code")
-        .cloned()
-        .ok_or_else(|| GmailError::invalid("code", "the redirect carries no code"))
+    Some(
+        q.get("code")
+            .cloned()
+            .ok_or_else(|| GmailError::invalid("code", "the redirect carries no code")),
+    )
 }
 
 #[cfg(test)]
@@ -168,27 +192,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_redirect_with_another_state_ends_the_flow_and_says_so() {
+    async fn a_redirect_with_another_state_is_refused_and_the_flow_waits_on() {
         let (_sandbox, _dir, settings, factory) = local_mode().await;
-        let (page_tx, page_rx) = tokio::sync::oneshot::channel();
-        let err = authorize(&factory, &settings.gmail, &[], |url| {
-            // A page that knows the port but not the state.
-            let consent = url::Url::parse(url).unwrap();
-            let (_, redirect) = consent
-                .query_pairs()
-                .find(|(k, _)| k == "redirect_uri")
-                .unwrap();
-            let forged = format!("{redirect}?state=guess&code=stolen");
-            tokio::spawn(async move {
-                let page = reqwest::get(forged).await.unwrap().text().await.unwrap();
-                let _ = page_tx.send(page);
-            });
-        })
-        .await
-        .unwrap_err();
-        assert!(err.to_string().contains("state does not match"), "{err}");
-        let page = page_rx.await.unwrap();
-        assert!(page.starts_with("Authorization failed"), "{page}");
-        assert!(!settings.gmail.credentials_path.exists());
+        let mut browser = None;
+        let flow = authorize(
+            &factory,
+            &settings.gmail,
+            super::super::DEFAULT_SCOPES,
+            |url| {
+                let consent = url.to_string();
+                let redirect = url::Url::parse(url)
+                    .unwrap()
+                    .query_pairs()
+                    .find(|(k, _)| k == "redirect_uri")
+                    .unwrap()
+                    .1
+                    .into_owned();
+                browser = Some(tokio::spawn(async move {
+                    // A page that knows the port but not the state: refused, ends nothing.
+                    let forged = format!("{redirect}?state=guess&error=access_denied");
+                    let r = reqwest::get(forged).await.unwrap();
+                    assert_eq!(r.status(), 400);
+                    // Then the user's browser, through consent.
+                    reqwest::get(consent).await.unwrap();
+                }));
+            },
+        );
+        let finished = tokio::time::timeout(std::time::Duration::from_secs(20), flow).await;
+        browser.unwrap().await.unwrap();
+        let path = finished
+            .expect("the flow went on to the real redirect")
+            .unwrap();
+        assert!(path.exists());
     }
 }
