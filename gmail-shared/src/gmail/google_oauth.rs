@@ -323,15 +323,23 @@ mod tests {
     use base64::Engine;
     use sha2::{Digest, Sha256};
 
-    #[test]
-    fn the_authorization_url_carries_state_pkce_offline_and_consent() {
-        let client = OAuthClient {
+    /// A client of these endpoints.
+    fn client_at(auth_uri: &str, token_uri: &str) -> OAuthClient {
+        OAuthClient {
             client_id: "cid".into(),
             client_secret: SecretString::from("s".to_string()),
-            auth_uri: "https://accounts.example/o/oauth2/v2/auth".into(),
-            token_uri: "https://oauth2.example/token".into(),
+            auth_uri: auth_uri.into(),
+            token_uri: token_uri.into(),
             redirect_uris: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn the_authorization_url_carries_state_pkce_offline_and_consent() {
+        let client = client_at(
+            "https://accounts.example/o/oauth2/v2/auth",
+            "https://oauth2.example/token",
+        );
         let verifier = new_verifier();
         let url = authorization_url(
             &client,
@@ -374,13 +382,10 @@ mod tests {
                 let _ = socket.write_all(answer.as_bytes()).await;
             }
         });
-        OAuthClient {
-            client_id: "cid".into(),
-            client_secret: SecretString::from("s".to_string()),
-            auth_uri: format!("http://127.0.0.1:{port}/auth"),
-            token_uri: format!("http://127.0.0.1:{port}/token"),
-            redirect_uris: vec![],
-        }
+        client_at(
+            &format!("http://127.0.0.1:{port}/auth"),
+            &format!("http://127.0.0.1:{port}/token"),
+        )
     }
 
     async fn refresh_at(status: u16, body: &'static str) -> Result<TokenGrant, TokenError> {
@@ -438,13 +443,7 @@ mod tests {
 
     #[test]
     fn a_verifier_of_the_wrong_length_is_an_error_not_a_panic() {
-        let client = OAuthClient {
-            client_id: "cid".into(),
-            client_secret: SecretString::from("s".to_string()),
-            auth_uri: "https://accounts.example/auth".into(),
-            token_uri: "not a url".into(),
-            redirect_uris: vec![],
-        };
+        let client = client_at("https://accounts.example/auth", "not a url");
         let short = SecretString::from("abc".to_string());
         let err = authorization_url(&client, "http://127.0.0.1:1/cb", &[], "s", &short, None)
             .unwrap_err();
