@@ -290,40 +290,42 @@ pub fn is_system_label(id: &str) -> bool {
     SYSTEM_LABELS.contains(&id)
 }
 
-fn looks_like_label_id(id: &str) -> bool {
-    is_system_label(id)
-        || id
-            .strip_prefix("Label_")
-            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-}
-
 /// Lets callers name labels as agents do ("Work", "inbox", "Projects/Alpha") as well as by
-/// id; only when some entry is not already an id does it cost one labels.list.
+/// id. User labels, by id or name, are checked against the connection's label cache; one it
+/// does not know costs one labels.list (it may be new), one Gmail does not know either is
+/// refused here: a batch of a thousand messages must not learn it one message at a time.
 pub async fn resolve_label_ids(
     mailbox: &Mailbox,
     field: &str,
     given: &[String],
 ) -> Result<Vec<String>, GmailError> {
-    if given.iter().all(|g| looks_like_label_id(g)) {
+    if given.iter().all(|g| is_system_label(g)) {
         return Ok(given.to_vec());
     }
-    let labels = list_labels(mailbox).await?;
+    let resolve = |names: &std::collections::HashMap<String, String>, g: &String| {
+        if is_system_label(g) || names.contains_key(g) {
+            return Some(g.clone());
+        }
+        names
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(g))
+            .map(|(id, _)| id.clone())
+    };
+    let cached = label_names(mailbox).await?;
+    if let Some(ids) = given.iter().map(|g| resolve(&cached, g)).collect() {
+        return Ok(ids);
+    }
+    mailbox.connection().labels.forget();
+    let fresh = label_names(mailbox).await?;
     given
         .iter()
         .map(|g| {
-            if looks_like_label_id(g) {
-                return Ok(g.clone());
-            }
-            labels
-                .iter()
-                .find(|l| l.id == *g || l.name.eq_ignore_ascii_case(g))
-                .map(|l| l.id.clone())
-                .ok_or_else(|| {
-                    GmailError::invalid(
-                        field,
-                        format!("no label with id or name {g:?} (list_email_labels shows them)"),
-                    )
-                })
+            resolve(&fresh, g).ok_or_else(|| {
+                GmailError::invalid(
+                    field,
+                    format!("no label with id or name {g:?} (list_email_labels shows them)"),
+                )
+            })
         })
         .collect()
 }

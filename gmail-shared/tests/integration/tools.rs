@@ -292,7 +292,7 @@ async fn bad_input_gets_clear_errors() {
 }
 
 #[tokio::test]
-async fn a_refused_batch_is_retried_per_message_and_reported_per_id() {
+async fn a_failed_batch_is_reported_per_id_without_a_call_per_message() {
     let h = Harness::start().await;
     let ids = h.ids("in:inbox", 2).await;
     // Gmail's batchModify ignores ids it does not know: one call, all reported done.
@@ -308,12 +308,14 @@ async fn a_refused_batch_is_retried_per_message_and_reported_per_id() {
     for id in &ids {
         assert!(h.labels_of(id).await.contains(&"STARRED".to_string()));
     }
-    // When Gmail keeps failing, the batch is retried, then each message alone, and every
-    // id is reported with its error instead of one opaque failure.
+    // When Gmail keeps failing, the batch is retried, and every id is reported with its
+    // error instead of one opaque failure; no message is asked alone (a thousand calls
+    // that would fail alike).
     h.sandbox.set_faults(gmail_sandbox::FaultConfig {
         error_rate: 1.0,
         ..Default::default()
     });
+    h.reset_stats().await;
     let out = call(
         &h,
         "batch_modify_emails",
@@ -331,8 +333,38 @@ async fn a_refused_batch_is_retried_per_message_and_reported_per_id() {
             .all(|f| f["error"].as_str().unwrap().contains("unavailable")),
         "{s}"
     );
-    assert_eq!(s["upstreamCalls"], 3);
+    assert_eq!(s["upstreamCalls"], 1);
+    assert_eq!(h.stat("users.messages.modify").await, 0);
     assert!(out.text.contains("Failed message IDs"));
+}
+
+/// A label Gmail does not have is refused before any batch is sent, and label names cost one
+/// labels.list a minute, however many calls use them.
+#[tokio::test]
+async fn labels_are_checked_once_before_a_batch_is_sent() {
+    let h = Harness::start().await;
+    let ids = h.ids("in:inbox", 3).await;
+    h.reset_stats().await;
+    let err = call_err(
+        &h,
+        "batch_modify_emails",
+        json!({"messageIds": ids, "addLabelIds": ["Label_999"]}),
+    )
+    .await;
+    assert!(err.contains("Label_999"), "{err}");
+    assert_eq!(h.stat("users.messages.batchModify").await, 0);
+    assert_eq!(h.stat("users.messages.modify").await, 0);
+    h.reset_stats().await;
+    for id in &ids {
+        call(
+            &h,
+            "modify_email",
+            json!({"messageId": id, "addLabelIds": ["Work"], "removeLabelIds": ["work"]}),
+        )
+        .await;
+    }
+    assert!(h.stat("users.labels.list").await <= 1);
+    assert_eq!(h.stat("users.messages.modify").await, 3);
 }
 
 #[tokio::test]
