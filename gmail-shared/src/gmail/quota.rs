@@ -65,6 +65,8 @@ pub fn units_of_call(type_name: &str) -> u32 {
 #[derive(Default)]
 pub struct QuotaBudget {
     limiter: Option<DefaultKeyedRateLimiter<String>>,
+    /// The most one wait can take; a larger spend is taken in pieces of this size.
+    burst: u32,
 }
 
 impl std::fmt::Debug for QuotaBudget {
@@ -78,11 +80,12 @@ impl std::fmt::Debug for QuotaBudget {
 impl QuotaBudget {
     /// `per_minute` units refilled evenly, bursts of `burst` units; 0: no budget.
     pub fn new(per_minute: u32, burst: u32) -> QuotaBudget {
+        let burst = burst.max(100);
         let limiter = NonZeroU32::new(per_minute).map(|rate| {
-            let burst = NonZeroU32::new(burst.max(100)).expect("at least 100");
+            let burst = NonZeroU32::new(burst).expect("at least 100");
             RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
         });
-        QuotaBudget { limiter }
+        QuotaBudget { limiter, burst }
     }
 
     /// Waits until `account` has `units` to spend, then spends them; refused as rate-limited
@@ -101,14 +104,20 @@ impl QuotaBudget {
             limiter.retain_recent();
         }
         let key = account.to_string();
-        match tokio::time::timeout(at_most, limiter.until_key_n_ready(&key, units)).await {
-            // More than one burst at once can never fit (Err inside): let it through rather
-            // than stall.
-            Ok(_) => Ok(()),
-            Err(_) => Err(GmailError::RateLimited {
-                retry_after: Some(at_most),
-            }),
+        let deadline = tokio::time::Instant::now() + at_most;
+        // More than one burst can never be ready at once (the limiter refuses it outright,
+        // and it used to pass uncounted): it is spent a burst at a time.
+        let mut left = units.get();
+        while let Some(piece) = NonZeroU32::new(left.min(self.burst)) {
+            let ready = limiter.until_key_n_ready(&key, piece);
+            if tokio::time::timeout_at(deadline, ready).await.is_err() {
+                return Err(GmailError::RateLimited {
+                    retry_after: Some(at_most),
+                });
+            }
+            left -= piece.get();
         }
+        Ok(())
     }
 }
 
@@ -218,5 +227,21 @@ mod tests {
             .collect();
         assert!(wrong.is_empty(), "{wrong:#?}");
         assert_eq!(units_of_call("something else"), 5);
+    }
+
+    /// A spend larger than one burst (a batch of threads.get) is counted, a burst at a time.
+    #[tokio::test]
+    async fn a_spend_over_one_burst_is_counted_not_waved_through() {
+        let budget = QuotaBudget::new(60, 100);
+        let short = Duration::from_millis(200);
+        let refused = budget.spend("a@example.com", 250, short).await;
+        assert!(
+            matches!(refused, Err(GmailError::RateLimited { .. })),
+            "{refused:?}"
+        );
+        // What it spent before the refusal is gone: the next small spend waits too.
+        assert!(budget.spend("a@example.com", 10, short).await.is_err());
+        // Another mailbox has its own budget.
+        budget.spend("b@example.com", 100, short).await.unwrap();
     }
 }
