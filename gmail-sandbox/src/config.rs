@@ -54,7 +54,7 @@ pub struct FaultConfig {
     pub max_concurrent_per_user: usize,
     /// Gmail methods (`users.messages.send`, …) the faults above and `delay_after_ms`
     /// apply to; empty = every method. A batch part counts as its own method; `batch`
-    /// names the batch request itself.
+    /// names the batch request itself (named, it fails whole).
     pub methods: Vec<String>,
     /// `/batch` and `/batch/gmail/v1` answer 404, like a Gmail-compatible server without them.
     pub batch_disabled: bool,

@@ -201,6 +201,12 @@ impl Faults {
         None
     }
 
+    /// Whether `method` is named among the faulted methods (not only covered by "every
+    /// method").
+    pub fn names(&self, method: &str) -> bool {
+        self.cfg.read().methods.iter().any(|m| m == method)
+    }
+
     /// The injected 429, with `Retry-After` when configured.
     pub fn too_many_concurrent(&self) -> ApiError {
         ApiError::too_many_concurrent().with_retry_after(self.cfg.read().retry_after_secs)

@@ -194,13 +194,21 @@ fn answer(state: &AppState, parts: Vec<Part>) -> ApiResponse {
 }
 
 /// actix entry point. Latency and `delay_after_ms` apply once to the whole batch when any
-/// of its parts (or `batch` itself) is a targeted method.
+/// of its parts (or `batch` itself) is a targeted method; errors apply to each part, or to
+/// the whole batch when `batch` is named.
 pub async fn entry(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     state.stats.http_request();
     if state.faults.batch_disabled() {
         return ApiResponse::from_error(&ApiError::not_found()).into_http();
     }
     state.stats.method("batch");
+    // Named on its own, `batch` fails whole, as Gmail's batch endpoint itself can.
+    if state.faults.names("batch") {
+        if let Some(e) = state.faults.roll("batch") {
+            state.stats.fault_injected();
+            return ApiResponse::from_error(&e).into_http();
+        }
+    }
     let outer = api_request(&req, &body);
     let parsed = parts(&outer);
     let mut methods = vec![Some("batch")];

@@ -37,9 +37,10 @@ fn remember_no_batch(root: &str) {
 }
 
 /// GETs every `path` (e.g. `/gmail/v1/users/me/messages/ID?format=metadata`) through the
-/// batch endpoint, in order. Parts that fail transiently are retried with the shared policy;
-/// other failures come back per item. When the batch endpoint itself fails (or the server has
-/// none), the paths are fetched one by one instead, a few at a time.
+/// batch endpoint, in order. Parts that fail transiently (and a whole batch that did) are
+/// sent again in rounds, under one budget of waits and one deadline for the whole call;
+/// other failures come back per item. When the server has no batch endpoint, the paths are
+/// fetched one by one instead, a few at a time.
 pub async fn batch_get<T: DeserializeOwned>(
     conn: &Connection,
     paths: &[String],
@@ -48,14 +49,30 @@ pub async fn batch_get<T: DeserializeOwned>(
     let mut results: Vec<Option<Result<T, GmailError>>> = (0..paths.len()).map(|_| None).collect();
     let mut pending: Vec<usize> = (0..paths.len()).collect();
     let mut delays = conn.retry.delays();
+    let deadline = tokio::time::Instant::now() + conn.retry.deadline(0);
+    let mut waited = Duration::ZERO;
     while !pending.is_empty() {
         let mut again = Vec::new();
+        // Once Gmail or the budget says "rate", the round's other chunks are not sent: they
+        // would be refused alike, or queue behind the same budget one after another.
+        let mut limited: Option<Option<Duration>> = None;
         for chunk in pending.chunks(BATCH_CHUNK) {
-            let chunk_paths: Vec<String> = chunk.iter().map(|&i| paths[i].clone()).collect();
-            let answers = fetch_chunk(conn, chunk_paths, units_per_part).await;
+            let answers = match limited {
+                Some(retry_after) => chunk
+                    .iter()
+                    .map(|_| Err(GmailError::RateLimited { retry_after }))
+                    .collect(),
+                None => {
+                    let chunk_paths = chunk.iter().map(|&i| paths[i].clone()).collect();
+                    fetch_chunk(conn, chunk_paths, units_per_part).await
+                }
+            };
             for (&index, answer) in chunk.iter().zip(answers) {
                 match answer {
                     Err(e) if retry::transient(&e) => {
+                        if let GmailError::RateLimited { retry_after } = e {
+                            limited = Some(retry_after);
+                        }
                         again.push(index);
                         results[index] = Some(Err(e));
                     }
@@ -72,8 +89,16 @@ pub async fn batch_get<T: DeserializeOwned>(
         if again.is_empty() {
             break;
         }
-        // Out of patience: the parts keep their last error.
-        let Some(wait) = delays.next() else { break };
+        // Out of patience (the retry budget's waits, counted as slept), or of time: the
+        // parts keep their last error.
+        let told = limited.flatten().map(|d| d.min(conn.retry.max_wait));
+        let Some(wait) = delays.next().map(|d| told.map_or(d, |t| t.max(d))) else {
+            break;
+        };
+        waited += wait;
+        if waited > conn.retry.max_wait || tokio::time::Instant::now() + wait >= deadline {
+            break;
+        }
         tokio::time::sleep(wait).await;
         pending = again;
     }
@@ -83,31 +108,28 @@ pub async fn batch_get<T: DeserializeOwned>(
         .collect())
 }
 
-/// One chunk's answers: through the batch endpoint, or one request each when it fails.
+/// One chunk's answers: through the batch endpoint, once (batch_get retries), or one
+/// request each on a server without one.
 async fn fetch_chunk(
     conn: &Connection,
     paths: Vec<String>,
     units: u32,
 ) -> Vec<Result<Vec<u8>, GmailError>> {
     if !batch_known_missing(&conn.api_root) {
-        match conn
-            .retry
-            .retry_raw(|| send_batch(conn, paths.iter().map(String::as_str), units))
-            .await
-        {
+        match send_batch(conn, paths.iter().map(String::as_str), units).await {
             Ok(answers) => return answers,
-            // Out of quota (ours or Gmail's): one request a part would only spend more.
-            Err(GmailError::RateLimited { retry_after }) => {
-                return paths
-                    .iter()
-                    .map(|_| Err(GmailError::RateLimited { retry_after }))
-                    .collect()
+            Err(GmailError::NotFound { .. }) => {
+                remember_no_batch(&conn.api_root);
+                tracing::warn!(
+                    parts = paths.len(),
+                    "no batch endpoint here; fetching the parts one by one"
+                );
             }
+            // The whole batch failed: each part has failed so, and batch_get decides what
+            // to send again. One request a part would fail alike, at fifty times the cost.
             Err(e) => {
-                if matches!(e, GmailError::NotFound { .. }) {
-                    remember_no_batch(&conn.api_root);
-                }
-                tracing::warn!(error = %e, parts = paths.len(), "the batch endpoint failed; fetching the parts one by one");
+                tracing::warn!(error = %e, parts = paths.len(), "the batch request failed");
+                return paths.iter().map(|_| for_each_part(&e)).collect();
             }
         }
     }
@@ -116,6 +138,38 @@ async fn fetch_chunk(
         .buffered(FALLBACK_CONCURRENCY)
         .collect()
         .await
+}
+
+/// A whole batch's failure, as each of its parts': the same kind (transient or not, which
+/// batch_get goes by) and text; the cause stays with the one logged.
+fn for_each_part(e: &GmailError) -> Result<Vec<u8>, GmailError> {
+    Err(match e {
+        GmailError::RateLimited { retry_after } => GmailError::RateLimited {
+            retry_after: *retry_after,
+        },
+        GmailError::UpstreamTimeout { after, .. } => GmailError::UpstreamTimeout {
+            after: *after,
+            sent_as: None,
+        },
+        GmailError::AuthExpired { message } => GmailError::AuthExpired {
+            message: message.clone(),
+        },
+        GmailError::MissingScope { scope } => GmailError::MissingScope {
+            scope: scope.clone(),
+        },
+        GmailError::UpstreamUnavailable { message, .. } => GmailError::UpstreamUnavailable {
+            message: message.clone(),
+            source: None,
+        },
+        GmailError::Forbidden { message } => GmailError::Forbidden {
+            message: message.clone(),
+        },
+        GmailError::InvalidArgument { field, message } => GmailError::InvalidArgument {
+            field: field.clone(),
+            message: message.clone(),
+        },
+        other => GmailError::internal(format!("the batch request failed: {other}")),
+    })
 }
 
 /// One GET of a batch part's path on its own.

@@ -384,3 +384,30 @@ async fn a_batch_over_the_limit_is_refused_before_gmail_is_asked() {
     );
     assert_eq!(h.gmail_requests().await, 0);
 }
+
+/// A batch endpoint that keeps failing is sent again within the retry budget, then the
+/// search fails; no message is fetched alone (fifty calls that would fail alike).
+#[tokio::test]
+async fn a_failing_batch_endpoint_is_not_replaced_by_a_call_a_message() {
+    let h = Harness::start().await;
+    h.sandbox.set_faults(gmail_sandbox::FaultConfig {
+        error_rate: 1.0,
+        methods: vec!["batch".into()],
+        ..Default::default()
+    });
+    h.reset_stats().await;
+    let started = std::time::Instant::now();
+    let err = call_err(
+        &h,
+        "search_emails",
+        json!({"query": "in:inbox", "maxResults": 20}),
+    )
+    .await;
+    h.sandbox.set_faults(gmail_sandbox::FaultConfig::default());
+    assert!(err.contains("unavailable"), "{err}");
+    assert_eq!(h.stat("users.messages.get").await, 0);
+    let batches = h.stat("batch").await;
+    assert!((2..=8).contains(&batches), "{batches} batch requests");
+    // The retry budget is 2 s of waiting.
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+}
