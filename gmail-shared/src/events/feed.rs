@@ -367,8 +367,8 @@ pub async fn address_of(mailbox: &Mailbox) -> Result<String, GmailError> {
     }
 }
 
-/// Every history record since `from`, up to [`MAX_PAGES`] pages, and where the next sync
-/// starts.
+/// Every history record since `from`, up to [`MAX_PAGES`] pages or [`MAX_NEW`] new messages,
+/// and where the next sync starts.
 async fn read_history(
     mailbox: &Mailbox,
     from: &str,
@@ -382,6 +382,9 @@ async fn read_history(
     for _ in 0..MAX_PAGES {
         let page = history::list_changes(mailbox, &request).await?;
         changes.extend(page.changes);
+        if cut_at_new(&mut changes, MAX_NEW) {
+            break;
+        }
         match page.next_page_token {
             Some(token) => request.page_token = Some(token),
             None => return Ok((page.history_id, changes)),
@@ -393,4 +396,61 @@ async fn read_history(
         .map(|c| c.history_id.clone())
         .unwrap_or_else(|| from.to_string());
     Ok((last, changes))
+}
+
+/// New messages one sync describes at most (each costs a metadata get, about 5 quota units;
+/// a backlog of thousands in one sync would spend minutes of the mailbox's quota, and fail
+/// whole). A bigger backlog continues in the next sync.
+const MAX_NEW: usize = 500;
+
+/// Keeps the changes up to the record in which the `max`th new message was added (a record
+/// is kept whole, so the next sync can start after it); whether any were cut or the limit
+/// was reached.
+fn cut_at_new(changes: &mut Vec<history::Change>, max: usize) -> bool {
+    let mut added = 0;
+    let Some(reached) = changes.iter().position(|c| {
+        added += usize::from(c.kind == ChangeKind::MessageAdded);
+        added >= max
+    }) else {
+        return false;
+    };
+    let record = changes[reached].history_id.clone();
+    let end = changes[reached..]
+        .iter()
+        .position(|c| c.history_id != record)
+        .map_or(changes.len(), |n| reached + n);
+    changes.truncate(end);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(history_id: &str, kind: ChangeKind) -> history::Change {
+        history::Change {
+            history_id: history_id.into(),
+            kind,
+            message_id: format!("m{history_id}"),
+            thread_id: "t".into(),
+            label_ids: vec![],
+        }
+    }
+
+    #[test]
+    fn a_sync_stops_after_the_record_with_the_last_new_message_it_takes() {
+        use ChangeKind::{LabelAdded, MessageAdded};
+        let mut changes = vec![
+            change("1", MessageAdded),
+            change("2", LabelAdded),
+            change("3", MessageAdded),
+            change("3", LabelAdded),
+            change("4", MessageAdded),
+        ];
+        assert!(!cut_at_new(&mut changes.clone(), 4));
+        assert!(cut_at_new(&mut changes, 2));
+        // Record 3 is kept whole; the next sync starts after it, at record 4.
+        let ids: Vec<&str> = changes.iter().map(|c| c.history_id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3", "3"]);
+    }
 }
