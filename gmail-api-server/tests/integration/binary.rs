@@ -21,6 +21,11 @@ fn bad_configuration_exits_with_one_line_naming_the_key() {
             "/nonexistent/gmail.toml",
             "/nonexistent/gmail.toml",
         ),
+        // What only a running server would have found: its own bind, the key, the tools.
+        ("GMAIL_API_HOST", "0.0.0.0", "api.host"),
+        ("GMAIL_MULTI_USER", "true", "multi_user.encryption_key"),
+        ("GMAIL_EXCLUDE_TOOLS", "serach_emails", "mcp.exclude_tools"),
+        ("GMAIL_TOOLS", "serach_emails", "mcp.tools"),
     ];
     for (key, value, named) in cases {
         let out = Command::new(BIN)
@@ -113,7 +118,8 @@ fn single_user_mode_refuses_a_public_bind() {
         .env("GMAIL_BACKEND", "sandbox")
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    // Bad configuration (exit 2), which the reviver waits longest on, not a failed start.
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("without caller authentication"), "{stderr}");
 }

@@ -77,6 +77,7 @@ impl CommonArgs {
             values,
         })?;
         check_settings(&settings)?;
+        check_settings_for(&settings, role)?;
         Ok(settings)
     }
 }
@@ -101,9 +102,50 @@ fn settle_working_dir() {
 /// settings may have changed since they were loaded.
 pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
     settings.validate()?;
+    let known = crate::tools::catalog::names();
+    for (key, list) in [
+        ("mcp.tools", &settings.mcp.tools),
+        ("mcp.exclude_tools", &settings.mcp.exclude_tools),
+    ] {
+        let unknown: Vec<&str> = list
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty() && !known.contains(t))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ConfigError(format!(
+                "{key}: unknown tool {}",
+                unknown.join(", ")
+            )));
+        }
+    }
     crate::tools::ToolPolicy::from_settings(settings)
         .map(|_| ())
         .map_err(|e| ConfigError(format!("mcp.toolsets: {e}")))
+}
+
+/// What only the server of `role` needs of the settings, checked at load so that a server
+/// that cannot start says so as bad configuration (exit 2), not as a failed start: its own
+/// host in single-user mode, and a usable encryption key in multi-user mode.
+fn check_settings_for(settings: &Settings, role: Role) -> Result<(), ConfigError> {
+    let host = match role {
+        Role::Mcp => &settings.mcp.host,
+        Role::Api => &settings.api.host,
+    };
+    crate::auth::check_bind(settings, host)
+        .map_err(|e| ConfigError(format!("{}.host: {e}", role.section())))?;
+    let mu = &settings.multi_user;
+    if mu.enabled {
+        let key = mu.encryption_key.as_ref().ok_or_else(|| {
+            ConfigError(format!(
+                "multi_user.encryption_key (GMAIL_ENCRYPTION_KEY): multi-user mode needs one; {}",
+                crate::store::cipher::KEY_HINT
+            ))
+        })?;
+        crate::store::Keyring::new(key, mu.old_encryption_keys.as_ref())
+            .map_err(|e| ConfigError(format!("multi_user: {e}")))?;
+    }
+    Ok(())
 }
 
 /// A server's port, taken at the start: bound, so a port in use fails the start before any
