@@ -38,8 +38,8 @@ enum Command {
         #[arg(long)]
         quota: bool,
         /// Push subscription: POST users.watch notifications published on TOPIC
-        /// (`projects/P/topics/T`) to URL (http only). Repeatable; the environment variable
-        /// takes comma-separated pairs.
+        /// (`projects/P/topics/T`) to URL (pushes to https URLs are dropped: the sandbox speaks
+        /// no TLS). Repeatable; the environment variable takes comma-separated pairs.
         #[arg(
             long = "pubsub-push",
             value_name = "TOPIC=URL",

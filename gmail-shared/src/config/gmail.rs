@@ -44,7 +44,7 @@ pub struct GmailSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// Google when credentials files exist, the sandbox otherwise.
+    /// Google when the Google OAuth client file exists, the sandbox otherwise.
     Auto,
     Google,
     Sandbox,
