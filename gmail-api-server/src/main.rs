@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use gmail_api_server::Application;
 use gmail_shared::admin::AdminCommand;
-use gmail_shared::server::{exit_code, summary, CommonArgs, Role};
+use gmail_shared::server::{check_start, exit_code, summary, CommonArgs, Role};
 use gmail_shared::telemetry::{self, LogTarget};
 
 /// REST API for Gmail (port 8000), with OpenAPI docs at /docs.
@@ -35,6 +35,10 @@ async fn main() -> ExitCode {
     };
     if let Some(Command::Admin(command)) = cli.command {
         return gmail_shared::admin::main(&settings, command, "gmail-api-server").await;
+    }
+    if let Err(e) = check_start(&settings, Role::Api, true) {
+        eprintln!("gmail-api-server: {e}");
+        return ExitCode::from(2);
     }
     if cli.common.check {
         println!("{}", summary(&settings, Role::Api));

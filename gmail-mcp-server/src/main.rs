@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use gmail_mcp_server::Application;
 use gmail_shared::admin::AdminCommand;
-use gmail_shared::server::{exit_code, summary, CommonArgs, Role};
+use gmail_shared::server::{check_start, exit_code, summary, CommonArgs, Role};
 use gmail_shared::telemetry::{self, LogTarget};
 use gmail_shared::Settings;
 
@@ -76,6 +76,10 @@ async fn main() -> ExitCode {
         }
         Some(Command::Auth { no_browser }) => return auth(&settings, no_browser).await,
         None => {}
+    }
+    if let Err(e) = check_start(&settings, Role::Mcp, !cli.stdio) {
+        eprintln!("gmail-mcp-server: {e}");
+        return ExitCode::from(2);
     }
     if cli.common.check {
         println!("{}", summary(&settings, Role::Mcp));

@@ -41,6 +41,26 @@ fn bad_configuration_exits_with_one_line_naming_the_key() {
     }
 }
 
+/// The start checks are the servers': in multi-user mode without a key, the admin command
+/// that makes one still runs (the setup scripts depend on it).
+#[test]
+fn a_key_can_be_generated_before_there_is_one() {
+    let out = Command::new(BIN)
+        .args(["admin", "generate-key"])
+        .env("GMAIL_MULTI_USER", "true")
+        .env("HOME", "/nonexistent")
+        .env("GMAIL_EVENTS__ENABLED", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(key.trim().len(), 44, "{key}");
+}
+
 #[test]
 fn flags_override_the_environment() {
     let out = Command::new(BIN)

@@ -77,7 +77,6 @@ impl CommonArgs {
             values,
         })?;
         check_settings(&settings)?;
-        check_settings_for(&settings, role)?;
         Ok(settings)
     }
 }
@@ -124,16 +123,20 @@ pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
         .map_err(|e| ConfigError(format!("mcp.toolsets: {e}")))
 }
 
-/// What only the server of `role` needs of the settings, checked at load so that a server
-/// that cannot start says so as bad configuration (exit 2), not as a failed start: its own
-/// host in single-user mode, and a usable encryption key in multi-user mode.
-fn check_settings_for(settings: &Settings, role: Role) -> Result<(), ConfigError> {
+/// What a server of `role` needs of the settings to start (not the admin commands, which
+/// make the key, nor `auth`), checked before it starts so that one that cannot says so as
+/// bad configuration (exit 2), not as a failed start the reviver retries soon: in
+/// single-user mode its own host (when it `listens`; stdio does not), in multi-user mode a
+/// usable encryption key.
+pub fn check_start(settings: &Settings, role: Role, listens: bool) -> Result<(), ConfigError> {
     let host = match role {
         Role::Mcp => &settings.mcp.host,
         Role::Api => &settings.api.host,
     };
-    crate::auth::check_bind(settings, host)
-        .map_err(|e| ConfigError(format!("{}.host: {e}", role.section())))?;
+    if listens {
+        crate::auth::check_bind(settings, host)
+            .map_err(|e| ConfigError(format!("{}.host: {e}", role.section())))?;
+    }
     let mu = &settings.multi_user;
     if mu.enabled {
         let key = mu.encryption_key.as_ref().ok_or_else(|| {
