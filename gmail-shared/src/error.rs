@@ -116,6 +116,77 @@ fn retry_hint(retry_after: &Option<Duration>) -> String {
 }
 
 impl GmailError {
+    /// The same error for another item it applies to (each part of a failed batch): the
+    /// same kind and text; an unavailable Gmail's cause, which cannot be copied, is kept as
+    /// text, and an internal error's stays with the original.
+    pub fn copied(&self) -> GmailError {
+        use GmailError::*;
+        let text = |source: &Option<Cause>| caused_by(source);
+        match self {
+            NotFound { what } => NotFound { what: what.clone() },
+            InvalidArgument { field, message } => InvalidArgument {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            TooLarge {
+                message,
+                limit_bytes,
+            } => TooLarge {
+                message: message.clone(),
+                limit_bytes: *limit_bytes,
+            },
+            MissingScope { scope } => MissingScope {
+                scope: scope.clone(),
+            },
+            RateLimited { retry_after } => RateLimited {
+                retry_after: *retry_after,
+            },
+            UpstreamTimeout { after, sent_as } => UpstreamTimeout {
+                after: *after,
+                sent_as: sent_as.clone(),
+            },
+            UpstreamUnavailable { message, source } => UpstreamUnavailable {
+                message: format!("{message}{}", text(source)),
+                source: None,
+            },
+            AuthExpired { message } => AuthExpired {
+                message: message.clone(),
+            },
+            Reauthorize { account, link } => Reauthorize {
+                account: account.clone(),
+                link: link.clone(),
+            },
+            Conflict { message } => Conflict {
+                message: message.clone(),
+            },
+            Refused { message } => Refused {
+                message: message.clone(),
+            },
+            Forbidden { message } => Forbidden {
+                message: message.clone(),
+            },
+            TooManyRequests {
+                message,
+                retry_after,
+            } => TooManyRequests {
+                message: message.clone(),
+                retry_after: *retry_after,
+            },
+            SendCapReached {
+                message,
+                retry_after,
+            } => SendCapReached {
+                message: message.clone(),
+                retry_after: *retry_after,
+            },
+            // The cause is the operator's (logged with the original), never the caller's.
+            Internal { message, .. } => Internal {
+                message: message.clone(),
+                source: None,
+            },
+        }
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         GmailError::NotFound { what: what.into() }
     }

@@ -407,10 +407,13 @@ const MAX_NEW: usize = 500;
 /// is kept whole, so the next sync can start after it); whether any were cut or the limit
 /// was reached.
 fn cut_at_new(changes: &mut Vec<history::Change>, max: usize) -> bool {
-    let mut added = 0;
+    // Counted as `events_of` fetches them: once each, drafts not at all.
+    let mut added = HashSet::new();
     let Some(reached) = changes.iter().position(|c| {
-        added += usize::from(c.kind == ChangeKind::MessageAdded);
-        added >= max
+        if c.kind == ChangeKind::MessageAdded && !c.label_ids.iter().any(|l| l == "DRAFT") {
+            added.insert(c.message_id.as_str());
+        }
+        added.len() >= max
     }) else {
         return false;
     };
@@ -448,6 +451,11 @@ mod tests {
             change("4", MessageAdded),
         ];
         assert!(!cut_at_new(&mut changes.clone(), 4));
+        // A draft, and a message added twice, count as nothing more.
+        let mut drafts = changes.clone();
+        drafts[0].label_ids = vec!["DRAFT".into()];
+        drafts[4].message_id = "m3".into();
+        assert!(!cut_at_new(&mut drafts, 2));
         assert!(cut_at_new(&mut changes, 2));
         // Record 3 is kept whole; the next sync starts after it, at record 4.
         let ids: Vec<&str> = changes.iter().map(|c| c.history_id.as_str()).collect();

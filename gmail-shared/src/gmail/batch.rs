@@ -48,31 +48,45 @@ pub async fn batch_get<T: DeserializeOwned>(
 ) -> Result<Vec<Result<T, GmailError>>, GmailError> {
     let mut results: Vec<Option<Result<T, GmailError>>> = (0..paths.len()).map(|_| None).collect();
     let mut pending: Vec<usize> = (0..paths.len()).collect();
+    let started = tokio::time::Instant::now();
     let mut delays = conn.retry.delays();
-    let deadline = tokio::time::Instant::now() + conn.retry.deadline(0);
+    // One call's deadline per chunk, as if each were one request with its retries.
+    let chunks = paths.len().div_ceil(BATCH_CHUNK).max(1) as u32;
+    let deadline = started + conn.retry.deadline(0) * chunks;
     let mut waited = Duration::ZERO;
     while !pending.is_empty() {
         let mut again = Vec::new();
-        // Once Gmail or the budget says "rate", the round's other chunks are not sent: they
-        // would be refused alike, or queue behind the same budget one after another.
+        // Once the batch itself is refused for rate (by Gmail or the budget), the round's
+        // other chunks are not sent: they would be refused alike, or queue behind the same
+        // budget one after another. A part's own 429 stops nothing.
         let mut limited: Option<Option<Duration>> = None;
         for chunk in pending.chunks(BATCH_CHUNK) {
-            let answers = match limited {
-                Some(retry_after) => chunk
-                    .iter()
-                    .map(|_| Err(GmailError::RateLimited { retry_after }))
-                    .collect(),
+            let fetched = match limited {
+                Some(retry_after) => Err(ChunkFailure::Limited(retry_after)),
                 None => {
                     let chunk_paths = chunk.iter().map(|&i| paths[i].clone()).collect();
-                    fetch_chunk(conn, chunk_paths, units_per_part).await
+                    let fetch = fetch_chunk(conn, chunk_paths, units_per_part);
+                    match tokio::time::timeout_at(deadline, fetch).await {
+                        Ok(fetched) => fetched,
+                        Err(_) => Err(ChunkFailure::Whole(GmailError::UpstreamTimeout {
+                            after: deadline.saturating_duration_since(started),
+                            sent_as: None,
+                        })),
+                    }
                 }
+            };
+            let answers: Vec<Result<Vec<u8>, GmailError>> = match fetched {
+                Ok(answers) => answers,
+                Err(ChunkFailure::Limited(retry_after)) => {
+                    limited = Some(retry_after);
+                    let e = GmailError::RateLimited { retry_after };
+                    chunk.iter().map(|_| Err(e.copied())).collect()
+                }
+                Err(ChunkFailure::Whole(e)) => chunk.iter().map(|_| Err(e.copied())).collect(),
             };
             for (&index, answer) in chunk.iter().zip(answers) {
                 match answer {
                     Err(e) if retry::transient(&e) => {
-                        if let GmailError::RateLimited { retry_after } = e {
-                            limited = Some(retry_after);
-                        }
                         again.push(index);
                         results[index] = Some(Err(e));
                     }
@@ -89,12 +103,12 @@ pub async fn batch_get<T: DeserializeOwned>(
         if again.is_empty() {
             break;
         }
-        // Out of patience (the retry budget's waits, counted as slept), or of time: the
-        // parts keep their last error.
-        let told = limited.flatten().map(|d| d.min(conn.retry.max_wait));
-        let Some(wait) = delays.next().map(|d| told.map_or(d, |t| t.max(d))) else {
-            break;
-        };
+        // Out of patience (the retry budget's waits, counted as slept), or of time, or told
+        // to wait longer than either allows: the parts keep their last error.
+        let Some(mut wait) = delays.next() else { break };
+        if let Some(told) = limited.flatten() {
+            wait = wait.max(told);
+        }
         waited += wait;
         if waited > conn.retry.max_wait || tokio::time::Instant::now() + wait >= deadline {
             break;
@@ -108,68 +122,47 @@ pub async fn batch_get<T: DeserializeOwned>(
         .collect())
 }
 
+/// How a chunk went when it did not come back part by part.
+enum ChunkFailure {
+    /// The whole batch request failed (each part failed so).
+    Whole(GmailError),
+    /// Rate-limited as a whole, by Gmail or the local quota budget.
+    Limited(Option<Duration>),
+}
+
 /// One chunk's answers: through the batch endpoint, once (batch_get retries), or one
 /// request each on a server without one.
 async fn fetch_chunk(
     conn: &Connection,
     paths: Vec<String>,
     units: u32,
-) -> Vec<Result<Vec<u8>, GmailError>> {
+) -> Result<Vec<Result<Vec<u8>, GmailError>>, ChunkFailure> {
     if !batch_known_missing(&conn.api_root) {
         match send_batch(conn, paths.iter().map(String::as_str), units).await {
-            Ok(answers) => return answers,
-            Err(GmailError::NotFound { .. }) => {
+            Ok(Sent::Answers(answers)) => return Ok(answers),
+            Ok(Sent::NoEndpoint(why)) => {
                 remember_no_batch(&conn.api_root);
                 tracing::warn!(
                     parts = paths.len(),
+                    why,
                     "no batch endpoint here; fetching the parts one by one"
                 );
             }
-            // The whole batch failed: each part has failed so, and batch_get decides what
-            // to send again. One request a part would fail alike, at fifty times the cost.
+            Err(GmailError::RateLimited { retry_after }) => {
+                return Err(ChunkFailure::Limited(retry_after))
+            }
+            // One request a part would fail alike, at fifty times the cost.
             Err(e) => {
                 tracing::warn!(error = %e, parts = paths.len(), "the batch request failed");
-                return paths.iter().map(|_| for_each_part(&e)).collect();
+                return Err(ChunkFailure::Whole(e));
             }
         }
     }
-    futures::stream::iter(paths)
+    Ok(futures::stream::iter(paths)
         .map(|path| async move { conn.retry.retry_raw(|| get_one(conn, &path, units)).await })
         .buffered(FALLBACK_CONCURRENCY)
         .collect()
-        .await
-}
-
-/// A whole batch's failure, as each of its parts': the same kind (transient or not, which
-/// batch_get goes by) and text; the cause stays with the one logged.
-fn for_each_part(e: &GmailError) -> Result<Vec<u8>, GmailError> {
-    Err(match e {
-        GmailError::RateLimited { retry_after } => GmailError::RateLimited {
-            retry_after: *retry_after,
-        },
-        GmailError::UpstreamTimeout { after, .. } => GmailError::UpstreamTimeout {
-            after: *after,
-            sent_as: None,
-        },
-        GmailError::AuthExpired { message } => GmailError::AuthExpired {
-            message: message.clone(),
-        },
-        GmailError::MissingScope { scope } => GmailError::MissingScope {
-            scope: scope.clone(),
-        },
-        GmailError::UpstreamUnavailable { message, .. } => GmailError::UpstreamUnavailable {
-            message: message.clone(),
-            source: None,
-        },
-        GmailError::Forbidden { message } => GmailError::Forbidden {
-            message: message.clone(),
-        },
-        GmailError::InvalidArgument { field, message } => GmailError::InvalidArgument {
-            field: field.clone(),
-            message: message.clone(),
-        },
-        other => GmailError::internal(format!("the batch request failed: {other}")),
-    })
+        .await)
 }
 
 /// One GET of a batch part's path on its own.
@@ -197,12 +190,21 @@ fn with_retry_after(e: GmailError, headers: &hyper::HeaderMap) -> GmailError {
     }
 }
 
+/// What a batch request came back with.
+enum Sent {
+    /// One answer a part, in order.
+    Answers(Vec<Result<Vec<u8>, GmailError>>),
+    /// The server has no batch endpoint (404, 405, 501, or an answer that is not
+    /// multipart), and why it looks so.
+    NoEndpoint(String),
+}
+
 #[tracing::instrument(name = "gmail_batch", skip_all)]
 async fn send_batch<'a>(
     conn: &Connection,
     paths: impl Iterator<Item = &'a str>,
     units: u32,
-) -> Result<Vec<Result<Vec<u8>, GmailError>>, GmailError> {
+) -> Result<Sent, GmailError> {
     let boundary = format!("batch_gmail_servers_{}", uuid::Uuid::new_v4().simple());
     let mut body = String::new();
     let mut count = 0;
@@ -223,6 +225,9 @@ async fn send_batch<'a>(
         Bytes::from(body),
     )
     .await?;
+    if matches!(status.as_u16(), 404 | 405 | 501) {
+        return Ok(Sent::NoEndpoint(format!("it answered {status}")));
+    }
     if !status.is_success() {
         return Err(with_retry_after(
             super::raw::error_from(status, &bytes),
@@ -234,14 +239,16 @@ async fn send_batch<'a>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let boundary = boundary_of(&content_type).ok_or_else(|| {
-        GmailError::unavailable(format!("batch response is not multipart: {content_type}"))
-    })?;
+    let Some(boundary) = boundary_of(&content_type) else {
+        return Ok(Sent::NoEndpoint(format!(
+            "its answer is not multipart: {content_type}"
+        )));
+    };
     let mut answers = parse_multipart_responses(&bytes, &boundary);
     answers.resize_with(count, || {
         Err(GmailError::unavailable("batch response is missing a part"))
     });
-    Ok(answers)
+    Ok(Sent::Answers(answers))
 }
 
 fn with_code(mut envelope: serde_json::Value, code: u16) -> serde_json::Value {

@@ -179,20 +179,22 @@ pub async fn list_labels(mailbox: &Mailbox) -> Result<Vec<LabelInfo>, GmailError
 pub async fn label_names(
     mailbox: &Mailbox,
 ) -> Result<std::collections::HashMap<String, String>, GmailError> {
+    Ok(label_pairs(mailbox).await?.into_iter().collect())
+}
+
+/// (id, name) of every label, in Gmail's order, from a copy at most a minute old.
+async fn label_pairs(mailbox: &Mailbox) -> Result<Vec<(String, String)>, GmailError> {
     let cache = &mailbox.connection().labels;
-    let pairs = match cache.get() {
-        Some(pairs) => pairs,
-        None => {
-            let pairs: Vec<(String, String)> = list_labels(mailbox)
-                .await?
-                .into_iter()
-                .map(|l| (l.id, l.name))
-                .collect();
-            cache.set(pairs.clone());
-            pairs
-        }
-    };
-    Ok(pairs.into_iter().collect())
+    if let Some(pairs) = cache.get() {
+        return Ok(pairs);
+    }
+    let pairs: Vec<(String, String)> = list_labels(mailbox)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l.name))
+        .collect();
+    cache.set(pairs.clone());
+    Ok(pairs)
 }
 
 #[tracing::instrument(skip_all, fields(label = %id))]
@@ -302,21 +304,23 @@ pub async fn resolve_label_ids(
     if given.iter().all(|g| is_system_label(g)) {
         return Ok(given.to_vec());
     }
-    let resolve = |names: &std::collections::HashMap<String, String>, g: &String| {
-        if is_system_label(g) || names.contains_key(g) {
+    // An id first, then the name as written, then the name in any case (Gmail's order).
+    let resolve = |labels: &[(String, String)], g: &String| {
+        if is_system_label(g) || labels.iter().any(|(id, _)| id == g) {
             return Some(g.clone());
         }
-        names
+        labels
             .iter()
-            .find(|(_, name)| name.eq_ignore_ascii_case(g))
+            .find(|(_, name)| name == g)
+            .or_else(|| labels.iter().find(|(_, name)| name.eq_ignore_ascii_case(g)))
             .map(|(id, _)| id.clone())
     };
-    let cached = label_names(mailbox).await?;
+    let cached = label_pairs(mailbox).await?;
     if let Some(ids) = given.iter().map(|g| resolve(&cached, g)).collect() {
         return Ok(ids);
     }
     mailbox.connection().labels.forget();
-    let fresh = label_names(mailbox).await?;
+    let fresh = label_pairs(mailbox).await?;
     given
         .iter()
         .map(|g| {

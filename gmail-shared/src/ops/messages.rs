@@ -333,7 +333,10 @@ pub async fn batch_delete(
         &ids,
         |chunk| async move {
             let request = BatchDeleteMessagesRequest { ids: Some(chunk) };
-            gmail_call!(mailbox, once, |u| u.messages_batch_delete(request, "me")).map(|_| ())
+            // Deleting again deletes nothing more: a transient failure may be retried.
+            gmail_call!(mailbox, idempotent, |u| u
+                .messages_batch_delete(request, "me"))
+            .map(|_| ())
         },
         |id| async move { delete(mailbox, &id).await },
     )
@@ -347,7 +350,7 @@ pub async fn batch_delete(
 
 /// One batch call per 1000 ids. A chunk refused for its ids (400, 404: the labels were
 /// checked before) is retried one message at a time, with bounded concurrency, so the
-/// outcome is reported per id. A Gmail that still fails after the retries fails the rest of
+/// outcome is reported per id; unless the first few fail as well. A Gmail that still fails after the retries fails the rest of
 /// the ids unasked (one call a message would fail the same way, at a thousand times the
 /// cost); auth, scope and rate refusals answer the whole request.
 async fn in_chunks<B, BF, S, SF>(
@@ -389,22 +392,46 @@ where
                     error: error.clone(),
                 }));
             }
-            Err(_) => {
-                let single = &single;
-                let singles = futures::stream::iter(chunk.iter().cloned())
-                    .map(|id| async move {
-                        let r = single(id.clone()).await;
-                        (id.into(), r)
-                    })
-                    .buffer_unordered(CONCURRENCY)
-                    .collect::<Vec<_>>()
-                    .await;
-                outcome.upstream_calls += singles.len();
-                record(&mut outcome, singles);
+            Err(e) => {
+                // A few first: when every one fails too, the refusal was not about some ids
+                // (a label deleted since the cache was filled, say), and the rest are not
+                // asked one by one.
+                let (probe, rest) = chunk.split_at(chunk.len().min(CONCURRENCY));
+                let probed = one_by_one(probe, &single).await;
+                let all_failed = probed.iter().all(|(_, r)| r.is_err());
+                outcome.upstream_calls += probed.len();
+                record(&mut outcome, probed);
+                if all_failed {
+                    let error = e.to_string();
+                    outcome.failed.extend(rest.iter().map(|id| FailedId {
+                        id: id.to_string(),
+                        error: error.clone(),
+                    }));
+                } else {
+                    let singles = one_by_one(rest, &single).await;
+                    outcome.upstream_calls += singles.len();
+                    record(&mut outcome, singles);
+                }
             }
         }
     }
     Ok(outcome)
+}
+
+/// `single` for each id, a few at a time.
+async fn one_by_one<S, SF>(ids: &[MessageId], single: &S) -> Vec<(String, Result<(), GmailError>)>
+where
+    S: Fn(MessageId) -> SF,
+    SF: std::future::Future<Output = Result<(), GmailError>>,
+{
+    futures::stream::iter(ids.iter().cloned())
+        .map(|id| async move {
+            let r = single(id.clone()).await;
+            (id.into(), r)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await
 }
 
 fn record<T>(outcome: &mut BatchOutcome, results: Vec<(String, Result<T, GmailError>)>) {

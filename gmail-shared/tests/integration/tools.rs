@@ -411,3 +411,35 @@ async fn a_failing_batch_endpoint_is_not_replaced_by_a_call_a_message() {
     // The retry budget is 2 s of waiting.
     assert!(started.elapsed() < std::time::Duration::from_secs(6));
 }
+
+/// A label deleted behind the cache's back makes Gmail refuse the batch: a few messages are
+/// tried alone, and when they fail alike the rest are reported failed without a call each.
+#[tokio::test]
+async fn a_batch_refused_for_a_stale_label_is_not_retried_message_by_message() {
+    let h = Harness::start().await;
+    let ids = h.ids("in:inbox", 20).await;
+    let label = structured(&h, "create_label", json!({"name": "Soon gone"})).await;
+    let label_id = label["id"].as_str().unwrap().to_string();
+    // Using it fills the label cache; Gmail then loses it.
+    let used = json!({"messageId": ids[0], "addLabelIds": [label_id]});
+    call(&h, "modify_email", used).await;
+    let token = h
+        .sandbox
+        .issue_access_token("demo@example.com", &["https://mail.google.com/"]);
+    let deleted = reqwest::Client::new()
+        .delete(h.mailbox.gmail_url(&format!("labels/{label_id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success());
+    h.reset_stats().await;
+    let out = structured(
+        &h,
+        "batch_modify_emails",
+        json!({"messageIds": ids, "addLabelIds": [label_id]}),
+    )
+    .await;
+    assert_eq!(out["failed"].as_array().unwrap().len(), 20, "{out}");
+    assert_eq!(h.stat("users.messages.modify").await, 5);
+}
