@@ -50,39 +50,70 @@ pub async fn batch_get<T: DeserializeOwned>(
     let mut pending: Vec<usize> = (0..paths.len()).collect();
     let started = tokio::time::Instant::now();
     let mut delays = conn.retry.delays();
-    // One call's deadline per chunk, as if each were one request with its retries.
+    // The retry budget's waits, and each chunk's request once.
     let chunks = paths.len().div_ceil(BATCH_CHUNK).max(1) as u32;
-    let deadline = started + conn.retry.deadline(0) * chunks;
+    let allowed = conn
+        .retry
+        .max_wait
+        .saturating_add(conn.retry.attempt_timeout(0).saturating_mul(chunks));
+    let deadline = started
+        .checked_add(allowed)
+        .unwrap_or_else(|| started + Duration::from_secs(86_400));
     let mut waited = Duration::ZERO;
     while !pending.is_empty() {
         let mut again = Vec::new();
-        // Once the batch itself is refused for rate (by Gmail or the budget), the round's
-        // other chunks are not sent: they would be refused alike, or queue behind the same
-        // budget one after another. A part's own 429 stops nothing.
+        // Once a whole chunk fails for rate (the batch, or every part of it) or transiently,
+        // the round's other chunks are not sent: they would fail alike, or queue behind the
+        // same budget one after another; they keep that error and go in the next round. A
+        // few parts' own 429s stop nothing.
         let mut limited: Option<Option<Duration>> = None;
+        let mut stopped: Option<GmailError> = None;
         for chunk in pending.chunks(BATCH_CHUNK) {
-            let fetched = match limited {
-                Some(retry_after) => Err(ChunkFailure::Limited(retry_after)),
-                None => {
-                    let chunk_paths = chunk.iter().map(|&i| paths[i].clone()).collect();
-                    let fetch = fetch_chunk(conn, chunk_paths, units_per_part);
-                    match tokio::time::timeout_at(deadline, fetch).await {
-                        Ok(fetched) => fetched,
-                        Err(_) => Err(ChunkFailure::Whole(GmailError::UpstreamTimeout {
-                            after: deadline.saturating_duration_since(started),
-                            sent_as: None,
-                        })),
-                    }
+            let fetched = if let Some(retry_after) = limited {
+                Err(ChunkFailure::Limited(retry_after))
+            } else if let Some(e) = &stopped {
+                Err(ChunkFailure::Whole(e.copied()))
+            } else if tokio::time::Instant::now() >= deadline {
+                // Not started at all: a started fetch would spend quota for nothing.
+                Err(ChunkFailure::Whole(timed_out(allowed)))
+            } else {
+                let chunk_paths = chunk.iter().map(|&i| paths[i].clone()).collect();
+                let fetch = fetch_chunk(conn, chunk_paths, units_per_part);
+                let sent = tokio::time::Instant::now();
+                let fetched = tokio::time::timeout_at(deadline, fetch)
+                    .await
+                    .unwrap_or_else(|_| Err(ChunkFailure::Whole(timed_out(allowed))));
+                if let Err(ChunkFailure::Limited(_)) = &fetched {
+                    // Time spent queued in the quota budget is waiting too.
+                    waited += sent.elapsed();
                 }
+                fetched
             };
             let answers: Vec<Result<Vec<u8>, GmailError>> = match fetched {
-                Ok(answers) => answers,
+                Ok(answers) => {
+                    let rated = answers
+                        .iter()
+                        .map(|a| match a {
+                            Err(GmailError::RateLimited { retry_after }) => Some(*retry_after),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>();
+                    if let Some(first) = rated.and_then(|r| r.first().copied()) {
+                        limited = Some(first);
+                    }
+                    answers
+                }
                 Err(ChunkFailure::Limited(retry_after)) => {
                     limited = Some(retry_after);
                     let e = GmailError::RateLimited { retry_after };
                     chunk.iter().map(|_| Err(e.copied())).collect()
                 }
-                Err(ChunkFailure::Whole(e)) => chunk.iter().map(|_| Err(e.copied())).collect(),
+                Err(ChunkFailure::Whole(e)) => {
+                    if retry::transient(&e) {
+                        stopped = Some(e.copied());
+                    }
+                    chunk.iter().map(|_| Err(e.copied())).collect()
+                }
             };
             for (&index, answer) in chunk.iter().zip(answers) {
                 match answer {
@@ -109,7 +140,7 @@ pub async fn batch_get<T: DeserializeOwned>(
         if let Some(told) = limited.flatten() {
             wait = wait.max(told);
         }
-        waited += wait;
+        waited = waited.saturating_add(wait);
         if waited > conn.retry.max_wait || tokio::time::Instant::now() + wait >= deadline {
             break;
         }
@@ -120,6 +151,14 @@ pub async fn batch_get<T: DeserializeOwned>(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(GmailError::internal("batch part without answer"))))
         .collect())
+}
+
+/// What the parts a batch read had no time left for answer.
+fn timed_out(after: Duration) -> GmailError {
+    GmailError::UpstreamTimeout {
+        after,
+        sent_as: None,
+    }
 }
 
 /// How a chunk went when it did not come back part by part.
@@ -244,11 +283,9 @@ async fn send_batch<'a>(
             "its answer is not multipart: {content_type}"
         )));
     };
-    let mut answers = parse_multipart_responses(&bytes, &boundary);
-    answers.resize_with(count, || {
-        Err(GmailError::unavailable("batch response is missing a part"))
-    });
-    Ok(Sent::Answers(answers))
+    Ok(Sent::Answers(parse_multipart_responses(
+        &bytes, &boundary, count,
+    )))
 }
 
 fn with_code(mut envelope: serde_json::Value, code: u16) -> serde_json::Value {
@@ -268,10 +305,16 @@ fn boundary_of(content_type: &str) -> Option<String> {
 
 /// Splits a multipart/mixed batch answer into the inner responses' bodies, ordered by the
 /// `Content-ID: <response-item-N>` each part carries.
-fn parse_multipart_responses(body: &[u8], boundary: &str) -> Vec<Result<Vec<u8>, GmailError>> {
+/// The `count` answers of a batch, each in its request's place (by Content-ID, else by its
+/// position); a part missing from the answer is an error of its own, never another's body.
+fn parse_multipart_responses(
+    body: &[u8],
+    boundary: &str,
+    count: usize,
+) -> Vec<Result<Vec<u8>, GmailError>> {
     let text = String::from_utf8_lossy(body);
     let delimiter = format!("--{boundary}");
-    let mut indexed: Vec<(usize, Result<Vec<u8>, GmailError>)> = Vec::new();
+    let mut slots: Vec<Option<Result<Vec<u8>, GmailError>>> = (0..count).map(|_| None).collect();
     for (position, part) in text.split(delimiter.as_str()).skip(1).enumerate() {
         if part.starts_with("--") {
             break;
@@ -309,10 +352,16 @@ fn parse_multipart_responses(body: &[u8], boundary: &str) -> Vec<Result<Vec<u8>,
             let envelope: serde_json::Value = serde_json::from_str(inner_body).unwrap_or_default();
             Err(from_envelope(&with_code(envelope, status)))
         };
-        indexed.push((index, answer));
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Some(answer);
+        }
     }
-    indexed.sort_by_key(|(i, _)| *i);
-    indexed.into_iter().map(|(_, a)| a).collect()
+    slots
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| Err(GmailError::unavailable("batch response is missing a part")))
+        })
+        .collect()
 }
 
 fn split_blank(s: &str) -> Option<(&str, &str)> {
@@ -331,10 +380,24 @@ mod tests {
             {\"error\":{\"code\":404,\"message\":\"Requested entity was not found.\",\"errors\":[{\"reason\":\"notFound\"}]}}\r\n\
             --b\r\nContent-Type: application/http\r\nContent-ID: <response-item-0>\r\n\r\n\
             HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"id\":\"a\"}\r\n--b--\r\n";
-        let parts = parse_multipart_responses(body.as_bytes(), "b");
+        let parts = parse_multipart_responses(body.as_bytes(), "b", 2);
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].as_ref().unwrap(), br#"{"id":"a"}"#);
         assert_eq!(parts[1].as_ref().unwrap_err().kind(), "not-found");
+        // Asked for three: the missing one is an error in its own place, not item 2's body
+        // moved up, and an answer for an item never asked is dropped.
+        let parts = parse_multipart_responses(body.as_bytes(), "b", 3);
+        assert_eq!(parts[0].as_ref().unwrap(), br#"{"id":"a"}"#);
+        assert_eq!(parts[1].as_ref().unwrap_err().kind(), "not-found");
+        assert_eq!(
+            parts[2].as_ref().unwrap_err().kind(),
+            "upstream-unavailable"
+        );
+        let missing_first = body.replace("response-item-0", "response-item-2");
+        let parts = parse_multipart_responses(missing_first.as_bytes(), "b", 3);
+        assert!(parts[0].is_err());
+        assert_eq!(parts[2].as_ref().unwrap(), br#"{"id":"a"}"#);
+        assert_eq!(parse_multipart_responses(body.as_bytes(), "b", 1).len(), 1);
     }
 
     #[test]

@@ -309,9 +309,13 @@ pub async fn batch_modify(
                 add_label_ids: Some(add.clone()),
                 remove_label_ids: Some(remove.clone()),
             };
-            gmail_call!(mailbox, idempotent, |u| u
-                .messages_batch_modify(request, "me"))
-            .map(|_| ())
+            let done = gmail_call!(mailbox, idempotent, |u| u
+                .messages_batch_modify(request, "me"));
+            if let Err(GmailError::InvalidArgument { .. }) = &done {
+                // Maybe a label gone since the cache was filled: the next call looks again.
+                mailbox.connection().labels.forget();
+            }
+            done.map(|_| ())
         },
         |id| async move { modify_resolved(mailbox, &id, add, remove).await.map(|_| ()) },
     )
@@ -385,7 +389,7 @@ where
                     GmailError::InvalidArgument { .. } | GmailError::NotFound { .. }
                 ) =>
             {
-                let error = e.to_string();
+                let error = e.public_message();
                 let rest = std::iter::once(chunk).chain(chunks.by_ref()).flatten();
                 outcome.failed.extend(rest.map(|id| FailedId {
                     id: id.to_string(),
@@ -398,11 +402,14 @@ where
                 // asked one by one.
                 let (probe, rest) = chunk.split_at(chunk.len().min(CONCURRENCY));
                 let probed = one_by_one(probe, &single).await;
-                let all_failed = probed.iter().all(|(_, r)| r.is_err());
+                // Refused alike: not a message gone missing since it was listed (404).
+                let all_failed = probed
+                    .iter()
+                    .all(|(_, r)| matches!(r, Err(GmailError::InvalidArgument { .. })));
                 outcome.upstream_calls += probed.len();
                 record(&mut outcome, probed);
                 if all_failed {
-                    let error = e.to_string();
+                    let error = e.public_message();
                     outcome.failed.extend(rest.iter().map(|id| FailedId {
                         id: id.to_string(),
                         error: error.clone(),
@@ -440,7 +447,7 @@ fn record<T>(outcome: &mut BatchOutcome, results: Vec<(String, Result<T, GmailEr
             Ok(_) => outcome.succeeded.push(id),
             Err(e) => outcome.failed.push(FailedId {
                 id,
-                error: e.to_string(),
+                error: e.public_message(),
             }),
         }
     }
