@@ -30,39 +30,45 @@ pub struct Connection {
     pub http: HttpClient,
     /// How calls on this connection retry transient failures.
     pub retry: super::retry::RetryPolicy,
-    /// Label ids and names, kept briefly so results can show names without a call each.
-    pub labels: Arc<LabelNames>,
+    /// Label ids and names, kept a minute so results can show names without a call each.
+    pub labels: Arc<Recent<Vec<(String, String)>>>,
+    /// The account's own addresses (primary and send-as), kept ten minutes: every reply
+    /// needs them to leave the sender out.
+    pub own_addresses: Arc<Recent<Vec<String>>>,
     /// The process's per-mailbox quota budget.
     pub quota: Arc<super::quota::QuotaBudget>,
 }
 
-/// Label ids and names, and when they were fetched.
-type NamedLabels = (std::time::Instant, Vec<(String, String)>);
-
-/// A short-lived copy of a mailbox's label ids and names.
-#[derive(Default)]
-pub struct LabelNames {
-    cached: std::sync::Mutex<Option<NamedLabels>>,
+/// A short-lived copy of something a mailbox rarely changes (its labels, its own
+/// addresses), so results and replies do not cost a Gmail call each.
+pub struct Recent<T> {
+    ttl: Duration,
+    cached: std::sync::Mutex<Option<(std::time::Instant, T)>>,
 }
 
-impl LabelNames {
-    /// How long a copy serves before it is fetched again.
-    pub const TTL: Duration = Duration::from_secs(60);
+impl<T: Clone> Recent<T> {
+    pub fn new(ttl: Duration) -> Self {
+        Recent {
+            ttl,
+            cached: std::sync::Mutex::new(None),
+        }
+    }
 
-    pub fn get(&self) -> Option<Vec<(String, String)>> {
+    /// The copy, unless it is older than the time it serves.
+    pub fn get(&self) -> Option<T> {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         cached
             .as_ref()
-            .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, names)| names.clone())
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, value)| value.clone())
     }
 
-    pub fn set(&self, names: Vec<(String, String)>) {
+    pub fn set(&self, value: T) {
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((std::time::Instant::now(), names));
+            Some((std::time::Instant::now(), value));
     }
 
-    /// After a label is created, renamed or deleted.
+    /// After a change this process made (a label created, renamed or deleted).
     pub fn forget(&self) {
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
@@ -203,7 +209,8 @@ impl GmailFactory {
                 max_wait: Duration::from_secs(self.settings.retry_max_wait_secs),
                 request_timeout: Duration::from_secs(self.settings.request_timeout_secs),
             },
-            labels: Arc::default(),
+            labels: Arc::new(Recent::new(Duration::from_secs(60))),
+            own_addresses: Arc::new(Recent::new(Duration::from_secs(600))),
             quota: self.quota.clone(),
         }
     }

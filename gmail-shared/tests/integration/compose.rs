@@ -225,6 +225,13 @@ async fn reply_email_all_excludes_me_and_keeps_the_thread() {
         "{to} / {cc}"
     );
     assert!(h.raw(id).await.contains("> Could you review"));
+    // The account's own addresses are asked of Gmail once, not on every reply.
+    h.reset_stats().await;
+    let again = json!({"messageId": orig, "body": "And again", "replyAll": true});
+    let s = structured(&h, "reply_email", again).await;
+    let cc = h.header(s["id"].as_str().unwrap(), "Cc").await;
+    assert!(!cc.contains("demo@example.com"), "{cc}");
+    assert_eq!(h.stat("users.settings.sendAs.list").await, 0);
     // A thread id alone answers the thread's newest message.
     let id2 = made(&h, "send_email", json!({"to": ["carol@client.example"], "subject": "", "body": "One more thing", "threadId": thread})).await;
     assert_eq!(h.header(&id2, "Subject").await, "Re: Contract review");
