@@ -28,7 +28,10 @@ fn bad_configuration_exits_with_one_line_naming_the_key() {
         ("GMAIL_TOOLS", "serach_emails", "mcp.tools"),
     ];
     for (key, value, named) in cases {
+        // --check: a check that failed to refuse ends the test instead of serving on.
         let out = Command::new(BIN)
+            .arg("--check")
+            .env_remove("GMAIL_ENCRYPTION_KEY")
             .env(key, value)
             .env("HOME", "/nonexistent")
             .env("GMAIL_EVENTS__ENABLED", "false")

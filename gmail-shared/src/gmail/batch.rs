@@ -303,8 +303,6 @@ fn boundary_of(content_type: &str) -> Option<String> {
     })
 }
 
-/// Splits a multipart/mixed batch answer into the inner responses' bodies, ordered by the
-/// `Content-ID: <response-item-N>` each part carries.
 /// The `count` answers of a batch, each in its request's place (by Content-ID, else by its
 /// position); a part missing from the answer is an error of its own, never another's body.
 fn parse_multipart_responses(

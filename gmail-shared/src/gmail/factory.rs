@@ -43,34 +43,41 @@ pub struct Connection {
 /// addresses), so results and replies do not cost a Gmail call each.
 pub struct Recent<T> {
     ttl: Duration,
-    cached: std::sync::Mutex<Option<(std::time::Instant, T)>>,
+    /// When it was fetched, what, and the generation; `forget` starts a new generation.
+    cached: std::sync::Mutex<(Option<(std::time::Instant, T)>, u64)>,
 }
 
 impl<T: Clone> Recent<T> {
     pub fn new(ttl: Duration) -> Self {
         Recent {
             ttl,
-            cached: std::sync::Mutex::new(None),
+            cached: std::sync::Mutex::new((None, 0)),
         }
     }
 
-    /// The copy, unless it is older than the time it serves.
-    pub fn get(&self) -> Option<T> {
+    /// The copy, unless it is older than the time it serves; else the generation to hand
+    /// to [`Self::set`] with what is fetched instead.
+    pub fn get(&self) -> Result<T, u64> {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        cached
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, value)| value.clone())
+        match &cached.0 {
+            Some((at, value)) if at.elapsed() < self.ttl => Ok(value.clone()),
+            _ => Err(cached.1),
+        }
     }
 
-    pub fn set(&self, value: T) {
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((std::time::Instant::now(), value));
+    /// Keeps `value`, fetched in `generation`: not if it was forgotten since, as what was
+    /// fetched before a change must not outlive it.
+    pub fn set(&self, generation: u64, value: T) {
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.1 == generation {
+            cached.0 = Some((std::time::Instant::now(), value));
+        }
     }
 
     /// After a change this process made (a label created, renamed or deleted).
     pub fn forget(&self) {
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        *cached = (None, cached.1.wrapping_add(1));
     }
 }
 
@@ -224,4 +231,29 @@ pub fn sandbox_refresh_token(account: &str) -> String {
 
 fn has_google_credentials(settings: &GmailSettings) -> bool {
     Path::new(&settings.oauth_keys_path).is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_fetched_before_a_change_is_not_kept_after_it() {
+        let labels: Recent<Vec<&str>> = Recent::new(Duration::from_secs(60));
+        let Err(generation) = labels.get() else {
+            panic!("empty at first")
+        };
+        // A fetch is under way when this process renames a label.
+        labels.forget();
+        labels.set(generation, vec!["old name"]);
+        let Err(now) = labels.get() else {
+            panic!("the stale copy was kept")
+        };
+        labels.set(now, vec!["new name"]);
+        assert_eq!(labels.get(), Ok(vec!["new name"]));
+        // And a copy serves only its time.
+        let brief: Recent<u8> = Recent::new(Duration::ZERO);
+        brief.set(0, 1);
+        assert!(brief.get().is_err());
+    }
 }

@@ -372,8 +372,16 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 16 * 1024];
-                let _ = socket.read(&mut buf).await;
+                // The whole request (head, then as much body as it says), so closing after
+                // the answer never resets a connection with unread bytes.
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !whole_request(&request) {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
                 let answer = format!(
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
                      content-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -386,6 +394,22 @@ mod tests {
             &format!("http://127.0.0.1:{port}/auth"),
             &format!("http://127.0.0.1:{port}/token"),
         )
+    }
+
+    fn whole_request(bytes: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(bytes);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            return false;
+        };
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        body.len() >= length
     }
 
     async fn refresh_at(status: u16, body: &'static str) -> Result<TokenGrant, TokenError> {

@@ -179,22 +179,24 @@ pub async fn list_labels(mailbox: &Mailbox) -> Result<Vec<LabelInfo>, GmailError
 pub async fn label_names(
     mailbox: &Mailbox,
 ) -> Result<std::collections::HashMap<String, String>, GmailError> {
-    Ok(label_pairs(mailbox).await?.into_iter().collect())
+    Ok(label_pairs(mailbox).await?.0.into_iter().collect())
 }
 
-/// (id, name) of every label, in Gmail's order, from a copy at most a minute old.
-async fn label_pairs(mailbox: &Mailbox) -> Result<Vec<(String, String)>, GmailError> {
+/// (id, name) of every label, in Gmail's order, from a copy at most a minute old; and
+/// whether it was fetched just now.
+async fn label_pairs(mailbox: &Mailbox) -> Result<(Vec<(String, String)>, bool), GmailError> {
     let cache = &mailbox.connection().labels;
-    if let Some(pairs) = cache.get() {
-        return Ok(pairs);
-    }
+    let generation = match cache.get() {
+        Ok(pairs) => return Ok((pairs, false)),
+        Err(generation) => generation,
+    };
     let pairs: Vec<(String, String)> = list_labels(mailbox)
         .await?
         .into_iter()
         .map(|l| (l.id, l.name))
         .collect();
-    cache.set(pairs.clone());
-    Ok(pairs)
+    cache.set(generation, pairs.clone());
+    Ok((pairs, true))
 }
 
 #[tracing::instrument(skip_all, fields(label = %id))]
@@ -315,12 +317,16 @@ pub async fn resolve_label_ids(
             .or_else(|| labels.iter().find(|(_, name)| name.eq_ignore_ascii_case(g)))
             .map(|(id, _)| id.clone())
     };
-    let cached = label_pairs(mailbox).await?;
+    let (cached, just_fetched) = label_pairs(mailbox).await?;
     if let Some(ids) = given.iter().map(|g| resolve(&cached, g)).collect() {
         return Ok(ids);
     }
-    mailbox.connection().labels.forget();
-    let fresh = label_pairs(mailbox).await?;
+    let fresh = if just_fetched {
+        cached
+    } else {
+        mailbox.connection().labels.forget();
+        label_pairs(mailbox).await?.0
+    };
     given
         .iter()
         .map(|g| {

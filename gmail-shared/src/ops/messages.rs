@@ -285,7 +285,8 @@ pub struct FailedId {
 pub struct BatchOutcome {
     pub succeeded: Vec<String>,
     pub failed: Vec<FailedId>,
-    /// Upstream calls made (batchModify/batchDelete plus any per-message fallbacks).
+    /// Gmail calls made (batchModify/batchDelete plus any per-message fallbacks), each
+    /// counted once however often it was retried.
     pub upstream_calls: usize,
 }
 
@@ -352,11 +353,12 @@ pub async fn batch_delete(
     Ok(out)
 }
 
-/// One batch call per 1000 ids. A chunk refused for its ids (400, 404: the labels were
-/// checked before) is retried one message at a time, with bounded concurrency, so the
-/// outcome is reported per id; unless the first few fail as well. A Gmail that still fails after the retries fails the rest of
-/// the ids unasked (one call a message would fail the same way, at a thousand times the
-/// cost); auth, scope and rate refusals answer the whole request.
+/// One batch call per 1000 ids. A chunk refused for its ids (400, 404) is retried one
+/// message at a time, with bounded concurrency, so the outcome is reported per id; unless
+/// the first five are all refused with 400 too (a label gone since the cache was filled),
+/// when the rest are reported failed unasked. A Gmail that still fails after the retries
+/// fails the rest of the ids unasked (one call a message would fail the same way, at a
+/// thousand times the cost); auth, scope and rate refusals answer the whole request.
 async fn in_chunks<B, BF, S, SF>(
     ids: &[MessageId],
     batch: B,

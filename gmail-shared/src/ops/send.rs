@@ -226,13 +226,14 @@ pub struct ReplyRequest {
 /// asked of Gmail once in a while, not on every reply.
 async fn my_addresses(mailbox: &Mailbox) -> Vec<String> {
     let cache = &mailbox.connection().own_addresses;
-    if let Some(mine) = cache.get() {
-        return mine;
-    }
+    let generation = match cache.get() {
+        Ok(mine) => return mine,
+        Err(generation) => generation,
+    };
     let mut mine: Vec<String> = mailbox.account().map(str::to_owned).into_iter().collect();
     if let Ok(ids) = super::settings::list_send_as(mailbox).await {
         mine.extend(ids.into_iter().map(|i| i.send_as_email));
-        cache.set(mine.clone());
+        cache.set(generation, mine.clone());
     } else if let Ok(p) = super::profile::get_profile(mailbox).await {
         mine.push(p.email_address);
     }

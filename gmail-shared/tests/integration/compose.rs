@@ -206,12 +206,14 @@ async fn a_reply_by_rfc_message_id_joins_its_thread() {
 async fn reply_email_all_excludes_me_and_keeps_the_thread() {
     let h = Harness::start().await;
     let (orig, thread) = h.insert(ORIGINAL, &["INBOX"]).await;
+    h.reset_stats().await;
     let out = call(
         &h,
         "reply_email",
         json!({"messageId": orig, "body": "Thanks all", "replyAll": true, "quoteOriginal": true}),
     )
     .await;
+    assert_eq!(h.stat("users.settings.sendAs.list").await, 1);
     let s = out.structured.unwrap();
     let id = s["id"].as_str().unwrap();
     assert_eq!(s["threadId"], thread.as_str());
