@@ -7,6 +7,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::GmailError;
@@ -109,11 +110,21 @@ impl QuotaBudget {
         // and it used to pass uncounted): it is spent a burst at a time.
         let mut left = units.get();
         while let Some(piece) = NonZeroU32::new(left.min(self.burst)) {
-            let ready = limiter.until_key_n_ready(&key, piece);
-            if tokio::time::timeout_at(deadline, ready).await.is_err() {
-                return Err(GmailError::RateLimited {
-                    retry_after: Some(at_most),
-                });
+            // Taken at once if there; else waited for, unless the wait is known to end past
+            // the deadline: then refused now, saying how long, not after `at_most` of waiting.
+            if let Ok(Err(not_until)) = limiter.check_key_n(&key, piece) {
+                let wait = not_until.wait_time_from(limiter.clock().now());
+                if tokio::time::Instant::now() + wait > deadline {
+                    return Err(GmailError::RateLimited {
+                        retry_after: Some(wait),
+                    });
+                }
+                let ready = limiter.until_key_n_ready(&key, piece);
+                if tokio::time::timeout_at(deadline, ready).await.is_err() {
+                    return Err(GmailError::RateLimited {
+                        retry_after: Some(at_most),
+                    });
+                }
             }
             left -= piece.get();
         }
@@ -234,11 +245,22 @@ mod tests {
     async fn a_spend_over_one_burst_is_counted_not_waved_through() {
         let budget = QuotaBudget::new(60, 100);
         let short = Duration::from_millis(200);
+        let asked = std::time::Instant::now();
         let refused = budget.spend("a@example.com", 250, short).await;
         assert!(
             matches!(refused, Err(GmailError::RateLimited { .. })),
             "{refused:?}"
         );
+        // A wait known to end past the deadline is refused at once, saying how long: the
+        // second hundred units come back at one a second.
+        assert!(asked.elapsed() < short, "{:?}", asked.elapsed());
+        let Err(GmailError::RateLimited {
+            retry_after: Some(wait),
+        }) = refused
+        else {
+            unreachable!()
+        };
+        assert!(wait > Duration::from_secs(90), "{wait:?}");
         // What it spent before the refusal is gone: the next small spend waits too.
         assert!(budget.spend("a@example.com", 10, short).await.is_err());
         // Another mailbox has its own budget.

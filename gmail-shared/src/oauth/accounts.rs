@@ -17,7 +17,6 @@ use crate::gmail::token::TokenSink;
 use crate::gmail::{Connection, GmailFactory};
 use crate::mailbox::{Caller, Mailbox, MailboxProvider};
 use crate::ops::profile::get_profile;
-use crate::store::cipher::KEY_HINT;
 use crate::store::{ConnectionInfo, FlowBinding, Keyring, OAuthState, Store, User, NEEDS_REAUTH};
 
 /// A refresh token's SHA-256: tells which tokens a cached connection was built from
@@ -159,13 +158,7 @@ impl Accounts {
         factory: GmailFactory,
     ) -> Result<Arc<Accounts>, GmailError> {
         let mu = &settings.multi_user;
-        let key = mu.encryption_key.as_ref().ok_or_else(|| {
-            GmailError::invalid(
-                "GMAIL_ENCRYPTION_KEY",
-                format!("multi-user mode needs an encryption key: {KEY_HINT}"),
-            )
-        })?;
-        let keys = Keyring::new(key, mu.old_encryption_keys.as_ref())?;
+        let keys = Keyring::of(mu)?;
         let store =
             Store::connect(secrecy::ExposeSecret::expose_secret(&mu.database_url), keys).await?;
         let purged = store.purge_expired_oauth_states().await?;

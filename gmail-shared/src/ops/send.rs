@@ -150,19 +150,25 @@ pub async fn send_raw(
     thread_id: Option<&str>,
 ) -> Result<SentMessage, GmailError> {
     let meta = in_thread(thread_id);
-    // Named in a timeout, so the caller can look for the message before sending it again.
-    let message_id = mail_parser::MessageParser::default()
-        .parse_headers(&raw)
-        .and_then(|m| m.message_id().map(str::to_owned));
+    let timed_out = naming_sent(&raw);
     let (_, sent) = gmail_call!(mailbox, once, |u| u.messages_send(meta, "me"), upload raw)
-        .map_err(|e| match e {
-            GmailError::UpstreamTimeout { after, .. } => GmailError::UpstreamTimeout {
-                after,
-                sent_as: message_id,
-            },
-            other => other,
-        })?;
+        .map_err(timed_out)?;
     Ok(sent.into())
+}
+
+/// A send's timeout names the message's Message-ID, so the caller can look for it before
+/// sending again.
+fn naming_sent(raw: &[u8]) -> impl FnOnce(GmailError) -> GmailError {
+    let message_id = mail_parser::MessageParser::default()
+        .parse_headers(raw)
+        .and_then(|m| m.message_id().map(str::to_owned));
+    move |e| match e {
+        GmailError::UpstreamTimeout { after, .. } => GmailError::UpstreamTimeout {
+            after,
+            sent_as: message_id,
+        },
+        other => other,
+    }
 }
 
 /// The Message-ID of a send that must happen once: the same scope (caller, idempotency key,
@@ -403,8 +409,10 @@ pub async fn send_draft(mailbox: &Mailbox, id: &DraftId) -> Result<SentMessage, 
                     id: Some(id.to_string()),
                     message: Some(in_thread(thread_id.as_deref())),
                 };
+                let timed_out = naming_sent(&raw);
                 gmail_call!(mailbox, once, |u| u.drafts_send(draft, "me"), upload raw)
                     .map(|(_, m)| SentMessage::from(m))
+                    .map_err(timed_out)
             }
             None => {
                 // google-gmail1's drafts.send only uploads, so the JSON form is posted by

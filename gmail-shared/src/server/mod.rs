@@ -137,16 +137,9 @@ pub fn check_start(settings: &Settings, role: Role, listens: bool) -> Result<(),
         crate::auth::check_bind(settings, host)
             .map_err(|e| ConfigError(format!("{}.host: {e}", role.section())))?;
     }
-    let mu = &settings.multi_user;
-    if mu.enabled {
-        let key = mu.encryption_key.as_ref().ok_or_else(|| {
-            ConfigError(format!(
-                "multi_user.encryption_key (GMAIL_ENCRYPTION_KEY): multi-user mode needs one; {}",
-                crate::store::cipher::KEY_HINT
-            ))
-        })?;
-        crate::store::Keyring::new(key, mu.old_encryption_keys.as_ref())
-            .map_err(|e| ConfigError(format!("multi_user: {e}")))?;
+    if settings.multi_user.enabled {
+        crate::store::Keyring::of(&settings.multi_user)
+            .map_err(|e| ConfigError(format!("multi_user.encryption_key: {e}")))?;
     }
     Ok(())
 }

@@ -67,6 +67,18 @@ pub fn generate_key() -> String {
 }
 
 impl Keyring {
+    /// The keys multi-user mode's settings name; a missing or unusable one is an error that
+    /// says how to make one.
+    pub fn of(mu: &crate::config::MultiUserSettings) -> Result<Keyring, GmailError> {
+        let key = mu.encryption_key.as_ref().ok_or_else(|| {
+            GmailError::invalid(
+                "GMAIL_ENCRYPTION_KEY",
+                format!("multi-user mode needs an encryption key: {KEY_HINT}"),
+            )
+        })?;
+        Keyring::new(key, mu.old_encryption_keys.as_ref())
+    }
+
     /// `current` seals; `old` (comma-separated) only open.
     pub fn new(current: &SecretString, old: Option<&SecretString>) -> Result<Keyring, GmailError> {
         let current = parse_key("GMAIL_ENCRYPTION_KEY", current.expose_secret())?;

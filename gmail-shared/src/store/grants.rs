@@ -225,7 +225,7 @@ impl Store {
                  revoked_at IS NULL AND (created_at > $2 OR EXISTS (SELECT 1 FROM \
                  oauth_tokens k WHERE k.grant_id = g.id AND k.expires_at > $3))",
                 user_id,
-                t - 600,
+                t - code_ttl_secs,
                 t
             ))
             .await?;

@@ -429,6 +429,8 @@ async fn download_attachment(ctx: ToolContext, p: DownloadAttachment) -> ToolRes
                 )
             }),
     };
+    // A folder already full is refused before the download is paid for.
+    ctx.env.files.check_room(0)?;
     let bytes = attachments::fetch(&mailbox, &p.message_id, &attachment_id).await?;
     ctx.env.files.check_room(bytes.len() as u64)?;
     let saved = attachments::save(
