@@ -312,7 +312,10 @@ impl Members {
             .decide_device_grant(&code, user_id, approve)
             .await?
         {
-            crate::metrics::oauth_flow("device", if approve { "ok" } else { "denied" });
+            // An approved flow finishes when the device gets its key (`device_poll`).
+            if !approve {
+                crate::metrics::oauth_flow("device", "denied");
+            }
             Ok(())
         } else {
             Err(GmailError::not_found(format!(
@@ -338,8 +341,10 @@ impl Members {
         if !self.store.issue_device_grant(device_code).await? {
             return Ok(DevicePoll::Expired);
         }
-        let key = self.create_key(&user_id, &grant.name, None).await?;
-        Ok(DevicePoll::Issued(Box::new(key)))
+        // The grant is spent either way: a key refused here (the live-key cap) fails the flow.
+        let key = self.create_key(&user_id, &grant.name, None).await;
+        crate::metrics::oauth_flow("device", if key.is_ok() { "ok" } else { "failed" });
+        Ok(DevicePoll::Issued(Box::new(key?)))
     }
 
     pub async fn revoke_any_key(&self, admin_id: &str, key_id: &str) -> Result<(), GmailError> {

@@ -355,16 +355,23 @@ pub fn wants(w: &Webhook, kind: &str, account: &str, labels: &[String]) -> bool 
         && (w.label_ids.is_empty() || labels.iter().any(|l| w.label_ids.contains(l)))
 }
 
-/// The mailbox's address, which names its cursor (asked of Gmail when the connection does
-/// not know it).
+/// The mailbox's address, which names its cursor (asked of Gmail, now and then, when the
+/// connection does not know it).
 pub async fn address_of(mailbox: &Mailbox) -> Result<String, GmailError> {
-    match mailbox.account() {
-        Some(a) => Ok(a.to_ascii_lowercase()),
-        None => Ok(crate::ops::profile::get_profile(mailbox)
-            .await?
-            .email_address
-            .to_ascii_lowercase()),
+    if let Some(a) = mailbox.account() {
+        return Ok(a.to_ascii_lowercase());
     }
+    let cache = &mailbox.connection().profile_address;
+    let generation = match cache.get() {
+        Ok(address) => return Ok(address),
+        Err(generation) => generation,
+    };
+    let address = crate::ops::profile::get_profile(mailbox)
+        .await?
+        .email_address
+        .to_ascii_lowercase();
+    cache.set(generation, address.clone());
+    Ok(address)
 }
 
 /// Every history record since `from`, up to [`MAX_PAGES`] pages or [`MAX_NEW`] new messages,

@@ -108,7 +108,7 @@ impl Events {
         if !lookback.is_zero() {
             let since = (started - lookback.as_millis() as i64) / 1000;
             let q = format!("{} after:{since}", query.trim());
-            if let Some(found) = self.latest_matching(mailbox, q.trim()).await? {
+            if let Some(found) = history::newest_matching(mailbox, q.trim()).await? {
                 return Ok(Some(found));
             }
         }
@@ -169,27 +169,6 @@ impl Events {
                 _ = tokio::time::sleep(pause) => {}
             }
         }
-    }
-
-    /// The newest message a search finds, as an arrival.
-    async fn latest_matching(
-        &self,
-        mailbox: &Mailbox,
-        query: &str,
-    ) -> Result<Option<Arrived>, GmailError> {
-        let request = crate::ops::messages::SearchRequest {
-            query: query.to_string(),
-            max_results: crate::ops::PageSize::fixed(1),
-            ..Default::default()
-        };
-        let page = crate::ops::messages::search(mailbox, &request).await?;
-        let Some(first) = page.messages.first() else {
-            return Ok(None);
-        };
-        Ok(history::arrived(mailbox, std::slice::from_ref(&first.id))
-            .await?
-            .into_iter()
-            .next())
     }
 }
 

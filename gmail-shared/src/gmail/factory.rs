@@ -35,6 +35,9 @@ pub struct Connection {
     /// The account's own addresses (primary and send-as), kept ten minutes: every reply
     /// needs them to leave the sender out.
     pub own_addresses: Arc<Recent<Vec<String>>>,
+    /// The address Gmail names (`getProfile`) when `account` is not known (single-user mode
+    /// on Google), kept ten minutes: the change feed and resource lists name it every sync.
+    pub profile_address: Arc<Recent<String>>,
     /// The process's per-mailbox quota budget.
     pub quota: Arc<super::quota::QuotaBudget>,
 }
@@ -218,6 +221,7 @@ impl GmailFactory {
             },
             labels: Arc::new(Recent::new(Duration::from_secs(60))),
             own_addresses: Arc::new(Recent::new(Duration::from_secs(600))),
+            profile_address: Arc::new(Recent::new(Duration::from_secs(600))),
             quota: self.quota.clone(),
         }
     }

@@ -198,6 +198,25 @@ pub async fn arrived(mailbox: &Mailbox, ids: &[String]) -> Result<Vec<Arrived>, 
         .collect())
 }
 
+/// The newest message a search finds, as an arrival: its id from one list, then its
+/// headers from one read (`search` would read them once more for its own summary).
+pub async fn newest_matching(
+    mailbox: &Mailbox,
+    query: &str,
+) -> Result<Option<Arrived>, GmailError> {
+    let call = mailbox
+        .hub()
+        .users()
+        .messages_list("me")
+        .q(query)
+        .max_results(1);
+    let (_, list) = gmail_call!(mailbox, idempotent, call)?;
+    let Some(first) = list.messages.into_iter().flatten().find_map(|m| m.id) else {
+        return Ok(None);
+    };
+    Ok(arrived(mailbox, &[first]).await?.into_iter().next())
+}
+
 /// Most pages (of 500) one [`matching`] reads.
 const MATCH_PAGES: usize = 10;
 

@@ -110,3 +110,31 @@ async fn draft_saves_are_no_events() {
     assert!(report.ran);
     assert!(report.kinds.is_empty(), "{report:?}");
 }
+
+/// A wait that looks back finds mail that came just before it for one search and one read
+/// of the message, not a search's own read on top.
+#[tokio::test]
+async fn a_wait_that_looks_back_costs_one_list_and_one_read() {
+    let (h, events) = harness_with_feed().await;
+    let mailbox = h.ctx.mailbox(None).await.unwrap();
+    events.pin(LOCAL_USER, &mailbox).await.unwrap();
+    let id =
+        gmail_test_support::deliver(&h.sandbox.base_url(), "demo@example.com", "Lookback").await;
+    h.reset_stats().await;
+    let quiet = |_: u64, _: u64| -> futures::future::BoxFuture<'static, ()> { Box::pin(async {}) };
+    let found = events
+        .wait_for_email(
+            LOCAL_USER,
+            &mailbox,
+            "subject:lookback",
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_secs(120),
+            &quiet,
+        )
+        .await
+        .unwrap()
+        .expect("the message that came before the wait");
+    assert_eq!(found.id, id);
+    assert_eq!(found.subject, "Lookback");
+    assert_eq!(h.gmail_requests().await, 2, "{}", h.stats().await);
+}

@@ -112,6 +112,23 @@ async fn node_server_credential_files_work_and_the_refreshed_token_is_written_ba
         written["refresh_token"],
         sb.refresh_token_for("demo@example.com")
     );
+
+    // The connection does not know its address: the change feed asks Gmail once, not on
+    // every sync.
+    let stats = format!("{}__sandbox/stats", sb.base_url());
+    let profile_reads = || async {
+        let s: serde_json::Value = reqwest::get(&stats).await.unwrap().json().await.unwrap();
+        s["requests"]["users.getProfile"].as_u64().unwrap_or(0)
+    };
+    let before = profile_reads().await;
+    let mailbox = gmail_shared::mailbox::Mailbox::new(conn);
+    for _ in 0..3 {
+        let address = gmail_shared::events::feed::address_of(&mailbox)
+            .await
+            .unwrap();
+        assert_eq!(address, "demo@example.com");
+    }
+    assert_eq!(profile_reads().await, before + 1);
 }
 
 /// The Google OAuth client alone makes `auto` Google: `auth` then consents at Google (not at
