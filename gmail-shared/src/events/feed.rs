@@ -5,6 +5,7 @@
 //! knows (404) is reset to the mailbox's current historyId, and the reset is itself an event.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -40,16 +41,34 @@ impl Events {
         account: &str,
         mailbox: &Mailbox,
     ) -> Result<SyncReport, GmailError> {
+        self.sync_unless_recent(user_id, account, mailbox, Duration::ZERO)
+            .await
+    }
+
+    /// [`Self::sync`], unless a sync of this mailbox (by anyone) started less than `recent`
+    /// ago: waiters share one sync in each of their poll periods, not one each.
+    pub async fn sync_unless_recent(
+        &self,
+        user_id: &str,
+        account: &str,
+        mailbox: &Mailbox,
+        recent: Duration,
+    ) -> Result<SyncReport, GmailError> {
         let account = account.to_ascii_lowercase();
         let store = self.store();
         store.ensure_cursor(user_id, &account).await?;
         let started = now_ms();
+        // Zero asks nothing of the last sync's time, which another instance's clock wrote.
+        let synced_before = match recent.as_millis() as i64 {
+            0 => i64::MAX,
+            ms => started.saturating_sub(ms),
+        };
         if !store
             .lease_cursor(
                 user_id,
                 &account,
                 &self.inner.instance,
-                started,
+                (started, synced_before),
                 started + LEASE_MS,
             )
             .await?

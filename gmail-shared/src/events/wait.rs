@@ -158,7 +158,8 @@ impl Events {
             if now.duration_since(last_sync) >= sync_every {
                 last_sync = now;
                 // Another process may hold the mailbox; its events show up all the same.
-                if let Err(e) = self.sync(user_id, &account, mailbox).await {
+                let synced = self.sync_unless_recent(user_id, &account, mailbox, sync_every);
+                if let Err(e) = synced.await {
                     tracing::debug!(error = %e, "sync during a wait failed; trying again");
                 }
                 continue;

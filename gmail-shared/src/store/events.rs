@@ -109,23 +109,26 @@ impl Store {
     }
 
     /// Takes the right to sync a mailbox until `until` (one sync per mailbox across every
-    /// process sharing the database). True when taken.
+    /// process sharing the database), at `now`, if its last sync started no later than
+    /// `synced_before`. True when taken.
     pub async fn lease_cursor(
         &self,
         user_id: &str,
         account: &str,
         owner: &str,
-        now: i64,
+        (now, synced_before): (i64, i64),
         until: i64,
     ) -> Result<bool, GmailError> {
         self.changed_one(sql!(
             "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 WHERE \
-             user_id = $3 AND account = $4 AND (lease_until < $5 OR lease_owner = $1)",
+             user_id = $3 AND account = $4 AND (lease_until < $5 OR lease_owner = $1) \
+             AND synced_at <= $6",
             owner,
             until,
             user_id,
             account,
-            now
+            now,
+            synced_before
         ))
         .await
     }

@@ -138,3 +138,34 @@ async fn a_wait_that_looks_back_costs_one_list_and_one_read() {
     assert_eq!(found.subject, "Lookback");
     assert_eq!(h.gmail_requests().await, 2, "{}", h.stats().await);
 }
+
+/// Waiters share syncs: one that asks while a sync of the same mailbox is recent makes no
+/// Gmail request, so N waiters cost one `history.list` a poll period, not N.
+#[tokio::test]
+async fn a_sync_asked_for_soon_after_another_is_skipped() {
+    let (h, events) = harness_with_feed().await;
+    let mailbox = h.ctx.mailbox(None).await.unwrap();
+    let account = "demo@example.com";
+    events.pin(LOCAL_USER, &mailbox).await.unwrap();
+    gmail_test_support::deliver(&h.sandbox.base_url(), account, "Shared sync").await;
+    let report = events.sync(LOCAL_USER, account, &mailbox).await.unwrap();
+    assert_eq!(report.kinds, vec!["message.added".to_string()]);
+    h.reset_stats().await;
+    let recent = std::time::Duration::from_secs(60);
+    let again = events.sync_unless_recent(LOCAL_USER, account, &mailbox, recent);
+    assert!(!again.await.unwrap().ran);
+    assert_eq!(h.gmail_requests().await, 0);
+    // Once the last sync is older than that, it runs; a plain sync (the loop's) always does.
+    let soon = std::time::Duration::from_millis(1);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let late = events.sync_unless_recent(LOCAL_USER, account, &mailbox, soon);
+    assert!(late.await.unwrap().ran);
+    assert!(
+        events
+            .sync(LOCAL_USER, account, &mailbox)
+            .await
+            .unwrap()
+            .ran
+    );
+    assert_eq!(h.stat("users.history.list").await, 2);
+}
