@@ -1,5 +1,7 @@
 //! Application::build binds the port (0 in tests) and wires the routes.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest};
 use gmail_shared::auth::{check_bind, CallerAuth};
 use gmail_shared::gmail::GmailFactory;
@@ -10,7 +12,6 @@ use gmail_shared::{GmailError, Settings};
 
 use gmail_shared::server::guard::HostPolicy;
 
-use crate::idempotency::IdempotencyStore;
 use crate::{openapi, routes};
 
 /// Shared state of every worker.
@@ -20,7 +21,8 @@ pub struct AppState {
     /// The same tool registry the MCP server lists and calls.
     pub registry: Registry,
     pub auth: CallerAuth,
-    pub idempotency: IdempotencyStore,
+    /// The send keys' store, the same one the tools use.
+    pub idempotency: Arc<gmail_shared::idempotency::IdempotencyStore>,
     success_redirect_url: Option<String>,
     oauth_callback_https: bool,
 }
@@ -89,14 +91,7 @@ impl Application {
             started: Started::now(),
             registry: catalog::registry_for(&settings),
             auth: auth.clone(),
-            // Shared through the database when there is one, so every instance honours a key.
-            idempotency: match auth.accounts() {
-                Some(accounts) => IdempotencyStore::database(
-                    accounts.store().clone(),
-                    crate::idempotency::DEFAULT_TTL,
-                ),
-                None => IdempotencyStore::default(),
-            },
+            idempotency: auth.env().once.clone(),
             success_redirect_url: settings.multi_user.success_redirect_url.clone(),
             oauth_callback_https: settings
                 .multi_user

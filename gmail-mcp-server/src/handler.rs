@@ -78,7 +78,8 @@ Times are UTC. In a body, […] marks what was left out: quoted history, greetin
 and all but the opening paragraph of a bulk mailing (newsletter, promotion, notification).\n\
 - read_email and get_thread show long texts in windows: maxLength characters (default 20000, 0: all) from offset; the last line says where to continue. \
 read_email shows each attachment's short attachmentId for download_attachment. Label arguments take ids or names.\n\
-- dryRun: true on send_email, reply_email or forward_email shows the message and sends nothing.\n\
+- dryRun: true on send_email, reply_email or forward_email shows the message and sends nothing. \
+Give them an idempotencyKey to retry safely: the same key and message answer the first send (marked replayed), never a second.\n\
 - account (multi-user servers): a connected address or connection id; default the primary one.\n\
 - Sending, deleting and relabelling act on the real mailbox: confirm with the user first.",
     );

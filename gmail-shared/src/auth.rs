@@ -90,6 +90,11 @@ impl CallerAuth {
             // The audit log and the daily send cap live in the shared database.
             let audit = Arc::new(accounts.store().clone());
             let mut env = ToolEnv::with_audit(settings, audit);
+            // Send keys too, so every instance on the database honours them.
+            env.once = Arc::new(crate::idempotency::IdempotencyStore::database(
+                accounts.store().clone(),
+                crate::idempotency::DEFAULT_TTL,
+            ));
             if settings.events.enabled {
                 env.events = Some(events(accounts.store().clone()));
             }
@@ -139,20 +144,22 @@ impl CallerAuth {
         }
     }
 
+    /// The server's rules and shared parts (every caller's env is narrowed from it).
+    pub fn env(&self) -> &Arc<ToolEnv> {
+        match self {
+            CallerAuth::SingleUser(ctx) => &ctx.env,
+            CallerAuth::MultiUser { env, .. } => env,
+        }
+    }
+
     /// The server's request rates.
     pub fn rate(&self) -> &crate::server::rate::RateLimits {
-        match self {
-            CallerAuth::SingleUser(ctx) => &ctx.env.rate,
-            CallerAuth::MultiUser { env, .. } => &env.rate,
-        }
+        &self.env().rate
     }
 
     /// The event layer, when `events.enabled`.
     pub fn events(&self) -> Option<&crate::events::Events> {
-        match self {
-            CallerAuth::SingleUser(ctx) => ctx.env.events.as_ref(),
-            CallerAuth::MultiUser { env, .. } => env.events.as_ref(),
-        }
+        self.env().events.as_ref()
     }
 
     pub fn accounts(&self) -> Option<&Arc<Accounts>> {

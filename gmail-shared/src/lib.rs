@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod gmail;
+pub mod idempotency;
 pub mod mail;
 pub mod mailbox;
 pub mod members;

@@ -140,6 +140,24 @@ async def test_send_reply_forward(connect, transport, gmail):
         assert "q3.csv" in names, names
 
 
+async def test_a_send_retried_with_its_idempotency_key_goes_out_once(connect, transport, gmail):
+    tag = f"k{uuid.uuid4().hex[:8]}"
+    args = {"to": ["zoe@elsewhere.example"], "subject": f"Once {tag}", "body": "Hi", "idempotencyKey": f"key-{tag}"}
+    async with connect(transport) as (s, _):
+        first = (await call(s, transport, "send_email", args))["structuredContent"]
+    # The retry comes on a new session, as after a client timeout and reconnect.
+    async with connect(transport) as (s, _):
+        again = await call(s, transport, "send_email", args)
+        assert again["structuredContent"]["id"] == first["id"]
+        assert again["structuredContent"]["replayed"] is True
+        assert "nothing was sent again" in text_of(again)
+        changed = await call(s, transport, "send_email", {**args, "body": "Other"}, ok=False)
+        assert changed["isError"] and "different request" in text_of(changed)
+    assert "replayed" not in first
+    _, found = gmail.get(f"messages?q=subject:{tag}")
+    assert len(found.get("messages", [])) == 1, found
+
+
 async def test_labels(connect, transport, gmail):
     name = f"Agent/{uuid.uuid4().hex[:6]}"
     mid, _ = gmail.insert(original(f"l{uuid.uuid4().hex[:8]}"))

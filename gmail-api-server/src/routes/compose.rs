@@ -2,10 +2,10 @@
 //! under an optional `Idempotency-Key`; and the body forms drafts share.
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use base64::Engine;
 use futures_util::StreamExt;
+use gmail_shared::idempotency::SendOnce;
 pub use gmail_shared::ops::compose::{ComposeBody, ForwardBody, MimeType, ReplyBody};
 use gmail_shared::ops::send::{self, ForwardRequest, ReplyRequest, SentMessage};
 use gmail_shared::ops::Mailbox;
@@ -17,7 +17,6 @@ use utoipa::ToSchema;
 use super::{from_json, max_body, read_body, resource, AccountQuery, Answer};
 use crate::app::AppState;
 use crate::extract::Caller;
-use crate::idempotency::{fingerprint, Begin};
 
 /// Before `messages`: `/messages/send` must match ahead of `/messages/{id}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -238,11 +237,9 @@ impl FromRequest for Sending {
 }
 
 impl Sending {
-    /// Runs a sending operation under the request's `Idempotency-Key`, if any. A keyed send
-    /// carries a Message-ID derived from the key, and before it runs Gmail is asked whether a
-    /// message with that id exists: a retry after this server died mid-send (its memory of
-    /// the key gone) finds the first attempt's message and answers with it instead of sending
-    /// again. A key is bound to the account and the `message` body it was first used with.
+    /// Runs a sending operation under the request's `Idempotency-Key`, if any (see
+    /// [`gmail_shared::idempotency`]). A key is bound to the account and the `message` body
+    /// it was first used with.
     async fn run<F, Fut>(self, route: &str, message: Value, dry_run: bool, run: F) -> Answer
     where
         F: FnOnce(Mailbox, Option<String>) -> Fut,
@@ -250,40 +247,25 @@ impl Sending {
     {
         let (req, state, account) = (&self.req, &self.state, self.account.as_deref());
         // A dry run changes nothing: no key to claim, nothing to find in Gmail.
-        if dry_run {
-            let mailbox = state.mailbox(req, account).await?;
-            return Ok(HttpResponse::Ok().json(run(mailbox, None).await?));
-        }
-        let fp = fingerprint(route, &json!({"account": account, "message": message}));
-        let claim = match state.idempotency.begin(req, fp).await? {
-            Begin::Replay(resp) => return Ok(resp),
-            Begin::Run(claim) => Some(claim),
-            Begin::NoKey => None,
+        let key = if dry_run {
+            None
+        } else {
+            crate::idempotency::key(req)?
         };
-        let once_id = claim.as_ref().map(|c| send::once_message_id(&c.scope(&fp)));
-        let mut replayed = false;
-        let result = async {
-            let mailbox = state.mailbox(req, account).await?;
-            if let Some(id) = &once_id {
-                // Not knowing means not sending: an error here releases the key for a retry.
-                if let Some(sent) = send::already_sent(&mailbox, id).await? {
-                    tracing::info!(message = %sent.id, "an earlier attempt with this Idempotency-Key was sent; answering with it");
-                    replayed = true;
-                    return Ok(sent);
-                }
-            }
-            run(mailbox, once_id).await
+        let sent = SendOnce {
+            store: &state.idempotency,
+            caller: &gmail_shared::auth::caller_id(req).unwrap_or_default(),
+            key: key.as_deref(),
+            route,
+            message: json!({"account": account, "message": message}),
         }
-        .await;
-        state
-            .idempotency
-            .finish(claim, StatusCode::OK, &result)
-            .await;
+        .run(state.mailbox(req, account), run)
+        .await?;
         let mut response = HttpResponse::Ok();
-        if replayed {
+        if sent.replayed {
             response.insert_header((crate::idempotency::REPLAYED_HEADER, "true"));
         }
-        Ok(response.json(result?))
+        Ok(response.json(sent))
     }
 }
 

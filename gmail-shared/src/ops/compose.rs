@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use base64::Engine;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::attachments;
 use super::send::{ForwardRequest, ReplyRequest};
@@ -15,7 +15,7 @@ use super::MessageId;
 use crate::error::GmailError;
 use crate::mail::{parse_recipient_items, OutgoingAttachment, OutgoingMessage, Recipient};
 
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MimeType {
     #[serde(rename = "text/plain")]
@@ -27,7 +27,7 @@ pub enum MimeType {
 }
 
 // An attachment given inline, for agents that cannot put files on the server.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InlineAttachment {

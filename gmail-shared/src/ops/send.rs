@@ -3,7 +3,7 @@
 
 use google_gmail1::api::Message;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::outgoing::{apply_reply_context, reply_context, ReplyContext};
 use super::outgoing::{find_by_message_id, in_thread, thread_reply};
@@ -21,7 +21,7 @@ use crate::mail::{
 /// What a send did: the message sent; or, in drafts-only mode, the draft saved instead; or, on
 /// a dry run, nothing (`rendered` shows what would have gone out).
 #[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SentMessage {
@@ -35,6 +35,9 @@ pub struct SentMessage {
     pub dry_run: bool,
     /// A dry run's message: its headers and text.
     pub rendered: Option<String>,
+    /// The answer of an earlier send with the same idempotency key: nothing was sent now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 impl From<Message> for SentMessage {

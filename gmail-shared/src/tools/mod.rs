@@ -192,6 +192,8 @@ pub struct ToolEnv {
     pub events: Option<crate::events::Events>,
     /// Callers are users with API keys (events are filed per user).
     pub multi_user: bool,
+    /// Idempotency keys of sends (one store per process, or the database).
+    pub once: Arc<crate::idempotency::IdempotencyStore>,
 }
 
 impl ToolEnv {
@@ -223,6 +225,7 @@ impl ToolEnv {
             )),
             events: None,
             multi_user: settings.multi_user.enabled,
+            once: Arc::default(),
         }
     }
 
@@ -254,6 +257,7 @@ impl ToolEnv {
             rate: self.rate.clone(),
             events: self.events.clone(),
             multi_user: self.multi_user,
+            once: self.once.clone(),
         }
     }
 }

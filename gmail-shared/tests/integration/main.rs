@@ -6,6 +6,7 @@ mod compose;
 mod events;
 mod factory;
 mod multi_user;
+mod send_once;
 mod store_limits;
 mod tools;
 mod webhooks;
