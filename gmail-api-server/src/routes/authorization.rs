@@ -6,7 +6,8 @@
 //! the consent page, which names the client, where it will be sent back, and what it asks
 //! for. A visitor who is not signed in signs in with Google first (with the client's
 //! `login_hint`) and comes back to it. Only the browser that started a request can approve
-//! it, with the session's CSRF token, from this server's own page.
+//! it, with the session's CSRF token, from this server's own page, and only once: the session
+//! is a cookie, which an old copy restores, so the decision is spent in the store.
 
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
@@ -199,6 +200,13 @@ async fn consent_page(state: web::Data<AppState>, session: Session) -> HttpRespo
             "<p>No app is waiting for your approval in this browser. Start again from the app.</p>",
         );
     };
+    if request.expired() {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Nothing to approve",
+            "<p>The app's request waited too long for a decision. Start again from the app.</p>",
+        );
+    }
     let about = describe(&request);
     match signed_in(&session, accounts).await {
         Ok(Some(user)) => consent_form(&session, &user, &request, &about),
@@ -280,7 +288,7 @@ async fn decide(site: SiteRequest, form: web::Form<DecisionForm>) -> HttpRespons
         if allow {
             server.approve(&user, &request).await
         } else {
-            Ok(server.deny(&request))
+            server.deny(&request).await
         }
     };
     site.act(&form.csrf, act, |to| see_other(&to)).await

@@ -3,9 +3,10 @@
 //! protected resource, on SQLite and (with GMAIL_TEST_DATABASE_URL) PostgreSQL.
 //!
 //! Discovery (401 → RFC 9728 → RFC 8414), registration (RFC 7591) and Client ID Metadata
-//! Documents, the consent page (sign in with Google first, login_hint passed on), PKCE S256,
-//! the resource parameter and audience binding, refresh rotation with reuse detection, scope
-//! narrowing, revocation closing an open SSE stream, and tokens stored only as hashes.
+//! Documents, the consent page (sign in with Google first, login_hint passed on; decided once,
+//! even with an old copy of the session cookie), PKCE S256, the resource parameter and
+//! audience binding, refresh rotation with reuse detection, scope narrowing, revocation
+//! closing an open SSE stream, and tokens stored only as hashes.
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use gmail_test_support::{drop_database, fetch, fresh_database_urls, json_body};
 
 use crate::common::multi_user::http;
 use crate::common::oauth::*;
-use crate::site::{browser, location, page};
+use crate::site::{browser, browser_with_jar, cookies, location, page};
 
 #[tokio::test]
 async fn a_remote_mcp_client_discovers_registers_is_approved_and_connects() {
@@ -446,14 +447,7 @@ async fn two_users_tokens_reach_their_own_mailboxes_and_apps_only() {
         let d = deploy(&db).await;
         let store = &d.servers.store;
         let http = http();
-        let (_, client) = register(
-            &http,
-            &d.rest,
-            json!({"redirect_uris": [REDIRECT], "client_name": "Shared Agent",
-                   "token_endpoint_auth_method": "none"}),
-        )
-        .await;
-        let client_id = client["client_id"].as_str().unwrap().to_string();
+        let client_id = register_public(&http, &d.rest, "Shared Agent").await;
         let resource = format!("{}/mcp", d.mcp);
         let mut tokens = Vec::new();
         for account in ["demo@example.com", "bob@example.com"] {
@@ -526,15 +520,7 @@ async fn allow_approves_only_the_app_the_consent_page_showed() {
         let http = http();
         let mut clients = Vec::new();
         for name in ["Trusted Agent", "Other Agent"] {
-            let (status, client) = register(
-                &http,
-                &d.rest,
-                json!({"redirect_uris": [REDIRECT], "client_name": name,
-                       "token_endpoint_auth_method": "none", "application_type": "native"}),
-            )
-            .await;
-            assert_eq!(status, 201, "{client}");
-            clients.push(client["client_id"].as_str().unwrap().to_string());
+            clients.push(register_public(&http, &d.rest, name).await);
         }
         let resource = format!("{}/mcp", d.mcp);
         let b = browser();
@@ -569,6 +555,63 @@ async fn allow_approves_only_the_app_the_consent_page_showed() {
         // The page the user then sees asks again, for what is really pending.
         let (_, again) = page(&b, format!("{}/oauth2/consent", d.rest)).await;
         assert!(!again.contains("Other Agent"), "{again}");
+        drop_database(&db).await;
+    }
+}
+
+/// A consent decision is spent on the server, not only in the cookie: the session cookie as
+/// it was before Allow, sent again (copied, or restored by the browser), finds the request
+/// already decided and makes no second grant or code.
+#[tokio::test]
+async fn a_replayed_consent_cookie_approves_nothing_again() {
+    for db in fresh_database_urls("oauth_replay").await {
+        let d = deploy(&db).await;
+        let http = http();
+        let client_id = &register_public(&http, &d.rest, "Replayed Agent").await;
+        let resource = format!("{}/mcp", d.mcp);
+        let (b, jar) = browser_with_jar();
+        // Signed in once, through a first approval.
+        consent_with_pkce(
+            &b,
+            &d,
+            client_id,
+            &[("resource", &resource)],
+            "demo@example.com",
+        )
+        .await;
+        let (_, challenge) = pkce();
+        let url = authorize_url(&d, client_id, &challenge, &[("resource", &resource)]);
+        assert_eq!(fetch(b.get(&url)).await.status(), 303);
+        let (_, shown) = page(&b, format!("{}/oauth2/consent", d.rest)).await;
+        let before = cookies(&jar, &d.rest);
+        let r = decide(&b, &d, &shown, "allow").await;
+        assert_eq!(r.status(), 303, "{:?}", r.text().await);
+        assert!(query_of(&location(&r)).contains_key("code"));
+        let grants = async || -> i64 {
+            sqlx::query_scalar("SELECT COUNT(*) FROM oauth_grants")
+                .fetch_one(d.servers.store.pool())
+                .await
+                .unwrap()
+        };
+        assert_eq!(grants().await, 2);
+
+        // The cookie from before Allow, back in the browser, and the same form again.
+        let rest = d.rest.parse().unwrap();
+        for decision in ["allow", "deny"] {
+            for cookie in before.split("; ") {
+                jar.add_cookie_str(cookie, &rest);
+            }
+            let r = decide(&b, &d, &shown, decision).await;
+            let sent_back = r.headers().get("location").cloned();
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap();
+            assert_eq!(
+                (status, grants().await),
+                (400, 2),
+                "{decision} again: no second grant or code; sent back to {sent_back:?} {body}"
+            );
+            assert!(body.contains("already decided"), "{body}");
+        }
         drop_database(&db).await;
     }
 }

@@ -4,7 +4,10 @@
 //! page makes and revokes keys behind CSRF tokens; allowed_domains keeps strangers out; an
 //! admin disables a member, whose session and keys stop at once.
 
+use std::sync::Arc;
+
 use gmail_test_support::{drop_database, fetch, fresh_database_urls, status_json};
+use reqwest::cookie::{CookieStore, Jar};
 
 use crate::common::multi_user::Deployment;
 
@@ -14,11 +17,27 @@ async fn with_allowed_domain(db: &str, domain: &str) -> Deployment {
 }
 
 pub(crate) fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
+    browser_with_jar().0
+}
+
+/// A [`browser`] and its cookie jar, for a test that reads the session cookie or copies it.
+pub(crate) fn browser_with_jar() -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let b = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .build()
+        .unwrap();
+    (b, jar)
+}
+
+/// The `Cookie` header `jar` sends to `base`.
+pub(crate) fn cookies(jar: &Jar, base: &str) -> String {
+    jar.cookies(&base.parse().unwrap())
+        .expect("a session cookie")
+        .to_str()
         .unwrap()
+        .to_string()
 }
 
 pub(crate) fn location(r: &reqwest::Response) -> String {
@@ -182,23 +201,12 @@ async fn signing_in_creates_the_account_and_the_page_manages_keys() {
 /// before, no longer signs anyone in.
 #[tokio::test]
 async fn signing_out_ends_a_copied_session_cookie_too() {
-    use reqwest::cookie::CookieStore;
     let db = fresh_database_urls("site_signout").await.remove(0);
     let s = Deployment::start(&db).await;
     let base = s.base.as_str();
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let alice = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let (alice, jar) = browser_with_jar();
     sign_in(&alice, base, "demo@example.com").await;
-    let cookie = jar
-        .cookies(&base.parse().unwrap())
-        .expect("a session cookie")
-        .to_str()
-        .unwrap()
-        .to_string();
+    let cookie = cookies(&jar, base);
     let copy = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::error::GmailError;
 use crate::gmail::http::{outbound_client, OutboundClient};
 use crate::ops::policy::CallerPolicy;
-use crate::store::{GrantInfo, NewGrant, Store, User};
+use crate::store::{now, GrantInfo, NewGrant, Store, User};
 
 mod clients;
 #[cfg(test)]
@@ -105,6 +105,11 @@ pub struct AuthorizeQuery {
 /// in the browser's session, so only the browser that started it can finish it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
+    /// Random: deciding spends it in the store, since an old copy of the session cookie
+    /// still carries the request.
+    pub id: String,
+    /// Unix seconds: decided by then or not at all, which bounds what the store remembers.
+    pub expires_at: i64,
     pub client_id: String,
     pub client_name: String,
     pub redirect_uri: String,
@@ -127,6 +132,13 @@ pub enum AuthorizeRefusal {
         why: String,
         to: String,
     },
+}
+
+impl AuthorizationRequest {
+    /// Past its time for a decision.
+    pub fn expired(&self) -> bool {
+        self.expires_at < now()
+    }
 }
 
 /// Who an access token acts for, as the MCP server needs it.
@@ -192,6 +204,9 @@ pub struct AuthorizationServer {
     issuer: String,
     resources: Vec<String>,
     allow_private_metadata: bool,
+    /// How long a request waits for the user's decision: as long as a Google sign-in may
+    /// take, which it may need first.
+    request_ttl_secs: i64,
 }
 
 impl AuthorizationServer {
@@ -203,6 +218,7 @@ impl AuthorizationServer {
             issuer: issuer(settings),
             resources: resources(settings),
             allow_private_metadata: mu.allow_private_client_metadata,
+            request_ttl_secs: mu.oauth_state_ttl_secs,
         }
     }
 
@@ -328,6 +344,8 @@ impl AuthorizationServer {
         };
         let scope = parse_scope(q.scope.as_deref()).map_err(|e| refuse("invalid_scope", e))?;
         Ok(AuthorizationRequest {
+            id: crate::store::random_token(24),
+            expires_at: now() + self.request_ttl_secs,
             client_id: client.id,
             client_name: client.name,
             redirect_uri: redirect_uri.to_string(),
@@ -351,6 +369,7 @@ impl AuthorizationServer {
         user: &User,
         req: &AuthorizationRequest,
     ) -> Result<String, GmailError> {
+        self.spend(req).await?;
         let client = self
             .client(&req.client_id)
             .await
@@ -376,14 +395,39 @@ impl AuthorizationServer {
     }
 
     /// The user declined: the client hears `access_denied`.
-    pub fn deny(&self, req: &AuthorizationRequest) -> String {
-        self.redirect(
+    pub async fn deny(&self, req: &AuthorizationRequest) -> Result<String, GmailError> {
+        self.spend(req).await?;
+        Ok(self.redirect(
             req,
             &[
                 ("error", "access_denied"),
                 ("error_description", "the user declined"),
             ],
-        )
+        ))
+    }
+
+    /// Only the first decision on a live request counts, whichever cookie carried it and
+    /// whichever instance it reached.
+    async fn spend(&self, req: &AuthorizationRequest) -> Result<(), GmailError> {
+        if req.expired() {
+            return Err(GmailError::invalid(
+                "request",
+                "the app's request waited too long for a decision; nothing was approved. \
+                 Start again from the app",
+            ));
+        }
+        if !self
+            .store
+            .spend_oauth_decision(&req.id, req.expires_at)
+            .await?
+        {
+            return Err(GmailError::invalid(
+                "request",
+                "this app's request was already decided; nothing more was approved. To \
+                 connect the app again, start again from the app",
+            ));
+        }
+        Ok(())
     }
 
     fn redirect(&self, req: &AuthorizationRequest, first: &[(&str, &str)]) -> String {

@@ -102,6 +102,9 @@ const MAX_TOKENS_PER_GRANT: i64 = 50;
 pub const MAX_GRANTS_PER_USER: i64 = 100;
 /// How long a grant with no live token, or an expired code, is kept before it is deleted.
 const GRANT_GRACE_SECS: i64 = 86_400;
+/// How long a decided authorization request is remembered past its expiry: instances' clocks
+/// may differ, and none may forget a decision on a request another still takes as live.
+const DECISION_GRACE_SECS: i64 = 3600;
 
 impl Store {
     /// Stores a dynamically registered client (its secret as a hash), after forgetting
@@ -182,6 +185,28 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.is_some())
+    }
+
+    /// Spends the decision on the authorization request `request_id` (live until
+    /// `expires_at`), after forgetting requests long expired; whether this decision is the
+    /// first. The primary key arbitrates between racing decisions, on any instance.
+    pub async fn spend_oauth_decision(
+        &self,
+        request_id: &str,
+        expires_at: i64,
+    ) -> Result<bool, GmailError> {
+        self.run(sql!(
+            "DELETE FROM oauth_decisions WHERE expires_at < $1",
+            now() - DECISION_GRACE_SECS
+        ))
+        .await?;
+        self.changed_one(sql!(
+            "INSERT INTO oauth_decisions (request_id, expires_at) VALUES ($1, $2) ON \
+             CONFLICT DO NOTHING",
+            request_id,
+            expires_at
+        ))
+        .await
     }
 
     /// Records a user's consent to a client and its first authorization code (hashed);

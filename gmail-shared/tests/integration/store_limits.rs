@@ -1,5 +1,5 @@
 //! What one user can make the store hold has a bound: API keys, queued relay messages,
-//! session records, connected OAuth clients and their tokens.
+//! session records, connected OAuth clients and their tokens, consent decisions.
 
 use gmail_shared::store::Store;
 use sqlx::Row;
@@ -202,5 +202,24 @@ async fn connected_clients_are_bounded_and_dead_grants_go() {
             .await
             .unwrap();
         assert!(newest.is_some(), "the token just made works");
+    }
+}
+
+/// A consent decision is spent once; its record goes an hour after its request expired, by
+/// when the request itself is refused as expired.
+#[tokio::test]
+async fn consent_decisions_are_spent_once_and_forgotten_after_expiry() {
+    for url in database_urls() {
+        let store = store_with_a_fresh_key(&url).await;
+        let now = chrono::Utc::now().timestamp();
+        let (old, live) = (unique("old"), unique("live"));
+        assert!(store
+            .spend_oauth_decision(&old, now - 2 * 3600)
+            .await
+            .unwrap());
+        assert!(store.spend_oauth_decision(&live, now + 600).await.unwrap());
+        assert!(!store.spend_oauth_decision(&live, now + 600).await.unwrap());
+        let kept = async |id: &str| rows_where(&store, "oauth_decisions", "request_id", id).await;
+        assert_eq!((kept(&old).await, kept(&live).await), (0, 1));
     }
 }

@@ -76,6 +76,19 @@ pub(crate) async fn register(http: &reqwest::Client, rest: &str, body: Value) ->
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+/// Registers a public client named `name`, sent back to [`REDIRECT`]; answers its client_id.
+pub(crate) async fn register_public(http: &reqwest::Client, rest: &str, name: &str) -> String {
+    let (status, client) = register(
+        http,
+        rest,
+        json!({"redirect_uris": [REDIRECT], "client_name": name,
+               "token_endpoint_auth_method": "none", "application_type": "native"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{client}");
+    client["client_id"].as_str().unwrap().to_string()
+}
+
 pub(crate) fn authorize_url(
     d: &OAuthDeployment,
     client_id: &str,
