@@ -130,7 +130,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema's steps, in order; the same portable SQL for SQLite and PostgreSQL.
-const MIGRATIONS: [(i64, &str, &str); 12] = [
+const MIGRATIONS: [(i64, &str, &str); 13] = [
     (
         1,
         "multi user",
@@ -190,6 +190,11 @@ const MIGRATIONS: [(i64, &str, &str); 12] = [
         12,
         "session records by user",
         include_str!("../../migrations/0012_session_records_by_user.sql"),
+    ),
+    (
+        13,
+        "audit retention",
+        include_str!("../../migrations/0013_audit_retention.sql"),
     ),
 ];
 
