@@ -231,6 +231,14 @@ impl Settings {
                 ));
             }
         }
+        // A shorter retention would purge sends the cap still counts, letting more through.
+        let audit_hours = self.multi_user.audit_retention_hours;
+        let cap_hours = crate::ops::audit::DAY as u64 / 3600;
+        if audit_hours != 0 && audit_hours < cap_hours {
+            return Err(ConfigError(format!(
+                "multi_user.audit_retention_hours: {audit_hours} is shorter than the {cap_hours} hours the daily send cap counts from the audit log; use at least {cap_hours}, or 0 to keep entries forever"
+            )));
+        }
         if self.mcp.sse_ping_interval_secs == 0 {
             return Err(ConfigError(
                 "mcp.sse_ping_interval_secs: must be at least 1".into(),
@@ -434,6 +442,22 @@ mod tests {
         assert!(error_for(&[topic, ("GMAIL_PUBSUB_TOKEN", "")]).contains("events.pubsub_token"));
         let e = env(&[topic, ("GMAIL_PUBSUB_TOKEN", "a-long-enough-token")]);
         assert!(Settings::load_from(&Overrides::default(), &e).is_ok());
+    }
+
+    #[test]
+    fn audit_retention_covers_the_send_cap_window() {
+        let s = Settings::load_from(&Overrides::default(), &env(&[])).unwrap();
+        assert_eq!(s.multi_user.audit_retention_hours, 90 * 24);
+        let key = "GMAIL_MULTI_USER__AUDIT_RETENTION_HOURS";
+        let msg = error_for(&[(key, "23")]);
+        assert!(
+            msg.contains("multi_user.audit_retention_hours") && msg.contains("24 hours"),
+            "{msg}"
+        );
+        for fine in ["24", "0"] {
+            let s = Settings::load_from(&Overrides::default(), &env(&[(key, fine)])).unwrap();
+            assert_eq!(s.multi_user.audit_retention_hours.to_string(), fine);
+        }
     }
 
     #[test]

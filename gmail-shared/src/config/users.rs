@@ -39,6 +39,9 @@ pub struct MultiUserSettings {
     pub admins: Vec<String>,
     /// Days an API key made by a member or an admin works; 0: keys never expire.
     pub key_ttl_days: u32,
+    /// Hours audit entries are kept in the database; 0: forever. At least 24, the window
+    /// the daily send cap counts from the log.
+    pub audit_retention_hours: u64,
     /// Email domains whose people may sign up with "Sign in with Google"; empty: anyone.
     #[serde(deserialize_with = "string_or_list")]
     pub allowed_domains: Vec<String>,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use schemars::JsonSchema;
@@ -144,6 +145,38 @@ impl TokenSink for StoreSink {
     }
 }
 
+/// How often each multi-user process deletes audit entries past their retention.
+const AUDIT_PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes audit entries older than `retention_hours` (0: none) now and hourly. Here, not in
+/// the change feed's loop, because every multi-user process needs it, events on or off;
+/// instances sharing a database all run it, and the later ones find nothing to delete.
+fn purge_audit_hourly(accounts: &Arc<Accounts>, retention_hours: u64) {
+    if retention_hours == 0 {
+        return;
+    }
+    let keep = i64::try_from(retention_hours)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(3600);
+    // Weak: the loop ends once the accounts are dropped (tests open many).
+    let accounts = Arc::downgrade(accounts);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(AUDIT_PURGE_EVERY);
+        loop {
+            tick.tick().await;
+            let Some(store) = accounts.upgrade().map(|a| a.store.clone()) else {
+                return;
+            };
+            let before = chrono::Utc::now().timestamp().saturating_sub(keep);
+            match store.purge_audit(before).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "purged audit entries past their retention"),
+                Err(e) => tracing::warn!(error = %e, "cannot purge old audit entries"),
+            }
+        }
+    });
+}
+
 fn revoke_uri(token_uri: &str) -> String {
     match token_uri.strip_suffix("/token") {
         Some(base) => format!("{base}/revoke"),
@@ -152,7 +185,8 @@ fn revoke_uri(token_uri: &str) -> String {
 }
 
 impl Accounts {
-    /// Opens the store; refuses to start without a valid encryption key.
+    /// Opens the store; refuses to start without a valid encryption key. While the accounts
+    /// live, audit entries past their retention are deleted hourly.
     pub async fn open(
         settings: &Settings,
         factory: GmailFactory,
@@ -165,7 +199,9 @@ impl Accounts {
         if purged > 0 {
             tracing::info!(purged, "forgot expired OAuth states");
         }
-        Accounts::with_store(settings, factory, store)
+        let accounts = Accounts::with_store(settings, factory, store)?;
+        purge_audit_hourly(&accounts, mu.audit_retention_hours);
+        Ok(accounts)
     }
 
     pub fn with_store(

@@ -62,6 +62,32 @@ async fn insert<'e>(
     Ok(())
 }
 
+/// Rows one purge statement deletes at most: on SQLite each statement holds the database's
+/// one write lock, which sends take to reserve their place under the daily cap.
+const PURGE_BATCH: i64 = 500;
+
+impl Store {
+    /// Deletes the audit entries from before `before` (unix seconds, as `at`), a batch at a
+    /// time; answers how many.
+    pub async fn purge_audit(&self, before: i64) -> Result<u64, GmailError> {
+        let mut purged = 0;
+        loop {
+            let n = self
+                .rows_changed(sql!(
+                    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < \
+                     $1 LIMIT $2)",
+                    before,
+                    PURGE_BATCH
+                ))
+                .await?;
+            purged += n;
+            if n < PURGE_BATCH as u64 {
+                return Ok(purged);
+            }
+        }
+    }
+}
+
 impl AuditSink for Store {
     fn record(&self, entry: AuditEntry) -> BoxFuture<'_, ()> {
         Box::pin(async move {

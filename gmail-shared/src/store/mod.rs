@@ -196,6 +196,11 @@ const MIGRATIONS: [(i64, &str, &str); 13] = [
         "oauth decisions",
         include_str!("../../migrations/0013_oauth_decisions.sql"),
     ),
+    (
+        14,
+        "audit retention",
+        include_str!("../../migrations/0014_audit_retention.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

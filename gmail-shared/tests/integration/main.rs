@@ -1,6 +1,7 @@
 //! All integration tests of this crate in one binary: one link instead of one per file,
 //! which keeps build time and target/ size down.
 
+mod audit;
 mod common;
 mod compose;
 mod events;

@@ -91,7 +91,7 @@ impl World {
     }
 
     /// Another server process's view of the same database.
-    async fn instance(&self) -> Arc<Accounts> {
+    pub(crate) async fn instance(&self) -> Arc<Accounts> {
         Accounts::open(
             &self.settings,
             GmailFactory::new(&self.settings.gmail).unwrap(),
