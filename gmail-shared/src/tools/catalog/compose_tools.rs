@@ -247,8 +247,7 @@ pub(super) fn sent_text(what: &str, s: &SentMessage) -> String {
 /// Sends an email; with threadId or inReplyTo it is a threaded reply.
 #[tool(title = "Send an email", annotations = WRITE, toolset = Compose)]
 async fn send_email(ctx: ToolContext, mailbox: Mailbox, mut p: SendEmail) -> ToolResult {
-    let key = p.idempotency_key.take();
-    let message = serde_json::to_value(&p).unwrap_or_default();
+    let keyed = Keyed::of("send_email", "Email sent", p.idempotency_key.take(), &p);
     let body = p.compose();
     let dry_run = body.dry_run;
     let (mut msg, at) = body.message(&ctx.env.files.attachment_dirs)?;
@@ -257,43 +256,60 @@ async fn send_email(ctx: ToolContext, mailbox: Mailbox, mut p: SendEmail) -> Too
         let (thread_id, in_reply_to) = (at.thread_id.as_deref(), at.in_reply_to.as_deref());
         send::send(&mailbox, msg, thread_id, in_reply_to, dry_run).await
     };
-    let sent = once(&ctx, mailbox, "send_email", key, message, dry_run, send).await?;
-    Ok(ToolOutput::structured(
-        sent_text("Email sent", &sent),
-        &sent,
-    ))
+    keyed.send(&ctx, mailbox, dry_run, send).await
 }
 
-/// Runs a send tool's `send` at most once for the caller's `idempotencyKey`, if given (see
-/// [`crate::idempotency`]; REST's `Idempotency-Key` shares the store and the rules).
-async fn once<F, Fut>(
-    ctx: &ToolContext,
-    mailbox: Mailbox,
-    tool: &str,
+/// A send tool's call: which tool, how its answer starts, its `idempotencyKey` and the
+/// message the key is bound to (the arguments, less the key).
+struct Keyed {
+    tool: &'static str,
+    what: &'static str,
     key: Option<String>,
     message: serde_json::Value,
-    dry_run: bool,
-    send: F,
-) -> Result<SentMessage, crate::error::GmailError>
-where
-    F: FnOnce(Mailbox, Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<SentMessage, crate::error::GmailError>>,
-{
-    // A dry run changes nothing: no key to claim.
-    let key = match key.filter(|_| !dry_run) {
-        Some(k) => Some(crate::idempotency::parse_key("idempotencyKey", &k)?),
-        None => None,
-    };
-    let caller = ctx.mailboxes.caller().map(|c| c.user_id.clone());
-    SendOnce {
-        store: &ctx.env.once,
-        caller: &caller.unwrap_or_default(),
-        key: key.as_deref(),
-        route: &format!("tool/{tool}"),
-        message: serde_json::json!({"account": mailbox.account(), "message": message}),
+}
+
+impl Keyed {
+    fn of(tool: &'static str, what: &'static str, key: Option<String>, p: &impl Serialize) -> Self {
+        let message = serde_json::to_value(p).unwrap_or_default();
+        Keyed {
+            tool,
+            what,
+            key,
+            message,
+        }
     }
-    .run(std::future::ready(Ok(mailbox)), send)
-    .await
+
+    /// Runs `send` (given the mailbox and the Message-ID to carry) at most once for the key,
+    /// if given (see [`crate::idempotency`]; REST's `Idempotency-Key` shares the store and
+    /// the rules), and answers what was sent.
+    async fn send<F, Fut>(
+        self,
+        ctx: &ToolContext,
+        mailbox: Mailbox,
+        dry_run: bool,
+        send: F,
+    ) -> ToolResult
+    where
+        F: FnOnce(Mailbox, Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<SentMessage, crate::error::GmailError>>,
+    {
+        // A dry run changes nothing: no key to claim.
+        let key = match self.key.filter(|_| !dry_run) {
+            Some(k) => Some(crate::idempotency::parse_key("idempotencyKey", &k)?),
+            None => None,
+        };
+        let caller = ctx.mailboxes.caller().map(|c| c.user_id.clone());
+        let sent = SendOnce {
+            store: &ctx.env.once,
+            caller: &caller.unwrap_or_default(),
+            key: key.as_deref(),
+            route: &format!("tool/{}", self.tool),
+            message: serde_json::json!({"account": mailbox.account(), "message": self.message}),
+        }
+        .run(std::future::ready(Ok(mailbox)), send)
+        .await?;
+        Ok(ToolOutput::structured(sent_text(self.what, &sent), &sent))
+    }
 }
 
 /// Saves a draft; fields as send_email.
@@ -417,8 +433,7 @@ async fn get_thread(_ctx: ToolContext, mailbox: Mailbox, p: GetThread) -> ToolRe
 /// Replies in the thread (replyAll: to everyone), threading headers set.
 #[tool(title = "Reply to an email", annotations = WRITE, toolset = Compose)]
 async fn reply_email(ctx: ToolContext, mailbox: Mailbox, mut p: ReplyEmail) -> ToolResult {
-    let key = p.idempotency_key.take();
-    let message = serde_json::to_value(&p).unwrap_or_default();
+    let keyed = Keyed::of("reply_email", "Reply sent", p.idempotency_key.take(), &p);
     let req = ReplyBody {
         body: p.body,
         html_body: p.html_body,
@@ -440,18 +455,18 @@ async fn reply_email(ctx: ToolContext, mailbox: Mailbox, mut p: ReplyEmail) -> T
         };
         send::reply(&mailbox, req).await
     };
-    let sent = once(&ctx, mailbox, "reply_email", key, message, dry_run, send).await?;
-    Ok(ToolOutput::structured(
-        sent_text("Reply sent", &sent),
-        &sent,
-    ))
+    keyed.send(&ctx, mailbox, dry_run, send).await
 }
 
 /// Forwards a message with its attachments.
 #[tool(title = "Forward an email", annotations = WRITE, toolset = Compose)]
 async fn forward_email(ctx: ToolContext, mailbox: Mailbox, mut p: ForwardEmail) -> ToolResult {
-    let key = p.idempotency_key.take();
-    let message = serde_json::to_value(&p).unwrap_or_default();
+    let keyed = Keyed::of(
+        "forward_email",
+        "Email forwarded",
+        p.idempotency_key.take(),
+        &p,
+    );
     let req = ForwardBody {
         to: p.to,
         cc: p.cc.unwrap_or_default(),
@@ -470,11 +485,7 @@ async fn forward_email(ctx: ToolContext, mailbox: Mailbox, mut p: ForwardEmail) 
         };
         send::forward(&mailbox, req).await
     };
-    let sent = once(&ctx, mailbox, "forward_email", key, message, dry_run, send).await?;
-    Ok(ToolOutput::structured(
-        sent_text("Email forwarded", &sent),
-        &sent,
-    ))
+    keyed.send(&ctx, mailbox, dry_run, send).await
 }
 
 /// Saves an attachment to the server's download folder.
