@@ -13,6 +13,7 @@
 //!
 //! Codes and tokens are random and stored as hashes only.
 
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -20,7 +21,7 @@ use crate::config::Settings;
 use crate::error::GmailError;
 use crate::gmail::http::{outbound_client, OutboundClient};
 use crate::ops::policy::CallerPolicy;
-use crate::store::{now, GrantInfo, NewGrant, Store, User};
+use crate::store::{now, Decision, GrantInfo, NewGrant, Store, User};
 
 mod clients;
 #[cfg(test)]
@@ -36,6 +37,9 @@ pub const SCOPE_READONLY: &str = "gmail.readonly";
 pub const ACCESS_TTL_SECS: i64 = 3600;
 pub const REFRESH_TTL_SECS: i64 = 30 * 86_400;
 pub const CODE_TTL_SECS: i64 = 60;
+/// How long a repeated decision waits for the first to finish: checks, and the pause between.
+const DECISION_WAITS: u32 = 50;
+const DECISION_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Prefixes tell the kinds apart (and from API keys, `gms_`) at a glance and in one lookup.
 pub const ACCESS_PREFIX: &str = "gmo_";
 const REFRESH_PREFIX: &str = "gmr_";
@@ -369,46 +373,54 @@ impl AuthorizationServer {
         user: &User,
         req: &AuthorizationRequest,
     ) -> Result<String, GmailError> {
-        self.spend(req).await?;
-        let client = self
-            .client(&req.client_id)
-            .await
-            .map_err(|e| GmailError::invalid("client_id", e.description))?;
-        self.remember(&client).await?;
-        let code = random("gmc_");
-        self.store
-            .create_oauth_grant(
-                &NewGrant {
-                    user_id: &user.id,
-                    client: &client,
-                    redirect_uri: &req.redirect_uri,
-                    scope: &req.scope,
-                    resource: &req.resource,
-                    code_challenge: &req.code_challenge,
-                },
-                &code,
-                CODE_TTL_SECS,
-            )
-            .await?;
-        tracing::info!(user = %user.id, client = %client.id, scope = %req.scope, "OAuth client authorized");
-        Ok(self.redirect(req, &[("code", &code)]))
+        self.decide(req, async {
+            let client = self
+                .client(&req.client_id)
+                .await
+                .map_err(|e| GmailError::invalid("client_id", e.description))?;
+            self.remember(&client).await?;
+            let code = random("gmc_");
+            self.store
+                .create_oauth_grant(
+                    &NewGrant {
+                        user_id: &user.id,
+                        client: &client,
+                        redirect_uri: &req.redirect_uri,
+                        scope: &req.scope,
+                        resource: &req.resource,
+                        code_challenge: &req.code_challenge,
+                    },
+                    &code,
+                    CODE_TTL_SECS,
+                )
+                .await?;
+            tracing::info!(user = %user.id, client = %client.id, scope = %req.scope, "OAuth client authorized");
+            Ok(self.redirect(req, &[("code", &code)]))
+        })
+        .await
     }
 
     /// The user declined: the client hears `access_denied`.
     pub async fn deny(&self, req: &AuthorizationRequest) -> Result<String, GmailError> {
-        self.spend(req).await?;
-        Ok(self.redirect(
-            req,
-            &[
-                ("error", "access_denied"),
-                ("error_description", "the user declined"),
-            ],
-        ))
+        let denied = [
+            ("error", "access_denied"),
+            ("error_description", "the user declined"),
+        ];
+        self.decide(req, async { Ok(self.redirect(req, &denied)) })
+            .await
     }
 
     /// Only the first decision on a live request counts, whichever cookie carried it and
-    /// whichever instance it reached.
-    async fn spend(&self, req: &AuthorizationRequest) -> Result<(), GmailError> {
+    /// whichever instance it reached. A repeat (a double click, an old copy of the cookie)
+    /// answers the first decision's redirect: its code is single-use and bound to the
+    /// client's PKCE verifier, so sending it to the same client again approves nothing more,
+    /// and the browser that clicked twice still takes the code to the app. A decision that
+    /// failed is forgotten, so the user can try again.
+    async fn decide(
+        &self,
+        req: &AuthorizationRequest,
+        decision: impl std::future::Future<Output = Result<String, GmailError>>,
+    ) -> Result<String, GmailError> {
         if req.expired() {
             return Err(GmailError::invalid(
                 "request",
@@ -416,18 +428,31 @@ impl AuthorizationServer {
                  Start again from the app",
             ));
         }
-        if !self
-            .store
-            .spend_oauth_decision(&req.id, req.expires_at)
-            .await?
-        {
-            return Err(GmailError::invalid(
-                "request",
-                "this app's request was already decided; nothing more was approved. To \
-                 connect the app again, start again from the app",
-            ));
+        // A double click's second request may come while the first is still being made.
+        for _ in 0..DECISION_WAITS {
+            match self
+                .store
+                .begin_oauth_decision(&req.id, req.expires_at)
+                .await?
+            {
+                Decision::First => {
+                    let outcome = decision.await;
+                    let recorded = outcome.as_ref().ok().map(String::as_str);
+                    if let Err(e) = self.store.finish_oauth_decision(&req.id, recorded).await {
+                        // The answer stands; a repeat then hears "still being decided".
+                        tracing::warn!(error = %e, "could not record a consent decision");
+                    }
+                    return outcome;
+                }
+                Decision::Made(Some(redirect)) => return Ok(redirect.expose_secret().to_owned()),
+                Decision::Made(None) => tokio::time::sleep(DECISION_POLL).await,
+            }
         }
-        Ok(())
+        Err(GmailError::invalid(
+            "request",
+            "this app's request is being decided in another window; nothing more was \
+             approved. If the app did not hear back, start again from the app",
+        ))
     }
 
     fn redirect(&self, req: &AuthorizationRequest, first: &[(&str, &str)]) -> String {

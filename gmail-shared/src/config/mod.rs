@@ -239,6 +239,14 @@ impl Settings {
                 "multi_user.audit_retention_hours: {audit_hours} is shorter than the {cap_hours} hours the daily send cap counts from the audit log; use at least {cap_hours}, or 0 to keep entries forever"
             )));
         }
+        // Sign-in flows and consent requests live this long: none at all, or past a day
+        // (and past what `now + ttl` can hold), is a typo.
+        let ttl = self.multi_user.oauth_state_ttl_secs;
+        if !(60..=86_400).contains(&ttl) {
+            return Err(ConfigError(format!(
+                "multi_user.oauth_state_ttl_secs: {ttl} is not between 60 and 86400 seconds"
+            )));
+        }
         if self.mcp.sse_ping_interval_secs == 0 {
             return Err(ConfigError(
                 "mcp.sse_ping_interval_secs: must be at least 1".into(),

@@ -3,6 +3,7 @@
 //! Codes and tokens are stored as SHA-256 hashes only.
 
 use schemars::JsonSchema;
+use secrecy::SecretString;
 use serde::Serialize;
 use sqlx::{FromRow, Row};
 
@@ -106,6 +107,15 @@ const GRANT_GRACE_SECS: i64 = 86_400;
 /// may differ, and none may forget a decision on a request another still takes as live.
 const DECISION_GRACE_SECS: i64 = 3600;
 
+/// What starting a decision on an authorization request found.
+#[derive(Debug)]
+pub enum Decision {
+    /// This is the first: make it, then [`Store::finish_oauth_decision`].
+    First,
+    /// Another was made first: its outcome (the redirect it answered), once recorded.
+    Made(Option<SecretString>),
+}
+
 impl Store {
     /// Stores a dynamically registered client (its secret as a hash), after forgetting
     /// day-old clients nobody granted anything; refused when `max_unused` such clients are
@@ -187,26 +197,70 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Spends the decision on the authorization request `request_id` (live until
-    /// `expires_at`), after forgetting requests long expired; whether this decision is the
-    /// first. The primary key arbitrates between racing decisions, on any instance.
-    pub async fn spend_oauth_decision(
+    /// Starts the decision on the authorization request `request_id` (live until
+    /// `expires_at`), after forgetting requests long expired. Only the first decision runs,
+    /// whichever instance it reached (the primary key arbitrates); a later one is told the
+    /// first's outcome once recorded.
+    pub async fn begin_oauth_decision(
         &self,
         request_id: &str,
         expires_at: i64,
-    ) -> Result<bool, GmailError> {
+    ) -> Result<Decision, GmailError> {
         self.run(sql!(
             "DELETE FROM oauth_decisions WHERE expires_at < $1",
             now() - DECISION_GRACE_SECS
         ))
         .await?;
-        self.changed_one(sql!(
+        let first = self.changed_one(sql!(
             "INSERT INTO oauth_decisions (request_id, expires_at) VALUES ($1, $2) ON \
              CONFLICT DO NOTHING",
             request_id,
             expires_at
+        ));
+        if first.await? {
+            return Ok(Decision::First);
+        }
+        let row = sql!(
+            "SELECT outcome FROM oauth_decisions WHERE request_id = $1",
+            request_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let sealed: Option<String> = match row {
+            Some(row) => row.try_get("outcome")?,
+            None => None,
+        };
+        let context = format!("decision:{request_id}");
+        Ok(Decision::Made(
+            sealed.map(|s| self.keys.open(&context, &s)).transpose()?,
         ))
-        .await
+    }
+
+    /// Ends the first decision: records its outcome (sealed), or, when it failed, forgets
+    /// it so that the request may be decided again.
+    pub async fn finish_oauth_decision(
+        &self,
+        request_id: &str,
+        outcome: Option<&str>,
+    ) -> Result<(), GmailError> {
+        match outcome {
+            Some(outcome) => {
+                let sealed = self.keys.seal(&format!("decision:{request_id}"), outcome)?;
+                self.run(sql!(
+                    "UPDATE oauth_decisions SET outcome = $1 WHERE request_id = $2",
+                    sealed,
+                    request_id
+                ))
+                .await
+            }
+            None => {
+                self.run(sql!(
+                    "DELETE FROM oauth_decisions WHERE request_id = $1 AND outcome IS NULL",
+                    request_id
+                ))
+                .await
+            }
+        }
     }
 
     /// Records a user's consent to a client and its first authorization code (hashed);

@@ -47,7 +47,7 @@ pub use connections::{ConnectionInfo, ConnectionSecrets};
 pub use device::DeviceGrant;
 pub use events::{now_ms, CursorRow, EventRow, NewEvent};
 pub use grants::{
-    ClientRecord, GrantInfo, GrantRecord, NewGrant, Presented, Redeemed, TokenOwner,
+    ClientRecord, Decision, GrantInfo, GrantRecord, NewGrant, Presented, Redeemed, TokenOwner,
     MAX_GRANTS_PER_USER,
 };
 pub use idempotency::IdempotencyClaim;

@@ -208,17 +208,51 @@ async fn connected_clients_are_bounded_and_dead_grants_go() {
 /// A consent decision is spent once; its record goes an hour after its request expired, by
 /// when the request itself is refused as expired.
 #[tokio::test]
-async fn consent_decisions_are_spent_once_and_forgotten_after_expiry() {
+async fn consent_decisions_are_made_once_and_forgotten_after_expiry() {
+    use gmail_shared::store::Decision;
+    use secrecy::ExposeSecret;
     for url in database_urls() {
         let store = store_with_a_fresh_key(&url).await;
         let now = chrono::Utc::now().timestamp();
-        let (old, live) = (unique("old"), unique("live"));
-        assert!(store
-            .spend_oauth_decision(&old, now - 2 * 3600)
+        let (old, live, failed) = (unique("old"), unique("live"), unique("failed"));
+        let begin = async |id: &str, expires: i64| store.begin_oauth_decision(id, expires).await;
+        assert!(matches!(
+            begin(&old, now - 2 * 3600).await,
+            Ok(Decision::First)
+        ));
+        assert!(matches!(begin(&live, now + 600).await, Ok(Decision::First)));
+        // While the first is being made, a repeat hears nothing yet; then its outcome.
+        assert!(matches!(
+            begin(&live, now + 600).await,
+            Ok(Decision::Made(None))
+        ));
+        let sent = "https://app.example/cb?code=gmc_1";
+        store
+            .finish_oauth_decision(&live, Some(sent))
             .await
-            .unwrap());
-        assert!(store.spend_oauth_decision(&live, now + 600).await.unwrap());
-        assert!(!store.spend_oauth_decision(&live, now + 600).await.unwrap());
+            .unwrap();
+        match begin(&live, now + 600).await {
+            Ok(Decision::Made(Some(outcome))) => assert_eq!(outcome.expose_secret(), sent),
+            other => panic!("{other:?}"),
+        }
+        // Sealed at rest: the row does not hold the code.
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT outcome FROM oauth_decisions WHERE request_id = $1")
+                .bind(&live)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert!(!stored.unwrap().contains("gmc_1"));
+        // A decision that failed is forgotten: the request may be decided again.
+        assert!(matches!(
+            begin(&failed, now + 600).await,
+            Ok(Decision::First)
+        ));
+        store.finish_oauth_decision(&failed, None).await.unwrap();
+        assert!(matches!(
+            begin(&failed, now + 600).await,
+            Ok(Decision::First)
+        ));
         let kept = async |id: &str| rows_where(&store, "oauth_decisions", "request_id", id).await;
         assert_eq!((kept(&old).await, kept(&live).await), (0, 1));
     }
