@@ -65,13 +65,20 @@ async fn insert<'e>(
 /// Rows one purge statement deletes at most: on SQLite each statement holds the database's
 /// one write lock, which sends take to reserve their place under the daily cap.
 const PURGE_BATCH: i64 = 500;
+/// The pause between batches, so waiting writers get the lock; and the most batches one purge
+/// runs (the rest wait for the next hour: a first purge after an upgrade may face years).
+const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+const PURGE_MAX_BATCHES: u32 = 200;
 
 impl Store {
     /// Deletes the audit entries from before `before` (unix seconds, as `at`), a batch at a
-    /// time; answers how many.
+    /// time, at most [`PURGE_MAX_BATCHES`]; answers how many.
     pub async fn purge_audit(&self, before: i64) -> Result<u64, GmailError> {
         let mut purged = 0;
-        loop {
+        for batch in 0..PURGE_MAX_BATCHES {
+            if batch > 0 {
+                tokio::time::sleep(PURGE_PAUSE).await;
+            }
             let n = self
                 .rows_changed(sql!(
                     "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < \
@@ -82,9 +89,10 @@ impl Store {
                 .await?;
             purged += n;
             if n < PURGE_BATCH as u64 {
-                return Ok(purged);
+                break;
             }
         }
+        Ok(purged)
     }
 }
 

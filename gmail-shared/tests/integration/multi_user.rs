@@ -33,7 +33,7 @@ fn flow_of(user_id: &str) -> OAuthState {
 pub(crate) struct World {
     sandbox: RunningSandbox,
     accounts: Arc<Accounts>,
-    settings: Settings,
+    pub(crate) settings: Settings,
     key: String,
     pub(crate) url: String,
 }
@@ -43,9 +43,15 @@ pub(crate) fn database_urls() -> Vec<String> {
 }
 
 pub(crate) async fn world(url: &str) -> World {
+    world_with(url, |_| {}).await
+}
+
+/// A world whose settings `edit` changes first.
+pub(crate) async fn world_with(url: &str, edit: impl FnOnce(&mut Settings)) -> World {
     let sandbox = Sandbox::start(SandboxConfig::for_tests()).await.unwrap();
     let key = cipher::generate_key();
-    let settings = gmail_test_support::multi_user_settings(&sandbox.base_url(), url, &key);
+    let mut settings = gmail_test_support::multi_user_settings(&sandbox.base_url(), url, &key);
+    edit(&mut settings);
     let factory = GmailFactory::new(&settings.gmail).unwrap();
     let accounts = Accounts::open(&settings, factory).await.unwrap();
     World {
