@@ -58,18 +58,18 @@ impl Events {
         let store = self.store();
         store.ensure_cursor(user_id, &account).await?;
         let started = now_ms();
-        // Zero asks nothing of the last sync's time, which another instance's clock wrote.
+        // A quarter period of slack: a waiter's own last sync, stamped a little after its
+        // timer started, must not make it skip. Zero asks nothing of the last sync's time.
         let synced_before = match recent.as_millis() as i64 {
-            0 => i64::MAX,
-            ms => started.saturating_sub(ms),
+            0 => None,
+            ms => Some(started.saturating_sub(ms - ms / 4)),
         };
         if !store
             .lease_cursor(
-                user_id,
-                &account,
-                &self.inner.instance,
-                (started, synced_before),
+                (user_id, &account, &self.inner.instance),
+                started,
                 started + LEASE_MS,
+                synced_before,
             )
             .await?
         {

@@ -109,28 +109,40 @@ impl Store {
     }
 
     /// Takes the right to sync a mailbox until `until` (one sync per mailbox across every
-    /// process sharing the database), at `now`, if its last sync started no later than
-    /// `synced_before`. True when taken.
+    /// process sharing the database), at `now`. True when taken. With `synced_before`, a
+    /// waiter's sync: taken only if no sync holds it (this process's included) and the last
+    /// one started no later than that (or at a time still to come, by another instance's
+    /// clock); the start is stamped at once, so waiters that ask meanwhile share this sync.
     pub async fn lease_cursor(
         &self,
-        user_id: &str,
-        account: &str,
-        owner: &str,
-        (now, synced_before): (i64, i64),
+        (user_id, account, owner): (&str, &str, &str),
+        now: i64,
         until: i64,
+        synced_before: Option<i64>,
     ) -> Result<bool, GmailError> {
-        self.changed_one(sql!(
-            "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 WHERE \
-             user_id = $3 AND account = $4 AND (lease_until < $5 OR lease_owner = $1) \
-             AND synced_at <= $6",
-            owner,
-            until,
-            user_id,
-            account,
-            now,
-            synced_before
-        ))
-        .await
+        let statement = match synced_before {
+            None => sql!(
+                "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 WHERE user_id = \
+                 $3 AND account = $4 AND (lease_until < $5 OR lease_owner = $1)",
+                owner,
+                until,
+                user_id,
+                account,
+                now
+            ),
+            Some(before) => sql!(
+                "UPDATE event_cursors SET lease_owner = $1, lease_until = $2, synced_at = $5 \
+                 WHERE user_id = $3 AND account = $4 AND lease_until < $5 AND (synced_at <= \
+                 $6 OR synced_at > $5)",
+                owner,
+                until,
+                user_id,
+                account,
+                now,
+                before
+            ),
+        };
+        self.changed_one(statement).await
     }
 
     /// Ends a lease, noting when the sync started (hints after it ask for another) and what

@@ -148,8 +148,21 @@ async fn a_sync_asked_for_soon_after_another_is_skipped() {
     let account = "demo@example.com";
     events.pin(LOCAL_USER, &mailbox).await.unwrap();
     gmail_test_support::deliver(&h.sandbox.base_url(), account, "Shared sync").await;
-    let report = events.sync(LOCAL_USER, account, &mailbox).await.unwrap();
-    assert_eq!(report.kinds, vec!["message.added".to_string()]);
+    // Five waiters of one process asking at once: one sync runs, the others share it. (The
+    // pin counts as a sync: the period is shorter than the pause after it.)
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    h.reset_stats().await;
+    let period = std::time::Duration::from_millis(300);
+    let asked = (0..5).map(|_| events.sync_unless_recent(LOCAL_USER, account, &mailbox, period));
+    let reports = futures::future::join_all(asked).await;
+    let ran: Vec<_> = reports
+        .into_iter()
+        .map(|r| r.unwrap())
+        .filter(|r| r.ran)
+        .collect();
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0].kinds, vec!["message.added".to_string()]);
+    assert_eq!(h.stat("users.history.list").await, 1);
     h.reset_stats().await;
     let recent = std::time::Duration::from_secs(60);
     let again = events.sync_unless_recent(LOCAL_USER, account, &mailbox, recent);
