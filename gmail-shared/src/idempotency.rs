@@ -29,8 +29,8 @@ pub const MAX_KEY_LEN: usize = 255;
 struct Entry {
     fingerprint: [u8; 32],
     created: Instant,
-    /// When it is forgotten: the TTL after it was made, or one lease after a send whose
-    /// outcome is unknown.
+    /// When it is forgotten: one lease after it was claimed or after a send whose outcome is
+    /// unknown (a request dropped before it finished frees its key), the TTL once answered.
     lapses: Instant,
     /// `None` while the first request is still running.
     result: Option<Vec<u8>>,
@@ -222,7 +222,7 @@ impl IdempotencyStore {
             Entry {
                 fingerprint,
                 created: now,
-                lapses: now + self.ttl,
+                lapses: now + LEASE.min(self.ttl),
                 result: None,
             },
         );
@@ -244,7 +244,10 @@ impl IdempotencyStore {
             Backend::Memory { entries, .. } => {
                 let mut entries = lock(entries);
                 match (body, entries.get_mut(&claim.scoped())) {
-                    (Some(body), Some(e)) => e.result = Some(body),
+                    (Some(body), Some(e)) => {
+                        e.result = Some(body);
+                        e.lapses = e.created + self.ttl;
+                    }
                     (None, Some(e)) if unknown => e.lapses = Instant::now() + LEASE,
                     (None, Some(_)) => {
                         entries.remove(&claim.scoped());
@@ -295,8 +298,8 @@ impl IdempotencyStore {
     }
 }
 
-/// Drops lapsed entries, then the oldest ones, until one more fits. A send whose outcome is
-/// unknown goes last: forgetting it early would let a retry send again.
+/// Drops lapsed entries, then the oldest ones, until one more fits. Unanswered ones (running,
+/// or a send whose outcome is unknown) go last: forgetting one would let a retry send again.
 fn make_room(entries: &mut HashMap<String, Entry>, capacity: usize, now: Instant) {
     if entries.len() < capacity {
         return;
@@ -345,7 +348,12 @@ impl SendOnce<'_> {
         let Some(key) = self.key else {
             return run(mailbox.await?, None).await;
         };
-        let fp = fingerprint(self.route, &self.message);
+        // A keyed send is never a dry run: `dryRun: false` and no dryRun are the same message.
+        let mut message = self.message;
+        if let Some(m) = message.get_mut("message").and_then(|m| m.as_object_mut()) {
+            m.remove("dryRun");
+        }
+        let fp = fingerprint(self.route, &message);
         let claim = match self.store.begin(self.caller, key, fp).await? {
             Begin::Replay(body) => {
                 let sent: SentMessage = serde_json::from_slice(&body)

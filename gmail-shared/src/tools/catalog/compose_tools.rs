@@ -226,16 +226,16 @@ pub(super) fn sent_text(what: &str, s: &SentMessage) -> String {
             s.rendered.as_deref().unwrap_or("")
         );
     }
-    if s.replayed {
-        return format!(
-            "Already sent by an earlier call with this idempotencyKey; nothing was sent again. ID: {}\nThread ID: {}",
-            s.id, s.thread_id
-        );
-    }
     if let Some(draft) = &s.draft_id {
         return format!(
             "Drafts-only mode: nothing was sent; saved as draft {draft} (message {}) for the user to send from Gmail.",
             s.id
+        );
+    }
+    if s.replayed {
+        return format!(
+            "Already sent by an earlier call with this idempotencyKey; nothing was sent again. ID: {}\nThread ID: {}",
+            s.id, s.thread_id
         );
     }
     format!(
