@@ -348,12 +348,7 @@ impl SendOnce<'_> {
         let Some(key) = self.key else {
             return run(mailbox.await?, None).await;
         };
-        // A keyed send is never a dry run: `dryRun: false` and no dryRun are the same message.
-        let mut message = self.message;
-        if let Some(m) = message.get_mut("message").and_then(|m| m.as_object_mut()) {
-            m.remove("dryRun");
-        }
-        let fp = fingerprint(self.route, &message);
+        let fp = fingerprint(self.route, &self.message);
         let claim = match self.store.begin(self.caller, key, fp).await? {
             Begin::Replay(body) => {
                 let sent: SentMessage = serde_json::from_slice(&body)

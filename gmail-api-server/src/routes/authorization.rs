@@ -288,7 +288,7 @@ async fn decide(site: SiteRequest, form: web::Form<DecisionForm>) -> HttpRespons
         if allow {
             server.approve(&user, &request).await
         } else {
-            server.deny(&request).await
+            server.deny(&user, &request).await
         }
     };
     site.act(&form.csrf, act, |to| see_other(&to)).await

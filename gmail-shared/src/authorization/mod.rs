@@ -24,6 +24,26 @@ use crate::ops::policy::CallerPolicy;
 use crate::store::{now, Decision, GrantInfo, NewGrant, Store, User};
 
 mod clients;
+/// A first decision under way: dropped before it finished (the browser gave up on its request
+/// for a second click, and the server dropped the handler), it is forgotten, so the repeat
+/// can make it instead of waiting for an outcome that never comes. Emptied once it finished.
+struct Abandoned(Option<(Store, String)>);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        let Some((store, id)) = self.0.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.finish_oauth_decision(&id, None).await {
+                    tracing::warn!(error = %e, "could not forget an abandoned consent decision");
+                }
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
 mod token;
@@ -37,8 +57,9 @@ pub const SCOPE_READONLY: &str = "gmail.readonly";
 pub const ACCESS_TTL_SECS: i64 = 3600;
 pub const REFRESH_TTL_SECS: i64 = 30 * 86_400;
 pub const CODE_TTL_SECS: i64 = 60;
-/// How long a repeated decision waits for the first to finish: checks, and the pause between.
-const DECISION_WAITS: u32 = 50;
+/// How long a repeated decision waits for the first to finish (longer than the client
+/// metadata fetch the first may make): checks, and the pause between.
+const DECISION_WAITS: u32 = 100;
 const DECISION_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Prefixes tell the kinds apart (and from API keys, `gms_`) at a glance and in one lookup.
 pub const ACCESS_PREFIX: &str = "gmo_";
@@ -373,7 +394,7 @@ impl AuthorizationServer {
         user: &User,
         req: &AuthorizationRequest,
     ) -> Result<String, GmailError> {
-        self.decide(req, async {
+        self.decide(req, &user.id, true, async {
             let client = self
                 .client(&req.client_id)
                 .await
@@ -401,24 +422,33 @@ impl AuthorizationServer {
     }
 
     /// The user declined: the client hears `access_denied`.
-    pub async fn deny(&self, req: &AuthorizationRequest) -> Result<String, GmailError> {
+    pub async fn deny(
+        &self,
+        user: &User,
+        req: &AuthorizationRequest,
+    ) -> Result<String, GmailError> {
         let denied = [
             ("error", "access_denied"),
             ("error_description", "the user declined"),
         ];
-        self.decide(req, async { Ok(self.redirect(req, &denied)) })
-            .await
+        self.decide(req, &user.id, false, async {
+            Ok(self.redirect(req, &denied))
+        })
+        .await
     }
 
     /// Only the first decision on a live request counts, whichever cookie carried it and
-    /// whichever instance it reached. A repeat (a double click, an old copy of the cookie)
-    /// answers the first decision's redirect: its code is single-use and bound to the
-    /// client's PKCE verifier, so sending it to the same client again approves nothing more,
-    /// and the browser that clicked twice still takes the code to the app. A decision that
-    /// failed is forgotten, so the user can try again.
+    /// whichever instance it reached. The same decision by the same user again (a double
+    /// click, an old copy of the cookie) answers the first one's redirect: its code is
+    /// single-use and bound to the client's PKCE verifier, so sending it to the same client
+    /// again approves nothing more, and the browser that clicked twice still takes the code to
+    /// the app. Any other decision is told it was decided. A decision that failed, or whose
+    /// request was dropped midway, is forgotten, so it can be made again.
     async fn decide(
         &self,
         req: &AuthorizationRequest,
+        user_id: &str,
+        allow: bool,
         decision: impl std::future::Future<Output = Result<String, GmailError>>,
     ) -> Result<String, GmailError> {
         if req.expired() {
@@ -428,24 +458,46 @@ impl AuthorizationServer {
                  Start again from the app",
             ));
         }
+        let how = if allow { "allow" } else { "deny" };
+        let context = format!("decision:{}:{user_id}:{how}", req.id);
+        let store = &self.store;
+        let mut now = store
+            .begin_oauth_decision(&req.id, req.expires_at, &context)
+            .await?;
         // A double click's second request may come while the first is still being made.
         for _ in 0..DECISION_WAITS {
-            match self
-                .store
-                .begin_oauth_decision(&req.id, req.expires_at)
-                .await?
-            {
+            now = match now {
                 Decision::First => {
+                    let mut abandoned = Abandoned(Some((store.clone(), req.id.clone())));
                     let outcome = decision.await;
-                    let recorded = outcome.as_ref().ok().map(String::as_str);
-                    if let Err(e) = self.store.finish_oauth_decision(&req.id, recorded).await {
-                        // The answer stands; a repeat then hears "still being decided".
+                    abandoned.0 = None;
+                    let recorded = outcome
+                        .as_ref()
+                        .ok()
+                        .map(|r| (context.as_str(), r.as_str()));
+                    if let Err(e) = store.finish_oauth_decision(&req.id, recorded).await {
+                        // The answer stands; a repeat then waits, and is told to start again.
                         tracing::warn!(error = %e, "could not record a consent decision");
                     }
                     return outcome;
                 }
-                Decision::Made(Some(redirect)) => return Ok(redirect.expose_secret().to_owned()),
-                Decision::Made(None) => tokio::time::sleep(DECISION_POLL).await,
+                Decision::Made(redirect) => return Ok(redirect.expose_secret().to_owned()),
+                Decision::Other => {
+                    return Err(GmailError::invalid(
+                        "request",
+                        "this app's request was already decided; nothing more was approved. \
+                         To connect the app again, start again from the app",
+                    ))
+                }
+                Decision::Open => {
+                    store
+                        .begin_oauth_decision(&req.id, req.expires_at, &context)
+                        .await?
+                }
+                Decision::Pending => {
+                    tokio::time::sleep(DECISION_POLL).await;
+                    store.oauth_decision(&req.id, &context).await?
+                }
             }
         }
         Err(GmailError::invalid(

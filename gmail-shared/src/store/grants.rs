@@ -107,13 +107,19 @@ const GRANT_GRACE_SECS: i64 = 86_400;
 /// may differ, and none may forget a decision on a request another still takes as live.
 const DECISION_GRACE_SECS: i64 = 3600;
 
-/// What starting a decision on an authorization request found.
+/// Where a decision on an authorization request stands.
 #[derive(Debug)]
 pub enum Decision {
     /// This is the first: make it, then [`Store::finish_oauth_decision`].
     First,
-    /// Another was made first: its outcome (the redirect it answered), once recorded.
-    Made(Option<SecretString>),
+    /// Nobody decided it (a first decision failed and was forgotten): begin again.
+    Open,
+    /// Another is being made.
+    Pending,
+    /// Made by the same user the same way: the redirect it answered.
+    Made(SecretString),
+    /// Made otherwise (another user, the other choice).
+    Other,
 }
 
 impl Store {
@@ -200,11 +206,12 @@ impl Store {
     /// Starts the decision on the authorization request `request_id` (live until
     /// `expires_at`), after forgetting requests long expired. Only the first decision runs,
     /// whichever instance it reached (the primary key arbitrates); a later one is told the
-    /// first's outcome once recorded.
+    /// first's outcome (see [`Self::oauth_decision`]).
     pub async fn begin_oauth_decision(
         &self,
         request_id: &str,
         expires_at: i64,
+        context: &str,
     ) -> Result<Decision, GmailError> {
         self.run(sql!(
             "DELETE FROM oauth_decisions WHERE expires_at < $1",
@@ -220,32 +227,46 @@ impl Store {
         if first.await? {
             return Ok(Decision::First);
         }
+        self.oauth_decision(request_id, context).await
+    }
+
+    /// Where the decision on `request_id` stands (reads only). Its outcome was sealed under
+    /// the `context` of the decision that made it (who decided, and how): a repeat under
+    /// another context (another user, the other choice) is told only that it was decided.
+    pub async fn oauth_decision(
+        &self,
+        request_id: &str,
+        context: &str,
+    ) -> Result<Decision, GmailError> {
         let row = sql!(
             "SELECT outcome FROM oauth_decisions WHERE request_id = $1",
             request_id
         )
         .fetch_optional(&self.pool)
         .await?;
-        let sealed: Option<String> = match row {
-            Some(row) => row.try_get("outcome")?,
-            None => None,
+        let Some(row) = row else {
+            return Ok(Decision::Open);
         };
-        let context = format!("decision:{request_id}");
-        Ok(Decision::Made(
-            sealed.map(|s| self.keys.open(&context, &s)).transpose()?,
-        ))
+        let sealed: Option<String> = row.try_get("outcome")?;
+        Ok(match sealed {
+            None => Decision::Pending,
+            Some(sealed) => match self.keys.open(context, &sealed) {
+                Ok(outcome) => Decision::Made(outcome),
+                Err(_) => Decision::Other,
+            },
+        })
     }
 
-    /// Ends the first decision: records its outcome (sealed), or, when it failed, forgets
-    /// it so that the request may be decided again.
+    /// Ends the first decision: records its outcome (sealed under `context`), or, when it
+    /// failed or was abandoned, forgets it so that the request may be decided again.
     pub async fn finish_oauth_decision(
         &self,
         request_id: &str,
-        outcome: Option<&str>,
+        outcome: Option<(&str, &str)>,
     ) -> Result<(), GmailError> {
         match outcome {
-            Some(outcome) => {
-                let sealed = self.keys.seal(&format!("decision:{request_id}"), outcome)?;
+            Some((context, outcome)) => {
+                let sealed = self.keys.seal(context, outcome)?;
                 self.run(sql!(
                     "UPDATE oauth_decisions SET outcome = $1 WHERE request_id = $2",
                     sealed,

@@ -93,7 +93,15 @@ async fn opening_the_accounts_purges_audit_entries_past_retention() {
     w.store()
         .record(sent(&user, &account, now - 91 * DAY))
         .await;
-    w.store().record(sent(&user, &account, now - 60)).await;
+    let recent = sent(&user, &account, now - 60);
+    let recent_id = recent.id.clone();
+    w.store().record(recent).await;
+    let listed = async || w.store().list(Some(&user), 10, None).await.unwrap();
+    assert_eq!(
+        listed().await.len(),
+        2,
+        "both recorded, and kept by the world"
+    );
     let mut settings = w.settings.clone();
     settings.multi_user.audit_retention_hours = 90 * 24;
     let factory = gmail_shared::gmail::GmailFactory::new(&settings.gmail).unwrap();
@@ -101,8 +109,9 @@ async fn opening_the_accounts_purges_audit_entries_past_retention() {
         .await
         .unwrap();
     let purged = gmail_test_support::eventually(std::time::Duration::from_secs(10), || async {
-        w.store().list(Some(&user), 10, None).await.unwrap().len() == 1
+        listed().await.len() == 1
     })
     .await;
     assert!(purged, "the old entry is still there");
+    assert_eq!(listed().await[0].id, recent_id);
 }

@@ -215,25 +215,29 @@ async fn consent_decisions_are_made_once_and_forgotten_after_expiry() {
         let store = store_with_a_fresh_key(&url).await;
         let now = chrono::Utc::now().timestamp();
         let (old, live, failed) = (unique("old"), unique("live"), unique("failed"));
-        let begin = async |id: &str, expires: i64| store.begin_oauth_decision(id, expires).await;
-        assert!(matches!(
-            begin(&old, now - 2 * 3600).await,
-            Ok(Decision::First)
-        ));
-        assert!(matches!(begin(&live, now + 600).await, Ok(Decision::First)));
-        // While the first is being made, a repeat hears nothing yet; then its outcome.
-        assert!(matches!(
-            begin(&live, now + 600).await,
-            Ok(Decision::Made(None))
-        ));
+        let mine = format!("decision:{live}:alice:allow");
+        let begin = async |id: &str, expires: i64| {
+            store
+                .begin_oauth_decision(id, expires, &format!("decision:{id}:alice:allow"))
+                .await
+                .unwrap()
+        };
+        assert!(matches!(begin(&old, now - 2 * 3600).await, Decision::First));
+        assert!(matches!(begin(&live, now + 600).await, Decision::First));
+        // While the first is being made, a repeat hears that; then its outcome, but only
+        // under the same context (user and choice).
+        assert!(matches!(begin(&live, now + 600).await, Decision::Pending));
         let sent = "https://app.example/cb?code=gmc_1";
-        store
-            .finish_oauth_decision(&live, Some(sent))
-            .await
-            .unwrap();
-        match begin(&live, now + 600).await {
-            Ok(Decision::Made(Some(outcome))) => assert_eq!(outcome.expose_secret(), sent),
+        let outcome = Some((mine.as_str(), sent));
+        store.finish_oauth_decision(&live, outcome).await.unwrap();
+        match store.oauth_decision(&live, &mine).await.unwrap() {
+            Decision::Made(outcome) => assert_eq!(outcome.expose_secret(), sent),
             other => panic!("{other:?}"),
+        }
+        for other in ["bob:allow", "alice:deny"] {
+            let context = format!("decision:{live}:{other}");
+            let seen = store.oauth_decision(&live, &context).await.unwrap();
+            assert!(matches!(seen, Decision::Other), "{other}: {seen:?}");
         }
         // Sealed at rest: the row does not hold the code.
         let stored: Option<String> =
@@ -244,15 +248,12 @@ async fn consent_decisions_are_made_once_and_forgotten_after_expiry() {
                 .unwrap();
         assert!(!stored.unwrap().contains("gmc_1"));
         // A decision that failed is forgotten: the request may be decided again.
-        assert!(matches!(
-            begin(&failed, now + 600).await,
-            Ok(Decision::First)
-        ));
+        assert!(matches!(begin(&failed, now + 600).await, Decision::First));
         store.finish_oauth_decision(&failed, None).await.unwrap();
-        assert!(matches!(
-            begin(&failed, now + 600).await,
-            Ok(Decision::First)
-        ));
+        let context = format!("decision:{failed}:alice:allow");
+        let seen = store.oauth_decision(&failed, &context).await.unwrap();
+        assert!(matches!(seen, Decision::Open), "{seen:?}");
+        assert!(matches!(begin(&failed, now + 600).await, Decision::First));
         let kept = async |id: &str| rows_where(&store, "oauth_decisions", "request_id", id).await;
         assert_eq!((kept(&old).await, kept(&live).await), (0, 1));
     }

@@ -232,6 +232,12 @@ pub(super) fn sent_text(what: &str, s: &SentMessage) -> String {
             s.id
         );
     }
+    if s.replayed && s.label_ids.iter().any(|l| l == "DRAFT") {
+        return format!(
+            "Drafts-only mode: an earlier call with this idempotencyKey saved it as a draft (message {}); nothing was sent.",
+            s.id
+        );
+    }
     if s.replayed {
         return format!(
             "Already sent by an earlier call with this idempotencyKey; nothing was sent again. ID: {}\nThread ID: {}",
@@ -270,7 +276,11 @@ struct Keyed {
 
 impl Keyed {
     fn of(tool: &'static str, what: &'static str, key: Option<String>, p: &impl Serialize) -> Self {
-        let message = serde_json::to_value(p).unwrap_or_default();
+        let mut message = serde_json::to_value(p).unwrap_or_default();
+        // A keyed send is never a dry run: `dryRun: false` and none are the same message.
+        if let Some(m) = message.as_object_mut() {
+            m.remove("dryRun");
+        }
         Keyed {
             tool,
             what,
