@@ -27,6 +27,8 @@ use crate::app::AppState;
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// The safety net under NOTIFY (and the only wake-up on SQLite).
 const RELAY_POLL: Duration = Duration::from_secs(1);
+/// How much relayed JSON (wire bytes, before it is parsed) is taken from the queue at once.
+const RELAY_BATCH_BYTES: usize = 4 << 20;
 
 /// This instance among the others on the same database.
 pub struct Cluster {
@@ -149,18 +151,24 @@ impl Cluster {
                 if listener.is_none() {
                     listener = me.store.relay_listener().await;
                 }
-                match me.store.take_relayed(&me.instance).await {
-                    Ok(messages) => {
-                        for m in messages {
-                            crate::transport::sse::deliver_relayed(
-                                &state,
-                                &m.session_id,
-                                m.body.into_bytes(),
-                            )
-                            .await;
+                // A part at a time: each is delivered before the next is read.
+                loop {
+                    match me.store.take_relayed(&me.instance, RELAY_BATCH_BYTES).await {
+                        Ok((messages, more)) => {
+                            for m in messages {
+                                let body = m.body.into_bytes();
+                                crate::transport::sse::deliver_relayed(&state, &m.session_id, body)
+                                    .await;
+                            }
+                            if !more {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot take relayed messages");
+                            break;
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "cannot take relayed messages"),
                 }
             }
         });

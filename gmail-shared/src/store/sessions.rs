@@ -205,25 +205,63 @@ impl Store {
         Ok(())
     }
 
-    /// Takes (removes) the messages queued for this instance, oldest first; drops the ones
-    /// that waited too long for anybody.
-    pub async fn take_relayed(&self, instance: &str) -> Result<Vec<RelayedMessage>, GmailError> {
+    /// Takes (removes) the oldest messages queued for this instance, about `max_bytes` of
+    /// them (at least one), so a backlog of large bodies is delivered a part at a time
+    /// instead of all held at once; drops the ones that waited too long for anybody.
+    /// Answers them, and whether more wait.
+    pub async fn take_relayed(
+        &self,
+        instance: &str,
+        max_bytes: usize,
+    ) -> Result<(Vec<RelayedMessage>, bool), GmailError> {
         self.run(sql!(
             "DELETE FROM mcp_relay WHERE created_us < $1",
             now_us() - RELAY_TTL_US
         ))
         .await?;
+        // Sizes first, bodies not: which prefix of the queue fits.
+        let queued: Vec<(i64, String, i64)> = sql!(
+            "SELECT created_us, id, CAST(LENGTH(body) AS BIGINT) AS size FROM mcp_relay WHERE \
+             instance = $1 ORDER BY created_us, id",
+            instance
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("created_us")?,
+                r.try_get("id")?,
+                r.try_get("size")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        let mut bytes = 0usize;
+        let fits = queued
+            .iter()
+            .take_while(|(_, _, size)| {
+                let first = bytes == 0;
+                bytes = bytes.saturating_add(*size as usize);
+                first || bytes <= max_bytes
+            })
+            .count();
+        let Some((last_us, last_id, _)) = fits.checked_sub(1).map(|n| &queued[n]) else {
+            return Ok((vec![], false));
+        };
         let mut taken = sql!(
             as QueuedRow,
-            "DELETE FROM mcp_relay WHERE instance = $1 RETURNING session_id, body, \
-             created_us, id",
-            instance
+            "DELETE FROM mcp_relay WHERE instance = $1 AND (created_us < $2 OR (created_us = \
+             $2 AND id <= $3)) RETURNING session_id, body, created_us, id",
+            instance,
+            *last_us,
+            last_id.as_str()
         )
         .fetch_all(&self.pool)
         .await?;
         // One client's posts wait for each other's 202, so their times order them.
         taken.sort_by(|a, b| (a.created_us, &a.id).cmp(&(b.created_us, &b.id)));
-        Ok(taken.into_iter().map(|q| q.message).collect())
+        let more = fits < queued.len();
+        Ok((taken.into_iter().map(|q| q.message).collect(), more))
     }
 
     /// A connection listening on the relay channel (PostgreSQL only).
