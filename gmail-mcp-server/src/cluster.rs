@@ -152,7 +152,7 @@ impl Cluster {
                     listener = me.store.relay_listener().await;
                 }
                 // A part at a time: each is delivered before the next is read.
-                loop {
+                while !shutdown.is_cancelled() {
                     match me.store.take_relayed(&me.instance, RELAY_BATCH_BYTES).await {
                         Ok((messages, more)) => {
                             for m in messages {

@@ -471,11 +471,15 @@ impl AuthorizationServer {
                     let mut abandoned = Abandoned(Some((store.clone(), req.id.clone())));
                     let outcome = decision.await;
                     abandoned.0 = None;
-                    let recorded = outcome
-                        .as_ref()
-                        .ok()
-                        .map(|r| (context.as_str(), r.as_str()));
-                    if let Err(e) = store.finish_oauth_decision(&req.id, recorded).await {
+                    // Recorded apart from this request, so that it is recorded even if the
+                    // request is dropped now (a repeat would otherwise wait for nothing).
+                    let (store, id) = (store.clone(), req.id.clone());
+                    let recorded = outcome.as_ref().ok().map(|r| (context.clone(), r.clone()));
+                    let record = tokio::spawn(async move {
+                        let recorded = recorded.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
+                        store.finish_oauth_decision(&id, recorded).await
+                    });
+                    if let Ok(Err(e)) = record.await {
                         // The answer stands; a repeat then waits, and is told to start again.
                         tracing::warn!(error = %e, "could not record a consent decision");
                     }

@@ -252,7 +252,11 @@ impl Store {
             None => Decision::Pending,
             Some(sealed) => match self.keys.open(context, &sealed) {
                 Ok(outcome) => Decision::Made(outcome),
-                Err(_) => Decision::Other,
+                // Most often another user or choice; said, in case it is a missing old key.
+                Err(e) => {
+                    tracing::info!(error = %e, "a consent decision's answer does not open for this decision");
+                    Decision::Other
+                }
             },
         })
     }

@@ -220,29 +220,38 @@ impl Store {
         ))
         .await?;
         // Sizes first, bodies not: which prefix of the queue fits.
-        let queued: Vec<(i64, String, i64)> = sql!(
-            "SELECT created_us, id, CAST(LENGTH(body) AS BIGINT) AS size FROM mcp_relay WHERE \
-             instance = $1 ORDER BY created_us, id",
-            instance
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("created_us")?,
-                r.try_get("id")?,
-                r.try_get("size")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+        let sizes = if self.kind == "postgres" {
+            sql!(
+                "SELECT created_us, id, CAST(OCTET_LENGTH(body) AS BIGINT) AS size FROM \
+                 mcp_relay WHERE instance = $1 ORDER BY created_us, id",
+                instance
+            )
+        } else {
+            sql!(
+                "SELECT created_us, id, LENGTH(CAST(body AS BLOB)) AS size FROM mcp_relay \
+                 WHERE instance = $1 ORDER BY created_us, id",
+                instance
+            )
+        };
+        let queued: Vec<(i64, String, i64)> = sizes
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("created_us")?,
+                    r.try_get("id")?,
+                    r.try_get("size")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
         let mut bytes = 0usize;
         let fits = queued
             .iter()
-            .take_while(|(_, _, size)| {
-                let first = bytes == 0;
+            .enumerate()
+            .take_while(|(n, (_, _, size))| {
                 bytes = bytes.saturating_add(*size as usize);
-                first || bytes <= max_bytes
+                *n == 0 || bytes <= max_bytes
             })
             .count();
         let Some((last_us, last_id, _)) = fits.checked_sub(1).map(|n| &queued[n]) else {

@@ -87,6 +87,16 @@ async fn messages_relayed_to_one_session_are_bounded() {
             .unwrap();
         let (part, more) = store.take_relayed(&instance, 20).await.unwrap();
         assert_eq!((part.len(), more), (1, false));
+        // Sizes are bytes: 8 characters of 2 bytes each, then 2 more, are over 17.
+        for body in ["é".repeat(8), "{}".to_string()] {
+            store
+                .relay_message(&instance, &session, &body)
+                .await
+                .unwrap();
+        }
+        let (part, more) = store.take_relayed(&instance, 17).await.unwrap();
+        assert_eq!((part.len(), more), (1, true));
+        assert_eq!(store.take_relayed(&instance, 17).await.unwrap().0.len(), 1);
         store
             .relay_message(&instance, &session, "{}")
             .await
