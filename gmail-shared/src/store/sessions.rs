@@ -150,7 +150,8 @@ impl Store {
             .await
     }
 
-    /// This instance is alive; the records of instances gone for a minute are removed.
+    /// This instance is alive; the records of instances gone for a minute, and relayed
+    /// messages nobody took within a minute, are removed.
     pub async fn instance_heartbeat(&self, instance: &str) -> Result<(), GmailError> {
         let t = now();
         self.run(sql!(
@@ -167,7 +168,14 @@ impl Store {
         ))
         .await?;
         self.run(sql!("DELETE FROM mcp_instances WHERE seen_at < $1", t - 60))
-            .await
+            .await?;
+        // Relayed messages that waited too long for anybody; here, every few seconds, not on
+        // every take (a busy relay is woken for each message).
+        self.run(sql!(
+            "DELETE FROM mcp_relay WHERE created_us < $1",
+            now_us() - RELAY_TTL_US
+        ))
+        .await
     }
 
     /// Queues a message for the session `session_id` held by `instance`, and wakes that
@@ -207,18 +215,13 @@ impl Store {
 
     /// Takes (removes) the oldest messages queued for this instance, about `max_bytes` of
     /// them (at least one), so a backlog of large bodies is delivered a part at a time
-    /// instead of all held at once; drops the ones that waited too long for anybody.
-    /// Answers them, and whether more wait.
+    /// instead of all held at once (the heartbeat drops the ones that waited too long for
+    /// anybody). Answers them, and whether more wait.
     pub async fn take_relayed(
         &self,
         instance: &str,
         max_bytes: usize,
     ) -> Result<(Vec<RelayedMessage>, bool), GmailError> {
-        self.run(sql!(
-            "DELETE FROM mcp_relay WHERE created_us < $1",
-            now_us() - RELAY_TTL_US
-        ))
-        .await?;
         // Sizes first, bodies not: which prefix of the queue fits.
         let sizes = if self.kind == "postgres" {
             sql!(
