@@ -1,7 +1,5 @@
 //! Application::build binds the port (0 in tests) and wires the routes.
 
-use std::sync::Arc;
-
 use actix_web::{web, HttpRequest};
 use gmail_shared::auth::{check_bind, CallerAuth};
 use gmail_shared::gmail::GmailFactory;
@@ -21,8 +19,6 @@ pub struct AppState {
     /// The same tool registry the MCP server lists and calls.
     pub registry: Registry,
     pub auth: CallerAuth,
-    /// The send keys' store, the same one the tools use.
-    pub idempotency: Arc<gmail_shared::idempotency::IdempotencyStore>,
     success_redirect_url: Option<String>,
     oauth_callback_https: bool,
 }
@@ -91,7 +87,6 @@ impl Application {
             started: Started::now(),
             registry: catalog::registry_for(&settings),
             auth: auth.clone(),
-            idempotency: auth.env().once.clone(),
             success_redirect_url: settings.multi_user.success_redirect_url.clone(),
             oauth_callback_https: settings
                 .multi_user

@@ -253,7 +253,7 @@ impl Sending {
             crate::idempotency::key(req)?
         };
         let sent = SendOnce {
-            store: &state.idempotency,
+            store: &state.auth.env().once,
             caller: &gmail_shared::auth::caller_id(req).unwrap_or_default(),
             key: key.as_deref(),
             route,

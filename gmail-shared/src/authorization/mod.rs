@@ -24,23 +24,35 @@ use crate::ops::policy::CallerPolicy;
 use crate::store::{now, Decision, GrantInfo, NewGrant, Store, User};
 
 mod clients;
-/// A first decision under way: dropped before it finished (the browser gave up on its request
-/// for a second click, and the server dropped the handler), it is forgotten, so the repeat
-/// can make it instead of waiting for an outcome that never comes. Emptied once it finished.
-struct Abandoned(Option<(Store, String)>);
+/// The first decision on a request, recorded when it ends however it ends: with its answer
+/// (sealed under its context), or forgotten when it failed or was dropped midway (the browser
+/// gave up on it for a second click, and the server dropped the handler), so that a repeat
+/// can make it instead of waiting for an outcome that never comes. Recorded by a task of its
+/// own, which a dropped request cannot cut short.
+struct Record {
+    store: Store,
+    id: String,
+    /// (context, redirect) once the decision was made.
+    outcome: Option<(String, String)>,
+}
 
-impl Drop for Abandoned {
+impl Drop for Record {
     fn drop(&mut self) {
-        let Some((store, id)) = self.0.take() else {
+        let (store, id, outcome) = (
+            self.store.clone(),
+            std::mem::take(&mut self.id),
+            self.outcome.take(),
+        );
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = store.finish_oauth_decision(&id, None).await {
-                    tracing::warn!(error = %e, "could not forget an abandoned consent decision");
-                }
-            });
-        }
+        runtime.spawn(async move {
+            let outcome = outcome.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
+            if let Err(e) = store.finish_oauth_decision(&id, outcome).await {
+                // A repeat then waits, and is told to start again.
+                tracing::warn!(error = %e, "could not record a consent decision");
+            }
+        });
     }
 }
 
@@ -468,21 +480,13 @@ impl AuthorizationServer {
         for _ in 0..DECISION_WAITS {
             now = match now {
                 Decision::First => {
-                    let mut abandoned = Abandoned(Some((store.clone(), req.id.clone())));
+                    let mut record = Record {
+                        store: store.clone(),
+                        id: req.id.clone(),
+                        outcome: None,
+                    };
                     let outcome = decision.await;
-                    abandoned.0 = None;
-                    // Recorded apart from this request, so that it is recorded even if the
-                    // request is dropped now (a repeat would otherwise wait for nothing).
-                    let (store, id) = (store.clone(), req.id.clone());
-                    let recorded = outcome.as_ref().ok().map(|r| (context.clone(), r.clone()));
-                    let record = tokio::spawn(async move {
-                        let recorded = recorded.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
-                        store.finish_oauth_decision(&id, recorded).await
-                    });
-                    if let Ok(Err(e)) = record.await {
-                        // The answer stands; a repeat then waits, and is told to start again.
-                        tracing::warn!(error = %e, "could not record a consent decision");
-                    }
+                    record.outcome = outcome.as_ref().ok().map(|r| (context, r.clone()));
                     return outcome;
                 }
                 Decision::Made(redirect) => return Ok(redirect.expose_secret().to_owned()),

@@ -66,7 +66,9 @@ impl Events {
         };
         if !store
             .lease_cursor(
-                (user_id, &account, &self.inner.instance),
+                user_id,
+                &account,
+                &self.inner.instance,
                 started,
                 started + LEASE_MS,
                 synced_before,

@@ -115,7 +115,9 @@ impl Store {
     /// clock); the start is stamped at once, so waiters that ask meanwhile share this sync.
     pub async fn lease_cursor(
         &self,
-        (user_id, account, owner): (&str, &str, &str),
+        user_id: &str,
+        account: &str,
+        owner: &str,
         now: i64,
         until: i64,
         synced_before: Option<i64>,

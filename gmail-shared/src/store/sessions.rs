@@ -51,6 +51,14 @@ struct QueuedRow {
     message: RelayedMessage,
 }
 
+/// A queued message's place and size (bytes), read before its body.
+#[derive(sqlx::FromRow)]
+struct QueuedSize {
+    created_us: i64,
+    id: String,
+    size: i64,
+}
+
 fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
@@ -225,39 +233,30 @@ impl Store {
         // Sizes first, bodies not: which prefix of the queue fits.
         let sizes = if self.kind == "postgres" {
             sql!(
+                as QueuedSize,
                 "SELECT created_us, id, CAST(OCTET_LENGTH(body) AS BIGINT) AS size FROM \
                  mcp_relay WHERE instance = $1 ORDER BY created_us, id",
                 instance
             )
         } else {
             sql!(
+                as QueuedSize,
                 "SELECT created_us, id, LENGTH(CAST(body AS BLOB)) AS size FROM mcp_relay \
                  WHERE instance = $1 ORDER BY created_us, id",
                 instance
             )
         };
-        let queued: Vec<(i64, String, i64)> = sizes
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("created_us")?,
-                    r.try_get("id")?,
-                    r.try_get("size")?,
-                ))
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+        let queued: Vec<QueuedSize> = sizes.fetch_all(&self.pool).await?;
         let mut bytes = 0usize;
         let fits = queued
             .iter()
             .enumerate()
-            .take_while(|(n, (_, _, size))| {
-                bytes = bytes.saturating_add(*size as usize);
+            .take_while(|(n, q)| {
+                bytes = bytes.saturating_add(q.size as usize);
                 *n == 0 || bytes <= max_bytes
             })
             .count();
-        let Some((last_us, last_id, _)) = fits.checked_sub(1).map(|n| &queued[n]) else {
+        let Some(last) = fits.checked_sub(1).map(|n| &queued[n]) else {
             return Ok((vec![], false));
         };
         let mut taken = sql!(
@@ -265,8 +264,8 @@ impl Store {
             "DELETE FROM mcp_relay WHERE instance = $1 AND (created_us < $2 OR (created_us = \
              $2 AND id <= $3)) RETURNING session_id, body, created_us, id",
             instance,
-            *last_us,
-            last_id.as_str()
+            last.created_us,
+            last.id.as_str()
         )
         .fetch_all(&self.pool)
         .await?;
